@@ -1,0 +1,137 @@
+package flows
+
+import (
+	"fmt"
+	"regexp"
+)
+
+// StepType says how a step behaves when the engine reaches it.
+type StepType string
+
+// The step types. Each is documented with the YAML that declares it.
+const (
+	// StepInfo shows Say and moves on to Next at once, without waiting.
+	//
+	//	- id: why
+	//	  type: info
+	//	  say: ewallet.why
+	//	  next: sim
+	StepInfo StepType = "info"
+
+	// StepChoice shows Say with Buttons and waits; each button names its Next.
+	//
+	//	- id: phone
+	//	  type: choice
+	//	  say: ewallet.phone
+	//	  buttons:
+	//	    - {id: android, label: common.btn.android, next: android_install}
+	//	    - {id: iphone, label: common.btn.iphone, next: iphone_install}
+	StepChoice StepType = "choice"
+
+	// StepCheckpoint shows Say and asks "did it work?": ✅ done goes to Next,
+	// ⏭ skip goes to Skip (Next if empty), ❓ stuck records a help request and
+	// goes to Stuck (stays on the step if empty).
+	StepCheckpoint StepType = "checkpoint"
+
+	// StepQuestion asks for free text, validates it with Validate, stores it
+	// under Save and goes to Next; bad input re-prompts with Invalid, and after
+	// MaxFailures failures the resident is offered a human.
+	StepQuestion StepType = "question"
+
+	// StepExternal hands the input (text or photo) to the checker named by
+	// Checker, outside the engine, and continues with the checker's outcome:
+	// Outcomes maps each outcome to the next step.
+	StepExternal StepType = "external"
+
+	// StepEnd shows Say and marks the flow completed.
+	StepEnd StepType = "end"
+)
+
+// Flow is one guided flow as declared in a content file.
+type Flow struct {
+	ID    string `yaml:"id"`
+	Title string `yaml:"title"` // message id of the menu label
+	Order int    `yaml:"order"` // position in the menu
+	Start string `yaml:"start"` // id of the first step
+	Steps []Step `yaml:"steps"`
+
+	// File and Line locate the flow for error messages; filled by the loader.
+	File string `yaml:"-"`
+	Line int    `yaml:"-"`
+
+	index map[string]int
+}
+
+// Step is one step of a flow. Which fields apply depends on Type.
+type Step struct {
+	ID       string            `yaml:"id"`
+	Type     StepType          `yaml:"type"`
+	Say      string            `yaml:"say"`     // message id shown on arrival
+	Next     string            `yaml:"next"`    // info, checkpoint (done), question, end (unused)
+	Skip     string            `yaml:"skip"`    // checkpoint: ⏭ target, defaults to Next
+	Stuck    string            `yaml:"stuck"`   // checkpoint: ❓ target, empty = stay and offer help
+	Buttons  []Button          `yaml:"buttons"` // choice
+	Validate string            `yaml:"validate"`
+	Invalid  string            `yaml:"invalid"` // question: message id on bad input
+	Save     string            `yaml:"save"`    // question: variable name
+	Checker  string            `yaml:"checker"` // external
+	Outcomes map[string]string `yaml:"outcomes"`
+	Image    string            `yaml:"image"` // optional image reference shown with Say
+
+	Line int `yaml:"-"` // source line, filled by the loader
+}
+
+// Button is a choice offered under a message. ID is what comes back in a
+// callback (short ASCII, at most 64 bytes with its prefix), Label a message id.
+type Button struct {
+	ID    string `yaml:"id"`
+	Label string `yaml:"label"`
+	Next  string `yaml:"next"`
+}
+
+// Step returns the step with the given id.
+func (f *Flow) Step(id string) (*Step, bool) {
+	if f.index == nil {
+		f.reindex()
+	}
+	i, ok := f.index[id]
+	if !ok {
+		return nil, false
+	}
+	return &f.Steps[i], true
+}
+
+func (f *Flow) reindex() {
+	f.index = make(map[string]int, len(f.Steps))
+	for i, s := range f.Steps {
+		f.index[s.ID] = i
+	}
+}
+
+// idPattern is what flow, step and button ids may look like: they travel in
+// callback data and Redis keys, so they stay short ASCII.
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+// ValidID reports whether s may be used as a flow, step or button id.
+func ValidID(s string) bool { return idPattern.MatchString(s) }
+
+// Targets returns every step id the step can lead to, with a label saying
+// which field names it, for validation.
+func (s *Step) Targets() map[string]string {
+	t := map[string]string{}
+	add := func(field, id string) {
+		if id != "" {
+			t[field] = id
+		}
+	}
+	add("next", s.Next)
+	add("skip", s.Skip)
+	add("stuck", s.Stuck)
+	for i, b := range s.Buttons {
+		add(fmt.Sprintf("buttons[%d].next", i), b.Next)
+	}
+	for k, v := range s.Outcomes {
+		add("outcomes."+k, v)
+	}
+	return t
+}

@@ -1,0 +1,83 @@
+package flows
+
+import "time"
+
+// InputKind says what a resident sent.
+type InputKind string
+
+// The kinds of input a channel can deliver.
+const (
+	InputText    InputKind = "text"    // Text holds what was typed
+	InputCommand InputKind = "command" // Command holds the name without "/", Text its arguments
+	InputChoice  InputKind = "choice"  // Data holds the button's data
+	InputContact InputKind = "contact" // Text holds the phone number shared
+	InputPhoto   InputKind = "photo"   // Photo holds the channel's file reference
+	InputCheck   InputKind = "check"   // internal: Data is an external checker's outcome
+)
+
+// Input is one thing a resident sent, already turned from a platform update
+// into the engine's terms by a channel.
+type Input struct {
+	Kind    InputKind
+	Text    string
+	Command string
+	Data    string
+	Photo   string
+	// UpdateID identifies the platform update, qualified by channel
+	// ("tg:800000001"); the store remembers it so a redelivery is ignored.
+	UpdateID string
+}
+
+// Reply is one message the bot sends.
+type Reply struct {
+	ID      string   `json:"id"`   // unique in the outbox: update id + index
+	Text    string   `json:"text"` // rendered, in the resident's language
+	Buttons []Choice `json:"buttons,omitempty"`
+	Image   string   `json:"image,omitempty"` // optional image reference
+}
+
+// EffectKind names a fact the hamlet counts care about.
+type EffectKind string
+
+// The effects the engine reports.
+const (
+	EffectStarted   EffectKind = "started"   // a flow was started by the resident
+	EffectActivity  EffectKind = "activity"  // progress in an unfinished flow
+	EffectCompleted EffectKind = "completed" // a flow reached its end step
+	EffectHelp      EffectKind = "help"      // the resident asked for a human
+	EffectLeft      EffectKind = "left"      // an unfinished flow was dropped (cancel, move, expiry)
+)
+
+// Effect is one hamlet-level fact produced by an input. The store applies
+// effects idempotently after the atomic per-chat write.
+type Effect struct {
+	Kind   EffectKind `json:"kind"`
+	Flow   string     `json:"flow,omitempty"`
+	Step   string     `json:"step,omitempty"`
+	Hamlet string     `json:"hamlet"`
+	At     time.Time  `json:"at"`
+	// Via is "self" or "team" for EffectCompleted.
+	Via string `json:"via,omitempty"`
+	// Reason says why a flow was left: "cancel", "move", "expired".
+	Reason string `json:"reason,omitempty"`
+}
+
+// Result is what the engine returns for one input.
+type Result struct {
+	Session Session
+	Replies []Reply
+	Effects []Effect
+	// Sensitive is set when the input looked like a secret (OTP, PIN, card or
+	// ID number): it must not be stored or logged, and a channel that can
+	// should delete the resident's message.
+	Sensitive bool
+	// Check, when set, asks the service to run an external checker and feed
+	// its outcome back as an InputCheck.
+	Check *CheckRequest
+}
+
+// CheckRequest hands an input to a named checker outside the engine.
+type CheckRequest struct {
+	Checker string
+	Input   Input
+}

@@ -1,0 +1,109 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Localizer renders a message id in a language with template data. A missing
+// message is an error; the text returned alongside, if any, may still be used.
+type Localizer interface {
+	Localize(lang, id string, data map[string]any) (string, error)
+}
+
+// Area is one administrative unit: a province, a commune or a hamlet.
+type Area struct {
+	ID         string   `json:"id" yaml:"id"`
+	Level      string   `json:"level" yaml:"level"` // "province", "commune", "hamlet"
+	Name       string   `json:"name" yaml:"name"`
+	Aliases    []string `json:"aliases,omitempty" yaml:"aliases"`
+	ParentID   string   `json:"parent_id,omitempty" yaml:"parent_id"`
+	Households *int     `json:"households,omitempty" yaml:"households"`
+	Population *int     `json:"population,omitempty" yaml:"population"`
+	ValidFrom  string   `json:"valid_from,omitempty" yaml:"valid_from"` // YYYY-MM-DD, inclusive
+	ValidTo    string   `json:"valid_to,omitempty" yaml:"valid_to"`     // YYYY-MM-DD, inclusive
+	Successor  string   `json:"successor_id,omitempty" yaml:"successor_id"`
+	// Unassigned marks a commune's "not yet assigned" hamlet.
+	Unassigned bool `json:"unassigned,omitempty" yaml:"unassigned"`
+}
+
+// Area levels.
+const (
+	LevelProvince = "province"
+	LevelCommune  = "commune"
+	LevelHamlet   = "hamlet"
+)
+
+// ValidOn reports whether the area exists on the given day (YYYY-MM-DD).
+func (a Area) ValidOn(day string) bool {
+	return (a.ValidFrom == "" || a.ValidFrom <= day) && (a.ValidTo == "" || day <= a.ValidTo)
+}
+
+// Directory answers questions about areas from an in-memory snapshot, so the
+// engine stays free of I/O.
+type Directory interface {
+	// Area returns the area with the given id.
+	Area(id string) (Area, bool)
+	// Children returns the areas whose parent is id, in display order.
+	Children(id string) []Area
+	// Communes returns every commune, in display order.
+	Communes() []Area
+}
+
+// Commit is the one atomic per-chat write: the new session (if Expect still
+// matches the stored version), the processed update id, the replies to send
+// and the effects to apply.
+type Commit struct {
+	Resident string
+	Expect   int64 // version loaded; the write fails with ErrStale if it moved
+	Session  Session
+	UpdateID string
+	Outbox   []Reply
+	Effects  []Effect
+}
+
+// Store is what the service needs from persistence. Every method is atomic
+// for one resident; the Redis implementation keeps a resident's keys under
+// one hash tag.
+type Store interface {
+	// Lock serialises processing of one resident; unlock releases it only if
+	// still held. It waits up to the store's lock timeout.
+	Lock(ctx context.Context, resident string) (unlock func(), err error)
+	// Session returns the stored session, or a zero Session with Version 0.
+	Session(ctx context.Context, resident string) (Session, error)
+	// Processed reports whether an update id was already committed.
+	Processed(ctx context.Context, resident, updateID string) (bool, error)
+	// Commit writes c atomically; ErrStale if the session moved on.
+	Commit(ctx context.Context, c Commit) error
+	// ApplyEffects applies the resident's committed effects to the hamlet
+	// counters, idempotently, and clears them.
+	ApplyEffects(ctx context.Context, resident string) error
+}
+
+// Checker is an external check: it takes an input (a photo, pasted text) and
+// returns an outcome name, which the step's Outcomes map to the next step.
+type Checker interface {
+	Check(ctx context.Context, resident string, in Input) (outcome string, err error)
+}
+
+// Clock tells the time; tests use a fixed one.
+type Clock interface{ Now() time.Time }
+
+// ClockFunc adapts a function to Clock.
+type ClockFunc func() time.Time
+
+// Now returns f().
+func (f ClockFunc) Now() time.Time { return f() }
+
+// Errors the service and store use.
+var (
+	// ErrStale means another writer committed first; the input is retried.
+	ErrStale = errors.New("session changed by another writer")
+	// ErrLocked means the resident's lock could not be taken in time.
+	ErrLocked = errors.New("resident is busy")
+	// ErrUnknownFlow means a flow id is not in the library.
+	ErrUnknownFlow = errors.New("unknown flow")
+	// ErrStepBudget means one input walked more steps than allowed: a loop in content.
+	ErrStepBudget = errors.New("step budget exceeded")
+)

@@ -1,0 +1,97 @@
+package flows
+
+import "time"
+
+// Session is everything the bot remembers about one resident's conversation.
+// It is stored as JSON under the resident's hash tag and written only by
+// Store.Commit, which checks Version so that a stale writer loses.
+type Session struct {
+	// Version is the version loaded; Commit stores Version+1.
+	Version int64 `json:"v"`
+
+	Lang    string `json:"lang,omitempty"`    // "vi" or "en"; empty until first contact
+	Commune string `json:"commune,omitempty"` // area id
+	Hamlet  string `json:"hamlet,omitempty"`  // area id; empty until chosen
+
+	// Stage is where the resident is outside a flow: see the Stage constants.
+	Stage Stage `json:"stage,omitempty"`
+	// PendingHamlet is the hamlet a deep link proposed, awaiting confirmation.
+	PendingHamlet string `json:"pending_hamlet,omitempty"`
+
+	Active *Run  `json:"active,omitempty"` // the flow in progress, if any
+	Paused []Run `json:"paused,omitempty"` // flows left for another, newest first
+
+	// Done records the flows this resident finished, by flow id.
+	Done map[string]time.Time `json:"done,omitempty"`
+
+	// Keyboard is the buttons of the last message sent, in order, so that a
+	// typed number or label can pick one.
+	Keyboard []Choice `json:"kb,omitempty"`
+
+	Seen time.Time `json:"seen,omitempty"` // last input
+}
+
+// Stage is the resident's place outside a flow.
+type Stage string
+
+// The stages outside a flow.
+const (
+	StageNew     Stage = ""        // never talked to the bot
+	StageCommune Stage = "commune" // choosing a commune (first screen)
+	StageHamlet  Stage = "hamlet"  // choosing a hamlet in Session.Commune
+	StageMove    Stage = "move"    // confirming a move to PendingHamlet
+	StageMenu    Stage = "menu"    // at the main menu
+	StageLang    Stage = "lang"    // choosing a language
+	StageFlow    Stage = "flow"    // inside Session.Active
+)
+
+// Run is the position of a resident in one flow.
+type Run struct {
+	Flow     string            `json:"flow"`
+	Step     string            `json:"step"`
+	History  []string          `json:"hist,omitempty"` // waiting steps visited, for /back
+	Started  time.Time         `json:"started"`
+	Last     time.Time         `json:"last"` // last activity in this flow
+	Failures int               `json:"fail,omitempty"`
+	Vars     map[string]string `json:"vars,omitempty"`
+}
+
+// Choice is a button as the resident sees it: Data comes back when it is
+// tapped, Label is the rendered text.
+type Choice struct {
+	Data  string `json:"d"`
+	Label string `json:"l"`
+}
+
+// Clone returns a deep copy, so the engine never changes its argument.
+func (s Session) Clone() Session {
+	c := s
+	if s.Active != nil {
+		a := s.Active.clone()
+		c.Active = &a
+	}
+	c.Paused = make([]Run, len(s.Paused))
+	for i, r := range s.Paused {
+		c.Paused[i] = r.clone()
+	}
+	if s.Done != nil {
+		c.Done = make(map[string]time.Time, len(s.Done))
+		for k, v := range s.Done {
+			c.Done[k] = v
+		}
+	}
+	c.Keyboard = append([]Choice(nil), s.Keyboard...)
+	return c
+}
+
+func (r Run) clone() Run {
+	c := r
+	c.History = append([]string(nil), r.History...)
+	if r.Vars != nil {
+		c.Vars = make(map[string]string, len(r.Vars))
+		for k, v := range r.Vars {
+			c.Vars[k] = v
+		}
+	}
+	return c
+}

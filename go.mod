@@ -1,0 +1,3 @@
+module github.com/hangxomso/hangxom
+
+go 1.26.8
