@@ -74,6 +74,12 @@ type Result struct {
 	// Check, when set, asks the service to run an external checker and feed
 	// its outcome back as an InputCheck.
 	Check *CheckRequest
+	// Forget is set when the resident asked to be forgotten: the service
+	// deletes what is stored about them.
+	Forget bool
+	// Warnings are problems that did not stop the turn (a message missing in
+	// a language, for example); the service logs them.
+	Warnings []error
 }
 
 // CheckRequest hands an input to a named checker outside the engine.

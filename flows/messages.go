@@ -4,12 +4,61 @@ package flows
 // named in a flow file; a content message may use only these.
 func ContentFields() []string { return []string{"Hamlet", "Commune"} }
 
-// SystemMessages returns every message id the engine itself renders (outside
-// flow files), with the template fields it supplies to each. content check
-// uses it to prove every locale has every message and no template asks for a
-// field that is never supplied.
+// SystemMessages returns every message id the engine and service render
+// themselves (outside flow files), with the template fields supplied to each.
+// content check uses it to prove every locale has every message and that no
+// template asks for a field that is never supplied.
 func SystemMessages() map[string][]string {
-	return map[string][]string{
-		// filled in as the engine grows; see engine.go
+	m := map[string][]string{
+		"common.welcome":           nil,
+		"common.choose_commune":    nil,
+		"common.choose_hamlet":     {"Commune"},
+		"common.hamlet_set":        {"Hamlet", "Commune"},
+		"common.hamlet_unassigned": {"Hamlet", "Commune"},
+		"common.move_ask":          {"Hamlet", "NewHamlet", "NewCommune"},
+		"common.menu":              nil,
+		"common.menu_again":        nil,
+		"common.help":              nil,
+		"common.unknown_command":   nil,
+		"common.tap_button":        nil,
+		"common.stale_button":      nil,
+		"common.offer_human":       nil,
+		"common.human_recorded":    nil,
+		"common.human_no_hamlet":   nil,
+		"common.stuck_recorded":    nil,
+		"common.sensitive":         nil,
+		"common.contact_ignored":   nil,
+		"common.photo_unexpected":  nil,
+		"common.flow_expired":      nil,
+		"common.content_changed":   nil,
+		"common.flow_gone":         nil,
+		"common.cancelled":         {"Flow"},
+		"common.nothing_to_cancel": nil,
+		"common.lang_choose":       nil,
+		"common.lang_set":          nil,
+		"common.progress":          {"List"},
+		"common.progress_done":     {"Flow", "Date"},
+		"common.progress_open":     {"Flow", "Date"},
+		"common.progress_none":     nil,
+		"common.forget_ask":        nil,
+		"common.forgotten":         nil,
+		"common.error":             nil,
+		"common.btn.back":          nil,
+		"common.btn.human":         nil,
+		"common.btn.done":          nil,
+		"common.btn.stuck":         nil,
+		"common.btn.skip":          nil,
+		"common.btn.english":       nil,
+		"common.btn.vietnamese":    nil,
+		"common.btn.not_listed":    nil,
+		"common.btn.move_yes":      nil,
+		"common.btn.move_no":       nil,
+		"common.btn.resume":        {"Flow"},
+		"common.btn.forget_yes":    nil,
+		"common.btn.forget_no":     nil,
 	}
+	for _, v := range Validators {
+		m["common.invalid."+v] = ContentFields()
+	}
+	return m
 }

@@ -25,8 +25,10 @@ type Session struct {
 	Done map[string]time.Time `json:"done,omitempty"`
 
 	// Keyboard is the buttons of the last message sent, in order, so that a
-	// typed number or label can pick one.
-	Keyboard []Choice `json:"kb,omitempty"`
+	// typed number or label can pick one; KeyboardSeq numbers keyboards so a
+	// tap on an older message's button is recognised as stale.
+	Keyboard    []Choice `json:"kb,omitempty"`
+	KeyboardSeq int      `json:"kbseq,omitempty"`
 
 	Seen time.Time `json:"seen,omitempty"` // last input
 }
@@ -43,6 +45,7 @@ const (
 	StageMenu    Stage = "menu"    // at the main menu
 	StageLang    Stage = "lang"    // choosing a language
 	StageFlow    Stage = "flow"    // inside Session.Active
+	StageForget  Stage = "forget"  // confirming /forget
 )
 
 // Run is the position of a resident in one flow.
@@ -57,10 +60,13 @@ type Run struct {
 }
 
 // Choice is a button as the resident sees it: Data comes back when it is
-// tapped, Label is the rendered text.
+// tapped (short ASCII, unique per keyboard), Label is the rendered text and
+// Action is what the engine does when it is chosen; Action never leaves the
+// session.
 type Choice struct {
-	Data  string `json:"d"`
-	Label string `json:"l"`
+	Data   string `json:"d"`
+	Label  string `json:"l"`
+	Action string `json:"a,omitempty"`
 }
 
 // Clone returns a deep copy, so the engine never changes its argument.
