@@ -81,9 +81,17 @@ func (t *turn) handle(in Input) error {
 	t.expire()
 	t.s.Seen = t.now
 
+	if in.Name != "" {
+		t.s.Name = in.Name
+	}
 	// First contact: greet whatever was sent, unless it is a hamlet link.
-	if t.s.Lang == "" {
-		t.s.Lang = "vi"
+	if t.s.Stage == StageNew {
+		switch {
+		case in.Lang == "vi" || in.Lang == "en":
+			t.s.Lang = in.Lang
+		case t.s.Lang == "":
+			t.s.Lang = "vi"
+		}
 		t.say("common.welcome", nil)
 		if in.Kind == InputCommand && in.Command == "start" {
 			if h, ok := t.linkHamlet(in.Text); ok {

@@ -26,6 +26,12 @@ type Input struct {
 	// UpdateID identifies the platform update, qualified by channel
 	// ("tg:800000001"); the store remembers it so a redelivery is ignored.
 	UpdateID string
+	// Lang is a language the resident chose outside the conversation (the
+	// console's --lang); used at first contact only. Telegram's
+	// language_code proves nothing and is not passed here.
+	Lang string
+	// Name is the resident's display name, for the team's follow-up lists.
+	Name string
 }
 
 // Reply is one message the bot sends.

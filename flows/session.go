@@ -10,6 +10,7 @@ type Session struct {
 	Version int64 `json:"v"`
 
 	Lang    string `json:"lang,omitempty"`    // "vi" or "en"; empty until first contact
+	Name    string `json:"name,omitempty"`    // display name, for the team's lists
 	Commune string `json:"commune,omitempty"` // area id
 	Hamlet  string `json:"hamlet,omitempty"`  // area id; empty until chosen
 

@@ -1,0 +1,63 @@
+// Package bot holds what every channel adapter shares: the small interfaces a
+// channel consumes to hand inputs to the conversation service and to drain a
+// resident's outbox. Adapters live in sub-packages (console, and later
+// telegram and zalo); they turn platform updates into flows.Input values and
+// the outbox's replies into platform messages.
+package bot
+
+import (
+	"context"
+
+	"github.com/hangxomso/hangxom/flows"
+)
+
+// Handler processes one input for a resident and leaves the replies in the
+// resident's outbox. *flows.Service satisfies it.
+type Handler interface {
+	Handle(ctx context.Context, resident string, in flows.Input) error
+}
+
+// Outbox gives a channel the replies waiting for a resident, oldest first,
+// and takes the acknowledgement of each one sent. A reply acknowledged is
+// never sent again; a reply not acknowledged (a crash in between) is sent at
+// the next drain, so delivery is at least once.
+type Outbox interface {
+	Outbox(ctx context.Context, resident string) ([]flows.Reply, error)
+	AckOutbox(ctx context.Context, resident, replyID string) error
+}
+
+// ParseCommand splits "/start h_abc" into ("start", "h_abc"). It also strips
+// a "@botname" suffix. ok is false when text is not a command.
+func ParseCommand(text string) (name, args string, ok bool) {
+	if len(text) < 2 || text[0] != '/' {
+		return "", "", false
+	}
+	rest := text[1:]
+	name, args = rest, ""
+	for i, r := range rest {
+		if r == ' ' || r == '\t' || r == '\n' {
+			name, args = rest[:i], trimSpace(rest[i+1:])
+			break
+		}
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] == '@' {
+			name = name[:i]
+			break
+		}
+	}
+	if name == "" {
+		return "", "", false
+	}
+	return name, args, true
+}
+
+func trimSpace(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t' || s[len(s)-1] == '\r') {
+		s = s[:len(s)-1]
+	}
+	return s
+}

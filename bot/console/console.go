@@ -1,0 +1,145 @@
+// Package console is the terminal channel: a resident chats with the bot on
+// standard input and output. It is the local way to try the bot and the
+// driver of the golden transcripts. The conversation goes to Out; notices
+// for the person at the keyboard (not part of the conversation) go to Err.
+package console
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/hangxomso/hangxom/bot"
+	"github.com/hangxomso/hangxom/flows"
+)
+
+// Channel runs one console conversation for one resident.
+type Channel struct {
+	Resident string // "console:<name>"
+	In       io.Reader
+	Out      io.Writer
+	Err      io.Writer
+	Handler  bot.Handler
+	Outbox   bot.Outbox
+	// Echo prints each input line as "> line" before the replies, so a
+	// piped conversation reads as a transcript.
+	Echo bool
+	// NewUpdateID returns a unique id per input line; tests may fix it.
+	NewUpdateID func() string
+}
+
+// Run reads one message per line until end of input or ctx is done, and
+// prints the replies. Replies left from an earlier run (a crash, or messages
+// meant for the resident while away) are shown first. It returns nil at end
+// of input.
+func (c *Channel) Run(ctx context.Context) error {
+	if err := c.drain(ctx); err != nil {
+		return err
+	}
+	lines := make(chan string)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(c.In)
+		sc.Buffer(make([]byte, 64*1024), 64*1024)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+		readErr <- sc.Err()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case line, ok := <-lines:
+			if !ok {
+				select {
+				case err := <-readErr:
+					if err != nil {
+						return fmt.Errorf("console: read input: %w", err)
+					}
+				default:
+				}
+				return nil
+			}
+			if err := c.one(ctx, line); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (c *Channel) one(ctx context.Context, line string) error {
+	line = strings.TrimRight(line, "\r")
+	if strings.TrimSpace(line) == "" {
+		return nil
+	}
+	if c.Echo {
+		fmt.Fprintf(c.Out, "> %s\n", line)
+	}
+	in := Input(line)
+	in.UpdateID = c.updateID()
+	if err := c.Handler.Handle(ctx, c.Resident, in); err != nil {
+		if errors.Is(err, flows.ErrLocked) {
+			fmt.Fprintln(c.Err, "console: this resident is busy in another session; try again")
+			return nil
+		}
+		return err
+	}
+	return c.drain(ctx)
+}
+
+// Input turns a typed line into an engine input: "/cmd args" is a command,
+// anything else is text (numbers and labels are matched by the engine).
+func Input(line string) flows.Input {
+	text := strings.TrimSpace(line)
+	if name, args, ok := bot.ParseCommand(text); ok {
+		return flows.Input{Kind: flows.InputCommand, Command: strings.ToLower(name), Text: args}
+	}
+	return flows.Input{Kind: flows.InputText, Text: text}
+}
+
+// drain prints and acknowledges every reply waiting in the outbox.
+func (c *Channel) drain(ctx context.Context) error {
+	replies, err := c.Outbox.Outbox(ctx, c.Resident)
+	if err != nil {
+		return fmt.Errorf("console: read outbox: %w", err)
+	}
+	for _, r := range replies {
+		Print(c.Out, r)
+		if err := c.Outbox.AckOutbox(ctx, c.Resident, r.ID); err != nil {
+			return fmt.Errorf("console: ack reply: %w", err)
+		}
+	}
+	return nil
+}
+
+// Print writes one reply: its text, an image reference if any, and its
+// buttons one per line as "N. label", numbered from 1.
+func Print(w io.Writer, r flows.Reply) {
+	fmt.Fprintln(w, r.Text)
+	if r.Image != "" {
+		fmt.Fprintf(w, "[ảnh: %s]\n", r.Image)
+	}
+	for i, b := range r.Buttons {
+		fmt.Fprintf(w, "  %d. %s\n", i+1, b.Label)
+	}
+}
+
+func (c *Channel) updateID() string {
+	if c.NewUpdateID != nil {
+		return c.NewUpdateID()
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "console:" + hex.EncodeToString(b[:])
+}

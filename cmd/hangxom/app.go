@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hangxomso/hangxom/content"
+	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/locales"
+	"github.com/hangxomso/hangxom/store"
+)
+
+// devDataKey is the pseudonym key used when DATA_KEY is unset. It is public,
+// so it only suits the embedded store and trials; the program says so.
+const devDataKey = "hangxom-development-key-not-secret"
+
+// app is everything a command needs, built in order and closed in reverse.
+type app struct {
+	cfg     config
+	logger  *slog.Logger
+	client  redis.UniversalClient
+	store   *store.Redis
+	library *flows.Library
+	areas   *flows.AreaIndex
+	targets []content.Target
+	loc     *locales.Localizer
+	engine  *flows.Engine
+	service *flows.Service
+	clock   flows.Clock
+	closers []func()
+}
+
+// appOptions lets tests replace the clock and the key prefix.
+type appOptions struct {
+	clock  flows.Clock
+	prefix string
+}
+
+func newLogger(cfg config, stderr io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+}
+
+// openApp loads and checks the content, connects the store (or starts the
+// embedded one), writes the area seed in, and builds the engine and service.
+func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer) (*app, error) {
+	a := &app{cfg: cfg, logger: newLogger(cfg, stderr), clock: opts.clock}
+	if a.clock == nil {
+		a.clock = flows.ClockFunc(time.Now)
+	}
+	lib, areas, targets, err := content.Load(content.FS, locales.FS)
+	if err != nil {
+		return nil, fmt.Errorf("invalid content (run \"hangxom content check\"): %w", err)
+	}
+	a.library, a.targets = lib, targets
+	bundle, err := locales.NewBundle(locales.FS)
+	if err != nil {
+		return nil, err
+	}
+	a.loc = locales.NewLocalizer(bundle)
+
+	if cfg.Memory {
+		client, closeFn, err := store.OpenEmbedded()
+		if err != nil {
+			return nil, err
+		}
+		a.client = client
+		a.closers = append(a.closers, closeFn)
+		fmt.Fprintln(stderr, "hangxom: using the embedded in-memory store: data lives in memory only and is lost at exit (set REDIS_URL to keep it).")
+	} else {
+		client, err := store.Connect(store.ConnectConfig{
+			URL: cfg.RedisURL, ClusterAddrs: cfg.ClusterAddrs,
+			SentinelAddrs: cfg.SentinelAddrs, MasterName: cfg.MasterName, Password: cfg.RedisPassword,
+		})
+		if err != nil {
+			return nil, &usageError{msg: err.Error()}
+		}
+		a.client = client
+		a.closers = append(a.closers, func() { _ = client.Close() })
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = client.Ping(pctx).Err()
+		cancel()
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("cannot reach Redis (%s): %w", describeStore(cfg), err)
+		}
+	}
+	key := cfg.DataKey
+	if key == "" {
+		key = devDataKey
+		if !cfg.Memory {
+			fmt.Fprintln(stderr, "hangxom: DATA_KEY is not set: residents' pseudonyms use a public development key; set DATA_KEY before real use.")
+		}
+	}
+	a.store = store.New(a.client, store.Options{
+		Prefix: opts.prefix, DataKey: []byte(key), Location: cfg.TZ, Logger: a.logger, Clock: a.clock,
+	})
+	if _, err := a.store.SeedAreas(ctx, areas); err != nil {
+		a.Close()
+		return nil, err
+	}
+	stored, err := a.store.Areas(ctx)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.areas = flows.NewAreaIndex(stored)
+	a.engine = &flows.Engine{
+		Library: a.library, Areas: a.areas, Loc: a.loc,
+		WaitExpiry: cfg.WaitExpiry, SessionExpiry: cfg.SessionExpiry, Location: cfg.TZ,
+	}
+	a.service = &flows.Service{Engine: a.engine, Store: a.store, Clock: a.clock, Logger: a.logger}
+	return a, nil
+}
+
+// sweep repairs effects left unapplied by a crash and expires old flows.
+func (a *app) sweep(ctx context.Context) (store.SweepReport, error) {
+	return a.store.Sweep(ctx, a.clock.Now(), store.SweepOptions{
+		WaitExpiry: a.cfg.WaitExpiry, SessionExpiry: a.cfg.SessionExpiry,
+		Hamlets: a.hamletIDs(), Flows: a.flowIDs(),
+	})
+}
+
+// sweepEvery runs the sweep until ctx is done.
+func (a *app) sweepEvery(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := a.sweep(ctx); err != nil && ctx.Err() == nil {
+				a.logger.Warn("sweep failed", "err", err)
+			}
+		}
+	}
+}
+
+func (a *app) hamletIDs() []string {
+	var ids []string
+	for _, x := range a.areas.All() {
+		if x.Level == flows.LevelHamlet {
+			ids = append(ids, x.ID)
+		}
+	}
+	return ids
+}
+
+func (a *app) flowIDs() []string {
+	var ids []string
+	for _, f := range a.library.Flows() {
+		ids = append(ids, f.ID)
+	}
+	return ids
+}
+
+// Close releases what openApp acquired, in reverse order.
+func (a *app) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}
+
+// describeStore names the configured store without any secret.
+func describeStore(cfg config) string {
+	switch {
+	case cfg.RedisURL != "":
+		u := cfg.RedisURL
+		if at := strings.LastIndex(u, "@"); at >= 0 {
+			scheme, _, _ := strings.Cut(u, "://")
+			u = scheme + "://…@" + u[at+1:]
+		}
+		return u
+	case len(cfg.ClusterAddrs) > 0:
+		return "cluster " + strings.Join(cfg.ClusterAddrs, ",")
+	case len(cfg.SentinelAddrs) > 0:
+		return "sentinel " + cfg.MasterName + "@" + strings.Join(cfg.SentinelAddrs, ",")
+	}
+	return "embedded"
+}

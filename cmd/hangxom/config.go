@@ -1,0 +1,212 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// setting is one configuration value: an environment variable with a
+// matching flag; the flag wins.
+type setting struct {
+	env, flag, def, help string
+	secret              bool
+}
+
+// settings is the configuration table, in README order.
+var settings = []setting{
+	{env: "REDIS_URL", flag: "redis-url", help: "Redis server, redis://host:port/db or rediss:// for TLS"},
+	{env: "REDIS_CLUSTER_ADDRS", flag: "redis-cluster-addrs", help: "Redis Cluster seed nodes, comma-separated host:port"},
+	{env: "REDIS_SENTINEL_ADDRS", flag: "redis-sentinel-addrs", help: "Redis Sentinel nodes, comma-separated host:port (with REDIS_MASTER_NAME)"},
+	{env: "REDIS_MASTER_NAME", flag: "redis-master-name", help: "the master name Sentinel watches"},
+	{env: "REDIS_PASSWORD", flag: "redis-password", help: "Redis password (overrides one in REDIS_URL)", secret: true},
+	{env: "STORE", flag: "store", help: "\"memory\" for the embedded in-process store (data lost at exit)"},
+	{env: "DATA_KEY", flag: "data-key", help: "secret key for the residents' pseudonyms in counts and logs (at least 16 characters)", secret: true},
+	{env: "WAIT_EXPIRY", flag: "wait-expiry", def: "72h", help: "unanswered this long, a flow counts as stalled"},
+	{env: "SESSION_EXPIRY", flag: "session-expiry", def: "720h", help: "unanswered this long, a flow's position is dropped (abandoned)"},
+	{env: "BOT_TZ", flag: "bot-tz", def: "Asia/Ho_Chi_Minh", help: "time zone for dates and monthly counts"},
+	{env: "LOG_LEVEL", flag: "log-level", def: "info", help: "debug, info, warn or error"},
+}
+
+// config is the parsed configuration.
+type config struct {
+	RedisURL       string
+	ClusterAddrs   []string
+	SentinelAddrs  []string
+	MasterName     string
+	RedisPassword  string
+	Memory         bool
+	DataKey        string
+	WaitExpiry     time.Duration
+	SessionExpiry  time.Duration
+	TZ             *time.Location
+	TZName         string
+	LogLevel       string
+	explicitMemory bool
+}
+
+// usageError is a bad command line or setting: one line, exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{msg: fmt.Sprintf(format, a...)} }
+
+// addSettings registers the configuration flags on fs and returns a function
+// that resolves them against the environment once fs is parsed.
+func addSettings(fs *flag.FlagSet, getenv func(string) string) func() (config, error) {
+	vals := make(map[string]*string, len(settings))
+	for _, s := range settings {
+		vals[s.env] = fs.String(s.flag, "", fmt.Sprintf("%s (env %s%s)", s.help, s.env, defText(s.def)))
+	}
+	return func() (config, error) {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		get := func(s setting) string {
+			if set[s.flag] {
+				return strings.TrimSpace(*vals[s.env])
+			}
+			if v := strings.TrimSpace(getenv(s.env)); v != "" {
+				return v
+			}
+			return s.def
+		}
+		raw := map[string]string{}
+		for _, s := range settings {
+			raw[s.env] = get(s)
+		}
+		return parseConfig(raw)
+	}
+}
+
+func defText(def string) string {
+	if def == "" {
+		return ""
+	}
+	return ", default " + def
+}
+
+func parseConfig(raw map[string]string) (config, error) {
+	var c config
+	c.RedisURL = raw["REDIS_URL"]
+	c.ClusterAddrs = splitList(raw["REDIS_CLUSTER_ADDRS"])
+	c.SentinelAddrs = splitList(raw["REDIS_SENTINEL_ADDRS"])
+	c.MasterName = raw["REDIS_MASTER_NAME"]
+	c.RedisPassword = raw["REDIS_PASSWORD"]
+	c.DataKey = raw["DATA_KEY"]
+	c.LogLevel = strings.ToLower(raw["LOG_LEVEL"])
+
+	switch strings.ToLower(raw["STORE"]) {
+	case "":
+	case "memory":
+		c.explicitMemory = true
+	default:
+		return c, usagef("STORE: %q is not a store; the only value is \"memory\"", raw["STORE"])
+	}
+	var chosen []string
+	if c.RedisURL != "" {
+		chosen = append(chosen, "REDIS_URL")
+	}
+	if len(c.ClusterAddrs) > 0 {
+		chosen = append(chosen, "REDIS_CLUSTER_ADDRS")
+	}
+	if len(c.SentinelAddrs) > 0 {
+		chosen = append(chosen, "REDIS_SENTINEL_ADDRS")
+	}
+	if c.explicitMemory {
+		chosen = append(chosen, "STORE=memory")
+	}
+	if len(chosen) > 1 {
+		return c, usagef("%s: choose one store, not %d", strings.Join(chosen, " and "), len(chosen))
+	}
+	if len(c.SentinelAddrs) > 0 && c.MasterName == "" {
+		return c, usagef("REDIS_SENTINEL_ADDRS: needs REDIS_MASTER_NAME")
+	}
+	if c.MasterName != "" && len(c.SentinelAddrs) == 0 {
+		return c, usagef("REDIS_MASTER_NAME: needs REDIS_SENTINEL_ADDRS")
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		return c, usagef("REDIS_URL: must start with redis:// or rediss://")
+	}
+	for _, a := range append(append([]string{}, c.ClusterAddrs...), c.SentinelAddrs...) {
+		if _, port, ok := strings.Cut(a, ":"); !ok || port == "" {
+			return c, usagef("Redis address %q: want host:port", a)
+		}
+	}
+	c.Memory = len(chosen) == 0 || c.explicitMemory
+	if c.DataKey != "" && len(c.DataKey) < 16 {
+		return c, usagef("DATA_KEY: too short; use at least 16 characters")
+	}
+	var err error
+	if c.WaitExpiry, err = parseDuration(raw["WAIT_EXPIRY"]); err != nil {
+		return c, usagef("WAIT_EXPIRY: %v", err)
+	}
+	if c.SessionExpiry, err = parseDuration(raw["SESSION_EXPIRY"]); err != nil {
+		return c, usagef("SESSION_EXPIRY: %v", err)
+	}
+	if c.SessionExpiry <= c.WaitExpiry {
+		return c, usagef("SESSION_EXPIRY: must be longer than WAIT_EXPIRY (%s)", c.WaitExpiry)
+	}
+	c.TZName = raw["BOT_TZ"]
+	if c.TZ, err = time.LoadLocation(c.TZName); err != nil {
+		return c, usagef("BOT_TZ: unknown time zone %q", c.TZName)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return c, usagef("LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	return c, nil
+}
+
+// parseDuration accepts Go durations ("168h", "90m") and whole days ("7d").
+func parseDuration(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("%q is not a duration like 7d or 168h", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("%q is not a duration like 7d or 168h", s)
+	}
+	return v, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// newFlagSet returns a flag set that reports errors as usage errors rather
+// than exiting.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses args, turning flag errors into usage errors.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{msg: err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+)
+
+// version is set at build time with -ldflags "-X main.version=…"; otherwise
+// the module's build information is used.
+var version = ""
+
+const usage = `hangxom — Hàng xóm số, step-by-step help with digital services for villagers
+
+Usage:
+  hangxom chat [--user NAME] [--name DISPLAY] [--lang vi|en]   chat with the bot in this terminal
+  hangxom stats [--format table|csv|json] [--from YYYY-MM] [--to YYYY-MM]
+                                                             completion counts per hamlet and flow
+  hangxom content check                                      validate the flows and the words
+  hangxom version                                            print the version
+
+Every command that uses the store takes the settings below, as an
+environment variable or a flag (the flag wins). With no Redis setting the
+embedded in-memory store is used.
+`
+
+// exitError carries an exit status other than 1.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// exitCode prints err (if any) and returns the process exit status: 0 for
+// success, 2 for a usage or configuration error, 1 for anything else.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	var ue *usageError
+	var ee *exitError
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "hangxom: %s\n", ue.msg)
+		return 2
+	case errors.As(err, &ee):
+		if ee.err.Error() != "" {
+			fmt.Fprintf(stderr, "hangxom: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "hangxom: %v\n", err)
+	return 1
+}
+
+// run is the whole program: it parses args and the environment, runs one
+// command, and returns when it is done or ctx is cancelled.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usagef("no command given; try \"hangxom chat\"")
+	}
+	switch args[0] {
+	case "chat":
+		return runChat(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "stats":
+		return runStats(ctx, args[1:], getenv, stdout, stderr)
+	case "content":
+		if len(args) < 2 || args[1] != "check" {
+			return usagef("content: the only subcommand is \"check\"")
+		}
+		return runContentCheck(args[2:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "hangxom", buildVersion())
+		return nil
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		printSettings(stdout)
+		return nil
+	}
+	return usagef("unknown command %q; try \"hangxom help\"", args[0])
+}
+
+func printSettings(w io.Writer) {
+	fmt.Fprintln(w, "\nSettings:")
+	for _, s := range settings {
+		def := ""
+		if s.def != "" {
+			def = " (default " + s.def + ")"
+		}
+		fmt.Fprintf(w, "  %-22s --%-22s %s%s\n", s.env, s.flag, s.help, def)
+	}
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	v := info.Main.Version
+	var rev, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if rev != "" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		return strings.TrimSpace(v + " " + rev + dirty)
+	}
+	return v
+}

@@ -1,0 +1,161 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+)
+
+// Forgetter is implemented by stores that can delete what they keep about a
+// resident (the session and the pseudonym mapping).
+type Forgetter interface {
+	Forget(ctx context.Context, resident string) error
+}
+
+// Service runs the engine for one resident at a time: it locks the resident,
+// loads the session, runs the engine (and any external checker), commits the
+// session, the update id, the replies and the effects in one atomic write,
+// and then applies the hamlet-level effects. Nothing is acted on before the
+// write; the channel sends the replies by draining the outbox.
+type Service struct {
+	Engine   *Engine
+	Store    Store
+	Clock    Clock
+	Checkers map[string]Checker
+	Logger   *slog.Logger
+}
+
+// maxStaleRetries bounds retries when another writer moved the session.
+const maxStaleRetries = 3
+
+// Handle processes one input for resident. A redelivered update (same
+// UpdateID) is not processed again. The replies are in the outbox when
+// Handle returns nil.
+func (s *Service) Handle(ctx context.Context, resident string, in Input) error {
+	unlock, err := s.Store.Lock(ctx, resident)
+	if err != nil {
+		return fmt.Errorf("flows: handle %s: %w", resident, err)
+	}
+	defer unlock()
+
+	if in.UpdateID != "" {
+		seen, err := s.Store.Processed(ctx, resident, in.UpdateID)
+		if err != nil {
+			return fmt.Errorf("flows: handle %s: %w", resident, err)
+		}
+		if seen {
+			s.logger().Debug("duplicate update ignored", "resident", resident, "update", in.UpdateID)
+			return s.apply(ctx, resident)
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		err = s.once(ctx, resident, in)
+		if !errors.Is(err, ErrStale) || attempt >= maxStaleRetries {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("flows: handle %s: %w", resident, err)
+	}
+	return s.apply(ctx, resident)
+}
+
+func (s *Service) apply(ctx context.Context, resident string) error {
+	if err := s.Store.ApplyEffects(ctx, resident); err != nil {
+		// The effects are committed; the sweep will apply them later.
+		s.logger().Warn("apply effects deferred to sweep", "resident", resident, "err", err)
+	}
+	return nil
+}
+
+func (s *Service) once(ctx context.Context, resident string, in Input) error {
+	sess, err := s.Store.Session(ctx, resident)
+	if err != nil {
+		return err
+	}
+	now := s.Clock.Now()
+	res, err := s.Engine.Handle(sess, in, now)
+	if err == nil && res.Check != nil {
+		res, err = s.check(ctx, resident, res, now)
+	}
+	if err != nil {
+		// A broken flow must not wedge the resident: keep the session,
+		// record the update, apologise.
+		s.logger().Error("engine failed", "resident", resident, "kind", in.Kind, "err", err)
+		text, _ := s.Engine.Loc.Localize(langOr(sess.Lang), "common.error", nil)
+		res = Result{Session: sess, Replies: []Reply{{Text: text}}}
+	}
+	for _, w := range res.Warnings {
+		s.logger().Warn("engine warning", "resident", resident, "err", w)
+	}
+	base := in.UpdateID
+	if base == "" {
+		base = "t" + strconv.FormatInt(now.UnixNano(), 36)
+	}
+	for i := range res.Replies {
+		res.Replies[i].ID = base + "#" + strconv.Itoa(i)
+	}
+	if err := s.Store.Commit(ctx, Commit{
+		Resident: resident,
+		Expect:   sess.Version,
+		Session:  res.Session,
+		UpdateID: in.UpdateID,
+		Outbox:   res.Replies,
+		Effects:  res.Effects,
+	}); err != nil {
+		return err
+	}
+	if res.Forget {
+		if f, ok := s.Store.(Forgetter); ok {
+			if err := f.Forget(ctx, resident); err != nil {
+				return err
+			}
+		}
+	}
+	s.logger().Debug("handled", "resident", resident, "kind", in.Kind, "stage", res.Session.Stage,
+		"replies", len(res.Replies), "effects", len(res.Effects), "sensitive", res.Sensitive)
+	return nil
+}
+
+// check runs an external checker and feeds its outcome back to the engine
+// as an InputCheck, in the same turn and the same atomic write.
+func (s *Service) check(ctx context.Context, resident string, res Result, now time.Time) (Result, error) {
+	req := res.Check
+	outcome := "unavailable"
+	if c, ok := s.Checkers[req.Checker]; ok {
+		o, err := c.Check(ctx, resident, req.Input)
+		if err != nil {
+			s.logger().Warn("checker failed", "checker", req.Checker, "resident", resident, "err", err)
+			o = "error"
+		}
+		outcome = o
+	} else {
+		s.logger().Error("no such checker", "checker", req.Checker)
+	}
+	next, err := s.Engine.Handle(res.Session, Input{Kind: InputCheck, Data: outcome, Text: req.Input.Text}, now)
+	if err != nil {
+		return Result{}, err
+	}
+	next.Replies = append(res.Replies, next.Replies...)
+	next.Effects = append(res.Effects, next.Effects...)
+	next.Warnings = append(res.Warnings, next.Warnings...)
+	next.Sensitive = next.Sensitive || res.Sensitive
+	return next, nil
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+func langOr(l string) string {
+	if l == "" {
+		return "vi"
+	}
+	return l
+}
