@@ -14,7 +14,7 @@ import (
 // matching flag; the flag wins.
 type setting struct {
 	env, flag, def, help string
-	secret              bool
+	secret               bool
 }
 
 // settings is the configuration table, in README order.
