@@ -101,13 +101,21 @@ func (t *turn) handle(in Input) error {
 		return t.showCommunes()
 	}
 
+	// Content changed under the resident: the input was meant for a step
+	// that no longer exists, so do not interpret it; start the flow again.
+	if a := t.s.Active; a != nil && t.s.Stage == StageFlow && in.Kind != InputCommand {
+		if f, ok := t.e.Library.Flow(a.Flow); !ok || !f.HasStep(a.Step) {
+			return t.enterFlow()
+		}
+	}
+
 	// A pasted payment code must reach its checker before the safety filter.
 	if in.Kind == InputCheck {
 		return t.checked(in)
 	}
 	if step := t.waitingStep(); step != nil && step.Type == StepExternal && (in.Kind == InputText || in.Kind == InputPhoto) {
-		if in.Kind == InputText && Intent(Fold(in.Text)) != "" {
-			return t.word(Intent(Fold(in.Text)), in)
+		if w := Intent(in.Text); in.Kind == InputText && w != "" {
+			return t.word(w, in)
 		}
 		t.res.Check = &CheckRequest{Checker: step.Checker, Input: in}
 		return nil
@@ -186,7 +194,7 @@ func (t *turn) typed(in Input) error {
 		cmd, args, _ := strings.Cut(strings.TrimPrefix(f, "/"), " ")
 		return t.command(cmd, args)
 	}
-	if w := Intent(f); w != "" {
+	if w := Intent(in.Text); w != "" {
 		return t.word(w, in)
 	}
 	// Area names typed instead of tapped, aliases included.

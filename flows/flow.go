@@ -101,6 +101,12 @@ func (f *Flow) Step(id string) (*Step, bool) {
 	return &f.Steps[i], true
 }
 
+// HasStep reports whether the flow has a step with the given id.
+func (f *Flow) HasStep(id string) bool {
+	_, ok := f.Step(id)
+	return ok
+}
+
 func (f *Flow) reindex() {
 	f.index = make(map[string]int, len(f.Steps))
 	for i, s := range f.Steps {

@@ -15,7 +15,7 @@ func Fold(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
-	for _, r := range norm.NFD.String(s) {
+	for _, r := range norm.NFD.String(strings.ToValidUTF8(s, "")) {
 		switch {
 		case unicode.Is(unicode.Mn, r):
 			continue // combining diacritic
@@ -74,6 +74,27 @@ var intentWords = map[string]string{
 	"tien do": "/progress", "progress": "/progress",
 }
 
-// Intent returns what folded text means regardless of the step: "done",
-// "stuck", "skip", or a command such as "/menu"; "" when it means none.
-func Intent(folded string) string { return intentWords[folded] }
+// Intent returns what text means regardless of the step: "done", "stuck",
+// "skip", or a command such as "/menu"; "" when it means none. Leading
+// emoji, a leading "đã"/"tôi" and trailing politeness particles ("rồi", "ạ",
+// "nhé") are tolerated: "Tôi đã xong rồi ạ" means done.
+func Intent(text string) string {
+	f := FoldLabel(text)
+	for i := 0; i < 4; i++ {
+		if w, ok := intentWords[f]; ok {
+			return w
+		}
+		g := f
+		for _, p := range []string{"toi ", "em ", "minh ", "chau ", "bac ", "da "} {
+			g = strings.TrimPrefix(g, p)
+		}
+		for _, p := range []string{" a", " nhe", " nha", " roi", " r", " ha"} {
+			g = strings.TrimSuffix(g, p)
+		}
+		if g == f {
+			break
+		}
+		f = g
+	}
+	return ""
+}

@@ -1,0 +1,535 @@
+package flows_test
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hangxomso/hangxom/flows"
+)
+
+// fakeLoc renders a message as "id" plus its data, so tests can assert on
+// which message was chosen without depending on the real words.
+type fakeLoc struct{}
+
+func (fakeLoc) Localize(lang, id string, data map[string]any) (string, error) {
+	if len(data) == 0 || !strings.HasPrefix(id, "common.") {
+		return id, nil
+	}
+	var kv []string
+	for k, v := range data {
+		kv = append(kv, fmt.Sprintf("%s=%v", k, v))
+	}
+	sort.Strings(kv)
+	return id + "{" + strings.Join(kv, ",") + "}", nil
+}
+
+func intp(n int) *int { return &n }
+
+var testAreas = []flows.Area{
+	{ID: "prov", Level: flows.LevelProvince, Name: "Tỉnh"},
+	{ID: "xa-a", Level: flows.LevelCommune, Name: "Xã A", ParentID: "prov", ValidFrom: "2025-07-01"},
+	{ID: "xa-b", Level: flows.LevelCommune, Name: "Xã B", ParentID: "prov"},
+	{ID: "xa-old", Level: flows.LevelCommune, Name: "Xã Cũ", ParentID: "prov", ValidTo: "2025-06-30", Successor: "xa-a"},
+	{ID: "a-1", Level: flows.LevelHamlet, Name: "Xóm 1", ParentID: "xa-a", Households: intp(10)},
+	{ID: "a-10", Level: flows.LevelHamlet, Name: "Xóm 10", ParentID: "xa-a", Aliases: []string{"Nà Lưu"}},
+	{ID: "a-2", Level: flows.LevelHamlet, Name: "Xóm 2", ParentID: "xa-a"},
+	{ID: "a-none", Level: flows.LevelHamlet, Name: "Chưa xếp", ParentID: "xa-a", Unassigned: true},
+	{ID: "b-1", Level: flows.LevelHamlet, Name: "Bản Một", ParentID: "xa-b"},
+	{ID: "b-none", Level: flows.LevelHamlet, Name: "Chưa xếp", ParentID: "xa-b", Unassigned: true},
+}
+
+func demoFlows() []*flows.Flow {
+	return []*flows.Flow{
+		{ID: "demo", Title: "demo.title", Order: 1, Start: "phone", Steps: []flows.Step{
+			{ID: "phone", Type: flows.StepChoice, Say: "demo.phone", Buttons: []flows.Button{
+				{ID: "android", Label: "demo.btn.android", Next: "why"},
+				{ID: "iphone", Label: "demo.btn.iphone", Next: "why"},
+			}},
+			{ID: "why", Type: flows.StepInfo, Say: "demo.why", Next: "install"},
+			{ID: "install", Type: flows.StepCheckpoint, Say: "demo.install", Next: "ask", Skip: "scan", Stuck: "install_help"},
+			{ID: "install_help", Type: flows.StepCheckpoint, Say: "demo.install_help", Next: "ask"},
+			{ID: "ask", Type: flows.StepQuestion, Say: "demo.ask", Validate: "phone", Save: "phone", Next: "scan"},
+			{ID: "scan", Type: flows.StepExternal, Say: "demo.scan", Checker: "qr", Outcomes: map[string]string{"ok": "end", "bad": "install", "default": "scan"}},
+			{ID: "end", Type: flows.StepEnd, Say: "demo.end"},
+		}},
+		{ID: "other", Title: "other.title", Order: 2, Start: "one", Steps: []flows.Step{
+			{ID: "one", Type: flows.StepCheckpoint, Say: "other.one", Next: "fin"},
+			{ID: "fin", Type: flows.StepEnd, Say: "other.fin"},
+		}},
+		{ID: "loop", Title: "loop.title", Order: 3, Start: "a", Steps: []flows.Step{
+			{ID: "a", Type: flows.StepInfo, Say: "loop.a", Next: "b"},
+			{ID: "b", Type: flows.StepInfo, Say: "loop.b", Next: "a"},
+		}},
+	}
+}
+
+var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+
+func newEngine(t *testing.T) *flows.Engine {
+	t.Helper()
+	lib, err := flows.NewLibrary(demoFlows()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &flows.Engine{
+		Library: lib, Areas: flows.NewAreaIndex(testAreas), Loc: fakeLoc{},
+		WaitExpiry: 72 * time.Hour, SessionExpiry: 720 * time.Hour, Location: time.UTC,
+	}
+}
+
+// conv drives an engine through inputs, keeping the session, as a resident would.
+type conv struct {
+	t   *testing.T
+	e   *flows.Engine
+	s   flows.Session
+	now time.Time
+	res flows.Result
+}
+
+func newConv(t *testing.T) *conv { return &conv{t: t, e: newEngine(t), now: t0} }
+
+func (c *conv) send(in flows.Input) flows.Result {
+	c.t.Helper()
+	res, err := c.e.Handle(c.s, in, c.now)
+	if err != nil {
+		c.t.Fatalf("handle %+v: %v", in, err)
+	}
+	c.s, c.res = res.Session, res
+	c.now = c.now.Add(time.Minute)
+	return res
+}
+
+func (c *conv) text(s string) flows.Result {
+	c.t.Helper()
+	return c.send(flows.Input{Kind: flows.InputText, Text: s})
+}
+
+func (c *conv) cmd(name, args string) flows.Result {
+	c.t.Helper()
+	return c.send(flows.Input{Kind: flows.InputCommand, Command: name, Text: args})
+}
+
+// tap taps the button whose label starts with label.
+func (c *conv) tap(label string) flows.Result {
+	c.t.Helper()
+	for _, b := range c.lastButtons() {
+		if strings.HasPrefix(b.Label, label) {
+			return c.send(flows.Input{Kind: flows.InputChoice, Data: b.Data})
+		}
+	}
+	c.t.Fatalf("no button %q in %v", label, c.lastButtons())
+	return flows.Result{}
+}
+
+func (c *conv) lastButtons() []flows.Choice {
+	for i := len(c.res.Replies) - 1; i >= 0; i-- {
+		if len(c.res.Replies[i].Buttons) > 0 {
+			return c.res.Replies[i].Buttons
+		}
+	}
+	return nil
+}
+
+func texts(res flows.Result) []string {
+	var out []string
+	for _, r := range res.Replies {
+		out = append(out, r.Text)
+	}
+	return out
+}
+
+func labels(cs []flows.Choice) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Label)
+	}
+	return out
+}
+
+func kinds(res flows.Result) []string {
+	var out []string
+	for _, e := range res.Effects {
+		s := string(e.Kind) + ":" + e.Flow + "@" + e.Hamlet
+		if e.Reason != "" {
+			s += "(" + e.Reason + ")"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func check(t *testing.T, what string, want, got any) {
+	t.Helper()
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("%s (-want +got):\n%s", what, d)
+	}
+}
+
+// onboard brings a new resident to the menu in hamlet a-1.
+func onboard(c *conv) {
+	c.t.Helper()
+	c.text("chào")
+	c.tap("🏡 Xã A")
+	c.tap("🏠 Xóm 1")
+}
+
+func TestFirstContact(t *testing.T) {
+	c := newConv(t)
+	res := c.text("alo")
+	check(t, "replies", []string{"common.welcome", "common.choose_commune"}, texts(res))
+	// Only communes valid today, in display order, then the language button.
+	check(t, "buttons", []string{"🏡 Xã A", "🏡 Xã B", "common.btn.english"}, labels(c.lastButtons()))
+	check(t, "lang", "vi", c.s.Lang)
+
+	c.tap("common.btn.english")
+	check(t, "lang after English", "en", c.s.Lang)
+	c.tap("🏡 Xã A")
+	// Hamlets in natural order, unassigned not listed by name, then "not listed" and back.
+	check(t, "hamlets", []string{"🏠 Xóm 1", "🏠 Xóm 2", "🏠 Xóm 10", "common.btn.not_listed", "common.btn.back"}, labels(c.lastButtons()))
+	res = c.tap("🏠 Xóm 2")
+	check(t, "after hamlet", []string{"common.hamlet_set{Commune=Xã A,Hamlet=Xóm 2}", "common.menu"}, texts(res))
+	check(t, "menu", []string{"demo.title", "other.title", "loop.title", "common.btn.human"}, labels(c.lastButtons()))
+	check(t, "hamlet", "a-2", c.s.Hamlet)
+}
+
+func TestFirstContactLangHint(t *testing.T) {
+	c := newConv(t)
+	c.send(flows.Input{Kind: flows.InputText, Text: "hi", Lang: "en", Name: "Lan"})
+	check(t, "lang", "en", c.s.Lang)
+	check(t, "name", "Lan", c.s.Name)
+}
+
+func TestNotListedFilesUnderUnassigned(t *testing.T) {
+	c := newConv(t)
+	c.text("hello")
+	c.tap("🏡 Xã B")
+	res := c.tap("common.btn.not_listed")
+	check(t, "hamlet", "b-none", c.s.Hamlet)
+	check(t, "first reply", "common.hamlet_unassigned{Commune=Xã B,Hamlet=Chưa xếp}", texts(res)[0])
+}
+
+func TestTypedAreaNames(t *testing.T) {
+	c := newConv(t)
+	c.text("xin chao")
+	c.text("xa a") // without diacritics
+	check(t, "stage", flows.StageHamlet, c.s.Stage)
+	c.text("NÀ LƯU") // an alias, in capitals
+	check(t, "hamlet", "a-10", c.s.Hamlet)
+}
+
+func TestDeepLink(t *testing.T) {
+	t.Run("new resident", func(t *testing.T) {
+		c := newConv(t)
+		res := c.cmd("start", "h_b-1")
+		check(t, "replies", []string{"common.welcome", "common.hamlet_set{Commune=Xã B,Hamlet=Bản Một}", "common.menu"}, texts(res))
+		check(t, "hamlet", "b-1", c.s.Hamlet)
+	})
+	t.Run("unknown payload is a plain start", func(t *testing.T) {
+		c := newConv(t)
+		res := c.cmd("start", "ref_AbC-123_x")
+		check(t, "replies", []string{"common.welcome", "common.choose_commune"}, texts(res))
+		c2 := newConv(t)
+		c2.cmd("start", "h_nope")
+		check(t, "stage", flows.StageCommune, c2.s.Stage)
+	})
+	t.Run("moving asks first", func(t *testing.T) {
+		c := newConv(t)
+		onboard(c)
+		c.tap("demo.title")
+		res := c.cmd("start", "h_b-1")
+		check(t, "ask", []string{"common.move_ask{Hamlet=Xóm 1,NewCommune=Xã B,NewHamlet=Bản Một}"}, texts(res))
+		check(t, "not moved yet", "a-1", c.s.Hamlet)
+		res = c.tap("common.btn.move_yes")
+		check(t, "moved", "b-1", c.s.Hamlet)
+		// The open flow leaves the old hamlet's index and joins the new one.
+		check(t, "effects", []string{"left:demo@a-1(move)", "activity:demo@b-1"}, kinds(res))
+		check(t, "flow continues", flows.StageFlow, c.s.Stage)
+	})
+	t.Run("staying keeps the hamlet", func(t *testing.T) {
+		c := newConv(t)
+		onboard(c)
+		c.cmd("start", "h_b-1")
+		c.tap("common.btn.move_no")
+		check(t, "hamlet", "a-1", c.s.Hamlet)
+		check(t, "stage", flows.StageMenu, c.s.Stage)
+	})
+}
+
+func TestWholeFlow(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	res := c.tap("demo.title")
+	check(t, "start", []string{"started:demo@a-1"}, kinds(res))
+	check(t, "choice buttons + global", []string{"demo.btn.android", "demo.btn.iphone", "common.btn.back", "common.btn.human"}, labels(c.lastButtons()))
+	res = c.text("2") // a number picks the n-th button
+	check(t, "info then checkpoint", []string{"demo.why", "demo.install"}, texts(res))
+	check(t, "checkpoint buttons", []string{"common.btn.done", "common.btn.stuck", "common.btn.skip", "common.btn.back", "common.btn.human"}, labels(c.lastButtons()))
+	res = c.text("  Đã XONG rồi!! ")
+	check(t, "question", []string{"demo.ask"}, texts(res))
+	res = c.text("0912 345 678")
+	check(t, "external", []string{"demo.scan"}, texts(res))
+	check(t, "saved", "0912345678", c.s.Active.Vars["phone"])
+	res = c.text("000201010211...")
+	if res.Check == nil || res.Check.Checker != "qr" {
+		t.Fatalf("want a check request for qr, got %+v", res.Check)
+	}
+	res = c.send(flows.Input{Kind: flows.InputCheck, Data: "ok"})
+	check(t, "end", []string{"demo.end", "common.menu_again"}, texts(res))
+	check(t, "completed", []string{"completed:demo@a-1"}, kinds(res))
+	if _, ok := c.s.Done["demo"]; !ok || c.s.Active != nil {
+		t.Errorf("flow not finished: done=%v active=%v", c.s.Done, c.s.Active)
+	}
+}
+
+func TestFreeTextAsVillagersTypeIt(t *testing.T) {
+	for _, tc := range []struct {
+		typed string
+		want  string // step after
+	}{
+		{"xong", "ask"}, {"xong roi", "ask"}, {"Đã xong", "ask"}, {"ĐÃ XONG", "ask"},
+		{"Đa\u0303 xong", "ask"}, // NFD
+		{"ok", "ask"}, {"được rồi", "ask"}, {"xong\u200b", "ask"}, {"  xong   roi  ", "ask"},
+		{"✅ Xong rồi", "ask"}, // the label typed (fake labels are ids, so this is the word)
+		{"chưa", "install_help"}, {"chua duoc", "install_help"}, {"lỗi", "install_help"}, {"không được", "install_help"},
+		{"bỏ qua", "scan"}, {"3", "scan"}, {"1", "ask"},
+	} {
+		t.Run(tc.typed, func(t *testing.T) {
+			c := newConv(t)
+			onboard(c)
+			c.tap("demo.title")
+			c.tap("demo.btn.android")
+			c.text(tc.typed)
+			check(t, "step", tc.want, c.s.Active.Step)
+		})
+	}
+}
+
+func TestLabelTypedPicksIt(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	c.text("Demo.Btn.Iphone") // any case
+	check(t, "step", "install", c.s.Active.Step)
+}
+
+func TestAnythingElseAsksForAButton(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	res := c.text("con mèo")
+	check(t, "replies", []string{"common.tap_button", "demo.phone"}, texts(res))
+	res = c.text("9") // out of range
+	check(t, "replies", []string{"common.tap_button", "demo.phone"}, texts(res))
+	res = c.text("hmm")
+	// The third failure offers a human instead of the same words again.
+	check(t, "replies", []string{"common.offer_human", "demo.phone"}, texts(res))
+	check(t, "still there", "phone", c.s.Active.Step)
+}
+
+func TestStuckRecordsHelp(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	c.tap("demo.btn.android")
+	res := c.tap("common.btn.stuck")
+	check(t, "effects", []string{"help:demo@a-1", "activity:demo@a-1"}, kinds(res))
+	check(t, "replies", []string{"common.stuck_recorded", "demo.install_help"}, texts(res))
+	if e := res.Effects[0]; e.Step != "install" {
+		t.Errorf("help step = %q, want install", e.Step)
+	}
+	res = c.tap("common.btn.human")
+	check(t, "human", []string{"help:demo@a-1"}, kinds(res))
+	check(t, "human replies", []string{"common.human_recorded", "demo.install_help"}, texts(res))
+}
+
+func TestQuestionValidation(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	c.tap("demo.btn.android")
+	c.tap("common.btn.done")
+	res := c.text("abc")
+	check(t, "bad 1", []string{"common.invalid.phone{Commune=Xã A,Hamlet=Xóm 1}", "demo.ask"}, texts(res))
+	c.text("12")
+	res = c.text("không biết")
+	check(t, "bad 3 offers a human", []string{"common.offer_human", "demo.ask"}, texts(res))
+	c.text("+84 912 345 678")
+	check(t, "saved", "0912345678", c.s.Active.Vars["phone"])
+}
+
+func TestMenuPausesAndResumes(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	c.tap("demo.btn.android")
+	c.text("menu")
+	check(t, "paused", 1, len(c.s.Paused))
+	check(t, "menu", []string{"common.btn.resume{Flow=demo.title}", "demo.title", "other.title", "loop.title", "common.btn.human"}, labels(c.lastButtons()))
+	// Switching to another flow keeps the first paused.
+	c.tap("other.title")
+	check(t, "active", "other", c.s.Active.Flow)
+	c.cmd("menu", "")
+	check(t, "two paused, newest first", []string{"other", "demo"}, []string{c.s.Paused[0].Flow, c.s.Paused[1].Flow})
+	res := c.tap("common.btn.resume{Flow=demo.title}")
+	check(t, "resumed at the same step", []string{"demo.install"}, texts(res))
+	check(t, "step", "install", c.s.Active.Step)
+}
+
+func TestBack(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	c.tap("demo.btn.android")
+	c.tap("common.btn.done")
+	c.text("quay lại")
+	check(t, "back to checkpoint", "install", c.s.Active.Step)
+	c.cmd("back", "")
+	check(t, "back to choice", "phone", c.s.Active.Step)
+	c.cmd("back", "")
+	check(t, "back at start goes to the menu", flows.StageMenu, c.s.Stage)
+	check(t, "flow kept", 1, len(c.s.Paused))
+}
+
+func TestCancel(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	res := c.text("hủy")
+	check(t, "effects", []string{"left:demo@a-1(cancel)"}, kinds(res))
+	check(t, "replies", []string{"common.cancelled{Flow=demo.title}", "common.menu"}, texts(res))
+	if c.s.Active != nil || len(c.s.Paused) != 0 {
+		t.Errorf("flow still open: %+v %+v", c.s.Active, c.s.Paused)
+	}
+}
+
+func TestStaleButton(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	old := c.lastButtons()[0].Data
+	c.tap("demo.btn.android")
+	res := c.send(flows.Input{Kind: flows.InputChoice, Data: old})
+	check(t, "replies", []string{"common.stale_button", "demo.install"}, texts(res))
+	check(t, "step unchanged", "install", c.s.Active.Step)
+}
+
+func TestSensitiveInputIsWarnedAndNotKept(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	c.tap("demo.btn.android")
+	c.tap("common.btn.done") // now at a free-text question
+	for _, secret := range []string{"123456", "mã OTP 8 8 1 2 3 4", "001234567890", "4111 1111 1111 1111", "mật khẩu là Abc@2024"} {
+		res := c.text(secret)
+		if !res.Sensitive {
+			t.Errorf("%q: not flagged", secret)
+		}
+		check(t, secret, []string{"common.sensitive", "demo.ask"}, texts(res))
+		if len(c.s.Active.Vars) != 0 {
+			t.Errorf("%q: stored in vars %v", secret, c.s.Active.Vars)
+		}
+	}
+}
+
+func TestCommandsAnywhere(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	res := c.text("giúp")
+	check(t, "help", []string{"common.help", "demo.phone"}, texts(res))
+	res = c.cmd("progress", "")
+	check(t, "progress", "common.progress{List=common.progress_open{Date=20/11/2026,Flow=demo.title}}", texts(res)[0])
+	c.cmd("lang", "")
+	res = c.tap("common.btn.english")
+	check(t, "lang", "en", c.s.Lang)
+	check(t, "back in the flow", []string{"common.lang_set", "demo.phone"}, texts(res))
+	res = c.cmd("nonsense", "")
+	check(t, "unknown", []string{"common.unknown_command", "common.help", "demo.phone"}, texts(res))
+}
+
+func TestForget(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.cmd("forget", "")
+	res := c.tap("common.btn.forget_yes")
+	if !res.Forget {
+		t.Fatal("forget not requested")
+	}
+	check(t, "session cleared", flows.Session{Lang: "vi", KeyboardSeq: 0}, flows.Session{Lang: c.s.Lang, KeyboardSeq: 0, Hamlet: c.s.Hamlet})
+	res = c.text("hi")
+	check(t, "greeted again", "common.welcome", texts(res)[0])
+}
+
+func TestExpiry(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	c.tap("demo.btn.android")
+	c.now = c.now.Add(31 * 24 * time.Hour)
+	res := c.text("xong")
+	check(t, "effects", []string{"left:demo@a-1(expired)"}, kinds(res))
+	check(t, "first reply", "common.flow_expired", texts(res)[0])
+	if c.s.Active != nil {
+		t.Errorf("position kept: %+v", c.s.Active)
+	}
+	// Three weeks is within SESSION_EXPIRY: the resident continues.
+	c2 := newConv(t)
+	onboard(c2)
+	c2.tap("demo.title")
+	c2.tap("demo.btn.android")
+	c2.now = c2.now.Add(21 * 24 * time.Hour)
+	c2.text("xong")
+	check(t, "continued", "ask", c2.s.Active.Step)
+}
+
+func TestContentChangedUnderResident(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	c.s.Active.Step = "removed-step"
+	res := c.text("xong")
+	check(t, "replies", []string{"common.content_changed", "demo.phone"}, texts(res))
+	check(t, "restarted", "phone", c.s.Active.Step)
+	// A flow removed altogether sends the resident to the menu.
+	c.s.Active.Flow = "gone"
+	res = c.text("1")
+	check(t, "gone", "common.flow_gone", texts(res)[0])
+	if c.s.Active != nil {
+		t.Error("run kept for a missing flow")
+	}
+}
+
+func TestStepBudget(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	_, err := c.e.Handle(c.s, flows.Input{Kind: flows.InputChoice, Data: c.lastButtons()[2].Data}, c.now)
+	if !errors.Is(err, flows.ErrStepBudget) {
+		t.Fatalf("err = %v, want ErrStepBudget", err)
+	}
+}
+
+func TestEngineDoesNotModifyItsInput(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	before := c.s.Clone()
+	if _, err := c.e.Handle(c.s, flows.Input{Kind: flows.InputText, Text: "1"}, c.now); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "session", before, c.s)
+}
+
+func TestPhotoAndContact(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	res := c.send(flows.Input{Kind: flows.InputContact, Text: "0912345678"})
+	check(t, "contact", "common.contact_ignored", texts(res)[0])
+	res = c.send(flows.Input{Kind: flows.InputPhoto, Photo: "file-1"})
+	check(t, "photo", "common.photo_unexpected", texts(res)[0])
+}
