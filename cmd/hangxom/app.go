@@ -36,10 +36,12 @@ type app struct {
 	closers []func()
 }
 
-// appOptions lets tests replace the clock and the key prefix.
+// appOptions lets tests replace the clock, the key prefix and the Redis
+// client (several runs of the program sharing one in-process server).
 type appOptions struct {
 	clock  flows.Clock
 	prefix string
+	client redis.UniversalClient
 }
 
 func newLogger(cfg config, stderr io.Writer) *slog.Logger {
@@ -66,7 +68,10 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 	}
 	a.loc = locales.NewLocalizer(bundle)
 
-	if cfg.Memory {
+	switch {
+	case opts.client != nil:
+		a.client = opts.client
+	case cfg.Memory:
 		client, closeFn, err := store.OpenEmbedded()
 		if err != nil {
 			return nil, err
@@ -74,7 +79,7 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 		a.client = client
 		a.closers = append(a.closers, closeFn)
 		fmt.Fprintln(stderr, "hangxom: using the embedded in-memory store: data lives in memory only and is lost at exit (set REDIS_URL to keep it).")
-	} else {
+	default:
 		client, err := store.Connect(store.ConnectConfig{
 			URL: cfg.RedisURL, ClusterAddrs: cfg.ClusterAddrs,
 			SentinelAddrs: cfg.SentinelAddrs, MasterName: cfg.MasterName, Password: cfg.RedisPassword,

@@ -15,7 +15,7 @@ import (
 
 var userPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
-func runChat(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runChat(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, opts appOptions) error {
 	fs := newFlagSet("chat", stderr)
 	user := fs.String("user", "guest", "who you are in the console (resident id console:NAME); the same name resumes")
 	name := fs.String("name", "", "display name shown to the hamlet's team")
@@ -36,7 +36,7 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 	default:
 		return usagef("--lang: %q: use vi or en", *lang)
 	}
-	a, err := openApp(ctx, cfg, appOptions{}, stderr)
+	a, err := openApp(ctx, cfg, opts, stderr)
 	if err != nil {
 		return err
 	}

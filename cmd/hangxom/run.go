@@ -62,15 +62,20 @@ func exitCode(err error, stderr io.Writer) int {
 // run is the whole program: it parses args and the environment, runs one
 // command, and returns when it is done or ctx is cancelled.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return runWith(ctx, args, getenv, stdin, stdout, stderr, appOptions{})
+}
+
+// runWith is run with options tests set: a fixed clock, a key prefix.
+func runWith(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, opts appOptions) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return usagef("no command given; try \"hangxom chat\"")
 	}
 	switch args[0] {
 	case "chat":
-		return runChat(ctx, args[1:], getenv, stdin, stdout, stderr)
+		return runChat(ctx, args[1:], getenv, stdin, stdout, stderr, opts)
 	case "stats":
-		return runStats(ctx, args[1:], getenv, stdout, stderr)
+		return runStats(ctx, args[1:], getenv, stdout, stderr, opts)
 	case "content":
 		if len(args) < 2 || args[1] != "check" {
 			return usagef("content: the only subcommand is \"check\"")

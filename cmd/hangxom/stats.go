@@ -45,7 +45,7 @@ type statsRow struct {
 var statsColumns = []string{"commune_id", "commune", "hamlet_id", "hamlet", "flow", "started", "completed",
 	"completed_self", "completed_team", "stalled", "help_requests", "households", "population", "share_pct", "target_pct"}
 
-func runStats(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func runStats(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts appOptions) error {
 	fs := newFlagSet("stats", stderr)
 	format := fs.String("format", "table", "table, csv or json")
 	from := fs.String("from", "", "first month counted, YYYY-MM (default "+statsEpoch+")")
@@ -63,7 +63,7 @@ func runStats(ctx context.Context, args []string, getenv func(string) string, st
 	default:
 		return usagef("--format: %q: use table, csv or json", *format)
 	}
-	a, err := openApp(ctx, cfg, appOptions{}, stderr)
+	a, err := openApp(ctx, cfg, opts, stderr)
 	if err != nil {
 		return err
 	}
