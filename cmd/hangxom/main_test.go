@@ -273,8 +273,8 @@ func TestEmbeddedStoreByDefault(t *testing.T) {
 	if !strings.Contains(errb.String(), "in memory only") {
 		t.Errorf("no notice about the embedded store on stderr: %q", errb.String())
 	}
-	if !strings.Contains(out, "Bác ở xã nào?") || strings.Contains(out, "in memory only") {
-		t.Errorf("stdout should hold the conversation only:\n%s", out)
+	if !strings.Contains(out.String(), "Bác ở xã nào?") || strings.Contains(out.String(), "in memory only") {
+		t.Errorf("stdout should hold the conversation only:\n%s", out.String())
 	}
 }
 
