@@ -104,8 +104,14 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 			fmt.Fprintln(stderr, "hangxom: DATA_KEY is not set: residents' pseudonyms use a public development key; set DATA_KEY before real use.")
 		}
 	}
+	prefix := opts.prefix
+	if prefix == "" {
+		// The schema version is part of every key, so a changed schema can
+		// live beside the old data.
+		prefix = cfg.KeyPrefix + ":v1"
+	}
 	a.store = store.New(a.client, store.Options{
-		Prefix: opts.prefix, DataKey: []byte(key), Location: cfg.TZ, Logger: a.logger, Clock: a.clock,
+		Prefix: prefix, DataKey: []byte(key), Location: cfg.TZ, Logger: a.logger, Clock: a.clock,
 	})
 	if _, err := a.store.SeedAreas(ctx, areas); err != nil {
 		a.Close()

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ var settings = []setting{
 	{env: "REDIS_SENTINEL_ADDRS", flag: "redis-sentinel-addrs", help: "Redis Sentinel nodes, comma-separated host:port (with REDIS_MASTER_NAME)"},
 	{env: "REDIS_MASTER_NAME", flag: "redis-master-name", help: "the master name Sentinel watches"},
 	{env: "REDIS_PASSWORD", flag: "redis-password", help: "Redis password (overrides one in REDIS_URL)", secret: true},
+	{env: "KEY_PREFIX", flag: "key-prefix", def: "hx", help: "first part of every Redis key, so several deployments can share one Redis"},
 	{env: "STORE", flag: "store", help: "\"memory\" for the embedded in-process store (data lost at exit)"},
 	{env: "DATA_KEY", flag: "data-key", help: "secret key for the residents' pseudonyms in counts and logs (at least 16 characters)", secret: true},
 	{env: "WAIT_EXPIRY", flag: "wait-expiry", def: "72h", help: "unanswered this long, a flow counts as stalled"},
@@ -31,6 +33,8 @@ var settings = []setting{
 	{env: "BOT_TZ", flag: "bot-tz", def: "Asia/Ho_Chi_Minh", help: "time zone for dates and monthly counts"},
 	{env: "LOG_LEVEL", flag: "log-level", def: "info", help: "debug, info, warn or error"},
 }
+
+var keyPrefixPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 
 // config is the parsed configuration.
 type config struct {
@@ -46,6 +50,7 @@ type config struct {
 	TZ             *time.Location
 	TZName         string
 	LogLevel       string
+	KeyPrefix      string
 	explicitMemory bool
 }
 
@@ -99,6 +104,10 @@ func parseConfig(raw map[string]string) (config, error) {
 	c.RedisPassword = raw["REDIS_PASSWORD"]
 	c.DataKey = raw["DATA_KEY"]
 	c.LogLevel = strings.ToLower(raw["LOG_LEVEL"])
+	c.KeyPrefix = raw["KEY_PREFIX"]
+	if !keyPrefixPattern.MatchString(c.KeyPrefix) {
+		return c, usagef("KEY_PREFIX: %q: use 1–32 letters, digits, '-' or '_'", c.KeyPrefix)
+	}
 
 	switch strings.ToLower(raw["STORE"]) {
 	case "":
