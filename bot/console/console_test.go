@@ -1,0 +1,125 @@
+package console_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hangxomso/hangxom/bot/console"
+	"github.com/hangxomso/hangxom/flows"
+)
+
+// memOutbox is a fake outbox at the process boundary: the real one is Redis,
+// tested in store.
+type memOutbox struct {
+	mu    sync.Mutex
+	queue map[string][]flows.Reply
+}
+
+func (m *memOutbox) Outbox(_ context.Context, r string) ([]flows.Reply, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]flows.Reply(nil), m.queue[r]...), nil
+}
+
+func (m *memOutbox) AckOutbox(_ context.Context, r, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	q := m.queue[r]
+	if len(q) > 0 && q[0].ID == id {
+		m.queue[r] = q[1:]
+	}
+	return nil
+}
+
+// echoHandler answers each input with one reply describing it.
+type echoHandler struct {
+	out *memOutbox
+	got []flows.Input
+}
+
+func (h *echoHandler) Handle(_ context.Context, r string, in flows.Input) error {
+	h.got = append(h.got, in)
+	h.out.mu.Lock()
+	defer h.out.mu.Unlock()
+	h.out.queue[r] = append(h.out.queue[r], flows.Reply{ID: in.UpdateID, Text: string(in.Kind) + ":" + in.Command + in.Text,
+		Buttons: []flows.Choice{{Data: "1.1", Label: "✅ Xong rồi"}, {Data: "1.2", Label: "🙋 Cần người giúp"}}})
+	return nil
+}
+
+func TestRun(t *testing.T) {
+	ob := &memOutbox{queue: map[string][]flows.Reply{
+		// Left from an earlier run: shown first.
+		"console:lan": {{ID: "old", Text: "tin nhắn cũ"}},
+	}}
+	h := &echoHandler{out: ob}
+	var out, errb bytes.Buffer
+	n := 0
+	c := &console.Channel{
+		Resident: "console:lan", In: strings.NewReader("/start h_x\n\n  xong  \r\n/lang@hangxom_bot en\n"),
+		Out: &out, Err: &errb, Handler: h, Outbox: ob, Echo: true,
+		NewUpdateID: func() string { n++; return "u" + string(rune('0'+n)) },
+	}
+	if err := c.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want := `tin nhắn cũ
+> /start h_x
+command:starth_x
+  1. ✅ Xong rồi
+  2. 🙋 Cần người giúp
+>   xong  
+text:xong
+  1. ✅ Xong rồi
+  2. 🙋 Cần người giúp
+> /lang@hangxom_bot en
+command:langen
+  1. ✅ Xong rồi
+  2. 🙋 Cần người giúp
+`
+	if d := cmp.Diff(want, out.String()); d != "" {
+		t.Errorf("output (-want +got):\n%s", d)
+	}
+	if len(ob.queue["console:lan"]) != 0 {
+		t.Errorf("outbox not drained: %v", ob.queue)
+	}
+	ids := []string{h.got[0].UpdateID, h.got[1].UpdateID, h.got[2].UpdateID}
+	if d := cmp.Diff([]string{"u1", "u2", "u3"}, ids); d != "" {
+		t.Errorf("update ids (-want +got):\n%s", d)
+	}
+}
+
+func TestInput(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want flows.Input
+	}{
+		{"/start", flows.Input{Kind: flows.InputCommand, Command: "start"}},
+		{"/START h_abc", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_abc"}},
+		{"/menu@hangxom_bot", flows.Input{Kind: flows.InputCommand, Command: "menu"}},
+		{"3", flows.Input{Kind: flows.InputText, Text: "3"}},
+		{"  được rồi ", flows.Input{Kind: flows.InputText, Text: "được rồi"}},
+		{"/", flows.Input{Kind: flows.InputText, Text: "/"}},
+	} {
+		if d := cmp.Diff(tc.want, console.Input(tc.line)); d != "" {
+			t.Errorf("Input(%q) (-want +got):\n%s", tc.line, d)
+		}
+	}
+}
+
+func TestRunStopsWithContext(t *testing.T) {
+	ob := &memOutbox{queue: map[string][]flows.Reply{}}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	r, w := io.Pipe()
+	defer w.Close()
+	c := &console.Channel{Resident: "console:x", In: r, Out: &bytes.Buffer{}, Err: &bytes.Buffer{}, Handler: &echoHandler{out: ob}, Outbox: ob}
+	if err := c.Run(ctx); err != nil {
+		t.Fatalf("Run after cancel: %v", err)
+	}
+}

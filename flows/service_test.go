@@ -1,0 +1,164 @@
+package flows_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/store"
+)
+
+type qrChecker struct {
+	mu    sync.Mutex
+	seen  []string
+	out   string
+	err   error
+	calls int
+}
+
+func (q *qrChecker) Check(_ context.Context, _ string, in flows.Input) (string, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.calls++
+	q.seen = append(q.seen, in.Text)
+	return q.out, q.err
+}
+
+func newService(t *testing.T) (*flows.Service, *store.Redis, *qrChecker) {
+	t.Helper()
+	m := miniredis.RunT(t)
+	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	t.Cleanup(func() { _ = c.Close() })
+	clock := flows.ClockFunc(func() time.Time { return t0 })
+	st := store.New(c, store.Options{Prefix: "svc:v1", DataKey: []byte("k"), Clock: clock})
+	qr := &qrChecker{out: "ok"}
+	return &flows.Service{Engine: newEngine(t), Store: st, Clock: clock, Checkers: map[string]flows.Checker{"qr": qr}}, st, qr
+}
+
+func outboxTexts(t *testing.T, st *store.Redis, resident string) []string {
+	t.Helper()
+	rs, err := st.Outbox(t.Context(), resident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Text)
+		if err := st.AckOutbox(t.Context(), resident, r.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func TestServiceIgnoresARedeliveredUpdate(t *testing.T) {
+	svc, st, _ := newService(t)
+	ctx := t.Context()
+	in := flows.Input{Kind: flows.InputText, Text: "chào", UpdateID: "tg:1"}
+	if err := svc.Handle(ctx, "tg:7", in); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "first", []string{"common.welcome", "common.choose_commune"}, outboxTexts(t, st, "tg:7"))
+	if err := svc.Handle(ctx, "tg:7", in); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "redelivered", []string(nil), outboxTexts(t, st, "tg:7"))
+	s, _ := st.Session(ctx, "tg:7")
+	if s.Version != 1 {
+		t.Errorf("version = %d, want 1 (one commit)", s.Version)
+	}
+}
+
+func TestServiceRunsExternalCheckerInTheSameTurn(t *testing.T) {
+	svc, st, qr := newService(t)
+	ctx := t.Context()
+	steps := []flows.Input{
+		{Kind: flows.InputCommand, Command: "start", Text: "h_a-1"},
+		{Kind: flows.InputText, Text: "1"},      // demo
+		{Kind: flows.InputText, Text: "1"},      // android
+		{Kind: flows.InputText, Text: "bo qua"}, // skip to the external scan step
+	}
+	for _, in := range steps {
+		if err := svc.Handle(ctx, "tg:8", in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outboxTexts(t, st, "tg:8")
+	// A pasted payment code reaches the checker, not the safety filter.
+	if err := svc.Handle(ctx, "tg:8", flows.Input{Kind: flows.InputText, Text: "00020101021238570010A000000727"}); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "checker input", []string{"00020101021238570010A000000727"}, qr.seen)
+	check(t, "finished", []string{"demo.end", "common.menu_again"}, outboxTexts(t, st, "tg:8"))
+
+	// A checker error is an outcome too ("error"); the step's default applies.
+	qr.err = errors.New("boom")
+	for _, in := range []flows.Input{{Kind: flows.InputText, Text: "1"}, {Kind: flows.InputText, Text: "1"}, {Kind: flows.InputText, Text: "bỏ qua"}} {
+		if err := svc.Handle(ctx, "tg:8", in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outboxTexts(t, st, "tg:8")
+	if err := svc.Handle(ctx, "tg:8", flows.Input{Kind: flows.InputText, Text: "not a code"}); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "default outcome", []string{"demo.scan"}, outboxTexts(t, st, "tg:8"))
+}
+
+func TestServiceSurvivesABrokenFlow(t *testing.T) {
+	svc, st, _ := newService(t)
+	ctx := t.Context()
+	for _, in := range []flows.Input{{Kind: flows.InputCommand, Command: "start", Text: "h_a-1"}} {
+		if err := svc.Handle(ctx, "tg:9", in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outboxTexts(t, st, "tg:9")
+	before, _ := st.Session(ctx, "tg:9")
+	// The third menu entry is a flow that loops forever.
+	if err := svc.Handle(ctx, "tg:9", flows.Input{Kind: flows.InputText, Text: "3", UpdateID: "tg:99"}); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "apology", []string{"common.error"}, outboxTexts(t, st, "tg:9"))
+	after, _ := st.Session(ctx, "tg:9")
+	if after.Stage != before.Stage || after.Active != nil {
+		t.Errorf("session changed by a failed turn: %+v", after)
+	}
+	if seen, _ := st.Processed(ctx, "tg:9", "tg:99"); !seen {
+		t.Error("the failed update would be redelivered forever")
+	}
+}
+
+func TestServiceSerialisesOneResident(t *testing.T) {
+	svc, st, _ := newService(t)
+	ctx := t.Context()
+	if err := svc.Handle(ctx, "tg:10", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1"}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- svc.Handle(ctx, "tg:10", flows.Input{Kind: flows.InputCommand, Command: "help"})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, _ := st.Session(ctx, "tg:10")
+	if s.Version != 21 {
+		t.Errorf("version = %d, want 21: a write was lost", s.Version)
+	}
+}

@@ -1,0 +1,53 @@
+// Package store keeps the bot's state in Redis: residents' sessions, the
+// outbox channels drain, the hamlet counters coordinators read, and the
+// areas. Redis implements flows.Store; it works on a single node, behind
+// Sentinel and on a Redis Cluster, and OpenEmbedded runs it in-process.
+//
+// # Writes
+//
+// One input ends in one atomic per-resident write (Commit: session, processed
+// update id, replies, effects), then ApplyEffects moves the effects to the
+// hamlet counters, each effect in one hamlet-level script made idempotent by
+// a dedupe key. A resident's keys share the hash tag {r:<resident>} and a
+// hamlet's keys share {h:<hamlet>}, so every script touches one cluster slot.
+// Commit first puts the resident in a global work index, so that Sweep finds
+// and applies effects a crash left behind.
+//
+// Hamlet keys never hold a resident id, only a pseudonym: the hex of the first
+// 16 bytes of HMAC-SHA256(data key, resident id). One key per pseudonym maps
+// it back; Forget drops it.
+//
+// # Keys
+//
+// P is the prefix (default "hx:v1"); keys.go is the only place they are
+// spelled.
+//
+//	key                                   type    TTL          written by
+//	P:{r:R}:lock                          STRING  LockTTL      Lock (token), unlock (compare-and-delete)
+//	P:{r:R}:session                       STRING  none         Commit (JSON flows.Session)
+//	P:{r:R}:upd:<update id>               STRING  48 h         Commit
+//	P:{r:R}:outbox                        LIST    7 d, renewed Commit (RPUSH), AckOutbox (LPOP)
+//	P:{r:R}:effects                       LIST    none         Commit (RPUSH), ApplyEffects (LPOP)
+//	P:{p:X}:resident                      STRING  none         ApplyEffects, Forget (DEL)
+//	P:{h:H}:started:<flow>                SET     none         ApplyEffects (pseudonyms)
+//	P:{h:H}:done:<flow>                   SET     none         ApplyEffects (pseudonyms)
+//	P:{h:H}:open:<flow>                   ZSET    none         ApplyEffects (pseudonym → last activity ms), Sweep
+//	P:{h:H}:count:<flow>:<YYYY-MM>        HASH    none         ApplyEffects, Sweep (started, completed_self,
+//	                                                           completed_team, help, abandoned)
+//	P:{h:H}:completions                   STREAM  ~100000 ids  ApplyEffects (pseud, flow, via, at)
+//	P:{h:H}:helps                         STREAM  ~100000 ids  ApplyEffects (pseud, flow, step, at)
+//	P:{h:H}:help_total                    STRING  none         ApplyEffects (INCR)
+//	P:{h:H}:dedupe:<pseud>:<effect id>    STRING  7 d          ApplyEffects (SET NX)
+//	P:work                                ZSET    none         Commit (ZADD NX), ApplyEffects (ZREM)
+//	P:pairs                               SET     none         ApplyEffects (JSON [hamlet, flow])
+//	P:sweep:lock                          STRING  5 min        Sweep
+//	P:areas                               HASH    none         SeedAreas (HSETNX), PutArea (HSET)
+//
+// R is a resident id ("tg:123"), H a hamlet id, X a pseudonym; an empty
+// hamlet or flow id is spelled "_".
+//
+// # Tests
+//
+// Package storetest is the conformance suite; it runs against miniredis, a
+// real server (TEST_REDIS_URL) and a real cluster (TEST_REDIS_CLUSTER_ADDRS).
+package store

@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hangxomso/hangxom/flows"
+)
+
+// Pseudonym returns the name a resident has in hamlet keys: the hex of the
+// first 16 bytes of HMAC-SHA256(DataKey, resident).
+func (r *Redis) Pseudonym(resident string) string {
+	m := hmac.New(sha256.New, r.opts.DataKey)
+	m.Write([]byte(resident))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// Resident returns the resident behind a pseudonym, if the mapping is still
+// kept.
+func (r *Redis) Resident(ctx context.Context, pseudonym string) (string, bool, error) {
+	id, err := r.c.Get(ctx, r.keys.Resident(pseudonym)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("store: resident of %s: %w", pseudonym, err)
+	}
+	return id, true, nil
+}
+
+// Forget drops the mapping from the resident's pseudonym back to the
+// resident: the hamlet counts and streams stay, but no longer lead to anyone.
+func (r *Redis) Forget(ctx context.Context, resident string) error {
+	if err := r.c.Del(ctx, r.keys.Resident(r.Pseudonym(resident))).Err(); err != nil {
+		return fmt.Errorf("store: forget %s: %w", resident, err)
+	}
+	return nil
+}
+
+// ApplyEffects applies the resident's pending effects to the hamlet counters
+// in order, each at most once, and removes them from the resident's list;
+// when the list is empty the resident leaves the work index. A crash between
+// applying an effect and removing it is harmless: the effect's dedupe key
+// makes the next attempt a no-op.
+//
+// Call it with the resident's lock held (as the service and Sweep do):
+// otherwise a concurrent Commit may leave effects outside the work index
+// until the resident's next commit.
+func (r *Redis) ApplyEffects(ctx context.Context, resident string) error {
+	if _, err := r.applyEffects(ctx, resident); err != nil {
+		return fmt.Errorf("store: apply effects %s: %w", resident, err)
+	}
+	return nil
+}
+
+// applyEffects is ApplyEffects returning the number of effects taken from the
+// list.
+func (r *Redis) applyEffects(ctx context.Context, resident string) (int, error) {
+	list := r.keys.Effects(resident)
+	pseud := r.Pseudonym(resident)
+	mapped := false
+	done := 0
+	for {
+		batch, err := r.c.LRange(ctx, list, 0, 63).Result()
+		if err != nil {
+			return done, err
+		}
+		if len(batch) == 0 {
+			break
+		}
+		for _, raw := range batch {
+			if !mapped {
+				if err := r.c.Set(ctx, r.keys.Resident(pseud), resident, 0).Err(); err != nil {
+					return done, fmt.Errorf("pseudonym map: %w", err)
+				}
+				mapped = true
+			}
+			if err := r.applyOne(ctx, pseud, raw); err != nil {
+				return done, err
+			}
+			popped, err := popHeadScript.Run(ctx, r.c, []string{list}, raw).Int()
+			if err != nil {
+				return done, fmt.Errorf("pop effect: %w", err)
+			}
+			if popped != 1 {
+				break // the list changed under us: read it again
+			}
+			done++
+		}
+	}
+	if err := r.c.ZRem(ctx, r.keys.Work(), resident).Err(); err != nil {
+		return done, fmt.Errorf("work index: %w", err)
+	}
+	return done, nil
+}
+
+// applyOne applies one raw pending effect. An effect that cannot be decoded
+// or has an unknown kind is logged and skipped, so that it cannot block the
+// effects behind it.
+func (r *Redis) applyOne(ctx context.Context, pseud, raw string) error {
+	var e pendingEffect
+	if err := json.Unmarshal([]byte(raw), &e); err != nil || e.ID == "" {
+		r.log.Warn("store: dropping undecodable effect", "err", err)
+		return nil
+	}
+	switch e.Kind {
+	case flows.EffectStarted, flows.EffectActivity, flows.EffectCompleted, flows.EffectHelp, flows.EffectLeft:
+	default:
+		r.log.Warn("store: dropping effect of unknown kind", "kind", e.Kind, "id", e.ID)
+		return nil
+	}
+	via := "self"
+	if e.Via == "team" {
+		via = "team"
+	}
+	at := e.At.In(r.opts.Location)
+	month := at.Format("2006-01")
+	if err := r.registerPair(ctx, e.Hamlet, e.Flow); err != nil {
+		return err
+	}
+	keys := r.keys.effectKeys(e.Hamlet, e.Flow, month, pseud, e.ID)
+	err := effectScript.Run(ctx, r.c, keys,
+		string(e.Kind), pseud, e.At.UnixMilli(), at.Format(time.RFC3339), e.Flow, e.Step,
+		via, e.Reason, int64(DedupeTTL/time.Second), streamMaxLen).Err()
+	if err != nil {
+		return fmt.Errorf("effect %s: %w", e.ID, err)
+	}
+	return nil
+}
+
+// registerPair adds hamlet and flow to Keys.Pairs once per process.
+func (r *Redis) registerPair(ctx context.Context, hamlet, flow string) error {
+	b, err := json.Marshal([2]string{hamlet, flow})
+	if err != nil {
+		return err
+	}
+	if _, ok := r.pairs.Load(string(b)); ok {
+		return nil
+	}
+	if err := r.c.SAdd(ctx, r.keys.Pairs(), b).Err(); err != nil {
+		return fmt.Errorf("register pair: %w", err)
+	}
+	r.pairs.Store(string(b), true)
+	return nil
+}
+
+// HamletFlow names the counters of one flow in one hamlet.
+type HamletFlow struct {
+	Hamlet string
+	Flow   string
+}
+
+// pairsKnown returns the pairs in Keys.Pairs.
+func (r *Redis) pairsKnown(ctx context.Context) ([]HamletFlow, error) {
+	members, err := r.c.SMembers(ctx, r.keys.Pairs()).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]HamletFlow, 0, len(members))
+	for _, m := range members {
+		var p [2]string
+		if err := json.Unmarshal([]byte(m), &p); err != nil {
+			r.log.Warn("store: skipping bad pair", "err", err)
+			continue
+		}
+		out = append(out, HamletFlow{Hamlet: p[0], Flow: p[1]})
+	}
+	return out, nil
+}

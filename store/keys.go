@@ -1,0 +1,188 @@
+package store
+
+import "time"
+
+// DefaultPrefix starts every key. The version lets a new key schema live next
+// to the old one while data is migrated.
+const DefaultPrefix = "hx:v1"
+
+// Lifetimes of the keys that expire.
+const (
+	// ProcessedTTL keeps an update id: Telegram redelivers for 24 h, so keep
+	// twice that.
+	ProcessedTTL = 48 * time.Hour
+	// OutboxTTL bounds an outbox no channel drains (refreshed on every push).
+	OutboxTTL = 7 * 24 * time.Hour
+	// DedupeTTL keeps the marker of an applied effect; an effect left in a
+	// resident's list is re-applied by the next ApplyEffects or Sweep, well
+	// within it.
+	DedupeTTL = 7 * 24 * time.Hour
+	// sweepLockTTL bounds one Sweep run; a crashed sweeper frees it by expiry.
+	sweepLockTTL = 5 * time.Minute
+	// streamMaxLen caps the hamlet streams (MAXLEN ~).
+	streamMaxLen = 100000
+)
+
+// noFlow stands for an empty flow or hamlet id in keys (a help request from
+// the menu, an effect of a resident who has not chosen a hamlet yet). Valid
+// flow ids never start with "_".
+const noFlow = "_"
+
+// Keys builds every Redis key of the store. It is the only place key names
+// are spelled. Keys that one Lua script touches share a hash tag, so they
+// land in one cluster slot:
+//
+//   - {r:<resident>}  a resident's keys (resident ids look like "tg:123");
+//   - {h:<hamlet>}    a hamlet's keys;
+//   - {p:<pseudonym>} the reverse map of one pseudonym;
+//   - no tag          the few global keys, each used alone.
+//
+// Each builder says the Redis type, the lifetime and who writes the key.
+type Keys struct{ prefix string }
+
+// NewKeys returns the key builder for a prefix ("" means DefaultPrefix).
+func NewKeys(prefix string) Keys {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	return Keys{prefix: prefix}
+}
+
+// Prefix returns the prefix every key starts with.
+func (k Keys) Prefix() string { return k.prefix }
+
+func (k Keys) resident(resident, name string) string {
+	return k.prefix + ":{r:" + resident + "}:" + name
+}
+
+func (k Keys) hamlet(hamlet, name string) string {
+	if hamlet == "" {
+		hamlet = noFlow
+	}
+	return k.prefix + ":{h:" + hamlet + "}:" + name
+}
+
+func flowName(flow string) string {
+	if flow == "" {
+		return noFlow
+	}
+	return flow
+}
+
+// Lock is STRING random token, PX LockTTL; written by Lock, deleted by its
+// unlock only while it still holds the token.
+func (k Keys) Lock(resident string) string { return k.resident(resident, "lock") }
+
+// Session is STRING JSON flows.Session, no TTL; written only by Commit.
+func (k Keys) Session(resident string) string { return k.resident(resident, "session") }
+
+// Processed is STRING "1", EX ProcessedTTL; written by Commit when the commit
+// carries an update id.
+func (k Keys) Processed(resident, updateID string) string {
+	return k.resident(resident, "upd:"+updateID)
+}
+
+// Outbox is LIST of JSON flows.Reply, oldest first, EX OutboxTTL refreshed on
+// push; RPUSHed by Commit, LPOPed by AckOutbox.
+func (k Keys) Outbox(resident string) string { return k.resident(resident, "outbox") }
+
+// Effects is LIST of JSON effects with their ids, oldest first, no TTL;
+// RPUSHed by Commit, LPOPed by ApplyEffects once applied.
+func (k Keys) Effects(resident string) string { return k.resident(resident, "effects") }
+
+// Resident is STRING resident id, no TTL: the reverse map of one pseudonym;
+// written by ApplyEffects, deleted by Forget.
+func (k Keys) Resident(pseudonym string) string {
+	return k.prefix + ":{p:" + pseudonym + "}:resident"
+}
+
+// Started is SET of pseudonyms who ever started a flow in a hamlet, no TTL;
+// written by ApplyEffects.
+func (k Keys) Started(hamlet, flow string) string {
+	return k.hamlet(hamlet, "started:"+flowName(flow))
+}
+
+// Done is SET of pseudonyms who completed a flow in a hamlet, no TTL; written
+// by ApplyEffects.
+func (k Keys) Done(hamlet, flow string) string {
+	return k.hamlet(hamlet, "done:"+flowName(flow))
+}
+
+// Open is ZSET pseudonym → unix ms of the last activity in an unfinished
+// flow, no TTL; written by ApplyEffects, trimmed by Sweep.
+func (k Keys) Open(hamlet, flow string) string {
+	return k.hamlet(hamlet, "open:"+flowName(flow))
+}
+
+// Counter is HASH of the month's counts for a hamlet and flow (fields
+// started, completed_self, completed_team, help, abandoned), no TTL; written
+// by ApplyEffects and Sweep. Month is YYYY-MM in the bot's time zone.
+func (k Keys) Counter(hamlet, flow, month string) string {
+	return k.hamlet(hamlet, "count:"+flowName(flow)+":"+month)
+}
+
+// Completions is STREAM (pseud, flow, via, at), MAXLEN ~100000; XADDed by
+// ApplyEffects on a first completion.
+func (k Keys) Completions(hamlet string) string { return k.hamlet(hamlet, "completions") }
+
+// Helps is STREAM (pseud, flow, step, at), MAXLEN ~100000; XADDed by
+// ApplyEffects for every help request.
+func (k Keys) Helps(hamlet string) string { return k.hamlet(hamlet, "helps") }
+
+// HelpTotal is STRING integer, no TTL: help requests ever made in a hamlet;
+// INCRed by ApplyEffects.
+func (k Keys) HelpTotal(hamlet string) string { return k.hamlet(hamlet, "help_total") }
+
+// Dedupe is STRING "1", EX DedupeTTL: the marker that one effect of one
+// resident was applied; SET NX by ApplyEffects.
+func (k Keys) Dedupe(hamlet, pseudonym, effectID string) string {
+	return k.hamlet(hamlet, "dedupe:"+pseudonym+":"+effectID)
+}
+
+// Work is ZSET resident → unix ms of the oldest unapplied commit, no TTL,
+// global; ZADD NX by Commit, ZREM by ApplyEffects when the resident's effects
+// list is empty, read by Sweep.
+func (k Keys) Work() string { return k.prefix + ":work" }
+
+// Pairs is SET of JSON [hamlet, flow] pairs that have counters, no TTL,
+// global; SADDed by ApplyEffects, read by Sweep and HelpRequests.
+func (k Keys) Pairs() string { return k.prefix + ":pairs" }
+
+// SweepLock is STRING random token, PX 5 min, global; written by Sweep,
+// deleted by it only while it holds the token.
+func (k Keys) SweepLock() string { return k.prefix + ":sweep:lock" }
+
+// Areas is HASH area id → JSON flows.Area, no TTL, global; written by
+// SeedAreas (HSETNX) and PutArea (HSET).
+func (k Keys) Areas() string { return k.prefix + ":areas" }
+
+// The KEYS each multi-key script receives, built here so that a test can
+// prove they share a slot.
+
+// commitKeys are the KEYS of commitScript.
+func (k Keys) commitKeys(resident, updateID string) []string {
+	keys := []string{k.Session(resident), k.Outbox(resident), k.Effects(resident)}
+	if updateID != "" {
+		keys = append(keys, k.Processed(resident, updateID))
+	}
+	return keys
+}
+
+// effectKeys are the KEYS of effectScript.
+func (k Keys) effectKeys(hamlet, flow, month, pseudonym, effectID string) []string {
+	return []string{
+		k.Dedupe(hamlet, pseudonym, effectID),
+		k.Started(hamlet, flow),
+		k.Done(hamlet, flow),
+		k.Open(hamlet, flow),
+		k.Counter(hamlet, flow, month),
+		k.Completions(hamlet),
+		k.Helps(hamlet),
+		k.HelpTotal(hamlet),
+	}
+}
+
+// expireKeys are the KEYS of expireScript.
+func (k Keys) expireKeys(hamlet, flow, month string) []string {
+	return []string{k.Open(hamlet, flow), k.Counter(hamlet, flow, month)}
+}

@@ -1,0 +1,107 @@
+package store
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// crc16 is CRC-16/XMODEM (poly 0x1021, init 0), the checksum of Redis Cluster.
+func crc16(b []byte) uint16 {
+	var crc uint16
+	for _, c := range b {
+		crc ^= uint16(c) << 8
+		for range 8 {
+			if crc&0x8000 != 0 {
+				crc = crc<<1 ^ 0x1021
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return crc
+}
+
+// slot is the cluster slot of a key: the CRC of its hash tag (the text
+// between the first "{" and the next "}", if not empty) or of the whole key.
+func slot(key string) int {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			key = key[i+1 : i+1+j]
+		}
+	}
+	return int(crc16([]byte(key)) % 16384)
+}
+
+func TestSlot(t *testing.T) {
+	tests := []struct {
+		key  string
+		want int
+	}{
+		{"123456789", int(0x31C3 % 16384)}, // the CRC-16/XMODEM check value
+		{"foo", 12182},                     // CLUSTER KEYSLOT foo
+		{"{user1000}.following", slot("user1000")},
+		{"foo{}{bar}", slot("foo{}{bar}")}, // empty tag: whole key
+		{"foo{{bar}}zap", slot("{bar")},
+	}
+	for _, tt := range tests {
+		if got := slot(tt.key); got != tt.want {
+			t.Errorf("slot(%q) = %d, want %d", tt.key, got, tt.want)
+		}
+	}
+}
+
+// TestScriptKeysShareSlot proves each script's KEYS hash to one slot, which a
+// cluster requires and miniredis does not check.
+func TestScriptKeysShareSlot(t *testing.T) {
+	k := NewKeys("")
+	residents := []string{"tg:123", "console:lan", "tg:-1001234", "odd}id", "odd{id"}
+	hamlets := []string{"79-26734-01", "", "x{y}", "thôn-1"}
+	var sets [][]string
+	for _, r := range residents {
+		sets = append(sets, k.commitKeys(r, "tg:800000001"), k.commitKeys(r, ""),
+			[]string{k.Lock(r)}, []string{k.Outbox(r)}, []string{k.Effects(r)})
+	}
+	for _, h := range hamlets {
+		for _, f := range []string{"ewallet", ""} {
+			sets = append(sets,
+				k.effectKeys(h, f, "2026-04", "0123456789abcdef0123456789abcdef", "tg:1:0"),
+				k.expireKeys(h, f, "2026-04"))
+		}
+	}
+	for _, keys := range sets {
+		for _, key := range keys[1:] {
+			if slot(key) != slot(keys[0]) {
+				t.Errorf("%q (slot %d) and %q (slot %d) are in one script but not one slot",
+					keys[0], slot(keys[0]), key, slot(key))
+			}
+		}
+	}
+	// Different residents spread over slots (no hot slot for all of them).
+	if slot(k.Session("tg:1")) == slot(k.Session("tg:2")) && slot(k.Session("tg:2")) == slot(k.Session("tg:3")) {
+		t.Error("residents share one slot")
+	}
+}
+
+// TestSlotMatchesCluster checks slot against a real cluster's CLUSTER KEYSLOT.
+func TestSlotMatchesCluster(t *testing.T) {
+	addrs := os.Getenv("TEST_REDIS_CLUSTER_ADDRS")
+	if addrs == "" {
+		t.Skip("TEST_REDIS_CLUSTER_ADDRS not set")
+	}
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
+	defer c.Close()
+	k := NewKeys("")
+	for _, key := range append(k.effectKeys("h1", "ewallet", "2026-04", "p", "e"),
+		k.Session("tg:123"), k.Work(), k.Areas(), "foo", "{user1000}.following") {
+		got, err := c.ClusterKeySlot(t.Context(), key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int(got) != slot(key) {
+			t.Errorf("slot(%q) = %d, CLUSTER KEYSLOT says %d", key, slot(key), got)
+		}
+	}
+}

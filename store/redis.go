@@ -1,0 +1,234 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hangxomso/hangxom/flows"
+)
+
+var _ flows.Store = (*Redis)(nil)
+
+// Options configure a Redis store. The zero value of each field has a usable
+// default except DataKey, which production must set.
+type Options struct {
+	// Prefix starts every key; default DefaultPrefix ("hx:v1").
+	Prefix string
+	// DataKey is the HMAC key that turns resident ids into the pseudonyms
+	// stored in hamlet keys. It is never logged.
+	DataKey []byte
+	// Location is the bot's time zone (BOT_TZ): months are counted in it.
+	// Default time.UTC.
+	Location *time.Location
+	// LockTTL is how long a resident lock lives if never released; default 30 s.
+	LockTTL time.Duration
+	// LockWait is how long Lock waits for a busy resident; default 5 s.
+	LockWait time.Duration
+	// Logger receives warnings; default discards them.
+	Logger *slog.Logger
+	// Clock stamps the work index; default the system clock.
+	Clock flows.Clock
+}
+
+// Redis is the store on Redis (a single node, Sentinel or a cluster). It is
+// safe for concurrent use.
+type Redis struct {
+	c     redis.UniversalClient
+	keys  Keys
+	opts  Options
+	log   *slog.Logger
+	pairs sync.Map // JSON [hamlet, flow] already added to Keys.Pairs
+}
+
+// New returns a store using client with opts.
+func New(client redis.UniversalClient, opts Options) *Redis {
+	if opts.Location == nil {
+		opts.Location = time.UTC
+	}
+	if opts.LockTTL <= 0 {
+		opts.LockTTL = 30 * time.Second
+	}
+	if opts.LockWait <= 0 {
+		opts.LockWait = 5 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = flows.ClockFunc(time.Now)
+	}
+	if len(opts.DataKey) == 0 {
+		opts.Logger.Warn("store: no data key set; pseudonyms are guessable")
+	}
+	r := &Redis{c: client, keys: NewKeys(opts.Prefix), opts: opts, log: opts.Logger}
+	r.opts.Prefix = r.keys.Prefix()
+	return r
+}
+
+// Keys returns the key builder of the store, for tests and tools that read
+// raw state.
+func (r *Redis) Keys() Keys { return r.keys }
+
+// Client returns the client the store uses.
+func (r *Redis) Client() redis.UniversalClient { return r.c }
+
+// Lock takes the resident's lock: SET NX PX with a random token, retried
+// with a growing pause until LockWait passes. It returns flows.ErrLocked
+// (wrapped) if the resident stays busy. The unlock function releases the
+// lock only while it still holds the token; calling it twice is harmless.
+func (r *Redis) Lock(ctx context.Context, resident string) (func(), error) {
+	unlock, err := r.lock(ctx, r.keys.Lock(resident), r.opts.LockTTL, r.opts.LockWait)
+	if err != nil {
+		return nil, fmt.Errorf("store: lock %s: %w", resident, err)
+	}
+	return unlock, nil
+}
+
+// lock takes key with SET NX PX ttl, waiting up to wait. The errors are not
+// wrapped with the subject; the caller does that.
+func (r *Redis) lock(ctx context.Context, key string, ttl, wait time.Duration) (func(), error) {
+	token := randomHex(16)
+	deadline := time.Now().Add(wait)
+	pause := 2 * time.Millisecond
+	for {
+		ok, err := r.c.SetNX(ctx, key, token, ttl).Result()
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return r.unlocker(ctx, key, token), nil
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, flows.ErrLocked
+		}
+		t := time.NewTimer(min(pause, left))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		pause = min(2*pause, 100*time.Millisecond)
+	}
+}
+
+// unlocker returns the function that releases key if it still holds token.
+// It runs even if ctx was cancelled meanwhile, bounded by its own timeout.
+func (r *Redis) unlocker(ctx context.Context, key, token string) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := unlockScript.Run(ctx, r.c, []string{key}, token).Err(); err != nil {
+				r.log.Warn("store: unlock failed; the lock will expire", "key", key, "err", err)
+			}
+		})
+	}
+}
+
+// Session returns the resident's stored session, or a zero Session (Version
+// 0) if there is none.
+func (r *Redis) Session(ctx context.Context, resident string) (flows.Session, error) {
+	var s flows.Session
+	raw, err := r.c.Get(ctx, r.keys.Session(resident)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return s, nil
+	}
+	if err != nil {
+		return s, fmt.Errorf("store: load session %s: %w", resident, err)
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return s, fmt.Errorf("store: decode session %s: %w", resident, err)
+	}
+	return s, nil
+}
+
+// Processed reports whether updateID was committed for the resident within
+// ProcessedTTL. An empty update id is never processed.
+func (r *Redis) Processed(ctx context.Context, resident, updateID string) (bool, error) {
+	if updateID == "" {
+		return false, nil
+	}
+	n, err := r.c.Exists(ctx, r.keys.Processed(resident, updateID)).Result()
+	if err != nil {
+		return false, fmt.Errorf("store: processed %s %s: %w", resident, updateID, err)
+	}
+	return n == 1, nil
+}
+
+// pendingEffect is an effect waiting in a resident's list, with the id that
+// makes applying it idempotent.
+type pendingEffect struct {
+	ID string `json:"id"`
+	flows.Effect
+}
+
+// Commit writes the new session (as version c.Expect+1, whatever
+// c.Session.Version says), records c.UpdateID as processed (unless empty),
+// appends c.Outbox to the outbox and c.Effects to the pending effects, in one
+// script. It returns flows.ErrStale (wrapped) if the stored version is not
+// c.Expect. A resident with effects is first added to the work index, so that
+// Sweep applies them if ApplyEffects never runs.
+func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
+	if c.Resident == "" {
+		return errors.New("store: commit: empty resident")
+	}
+	s := c.Session
+	s.Version = c.Expect + 1
+	session, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("store: commit %s: encode session: %w", c.Resident, err)
+	}
+	args := make([]any, 0, 5+len(c.Outbox)+len(c.Effects))
+	args = append(args, c.Expect, session, ProcessedTTL.Milliseconds(), OutboxTTL.Milliseconds(), len(c.Outbox))
+	for _, reply := range c.Outbox {
+		b, err := json.Marshal(reply)
+		if err != nil {
+			return fmt.Errorf("store: commit %s: encode reply: %w", c.Resident, err)
+		}
+		args = append(args, b)
+	}
+	base := c.UpdateID
+	if base == "" {
+		base = "internal:" + randomHex(8)
+	}
+	for i, e := range c.Effects {
+		b, err := json.Marshal(pendingEffect{ID: fmt.Sprintf("%s:%d", base, i), Effect: e})
+		if err != nil {
+			return fmt.Errorf("store: commit %s: encode effect: %w", c.Resident, err)
+		}
+		args = append(args, b)
+	}
+	if len(c.Effects) > 0 {
+		z := redis.Z{Score: float64(r.opts.Clock.Now().UnixMilli()), Member: c.Resident}
+		if err := r.c.ZAddNX(ctx, r.keys.Work(), z).Err(); err != nil {
+			return fmt.Errorf("store: commit %s: work index: %w", c.Resident, err)
+		}
+	}
+	ok, err := commitScript.Run(ctx, r.c, r.keys.commitKeys(c.Resident, c.UpdateID), args...).Int()
+	if err != nil {
+		return fmt.Errorf("store: commit %s: %w", c.Resident, err)
+	}
+	if ok != 1 {
+		return fmt.Errorf("store: commit %s: %w", c.Resident, flows.ErrStale)
+	}
+	return nil
+}
+
+// randomHex returns n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b)
+}

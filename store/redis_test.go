@@ -1,0 +1,149 @@
+package store_test
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/store"
+	"github.com/hangxomso/hangxom/store/storetest"
+)
+
+func TestMiniredis(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) redis.UniversalClient {
+		m := miniredis.RunT(t)
+		return redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
+	})
+}
+
+func TestEmbedded(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) redis.UniversalClient {
+		c, closeFn, err := store.OpenEmbedded()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(closeFn)
+		return c
+	})
+}
+
+// requireEnv returns the variable, skipping the test when it is unset, except
+// in CI, where the real servers must be there.
+func requireEnv(t *testing.T, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v != "" {
+		return v
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not set in CI: source .ci/redis.sh first", name)
+	}
+	t.Skipf("%s not set", name)
+	return ""
+}
+
+func TestRealServer(t *testing.T) {
+	url := requireEnv(t, "TEST_REDIS_URL")
+	storetest.Run(t, func(t *testing.T) redis.UniversalClient {
+		c, err := store.Connect(store.ConnectConfig{URL: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	})
+}
+
+func TestRealCluster(t *testing.T) {
+	addrs := strings.Split(requireEnv(t, "TEST_REDIS_CLUSTER_ADDRS"), ",")
+	storetest.Run(t, func(t *testing.T) redis.UniversalClient {
+		c, err := store.Connect(store.ConnectConfig{ClusterAddrs: addrs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := c.(*redis.ClusterClient); !ok {
+			t.Fatalf("Connect gave a %T, want a cluster client", c)
+		}
+		return c
+	})
+}
+
+func TestConnectConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  store.ConnectConfig
+		ok   bool
+	}{
+		{"url", store.ConnectConfig{URL: "redis://:pw@127.0.0.1:6390/2"}, true},
+		{"tls url", store.ConnectConfig{URL: "rediss://127.0.0.1:6390/0"}, true},
+		{"cluster", store.ConnectConfig{ClusterAddrs: []string{"a:1", "b:2"}}, true},
+		{"sentinel", store.ConnectConfig{SentinelAddrs: []string{"a:26379"}, MasterName: "mymaster"}, true},
+		{"nothing", store.ConnectConfig{}, false},
+		{"two", store.ConnectConfig{URL: "redis://a:1", ClusterAddrs: []string{"a:1"}}, false},
+		{"sentinel without master", store.ConnectConfig{SentinelAddrs: []string{"a:26379"}}, false},
+		{"bad url", store.ConnectConfig{URL: "http://secret@x"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := store.Connect(tt.cfg)
+			if (err == nil) != tt.ok {
+				t.Fatalf("Connect: err = %v, want ok=%v", err, tt.ok)
+			}
+			if err != nil {
+				if strings.Contains(err.Error(), "secret") {
+					t.Errorf("error repeats the URL: %v", err)
+				}
+				return
+			}
+			_ = c.Close()
+		})
+	}
+}
+
+// TestMiniredisTTL checks the lifetimes, which only miniredis can fast-forward.
+func TestMiniredisTTL(t *testing.T) {
+	m := miniredis.RunT(t)
+	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	t.Cleanup(func() { _ = c.Close() })
+	s := store.New(c, store.Options{LockTTL: 2 * time.Second, LockWait: 50 * time.Millisecond})
+	ctx := t.Context()
+
+	if _, err := s.Lock(ctx, "tg:1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Lock(ctx, "tg:1"); !errors.Is(err, flows.ErrLocked) {
+		t.Fatalf("second Lock: got %v, want ErrLocked", err)
+	}
+	m.FastForward(2 * time.Second)
+	unlock, err := s.Lock(ctx, "tg:1")
+	if err != nil {
+		t.Fatalf("Lock after the holder's TTL: %v", err)
+	}
+	unlock()
+
+	if err := s.Commit(ctx, flows.Commit{Resident: "tg:1", UpdateID: "tg:9",
+		Outbox: []flows.Reply{{ID: "tg:9:0", Text: "x"}}}); err != nil {
+		t.Fatal(err)
+	}
+	m.FastForward(store.ProcessedTTL - time.Second)
+	if p, err := s.Processed(ctx, "tg:1", "tg:9"); err != nil || !p {
+		t.Fatalf("processed just before its TTL: %v %v", p, err)
+	}
+	m.FastForward(time.Second)
+	if p, err := s.Processed(ctx, "tg:1", "tg:9"); err != nil || p {
+		t.Fatalf("processed after its TTL: %v %v", p, err)
+	}
+	m.FastForward(store.OutboxTTL)
+	if out, err := s.Outbox(ctx, "tg:1"); err != nil || len(out) != 0 {
+		t.Fatalf("outbox after its TTL: %v %v", out, err)
+	}
+	sess, err := s.Session(ctx, "tg:1")
+	if err != nil || sess.Version != 1 {
+		t.Fatalf("session must not expire: %+v %v", sess, err)
+	}
+}

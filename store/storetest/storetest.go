@@ -1,0 +1,754 @@
+// Package storetest is the conformance suite of the Redis store. Run it
+// against any Redis the store must work on: miniredis, a real server, a real
+// cluster. Every test uses its own random key prefix and deletes only the
+// keys under it, so a shared server is safe (no FLUSHALL).
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/store"
+)
+
+// ict is the bot's zone in the suite (Asia/Ho_Chi_Minh, without tzdata).
+var ict = time.FixedZone("ICT", 7*3600)
+
+// t0 is a fixed instant: 2026-03-31 20:00 UTC is already April in ICT, which
+// tests the month buckets.
+var t0 = time.Date(2026, 3, 31, 20, 0, 0, 0, time.UTC)
+
+// Run runs the suite. newClient returns a client to the Redis under test; it
+// is called once per test, and the test closes the client.
+func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s *store.Redis)
+	}{
+		{"LockExcludes", testLockExcludes},
+		{"LockTokenRelease", testLockTokenRelease},
+		{"LockContext", testLockContext},
+		{"SessionAbsent", testSessionAbsent},
+		{"CommitVersions", testCommitVersions},
+		{"CommitConcurrent", testCommitConcurrent},
+		{"Processed", testProcessed},
+		{"Outbox", testOutbox},
+		{"EffectsOnce", testEffectsOnce},
+		{"CrashBeforeApply", testCrashBeforeApply},
+		{"CompletedOnce", testCompletedOnce},
+		{"Help", testHelp},
+		{"Left", testLeft},
+		{"StalledAndAbandoned", testStalledAndAbandoned},
+		{"SweepSingleRunner", testSweepSingleRunner},
+		{"Areas", testAreas},
+		{"CountsMonths", testCountsMonths},
+		{"Pseudonym", testPseudonym},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := newClient(t)
+			t.Cleanup(func() { _ = c.Close() })
+			tt.fn(t, newStore(t, c))
+		})
+	}
+}
+
+// newStore returns a store on c under a fresh prefix and deletes that
+// prefix's keys when the test ends.
+func newStore(t *testing.T, c redis.UniversalClient) *store.Redis {
+	t.Helper()
+	prefix := "hxtest:" + randomHex(6) + ":v1"
+	t.Cleanup(func() {
+		// t.Context is already cancelled in cleanups.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := deletePrefix(ctx, c, prefix); err != nil {
+			t.Errorf("delete keys %s*: %v", prefix, err)
+		}
+	})
+	return store.New(c, store.Options{
+		Prefix:   prefix,
+		DataKey:  []byte("storetest data key"),
+		Location: ict,
+		LockTTL:  10 * time.Second,
+		LockWait: 300 * time.Millisecond,
+	})
+}
+
+// deletePrefix deletes the keys that start with prefix, on every master of a
+// cluster.
+func deletePrefix(ctx context.Context, c redis.UniversalClient, prefix string) error {
+	del := func(ctx context.Context, c redis.Cmdable) error {
+		iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
+		for iter.Next(ctx) {
+			if err := c.Del(ctx, iter.Val()).Err(); err != nil {
+				return err
+			}
+		}
+		return iter.Err()
+	}
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error { return del(ctx, n) })
+	}
+	return del(ctx, c)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// residentID returns a fresh resident id.
+func residentID() string { return "tg:" + randomHex(4) }
+
+// commit commits effects for a resident under its lock, as the service does,
+// and fails the test on error.
+func commit(t *testing.T, s *store.Redis, resident, updateID string, effects ...flows.Effect) {
+	t.Helper()
+	ctx := t.Context()
+	unlock, err := s.Lock(ctx, resident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	sess, err := s.Session(ctx, resident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.Seen = t0
+	if err := s.Commit(ctx, flows.Commit{Resident: resident, Expect: sess.Version, Session: sess, UpdateID: updateID, Effects: effects}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// commitApply commits effects and applies them.
+func commitApply(t *testing.T, s *store.Redis, resident, updateID string, effects ...flows.Effect) {
+	t.Helper()
+	commit(t, s, resident, updateID, effects...)
+	if err := s.ApplyEffects(t.Context(), resident); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// counts returns the counts of one pair over months.
+func counts(t *testing.T, s *store.Redis, hf store.HamletFlow, stalledBefore time.Time, months ...string) store.Counts {
+	t.Helper()
+	m, err := s.Counts(t.Context(), []store.HamletFlow{hf}, months, stalledBefore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m[hf]
+}
+
+func diff(t *testing.T, what string, want, got any) {
+	t.Helper()
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("%s (-want +got):\n%s", what, d)
+	}
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func testLockExcludes(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	unlock, err := s.Lock(ctx, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := s.Lock(ctx, res); !errors.Is(err, flows.ErrLocked) {
+		t.Fatalf("second Lock: got %v, want ErrLocked", err)
+	}
+	if waited := time.Since(start); waited < 250*time.Millisecond {
+		t.Errorf("second Lock gave up after %v, want about LockWait (300ms)", waited)
+	}
+	// Another resident is not blocked.
+	other, err := s.Lock(ctx, residentID())
+	if err != nil {
+		t.Fatalf("lock of another resident: %v", err)
+	}
+	other()
+
+	// A waiter gets the lock once it is released.
+	got := make(chan error, 1)
+	go func() {
+		u, err := s.Lock(ctx, res)
+		if err == nil {
+			u()
+		}
+		got <- err
+	}()
+	unlock()
+	unlock() // twice is harmless
+	if err := <-got; err != nil {
+		t.Fatalf("waiter: %v", err)
+	}
+}
+
+func testLockTokenRelease(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	key := s.Keys().Lock(res)
+	first, err := s.Lock(ctx, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first lock expires (simulated) and someone else takes it.
+	if err := s.Client().Del(ctx, key).Err(); err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.Lock(ctx, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := s.Client().Get(ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first() // must not release the second holder's lock
+	after, err := s.Client().Get(ctx, key).Result()
+	if err != nil {
+		t.Fatalf("lock gone after a stale unlock: %v", err)
+	}
+	diff(t, "lock token", token, after)
+	ttl, err := s.Client().PTTL(ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl <= 0 || ttl > 10*time.Second {
+		t.Errorf("lock TTL = %v, want in (0, 10s]", ttl)
+	}
+	second()
+	if n, err := s.Client().Exists(ctx, key).Result(); err != nil || n != 0 {
+		t.Errorf("lock after release: exists=%d err=%v", n, err)
+	}
+}
+
+func testLockContext(t *testing.T, s *store.Redis) {
+	res := residentID()
+	unlock, err := s.Lock(t.Context(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := s.Lock(ctx, res); !errors.Is(err, context.Canceled) {
+		t.Errorf("Lock with a cancelled context: got %v, want context.Canceled", err)
+	}
+}
+
+func testSessionAbsent(t *testing.T, s *store.Redis) {
+	got, err := s.Session(t.Context(), residentID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "absent session", flows.Session{}, got)
+}
+
+func testCommitVersions(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	sess := flows.Session{
+		Version: 42, // ignored: Commit stores Expect+1
+		Lang:    "vi",
+		Hamlet:  "h1",
+		Stage:   flows.StageFlow,
+		Active:  &flows.Run{Flow: "ewallet", Step: "sim", Started: t0, Last: t0, Vars: map[string]string{"bank": "x"}},
+		Done:    map[string]time.Time{"vneid": t0},
+		Seen:    t0,
+	}
+	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: 0, Session: sess, UpdateID: "tg:1"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Session(ctx, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sess.Clone()
+	want.Version = 1
+	want.Paused, want.Keyboard = nil, nil
+	diff(t, "session after first commit", want, got)
+
+	// A writer that loaded version 0 lost the race.
+	err = s.Commit(ctx, flows.Commit{Resident: res, Expect: 0, Session: flows.Session{Lang: "en"}, UpdateID: "tg:2",
+		Outbox: []flows.Reply{{ID: "tg:2:0", Text: "x"}}, Effects: []flows.Effect{{Kind: flows.EffectHelp, Hamlet: "h1", At: t0}}})
+	if !errors.Is(err, flows.ErrStale) {
+		t.Fatalf("stale commit: got %v, want ErrStale", err)
+	}
+	if p, err := s.Processed(ctx, res, "tg:2"); err != nil || p {
+		t.Errorf("stale commit recorded its update id: %v %v", p, err)
+	}
+	if out, err := s.Outbox(ctx, res); err != nil || len(out) != 0 {
+		t.Errorf("stale commit wrote the outbox: %v %v", out, err)
+	}
+	if n, err := s.Client().LLen(ctx, s.Keys().Effects(res)).Result(); err != nil || n != 0 {
+		t.Errorf("stale commit wrote effects: %d %v", n, err)
+	}
+	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: 1, Session: got}); err != nil {
+		t.Fatalf("commit on version 1: %v", err)
+	}
+	got, err = s.Session(ctx, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "version after second commit", int64(2), got.Version)
+}
+
+func testCommitConcurrent(t *testing.T, s *store.Redis) {
+	res := residentID()
+	const workers, each = 4, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				errs <- func() error {
+					ctx := t.Context()
+					unlock, err := s.Lock(ctx, res)
+					if err != nil {
+						return err
+					}
+					defer unlock()
+					sess, err := s.Session(ctx, res)
+					if err != nil {
+						return err
+					}
+					return s.Commit(ctx, flows.Commit{Resident: res, Expect: sess.Version, Session: sess,
+						UpdateID: fmt.Sprintf("tg:%d-%d", w, i)})
+				}()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Session(t.Context(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "version after serialised commits", int64(workers*each), got.Version)
+}
+
+func testProcessed(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	if p, err := s.Processed(ctx, res, "tg:7"); err != nil || p {
+		t.Fatalf("before commit: %v %v", p, err)
+	}
+	commit(t, s, res, "tg:7")
+	if p, err := s.Processed(ctx, res, "tg:7"); err != nil || !p {
+		t.Fatalf("after commit: %v %v", p, err)
+	}
+	if p, err := s.Processed(ctx, residentID(), "tg:7"); err != nil || p {
+		t.Errorf("another resident sees the update as processed: %v %v", p, err)
+	}
+	ttl, err := s.Client().TTL(ctx, s.Keys().Processed(res, "tg:7")).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl < 48*time.Hour-time.Minute {
+		t.Errorf("processed TTL = %v, want at least 48h", ttl)
+	}
+	// An internal commit records nothing.
+	commit(t, s, res, "")
+	n, err := s.Client().Exists(ctx, s.Keys().Processed(res, "")).Result()
+	if err != nil || n != 0 {
+		t.Errorf("internal commit recorded an empty update id: %d %v", n, err)
+	}
+}
+
+func testOutbox(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	r1 := []flows.Reply{
+		{ID: "tg:1:0", Text: "Xin chào", Buttons: []flows.Choice{{Data: "c:a", Label: "A"}}},
+		{ID: "tg:1:1", Text: "Bạn ở thôn nào?"},
+	}
+	r2 := []flows.Reply{{ID: "tg:2:0", Text: "Cảm ơn", Image: "img/x.png"}}
+	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: 0, UpdateID: "tg:1", Outbox: r1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: 1, UpdateID: "tg:2", Outbox: r2}); err != nil {
+		t.Fatal(err)
+	}
+	outbox := func() []flows.Reply {
+		t.Helper()
+		got, err := s.Outbox(ctx, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	diff(t, "outbox", append(append([]flows.Reply{}, r1...), r2...), outbox())
+
+	steps := []struct {
+		ack  string
+		want []flows.Reply
+	}{
+		{"tg:2:0", []flows.Reply{r1[0], r1[1], r2[0]}}, // not the head: nothing
+		{"tg:1:0", []flows.Reply{r1[1], r2[0]}},
+		{"tg:1:0", []flows.Reply{r1[1], r2[0]}}, // again: nothing
+		{"tg:1:1", []flows.Reply{r2[0]}},
+		{"tg:2:0", []flows.Reply{}},
+		{"tg:2:0", []flows.Reply{}}, // empty outbox
+	}
+	for _, st := range steps {
+		if err := s.AckOutbox(ctx, res, st.ack); err != nil {
+			t.Fatal(err)
+		}
+		diff(t, "outbox after ack "+st.ack, st.want, outbox())
+	}
+}
+
+func testEffectsOnce(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	hf := store.HamletFlow{Hamlet: "h-once", Flow: "ewallet"}
+	started := flows.Effect{Kind: flows.EffectStarted, Flow: hf.Flow, Step: "why", Hamlet: hf.Hamlet, At: t0}
+	commit(t, s, res, "tg:10", started)
+	raw, err := s.Client().LIndex(ctx, s.Keys().Effects(res), 0).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := s.ApplyEffects(ctx, res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A crash between applying and popping leaves the effect in the list:
+	// put it back and apply again.
+	if err := s.Client().LPush(ctx, s.Keys().Effects(res), raw).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ApplyEffects(ctx, res); err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "counts", store.Counts{Started: 1, Stalled: 1}, counts(t, s, hf, t0.Add(time.Hour), "2026-04"))
+	if n, err := s.Client().LLen(ctx, s.Keys().Effects(res)).Result(); err != nil || n != 0 {
+		t.Errorf("effects left: %d %v", n, err)
+	}
+	if n, err := s.Client().ZCard(ctx, s.Keys().Work()).Result(); err != nil || n != 0 {
+		t.Errorf("work index after apply: %d %v", n, err)
+	}
+	// Starting the same flow again later counts no new resident.
+	commitApply(t, s, res, "tg:11", started)
+	diff(t, "counts after a restart", store.Counts{Started: 1, Stalled: 1}, counts(t, s, hf, t0.Add(time.Hour), "2026-04"))
+}
+
+func testCrashBeforeApply(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	hf := store.HamletFlow{Hamlet: "h-crash", Flow: "vneid"}
+	commit(t, s, res, "tg:20",
+		flows.Effect{Kind: flows.EffectStarted, Flow: hf.Flow, Hamlet: hf.Hamlet, At: t0},
+		flows.Effect{Kind: flows.EffectCompleted, Flow: hf.Flow, Hamlet: hf.Hamlet, At: t0, Via: "team"})
+	// The process dies here: ApplyEffects never runs.
+	diff(t, "counts before the sweep", store.Counts{}, counts(t, s, hf, t0, "2026-04"))
+
+	// A sweep within the grace period leaves the resident to the live path.
+	rep, err := s.Sweep(ctx, time.Now(), store.SweepOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "early sweep", store.SweepReport{}, rep)
+
+	later := time.Now().Add(time.Minute)
+	rep, err = s.Sweep(ctx, later, store.SweepOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "repair sweep", store.SweepReport{Repaired: 1, Effects: 2}, rep)
+	want := store.Counts{Started: 1, CompletedTeam: 1}
+	diff(t, "counts after the sweep", want, counts(t, s, hf, t0, "2026-04"))
+
+	rep, err = s.Sweep(ctx, later, store.SweepOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "second sweep", store.SweepReport{}, rep)
+	diff(t, "counts after the second sweep", want, counts(t, s, hf, t0, "2026-04"))
+}
+
+func testCompletedOnce(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	hf := store.HamletFlow{Hamlet: "h-done", Flow: "ewallet"}
+	a, b := residentID(), residentID()
+	done := func(via string) flows.Effect {
+		return flows.Effect{Kind: flows.EffectCompleted, Flow: hf.Flow, Hamlet: hf.Hamlet, At: t0, Via: via}
+	}
+	commitApply(t, s, a, "tg:30", done(""))
+	commitApply(t, s, a, "tg:31", done("team"))
+	commitApply(t, s, a, "tg:32", done(""))
+	commitApply(t, s, b, "tg:33", done("team"))
+	diff(t, "counts", store.Counts{CompletedSelf: 1, CompletedTeam: 1}, counts(t, s, hf, t0, "2026-04"))
+
+	msgs, err := s.Client().XRange(ctx, s.Keys().Completions(hf.Hamlet), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []map[string]any
+	for _, m := range msgs {
+		got = append(got, m.Values)
+	}
+	at := t0.In(ict).Format(time.RFC3339)
+	want := []map[string]any{
+		{"pseud": s.Pseudonym(a), "flow": hf.Flow, "via": "self", "at": at},
+		{"pseud": s.Pseudonym(b), "flow": hf.Flow, "via": "team", "at": at},
+	}
+	diff(t, "completion log", want, got)
+}
+
+func testHelp(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	hf := store.HamletFlow{Hamlet: "h-help", Flow: "ewallet"}
+	help := flows.Effect{Kind: flows.EffectHelp, Flow: hf.Flow, Step: "otp", Hamlet: hf.Hamlet, At: t0}
+	commitApply(t, s, res, "tg:40", help)
+	commitApply(t, s, res, "tg:41", help)
+	commitApply(t, s, residentID(), "tg:42", flows.Effect{Kind: flows.EffectHelp, Hamlet: "h-help2", At: t0})
+	diff(t, "counts", store.Counts{Help: 2}, counts(t, s, hf, t0, "2026-04"))
+	diff(t, "counts without a flow", store.Counts{Help: 1},
+		counts(t, s, store.HamletFlow{Hamlet: "h-help2"}, t0, "2026-04"))
+	total, err := s.HelpRequests(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "help requests", int64(3), total)
+
+	msgs, err := s.Client().XRange(ctx, s.Keys().Helps(hf.Hamlet), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 {
+		t.Fatalf("help stream has %d entries, want 2", len(msgs))
+	}
+	want := map[string]any{"pseud": s.Pseudonym(res), "flow": hf.Flow, "step": "otp", "at": t0.In(ict).Format(time.RFC3339)}
+	diff(t, "help entry", want, msgs[0].Values)
+	for _, v := range msgs[0].Values {
+		if v == res {
+			t.Errorf("the help stream holds the resident id %q", res)
+		}
+	}
+}
+
+func testLeft(t *testing.T, s *store.Redis) {
+	hf := store.HamletFlow{Hamlet: "h-left", Flow: "ewallet"}
+	ev := func(kind flows.EffectKind, reason string) flows.Effect {
+		return flows.Effect{Kind: kind, Flow: hf.Flow, Hamlet: hf.Hamlet, At: t0, Reason: reason}
+	}
+	a, b := residentID(), residentID()
+	commitApply(t, s, a, "tg:50", ev(flows.EffectStarted, ""))
+	commitApply(t, s, b, "tg:51", ev(flows.EffectStarted, ""))
+	commitApply(t, s, a, "tg:52", ev(flows.EffectLeft, "cancel"))
+	commitApply(t, s, b, "tg:53", ev(flows.EffectLeft, "expired"))
+	commitApply(t, s, b, "tg:54", ev(flows.EffectLeft, "expired")) // not open any more
+	diff(t, "counts", store.Counts{Started: 2, Abandoned: 1}, counts(t, s, hf, t0.Add(time.Hour), "2026-04"))
+}
+
+func testStalledAndAbandoned(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	hf := store.HamletFlow{Hamlet: "h-idle", Flow: "ewallet"}
+	other := store.HamletFlow{Hamlet: "h-idle", Flow: "vneid"}
+	ev := func(kind flows.EffectKind, hf store.HamletFlow, at time.Time) flows.Effect {
+		return flows.Effect{Kind: kind, Flow: hf.Flow, Hamlet: hf.Hamlet, At: at}
+	}
+	a, b, c := residentID(), residentID(), residentID()
+	commitApply(t, s, a, "tg:60", ev(flows.EffectStarted, hf, t0))
+	commitApply(t, s, b, "tg:61", ev(flows.EffectStarted, hf, t0))
+	commitApply(t, s, b, "tg:62", ev(flows.EffectActivity, hf, t0.Add(50*time.Minute)))
+	commitApply(t, s, c, "tg:63", ev(flows.EffectStarted, other, t0))
+
+	diff(t, "stalled at +10m", store.Counts{Started: 2, Stalled: 1}, counts(t, s, hf, t0.Add(10*time.Minute), "2026-04"))
+	diff(t, "stalled at +2h", store.Counts{Started: 2, Stalled: 2}, counts(t, s, hf, t0.Add(2*time.Hour), "2026-04"))
+
+	// 90 minutes idle expires a but not b; vneid is not swept.
+	now := t0.Add(100 * time.Minute)
+	opts := store.SweepOptions{SessionExpiry: 90 * time.Minute, Hamlets: []string{hf.Hamlet}, Flows: []string{hf.Flow}}
+	rep, err := s.Sweep(ctx, now, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "sweep", store.SweepReport{Abandoned: 1}, rep)
+	rep, err = s.Sweep(ctx, now, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "second sweep", store.SweepReport{}, rep)
+	diff(t, "counts", store.Counts{Started: 2, Abandoned: 1, Stalled: 1}, counts(t, s, hf, now, "2026-04"))
+	diff(t, "vneid untouched", store.Counts{Started: 1, Stalled: 1}, counts(t, s, other, now, "2026-04"))
+
+	// Without Hamlets and Flows the sweep covers every known pair. b returns
+	// and leaves, which counts nothing twice.
+	rep, err = s.Sweep(ctx, now.Add(2*time.Hour), store.SweepOptions{SessionExpiry: 90 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "sweep of known pairs", store.SweepReport{Abandoned: 2}, rep)
+	commitApply(t, s, b, "tg:64", flows.Effect{Kind: flows.EffectLeft, Flow: hf.Flow, Hamlet: hf.Hamlet, At: now, Reason: "expired"})
+	diff(t, "counts after all expired", store.Counts{Started: 2, Abandoned: 2}, counts(t, s, hf, now, "2026-04"))
+	diff(t, "vneid expired", store.Counts{Started: 1, Abandoned: 1}, counts(t, s, other, now, "2026-04"))
+}
+
+func testSweepSingleRunner(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	key := s.Keys().SweepLock()
+	if err := s.Client().Set(ctx, key, "someone else", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.Sweep(ctx, t0, store.SweepOptions{SessionExpiry: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "sweep while locked", store.SweepReport{Skipped: true}, rep)
+	if v, err := s.Client().Get(ctx, key).Result(); err != nil || v != "someone else" {
+		t.Errorf("skipped sweep touched the lock: %q %v", v, err)
+	}
+	if err := s.Client().Del(ctx, key).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Concurrent sweeps: each either runs or is skipped, and the lock is
+	// free afterwards.
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			_, err := s.Sweep(ctx, t0, store.SweepOptions{SessionExpiry: time.Hour})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "sweep lock released", func() bool {
+		n, err := s.Client().Exists(ctx, key).Result()
+		return err == nil && n == 0
+	})
+	rep, err = s.Sweep(ctx, t0, store.SweepOptions{SessionExpiry: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "sweep after release", store.SweepReport{}, rep)
+}
+
+func testAreas(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	hh := 120
+	seed := []flows.Area{
+		{ID: "c1", Level: flows.LevelCommune, Name: "Xã Một", ParentID: "p1"},
+		{ID: "c1-h1", Level: flows.LevelHamlet, Name: "Thôn Một", ParentID: "c1", Households: &hh, Aliases: []string{"thon 1"}},
+	}
+	added, err := s.SeedAreas(ctx, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "added", 2, added)
+
+	edited := seed[1]
+	edited.Name = "Thôn Một (mới)"
+	if err := s.PutArea(ctx, edited); err != nil {
+		t.Fatal(err)
+	}
+	more := append([]flows.Area{{ID: "c1-h0", Level: flows.LevelHamlet, Name: "Chưa xác định", ParentID: "c1", Unassigned: true}}, seed...)
+	added, err = s.SeedAreas(ctx, more)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "added on reseed", 1, added)
+	got, err := s.Areas(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "areas", []flows.Area{seed[0], more[0], edited}, got)
+}
+
+func testCountsMonths(t *testing.T, s *store.Redis) {
+	hf := store.HamletFlow{Hamlet: "h-months", Flow: "ewallet"}
+	march := time.Date(2026, 3, 31, 10, 0, 0, 0, time.UTC) // 17:00 ICT, still March
+	ev := func(kind flows.EffectKind, at time.Time) flows.Effect {
+		return flows.Effect{Kind: kind, Flow: hf.Flow, Hamlet: hf.Hamlet, At: at}
+	}
+	a, b := residentID(), residentID()
+	commitApply(t, s, a, "tg:70", ev(flows.EffectStarted, march), ev(flows.EffectHelp, march))
+	commitApply(t, s, b, "tg:71", ev(flows.EffectStarted, t0), ev(flows.EffectCompleted, t0)) // April in ICT
+	tests := []struct {
+		months []string
+		want   store.Counts
+	}{
+		{[]string{"2026-03"}, store.Counts{Started: 1, Help: 1, Stalled: 1}},
+		{[]string{"2026-04"}, store.Counts{Started: 1, CompletedSelf: 1, Stalled: 1}},
+		{[]string{"2026-03", "2026-04"}, store.Counts{Started: 2, Help: 1, CompletedSelf: 1, Stalled: 1}},
+		{[]string{"2026-05"}, store.Counts{Stalled: 1}},
+		{nil, store.Counts{Stalled: 1}},
+	}
+	for _, tt := range tests {
+		diff(t, fmt.Sprint(tt.months), tt.want, counts(t, s, hf, t0, tt.months...))
+	}
+	// Several pairs at once, an unknown one included.
+	unknown := store.HamletFlow{Hamlet: "nowhere", Flow: "x"}
+	got, err := s.Counts(t.Context(), []store.HamletFlow{hf, unknown, hf}, []string{"2026-03", "2026-04"}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[store.HamletFlow]store.Counts{hf: tests[2].want, unknown: {}}
+	diff(t, "several pairs", want, got)
+}
+
+func testPseudonym(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	p := s.Pseudonym(res)
+	if len(p) != 32 || p == s.Pseudonym(residentID()) {
+		t.Fatalf("pseudonym %q: want 32 hex digits, distinct per resident", p)
+	}
+	if _, ok, err := s.Resident(ctx, p); err != nil || ok {
+		t.Fatalf("mapping before any effect: %v %v", ok, err)
+	}
+	commitApply(t, s, res, "tg:80", flows.Effect{Kind: flows.EffectStarted, Flow: "ewallet", Hamlet: "h-p", At: t0})
+	got, ok, err := s.Resident(ctx, p)
+	if err != nil || !ok {
+		t.Fatalf("mapping after apply: %v %v", ok, err)
+	}
+	diff(t, "resident", res, got)
+	if err := s.Forget(ctx, res); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.Resident(ctx, p); err != nil || ok {
+		t.Errorf("mapping after Forget: %v %v", ok, err)
+	}
+	// The counts stay.
+	diff(t, "counts after Forget", store.Counts{Started: 1},
+		counts(t, s, store.HamletFlow{Hamlet: "h-p", Flow: "ewallet"}, t0, "2026-04"))
+}
