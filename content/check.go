@@ -63,14 +63,17 @@ func (p Problem) String() string {
 //     reachable from start, an end step reachable from every step, no loop
 //     of info steps that never waits;
 //   - messages: every id a flow names and every system message present in
-//     every language, every message present in all languages, templates
-//     that parse and use only the fields supplied (flows.ContentFields for
-//     flow messages, the fields flows.SystemMessages lists, plus Count for
-//     counted ones), counted messages with the plural forms their language
-//     needs, no counted flow message, no empty text, flow messages at most
-//     MaxMessageRunes long when rendered;
-//   - areas: ids, levels, parents (hamlet → commune → province), successors,
-//     dates, counts;
+//     every language, every message present in all languages, no message
+//     in a flow's own files (<flow id>.<lang>.toml) that the flow does not
+//     use, templates that parse, render and use only the fields supplied
+//     (flows.ContentFields for say and invalid, none for titles and button
+//     labels, which the engine renders without data, the fields
+//     flows.SystemMessages lists for system messages, plus Count for counted
+//     ones), counted messages with the plural forms their language needs,
+//     no counted flow message, no empty text, flow messages at most
+//     MaxMessageRunes long when rendered with sample data;
+//   - areas: ids, levels, names, parents (hamlet → commune → province),
+//     successors, dates, counts, one unassigned hamlet per current commune;
 //   - targets: flow and area exist, 0 < pct <= 100, a known basis, a
 //     source, one target per flow and area.
 func Check(contentFS, localesFS fs.FS) []Problem {
@@ -221,10 +224,11 @@ func (c *checker) checkMessages() {
 		for _, r := range c.refs[id] {
 			c.add(r.file, r.line, r.path, "%s %q is missing in %s", r.field, id, list)
 		}
-		if _, ok := c.system[id]; ok {
+		_, isSystem := c.system[id]
+		if isSystem {
 			c.add(localesRoot, 0, id, "system message is missing in %s", list)
 		}
-		if first != nil {
+		if _, isContent := c.refs[id]; first != nil && !isContent && !isSystem {
 			c.add(path.Join(localesRoot, first.File), first.Line, id, "missing in %s", list)
 		}
 	}
@@ -558,9 +562,9 @@ func (c *checker) checkStepType(file, p string, s *flows.Step, node *yaml.Node, 
 		}
 		switch {
 		case s.Validate == "":
-			c.add(file, s.Line, p, "validate is missing (one of %s)", strings.Join(flows.Validators, ", "))
-		case !slices.Contains(flows.Validators, s.Validate):
-			c.add(file, at("validate"), p, "validate %q is not one of %s", s.Validate, strings.Join(flows.Validators, ", "))
+			c.add(file, s.Line, p, "validate is missing (one of %s)", strings.Join(flows.Validators(), ", "))
+		case !slices.Contains(flows.Validators(), s.Validate):
+			c.add(file, at("validate"), p, "validate %q is not one of %s", s.Validate, strings.Join(flows.Validators(), ", "))
 		}
 		// Without invalid the engine says common.invalid.<validate>, a
 		// system message.

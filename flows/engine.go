@@ -886,8 +886,8 @@ func (t *turn) answer(step *Step, text string) error {
 	return t.advance(step.Next)
 }
 
-// Validators a question step may name.
-var Validators = []string{"text", "number", "phone", "yesno"}
+// Validators returns the validations a question step may name.
+func Validators() []string { return []string{"text", "number", "phone", "yesno"} }
 
 func validate(kind, text string) (string, bool) {
 	f := Fold(text)

@@ -57,7 +57,7 @@ func SystemMessages() map[string][]string {
 		"common.btn.forget_yes":    nil,
 		"common.btn.forget_no":     nil,
 	}
-	for _, v := range Validators {
+	for _, v := range Validators() {
 		m["common.invalid."+v] = ContentFields()
 	}
 	return m

@@ -10,8 +10,8 @@
 // hamlet counters, each effect in one hamlet-level script made idempotent by
 // a dedupe key. A resident's keys share the hash tag {r:<resident>} and a
 // hamlet's keys share {h:<hamlet>}, so every script touches one cluster slot.
-// Commit first puts the resident in a global work index, so that Sweep finds
-// and applies effects a crash left behind.
+// A commit with effects first puts the resident in a global work index, so
+// that Sweep finds and applies effects a crash left behind.
 //
 // Hamlet keys never hold a resident id, only a pseudonym: the hex of the first
 // 16 bytes of HMAC-SHA256(data key, resident id). One key per pseudonym maps

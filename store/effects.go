@@ -152,12 +152,6 @@ func (r *Redis) registerPair(ctx context.Context, hamlet, flow string) error {
 	return nil
 }
 
-// HamletFlow names the counters of one flow in one hamlet.
-type HamletFlow struct {
-	Hamlet string
-	Flow   string
-}
-
 // pairsKnown returns the pairs in Keys.Pairs.
 func (r *Redis) pairsKnown(ctx context.Context) ([]HamletFlow, error) {
 	members, err := r.c.SMembers(ctx, r.keys.Pairs()).Result()

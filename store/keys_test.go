@@ -4,8 +4,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // crc16 is CRC-16/XMODEM (poly 0x1021, init 0), the checksum of Redis Cluster.
@@ -91,7 +89,10 @@ func TestSlotMatchesCluster(t *testing.T) {
 	if addrs == "" {
 		t.Skip("TEST_REDIS_CLUSTER_ADDRS not set")
 	}
-	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
+	c, err := Connect(ConnectConfig{ClusterAddrs: strings.Split(addrs, ",")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer c.Close()
 	k := NewKeys("")
 	for _, key := range append(k.effectKeys("h1", "ewallet", "2026-04", "p", "e"),

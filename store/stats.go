@@ -11,6 +11,12 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// HamletFlow names the counters of one flow in one hamlet.
+type HamletFlow struct {
+	Hamlet string
+	Flow   string
+}
+
 // Counts are a flow's numbers in one hamlet.
 type Counts struct {
 	Started       int64 // residents who started it for the first time
