@@ -14,9 +14,9 @@ import (
 
 // SweepOptions say what a Sweep does.
 type SweepOptions struct {
-	// WaitExpiry is how long committed effects may wait for ApplyEffects
+	// Grace is how long committed effects may wait for ApplyEffects
 	// before Sweep applies them itself; default 30 s.
-	WaitExpiry time.Duration
+	Grace time.Duration
 	// SessionExpiry is how long a resident may stay idle in an unfinished
 	// flow before the flow counts as abandoned; zero skips expiry.
 	SessionExpiry time.Duration
@@ -47,7 +47,7 @@ const maxRepairs = 1000
 
 // Sweep repairs and expires, at most one sweeper at a time across processes.
 // It applies the effects of residents in the work index since before
-// now−WaitExpiry (taking each resident's lock), then, for each hamlet ×
+// now−Grace (taking each resident's lock), then, for each hamlet ×
 // flow, drops from the open index the residents idle since before
 // now−SessionExpiry and counts them abandoned in now's month. Both steps are
 // idempotent.
@@ -63,10 +63,10 @@ func (r *Redis) Sweep(ctx context.Context, now time.Time, opts SweepOptions) (Sw
 	}
 	defer unlock()
 
-	if opts.WaitExpiry <= 0 {
-		opts.WaitExpiry = 30 * time.Second
+	if opts.Grace <= 0 {
+		opts.Grace = 30 * time.Second
 	}
-	if err := r.repair(ctx, now.Add(-opts.WaitExpiry), &rep); err != nil {
+	if err := r.repair(ctx, now.Add(-opts.Grace), &rep); err != nil {
 		return rep, fmt.Errorf("store: sweep: repair: %w", err)
 	}
 	if opts.SessionExpiry > 0 {

@@ -134,7 +134,7 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 // sweep repairs effects left unapplied by a crash and expires old flows.
 func (a *app) sweep(ctx context.Context) (store.SweepReport, error) {
 	return a.store.Sweep(ctx, a.clock.Now(), store.SweepOptions{
-		WaitExpiry: a.cfg.WaitExpiry, SessionExpiry: a.cfg.SessionExpiry,
+		SessionExpiry: a.cfg.SessionExpiry,
 		Hamlets: a.hamletIDs(), Flows: a.flowIDs(),
 	})
 }
