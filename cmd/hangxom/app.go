@@ -135,7 +135,7 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 func (a *app) sweep(ctx context.Context) (store.SweepReport, error) {
 	return a.store.Sweep(ctx, a.clock.Now(), store.SweepOptions{
 		SessionExpiry: a.cfg.SessionExpiry,
-		Hamlets: a.hamletIDs(), Flows: a.flowIDs(),
+		Hamlets:       a.hamletIDs(), Flows: a.flowIDs(),
 	})
 }
 
