@@ -128,10 +128,10 @@ func (c *Channel) drain(ctx context.Context) error {
 func Print(w io.Writer, r flows.Reply) {
 	fmt.Fprintln(w, r.Text)
 	if r.Image != "" {
-		fmt.Fprintf(w, "[ảnh: %s]\n", r.Image)
+		fmt.Fprintf(w, "🖼 %s\n", r.Image)
 	}
 	for i, b := range r.Buttons {
-		fmt.Fprintf(w, "  %d. %s\n", i+1, b.Label)
+		fmt.Fprintf(w, "%d. %s\n", i+1, b.Label)
 	}
 }
 

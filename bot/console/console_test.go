@@ -71,16 +71,16 @@ func TestRun(t *testing.T) {
 	want := `tin nhắn cũ
 > /start h_x
 command:starth_x
-  1. ✅ Xong rồi
-  2. 🙋 Cần người giúp
+1. ✅ Xong rồi
+2. 🙋 Cần người giúp
 >   xong  
 text:xong
-  1. ✅ Xong rồi
-  2. 🙋 Cần người giúp
+1. ✅ Xong rồi
+2. 🙋 Cần người giúp
 > /lang@hangxom_bot en
 command:langen
-  1. ✅ Xong rồi
-  2. 🙋 Cần người giúp
+1. ✅ Xong rồi
+2. 🙋 Cần người giúp
 `
 	if d := cmp.Diff(want, out.String()); d != "" {
 		t.Errorf("output (-want +got):\n%s", d)

@@ -35,6 +35,7 @@ func env(kv ...string) func(string) string {
 // Redis, with a fixed clock.
 type program struct {
 	t      *testing.T
+	mini   *miniredis.Miniredis
 	client redis.UniversalClient
 	clock  flows.Clock
 }
@@ -44,7 +45,7 @@ func newProgram(t *testing.T) *program {
 	m := miniredis.RunT(t)
 	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	t.Cleanup(func() { _ = c.Close() })
-	return &program{t: t, client: c, clock: flows.ClockFunc(func() time.Time { return fixedNow })}
+	return &program{t: t, mini: m, client: c, clock: flows.ClockFunc(func() time.Time { return fixedNow })}
 }
 
 func (p *program) run(stdin string, args ...string) (stdout, stderr string, err error) {
@@ -310,5 +311,27 @@ func TestVersionAndHelp(t *testing.T) {
 	out.Reset()
 	if err := run(t.Context(), []string{"help"}, env(), nil, &out, &out); err != nil || !strings.Contains(out.String(), "REDIS_URL") {
 		t.Errorf("help: %v", err)
+	}
+}
+
+// TestSecretsAreStoredNowhere sends what looks like an OTP and a password
+// mid-flow and checks that no Redis key or value holds them afterwards.
+func TestSecretsAreStoredNowhere(t *testing.T) {
+	p := newProgram(t)
+	out, _, err := p.run("/start h_"+tdp1+"\n1\n1\n483920\nmật khẩu là Quy@2024\n4111 1111 1111 1111\n", "chat", "--user", "lan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out, "⚠️"); n != 3 {
+		t.Errorf("%d warnings, want 3:\n%s", n, out)
+	}
+	dump := p.mini.Dump()
+	if !strings.Contains(dump, tdp1) {
+		t.Fatalf("the dump does not even hold the session; the check below would prove nothing:\n%s", dump)
+	}
+	for _, secret := range []string{"483920", "Quy@2024", "4111"} {
+		if strings.Contains(dump, secret) {
+			t.Errorf("%q is stored in Redis", secret)
+		}
 	}
 }
