@@ -16,15 +16,12 @@ import (
 var userPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
 func runChat(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, opts appOptions) error {
-	fs := newFlagSet("chat", stderr)
+	fs := newFlagSet("chat")
 	user := fs.String("user", "guest", "who you are in the console (resident id console:NAME); the same name resumes")
 	name := fs.String("name", "", "display name shown to the hamlet's team")
 	lang := fs.String("lang", "", "language at first contact: vi or en (default vi)")
 	resolve := addSettings(fs, getenv)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := resolve()
+	cfg, err := parseSettings(fs, args, resolve, stderr)
 	if err != nil {
 		return err
 	}

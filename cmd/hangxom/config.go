@@ -198,21 +198,33 @@ func splitList(s string) []string {
 	return out
 }
 
-// newFlagSet returns a flag set that reports errors as usage errors rather
-// than exiting.
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+// newFlagSet returns a flag set that reports errors as usage errors (one
+// line, exit 2) rather than exiting, and prints its flags on -h.
+func newFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {} // errors are one line; -h is handled in parseFlags
 	return fs
 }
 
+// parseSettings parses args with fs and resolves the settings registered on it.
+func parseSettings(fs *flag.FlagSet, args []string, resolve func() (config, error), stderr io.Writer) (config, error) {
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return config{}, err
+	}
+	return resolve()
+}
+
 // parseFlags parses args, turning flag errors into usage errors.
-func parseFlags(fs *flag.FlagSet, args []string) error {
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "Usage of hangxom %s:\n", fs.Name())
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
 			return err
 		}
-		return &usageError{msg: err.Error()}
+		return &usageError{msg: fs.Name() + ": " + err.Error()}
 	}
 	if fs.NArg() > 0 {
 		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))

@@ -12,8 +12,8 @@ import (
 // together; every problem is printed as file:line, and the exit status is 1
 // when there is any.
 func runContentCheck(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("content check", stderr)
-	if err := parseFlags(fs, args); err != nil {
+	fs := newFlagSet("content check")
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	problems := content.Check(content.FS, locales.FS)

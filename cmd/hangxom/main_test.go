@@ -237,6 +237,11 @@ func TestUsageErrors(t *testing.T) {
 		{"bad user", []string{"chat", "--user", "a b"}, nil, "--user"},
 		{"bad lang", []string{"chat", "--lang", "fr"}, nil, "--lang"},
 		{"bad format", []string{"stats", "--format", "xml"}, nil, "--format"},
+		{"bad month", []string{"stats", "--from", "2025-13"}, nil, "--from"},
+		{"months reversed", []string{"stats", "--from", "2025-05", "--to", "2025-01"}, nil, "--to"},
+		{"bad key prefix", []string{"stats"}, []string{"KEY_PREFIX", "a b"}, "KEY_PREFIX"},
+		{"short data key", []string{"stats"}, []string{"DATA_KEY", "short"}, "DATA_KEY"},
+		{"unknown flag", []string{"chat", "--colour"}, nil, "colour"},
 		{"unknown command", []string{"fly"}, nil, "unknown command"},
 		{"no command", nil, nil, "no command"},
 	} {

@@ -46,15 +46,12 @@ var statsColumns = []string{"commune_id", "commune", "hamlet_id", "hamlet", "flo
 	"completed_self", "completed_team", "stalled", "help_requests", "households", "population", "share_pct", "target_pct"}
 
 func runStats(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts appOptions) error {
-	fs := newFlagSet("stats", stderr)
+	fs := newFlagSet("stats")
 	format := fs.String("format", "table", "table, csv or json")
 	from := fs.String("from", "", "first month counted, YYYY-MM (default "+statsEpoch+")")
 	to := fs.String("to", "", "last month counted, YYYY-MM (default this month)")
 	resolve := addSettings(fs, getenv)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := resolve()
+	cfg, err := parseSettings(fs, args, resolve, stderr)
 	if err != nil {
 		return err
 	}
@@ -63,16 +60,19 @@ func runStats(ctx context.Context, args []string, getenv func(string) string, st
 	default:
 		return usagef("--format: %q: use table, csv or json", *format)
 	}
+	if opts.clock == nil {
+		opts.clock = flows.ClockFunc(time.Now)
+	}
+	now := opts.clock.Now()
+	months, err := monthRange(*from, *to, now.In(cfg.TZ))
+	if err != nil {
+		return err
+	}
 	a, err := openApp(ctx, cfg, opts, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	now := a.clock.Now()
-	months, err := monthRange(*from, *to, now.In(cfg.TZ))
-	if err != nil {
-		return err
-	}
 	rows, err := a.statsRows(ctx, months, now)
 	if err != nil {
 		return err
@@ -83,7 +83,16 @@ func runStats(ctx context.Context, args []string, getenv func(string) string, st
 	case "csv":
 		return writeStatsCSV(stdout, rows)
 	}
-	return writeStatsTable(stdout, rows)
+	if err := writeStatsTable(stdout, rows); err != nil {
+		return err
+	}
+	// Help asked from the menu belongs to no flow, so no row shows it.
+	help, err := a.store.HelpRequests(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nHelp requests recorded, all time, inside and outside flows: %d\n", help)
+	return nil
 }
 
 // monthRange lists the months from..to inclusive.
