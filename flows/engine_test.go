@@ -71,7 +71,7 @@ func demoFlows() []*flows.Flow {
 
 var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 
-func newEngine(t *testing.T) *flows.Engine {
+func newEngine(t testing.TB) *flows.Engine {
 	t.Helper()
 	lib, err := flows.NewLibrary(demoFlows()...)
 	if err != nil {
@@ -85,7 +85,7 @@ func newEngine(t *testing.T) *flows.Engine {
 
 // conv drives an engine through inputs, keeping the session, as a resident would.
 type conv struct {
-	t   *testing.T
+	t   testing.TB
 	e   *flows.Engine
 	s   flows.Session
 	now time.Time

@@ -30,7 +30,7 @@ func (q *qrChecker) Check(_ context.Context, _ string, in flows.Input) (string, 
 	return q.out, q.err
 }
 
-func newService(t *testing.T) (*flows.Service, *store.Redis, *qrChecker) {
+func newService(t testing.TB) (*flows.Service, *store.Redis, *qrChecker) {
 	t.Helper()
 	m := miniredis.RunT(t)
 	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
