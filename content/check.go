@@ -335,7 +335,7 @@ var stepFields = map[flows.StepType][]string{
 	flows.StepChoice:     {"buttons"},
 	flows.StepCheckpoint: {"next", "skip", "stuck"},
 	flows.StepQuestion:   {"validate", "invalid", "save", "next"},
-	flows.StepExternal:   {"checker", "outcomes"},
+	flows.StepExternal:   {"checker", "outcomes", "buttons"},
 	flows.StepEnd:        {},
 }
 
@@ -579,38 +579,14 @@ func (c *checker) checkStepType(file, p string, s *flows.Step, node *yaml.Node, 
 			c.add(file, s.Line, p, "choice has no buttons: the step is a dead end")
 			deadEnd = true
 		}
-		seen := map[string]int{}
-		buttons := mapValue(node, "buttons")
-		for j, b := range s.Buttons {
-			bn := seqItem(buttons, j)
-			bl := s.Line
-			if bn != nil {
-				bl = bn.Line
-			}
-			bp := fmt.Sprintf("buttons[%d]", j)
-			switch {
-			case b.ID == "":
-				c.add(file, bl, p, "%s: id is missing", bp)
-			case !flows.ValidID(b.ID):
-				c.add(file, keyLine(bn, "id", bl), p, "%s: id %q is not a valid id (lower-case letters, digits, _ and -, at most 32)", bp, b.ID)
-			default:
-				if k, dup := seen[b.ID]; dup {
-					c.add(file, keyLine(bn, "id", bl), p, "%s: id %q is also used by buttons[%d]", bp, b.ID, k)
-				} else {
-					seen[b.ID] = j
-				}
-			}
-			if b.Label == "" {
-				c.add(file, bl, p, "%s: label is missing", bp)
-			} else {
-				c.ref(b.Label, msgRef{file: file, line: keyLine(bn, "label", bl), path: p, field: bp + ".label"})
-			}
-			if b.Next == "" {
-				c.add(file, bl, p, "%s: next is missing", bp)
-				deadEnd = true
-			}
+		if c.buttons(file, node, p, s) {
+			deadEnd = true
 		}
 	case flows.StepExternal:
+		// Buttons are optional here: ways on without the input (skip the check).
+		if c.buttons(file, node, p, s) {
+			deadEnd = true
+		}
 		switch {
 		case s.Checker == "":
 			c.add(file, s.Line, p, "checker is missing")
@@ -943,4 +919,40 @@ func (c *checker) checkTargets(fsys fs.FS, flowIDs map[string]bool, areas map[st
 			}
 		}
 	}
+}
+
+// buttons checks a step's buttons and reports whether one leads nowhere.
+func (c *checker) buttons(file string, node *yaml.Node, p string, s *flows.Step) (deadEnd bool) {
+	seen := map[string]int{}
+	buttons := mapValue(node, "buttons")
+	for j, b := range s.Buttons {
+		bn := seqItem(buttons, j)
+		bl := s.Line
+		if bn != nil {
+			bl = bn.Line
+		}
+		bp := fmt.Sprintf("buttons[%d]", j)
+		switch {
+		case b.ID == "":
+			c.add(file, bl, p, "%s: id is missing", bp)
+		case !flows.ValidID(b.ID):
+			c.add(file, keyLine(bn, "id", bl), p, "%s: id %q is not a valid id (lower-case letters, digits, _ and -, at most 32)", bp, b.ID)
+		default:
+			if k, dup := seen[b.ID]; dup {
+				c.add(file, keyLine(bn, "id", bl), p, "%s: id %q is also used by buttons[%d]", bp, b.ID, k)
+			} else {
+				seen[b.ID] = j
+			}
+		}
+		if b.Label == "" {
+			c.add(file, bl, p, "%s: label is missing", bp)
+		} else {
+			c.ref(b.Label, msgRef{file: file, line: keyLine(bn, "label", bl), path: p, field: bp + ".label"})
+		}
+		if b.Next == "" {
+			c.add(file, bl, p, "%s: next is missing", bp)
+			deadEnd = true
+		}
+	}
+	return deadEnd
 }

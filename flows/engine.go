@@ -114,8 +114,13 @@ func (t *turn) handle(in Input) error {
 		return t.checked(in)
 	}
 	if step := t.waitingStep(); step != nil && step.Type == StepExternal && (in.Kind == InputText || in.Kind == InputPhoto) {
-		if w := Intent(in.Text); in.Kind == InputText && w != "" {
-			return t.word(w, in)
+		if in.Kind == InputText {
+			if a, ok := t.pick(in.Text); ok {
+				return t.act(a)
+			}
+			if w := Intent(in.Text); w != "" {
+				return t.word(w, in)
+			}
 		}
 		t.res.Check = &CheckRequest{Checker: step.Checker, Input: in}
 		return nil
@@ -177,18 +182,11 @@ func (t *turn) typed(in Input) error {
 	if f == "" {
 		return t.tapButton()
 	}
-	// A number picks the n-th button of the latest keyboard.
-	if n, err := strconv.Atoi(f); err == nil {
-		if n >= 1 && n <= len(t.s.Keyboard) {
-			return t.act(t.s.Keyboard[n-1].Action)
-		}
-		return t.tapButton()
+	if a, ok := t.pick(in.Text); ok {
+		return t.act(a)
 	}
-	// A button's label typed as text picks it.
-	for _, c := range t.s.Keyboard {
-		if FoldLabel(c.Label) == FoldLabel(in.Text) {
-			return t.act(c.Action)
-		}
+	if _, err := strconv.Atoi(f); err == nil {
+		return t.tapButton() // a number with no such button
 	}
 	if strings.HasPrefix(f, "/") {
 		cmd, args, _ := strings.Cut(strings.TrimPrefix(f, "/"), " ")
@@ -205,6 +203,24 @@ func (t *turn) typed(in Input) error {
 		return t.answer(step, in.Text)
 	}
 	return t.tapButton()
+}
+
+// pick finds the button a typed text means: a number picks the n-th button
+// of the latest keyboard, and a button's label typed as text picks it.
+func (t *turn) pick(text string) (action string, ok bool) {
+	if n, err := strconv.Atoi(Fold(text)); err == nil {
+		if n >= 1 && n <= len(t.s.Keyboard) {
+			return t.s.Keyboard[n-1].Action, true
+		}
+		return "", false
+	}
+	label := FoldLabel(text)
+	for _, c := range t.s.Keyboard {
+		if label != "" && FoldLabel(c.Label) == label {
+			return c.Action, true
+		}
+	}
+	return "", false
 }
 
 // word handles a typed word with a meaning at any step.
@@ -725,7 +741,7 @@ func (t *turn) enterFlow() error {
 		case StepEnd:
 			t.sayImage(step.Say, data, step.Image)
 			return t.complete(f, step)
-		case StepChoice:
+		case StepChoice, StepExternal:
 			var cs []Choice
 			for _, b := range step.Buttons {
 				cs = append(cs, Choice{Label: t.text1(b.Label), Action: actButton + b.ID})
@@ -737,7 +753,7 @@ func (t *turn) enterFlow() error {
 				{Label: t.text1("common.btn.stuck"), Action: actStuck},
 				{Label: t.text1("common.btn.skip"), Action: actSkip},
 			}))
-		case StepQuestion, StepExternal:
+		case StepQuestion:
 			t.keyboardImage(step.Say, data, step.Image, t.withGlobal(nil))
 		default:
 			return fmt.Errorf("flows: flow %s step %s: unknown type %q", f.ID, step.ID, step.Type)
@@ -806,7 +822,7 @@ func (t *turn) waitingStep() *Step {
 
 func (t *turn) button(id string) error {
 	step := t.waitingStep()
-	if step == nil || step.Type != StepChoice {
+	if step == nil || (step.Type != StepChoice && step.Type != StepExternal) {
 		return t.redraw()
 	}
 	for _, b := range step.Buttons {

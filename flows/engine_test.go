@@ -55,7 +55,8 @@ func demoFlows() []*flows.Flow {
 			{ID: "install", Type: flows.StepCheckpoint, Say: "demo.install", Next: "ask", Skip: "scan", Stuck: "install_help"},
 			{ID: "install_help", Type: flows.StepCheckpoint, Say: "demo.install_help", Next: "ask"},
 			{ID: "ask", Type: flows.StepQuestion, Say: "demo.ask", Validate: "phone", Save: "phone", Next: "scan"},
-			{ID: "scan", Type: flows.StepExternal, Say: "demo.scan", Checker: "qr", Outcomes: map[string]string{"ok": "end", "bad": "install", "default": "scan"}},
+			{ID: "scan", Type: flows.StepExternal, Say: "demo.scan", Checker: "qr", Outcomes: map[string]string{"ok": "end", "bad": "install", "default": "scan"},
+				Buttons: []flows.Button{{ID: "skip", Label: "demo.btn.skip_check", Next: "end"}}},
 			{ID: "end", Type: flows.StepEnd, Say: "demo.end"},
 		}},
 		{ID: "other", Title: "other.title", Order: 2, Start: "one", Steps: []flows.Step{
@@ -532,4 +533,28 @@ func TestPhotoAndContact(t *testing.T) {
 	check(t, "contact", "common.contact_ignored", texts(res)[0])
 	res = c.send(flows.Input{Kind: flows.InputPhoto, Photo: "file-1"})
 	check(t, "photo", "common.photo_unexpected", texts(res)[0])
+}
+
+func TestExternalStepButtons(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	c.tap("demo.btn.android")
+	res := c.tap("common.btn.skip")
+	check(t, "external keyboard", []string{"demo.btn.skip_check", "common.btn.back", "common.btn.human"}, labels(c.lastButtons()))
+	check(t, "at scan", []string{"demo.scan"}, texts(res))
+	// Tapping a button is not an input for the checker.
+	res = c.tap("demo.btn.skip_check")
+	if res.Check != nil {
+		t.Fatal("a button tap was sent to the checker")
+	}
+	check(t, "skipped to the end", []string{"demo.end", "common.menu_again"}, texts(res))
+	// Typing the button's number picks it too.
+	c.tap("demo.title")
+	c.tap("demo.btn.android")
+	c.tap("common.btn.skip")
+	res = c.text("1")
+	if res.Check != nil {
+		t.Error("a typed button number was sent to the checker")
+	}
 }

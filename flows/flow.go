@@ -40,7 +40,18 @@ const (
 
 	// StepExternal hands the input (text or photo) to the checker named by
 	// Checker, outside the engine, and continues with the checker's outcome:
-	// Outcomes maps each outcome to the next step.
+	// Outcomes maps each outcome to the next step ("default" catches the
+	// rest). The service reports "unavailable" when no such checker is
+	// installed and "error" when it failed. Optional Buttons offer ways on
+	// without the input (for example, skip the check).
+	//
+	//	- id: qr_check
+	//	  type: external
+	//	  say: qr-pay.send_photo
+	//	  checker: vietqr
+	//	  outcomes: {valid: compare_name, invalid: fake_warning, unavailable: compare_name, default: compare_name}
+	//	  buttons:
+	//	    - {id: skip, label: qr-pay.btn.skip_check, next: compare_name}
 	StepExternal StepType = "external"
 
 	// StepEnd shows Say and marks the flow completed.

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 
 	"github.com/hangxomso/hangxom/content"
 	"github.com/hangxomso/hangxom/locales"
@@ -12,11 +14,20 @@ import (
 // together; every problem is printed as file:line, and the exit status is 1
 // when there is any.
 func runContentCheck(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("content check")
-	if err := parseFlags(fs, args, stderr); err != nil {
+	flags := newFlagSet("content check")
+	contentDir := flags.String("content", "", "check this content directory on disk instead of the built-in one (it holds flows/, areas.yaml, targets.yaml)")
+	localesDir := flags.String("locales", "", "check this locales directory on disk instead of the built-in one")
+	if err := parseFlags(flags, args, stderr); err != nil {
 		return err
 	}
-	problems := content.Check(content.FS, locales.FS)
+	var cfs, lfs fs.FS = content.FS, locales.FS
+	if *contentDir != "" {
+		cfs = os.DirFS(*contentDir)
+	}
+	if *localesDir != "" {
+		lfs = os.DirFS(*localesDir)
+	}
+	problems := content.Check(cfs, lfs)
 	for _, p := range problems {
 		fmt.Fprintln(stdout, p.String())
 	}

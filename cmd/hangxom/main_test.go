@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hangxomso/hangxom/content"
 	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/locales"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden transcripts")
@@ -338,5 +341,36 @@ func TestSecretsAreStoredNowhere(t *testing.T) {
 		if strings.Contains(dump, secret) {
 			t.Errorf("%q is stored in Redis", secret)
 		}
+	}
+}
+
+// TestContentCheckOnDisk breaks a copy of the shipped content on disk and
+// checks that content check names the file and line and exits 1.
+func TestContentCheckOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "content"), content.FS); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(filepath.Join(dir, "locales"), locales.FS); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "content", "flows", "ewallet.yaml")
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(src), "next: face_rule", "next: no_such_step", 1)
+	if err := os.WriteFile(file, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	line := 1 + strings.Count(broken[:strings.Index(broken, "no_such_step")], "\n")
+	var out, errb bytes.Buffer
+	err = run(t.Context(), []string{"content", "check", "--content", filepath.Join(dir, "content"), "--locales", filepath.Join(dir, "locales")}, env(), nil, &out, &errb)
+	if code := exitCode(err, &errb); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	want := "content/flows/ewallet.yaml:" + strconv.Itoa(line) + ": "
+	if !strings.HasPrefix(out.String(), want) || !strings.Contains(out.String(), `"no_such_step" does not exist`) {
+		t.Errorf("output %q, want a line starting %q", out.String(), want)
 	}
 }
