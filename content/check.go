@@ -469,6 +469,7 @@ func (c *checker) checkFlow(file string, f *flows.Flow, root *yaml.Node) {
 
 	// Targets, in a stable order.
 	edges := make([][]int, len(f.Steps))
+	leaves := make([]bool, len(f.Steps)) // a way out to the menu: not a dead end
 	for i := range f.Steps {
 		s := &f.Steps[i]
 		if _, known := stepFields[s.Type]; !known {
@@ -481,6 +482,10 @@ func (c *checker) checkFlow(file string, f *flows.Flow, root *yaml.Node) {
 				continue // reported as a field that does not belong
 			}
 			to := targets[field]
+			if to == flows.LeaveTarget {
+				leaves[i] = true
+				continue
+			}
 			j, ok := index[to]
 			if !ok {
 				c.add(file, fieldLine(node, field, s.Line), stepPath(i, s), "%s %q does not exist", field, to)
@@ -530,6 +535,11 @@ func (c *checker) checkFlow(file string, f *flows.Flow, root *yaml.Node) {
 		live := make([]bool, len(f.Steps))
 		for _, e := range ends {
 			walk(e, rev, live)
+		}
+		for i := range f.Steps {
+			if leaves[i] {
+				walk(i, rev, live)
+			}
 		}
 		for i := range f.Steps {
 			if broken[i] {

@@ -215,12 +215,29 @@ func (t *turn) pick(text string) (action string, ok bool) {
 		return "", false
 	}
 	label := FoldLabel(text)
+	if label == "" {
+		return "", false
+	}
 	for _, c := range t.s.Keyboard {
-		if label != "" && FoldLabel(c.Label) == label {
+		if FoldLabel(c.Label) == label {
 			return c.Action, true
 		}
 	}
-	return "", false
+	// The first word or words of one button's label: "không" picks
+	// "👤 Không phải đảng viên" when no other button starts so.
+	if len([]rune(label)) < 2 {
+		return "", false
+	}
+	found := ""
+	for _, c := range t.s.Keyboard {
+		if strings.HasPrefix(FoldLabel(c.Label)+" ", label+" ") {
+			if found != "" {
+				return "", false
+			}
+			found = c.Action
+		}
+	}
+	return found, found != ""
 }
 
 // word handles a typed word with a meaning at any step.
@@ -232,14 +249,14 @@ func (t *turn) word(w string, in Input) error {
 	if step == nil {
 		return t.tapButton()
 	}
-	switch {
-	case step.Type == StepCheckpoint:
+	switch step.Type {
+	case StepCheckpoint:
 		return t.act(map[string]string{"done": actDone, "stuck": actStuck, "skip": actSkip}[w])
-	case w == "stuck":
-		return t.act(actHuman)
-	case step.Type == StepQuestion:
+	case StepQuestion:
 		return t.answer(step, in.Text)
 	}
+	// At a choice, "không" or "lỗi" may answer the question asked rather
+	// than ask for help: the 🙋 button is there for that.
 	return t.tapButton()
 }
 
@@ -827,10 +844,21 @@ func (t *turn) button(id string) error {
 	}
 	for _, b := range step.Buttons {
 		if b.ID == id {
+			if b.Next == LeaveTarget {
+				return t.leave()
+			}
 			return t.advance(b.Next)
 		}
 	}
 	return t.redraw()
+}
+
+// leave ends the active flow without completing it and shows the menu.
+func (t *turn) leave() error {
+	a := *t.s.Active
+	t.s.Active = nil
+	t.left(a, "cancel")
+	return t.menu("")
 }
 
 func (t *turn) checkpoint(a string) error {

@@ -50,6 +50,7 @@ func demoFlows() []*flows.Flow {
 			{ID: "phone", Type: flows.StepChoice, Say: "demo.phone", Buttons: []flows.Button{
 				{ID: "android", Label: "demo.btn.android", Next: "why"},
 				{ID: "iphone", Label: "demo.btn.iphone", Next: "why"},
+				{ID: "notme", Label: "demo.btn.notme", Next: flows.LeaveTarget},
 			}},
 			{ID: "why", Type: flows.StepInfo, Say: "demo.why", Next: "install"},
 			{ID: "install", Type: flows.StepCheckpoint, Say: "demo.install", Next: "ask", Skip: "scan", Stuck: "install_help"},
@@ -267,7 +268,7 @@ func TestWholeFlow(t *testing.T) {
 	onboard(c)
 	res := c.tap("demo.title")
 	check(t, "start", []string{"started:demo@a-1"}, kinds(res))
-	check(t, "choice buttons + global", []string{"demo.btn.android", "demo.btn.iphone", "common.btn.back", "common.btn.human"}, labels(c.lastButtons()))
+	check(t, "choice buttons + global", []string{"demo.btn.android", "demo.btn.iphone", "demo.btn.notme", "common.btn.back", "common.btn.human"}, labels(c.lastButtons()))
 	res = c.text("2") // a number picks the n-th button
 	check(t, "info then checkpoint", []string{"demo.why", "demo.install"}, texts(res))
 	check(t, "checkpoint buttons", []string{"common.btn.done", "common.btn.stuck", "common.btn.skip", "common.btn.back", "common.btn.human"}, labels(c.lastButtons()))
@@ -556,5 +557,55 @@ func TestExternalStepButtons(t *testing.T) {
 	res = c.text("1")
 	if res.Check != nil {
 		t.Error("a typed button number was sent to the checker")
+	}
+}
+
+// wordsLoc renders a few ids as real words, the rest as their ids.
+type wordsLoc map[string]string
+
+func (w wordsLoc) Localize(lang, id string, data map[string]any) (string, error) {
+	if s, ok := w[id]; ok {
+		return s, nil
+	}
+	return fakeLoc{}.Localize(lang, id, data)
+}
+
+func TestTypedWordsAtAChoice(t *testing.T) {
+	for _, tc := range []struct {
+		typed, step string
+		help        bool
+	}{
+		{"không", "phone", false},      // no button starts with it: asked to tap, no help request
+		{"lỗi", "phone", false},        // likewise
+		{"iphone", "install", false},   // the first word of one label
+		{"Điện", "phone", false},       // starts two labels: ambiguous
+		{"điện thoại", "phone", false}, // still two
+		{"điện thoại android", "install", false},
+	} {
+		t.Run(tc.typed, func(t *testing.T) {
+			c := newConv(t)
+			c.e.Loc = wordsLoc{"demo.btn.android": "🤖 Điện thoại Android", "demo.btn.iphone": "🍎 iPhone của Apple", "demo.btn.notme": "👤 Điện thoại khác"}
+			onboard(c)
+			c.tap("demo.title")
+			res := c.text(tc.typed)
+			check(t, "step", tc.step, c.s.Active.Step)
+			for _, e := range res.Effects {
+				if e.Kind == flows.EffectHelp {
+					t.Errorf("%q filed a help request", tc.typed)
+				}
+			}
+		})
+	}
+}
+
+func TestLeaveTarget(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	res := c.tap("demo.btn.notme")
+	check(t, "effects", []string{"left:demo@a-1(cancel)"}, kinds(res))
+	check(t, "menu", []string{"common.menu"}, texts(res))
+	if c.s.Active != nil || len(c.s.Paused) != 0 || len(c.s.Done) != 0 {
+		t.Errorf("flow not left cleanly: %+v", c.s)
 	}
 }

@@ -92,6 +92,11 @@ type Step struct {
 	Line int `yaml:"-"` // source line, filled by the loader
 }
 
+// LeaveTarget, as a button's next, leaves the flow without completing it
+// (like /cancel: no count, no reminder) and shows the menu. It is for
+// branches such as "this guide is not for me".
+const LeaveTarget = "@menu"
+
 // Button is a choice offered under a message. ID is what comes back in a
 // callback (short ASCII, at most 64 bytes with its prefix), Label a message id.
 type Button struct {
