@@ -121,6 +121,9 @@ func (t *turn) handle(in Input) error {
 			if w := Intent(in.Text); w != "" {
 				return t.word(w, in)
 			}
+			if !PaymentCode(in.Text) && Sensitive(in.Text) {
+				return t.sensitive()
+			}
 		}
 		t.res.Check = &CheckRequest{Checker: step.Checker, Input: in}
 		return nil
@@ -174,9 +177,7 @@ func (t *turn) expire() {
 
 func (t *turn) typed(in Input) error {
 	if Sensitive(in.Text) {
-		t.res.Sensitive = true
-		t.say("common.sensitive", nil)
-		return t.redraw()
+		return t.sensitive()
 	}
 	f := Fold(in.Text)
 	if f == "" {
@@ -258,6 +259,13 @@ func (t *turn) word(w string, in Input) error {
 	// At a choice, "không" or "lỗi" may answer the question asked rather
 	// than ask for help: the 🙋 button is there for that.
 	return t.tapButton()
+}
+
+// sensitive warns about a secret the resident typed; the text is kept nowhere.
+func (t *turn) sensitive() error {
+	t.res.Sensitive = true
+	t.say("common.sensitive", nil)
+	return t.redraw()
 }
 
 func (t *turn) tapButton() error {
@@ -978,13 +986,11 @@ func (t *turn) checked(in Input) error {
 	if step == nil || step.Type != StepExternal {
 		return t.redraw()
 	}
+	if in.Text != "" && !PaymentCode(in.Text) && Sensitive(in.Text) {
+		return t.sensitive()
+	}
 	next, ok := step.Outcomes[in.Data]
 	if !ok {
-		if in.Text != "" && Sensitive(in.Text) {
-			t.res.Sensitive = true
-			t.say("common.sensitive", nil)
-			return t.redraw()
-		}
 		if next, ok = step.Outcomes["default"]; !ok {
 			return t.tapButton()
 		}

@@ -277,7 +277,11 @@ func TestWholeFlow(t *testing.T) {
 	res = c.text("0912 345 678")
 	check(t, "external", []string{"demo.scan"}, texts(res))
 	check(t, "saved", "0912345678", c.s.Active.Vars["phone"])
-	res = c.text("000201010211...")
+	res = c.text("123456") // an OTP at the external step: warned, never sent to the checker
+	if res.Check != nil || !res.Sensitive {
+		t.Fatalf("an OTP went to the checker: %+v", res)
+	}
+	res = c.text("00020101021138570010A00000072701270006970416011312345678900208QRIBFTTA53037045802VN6304ABCD")
 	if res.Check == nil || res.Check.Checker != "qr" {
 		t.Fatalf("want a check request for qr, got %+v", res.Check)
 	}

@@ -133,7 +133,9 @@ func (s *Service) check(ctx context.Context, resident string, res Result, now ti
 		}
 		outcome = o
 	} else {
-		s.logger().Error("no such checker", "checker", req.Checker)
+		// Expected until the checker is installed; the flow's
+		// "unavailable" outcome tells the resident honestly.
+		s.logger().Debug("no such checker", "checker", req.Checker)
 	}
 	next, err := s.Engine.Handle(res.Session, Input{Kind: InputCheck, Data: outcome, Text: req.Input.Text}, now)
 	if err != nil {

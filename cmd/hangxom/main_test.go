@@ -196,9 +196,13 @@ func TestStatsFormats(t *testing.T) {
 	if !strings.HasPrefix(out, "\ufeffcommune_id,commune,hamlet_id,hamlet,flow,started,completed,completed_self,completed_team,stalled,help_requests,households,population,share_pct,target_pct\n") {
 		t.Errorf("csv header: %q", strings.SplitN(out, "\n", 2)[0])
 	}
+	lib, _, _, err := content.Load(content.FS, locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 1+8 { // 7 unassigned hamlets + TDP 1, one flow
-		t.Errorf("csv has %d lines, want 9:\n%s", len(lines), out)
+	if want := 1 + 8*len(lib.Flows()); len(lines) != want { // 7 unassigned hamlets + TDP 1, every flow
+		t.Errorf("csv has %d lines, want %d:\n%s", len(lines), want, out)
 	}
 	out, _, err = p.run("", "stats")
 	if err != nil || !strings.Contains(out, "Tổ dân phố 1 (Đình Cả)") {
