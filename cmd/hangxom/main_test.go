@@ -378,3 +378,38 @@ func TestContentCheckOnDisk(t *testing.T) {
 		t.Errorf("output %q, want a line starting %q", out.String(), want)
 	}
 }
+
+// TestEveryFlowIsWalkedInBothLanguages keeps the promise that every shipped
+// flow has a golden transcript, in Vietnamese and in English, that reaches
+// its end step (the "learn something else?" menu follows only an end step).
+func TestEveryFlowIsWalkedInBothLanguages(t *testing.T) {
+	lib, _, _, err := content.Load(content.FS, locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := locales.NewBundle(locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := locales.NewLocalizer(bundle)
+	for _, f := range lib.Flows() {
+		for _, lang := range locales.Languages() {
+			marker, err := loc.Localize(lang, "common.menu_again", nil)
+			if err != nil || marker == "" {
+				t.Fatalf("common.menu_again in %s: %q %v", lang, marker, err)
+			}
+			files, _ := filepath.Glob("testdata/transcripts/" + f.ID + "_" + lang + "_*.txt")
+			done := false
+			for _, file := range files {
+				b, err := os.ReadFile(file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				done = done || strings.Contains(string(b), marker)
+			}
+			if !done {
+				t.Errorf("flow %s has no %s transcript that reaches its end (%d files)", f.ID, lang, len(files))
+			}
+		}
+	}
+}
