@@ -14,7 +14,7 @@ import (
 // Handler processes one input for a resident and leaves the replies in the
 // resident's outbox. *flows.Service satisfies it.
 type Handler interface {
-	Handle(ctx context.Context, resident string, in flows.Input) error
+	Handle(ctx context.Context, resident string, in flows.Input) (flows.Handled, error)
 }
 
 // Outbox gives a channel the replies waiting for a resident, oldest first,

@@ -50,7 +50,7 @@ func BenchmarkServiceTurn(b *testing.B) {
 	for b.Loop() {
 		i++
 		resident := "tg:" + strconv.Itoa(i%1000)
-		if err := svc.Handle(ctx, resident, flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", UpdateID: strconv.Itoa(i)}); err != nil {
+		if _, err := svc.Handle(ctx, resident, flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", UpdateID: strconv.Itoa(i)}); err != nil {
 			b.Fatal(err)
 		}
 	}

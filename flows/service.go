@@ -28,53 +28,64 @@ type Service struct {
 	Logger   *slog.Logger
 }
 
+// Handled says what became of an input, for channels that act on it.
+type Handled struct {
+	// Duplicate: the update was processed before; nothing changed.
+	Duplicate bool
+	// Sensitive: the text looked like a secret (OTP, PIN, card or ID
+	// number); a channel that can should delete the resident's message.
+	Sensitive bool
+}
+
 // maxStaleRetries bounds retries when another writer moved the session.
 const maxStaleRetries = 3
 
 // Handle processes one input for resident. A redelivered update (same
 // UpdateID) is not processed again. The replies are in the outbox when
 // Handle returns nil.
-func (s *Service) Handle(ctx context.Context, resident string, in Input) error {
+func (s *Service) Handle(ctx context.Context, resident string, in Input) (Handled, error) {
 	unlock, err := s.Store.Lock(ctx, resident)
 	if err != nil {
-		return fmt.Errorf("flows: handle %s: %w", resident, err)
+		return Handled{}, fmt.Errorf("flows: handle %s: %w", resident, err)
 	}
 	defer unlock()
 
 	if in.UpdateID != "" {
 		seen, err := s.Store.Processed(ctx, resident, in.UpdateID)
 		if err != nil {
-			return fmt.Errorf("flows: handle %s: %w", resident, err)
+			return Handled{}, fmt.Errorf("flows: handle %s: %w", resident, err)
 		}
 		if seen {
 			s.logger().Debug("duplicate update ignored", "resident", resident, "update", in.UpdateID)
-			return s.apply(ctx, resident)
+			s.apply(ctx, resident)
+			return Handled{Duplicate: true}, nil
 		}
 	}
+	var h Handled
 	for attempt := 0; ; attempt++ {
-		err = s.once(ctx, resident, in)
+		h, err = s.once(ctx, resident, in)
 		if !errors.Is(err, ErrStale) || attempt >= maxStaleRetries {
 			break
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("flows: handle %s: %w", resident, err)
+		return Handled{}, fmt.Errorf("flows: handle %s: %w", resident, err)
 	}
-	return s.apply(ctx, resident)
+	s.apply(ctx, resident)
+	return h, nil
 }
 
-func (s *Service) apply(ctx context.Context, resident string) error {
+func (s *Service) apply(ctx context.Context, resident string) {
 	if err := s.Store.ApplyEffects(ctx, resident); err != nil {
 		// The effects are committed; the sweep will apply them later.
 		s.logger().Warn("apply effects deferred to sweep", "resident", resident, "err", err)
 	}
-	return nil
 }
 
-func (s *Service) once(ctx context.Context, resident string, in Input) error {
+func (s *Service) once(ctx context.Context, resident string, in Input) (Handled, error) {
 	sess, err := s.Store.Session(ctx, resident)
 	if err != nil {
-		return err
+		return Handled{}, err
 	}
 	now := s.Clock.Now()
 	res, err := s.Engine.Handle(sess, in, now)
@@ -106,18 +117,18 @@ func (s *Service) once(ctx context.Context, resident string, in Input) error {
 		Outbox:   res.Replies,
 		Effects:  res.Effects,
 	}); err != nil {
-		return err
+		return Handled{}, err
 	}
 	if res.Forget {
 		if f, ok := s.Store.(Forgetter); ok {
 			if err := f.Forget(ctx, resident); err != nil {
-				return err
+				return Handled{}, err
 			}
 		}
 	}
 	s.logger().Debug("handled", "resident", resident, "kind", in.Kind, "stage", res.Session.Stage,
 		"replies", len(res.Replies), "effects", len(res.Effects), "sensitive", res.Sensitive)
-	return nil
+	return Handled{Sensitive: res.Sensitive}, nil
 }
 
 // check runs an external checker and feeds its outcome back to the engine

@@ -61,13 +61,17 @@ func TestServiceIgnoresARedeliveredUpdate(t *testing.T) {
 	svc, st, _ := newService(t)
 	ctx := t.Context()
 	in := flows.Input{Kind: flows.InputText, Text: "chào", UpdateID: "tg:1"}
-	if err := svc.Handle(ctx, "tg:7", in); err != nil {
+	if _, err := svc.Handle(ctx, "tg:7", in); err != nil {
 		t.Fatal(err)
 	}
 	check(t, "first", []string{"common.welcome", "common.choose_commune"}, outboxTexts(t, st, "tg:7"))
-	if err := svc.Handle(ctx, "tg:7", in); err != nil {
-		t.Fatal(err)
+	if h, err := svc.Handle(ctx, "tg:7", in); err != nil || !h.Duplicate {
+		t.Fatalf("redelivery: %+v %v", h, err)
 	}
+	if h, err := svc.Handle(ctx, "tg:7", flows.Input{Kind: flows.InputText, Text: "OTP 654321", UpdateID: "tg:2"}); err != nil || !h.Sensitive || h.Duplicate {
+		t.Fatalf("secret: %+v %v", h, err)
+	}
+	outboxTexts(t, st, "tg:7")
 	check(t, "redelivered", []string(nil), outboxTexts(t, st, "tg:7"))
 	s, _ := st.Session(ctx, "tg:7")
 	if s.Version != 1 {
@@ -85,13 +89,13 @@ func TestServiceRunsExternalCheckerInTheSameTurn(t *testing.T) {
 		{Kind: flows.InputText, Text: "bo qua"}, // skip to the external scan step
 	}
 	for _, in := range steps {
-		if err := svc.Handle(ctx, "tg:8", in); err != nil {
+		if _, err := svc.Handle(ctx, "tg:8", in); err != nil {
 			t.Fatal(err)
 		}
 	}
 	outboxTexts(t, st, "tg:8")
 	// A pasted payment code reaches the checker, not the safety filter.
-	if err := svc.Handle(ctx, "tg:8", flows.Input{Kind: flows.InputText, Text: "00020101021238570010A000000727"}); err != nil {
+	if _, err := svc.Handle(ctx, "tg:8", flows.Input{Kind: flows.InputText, Text: "00020101021238570010A000000727"}); err != nil {
 		t.Fatal(err)
 	}
 	check(t, "checker input", []string{"00020101021238570010A000000727"}, qr.seen)
@@ -100,12 +104,12 @@ func TestServiceRunsExternalCheckerInTheSameTurn(t *testing.T) {
 	// A checker error is an outcome too ("error"); the step's default applies.
 	qr.err = errors.New("boom")
 	for _, in := range []flows.Input{{Kind: flows.InputText, Text: "1"}, {Kind: flows.InputText, Text: "1"}, {Kind: flows.InputText, Text: "bỏ qua"}} {
-		if err := svc.Handle(ctx, "tg:8", in); err != nil {
+		if _, err := svc.Handle(ctx, "tg:8", in); err != nil {
 			t.Fatal(err)
 		}
 	}
 	outboxTexts(t, st, "tg:8")
-	if err := svc.Handle(ctx, "tg:8", flows.Input{Kind: flows.InputText, Text: "not a code"}); err != nil {
+	if _, err := svc.Handle(ctx, "tg:8", flows.Input{Kind: flows.InputText, Text: "not a code"}); err != nil {
 		t.Fatal(err)
 	}
 	check(t, "default outcome", []string{"demo.scan"}, outboxTexts(t, st, "tg:8"))
@@ -115,14 +119,14 @@ func TestServiceSurvivesABrokenFlow(t *testing.T) {
 	svc, st, _ := newService(t)
 	ctx := t.Context()
 	for _, in := range []flows.Input{{Kind: flows.InputCommand, Command: "start", Text: "h_a-1"}} {
-		if err := svc.Handle(ctx, "tg:9", in); err != nil {
+		if _, err := svc.Handle(ctx, "tg:9", in); err != nil {
 			t.Fatal(err)
 		}
 	}
 	outboxTexts(t, st, "tg:9")
 	before, _ := st.Session(ctx, "tg:9")
 	// The third menu entry is a flow that loops forever.
-	if err := svc.Handle(ctx, "tg:9", flows.Input{Kind: flows.InputText, Text: "3", UpdateID: "tg:99"}); err != nil {
+	if _, err := svc.Handle(ctx, "tg:9", flows.Input{Kind: flows.InputText, Text: "3", UpdateID: "tg:99"}); err != nil {
 		t.Fatal(err)
 	}
 	check(t, "apology", []string{"common.error"}, outboxTexts(t, st, "tg:9"))
@@ -138,7 +142,7 @@ func TestServiceSurvivesABrokenFlow(t *testing.T) {
 func TestServiceSerialisesOneResident(t *testing.T) {
 	svc, st, _ := newService(t)
 	ctx := t.Context()
-	if err := svc.Handle(ctx, "tg:10", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1"}); err != nil {
+	if _, err := svc.Handle(ctx, "tg:10", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1"}); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -147,7 +151,8 @@ func TestServiceSerialisesOneResident(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- svc.Handle(ctx, "tg:10", flows.Input{Kind: flows.InputCommand, Command: "help"})
+			_, err := svc.Handle(ctx, "tg:10", flows.Input{Kind: flows.InputCommand, Command: "help"})
+			errs <- err
 		}()
 	}
 	wg.Wait()

@@ -88,7 +88,7 @@ func (c *Channel) one(ctx context.Context, line string) error {
 	}
 	in := Input(line)
 	in.UpdateID = c.updateID()
-	if err := c.Handler.Handle(ctx, c.Resident, in); err != nil {
+	if _, err := c.Handler.Handle(ctx, c.Resident, in); err != nil {
 		if errors.Is(err, flows.ErrLocked) {
 			fmt.Fprintln(c.Err, "console: this resident is busy in another session; try again")
 			return nil

@@ -43,13 +43,13 @@ type echoHandler struct {
 	got []flows.Input
 }
 
-func (h *echoHandler) Handle(_ context.Context, r string, in flows.Input) error {
+func (h *echoHandler) Handle(_ context.Context, r string, in flows.Input) (flows.Handled, error) {
 	h.got = append(h.got, in)
 	h.out.mu.Lock()
 	defer h.out.mu.Unlock()
 	h.out.queue[r] = append(h.out.queue[r], flows.Reply{ID: in.UpdateID, Text: string(in.Kind) + ":" + in.Command + in.Text,
 		Buttons: []flows.Choice{{Data: "1.1", Label: "✅ Xong rồi"}, {Data: "1.2", Label: "🙋 Cần người giúp"}}})
-	return nil
+	return flows.Handled{}, nil
 }
 
 func TestRun(t *testing.T) {

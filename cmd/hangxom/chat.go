@@ -73,12 +73,12 @@ func isTerminal(r io.Reader) bool {
 // langHandler adds the console's --lang and --name to every input.
 type langHandler struct {
 	h interface {
-		Handle(ctx context.Context, resident string, in flows.Input) error
+		Handle(ctx context.Context, resident string, in flows.Input) (flows.Handled, error)
 	}
 	lang, name string
 }
 
-func (l *langHandler) Handle(ctx context.Context, resident string, in flows.Input) error {
+func (l *langHandler) Handle(ctx context.Context, resident string, in flows.Input) (flows.Handled, error) {
 	in.Lang, in.Name = l.lang, l.name
 	return l.h.Handle(ctx, resident, in)
 }
