@@ -1,0 +1,164 @@
+package telegram
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"sync"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/hangxomso/hangxom/bot"
+	"github.com/hangxomso/hangxom/flows"
+)
+
+// Receiver handles one update from either polling or the webhook: it
+// decodes it, hands a resident's input to the conversation service (whose
+// atomic write stores it), and then asks the sender to deliver the replies.
+// Receive returns an error only when the update should be delivered again
+// (a transient failure such as Redis being down); an update that can never
+// be processed is logged and acknowledged so it cannot block the chat.
+type Receiver struct {
+	Service  bot.Handler
+	Client   *Client
+	Sender   *Sender
+	Store    interface{ SetReachable(ctx context.Context, resident string, ok bool) error }
+	Loc      flows.Localizer
+	Username string // the bot's username, for commands in groups and t.me links
+	Logger   *slog.Logger
+	Metrics  *Metrics
+
+	mu   sync.Mutex
+	told map[int64]bool // chats told "try again" during the current outage
+}
+
+// Receive processes one raw update.
+func (r *Receiver) Receive(ctx context.Context, raw []byte) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.Metrics.Add("hangxom_telegram_panics_total")
+			r.logger().Error("panic while handling an update", "update", updateID(raw), "panic", fmt.Sprint(p),
+				"stack", string(debug.Stack()))
+			err = nil // acknowledged: retrying would panic again
+		}
+	}()
+	ev, derr := Decode(raw, r.Username)
+	if derr != nil {
+		r.Metrics.Add("hangxom_telegram_updates_total", "kind", "unreadable", "action", "ignore")
+		r.logger().Warn("unreadable update acknowledged", "update", updateID(raw), "err", derr)
+		return nil
+	}
+	r.Metrics.Add("hangxom_telegram_updates_total", "kind", ev.Kind, "action", ev.Action.String())
+	switch ev.Action {
+	case Ignore:
+		r.logger().Debug("update ignored", "update", ev.UpdateID, "kind", ev.Kind)
+		return nil
+	case Blocked, Unblocked:
+		if err := r.Store.SetReachable(ctx, ev.Resident, ev.Action == Unblocked); err != nil {
+			return fmt.Errorf("telegram: update %d: %w", ev.UpdateID, err)
+		}
+		r.logger().Info("resident reachability changed", "resident", ev.Resident, "reachable", ev.Action == Unblocked)
+		return nil
+	case GroupHint:
+		r.groupHint(ctx, ev)
+		return nil
+	}
+	if ev.CallbackID != "" {
+		// Answer first: a late answer fails and the resident sees a spinner.
+		if err := r.Client.AnswerCallback(ctx, ev.CallbackID, ""); err != nil {
+			r.logger().Debug("answer callback", "update", ev.UpdateID, "err", err)
+		}
+	}
+	h, err := r.Service.Handle(ctx, ev.Resident, ev.Input)
+	if err != nil {
+		r.outage(ctx, ev.ChatID)
+		return fmt.Errorf("telegram: update %d: %w", ev.UpdateID, err)
+	}
+	r.recovered()
+	if h.Sensitive && ev.MessageID != 0 {
+		// The warning is on its way; the secret should not stay on screen.
+		if err := r.Client.Delete(ctx, ev.ChatID, ev.MessageID); err != nil {
+			r.logger().Warn("delete a secret message", "resident", ev.Resident, "err", err)
+		}
+	}
+	if r.Sender != nil {
+		r.Sender.Notify(ev.Resident)
+	}
+	return nil
+}
+
+// outage tells a resident, once per chat per outage, that the bot will
+// answer in a moment. It cannot use the outbox (Redis is what failed), so it
+// sends directly, in Vietnamese (the session, with the language, is out of
+// reach too).
+func (r *Receiver) outage(ctx context.Context, chatID int64) {
+	if chatID == 0 {
+		return
+	}
+	r.mu.Lock()
+	if r.told == nil {
+		r.told = map[int64]bool{}
+	}
+	told := r.told[chatID]
+	r.told[chatID] = true
+	r.mu.Unlock()
+	if told {
+		return
+	}
+	text, _ := r.Loc.Localize("vi", "common.try_again", nil)
+	if text == "" {
+		return
+	}
+	if _, err := r.Client.SendText(ctx, chatID, text, nil); err != nil {
+		r.logger().Debug("tell a resident to try again", "err", err)
+	}
+}
+
+// recovered ends the outage: the next failure tells residents again.
+func (r *Receiver) recovered() {
+	r.mu.Lock()
+	if len(r.told) > 0 {
+		r.told = nil
+	}
+	r.mu.Unlock()
+}
+
+// groupHint answers a command in a group with a button that opens a
+// private chat with the bot: the product lives in private chats.
+func (r *Receiver) groupHint(ctx context.Context, ev Event) {
+	if r.Username == "" {
+		return
+	}
+	text, _ := r.Loc.Localize("vi", "common.group_hint", nil)
+	label, _ := r.Loc.Localize("vi", "common.btn.open_private", nil)
+	kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+		tgbotapi.NewInlineKeyboardButtonURL(label, "https://t.me/"+r.Username)))
+	if _, err := r.Client.SendText(ctx, ev.ChatID, text, &kb); err != nil {
+		r.logger().Debug("group hint", "err", err)
+	}
+}
+
+func (r *Receiver) logger() *slog.Logger {
+	if r.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Logger
+}
+
+// updateID reads update_id from raw JSON, for logs; -1 if unreadable.
+func updateID(raw []byte) int {
+	var u struct {
+		ID json.Number `json:"update_id"`
+	}
+	if json.Unmarshal(raw, &u) != nil {
+		return -1
+	}
+	n, err := strconv.Atoi(u.ID.String())
+	if err != nil {
+		return -1
+	}
+	return n
+}

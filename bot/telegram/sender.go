@@ -1,0 +1,426 @@
+package telegram
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/hangxomso/hangxom/flows"
+)
+
+// SendState is what the store knows of one reply's delivery.
+type SendState int
+
+// Delivery states of a reply.
+const (
+	SendNew       SendState = iota // never attempted: now marked as attempted
+	SendDone                       // Telegram accepted it earlier
+	SendUncertain                  // attempted before, outcome unknown: not repeated
+)
+
+// SendStore is what the sender needs from Redis. The store keeps, per
+// resident, the outbox written atomically with the session, a delivery
+// marker per reply, and an index of residents with replies waiting.
+type SendStore interface {
+	Outbox(ctx context.Context, resident string) ([]flows.Reply, error)
+	BeginSend(ctx context.Context, resident, replyID string) (SendState, error)
+	FinishSend(ctx context.Context, resident, replyID string) error
+	AbortSend(ctx context.Context, resident, replyID string) error
+	DropReply(ctx context.Context, resident, replyID string) error
+	LockSend(ctx context.Context, resident string) (unlock func(), err error)
+	PendingOutboxes(ctx context.Context, olderThan time.Time, limit int) ([]string, error)
+	SetReachable(ctx context.Context, resident string, ok bool) error
+	SwapKeyboardMessage(ctx context.Context, resident string, messageID int) (previous int, err error)
+	Allow(ctx context.Context, key string, ratePerSec float64, burst int) (bool, time.Duration, error)
+}
+
+// Sender drains residents' outboxes into Telegram messages: one resident
+// at a time under a send lock (so replicas never interleave one chat),
+// paced per chat, 429s waited out, blocked residents marked unreachable.
+type Sender struct {
+	Client *Client
+	Store  SendStore
+	Logger *slog.Logger
+	Clock  flows.Clock
+	// ChatRate and ChatBurst pace messages to one chat (SEND_RATE_CHAT),
+	// across replicas.
+	ChatRate  float64
+	ChatBurst int
+	// Workers drain different residents in parallel; default 4.
+	Workers int
+	// RecoverEvery is how often outboxes left by a crash are looked for.
+	RecoverEvery time.Duration
+	Metrics      *Metrics
+
+	once    sync.Once
+	queue   chan string
+	mu      sync.Mutex
+	pending map[string]bool
+}
+
+// maxText is Telegram's limit for one message; maxCaption for a photo's.
+const (
+	maxText    = 4096
+	maxCaption = 1024
+	maxRetries = 5
+)
+
+func (s *Sender) init() {
+	s.once.Do(func() {
+		s.queue = make(chan string, 1024)
+		s.pending = map[string]bool{}
+		if s.Workers <= 0 {
+			s.Workers = 4
+		}
+		if s.RecoverEvery <= 0 {
+			s.RecoverEvery = 10 * time.Second
+		}
+		if s.ChatRate <= 0 {
+			s.ChatRate, s.ChatBurst = 1, 3
+		}
+		if s.Logger == nil {
+			s.Logger = slog.New(slog.DiscardHandler)
+		}
+		if s.Clock == nil {
+			s.Clock = flows.ClockFunc(time.Now)
+		}
+	})
+}
+
+// Notify asks for resident's outbox to be drained soon. It never blocks: if
+// the queue is full, the recovery scan finds the outbox later.
+func (s *Sender) Notify(resident string) {
+	s.init()
+	s.mu.Lock()
+	if s.pending[resident] {
+		s.mu.Unlock()
+		return
+	}
+	s.pending[resident] = true
+	s.mu.Unlock()
+	select {
+	case s.queue <- resident:
+	default:
+		s.mu.Lock()
+		delete(s.pending, resident)
+		s.mu.Unlock()
+	}
+}
+
+// Run drains notified outboxes and, periodically, outboxes left waiting
+// (a crash between the atomic write and the send). It returns when ctx is
+// done and every worker has stopped.
+func (s *Sender) Run(ctx context.Context) error {
+	s.init()
+	var wg sync.WaitGroup
+	for i := 0; i < s.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case r := <-s.queue:
+					s.mu.Lock()
+					delete(s.pending, r)
+					s.mu.Unlock()
+					if err := s.Drain(ctx, r); err != nil && ctx.Err() == nil {
+						s.Logger.Warn("drain outbox", "resident", r, "err", err)
+					}
+				}
+			}
+		}()
+	}
+	s.recover(ctx)
+	t := time.NewTicker(s.RecoverEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return nil
+		case <-t.C:
+			s.recover(ctx)
+		}
+	}
+}
+
+// recover queues outboxes that have waited a while.
+func (s *Sender) recover(ctx context.Context) {
+	rs, err := s.Store.PendingOutboxes(ctx, s.Clock.Now().Add(-5*time.Second), 500)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.Logger.Warn("list pending outboxes", "err", err)
+		}
+		return
+	}
+	for _, r := range rs {
+		s.Notify(r)
+	}
+}
+
+// Drain sends every reply waiting for resident, in order.
+func (s *Sender) Drain(ctx context.Context, resident string) error {
+	s.init()
+	chatID, ok := ChatID(resident)
+	if !ok {
+		return nil // not a Telegram resident
+	}
+	unlock, err := s.Store.LockSend(ctx, resident)
+	if err != nil {
+		if errors.Is(err, flows.ErrLocked) {
+			return nil // another worker or replica is draining it
+		}
+		return err
+	}
+	defer unlock()
+	replies, err := s.Store.Outbox(ctx, resident)
+	if err != nil {
+		return err
+	}
+	for _, r := range replies {
+		if err := s.deliver(ctx, resident, chatID, r); err != nil {
+			if errors.Is(err, errBlocked) {
+				for _, rest := range replies {
+					_ = s.Store.DropReply(ctx, resident, rest.ID)
+				}
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+var errBlocked = errors.New("telegram: resident unreachable")
+
+// deliver sends one reply (split into parts if it is long) at most once.
+func (s *Sender) deliver(ctx context.Context, resident string, chatID int64, r flows.Reply) error {
+	parts := splitText(r.Text, maxText)
+	for i, part := range parts {
+		id := r.ID
+		last := i == len(parts)-1
+		if !last {
+			id = r.ID + "~" + string(rune('a'+i))
+		}
+		state, err := s.Store.BeginSend(ctx, resident, id)
+		if err != nil {
+			return err
+		}
+		switch state {
+		case SendDone:
+			if last {
+				return s.Store.FinishSend(ctx, resident, r.ID)
+			}
+			continue
+		case SendUncertain:
+			// An earlier attempt was written but its answer was lost: it
+			// may have been shown. A missing message costs the resident a
+			// tap ("menu"); a doubled one costs trust. Do not repeat.
+			s.Logger.Warn("reply not repeated after an uncertain attempt", "resident", resident, "reply", id)
+			s.count("uncertain")
+			if last {
+				return s.Store.DropReply(ctx, resident, r.ID)
+			}
+			continue
+		}
+		var kb *tgbotapi.InlineKeyboardMarkup
+		image := ""
+		if last {
+			kb = keyboard(r.Buttons)
+			image = r.Image
+		}
+		msgID, err := s.send(ctx, resident, chatID, id, part, image, kb)
+		if err != nil {
+			return err
+		}
+		if kb != nil && msgID != 0 {
+			if prev, err := s.Store.SwapKeyboardMessage(ctx, resident, msgID); err == nil && prev != 0 && prev != msgID {
+				// The earlier step's buttons go, so they cannot be tapped twice.
+				if err := s.Client.RemoveKeyboard(ctx, chatID, prev); err != nil {
+					s.Logger.Debug("remove old keyboard", "resident", resident, "err", err)
+				}
+			}
+		}
+		if last {
+			if err := s.Store.FinishSend(ctx, resident, r.ID); err != nil {
+				return err
+			}
+		} else if err := s.Store.FinishSend(ctx, resident, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// send makes one API call for a part, with pacing and retries. The
+// delivery marker is already set; it is removed when the call certainly
+// did not happen, so a later drain may try again.
+func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, text, image string, kb *tgbotapi.InlineKeyboardMarkup) (int, error) {
+	for attempt := 0; ; attempt++ {
+		if err := s.pace(ctx, resident); err != nil {
+			_ = s.Store.AbortSend(context.WithoutCancel(ctx), resident, id)
+			return 0, err
+		}
+		var msgID int
+		var err error
+		if image != "" && utf8.RuneCountInString(text) <= maxCaption {
+			msgID, err = s.Client.SendPhoto(ctx, chatID, image, text, kb)
+		} else {
+			if image != "" {
+				if _, err = s.Client.SendPhoto(ctx, chatID, image, "", nil); err != nil {
+					image = ""
+				}
+			}
+			msgID, err = s.Client.SendText(ctx, chatID, text, kb)
+		}
+		if err == nil {
+			s.count("sent")
+			return msgID, nil
+		}
+		var ae *APIError
+		switch {
+		case errors.Is(err, ErrUncertain):
+			s.count("uncertain")
+			s.Logger.Warn("send outcome unknown; not repeated", "resident", resident, "reply", id, "err", err)
+			return 0, nil // treated as sent: the marker stays "attempt"
+		case errors.As(err, &ae) && ae.Code == 429:
+			s.count("throttled")
+			_ = s.Store.AbortSend(ctx, resident, id)
+			if err := sleep(ctx, ae.RetryAfter+time.Duration(rand.N(250))*time.Millisecond); err != nil {
+				return 0, err
+			}
+			if _, err := s.Store.BeginSend(ctx, resident, id); err != nil {
+				return 0, err
+			}
+			attempt-- // a 429 is not a failure: it does not use up a retry
+			continue
+		case errors.As(err, &ae) && ae.Blocked():
+			s.count("blocked")
+			_ = s.Store.AbortSend(ctx, resident, id)
+			if err := s.Store.SetReachable(ctx, resident, false); err != nil {
+				return 0, err
+			}
+			s.Logger.Info("resident unreachable", "resident", resident, "reason", ae.Description)
+			return 0, errBlocked
+		case errors.As(err, &ae) && ae.Code >= 400 && ae.Code < 500:
+			// A message Telegram will never take (bad markup, too long):
+			// dropped so it cannot block the chat.
+			s.count("rejected")
+			s.Logger.Error("reply rejected by Telegram; dropped", "resident", resident, "reply", id, "err", err)
+			return 0, nil
+		}
+		s.count("retry")
+		_ = s.Store.AbortSend(ctx, resident, id)
+		if attempt+1 >= maxRetries {
+			return 0, err // left in the outbox for the recovery scan
+		}
+		if err := sleep(ctx, backoff(attempt)); err != nil {
+			return 0, err
+		}
+		if _, err := s.Store.BeginSend(ctx, resident, id); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// pace waits until the chat's rate allows one more message.
+func (s *Sender) pace(ctx context.Context, resident string) error {
+	for {
+		ok, wait, err := s.Store.Allow(ctx, "chat:"+resident, s.ChatRate, s.ChatBurst)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *Sender) count(result string) {
+	if s.Metrics != nil {
+		s.Metrics.Add("hangxom_telegram_sends_total", "result", result)
+	}
+}
+
+// keyboard renders buttons one per row; the callback data is the engine's
+// short token, never content.
+func keyboard(cs []flows.Choice) *tgbotapi.InlineKeyboardMarkup {
+	if len(cs) == 0 {
+		return nil
+	}
+	rows := make([][]tgbotapi.InlineKeyboardButton, 0, len(cs))
+	for _, c := range cs {
+		rows = append(rows, tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonData(c.Label, c.Data)))
+	}
+	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
+	return &kb
+}
+
+// splitText cuts text into parts of at most max characters, at paragraph
+// breaks if it can, else at line breaks, else at spaces, else anywhere.
+func splitText(text string, max int) []string {
+	if utf8.RuneCountInString(text) <= max {
+		return []string{text}
+	}
+	var parts []string
+	for utf8.RuneCountInString(text) > max {
+		cut := cutAt(text, max)
+		parts = append(parts, strings.TrimRight(text[:cut], " \n"))
+		text = strings.TrimLeft(text[cut:], " \n")
+	}
+	if text != "" {
+		parts = append(parts, text)
+	}
+	return parts
+}
+
+// cutAt returns a byte index ≤ the max-th character, at the best boundary.
+func cutAt(text string, max int) int {
+	limit := len(text)
+	n := 0
+	for i := range text {
+		if n == max {
+			limit = i
+			break
+		}
+		n++
+	}
+	head := text[:limit]
+	for _, sep := range []string{"\n\n", "\n", " "} {
+		if i := strings.LastIndex(head, sep); i > limit/2 {
+			return i + len(sep)
+		}
+	}
+	return limit
+}
+
+func backoff(attempt int) time.Duration {
+	d := 500 * time.Millisecond << attempt
+	if d > 30*time.Second {
+		d = 30 * time.Second
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
