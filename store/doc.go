@@ -13,6 +13,22 @@
 // A commit with effects first puts the resident in a global work index, so
 // that Sweep finds and applies effects a crash left behind.
 //
+// # Sending
+//
+// Every resident whose outbox holds replies is in the outbox index, which
+// Commit fills and the senders empty; PendingOutboxes lists those waiting for
+// long, which is how replies a crash left behind get sent. A channel drains
+// an outbox under LockSend (not Lock: sending never delays processing),
+// oldest reply first, and guards each send with a marker so that no reply
+// goes out twice:
+//
+//	switch BeginSend(reply id) {
+//	case SendNew:       send; then FinishSend, or AbortSend if it surely did
+//	                    not go out, or DropReply if it never will
+//	case SendDone:      FinishSend (a crash came between the send and the pop)
+//	case SendUncertain: DropReply (an earlier attempt's outcome is unknown)
+//	}
+//
 // Hamlet keys never hold a resident id, only a pseudonym: the hex of the first
 // 16 bytes of HMAC-SHA256(data key, resident id). One key per pseudonym maps
 // it back; Forget drops it.

@@ -86,6 +86,26 @@ func (k Keys) Processed(resident, updateID string) string {
 // push; RPUSHed by Commit, LPOPed by AckOutbox.
 func (k Keys) Outbox(resident string) string { return k.resident(resident, "outbox") }
 
+// Sent is HASH reply id → "attempt" or "sent", PX OutboxTTL renewed by
+// BeginSend and FinishSend: the at-most-once markers of the resident's
+// replies. HSETNX "attempt" by BeginSend, HSET "sent" by FinishSend, HDEL by
+// AbortSend.
+func (k Keys) Sent(resident string) string { return k.resident(resident, "sent") }
+
+// SendLock is STRING random token, PX LockTTL: the lock of the resident's
+// outbox sender, apart from Lock so that sending never delays processing;
+// written by LockSend, deleted by its unlock only while it holds the token.
+func (k Keys) SendLock(resident string) string { return k.resident(resident, "sendlock") }
+
+// Unreachable is STRING "1", no TTL, present while the resident cannot be
+// messaged (blocked the bot); SET and DEL by SetReachable.
+func (k Keys) Unreachable(resident string) string { return k.resident(resident, "unreachable") }
+
+// KeyboardMessage is STRING the channel's id of the last message sent with
+// buttons, PX OutboxTTL; SET … GET by SwapKeyboardMessage, deleted by
+// ClearKeyboardMessage only while it holds the given id.
+func (k Keys) KeyboardMessage(resident string) string { return k.resident(resident, "kbmsg") }
+
 // Effects is LIST of JSON effects with their ids, oldest first, no TTL;
 // RPUSHed by Commit, LPOPed by ApplyEffects once applied.
 func (k Keys) Effects(resident string) string { return k.resident(resident, "effects") }
@@ -144,6 +164,23 @@ func (k Keys) Dedupe(hamlet, pseudonym, effectID string) string {
 // list is empty, read by Sweep.
 func (k Keys) Work() string { return k.prefix + ":work" }
 
+// OutboxIndex is ZSET resident → unix ms when its outbox became non-empty,
+// no TTL, global; ZADD NX by Commit (before its script, and again after it
+// when the commit filled an empty outbox), ZREM by AckOutbox, FinishSend,
+// DropReply and PendingOutboxes once the outbox is empty; read by
+// PendingOutboxes.
+func (k Keys) OutboxIndex() string { return k.prefix + ":outboxes" }
+
+// Lease is STRING random token, PX the lease's TTL, global: one single-runner
+// job; SET NX by AcquireLease, PEXPIREd by Renew and deleted by Release only
+// while it holds the token.
+func (k Keys) Lease(name string) string { return k.prefix + ":lease:" + name }
+
+// Rate is STRING the theoretical arrival time of a GCRA limiter in unix µs,
+// PX the time to drain a full burst, global, one key per limiter; written by
+// Allow.
+func (k Keys) Rate(key string) string { return k.prefix + ":rate:" + key }
+
 // Pairs is SET of JSON [hamlet, flow] pairs that have counters, no TTL,
 // global; SADDed by ApplyEffects, read by Sweep and HelpRequests.
 func (k Keys) Pairs() string { return k.prefix + ":pairs" }
@@ -166,6 +203,11 @@ func (k Keys) commitKeys(resident, updateID string) []string {
 		keys = append(keys, k.Processed(resident, updateID))
 	}
 	return keys
+}
+
+// replyKeys are the KEYS of popReplyScript.
+func (k Keys) replyKeys(resident string) []string {
+	return []string{k.Outbox(resident), k.Sent(resident)}
 }
 
 // effectKeys are the KEYS of effectScript.

@@ -3,8 +3,9 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -31,25 +32,185 @@ func (r *Redis) Outbox(ctx context.Context, resident string) ([]flows.Reply, err
 // AckOutbox removes the reply with replyID if it is the oldest in the
 // resident's outbox: a channel acknowledges each reply once sent, in order.
 // Acknowledging a reply that is not at the head (already acknowledged, or
-// never there) does nothing.
+// never there) does nothing. An outbox left empty leaves the outbox index.
 func (r *Redis) AckOutbox(ctx context.Context, resident, replyID string) error {
-	key := r.keys.Outbox(resident)
-	head, err := r.c.LIndex(ctx, key, 0).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil
+	if err := r.popReply(ctx, resident, replyID, ""); err != nil {
+		return fmt.Errorf("store: ack outbox %s: %w", resident, err)
 	}
+	return nil
+}
+
+// popReply runs popReplyScript (mark is "sent" or "") and takes the resident
+// out of the outbox index when the outbox is empty afterwards.
+func (r *Redis) popReply(ctx context.Context, resident, replyID, mark string) error {
+	n, err := popReplyScript.Run(ctx, r.c, r.keys.replyKeys(resident),
+		replyID, mark, OutboxTTL.Milliseconds()).Int64()
 	if err != nil {
-		return fmt.Errorf("store: ack outbox %s: %w", resident, err)
+		return err
 	}
-	var reply flows.Reply
-	if err := json.Unmarshal([]byte(head), &reply); err != nil {
-		return fmt.Errorf("store: ack outbox %s: decode reply: %w", resident, err)
+	if n == 0 {
+		return r.unindexOutbox(ctx, resident)
 	}
-	if reply.ID != replyID {
+	return nil
+}
+
+// unindexOutbox removes the resident from the outbox index unless its outbox
+// holds replies. The index and the outbox are in different cluster slots, so
+// no script can do both; the order makes it safe against a concurrent
+// Commit instead:
+//
+//	here:   ZREM index, then LLEN outbox, then ZADD NX index if LLEN > 0
+//	Commit: ZADD NX index, then its script pushes, then, if the push filled
+//	        an empty outbox, ZADD NX index again
+//
+// Take the last time the outbox went from empty to non-empty. The commit that
+// did it adds the resident after its push. A ZREM here that comes later still
+// is followed by an LLEN that sees the replies, and so by a ZADD. So the last
+// write to the index after that moment is an add. (Only a Commit that dies
+// between its push and its second ZADD, while a sender ran this between its
+// first ZADD and its push, leaves the replies unindexed until the resident's
+// next commit.) Adding a resident whose outbox is empty again is harmless:
+// PendingOutboxes removes it.
+func (r *Redis) unindexOutbox(ctx context.Context, resident string) error {
+	idx := r.keys.OutboxIndex()
+	if err := r.c.ZRem(ctx, idx, resident).Err(); err != nil {
+		return fmt.Errorf("outbox index: %w", err)
+	}
+	z := redis.Z{Score: float64(r.opts.Clock.Now().UnixMilli()), Member: resident}
+	n, err := r.c.LLen(ctx, r.keys.Outbox(resident)).Result()
+	if err != nil {
+		// Unknown: put it back rather than risk losing replies.
+		if err2 := r.c.ZAddNX(ctx, idx, z).Err(); err2 != nil {
+			r.log.Warn("store: resident left out of the outbox index", "resident", resident, "err", err2)
+		}
+		return fmt.Errorf("outbox length: %w", err)
+	}
+	if n > 0 {
+		if err := r.c.ZAddNX(ctx, idx, z).Err(); err != nil {
+			return fmt.Errorf("outbox index: %w", err)
+		}
+	}
+	return nil
+}
+
+// PendingOutboxes returns up to limit residents (limit ≤ 0: all) in the
+// outbox index since olderThan or earlier, oldest first: their replies have
+// waited that long, so a crash may have stopped the sender. Residents whose
+// outbox turns out empty (a commit that lost its race, an outbox that
+// expired) are removed from the index and not returned, so the result may be
+// shorter than limit while more remain.
+func (r *Redis) PendingOutboxes(ctx context.Context, olderThan time.Time, limit int) ([]string, error) {
+	residents, err := r.c.ZRangeByScore(ctx, r.keys.OutboxIndex(), &redis.ZRangeBy{
+		Min:   "-inf",
+		Max:   strconv.FormatInt(olderThan.UnixMilli(), 10),
+		Count: int64(max(limit, 0)),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: pending outboxes: %w", err)
+	}
+	if len(residents) == 0 {
+		return nil, nil
+	}
+	lens := make([]*redis.IntCmd, len(residents))
+	_, err = r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, res := range residents {
+			lens[i] = p.LLen(ctx, r.keys.Outbox(res))
+		}
 		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: pending outboxes: %w", err)
 	}
-	if err := popHeadScript.Run(ctx, r.c, []string{key}, head).Err(); err != nil {
-		return fmt.Errorf("store: ack outbox %s: %w", resident, err)
+	out := residents[:0]
+	for i, res := range residents {
+		if lens[i].Val() > 0 {
+			out = append(out, res)
+			continue
+		}
+		if err := r.unindexOutbox(ctx, res); err != nil {
+			return nil, fmt.Errorf("store: pending outboxes: %s: %w", res, err)
+		}
+	}
+	return out, nil
+}
+
+// SendState is what BeginSend found about a reply.
+type SendState int
+
+// The states of a reply's send.
+const (
+	// SendNew: no attempt was recorded; this one now is. Send the reply.
+	SendNew SendState = iota + 1
+	// SendDone: the reply was sent; FinishSend pops it if still queued.
+	SendDone
+	// SendUncertain: an earlier attempt began and never finished nor
+	// aborted, so whether it reached the resident is unknown.
+	SendUncertain
+)
+
+// String returns the state's name.
+func (s SendState) String() string {
+	switch s {
+	case SendNew:
+		return "new"
+	case SendDone:
+		return "done"
+	case SendUncertain:
+		return "uncertain"
+	}
+	return "SendState(" + strconv.Itoa(int(s)) + ")"
+}
+
+// BeginSend records an attempt to send the resident's reply replyID, unless
+// one was recorded before (HSETNX in Keys.Sent), and says which: SendNew
+// when this call recorded it, SendDone when FinishSend marked it sent,
+// SendUncertain when an attempt began earlier and was neither finished nor
+// aborted. Call it under LockSend, just before the send.
+func (r *Redis) BeginSend(ctx context.Context, resident, replyID string) (SendState, error) {
+	v, err := beginSendScript.Run(ctx, r.c, []string{r.keys.Sent(resident)},
+		replyID, OutboxTTL.Milliseconds()).Text()
+	if err != nil {
+		return 0, fmt.Errorf("store: begin send %s %s: %w", resident, replyID, err)
+	}
+	switch v {
+	case "new":
+		return SendNew, nil
+	case "sent":
+		return SendDone, nil
+	default:
+		return SendUncertain, nil
+	}
+}
+
+// FinishSend marks the reply sent and pops it if it is at the head of the
+// outbox, in one script, then takes the resident out of the outbox index if
+// the outbox is empty. Calling it again does nothing more.
+func (r *Redis) FinishSend(ctx context.Context, resident, replyID string) error {
+	if err := r.popReply(ctx, resident, replyID, "sent"); err != nil {
+		return fmt.Errorf("store: finish send %s %s: %w", resident, replyID, err)
+	}
+	return nil
+}
+
+// AbortSend forgets the attempt BeginSend recorded, for a send that surely
+// did not happen (the request never left, or the platform refused it with an
+// error a retry may fix): the next BeginSend says SendNew again. A reply
+// marked sent stays marked.
+func (r *Redis) AbortSend(ctx context.Context, resident, replyID string) error {
+	if err := abortSendScript.Run(ctx, r.c, []string{r.keys.Sent(resident)}, replyID).Err(); err != nil {
+		return fmt.Errorf("store: abort send %s %s: %w", resident, replyID, err)
+	}
+	return nil
+}
+
+// DropReply gives up on a reply: it pops it if it is at the head of the
+// outbox, leaving its marker as it is (an uncertain attempt stays uncertain),
+// and takes the resident out of the outbox index if the outbox is empty. Use
+// it for an uncertain attempt, a resident who blocked the bot, or an error
+// that retrying cannot fix.
+func (r *Redis) DropReply(ctx context.Context, resident, replyID string) error {
+	if err := r.popReply(ctx, resident, replyID, ""); err != nil {
+		return fmt.Errorf("store: drop reply %s %s: %w", resident, replyID, err)
 	}
 	return nil
 }

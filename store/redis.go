@@ -130,7 +130,7 @@ func (r *Redis) unlocker(ctx context.Context, key, token string) func() {
 		once.Do(func() {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
-			if err := unlockScript.Run(ctx, r.c, []string{key}, token).Err(); err != nil {
+			if err := compareDeleteScript.Run(ctx, r.c, []string{key}, token).Err(); err != nil {
 				r.log.Warn("store: unlock failed; the lock will expire", "key", key, "err", err)
 			}
 		})
@@ -179,7 +179,9 @@ type pendingEffect struct {
 // appends c.Outbox to the outbox and c.Effects to the pending effects, in one
 // script. It returns flows.ErrStale (wrapped) if the stored version is not
 // c.Expect. A resident with effects is first added to the work index, so that
-// Sweep applies them if ApplyEffects never runs.
+// Sweep applies them if ApplyEffects never runs; a resident with replies is
+// first added to the outbox index, so that PendingOutboxes finds replies a
+// crash left unsent.
 func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 	if c.Resident == "" {
 		return errors.New("store: commit: empty resident")
@@ -210,18 +212,48 @@ func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 		}
 		args = append(args, b)
 	}
-	if len(c.Effects) > 0 {
-		z := redis.Z{Score: float64(r.opts.Clock.Now().UnixMilli()), Member: c.Resident}
-		if err := r.c.ZAddNX(ctx, r.keys.Work(), z).Err(); err != nil {
-			return fmt.Errorf("store: commit %s: work index: %w", c.Resident, err)
+	now := float64(r.opts.Clock.Now().UnixMilli())
+	var indexed *redis.IntCmd
+	if len(c.Effects) > 0 || len(c.Outbox) > 0 {
+		// Both indexes before the script, so that a crash after it leaves
+		// nothing unindexed. On a cluster the two global keys are on different
+		// nodes: the pipeline sends to both at once, and order does not matter.
+		_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			if len(c.Effects) > 0 {
+				p.ZAddNX(ctx, r.keys.Work(), redis.Z{Score: now, Member: c.Resident})
+			}
+			if len(c.Outbox) > 0 {
+				indexed = p.ZAddNX(ctx, r.keys.OutboxIndex(), redis.Z{Score: now, Member: c.Resident})
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("store: commit %s: index: %w", c.Resident, err)
 		}
 	}
-	ok, err := commitScript.Run(ctx, r.c, r.keys.commitKeys(c.Resident, c.UpdateID), args...).Int()
+	res, err := commitScript.Run(ctx, r.c, r.keys.commitKeys(c.Resident, c.UpdateID), args...).Int()
 	if err != nil {
 		return fmt.Errorf("store: commit %s: %w", c.Resident, err)
 	}
-	if ok != 1 {
+	switch res {
+	case 0:
+		if indexed != nil && indexed.Val() == 1 {
+			// This commit put the resident in the outbox index and wrote
+			// nothing: take it out again unless the outbox holds replies.
+			if err := r.unindexOutbox(ctx, c.Resident); err != nil {
+				r.log.Warn("store: commit: outbox index left stale", "resident", c.Resident, "err", err)
+			}
+		}
 		return fmt.Errorf("store: commit %s: %w", c.Resident, flows.ErrStale)
+	case 2:
+		// The replies went into an empty outbox: a sender that emptied it
+		// may have removed the resident from the index since the ZADD above
+		// (see unindexOutbox). Index it again now that the replies are there.
+		if err := r.c.ZAddNX(ctx, r.keys.OutboxIndex(), redis.Z{Score: now, Member: c.Resident}).Err(); err != nil {
+			// The commit is done: report it as such. The index most likely
+			// still holds the resident from the first ZADD.
+			r.log.Warn("store: commit: outbox index not confirmed", "resident", c.Resident, "err", err)
+		}
 	}
 	return nil
 }

@@ -6,16 +6,34 @@ import "github.com/redis/go-redis/v9"
 // them share one hash tag (see Keys), so they run on a cluster. They use only
 // Redis 7.0 commands and Lua 5.1 with cjson (miniredis has no bit library).
 
-// unlockScript deletes a lock only while it still holds the caller's token, so
-// a holder whose lock expired cannot release the next holder's lock.
+// compareDeleteScript deletes a key only while it still holds the caller's
+// value: a lock or lease holder whose key expired cannot release the next
+// holder's, and a keyboard message id is cleared only if no newer one
+// replaced it.
 //
-//	KEYS[1] the lock (Keys.Lock or Keys.SweepLock)
-//	ARGV[1] the token
+//	KEYS[1] the key (Keys.Lock, Keys.SendLock, Keys.SweepLock, Keys.Lease or
+//	        Keys.KeyboardMessage)
+//	ARGV[1] the token (the message id for Keys.KeyboardMessage)
 //
-// It returns 1 if the lock was deleted, 0 otherwise.
-var unlockScript = redis.NewScript(`
+// It returns 1 if the key was deleted, 0 otherwise.
+var compareDeleteScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
+end
+return 0
+`)
+
+// renewScript extends a lease only while it still holds the caller's token;
+// an expired lease is not revived, even when nobody took it.
+//
+//	KEYS[1] Keys.Lease
+//	ARGV[1] the token
+//	ARGV[2] the TTL in ms
+//
+// It returns 1 if the lease was extended, 0 otherwise.
+var renewScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
 `)
@@ -34,7 +52,9 @@ return 0
 //	ARGV[6 .. 5+n] the replies, JSON
 //	ARGV[6+n ..] the effects, JSON
 //
-// It returns 1 when committed, 0 when the stored version is not Expect.
+// It returns 0 when the stored version is not Expect, 2 when committed and
+// the replies went into an empty outbox (Commit then indexes the resident
+// again, see Keys.OutboxIndex), 1 when committed otherwise.
 var commitScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 local v = 0
@@ -49,14 +69,20 @@ if KEYS[4] then
   redis.call('SET', KEYS[4], '1', 'PX', ARGV[3])
 end
 local n = tonumber(ARGV[5])
+local filled = false
 for i = 6, 5 + n do
-  redis.call('RPUSH', KEYS[2], ARGV[i])
+  if redis.call('RPUSH', KEYS[2], ARGV[i]) == 1 then
+    filled = true
+  end
 end
 if n > 0 then
   redis.call('PEXPIRE', KEYS[2], ARGV[4])
 end
 for i = 6 + n, #ARGV do
   redis.call('RPUSH', KEYS[3], ARGV[i])
+end
+if filled then
+  return 2
 end
 return 1
 `)
@@ -74,6 +100,97 @@ if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
   return 1
 end
 return 0
+`)
+
+// popReplyScript removes the head of a resident's outbox if it is the reply
+// with the given id (the "id" field of its JSON), and first marks that reply
+// sent when asked: FinishSend's mark and pop are one step, so a crash cannot
+// leave a sent reply at the head without its marker. A head that does not
+// decode never matches.
+//
+//	KEYS[1] Keys.Outbox
+//	KEYS[2] Keys.Sent
+//	ARGV[1] the reply id
+//	ARGV[2] "sent" to mark the reply sent first, "" to leave the markers
+//	ARGV[3] OutboxTTL in ms (the markers' TTL)
+//
+// It returns the length of the outbox afterwards.
+var popReplyScript = redis.NewScript(`
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+local head = redis.call('LINDEX', KEYS[1], 0)
+if head then
+  local ok, reply = pcall(cjson.decode, head)
+  if ok and type(reply) == 'table' and reply.id == ARGV[1] then
+    redis.call('LPOP', KEYS[1])
+  end
+end
+return redis.call('LLEN', KEYS[1])
+`)
+
+// beginSendScript records an attempt to send a reply unless one was
+// recorded before, and renews the markers' TTL.
+//
+//	KEYS[1] Keys.Sent
+//	ARGV[1] the reply id
+//	ARGV[2] OutboxTTL in ms
+//
+// It returns "new" if it recorded the attempt, otherwise the marker found
+// ("attempt" or "sent").
+var beginSendScript = redis.NewScript(`
+local set = redis.call('HSETNX', KEYS[1], ARGV[1], 'attempt')
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if set == 1 then
+  return 'new'
+end
+return redis.call('HGET', KEYS[1], ARGV[1])
+`)
+
+// abortSendScript forgets an attempt to send a reply, but never a reply
+// marked sent: that would let it go out twice.
+//
+//	KEYS[1] Keys.Sent
+//	ARGV[1] the reply id
+//
+// It returns 1 if it forgot an attempt, 0 otherwise.
+var abortSendScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], ARGV[1]) == 'attempt' then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+`)
+
+// rateScript is one GCRA step (generic cell rate algorithm): the key holds
+// the theoretical arrival time (TAT) of the next request; a request at now
+// is allowed if max(TAT, now) + interval − burst × interval ≤ now, and then
+// moves the TAT by one interval. The caller passes now, so replicas share
+// the limit as well as their clocks agree, and tests can fix it. Numbers are
+// written with %.0f: tostring would switch to exponents.
+//
+//	KEYS[1] Keys.Rate
+//	ARGV[1] now, unix µs
+//	ARGV[2] the emission interval (1 / rate) in µs, may have decimals
+//	ARGV[3] the burst, ≥ 1
+//
+// It returns {1, 0} when allowed, {0, µs to wait} when not.
+var rateScript = redis.NewScript(`
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '')
+if not tat or tat < now then
+  tat = now
+end
+local nextTat = tat + interval
+local allowAt = nextTat - burst * interval
+if now < allowAt then
+  return {0, string.format('%.0f', math.ceil(allowAt - now))}
+end
+local ttl = math.ceil((nextTat - now) / 1000)
+redis.call('SET', KEYS[1], string.format('%.0f', nextTat), 'PX', string.format('%.0f', ttl))
+return {1, '0'}
 `)
 
 // effectScript applies one effect to a hamlet's counters, at most once: the

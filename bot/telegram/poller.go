@@ -190,4 +190,3 @@ func (p *Poller) logger() *slog.Logger {
 	}
 	return p.Logger
 }
-

@@ -22,10 +22,12 @@ import (
 // (a transient failure such as Redis being down); an update that can never
 // be processed is logged and acknowledged so it cannot block the chat.
 type Receiver struct {
-	Service  bot.Handler
-	Client   *Client
-	Sender   *Sender
-	Store    interface{ SetReachable(ctx context.Context, resident string, ok bool) error }
+	Service bot.Handler
+	Client  *Client
+	Sender  *Sender
+	Store   interface {
+		SetReachable(ctx context.Context, resident string, ok bool) error
+	}
 	Loc      flows.Localizer
 	Username string // the bot's username, for commands in groups and t.me links
 	Logger   *slog.Logger
