@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -42,6 +43,10 @@ type appOptions struct {
 	clock  flows.Clock
 	prefix string
 	client redis.UniversalClient
+	// serve only:
+	httpClient  *http.Client      // to reach the fake Bot API
+	pollTimeout time.Duration     // shorter long polls in tests
+	listening   func(addr string) // told the HTTP server's address
 }
 
 func newLogger(cfg config, stderr io.Writer) *slog.Logger {

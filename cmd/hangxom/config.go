@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -32,9 +33,23 @@ var settings = []setting{
 	{env: "SESSION_EXPIRY", flag: "session-expiry", def: "720h", help: "unanswered this long, a flow's position is dropped (abandoned)"},
 	{env: "BOT_TZ", flag: "bot-tz", def: "Asia/Ho_Chi_Minh", help: "time zone for dates and monthly counts"},
 	{env: "LOG_LEVEL", flag: "log-level", def: "info", help: "debug, info, warn or error"},
+	{env: "TELEGRAM_BOT_TOKEN", flag: "telegram-bot-token", help: "the bot's token from BotFather (serve)", secret: true},
+	{env: "TELEGRAM_API_URL", flag: "telegram-api-url", def: "https://api.telegram.org", help: "Bot API base URL: <base>/bot<token>/<method>, files at <base>/file/bot<token>/<path>"},
+	{env: "TELEGRAM_BOT_USERNAME", flag: "telegram-bot-username", help: "the bot's username for t.me links when no token is configured (else from getMe)"},
+	{env: "WEBHOOK_URL", flag: "webhook-url", help: "set: webhook mode at this public https URL; unset: long polling (serve)"},
+	{env: "WEBHOOK_SECRET", flag: "webhook-secret", help: "secret Telegram sends with every webhook call, 1–256 of A-Z a-z 0-9 _ - (required in webhook mode)", secret: true},
+	{env: "HTTP_LISTEN", flag: "http-listen", def: ":8080", help: "address of the HTTP server: the webhook, /healthz and /metrics (serve)"},
+	{env: "COORDINATOR_IDS", flag: "coordinator-ids", help: "province-wide coordinators, comma-separated: tg:123 or a bare Telegram id"},
+	{env: "SEND_RATE_BULK", flag: "send-rate-bulk", def: "25", help: "messages per second for bulk sends (reminders), all replicas together"},
+	{env: "SEND_RATE_CHAT", flag: "send-rate-chat", def: "1,3", help: "per-chat pacing: messages per second, and the burst allowed (rate,burst)"},
 }
 
-var keyPrefixPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+var (
+	keyPrefixPattern   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+	usernamePattern    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{3,31}$`)
+	secretPattern      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+	coordinatorPattern = regexp.MustCompile(`^[a-z]+:[A-Za-z0-9_.-]{1,64}$`)
+)
 
 // config is the parsed configuration.
 type config struct {
@@ -52,6 +67,17 @@ type config struct {
 	LogLevel       string
 	KeyPrefix      string
 	explicitMemory bool
+
+	TelegramToken    string
+	TelegramAPIURL   string
+	TelegramUsername string
+	WebhookURL       string
+	WebhookSecret    string
+	HTTPListen       string
+	Coordinators     []string
+	BulkRate         float64
+	ChatRate         float64
+	ChatBurst        int
 }
 
 // usageError is a bad command line or setting: one line, exit status 2.
@@ -105,6 +131,51 @@ func parseConfig(raw map[string]string) (config, error) {
 	c.DataKey = raw["DATA_KEY"]
 	c.LogLevel = strings.ToLower(raw["LOG_LEVEL"])
 	c.KeyPrefix = raw["KEY_PREFIX"]
+	c.TelegramToken = raw["TELEGRAM_BOT_TOKEN"]
+	c.TelegramAPIURL = strings.TrimRight(raw["TELEGRAM_API_URL"], "/")
+	c.TelegramUsername = strings.TrimPrefix(raw["TELEGRAM_BOT_USERNAME"], "@")
+	c.WebhookURL = raw["WEBHOOK_URL"]
+	c.WebhookSecret = raw["WEBHOOK_SECRET"]
+	c.HTTPListen = raw["HTTP_LISTEN"]
+	if u, err := url.Parse(c.TelegramAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, usagef("TELEGRAM_API_URL: %q is not an http(s) URL", c.TelegramAPIURL)
+	}
+	if c.TelegramUsername != "" && !usernamePattern.MatchString(c.TelegramUsername) {
+		return c, usagef("TELEGRAM_BOT_USERNAME: %q is not a Telegram username", c.TelegramUsername)
+	}
+	if c.WebhookURL != "" {
+		u, err := url.Parse(c.WebhookURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return c, usagef("WEBHOOK_URL: %q is not an absolute URL", c.WebhookURL)
+		}
+	}
+	if c.WebhookSecret != "" && !secretPattern.MatchString(c.WebhookSecret) {
+		return c, usagef("WEBHOOK_SECRET: use 1–256 characters of A-Z a-z 0-9 _ -")
+	}
+	for _, id := range splitList(raw["COORDINATOR_IDS"]) {
+		if _, err := strconv.ParseInt(id, 10, 64); err == nil {
+			id = "tg:" + id
+		}
+		if !coordinatorPattern.MatchString(id) {
+			return c, usagef("COORDINATOR_IDS: %q: use tg:123 or a bare Telegram id", id)
+		}
+		c.Coordinators = append(c.Coordinators, id)
+	}
+	var err error
+	if c.BulkRate, err = strconv.ParseFloat(raw["SEND_RATE_BULK"], 64); err != nil || c.BulkRate <= 0 || c.BulkRate > 1000 {
+		return c, usagef("SEND_RATE_BULK: %q: a number of messages per second, above 0", raw["SEND_RATE_BULK"])
+	}
+	rate, burst, _ := strings.Cut(raw["SEND_RATE_CHAT"], ",")
+	if burst == "" {
+		burst = "1"
+	}
+	c.ChatRate, err = strconv.ParseFloat(strings.TrimSpace(rate), 64)
+	if err == nil {
+		c.ChatBurst, err = strconv.Atoi(strings.TrimSpace(burst))
+	}
+	if err != nil || c.ChatRate <= 0 || c.ChatBurst < 1 {
+		return c, usagef("SEND_RATE_CHAT: %q: use rate,burst such as 1,3", raw["SEND_RATE_CHAT"])
+	}
 	if !keyPrefixPattern.MatchString(c.KeyPrefix) {
 		return c, usagef("KEY_PREFIX: %q: use 1–32 letters, digits, '-' or '_'", c.KeyPrefix)
 	}
@@ -150,7 +221,6 @@ func parseConfig(raw map[string]string) (config, error) {
 	if c.DataKey != "" && len(c.DataKey) < 16 {
 		return c, usagef("DATA_KEY: too short; use at least 16 characters")
 	}
-	var err error
 	if c.WaitExpiry, err = parseDuration(raw["WAIT_EXPIRY"]); err != nil {
 		return c, usagef("WAIT_EXPIRY: %v", err)
 	}

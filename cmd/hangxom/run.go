@@ -17,6 +17,7 @@ var version = ""
 const usage = `hangxom — Hàng xóm số, step-by-step help with digital services for villagers
 
 Usage:
+  hangxom serve                                              the Telegram bot (long polling, or a webhook with WEBHOOK_URL)
   hangxom chat [--user NAME] [--name DISPLAY] [--lang vi|en]   chat with the bot in this terminal
   hangxom stats [--format table|csv|json] [--from YYYY-MM] [--to YYYY-MM]
                                                              completion counts per hamlet and flow
@@ -74,6 +75,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	switch args[0] {
 	case "chat":
 		return runChat(ctx, args[1:], getenv, stdin, stdout, stderr, opts)
+	case "serve":
+		return runServe(ctx, args[1:], getenv, stdout, stderr, opts)
 	case "stats":
 		return runStats(ctx, args[1:], getenv, stdout, stderr, opts)
 	case "content":

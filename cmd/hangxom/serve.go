@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/hangxomso/hangxom/bot/telegram"
+	"github.com/hangxomso/hangxom/store"
+)
+
+// shutdownGrace bounds the whole stop after SIGTERM: stop taking updates,
+// finish the ones in hand, exit within 10 s.
+const shutdownGrace = 9 * time.Second
+
+// runServe runs the Telegram bot: long polling, or a webhook when
+// WEBHOOK_URL is set; plus /healthz and /metrics on HTTP_LISTEN.
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts appOptions) error {
+	fs := newFlagSet("serve")
+	resolve := addSettings(fs, getenv)
+	cfg, err := parseSettings(fs, args, resolve, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.TelegramToken == "" {
+		return usagef("TELEGRAM_BOT_TOKEN: required by serve (from BotFather)")
+	}
+	if cfg.WebhookURL != "" && cfg.WebhookSecret == "" {
+		return usagef("WEBHOOK_SECRET: required in webhook mode (WEBHOOK_URL is set)")
+	}
+	if cfg.Memory && !cfg.explicitMemory && opts.client == nil {
+		return usagef("serve needs Redis (REDIS_URL, REDIS_CLUSTER_ADDRS or REDIS_SENTINEL_ADDRS): residents' progress must survive a restart; set STORE=memory to run on the embedded store anyway")
+	}
+	a, err := openApp(ctx, cfg, opts, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	logger := a.logger
+
+	// The library logs through a package-level logger; make sure it can
+	// never print the token.
+	tgbotapi.SetLogger(redactingLogger{logger: logger, token: cfg.TelegramToken})
+
+	hc := opts.httpClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 80 * time.Second}
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	client, err := telegram.NewClient(sctx, cfg.TelegramAPIURL, cfg.TelegramToken, hc)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("cannot reach Telegram at %s: %w", cfg.TelegramAPIURL, err)
+	}
+	username := client.Self().UserName
+	logger.Info("telegram bot ready", "username", username, "mode", mode(cfg))
+
+	if err := setCommands(ctx, client, a); err != nil {
+		logger.Warn("set the command menus", "err", err)
+	}
+	metrics := telegram.NewMetrics()
+	st := tgStore{a.store}
+	sender := &telegram.Sender{Client: client, Store: st, Logger: logger, Clock: a.clock,
+		ChatRate: cfg.ChatRate, ChatBurst: cfg.ChatBurst, Metrics: metrics}
+	receiver := &telegram.Receiver{Service: a.service, Client: client, Sender: sender, Store: a.store,
+		Loc: a.loc, Username: username, Logger: logger, Metrics: metrics}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		hctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.client.Ping(hctx).Err(); err != nil {
+			http.Error(w, "redis unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		_, _ = metrics.WriteTo(w)
+	})
+	if cfg.WebhookURL != "" {
+		u, _ := url.Parse(cfg.WebhookURL)
+		path := u.EscapedPath()
+		if path == "" {
+			path = "/"
+		}
+		mux.Handle("POST "+path, &telegram.Webhook{Receiver: receiver, Secret: cfg.WebhookSecret, Logger: logger})
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPListen)
+	if err != nil {
+		return &usageError{msg: fmt.Sprintf("HTTP_LISTEN: %v", err)}
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if opts.listening != nil {
+		opts.listening(ln.Addr().String())
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	run := func(name string, fn func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(); err != nil {
+				errc <- fmt.Errorf("%s: %w", name, err)
+				stop()
+			}
+		}()
+	}
+	run("http", func() error {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	run("sender", func() error { return sender.Run(runCtx) })
+	run("sweep", func() error { a.sweepEvery(runCtx, time.Minute); return nil })
+	if cfg.WebhookURL != "" {
+		if err := client.SetWebhook(ctx, cfg.WebhookURL, cfg.WebhookSecret, telegram.AllowedUpdates(), 40); err != nil {
+			stop()
+			_ = srv.Close()
+			wg.Wait()
+			return fmt.Errorf("set the webhook: %w", err)
+		}
+		logger.Info("webhook set", "path", mustPath(cfg.WebhookURL))
+	} else {
+		poller := &telegram.Poller{Client: client, Receiver: receiver, Leases: st, Logger: logger, Timeout: opts.pollTimeout}
+		run("poller", func() error { return poller.Run(runCtx) })
+	}
+
+	<-runCtx.Done()
+	logger.Info("stopping")
+	sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	_ = srv.Shutdown(sctx) // webhook calls in hand finish
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-sctx.Done():
+		logger.Warn("stopped before every worker finished")
+	}
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+func mode(cfg config) string {
+	if cfg.WebhookURL != "" {
+		return "webhook"
+	}
+	return "polling"
+}
+
+func mustPath(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Path
+}
+
+// commands are the bot's command menu, described in each language.
+var commands = []string{"start", "menu", "back", "cancel", "help", "progress", "lang", "forget"}
+
+// setCommands sets the command menu in Vietnamese, in English, and the
+// default (Vietnamese) for everyone else.
+func setCommands(ctx context.Context, client *telegram.Client, a *app) error {
+	for _, lang := range []string{"vi", "en", ""} {
+		l := lang
+		if l == "" {
+			l = "vi"
+		}
+		var cmds []telegram.BotCommand
+		for _, c := range commands {
+			d, err := a.loc.Localize(l, "common.cmd."+c, nil)
+			if d == "" {
+				return fmt.Errorf("command %s: %w", c, err)
+			}
+			cmds = append(cmds, telegram.BotCommand{Command: c, Description: d})
+		}
+		if err := client.SetCommands(ctx, lang, cmds); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tgStore adapts the Redis store to what the Telegram channel consumes:
+// bot packages never import store (the domain owns the interfaces).
+type tgStore struct{ *store.Redis }
+
+func (s tgStore) BeginSend(ctx context.Context, resident, replyID string) (telegram.SendState, error) {
+	st, err := s.Redis.BeginSend(ctx, resident, replyID)
+	switch st {
+	case store.SendDone:
+		return telegram.SendDone, err
+	case store.SendUncertain:
+		return telegram.SendUncertain, err
+	}
+	return telegram.SendNew, err
+}
+
+func (s tgStore) AcquireLease(ctx context.Context, name string, ttl time.Duration) (telegram.Lease, bool, error) {
+	l, ok, err := s.Redis.AcquireLease(ctx, name, ttl)
+	if l == nil {
+		return nil, ok, err
+	}
+	return l, ok, err
+}
+
+var _ telegram.SendStore = tgStore{}
+
+// redactingLogger routes the library's log lines to slog at debug level,
+// with the token removed.
+type redactingLogger struct {
+	logger *slog.Logger
+	token  string
+}
+
+func (l redactingLogger) Println(v ...any) { l.out(fmt.Sprintln(v...)) }
+
+func (l redactingLogger) Printf(format string, v ...any) { l.out(fmt.Sprintf(format, v...)) }
+
+func (l redactingLogger) out(s string) {
+	if l.token != "" {
+		s = strings.ReplaceAll(s, l.token, "<token>")
+	}
+	l.logger.Debug("telegram library", "msg", strings.TrimSpace(s))
+}
