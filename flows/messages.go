@@ -56,6 +56,13 @@ func SystemMessages() map[string][]string {
 		"common.btn.resume":        {"Flow"},
 		"common.btn.forget_yes":    nil,
 		"common.btn.forget_no":     nil,
+		// Rendered by channels (Telegram), not by the engine.
+		"common.try_again":        nil,
+		"common.group_hint":       nil,
+		"common.btn.open_private": nil,
+	}
+	for _, c := range []string{"start", "menu", "back", "cancel", "help", "progress", "lang", "forget"} {
+		m["common.cmd."+c] = nil
 	}
 	for _, v := range Validators() {
 		m["common.invalid."+v] = ContentFields()

@@ -72,6 +72,7 @@ var intentWords = map[string]string{
 	"huy": "/cancel", "huy bo": "/cancel", "dung": "/cancel", "cancel": "/cancel",
 	"giup": "/help", "tro giup": "/help", "help": "/help",
 	"tien do": "/progress", "progress": "/progress",
+	"ngon ngu": "/lang", "doi ngon ngu": "/lang", "tieng anh": "/lang", "english": "/lang", "language": "/lang",
 }
 
 // Intent returns what text means regardless of the step: "done", "stuck",
