@@ -1,17 +1,15 @@
 package telegram_test
 
 import (
-	"os"
-	"path/filepath"
+	"io/fs"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hangxomso/hangxom/bot/telegram"
+	"github.com/hangxomso/hangxom/bot/telegram/telegramtest"
 	"github.com/hangxomso/hangxom/flows"
 )
-
-const fixtures = "../../../shared/data/telegram-updates"
 
 // outcome is the stated result of one shared fixture.
 type outcome struct {
@@ -69,18 +67,19 @@ func TestFixtureOutcomes(t *testing.T) {
 		"39-message-effect-id-newer-field.json":            {telegram.Process, "tg:", flows.Input{Kind: flows.InputText, Text: "El Psy Kongroo"}, false},
 		"40-unknown-future-update-kind.json":               {Action: telegram.Ignore},
 	}
-	files, err := filepath.Glob(filepath.Join(fixtures, "*.json"))
+	fixtures := telegramtest.Fixtures(t)
+	files, err := fs.Glob(fixtures, "*.json")
 	if err != nil || len(files) != 40 {
 		t.Fatalf("want the 40 shared fixtures, found %d (%v)", len(files), err)
 	}
 	for _, f := range files {
-		name := filepath.Base(f)
+		name := f
 		t.Run(name, func(t *testing.T) {
 			w, ok := want[name]
 			if !ok {
 				t.Fatalf("no stated outcome for %s", name)
 			}
-			raw, err := os.ReadFile(f)
+			raw, err := fs.ReadFile(fixtures, f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,9 +149,10 @@ func TestDecodeEdges(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join(fixtures, "*.json"))
+	fixtures := telegramtest.Fixtures(f)
+	files, _ := fs.Glob(fixtures, "*.json")
 	for _, file := range files {
-		if raw, err := os.ReadFile(file); err == nil {
+		if raw, err := fs.ReadFile(fixtures, file); err == nil {
 			f.Add(raw)
 		}
 	}
