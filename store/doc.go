@@ -11,7 +11,12 @@
 // a dedupe key. A resident's keys share the hash tag {r:<resident>} and a
 // hamlet's keys share {h:<hamlet>}, so every script touches one cluster slot.
 // A commit with effects first puts the resident in a global work index, so
-// that Sweep finds and applies effects a crash left behind.
+// that Sweep finds and applies effects a crash left behind; a commit with
+// replies likewise puts it in the outbox index (see Sending).
+//
+// Hamlet keys never hold a resident id, only a pseudonym: the hex of the first
+// 16 bytes of HMAC-SHA256(data key, resident id). One key per pseudonym maps
+// it back; Forget drops it.
 //
 // # Sending
 //
@@ -29,10 +34,6 @@
 //	case SendUncertain: DropReply (an earlier attempt's outcome is unknown)
 //	}
 //
-// Hamlet keys never hold a resident id, only a pseudonym: the hex of the first
-// 16 bytes of HMAC-SHA256(data key, resident id). One key per pseudonym maps
-// it back; Forget drops it.
-//
 // # Keys
 //
 // P is the prefix (default "hx:v1"); keys.go is the only place they are
@@ -42,8 +43,15 @@
 //	P:{r:R}:lock                          STRING  LockTTL      Lock (token), unlock (compare-and-delete)
 //	P:{r:R}:session                       STRING  none         Commit (JSON flows.Session)
 //	P:{r:R}:upd:<update id>               STRING  48 h         Commit
-//	P:{r:R}:outbox                        LIST    7 d, renewed Commit (RPUSH), AckOutbox (LPOP)
+//	P:{r:R}:outbox                        LIST    7 d, renewed Commit (RPUSH), AckOutbox, FinishSend, DropReply
+//	                                                           (LPOP of the head with the given reply id)
 //	P:{r:R}:effects                       LIST    none         Commit (RPUSH), ApplyEffects (LPOP)
+//	P:{r:R}:sent                          HASH    7 d, renewed BeginSend (HSETNX attempt), FinishSend (HSET sent),
+//	                                                           AbortSend (HDEL attempt)
+//	P:{r:R}:sendlock                      STRING  LockTTL      LockSend (token), unlock (compare-and-delete)
+//	P:{r:R}:unreachable                   STRING  none         SetReachable
+//	P:{r:R}:kbmsg                         STRING  7 d          SwapKeyboardMessage (SET GET), ClearKeyboardMessage
+//	                                                           (compare-and-delete)
 //	P:{p:X}:resident                      STRING  none         ApplyEffects, Forget (DEL)
 //	P:{h:H}:started:<flow>                SET     none         ApplyEffects (pseudonyms)
 //	P:{h:H}:done:<flow>                   SET     none         ApplyEffects (pseudonyms)
@@ -55,11 +63,16 @@
 //	P:{h:H}:help_total                    STRING  none         ApplyEffects (INCR)
 //	P:{h:H}:dedupe:<pseud>:<effect id>    STRING  7 d          ApplyEffects (SET NX)
 //	P:work                                ZSET    none         Commit (ZADD NX), ApplyEffects (ZREM)
+//	P:outboxes                            ZSET    none         Commit (ZADD NX), AckOutbox, FinishSend, DropReply,
+//	                                                           PendingOutboxes (ZREM when the outbox is empty)
+//	P:lease:<name>                        STRING  lease TTL    AcquireLease (SET NX), Renew, Release (token)
+//	P:rate:<key>                          STRING  burst drain  Allow (GCRA arrival time, µs)
 //	P:pairs                               SET     none         ApplyEffects (JSON [hamlet, flow])
 //	P:sweep:lock                          STRING  5 min        Sweep
 //	P:areas                               HASH    none         SeedAreas (HSETNX), PutArea (HSET)
 //
-// R is a resident id ("tg:123"), H a hamlet id, X a pseudonym; an empty
+// R is a resident id ("tg:123"), H a hamlet id, X a pseudonym, <name> and
+// <key> the caller's names for a lease and a rate limiter; an empty
 // hamlet or flow id is spelled "_".
 //
 // # Tests

@@ -88,8 +88,10 @@ func (k Keys) Outbox(resident string) string { return k.resident(resident, "outb
 
 // Sent is HASH reply id → "attempt" or "sent", PX OutboxTTL renewed by
 // BeginSend and FinishSend: the at-most-once markers of the resident's
-// replies. HSETNX "attempt" by BeginSend, HSET "sent" by FinishSend, HDEL by
-// AbortSend.
+// replies. HSETNX "attempt" by BeginSend, HSET "sent" by FinishSend, HDEL of
+// an "attempt" by AbortSend. Fields cannot expire one by one on Redis 7.0
+// (HEXPIRE is 7.4), so the hash grows by some 30 bytes a reply until the
+// resident is quiet for OutboxTTL.
 func (k Keys) Sent(resident string) string { return k.resident(resident, "sent") }
 
 // SendLock is STRING random token, PX LockTTL: the lock of the resident's

@@ -60,7 +60,9 @@ func TestScriptKeysShareSlot(t *testing.T) {
 	var sets [][]string
 	for _, r := range residents {
 		sets = append(sets, k.commitKeys(r, "tg:800000001"), k.commitKeys(r, ""),
-			[]string{k.Lock(r)}, []string{k.Outbox(r)}, []string{k.Effects(r)})
+			[]string{k.Lock(r)}, []string{k.Outbox(r)}, []string{k.Effects(r)},
+			k.replyKeys(r), // popReplyScript
+			[]string{k.Sent(r), k.Outbox(r), k.SendLock(r), k.Unreachable(r), k.KeyboardMessage(r), k.Session(r)})
 	}
 	for _, h := range hamlets {
 		for _, f := range []string{"ewallet", ""} {
@@ -69,6 +71,8 @@ func TestScriptKeysShareSlot(t *testing.T) {
 				k.expireKeys(h, f, "2026-04"))
 		}
 	}
+	// Single-key scripts: compareDelete, renew, beginSend, abortSend, rate.
+	sets = append(sets, []string{k.Lease("telegram-poll")}, []string{k.Rate("tg:global")}, []string{k.Rate("{odd")})
 	for _, keys := range sets {
 		for _, key := range keys[1:] {
 			if slot(key) != slot(keys[0]) {
@@ -96,7 +100,8 @@ func TestSlotMatchesCluster(t *testing.T) {
 	defer c.Close()
 	k := NewKeys("")
 	for _, key := range append(k.effectKeys("h1", "ewallet", "2026-04", "p", "e"),
-		k.Session("tg:123"), k.Work(), k.Areas(), "foo", "{user1000}.following") {
+		k.Session("tg:123"), k.Sent("tg:123"), k.SendLock("tg:123"), k.KeyboardMessage("tg:123"),
+		k.Work(), k.OutboxIndex(), k.Lease("poll"), k.Rate("tg:chat:1"), k.Areas(), "foo", "{user1000}.following") {
 		got, err := c.ClusterKeySlot(t.Context(), key).Result()
 		if err != nil {
 			t.Fatal(err)

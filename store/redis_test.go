@@ -147,3 +147,43 @@ func TestMiniredisTTL(t *testing.T) {
 		t.Fatalf("session must not expire: %+v %v", sess, err)
 	}
 }
+
+// TestMiniredisLeaseExpiry lets a lease and a send lock expire for real.
+func TestMiniredisLeaseExpiry(t *testing.T) {
+	m := miniredis.RunT(t)
+	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	t.Cleanup(func() { _ = c.Close() })
+	s := store.New(c, store.Options{LockTTL: 2 * time.Second, LockWait: 50 * time.Millisecond})
+	ctx := t.Context()
+
+	l, ok, err := s.AcquireLease(ctx, "poll", 3*time.Second)
+	if err != nil || !ok {
+		t.Fatalf("AcquireLease: %v %v", ok, err)
+	}
+	m.FastForward(2 * time.Second)
+	if ok, err := l.Renew(ctx); err != nil || !ok {
+		t.Fatalf("Renew before expiry: %v %v", ok, err)
+	}
+	m.FastForward(2 * time.Second) // 4 s after acquiring, 2 s after renewing
+	if _, ok, _ := s.AcquireLease(ctx, "poll", time.Second); ok {
+		t.Fatal("lease taken while renewed")
+	}
+	m.FastForward(time.Second)
+	if ok, err := l.Renew(ctx); err != nil || ok {
+		t.Fatalf("Renew after expiry: %v %v", ok, err)
+	}
+	if _, ok, err := s.AcquireLease(ctx, "poll", time.Second); err != nil || !ok {
+		t.Fatalf("AcquireLease after expiry: %v %v", ok, err)
+	}
+
+	if _, err := s.LockSend(ctx, "tg:1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LockSend(ctx, "tg:1"); !errors.Is(err, flows.ErrLocked) {
+		t.Fatalf("second LockSend: got %v, want ErrLocked", err)
+	}
+	m.FastForward(2 * time.Second)
+	if _, err := s.LockSend(ctx, "tg:1"); err != nil {
+		t.Fatalf("LockSend after the holder's TTL: %v", err)
+	}
+}

@@ -53,6 +53,14 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"Areas", testAreas},
 		{"CountsMonths", testCountsMonths},
 		{"Pseudonym", testPseudonym},
+		{"OutboxIndex", testOutboxIndex},
+		{"SendMarkers", testSendMarkers},
+		{"FinishSendRace", testFinishSendRace},
+		{"LockSend", testLockSend},
+		{"Reachable", testReachable},
+		{"KeyboardMessage", testKeyboardMessage},
+		{"Lease", testLease},
+		{"RateLimit", testRateLimit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,617 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/store"
+)
+
+// The tests of what a channel uses to send: the outbox index, the send
+// markers, the send lock, reachability, the keyboard message, leases and the
+// rate limiter.
+
+// commitReplies commits replies for a resident at its current version, as
+// the service does under its lock.
+func commitReplies(t *testing.T, s *store.Redis, resident, updateID string, replies ...flows.Reply) {
+	t.Helper()
+	if err := commitRepliesErr(t, s, resident, updateID, replies...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func commitRepliesErr(t *testing.T, s *store.Redis, resident, updateID string, replies ...flows.Reply) error {
+	t.Helper()
+	ctx := t.Context()
+	sess, err := s.Session(ctx, resident)
+	if err != nil {
+		return err
+	}
+	return s.Commit(ctx, flows.Commit{Resident: resident, Expect: sess.Version, Session: sess,
+		UpdateID: updateID, Outbox: replies})
+}
+
+// indexed reports whether the resident is in the outbox index.
+func indexed(t *testing.T, s *store.Redis, resident string) bool {
+	t.Helper()
+	_, err := s.Client().ZScore(t.Context(), s.Keys().OutboxIndex(), resident).Result()
+	if errors.Is(err, redis.Nil) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+// outboxIDs returns the ids of the resident's outbox.
+func outboxIDs(t *testing.T, s *store.Redis, resident string) []string {
+	t.Helper()
+	out, err := s.Outbox(t.Context(), resident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{}
+	for _, r := range out {
+		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
+func pending(t *testing.T, s *store.Redis, olderThan time.Time, limit int) []string {
+	t.Helper()
+	got, err := s.PendingOutboxes(t.Context(), olderThan, limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got == nil {
+		got = []string{}
+	}
+	return got
+}
+
+func testOutboxIndex(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	a, b, quiet := residentID(), residentID(), residentID()
+	before := time.Now().Add(-time.Minute)
+	commitReplies(t, s, a, "tg:1", flows.Reply{ID: "tg:1:0", Text: "một"}, flows.Reply{ID: "tg:1:1", Text: "hai"})
+	commitReplies(t, s, b, "tg:2", flows.Reply{ID: "tg:2:0", Text: "ba"})
+	commitReplies(t, s, quiet, "tg:3") // no replies: not indexed
+	later := time.Now().Add(time.Minute)
+
+	diff(t, "pending before the commits", []string{}, pending(t, s, before, 0))
+	got := pending(t, s, later, 0)
+	if len(got) != 2 || !(got[0] == a && got[1] == b || got[0] == b && got[1] == a) {
+		t.Fatalf("pending = %v, want %s and %s", got, a, b)
+	}
+	if n := len(pending(t, s, later, 1)); n != 1 {
+		t.Errorf("pending with limit 1 gave %d residents", n)
+	}
+	if indexed(t, s, quiet) {
+		t.Errorf("a commit without replies indexed %s", quiet)
+	}
+
+	// A second commit keeps the first score (NX): the replies are as old as
+	// the oldest.
+	score := func(res string) float64 {
+		v, err := s.Client().ZScore(ctx, s.Keys().OutboxIndex(), res).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	first := score(a)
+	commitReplies(t, s, a, "tg:4", flows.Reply{ID: "tg:4:0", Text: "bốn"})
+	diff(t, "score after a second commit", first, score(a))
+
+	// Draining with AckOutbox, FinishSend and DropReply: the resident leaves
+	// the index only with the last reply.
+	steps := []struct {
+		name string
+		do   func() error
+		ids  []string
+		in   bool
+	}{
+		{"ack tg:1:0", func() error { return s.AckOutbox(ctx, a, "tg:1:0") }, []string{"tg:1:1", "tg:4:0"}, true},
+		{"finish tg:1:1", func() error { return s.FinishSend(ctx, a, "tg:1:1") }, []string{"tg:4:0"}, true},
+		{"drop tg:9:9 (not queued)", func() error { return s.DropReply(ctx, a, "tg:9:9") }, []string{"tg:4:0"}, true},
+		{"drop tg:4:0", func() error { return s.DropReply(ctx, a, "tg:4:0") }, []string{}, false},
+	}
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		diff(t, "outbox after "+st.name, st.ids, outboxIDs(t, s, a))
+		diff(t, "indexed after "+st.name, st.in, indexed(t, s, a))
+	}
+
+	// Drain b the way a channel does.
+	for _, r := range []string{"tg:2:0"} {
+		st, err := s.BeginSend(ctx, b, r)
+		if err != nil || st != store.SendNew {
+			t.Fatalf("BeginSend %s: %v %v", r, st, err)
+		}
+		if err := s.FinishSend(ctx, b, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	diff(t, "pending after draining", []string{}, pending(t, s, later, 0))
+
+	// A commit that loses its race leaves nothing in the index.
+	err := s.Commit(ctx, flows.Commit{Resident: b, Expect: 0, UpdateID: "tg:5",
+		Outbox: []flows.Reply{{ID: "tg:5:0", Text: "x"}}})
+	if !errors.Is(err, flows.ErrStale) {
+		t.Fatalf("stale commit: got %v, want ErrStale", err)
+	}
+	if indexed(t, s, b) {
+		t.Errorf("a stale commit left %s in the outbox index", b)
+	}
+
+	// An index entry whose outbox is gone (expired, say) is dropped by
+	// PendingOutboxes; one whose outbox holds replies is kept.
+	ghost := residentID()
+	if err := s.Client().ZAdd(ctx, s.Keys().OutboxIndex(), redis.Z{Score: 1, Member: ghost}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	commitReplies(t, s, a, "tg:6", flows.Reply{ID: "tg:6:0", Text: "sáu"})
+	diff(t, "pending with a ghost", []string{a}, pending(t, s, later, 0))
+	if indexed(t, s, ghost) {
+		t.Errorf("PendingOutboxes kept a resident with an empty outbox")
+	}
+}
+
+func testSendMarkers(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	commitReplies(t, s, res, "tg:1", flows.Reply{ID: "tg:1:0", Text: "a"}, flows.Reply{ID: "tg:1:1", Text: "b"},
+		flows.Reply{ID: "tg:1:2", Text: "c"})
+	begin := func(id string, want store.SendState) {
+		t.Helper()
+		got, err := s.BeginSend(ctx, res, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("BeginSend %s = %v, want %v", id, got, want)
+		}
+	}
+
+	begin("tg:1:0", store.SendNew)
+	begin("tg:1:0", store.SendUncertain) // the first attempt's outcome is unknown
+	if err := s.FinishSend(ctx, res, "tg:1:0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishSend(ctx, res, "tg:1:0"); err != nil { // again: nothing more
+		t.Fatal(err)
+	}
+	diff(t, "outbox after FinishSend twice", []string{"tg:1:1", "tg:1:2"}, outboxIDs(t, s, res))
+	begin("tg:1:0", store.SendDone)
+	if err := s.AbortSend(ctx, res, "tg:1:0"); err != nil {
+		t.Fatal(err)
+	}
+	begin("tg:1:0", store.SendDone) // a reply marked sent stays marked
+
+	// An attempt that surely failed may be retried.
+	begin("tg:1:1", store.SendNew)
+	if err := s.AbortSend(ctx, res, "tg:1:1"); err != nil {
+		t.Fatal(err)
+	}
+	begin("tg:1:1", store.SendNew)
+	if err := s.FinishSend(ctx, res, "tg:1:1"); err != nil {
+		t.Fatal(err)
+	}
+
+	// An uncertain reply is dropped; its marker stays uncertain.
+	begin("tg:1:2", store.SendNew)
+	begin("tg:1:2", store.SendUncertain)
+	if err := s.DropReply(ctx, res, "tg:1:2"); err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "outbox after the drop", []string{}, outboxIDs(t, s, res))
+	begin("tg:1:2", store.SendUncertain)
+	if indexed(t, s, res) {
+		t.Error("drained outbox still indexed")
+	}
+
+	// FinishSend of a reply that is not at the head marks it but pops
+	// nothing.
+	commitReplies(t, s, res, "tg:2", flows.Reply{ID: "tg:2:0", Text: "d"}, flows.Reply{ID: "tg:2:1", Text: "e"})
+	if err := s.FinishSend(ctx, res, "tg:2:1"); err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "outbox after finishing a later reply", []string{"tg:2:0", "tg:2:1"}, outboxIDs(t, s, res))
+	begin("tg:2:1", store.SendDone)
+	if !indexed(t, s, res) {
+		t.Error("non-empty outbox not indexed")
+	}
+
+	// Markers are per resident, and expire with the outbox.
+	other := residentID()
+	got, err := s.BeginSend(ctx, other, "tg:2:1")
+	if err != nil || got != store.SendNew {
+		t.Errorf("another resident's BeginSend: %v %v", got, err)
+	}
+	ttl, err := s.Client().PTTL(ctx, s.Keys().Sent(res)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl < store.OutboxTTL-time.Minute || ttl > store.OutboxTTL {
+		t.Errorf("markers' TTL = %v, want about %v", ttl, store.OutboxTTL)
+	}
+	diff(t, "state names", "new done uncertain",
+		fmt.Sprint(store.SendNew, " ", store.SendDone, " ", store.SendUncertain))
+}
+
+// testFinishSendRace runs a sender emptying an outbox against a Commit adding
+// to it, many times: whatever the interleaving, a non-empty outbox must end
+// in the index.
+func testFinishSendRace(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	const rounds = 150
+	for i := range rounds {
+		res := residentID()
+		commitReplies(t, s, res, "tg:1", flows.Reply{ID: "tg:1:0", Text: "a"})
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		errs := make(chan error, 3)
+		wg.Go(func() {
+			<-start
+			// Shift the sender by 0 to 4 round trips, so that rounds cover
+			// both orders of the pop and the push.
+			for range i % 5 {
+				if err := s.Client().Ping(ctx).Err(); err != nil {
+					errs <- err
+					return
+				}
+			}
+			if _, err := s.BeginSend(ctx, res, "tg:1:0"); err != nil {
+				errs <- err
+				return
+			}
+			errs <- s.FinishSend(ctx, res, "tg:1:0")
+		})
+		wg.Go(func() {
+			<-start
+			errs <- commitRepliesErr(t, s, res, "tg:2", flows.Reply{ID: "tg:2:0", Text: "b"})
+		})
+		if i%2 == 1 {
+			// Half the rounds also race the stale-entry cleanup.
+			wg.Go(func() {
+				<-start
+				_, err := s.PendingOutboxes(ctx, time.Now().Add(time.Hour), 0)
+				errs <- err
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: %v", i, err)
+			}
+		}
+		diff(t, fmt.Sprintf("round %d: outbox", i), []string{"tg:2:0"}, outboxIDs(t, s, res))
+		if !indexed(t, s, res) {
+			t.Fatalf("round %d: a non-empty outbox is left out of the index", i)
+		}
+	}
+}
+
+func testLockSend(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	// The processing lock does not block sending, nor the other way.
+	unlock, err := s.Lock(ctx, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	unlockSend, err := s.LockSend(ctx, res)
+	if err != nil {
+		t.Fatalf("LockSend while Lock is held: %v", err)
+	}
+	start := time.Now()
+	if _, err := s.LockSend(ctx, res); !errors.Is(err, flows.ErrLocked) {
+		t.Fatalf("second LockSend: got %v, want ErrLocked", err)
+	}
+	if waited := time.Since(start); waited < 250*time.Millisecond {
+		t.Errorf("second LockSend gave up after %v, want about LockWait (300ms)", waited)
+	}
+	other, err := s.LockSend(ctx, residentID())
+	if err != nil {
+		t.Fatalf("send lock of another resident: %v", err)
+	}
+	other()
+
+	// A stale unlock does not release the next holder's lock.
+	key := s.Keys().SendLock(res)
+	if err := s.Client().Del(ctx, key).Err(); err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.LockSend(ctx, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlockSend()
+	if n, err := s.Client().Exists(ctx, key).Result(); err != nil || n != 1 {
+		t.Fatalf("a stale unlock released the send lock: %d %v", n, err)
+	}
+	ttl, err := s.Client().PTTL(ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl <= 0 || ttl > 10*time.Second {
+		t.Errorf("send lock TTL = %v, want in (0, 10s]", ttl)
+	}
+	second()
+	second()
+	if n, err := s.Client().Exists(ctx, key).Result(); err != nil || n != 0 {
+		t.Errorf("send lock after release: %d %v", n, err)
+	}
+	if n, err := s.Client().Exists(ctx, s.Keys().Lock(res)).Result(); err != nil || n != 1 {
+		t.Errorf("releasing the send lock touched the processing lock: %d %v", n, err)
+	}
+}
+
+func testReachable(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	check := func(what string, want bool) {
+		t.Helper()
+		got, err := s.Reachable(ctx, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff(t, what, want, got)
+	}
+	check("reachable by default", true)
+	for _, ok := range []bool{false, false, true, true, false} {
+		if err := s.SetReachable(ctx, res, ok); err != nil {
+			t.Fatal(err)
+		}
+		check("after SetReachable("+strconv.FormatBool(ok)+")", ok)
+	}
+	ttl, err := s.Client().TTL(ctx, s.Keys().Unreachable(res)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "unreachable TTL (none)", time.Duration(-1), ttl)
+	other, err := s.Reachable(ctx, residentID())
+	if err != nil || !other {
+		t.Errorf("another resident: %v %v", other, err)
+	}
+}
+
+func testKeyboardMessage(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	swap := func(id, want int) {
+		t.Helper()
+		got, err := s.SwapKeyboardMessage(ctx, res, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff(t, fmt.Sprintf("previous of swap(%d)", id), want, got)
+	}
+	clear := func(id int) {
+		t.Helper()
+		if err := s.ClearKeyboardMessage(ctx, res, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clear(5) // nothing stored: nothing happens
+	swap(5, 0)
+	swap(7, 5)
+	ttl, err := s.Client().PTTL(ctx, s.Keys().KeyboardMessage(res)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl < store.OutboxTTL-time.Minute || ttl > store.OutboxTTL {
+		t.Errorf("keyboard message TTL = %v, want about %v", ttl, store.OutboxTTL)
+	}
+	clear(5) // not the current one: 7 stays
+	swap(8, 7)
+	clear(8)
+	swap(9, 0)
+	swap(0, 9) // 0 clears
+	swap(10, 0)
+	other, err := s.SwapKeyboardMessage(ctx, residentID(), 1)
+	if err != nil || other != 0 {
+		t.Errorf("another resident: %d %v", other, err)
+	}
+}
+
+func testLease(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	name := "poll-" + randomHex(3)
+	key := s.Keys().Lease(name)
+	first, ok, err := s.AcquireLease(ctx, name, 10*time.Second)
+	if err != nil || !ok || first == nil {
+		t.Fatalf("first AcquireLease: %v %v %v", first, ok, err)
+	}
+	diff(t, "name", name, first.Name())
+	// Exclusive while held.
+	for range 3 {
+		l, ok, err := s.AcquireLease(ctx, name, 10*time.Second)
+		if err != nil || ok || l != nil {
+			t.Fatalf("AcquireLease while held: %v %v %v", l, ok, err)
+		}
+	}
+	// Another name is independent.
+	other, ok, err := s.AcquireLease(ctx, name+"-other", time.Second)
+	if err != nil || !ok {
+		t.Fatalf("another lease: %v %v", ok, err)
+	}
+	if err := other.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Renew extends to the full TTL.
+	if err := s.Client().PExpire(ctx, key, time.Second).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := first.Renew(ctx); err != nil || !ok {
+		t.Fatalf("Renew while held: %v %v", ok, err)
+	}
+	ttl, err := s.Client().PTTL(ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl <= 5*time.Second || ttl > 10*time.Second {
+		t.Errorf("TTL after Renew = %v, want about 10s", ttl)
+	}
+
+	// The lease is lost (expiry, simulated) and taken by another runner: the
+	// first holder can neither renew nor release it.
+	if err := s.Client().Del(ctx, key).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := first.Renew(ctx); err != nil || ok {
+		t.Fatalf("Renew of an expired lease: %v %v", ok, err)
+	}
+	if n, err := s.Client().Exists(ctx, key).Result(); err != nil || n != 0 {
+		t.Fatalf("Renew revived an expired lease: %d %v", n, err)
+	}
+	second, ok, err := s.AcquireLease(ctx, name, 10*time.Second)
+	if err != nil || !ok {
+		t.Fatalf("AcquireLease after expiry: %v %v", ok, err)
+	}
+	if ok, err := first.Renew(ctx); err != nil || ok {
+		t.Fatalf("Renew of a lost lease: %v %v", ok, err)
+	}
+	if err := first.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := second.Renew(ctx); err != nil || !ok {
+		t.Fatalf("the new holder's lease after a stale Release: %v %v", ok, err)
+	}
+	if err := second.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Release(ctx); err != nil { // twice is harmless
+		t.Fatal(err)
+	}
+	if n, err := s.Client().Exists(ctx, key).Result(); err != nil || n != 0 {
+		t.Fatalf("lease after Release: %d %v", n, err)
+	}
+	third, ok, err := s.AcquireLease(ctx, name, time.Second)
+	if err != nil || !ok {
+		t.Fatalf("AcquireLease after Release: %v %v", ok, err)
+	}
+	_ = third.Release(ctx)
+	if _, _, err := s.AcquireLease(ctx, name, 0); err == nil {
+		t.Error("AcquireLease with a zero TTL: no error")
+	}
+
+	// Concurrent acquirers: exactly one wins.
+	var wins atomic.Int64
+	var wg sync.WaitGroup
+	race := name + "-race"
+	for range 8 {
+		wg.Go(func() {
+			if _, ok, err := s.AcquireLease(ctx, race, 10*time.Second); err == nil && ok {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	diff(t, "winners", int64(1), wins.Load())
+}
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func testRateLimit(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	clock := &fakeClock{now: time.Now()}
+	// The same keys as s (its cleanup deletes them), on a clock we move.
+	s = store.New(s.Client(), store.Options{Prefix: s.Keys().Prefix(), DataKey: []byte("k"), Clock: clock})
+	key := "chat:" + randomHex(3)
+	type result struct {
+		Allowed    bool
+		RetryAfter time.Duration
+	}
+	allow := func(key string, rate float64, burst int) result {
+		t.Helper()
+		ok, wait, err := s.Allow(ctx, key, rate, burst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return result{ok, wait}
+	}
+	for i := range 3 {
+		diff(t, fmt.Sprintf("request %d of the burst", i+1), result{true, 0}, allow(key, 1, 3))
+	}
+	diff(t, "request beyond the burst", result{false, time.Second}, allow(key, 1, 3))
+	diff(t, "denied again", result{false, time.Second}, allow(key, 1, 3))
+	ttl, err := s.Client().PTTL(ctx, s.Keys().Rate(key)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl <= 2*time.Second || ttl > 3*time.Second {
+		t.Errorf("limiter TTL = %v, want about 3s (a full burst)", ttl)
+	}
+	clock.Add(400 * time.Millisecond)
+	diff(t, "after 400ms", result{false, 600 * time.Millisecond}, allow(key, 1, 3))
+	clock.Add(600 * time.Millisecond)
+	diff(t, "after 1s", result{true, 0}, allow(key, 1, 3))
+	diff(t, "and then", result{false, time.Second}, allow(key, 1, 3))
+	clock.Add(10 * time.Second) // idle: the full burst is back, no more
+	for i := range 3 {
+		diff(t, fmt.Sprintf("request %d after a pause", i+1), result{true, 0}, allow(key, 1, 3))
+	}
+	diff(t, "beyond the burst after a pause", result{false, time.Second}, allow(key, 1, 3))
+
+	// Limiters are independent; a fractional interval works.
+	fast := "global:" + randomHex(3)
+	diff(t, "30/s first", result{true, 0}, allow(fast, 30, 1))
+	// The TAT is kept in whole µs: the wait may be 1µs short of 1/30 s.
+	if got := allow(fast, 30, 1); got.Allowed || got.RetryAfter < 33333*time.Microsecond || got.RetryAfter > 33334*time.Microsecond {
+		t.Errorf("30/s second = %+v, want denied for 1/30 s", got)
+	}
+	clock.Add(34 * time.Millisecond)
+	diff(t, "30/s after 34ms", result{true, 0}, allow(fast, 30, 1))
+	diff(t, "burst 0 counts as 1", result{true, 0}, allow("zero:"+randomHex(3), 1, 0))
+	for _, bad := range []float64{0, -1} {
+		if _, _, err := s.Allow(ctx, key, bad, 1); err == nil {
+			t.Errorf("Allow with rate %v: no error", bad)
+		}
+	}
+
+	// Replicas share the limit: concurrent callers get exactly the burst.
+	shared := "shared:" + randomHex(3)
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if ok, _, err := s.Allow(ctx, shared, 1, 5); err == nil && ok {
+				allowed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	diff(t, "allowed of 20 concurrent requests, burst 5", int64(5), allowed.Load())
+}
