@@ -277,7 +277,7 @@ func (c *Client) SetCommands(ctx context.Context, lang string, cmds []BotCommand
 	for _, x := range cmds {
 		list = append(list, tgbotapi.BotCommand{Command: x.Command, Description: x.Description})
 	}
-	cfg := tgbotapi.NewSetMyCommandsWithScopeAndLanguage(tgbotapi.NewBotCommandScopeAllPrivateChats(), lang, list...)
+	cfg := tgbotapi.SetMyCommandsConfig{Commands: list, LanguageCode: lang} // default scope
 	return c.call(ctx, "setMyCommands", func(b *tgbotapi.BotAPI) error {
 		_, err := b.Request(cfg)
 		return err

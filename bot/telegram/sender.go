@@ -139,7 +139,7 @@ func (s *Sender) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	s.recover(ctx)
+	s.recover(ctx, s.Clock.Now().Add(time.Second)) // everything left by a previous run
 	t := time.NewTicker(s.RecoverEvery)
 	defer t.Stop()
 	for {
@@ -148,14 +148,15 @@ func (s *Sender) Run(ctx context.Context) error {
 			wg.Wait()
 			return nil
 		case <-t.C:
-			s.recover(ctx)
+			// Outboxes that waited a while: the usual path is Notify.
+			s.recover(ctx, s.Clock.Now().Add(-5*time.Second))
 		}
 	}
 }
 
-// recover queues outboxes that have waited a while.
-func (s *Sender) recover(ctx context.Context) {
-	rs, err := s.Store.PendingOutboxes(ctx, s.Clock.Now().Add(-5*time.Second), 500)
+// recover queues outboxes waiting since before olderThan.
+func (s *Sender) recover(ctx context.Context, olderThan time.Time) {
+	rs, err := s.Store.PendingOutboxes(ctx, olderThan, 500)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.Logger.Warn("list pending outboxes", "err", err)

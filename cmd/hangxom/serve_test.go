@@ -1,0 +1,531 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hangxomso/hangxom/bot/telegram/telegramtest"
+	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/store"
+)
+
+// tgTest runs `hangxom serve` against the fake Bot API and a Redis: the real
+// one at TEST_REDIS_URL when set (CI), else an in-process miniredis.
+type tgTest struct {
+	t       *testing.T
+	fake    *telegramtest.Server
+	client  redis.UniversalClient
+	prefix  string
+	webhook string // the webhook URL, in webhook mode
+	cancel  context.CancelFunc
+	done    chan error
+	addr    string
+	chat    int64
+	nextID  int
+}
+
+func newRedisForTest(t *testing.T) (redis.UniversalClient, string) {
+	t.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	prefix := "tgtest-" + hex.EncodeToString(b[:]) + ":v1"
+	if url := os.Getenv("TEST_REDIS_URL"); url != "" {
+		opt, err := redis.ParseURL(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := redis.NewClient(opt)
+		t.Cleanup(func() {
+			deletePrefix(t, url, strings.TrimSuffix(prefix, ":v1"))
+			_ = c.Close()
+		})
+		return c, prefix
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("TEST_REDIS_URL must be set when CI=true (see .ci/run)")
+	}
+	m := miniredis.RunT(t)
+	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	t.Cleanup(func() { _ = c.Close() })
+	return c, prefix
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+// startServe starts serve in polling mode, or in webhook mode when webhook
+// is true, and returns when its HTTP server listens.
+func startServe(t *testing.T, webhook bool, fake *telegramtest.Server, client redis.UniversalClient, prefix string, extra ...string) *tgTest {
+	t.Helper()
+	if fake == nil {
+		fake = telegramtest.NewServer(t, "")
+	}
+	if client == nil {
+		client, prefix = newRedisForTest(t)
+	}
+	tt := &tgTest{t: t, fake: fake, client: client, prefix: prefix, done: make(chan error, 1), chat: 555001}
+	listen := freePort(t)
+	kv := []string{"TELEGRAM_BOT_TOKEN", fake.Token, "TELEGRAM_API_URL", fake.URL, "HTTP_LISTEN", listen,
+		"SEND_RATE_CHAT", "50,20", "DATA_KEY", "test-data-key-0123456789", "LOG_LEVEL", "debug"}
+	if webhook {
+		tt.webhook = "http://" + listen + "/tg/hook"
+		kv = append(kv, "WEBHOOK_URL", tt.webhook, "WEBHOOK_SECRET", "s3cret_token-1")
+	}
+	kv = append(kv, extra...)
+	ctx, cancel := context.WithCancel(context.Background())
+	tt.cancel = cancel
+	ready := make(chan string, 1)
+	var out, errb syncBuffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("serve's log:\n%s", errb.String())
+		}
+	})
+	go func() {
+		tt.done <- runWith(ctx, []string{"serve"}, env(kv...), strings.NewReader(""), &out, &errb, appOptions{
+			client: client, prefix: prefix, httpClient: telegramtest.LoopbackClient(30 * time.Second),
+			pollTimeout: time.Second, listening: func(a string) { ready <- a },
+		})
+	}()
+	select {
+	case tt.addr = <-ready:
+	case err := <-tt.done:
+		t.Fatalf("serve stopped at start: %v\n%s", err, errb.String())
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	t.Cleanup(func() { tt.stop() })
+	if webhook {
+		tt.waitFor(func() bool { return fake.Webhook().URL != "" }, "setWebhook")
+	}
+	return tt
+}
+
+// stop cancels serve as SIGTERM does and checks it exits within 10 s.
+func (tt *tgTest) stop() {
+	tt.t.Helper()
+	if tt.cancel == nil {
+		return
+	}
+	tt.cancel()
+	tt.cancel = nil
+	select {
+	case err := <-tt.done:
+		if err != nil {
+			tt.t.Errorf("serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		tt.t.Error("serve did not stop within 10 s")
+	}
+}
+
+func (tt *tgTest) waitFor(cond func() bool, what string) {
+	tt.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tt.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// last returns the bot's latest message in the chat.
+func (tt *tgTest) last() telegramtest.Message {
+	ms := tt.fake.Messages(tt.chat)
+	if len(ms) == 0 {
+		return telegramtest.Message{}
+	}
+	return ms[len(ms)-1]
+}
+
+// say sends text as the resident and waits for the bot's answer with want.
+func (tt *tgTest) say(text, want string) telegramtest.Message {
+	tt.t.Helper()
+	n := len(tt.fake.Messages(tt.chat))
+	if tt.webhook != "" {
+		tt.deliver(tt.textUpdate(text), http.StatusOK)
+	} else {
+		tt.fake.PushText(tt.chat, text)
+	}
+	return tt.expect(n, want)
+}
+
+func (tt *tgTest) expect(n int, want string) telegramtest.Message {
+	tt.t.Helper()
+	var got telegramtest.Message
+	tt.waitFor(func() bool {
+		ms := tt.fake.Messages(tt.chat)
+		for _, m := range ms[min(n, len(ms)):] {
+			if strings.Contains(m.Text, want) {
+				got = m
+				return true
+			}
+		}
+		return false
+	}, fmt.Sprintf("a message with %q (have %d)", want, len(tt.fake.Messages(tt.chat))))
+	tt.settle()
+	return got
+}
+
+// settle waits until everything the bot has to send the resident is sent
+// (and old keyboards are removed, which happens before a reply is marked
+// sent).
+func (tt *tgTest) settle() {
+	tt.t.Helper()
+	st := tt.store()
+	resident := fmt.Sprintf("tg:%d", tt.chat)
+	tt.waitFor(func() bool {
+		rs, err := st.Outbox(context.Background(), resident)
+		return err == nil && len(rs) == 0
+	}, "an empty outbox")
+}
+
+// tap presses the button starting with label on the latest message with
+// buttons and waits for a message containing want.
+func (tt *tgTest) tap(label, want string) telegramtest.Message {
+	tt.t.Helper()
+	ms := tt.fake.Messages(tt.chat)
+	for i := len(ms) - 1; i >= 0; i-- {
+		for _, row := range ms[i].Buttons {
+			for _, b := range row {
+				if strings.HasPrefix(b.Text, label) {
+					if tt.webhook != "" {
+						tt.deliver(tt.callbackUpdate(ms[i].MessageID, b.CallbackData), http.StatusOK)
+					} else {
+						tt.fake.PushCallback(tt.chat, ms[i].MessageID, b.CallbackData)
+					}
+					return tt.expect(len(ms), want)
+				}
+			}
+		}
+		if len(ms[i].Buttons) > 0 {
+			break
+		}
+	}
+	tt.t.Fatalf("no button %q on the latest keyboard", label)
+	return telegramtest.Message{}
+}
+
+func (tt *tgTest) textUpdate(text string) []byte {
+	tt.nextID++
+	u := map[string]any{"update_id": 100000 + tt.nextID, "message": map[string]any{
+		"message_id": 9000 + tt.nextID, "date": time.Now().Unix(), "text": text,
+		"chat": map[string]any{"id": tt.chat, "type": "private", "first_name": "Lan"},
+		"from": map[string]any{"id": tt.chat, "is_bot": false, "first_name": "Lan"},
+	}}
+	if strings.HasPrefix(text, "/") {
+		cmd, _, _ := strings.Cut(text, " ")
+		u["message"].(map[string]any)["entities"] = []any{map[string]any{"type": "bot_command", "offset": 0, "length": len(cmd)}}
+	}
+	b, _ := json.Marshal(u)
+	return b
+}
+
+func (tt *tgTest) callbackUpdate(messageID int, data string) []byte {
+	tt.nextID++
+	b, _ := json.Marshal(map[string]any{"update_id": 100000 + tt.nextID, "callback_query": map[string]any{
+		"id": fmt.Sprint(7000 + tt.nextID), "data": data, "chat_instance": "1",
+		"from":    map[string]any{"id": tt.chat, "is_bot": false, "first_name": "Lan"},
+		"message": map[string]any{"message_id": messageID, "date": time.Now().Unix(), "chat": map[string]any{"id": tt.chat, "type": "private"}},
+	}})
+	return b
+}
+
+func (tt *tgTest) deliver(raw []byte, want int) {
+	tt.t.Helper()
+	resp, err := tt.fake.Deliver(context.Background(), raw)
+	if err != nil {
+		tt.t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		tt.t.Fatalf("webhook answered %d, want %d", resp.StatusCode, want)
+	}
+}
+
+func (tt *tgTest) store() *store.Redis {
+	return store.New(tt.client, store.Options{Prefix: tt.prefix, DataKey: []byte("test-data-key-0123456789")})
+}
+
+// walkEwallet completes the ewallet flow on a basic phone, by buttons.
+func (tt *tgTest) walkEwallet() {
+	tt.t.Helper()
+	tt.say("/start h_vo-nhai-tdp-1-dinh-ca", "Bác muốn được hướng dẫn việc gì?")
+	tt.tap("💳", "Điện thoại của bác có phải điện thoại thông minh")
+	tt.tap("☎️", "nhà mạng nào")
+	tt.tap("📶 Viettel", "Viettel Money dùng được khi SIM")
+	tt.tap("✅", "bấm *998#")
+	tt.tap("✅", "Điều quan trọng nhất")
+	tt.tap("✅", "đọc kỹ cả tin")
+	tt.tap("✅", "Bác đã mở được tài khoản")
+	tt.tap("✅", "Bác muốn học thêm việc gì nữa không?")
+}
+
+func TestServeResidentCompletesAFlow(t *testing.T) {
+	for _, webhook := range []bool{false, true} {
+		name := map[bool]string{false: "polling", true: "webhook"}[webhook]
+		t.Run(name, func(t *testing.T) {
+			tt := startServe(t, webhook, nil, nil, "")
+			tt.walkEwallet()
+			// Every callback was answered, and old keyboards were taken off.
+			if n := len(tt.fake.Calls("answerCallbackQuery")); n != 8 {
+				t.Errorf("%d callbacks answered, want 8", n)
+			}
+			withButtons := 0
+			for _, m := range tt.fake.Messages(tt.chat) {
+				if len(m.Buttons) > 0 {
+					withButtons++
+				}
+			}
+			if withButtons != 1 {
+				t.Errorf("%d messages still have buttons, want only the latest", withButtons)
+			}
+			counts, err := tt.store().Counts(t.Context(), []store.HamletFlow{{Hamlet: tdp1, Flow: "ewallet"}}, []string{time.Now().In(mustLoc()).Format("2006-01")}, time.Now().Add(-time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := counts[store.HamletFlow{Hamlet: tdp1, Flow: "ewallet"}]; c.CompletedSelf != 1 || c.Started != 1 {
+				t.Errorf("counts = %+v, want one resident started and completed", c)
+			}
+			if len(tt.fake.Commands("vi")) != 8 || len(tt.fake.Commands("en")) != 8 {
+				t.Errorf("command menus: vi %d, en %d", len(tt.fake.Commands("vi")), len(tt.fake.Commands("en")))
+			}
+			if u := tt.fake.UnknownMethods(); len(u) > 0 {
+				t.Errorf("unknown methods called: %v", u)
+			}
+		})
+	}
+}
+
+func mustLoc() *time.Location {
+	l, err := time.LoadLocation("Asia/Ho_Chi_Minh")
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
+func TestServeWebhookSecretAndDuplicates(t *testing.T) {
+	tt := startServe(t, true, nil, nil, "")
+	// A caller without the secret gets 401 and changes nothing.
+	req, _ := http.NewRequest(http.MethodPost, tt.webhook, bytes.NewReader(tt.textUpdate("/start")))
+	req.Header.Set("X-Telegram-Bot-Api-Secret-Token", "wrong")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("wrong secret: %d, want 401", resp.StatusCode)
+	}
+	if n := len(tt.fake.Messages(tt.chat)); n != 0 {
+		t.Fatalf("a forged update was answered (%d messages)", n)
+	}
+	// The same update delivered twice changes nothing and sends nothing.
+	raw := tt.textUpdate("/start")
+	tt.deliver(raw, http.StatusOK)
+	tt.expect(0, "Bác ở xã nào?")
+	n := len(tt.fake.Messages(tt.chat))
+	tt.deliver(raw, http.StatusOK)
+	tt.say("giúp", "Cách dùng") // a later update is answered: the duplicate was not
+	if got := len(tt.fake.Messages(tt.chat)) - n; got != 2 {
+		t.Errorf("%d messages after the duplicate and a help request, want 2 (help + screen)", got)
+	}
+}
+
+func TestServeSurvivesA429StormAndLostAnswers(t *testing.T) {
+	fake := telegramtest.NewServer(t, "")
+	fake.Fail("sendMessage", 3, telegramtest.Fault{Code: 429, RetryAfter: 1})
+	tt := startServe(t, false, fake, nil, "")
+	tt.say("/start h_vo-nhai-tdp-1-dinh-ca", "Bác muốn được hướng dẫn việc gì?")
+	// Every reply arrived despite the 429s, each once.
+	texts := map[string]int{}
+	for _, m := range fake.Messages(tt.chat) {
+		texts[m.Text]++
+	}
+	for text, n := range texts {
+		if n != 1 {
+			t.Errorf("%q sent %d times", text, n)
+		}
+	}
+	if len(texts) != 3 {
+		t.Errorf("%d distinct messages, want 3 (welcome, hamlet, menu)", len(texts))
+	}
+	// A call that takes effect but whose answer is lost is not repeated.
+	fake.Fail("sendMessage", 1, telegramtest.Fault{LoseAnswer: true})
+	before := len(fake.Messages(tt.chat))
+	tt.tap("💳", "Điện thoại của bác có phải điện thoại thông minh")
+	tt.say("giúp", "Cách dùng")
+	count := 0
+	for _, m := range fake.Messages(tt.chat)[before:] {
+		if strings.Contains(m.Text, "Điện thoại của bác có phải điện thoại thông minh") {
+			count++
+		}
+	}
+	if count != 2 { // once after the tap (answer lost), once redrawn after help
+		t.Errorf("the step was shown %d times, want 2 (no duplicate of the lost answer)", count)
+	}
+}
+
+func TestServeSendsAfterACrash(t *testing.T) {
+	// A first process stored the conversation but crashed before sending:
+	// run the service alone (no sender), then start serve.
+	client, prefix := newRedisForTest(t)
+	fake := telegramtest.NewServer(t, "")
+	a, err := openApp(t.Context(), mustConfig(t), appOptions{client: client, prefix: prefix}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_vo-nhai-tdp-1-dinh-ca", UpdateID: "tg:99999999"}
+	if _, err := a.service.Handle(t.Context(), "tg:555001", in); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	tt := startServe(t, false, fake, client, prefix)
+	tt.expect(0, "Bác muốn được hướng dẫn việc gì?")
+	tt.stop()
+	if n := len(fake.Messages(555001)); n != 3 {
+		t.Errorf("%d messages after restart, want exactly 3", n)
+	}
+	// A second restart sends nothing again.
+	tt2 := startServe(t, false, fake, client, prefix)
+	tt2.say("giúp", "Cách dùng")
+	if n := len(fake.Messages(555001)); n != 5 {
+		t.Errorf("%d messages, want 5: the stored replies were sent once", n)
+	}
+}
+
+func TestServeFixtures(t *testing.T) {
+	tt := startServe(t, true, nil, nil, "")
+	fixtures := telegramtest.Fixtures(t)
+	files, _ := fs.Glob(fixtures, "*.json")
+	for _, f := range files {
+		raw, err := fs.ReadFile(fixtures, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tt.deliver(raw, http.StatusOK) // every fixture is acknowledged: none can block a chat
+	}
+	st := tt.store()
+	// 19 blocks, 20 unblocks the same resident (fixtures by update order).
+	if ok, err := st.Reachable(t.Context(), "tg:"+fixtureChat(t, fixtures, "20-my-chat-member-private-unblocked.json")); err != nil || !ok {
+		t.Errorf("unblocked resident not reachable: %v %v", ok, err)
+	}
+	if ok, _ := st.Reachable(t.Context(), "tg:"+fixtureChat(t, fixtures, "24-my-chat-member-private-kicked-minimal.json")); ok {
+		t.Error("blocked resident still reachable")
+	}
+	// 09: a callback without a message is answered.
+	answered := false
+	for _, c := range tt.fake.Calls("answerCallbackQuery") {
+		if c.Params["callback_query_id"] == "666728699048485871" {
+			answered = true
+		}
+	}
+	if !answered {
+		t.Error("the callback without a message was not answered")
+	}
+	// 03: an unknown /start payload acts as a plain /start.
+	tt.chat = 10081232
+	tt.expect(0, "Bác ở xã nào?")
+}
+
+func fixtureChat(t *testing.T, fsys fs.FS, name string) string {
+	raw, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var u struct {
+		M struct {
+			Chat struct{ ID int64 } `json:"chat"`
+		} `json:"my_chat_member"`
+	}
+	_ = json.Unmarshal(raw, &u)
+	return fmt.Sprint(u.M.Chat.ID)
+}
+
+func TestServeDeletesASecret(t *testing.T) {
+	tt := startServe(t, false, nil, nil, "")
+	tt.say("/start h_vo-nhai-tdp-1-dinh-ca", "Bác muốn được hướng dẫn việc gì?")
+	tt.fake.PushText(tt.chat, "mã OTP của tôi là 482910")
+	tt.expect(0, "⚠️")
+	calls := tt.fake.WaitCalls(t, "deleteMessage", 1)
+	if calls[0].Params["chat_id"] != fmt.Sprint(tt.chat) {
+		t.Errorf("deleted in chat %s", calls[0].Params["chat_id"])
+	}
+}
+
+func TestServeRefusesTheEmbeddedStore(t *testing.T) {
+	var out, errb bytes.Buffer
+	err := run(t.Context(), []string{"serve"}, env("TELEGRAM_BOT_TOKEN", "1:x"), nil, &out, &errb)
+	if code := exitCode(err, &errb); code != 2 || !strings.Contains(errb.String(), "STORE=memory") {
+		t.Errorf("exit %d: %s", code, errb.String())
+	}
+	errb.Reset()
+	err = run(t.Context(), []string{"serve"}, env("REDIS_URL", "redis://127.0.0.1:1"), nil, &out, &errb)
+	if code := exitCode(err, &errb); code != 2 || !strings.Contains(errb.String(), "TELEGRAM_BOT_TOKEN") {
+		t.Errorf("no token: exit %d: %s", code, errb.String())
+	}
+	errb.Reset()
+	err = run(t.Context(), []string{"serve"}, env("TELEGRAM_BOT_TOKEN", "1:x", "REDIS_URL", "redis://127.0.0.1:1", "WEBHOOK_URL", "https://x.example/hook"), nil, &out, &errb)
+	if code := exitCode(err, &errb); code != 2 || !strings.Contains(errb.String(), "WEBHOOK_SECRET") {
+		t.Errorf("no secret: exit %d: %s", code, errb.String())
+	}
+}
+
+// mustConfig is the configuration with every default.
+func mustConfig(t *testing.T) config {
+	t.Helper()
+	raw := map[string]string{}
+	for _, s := range settings {
+		raw[s.env] = s.def
+	}
+	cfg, err := parseConfig(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// syncBuffer is a bytes.Buffer safe for a goroutine writing while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
