@@ -154,15 +154,6 @@ func (tt *tgTest) waitFor(cond func() bool, what string) {
 	}
 }
 
-// last returns the bot's latest message in the chat.
-func (tt *tgTest) last() telegramtest.Message {
-	ms := tt.fake.Messages(tt.chat)
-	if len(ms) == 0 {
-		return telegramtest.Message{}
-	}
-	return ms[len(ms)-1]
-}
-
 // say sends text as the resident and waits for the bot's answer with want.
 func (tt *tgTest) say(text, want string) telegramtest.Message {
 	tt.t.Helper()
