@@ -46,6 +46,7 @@ type appOptions struct {
 	// serve only:
 	httpClient  *http.Client      // to reach the fake Bot API
 	pollTimeout time.Duration     // shorter long polls in tests
+	leaseTTL    time.Duration     // a shorter polling lease in tests
 	listening   func(addr string) // told the HTTP server's address
 }
 

@@ -137,7 +137,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		logger.Info("webhook set", "path", mustPath(cfg.WebhookURL))
 	} else {
-		poller := &telegram.Poller{Client: client, Receiver: receiver, Leases: st, Logger: logger, Timeout: opts.pollTimeout}
+		poller := &telegram.Poller{Client: client, Receiver: receiver, Leases: st, Logger: logger,
+			Timeout: opts.pollTimeout, LeaseTTL: opts.leaseTTL}
 		run("poller", func() error { return poller.Run(runCtx) })
 	}
 

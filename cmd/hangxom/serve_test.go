@@ -38,6 +38,7 @@ type tgTest struct {
 	addr    string
 	chat    int64
 	nextID  int
+	log     *syncBuffer // serve's stderr
 }
 
 func newRedisForTest(t *testing.T) (redis.UniversalClient, string) {
@@ -100,6 +101,7 @@ func startServe(t *testing.T, webhook bool, fake *telegramtest.Server, client re
 	tt.cancel = cancel
 	ready := make(chan string, 1)
 	var out, errb syncBuffer
+	tt.log = &errb
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("serve's log:\n%s", errb.String())
@@ -108,7 +110,7 @@ func startServe(t *testing.T, webhook bool, fake *telegramtest.Server, client re
 	go func() {
 		tt.done <- runWith(ctx, []string{"serve"}, env(kv...), strings.NewReader(""), &out, &errb, appOptions{
 			client: client, prefix: prefix, httpClient: telegramtest.LoopbackClient(30 * time.Second),
-			pollTimeout: time.Second, listening: func(a string) { ready <- a },
+			pollTimeout: time.Second, leaseTTL: 3 * time.Second, listening: func(a string) { ready <- a },
 		})
 	}()
 	select {
@@ -519,4 +521,74 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func TestServeOneReplicaPolls(t *testing.T) {
+	client, prefix := newRedisForTest(t)
+	fake := telegramtest.NewServer(t, "")
+	first := startServe(t, false, fake, client, prefix)
+	first.say("/start h_vo-nhai-tdp-1-dinh-ca", "Bác muốn được hướng dẫn việc gì?")
+	second := startServe(t, false, fake, client, prefix)
+	second.waitFor(func() bool { return strings.Contains(second.log.String(), "another replica is polling") }, "the second replica to wait")
+	// The first keeps answering; when it stops, the second takes over.
+	first.stop()
+	second.say("giúp", "Cách dùng")
+	if strings.Contains(first.log.String()+second.log.String(), fake.Token) {
+		t.Error("the bot token appears in a log")
+	}
+}
+
+func TestServeMarksABlockedResidentUnreachable(t *testing.T) {
+	tt := startServe(t, false, nil, nil, "")
+	tt.say("/start h_vo-nhai-tdp-1-dinh-ca", "Bác muốn được hướng dẫn việc gì?")
+	tt.fake.Block(tt.chat)
+	n := len(tt.fake.Calls("sendMessage"))
+	tt.fake.PushText(tt.chat, "giúp")
+	resident := fmt.Sprintf("tg:%d", tt.chat)
+	st := tt.store()
+	tt.waitFor(func() bool {
+		ok, err := st.Reachable(context.Background(), resident)
+		return err == nil && !ok
+	}, "the resident marked unreachable")
+	tt.settle() // the replies were dropped, not kept for ever
+	if got := len(tt.fake.Calls("sendMessage")) - n; got != 1 {
+		t.Errorf("%d sendMessage calls after the block, want 1 (a 403 is not retried)", got)
+	}
+}
+
+func TestServeWebhookWhileRedisIsDown(t *testing.T) {
+	m := miniredis.RunT(t)
+	client := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { _ = client.Close() })
+	tt := startServe(t, true, nil, client, "down:v1")
+	tt.say("/start h_vo-nhai-tdp-1-dinh-ca", "Bác muốn được hướng dẫn việc gì?")
+	m.Close() // Redis goes away
+	n := len(tt.fake.Messages(tt.chat))
+	tt.deliver(tt.textUpdate("giúp"), http.StatusServiceUnavailable)
+	tt.deliver(tt.textUpdate("giúp"), http.StatusServiceUnavailable)
+	msgs := tt.fake.Messages(tt.chat)[n:]
+	if len(msgs) != 1 || !strings.Contains(msgs[0].Text, "hệ thống đang bận") {
+		t.Fatalf("during an outage want exactly one 'try again' message, got %d: %+v", len(msgs), msgs)
+	}
+	resp, err := http.Get("http://" + tt.addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/healthz = %d while Redis is down", resp.StatusCode)
+	}
+	if err := m.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	tt.say("giúp", "Cách dùng")
+	resp, err = http.Get("http://" + tt.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `hangxom_telegram_updates_total{kind="message",action="process"}`) {
+		t.Errorf("/metrics lacks the update counter:\n%s", body)
+	}
 }
