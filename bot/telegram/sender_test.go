@@ -199,3 +199,25 @@ func TestReceiverAsksForRedeliveryWhenTheStoreFails(t *testing.T) {
 		t.Errorf("want one 'try again' message per outage, got %+v", ms)
 	}
 }
+
+func TestClientDownloadsFromTheConfiguredAPI(t *testing.T) {
+	fake := telegramtest.NewServer(t, "")
+	client, err := telegram.NewClient(t.Context(), fake.URL, fake.Token, telegramtest.LoopbackClient(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("not really a png, but bytes")
+	id := fake.AddFile(data, "qr.png")
+	got, err := client.Download(t.Context(), id, 1<<20)
+	if err != nil || string(got) != string(data) {
+		t.Fatalf("download = %q, %v", got, err)
+	}
+	if _, err := client.Download(t.Context(), id, 5); err == nil {
+		t.Error("a file over the limit was accepted")
+	}
+	if _, err := client.Download(t.Context(), "no-such-file", 0); err == nil {
+		t.Error("an unknown file downloaded")
+	} else if strings.Contains(err.Error(), fake.Token) {
+		t.Errorf("the token leaked into an error: %v", err)
+	}
+}
