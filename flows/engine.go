@@ -27,6 +27,9 @@ type Engine struct {
 	MaxSteps int
 }
 
+// staffCommands are handled by the Desk, not the engine.
+var staffCommands = map[string]bool{"join": true, "invite": true, "team": true}
+
 // DefaultMaxSteps is the step budget per input when Engine.MaxSteps is zero.
 const DefaultMaxSteps = 50
 
@@ -44,7 +47,9 @@ const (
 	actMoveYes  = "move:yes"
 	actMoveNo   = "move:no"
 	actForget   = "forget:yes"
-	actKeep     = "forget:no"
+	actKeep     = "keep"
+	actStop     = "stop:yes"
+	actStaff    = "staff:" // + the Desk's own action
 	actDone     = "ck:done"
 	actStuck    = "ck:stuck"
 	actSkip     = "ck:skip"
@@ -97,6 +102,13 @@ func (t *turn) handle(in Input) error {
 			if h, ok := t.linkHamlet(in.Text); ok {
 				return t.setHamlet(h)
 			}
+			if code, ok := strings.CutPrefix(in.Text, "j_"); ok {
+				t.res.Staff = &StaffRequest{Command: "join", Args: code}
+			}
+		}
+		if in.Kind == InputCommand && staffCommands[strings.ToLower(in.Command)] {
+			// A volunteer's first message may be /join CODE: greet, and do it.
+			t.res.Staff = &StaffRequest{Command: strings.ToLower(in.Command), Args: strings.TrimSpace(in.Text)}
 		}
 		return t.showCommunes()
 	}
@@ -284,6 +296,14 @@ func (t *turn) tapButton() error {
 func (t *turn) command(cmd, args string) error {
 	switch strings.ToLower(cmd) {
 	case "start":
+		if t.s.NoReminders {
+			t.s.NoReminders = false
+			t.say("common.reminders_on", nil)
+		}
+		if code, ok := strings.CutPrefix(strings.TrimSpace(args), "j_"); ok {
+			t.res.Staff = &StaffRequest{Command: "join", Args: code}
+			return nil
+		}
 		if h, ok := t.linkHamlet(args); ok {
 			if t.s.Hamlet == "" {
 				return t.setHamlet(h)
@@ -320,6 +340,16 @@ func (t *turn) command(cmd, args string) error {
 	case "progress":
 		t.progress()
 		return t.redraw()
+	case "join", "invite", "team": // staffCommands
+		t.res.Staff = &StaffRequest{Command: strings.ToLower(cmd), Args: strings.TrimSpace(args)}
+		return nil
+	case "stop":
+		t.s.Stage = StageStop
+		t.keyboard("common.stop_ask", nil, []Choice{
+			{Label: t.text1("common.btn.stop_yes"), Action: actStop},
+			{Label: t.text1("common.btn.stop_no"), Action: actKeep},
+		})
+		return nil
 	case "forget":
 		t.s.Stage = StageForget
 		t.keyboard("common.forget_ask", nil, []Choice{
@@ -370,6 +400,13 @@ func (t *turn) act(a string) error {
 		return nil
 	case a == actKeep:
 		return t.resumeScreen()
+	case a == actStop:
+		t.s.NoReminders = true
+		t.say("common.stopped", nil)
+		return t.resumeScreen()
+	case strings.HasPrefix(a, actStaff):
+		t.res.Staff = &StaffRequest{Action: a}
+		return nil
 	case a == actDone || a == actStuck || a == actSkip:
 		return t.checkpoint(a)
 	case a == actNotFound:
@@ -682,7 +719,7 @@ func (t *turn) redraw() error {
 		if h, ok := t.e.Areas.Area(t.s.PendingHamlet); ok {
 			return t.askMove(h)
 		}
-	case StageLang, StageForget:
+	case StageLang, StageForget, StageStop, StageStaff:
 		return t.resumeScreen()
 	case StageFlow:
 		if t.s.Active != nil {
@@ -1052,12 +1089,19 @@ func (t *turn) keyboard(id string, data map[string]any, cs []Choice) {
 // keyboardImage sends a message with buttons; it becomes the keyboard a
 // typed number or label refers to.
 func (t *turn) keyboardImage(id string, data map[string]any, image string, cs []Choice) {
-	t.s.KeyboardSeq++
+	t.pending = append(t.pending, Reply{Text: t.text(id, data), Image: image, Buttons: SetKeyboard(&t.s, cs)})
+}
+
+// SetKeyboard makes cs the resident's current keyboard: each button gets a
+// short token ("<keyboard number>.<position>") for its callback data, so a
+// tap on an older keyboard is recognised. It returns the buttons to show.
+func SetKeyboard(s *Session, cs []Choice) []Choice {
+	s.KeyboardSeq++
 	for i := range cs {
-		cs[i].Data = strconv.Itoa(t.s.KeyboardSeq) + "." + strconv.Itoa(i+1)
+		cs[i].Data = strconv.Itoa(s.KeyboardSeq) + "." + strconv.Itoa(i+1)
 	}
-	t.pending = append(t.pending, Reply{Text: t.text(id, data), Image: image, Buttons: publicChoices(cs)})
-	t.s.Keyboard = cs
+	s.Keyboard = cs
+	return publicChoices(cs)
 }
 
 func publicChoices(cs []Choice) []Choice {

@@ -18,7 +18,7 @@ import (
 type fakeLoc struct{}
 
 func (fakeLoc) Localize(lang, id string, data map[string]any) (string, error) {
-	if len(data) == 0 || !strings.HasPrefix(id, "common.") {
+	if len(data) == 0 || !(strings.HasPrefix(id, "common.") || strings.HasPrefix(id, "staff.")) {
 		return id, nil
 	}
 	var kv []string

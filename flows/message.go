@@ -80,6 +80,8 @@ type Result struct {
 	// Check, when set, asks the service to run an external checker and feed
 	// its outcome back as an InputCheck.
 	Check *CheckRequest
+	// Staff, when set, is a team or coordinator command for the Desk.
+	Staff *StaffRequest
 	// Forget is set when the resident asked to be forgotten: the service
 	// deletes what is stored about them.
 	Forget bool

@@ -56,16 +56,40 @@ func SystemMessages() map[string][]string {
 		"common.btn.resume":        {"Flow"},
 		"common.btn.forget_yes":    nil,
 		"common.btn.forget_no":     nil,
+		"common.stop_ask":          nil,
+		"common.stopped":           nil,
+		"common.reminders_on":      nil,
+		"common.btn.stop_yes":      nil,
+		"common.btn.stop_no":       nil,
 		// Rendered by channels (Telegram), not by the engine.
 		"common.try_again":        nil,
 		"common.group_hint":       nil,
 		"common.btn.open_private": nil,
 	}
-	for _, c := range []string{"start", "menu", "back", "cancel", "help", "progress", "lang", "forget"} {
+	for _, c := range []string{"start", "menu", "back", "cancel", "help", "progress", "lang", "forget", "stop"} {
 		m["common.cmd."+c] = nil
+	}
+	for id, fields := range staffMessages() {
+		m[id] = fields
 	}
 	for _, v := range Validators() {
 		m["common.invalid."+v] = ContentFields()
 	}
 	return m
+}
+
+// staffMessages are the Desk's words and their fields.
+func staffMessages() map[string][]string {
+	return map[string][]string{
+		"staff.unknown": nil, "staff.join_slow_down": nil, "staff.join_invalid": nil,
+		"staff.join_already_coordinator": nil, "staff.joined_team": {"Area"}, "staff.joined_coordinator": {"Area"},
+		"staff.only_coordinators": nil, "staff.invite_role": nil, "staff.invite_area": nil,
+		"staff.invite_no_area": nil, "staff.not_your_area": nil,
+		"staff.invite_made": {"Code", "Area", "Days"}, "staff.invite_made_link": {"Code", "Area", "Days", "Link"},
+		"staff.not_a_member": nil, "staff.team_mine": {"Hamlets"}, "staff.team_line": {"Name", "Role", "Areas"},
+		"staff.team_list": {"List"}, "staff.team_empty": nil, "staff.role_team": nil, "staff.role_coordinator": nil,
+		"staff.remove_ask": {"Name"}, "staff.removed": {"Name"},
+		"staff.btn.role_team": nil, "staff.btn.role_coordinator": nil, "staff.btn.invite": nil,
+		"staff.btn.remove": {"Name"}, "staff.btn.remove_yes": nil,
+	}
 }

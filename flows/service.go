@@ -25,7 +25,10 @@ type Service struct {
 	Store    Store
 	Clock    Clock
 	Checkers map[string]Checker
-	Logger   *slog.Logger
+	// Desk answers team and coordinator commands; without it they are
+	// unknown commands.
+	Desk   *Desk
+	Logger *slog.Logger
 }
 
 // Handled says what became of an input, for channels that act on it.
@@ -91,6 +94,16 @@ func (s *Service) once(ctx context.Context, resident string, in Input) (Handled,
 	res, err := s.Engine.Handle(sess, in, now)
 	if err == nil && res.Check != nil {
 		res, err = s.check(ctx, resident, res, now)
+	}
+	if err == nil && res.Staff != nil {
+		var replies []Reply
+		if s.Desk == nil {
+			text, _ := s.Engine.Loc.Localize(langOr(res.Session.Lang), "common.unknown_command", nil)
+			replies = []Reply{{Text: text}}
+		} else if replies, err = s.Desk.Do(ctx, resident, &res.Session, *res.Staff, now); err != nil {
+			return Handled{}, err // a store failure: nothing committed, the update comes again
+		}
+		res.Replies = append(res.Replies, replies...)
 	}
 	if err != nil {
 		// A broken flow must not wedge the resident: keep the session,

@@ -32,6 +32,9 @@ type Session struct {
 	KeyboardSeq int      `json:"kbseq,omitempty"`
 
 	Seen time.Time `json:"seen,omitempty"` // last input
+
+	// NoReminders: the resident asked (/stop) not to be reminded.
+	NoReminders bool `json:"noremind,omitempty"`
 }
 
 // Stage is the resident's place outside a flow.
@@ -47,6 +50,8 @@ const (
 	StageLang    Stage = "lang"    // choosing a language
 	StageFlow    Stage = "flow"    // inside Session.Active
 	StageForget  Stage = "forget"  // confirming /forget
+	StageStop    Stage = "stop"    // confirming /stop
+	StageStaff   Stage = "staff"   // on a team or coordinator screen
 )
 
 // Run is the position of a resident in one flow.

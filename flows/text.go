@@ -69,7 +69,8 @@ var intentWords = map[string]string{
 	"bo qua": "skip", "skip": "skip",
 	// commands as words
 	"menu": "/menu", "quay lai": "/back", "tro lai": "/back", "back": "/back",
-	"huy": "/cancel", "huy bo": "/cancel", "dung": "/cancel", "cancel": "/cancel",
+	"huy": "/cancel", "huy bo": "/cancel", "cancel": "/cancel",
+	"dung": "/stop", "dung nhac": "/stop", "stop": "/stop",
 	"giup": "/help", "tro giup": "/help", "help": "/help",
 	"tien do": "/progress", "progress": "/progress",
 	"ngon ngu": "/lang", "doi ngon ngu": "/lang", "tieng anh": "/lang", "english": "/lang", "language": "/lang",

@@ -70,6 +70,8 @@
 //	P:pairs                               SET     none         ApplyEffects (JSON [hamlet, flow])
 //	P:sweep:lock                          STRING  5 min        Sweep
 //	P:areas                               HASH    none         SeedAreas (HSETNX), PutArea (HSET)
+//	P:members                             HASH    none         PutMember, RemoveMember (member id → JSON flows.Member)
+//	P:invite:<code>                       STRING  until expiry CreateInvite (SET NX PX), RedeemInvite (Lua: one use, DEL at the last)
 //
 // R is a resident id ("tg:123"), H a hamlet id, X a pseudonym, <name> and
 // <key> the caller's names for a lease and a rate limiter; an empty

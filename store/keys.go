@@ -191,6 +191,15 @@ func (k Keys) Pairs() string { return k.prefix + ":pairs" }
 // deleted by it only while it holds the token.
 func (k Keys) SweepLock() string { return k.prefix + ":sweep:lock" }
 
+// Members is a HASH: member id → JSON flows.Member (team members and
+// coordinators). No TTL. Written by PutMember and RemoveMember.
+func (k Keys) Members() string { return k.prefix + ":members" }
+
+// Invite is a STRING: JSON flows.Invite, until it expires (TTL = its
+// lifetime) or its last use is taken. Written by CreateInvite and
+// RedeemInvite.
+func (k Keys) Invite(code string) string { return k.prefix + ":invite:" + code }
+
 // Areas is HASH area id → JSON flows.Area, no TTL, global; written by
 // SeedAreas (HSETNX) and PutArea (HSET).
 func (k Keys) Areas() string { return k.prefix + ":areas" }

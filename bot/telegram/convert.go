@@ -130,6 +130,9 @@ func fromMessage(ev *Event, m *tgbotapi.Message, botUsername string) {
 	}
 	ev.Resident = ResidentID(m.Chat.ID)
 	ev.Action = Process
+	if m.From != nil {
+		ev.Input.Name = m.From.FirstName // only the first name: what a team member needs to greet them
+	}
 	switch {
 	case m.Text != "":
 		if name, args, ok := bot.ParseCommand(m.Text); ok && m.IsCommand() {
@@ -183,4 +186,7 @@ func fromCallback(ev *Event, q *tgbotapi.CallbackQuery) {
 	ev.Resident = ResidentID(ev.ChatID)
 	ev.Action = Process
 	ev.Input = flows.Input{Kind: flows.InputChoice, Data: q.Data, UpdateID: "tg:" + strconv.Itoa(ev.UpdateID)}
+	if q.From != nil {
+		ev.Input.Name = q.From.FirstName
+	}
 }

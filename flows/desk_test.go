@@ -1,0 +1,181 @@
+package flows_test
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/store"
+)
+
+// staffWorld is a service with a Desk on a real store (miniredis), where
+// tg:1 is a province-wide coordinator from configuration.
+type staffWorld struct {
+	t   *testing.T
+	svc *flows.Service
+	st  *store.Redis
+	n   int
+}
+
+func newStaffWorld(t *testing.T) *staffWorld {
+	t.Helper()
+	m := miniredis.RunT(t)
+	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	t.Cleanup(func() { _ = c.Close() })
+	clock := flows.ClockFunc(func() time.Time { return t0 })
+	st := store.New(c, store.Options{Prefix: "desk:v1", DataKey: []byte("k"), Clock: clock})
+	e := newEngine(t)
+	desk := &flows.Desk{Store: st, Areas: e.Areas, Loc: fakeLoc{}, Coordinators: []string{"tg:1"}, BotUsername: "hangxom_bot",
+		Random: rand.NewChaCha8([32]byte{7})}
+	return &staffWorld{t: t, svc: &flows.Service{Engine: e, Store: st, Clock: clock, Desk: desk}, st: st}
+}
+
+// send handles one input for who and returns the texts sent back.
+func (w *staffWorld) send(who string, in flows.Input) []string {
+	w.t.Helper()
+	w.n++
+	in.UpdateID = "u" + strings.Repeat("x", w.n)
+	if _, err := w.svc.Handle(w.t.Context(), who, in); err != nil {
+		w.t.Fatal(err)
+	}
+	return outboxTexts(w.t, w.st, who)
+}
+
+func (w *staffWorld) cmd(who, name, args string) []string {
+	return w.send(who, flows.Input{Kind: flows.InputCommand, Command: name, Text: args})
+}
+
+// tap taps the button whose label starts with label on who's keyboard.
+func (w *staffWorld) tap(who, label string) []string {
+	w.t.Helper()
+	s, err := w.st.Session(w.t.Context(), who)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, c := range s.Keyboard {
+		if strings.HasPrefix(c.Label, label) {
+			return w.send(who, flows.Input{Kind: flows.InputChoice, Data: c.Data})
+		}
+	}
+	w.t.Fatalf("%s has no button %q in %+v", who, label, s.Keyboard)
+	return nil
+}
+
+func codeIn(t *testing.T, texts []string) string {
+	t.Helper()
+	for _, s := range texts {
+		if i := strings.Index(s, "Code="); i >= 0 {
+			code := s[i+5:]
+			if j := strings.IndexAny(code, ",}"); j >= 0 {
+				code = code[:j]
+			}
+			return code
+		}
+	}
+	t.Fatalf("no invite code in %v", texts)
+	return ""
+}
+
+func TestInviteJoinTeamRemove(t *testing.T) {
+	w := newStaffWorld(t)
+	check(t, "first contact, then the answer", []string{"common.welcome", "common.choose_commune", "staff.not_a_member"}, w.cmd("tg:9", "team", ""))
+	check(t, "a resident cannot invite", []string{"staff.only_coordinators"}, w.cmd("tg:9", "invite", ""))
+
+	// The configured coordinator invites a team member to hamlet a-2 by buttons.
+	w.send("tg:1", flows.Input{Kind: flows.InputText, Text: "chào"})
+	check(t, "role question", []string{"staff.invite_role"}, w.cmd("tg:1", "invite", ""))
+	check(t, "area question", []string{"staff.invite_area"}, w.tap("tg:1", "staff.btn.role_team"))
+	made := w.tap("tg:1", "Xóm 2 (Xã A)")
+	code := codeIn(t, made)
+	if !strings.Contains(made[0], "Link=https://t.me/hangxom_bot?start=j_"+code) || len(code) != 16 {
+		t.Errorf("invite reply %q", made[0])
+	}
+
+	// Someone joins with the link (first contact) and is a team member of a-2.
+	got := w.send("tg:5", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "j_" + code, Name: "Hoa"})
+	check(t, "join on first contact", []string{"common.welcome", "common.choose_commune", "staff.joined_team{Area=Xóm 2}"}, got)
+	m, ok, err := w.st.Member(t.Context(), "tg:5")
+	if err != nil || !ok || m.Role != flows.RoleTeam || len(m.Areas) != 1 || m.Areas[0] != "a-2" || m.Name != "Hoa" {
+		t.Fatalf("member = %+v %v %v", m, ok, err)
+	}
+	// The code was for one use.
+	check(t, "used up", []string{"common.welcome", "common.choose_commune", "staff.join_invalid"}, w.cmd("tg:6", "join", code))
+	check(t, "team member's view", []string{"staff.team_mine{Hamlets=Xóm 2}"}, w.cmd("tg:5", "team", ""))
+	check(t, "team members cannot invite", []string{"staff.only_coordinators"}, w.cmd("tg:5", "invite", ""))
+
+	// The coordinator sees and removes them, after a confirmation.
+	list := w.cmd("tg:1", "team", "")
+	if len(list) != 1 || !strings.Contains(list[0], "Name=Hoa") {
+		t.Fatalf("team list %v", list)
+	}
+	check(t, "confirm", []string{"staff.remove_ask{Name=Hoa}"}, w.tap("tg:1", "staff.btn.remove{Name=Hoa}"))
+	check(t, "removed", []string{"staff.removed{Name=Hoa}"}, w.tap("tg:1", "staff.btn.remove_yes"))
+	if _, ok, _ := w.st.Member(t.Context(), "tg:5"); ok {
+		t.Error("still a member")
+	}
+}
+
+func TestCoordinatorsStayInTheirArea(t *testing.T) {
+	w := newStaffWorld(t)
+	// tg:1 makes tg:2 coordinator of commune xa-a.
+	for _, who := range []string{"tg:1", "tg:2", "tg:7"} {
+		w.send(who, flows.Input{Kind: flows.InputText, Text: "chào"})
+	}
+	code := codeIn(t, w.cmd("tg:1", "invite", "coordinator xa-a"))
+	check(t, "joined", []string{"staff.joined_coordinator{Area=Xã A}"}, w.cmd("tg:2", "join", code))
+	// tg:2 may invite to a hamlet of xa-a, not of xa-b, and not to the province.
+	if got := w.cmd("tg:2", "invite", "team a-1"); !strings.HasPrefix(got[0], "staff.invite_made") {
+		t.Errorf("own hamlet: %v", got)
+	}
+	check(t, "other commune", []string{"staff.not_your_area"}, w.cmd("tg:2", "invite", "team b-1"))
+	check(t, "province", []string{"staff.not_your_area"}, w.cmd("tg:2", "invite", "coordinator prov"))
+	check(t, "wrong level", []string{"staff.not_your_area"}, w.cmd("tg:2", "invite", "team xa-a"))
+	// A team member of xa-b is not in tg:2's team list, and cannot be removed by tg:2.
+	other := codeIn(t, w.cmd("tg:1", "invite", "team b-1"))
+	w.cmd("tg:7", "join", other)
+	for _, line := range w.cmd("tg:2", "team", "") {
+		if strings.Contains(line, "tg:7") {
+			t.Errorf("tg:2 sees a member of another commune: %q", line)
+		}
+	}
+	// Even a forged action is refused.
+	s, _ := w.st.Session(t.Context(), "tg:2")
+	s.Keyboard = []flows.Choice{{Data: "99.1", Label: "x", Action: "staff:rmok:tg:7"}}
+	if err := w.st.Commit(t.Context(), flows.Commit{Resident: "tg:2", Expect: s.Version, Session: s}); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "forged removal", []string{"staff.not_your_area"}, w.send("tg:2", flows.Input{Kind: flows.InputChoice, Data: "99.1"}))
+	if _, ok, _ := w.st.Member(t.Context(), "tg:7"); !ok {
+		t.Error("a coordinator removed a member outside their area")
+	}
+}
+
+func TestJoinIsRateLimited(t *testing.T) {
+	w := newStaffWorld(t)
+	w.send("tg:8", flows.Input{Kind: flows.InputText, Text: "chào"})
+	for i := 0; i < 5; i++ {
+		check(t, "wrong code", []string{"staff.join_invalid"}, w.cmd("tg:8", "join", "aaaaaaaaaaaaaaaa"))
+	}
+	check(t, "sixth try", []string{"staff.join_slow_down"}, w.cmd("tg:8", "join", "aaaaaaaaaaaaaaaa"))
+}
+
+func TestStopReminders(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.text("dừng")
+	res := c.tap("common.btn.stop_yes")
+	check(t, "stopped", "common.stopped", texts(res)[0])
+	if !c.s.NoReminders {
+		t.Fatal("reminders not stopped")
+	}
+	res = c.cmd("start", "")
+	check(t, "back on", "common.reminders_on", texts(res)[0])
+	if c.s.NoReminders {
+		t.Error("reminders still stopped after /start")
+	}
+}

@@ -1,0 +1,66 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Role is what a person may do beyond being a resident.
+type Role string
+
+// The roles. Everyone is a resident; team members are bound to hamlets,
+// coordinators to communes or the province.
+const (
+	RoleTeam        Role = "team"
+	RoleCoordinator Role = "coordinator"
+)
+
+// Member is a team member or a coordinator.
+type Member struct {
+	ID    string   `json:"id"` // channel-qualified, like a resident id
+	Role  Role     `json:"role"`
+	Areas []string `json:"areas"` // hamlets (team) or communes / the province (coordinator)
+	// Secretary marks a party-cell secretary, who may see party members'
+	// progress in the party-handbook flow by name.
+	Secretary bool      `json:"secretary,omitempty"`
+	Name      string    `json:"name,omitempty"`
+	Since     time.Time `json:"since"`
+	AddedBy   string    `json:"added_by,omitempty"`
+}
+
+// Invite lets one or more people join as team members or coordinators of
+// an area. Its code is unguessable, it expires and it is used up.
+type Invite struct {
+	Code      string    `json:"code"`
+	AreaID    string    `json:"area_id"`
+	AreaLevel string    `json:"area_level"`
+	Role      Role      `json:"role"`
+	Uses      int       `json:"uses"` // left
+	ExpiresAt time.Time `json:"expires_at"`
+	CreatedBy string    `json:"created_by,omitempty"`
+}
+
+// ErrInviteInvalid means an invite code is unknown, expired or used up.
+var ErrInviteInvalid = errors.New("invite code unknown, expired or used up")
+
+// StaffStore keeps members and invites.
+type StaffStore interface {
+	Member(ctx context.Context, id string) (Member, bool, error)
+	PutMember(ctx context.Context, m Member) error
+	RemoveMember(ctx context.Context, id string) error
+	Members(ctx context.Context) ([]Member, error)
+	CreateInvite(ctx context.Context, inv Invite) error
+	// RedeemInvite uses one use of a code atomically.
+	RedeemInvite(ctx context.Context, code string) (Invite, error)
+	// Allow is a rate limiter shared by replicas (against guessing codes).
+	Allow(ctx context.Context, key string, ratePerSec float64, burst int) (bool, time.Duration, error)
+}
+
+// StaffRequest is a team or coordinator command, or the action of a button
+// on one of their screens, handed by the engine to the Desk.
+type StaffRequest struct {
+	Command string // "join", "invite", "team", …
+	Args    string
+	Action  string // a staff button's action, "staff:…"
+}
