@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -410,6 +411,60 @@ func TestEveryFlowIsWalkedInBothLanguages(t *testing.T) {
 			if !done {
 				t.Errorf("flow %s has no %s transcript that reaches its end (%d files)", f.ID, lang, len(files))
 			}
+		}
+	}
+}
+
+func TestInviteCommand(t *testing.T) {
+	p := newProgram(t)
+	var out, errb bytes.Buffer
+	err := runWith(t.Context(), []string{"invite", "--area", tdp1, "--role", "team", "--uses", "2", "--ttl", "3d", "--format", "json"},
+		env("TELEGRAM_BOT_USERNAME", "hangxom_bot"), nil, &out, &errb, appOptions{clock: p.clock, client: p.client, prefix: "test"})
+	if err != nil {
+		t.Fatalf("invite: %v\n%s", err, errb.String())
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range got {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if d := cmp.Diff([]string{"area_id", "area_level", "code", "expires_at", "link", "role"}, keys); d != "" {
+		t.Errorf("json keys (-want +got):\n%s", d)
+	}
+	code, _ := got["code"].(string)
+	if got["link"] != "https://t.me/hangxom_bot?start=j_"+code || got["area_level"] != "hamlet" || got["role"] != "team" ||
+		got["expires_at"] != fixedNow.Add(72*time.Hour).Format(time.RFC3339) || len(code) != 16 {
+		t.Errorf("invite = %v", got)
+	}
+	// Two people may join with it; a third may not.
+	for i, user := range []string{"an", "binh", "chi"} {
+		chat, _, err := p.run("/join "+code+"\n", "chat", "--user", user, "--name", user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined := strings.Contains(chat, "Bác đã vào tổ công nghệ số của Tổ dân phố 1 (Đình Cả)")
+		if joined != (i < 2) {
+			t.Errorf("%s joined=%v:\n%s", user, joined, chat)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"invite", "--area", "vo-nhai", "--role", "team"}, "--area"},
+		{[]string{"invite", "--area", tdp1, "--role", "coordinator"}, "--area"},
+		{[]string{"invite", "--area", "nowhere", "--role", "team"}, "--area"},
+		{[]string{"invite", "--area", tdp1, "--role", "boss"}, "--role"},
+		{[]string{"invite", "--area", tdp1, "--role", "team", "--ttl", "soon"}, "--ttl"},
+	} {
+		var out, errb bytes.Buffer
+		err := runWith(t.Context(), tc.args, env(), nil, &out, &errb, appOptions{clock: p.clock, client: p.client, prefix: "test"})
+		if code := exitCode(err, &errb); code != 2 || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%v: exit %d: %s", tc.args, code, errb.String())
 		}
 	}
 }

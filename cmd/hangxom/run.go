@@ -21,6 +21,8 @@ Usage:
   hangxom chat [--user NAME] [--name DISPLAY] [--lang vi|en]   chat with the bot in this terminal
   hangxom stats [--format table|csv|json] [--from YYYY-MM] [--to YYYY-MM]
                                                              completion counts per hamlet and flow
+  hangxom invite --area ID --role team|coordinator [--uses N] [--ttl 7d] [--format json]
+                                                             an invite code and t.me link for a team member or coordinator
   hangxom content check                                      validate the flows and the words
   hangxom version                                            print the version
 
@@ -77,6 +79,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return runChat(ctx, args[1:], getenv, stdin, stdout, stderr, opts)
 	case "serve":
 		return runServe(ctx, args[1:], getenv, stdout, stderr, opts)
+	case "invite":
+		return runInvite(ctx, args[1:], getenv, stdout, stderr, opts)
 	case "stats":
 		return runStats(ctx, args[1:], getenv, stdout, stderr, opts)
 	case "content":
