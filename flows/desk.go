@@ -31,7 +31,19 @@ type Desk struct {
 	InviteTTL time.Duration
 	// Random is the source of invite codes; default crypto/rand.
 	Random io.Reader
+
+	// FollowUp, Library and WaitExpiry serve /pending.
+	FollowUp   FollowUpStore
+	Library    *Library
+	WaitExpiry time.Duration
+	// PrivateFlows are flows whose residents only coordinators and party-cell
+	// secretaries may see by name (party membership is sensitive); others
+	// see a count. Default: party-handbook.
+	PrivateFlows []string
 }
+
+// pendingPage is how many residents one /pending message lists.
+const pendingPage = 8
 
 // Limits against guessing invite codes: 5 tries, then one more every 12 min.
 const (
@@ -87,6 +99,8 @@ func (d *Desk) Do(ctx context.Context, resident string, s *Session, req StaffReq
 		err = k.invite(strings.Fields(req.Args))
 	case req.Command == "team":
 		err = k.team()
+	case req.Command == "pending":
+		err = k.pending(0)
 	case strings.HasPrefix(req.Action, actStaff):
 		err = k.action(strings.Split(strings.TrimPrefix(req.Action, actStaff), ":"))
 	default:
@@ -388,7 +402,156 @@ func (k *desk) action(parts []string) error {
 		return nil
 	case "team":
 		return k.team()
+	case "pending":
+		page := 0
+		if len(parts) > 1 {
+			fmt.Sscanf(parts[1], "%d", &page)
+		}
+		return k.pending(page)
 	}
 	k.say("staff.unknown", nil)
 	return nil
+}
+
+// hamletsOf lists the hamlets a member follows: a team member's own, or
+// every hamlet (unassigned ones included) in a coordinator's areas.
+func (k *desk) hamletsOf(m Member) []Area {
+	var out []Area
+	if m.Role == RoleTeam {
+		for _, id := range m.Areas {
+			if a, ok := k.d.Areas.Area(id); ok && a.Level == LevelHamlet {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	for _, c := range k.d.Areas.Communes() {
+		for _, h := range k.d.Areas.Children(c.ID) {
+			if h.Level == LevelHamlet && Covers(k.d.Areas, m, h.ID) {
+				out = append(out, h)
+			}
+		}
+	}
+	return out
+}
+
+type pendingRow struct {
+	hamlet Area
+	flow   *Flow
+	entry  OpenEntry
+}
+
+// pending lists the residents of the member's hamlets with an unfinished
+// flow, oldest first, a page at a time.
+func (k *desk) pending(page int) error {
+	m, ok, err := k.whoami()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		k.say("staff.not_a_member", nil)
+		return nil
+	}
+	private := k.d.PrivateFlows
+	if private == nil {
+		private = []string{"party-handbook"}
+	}
+	mayName := m.Role == RoleCoordinator || m.Secretary
+	var rows []pendingRow
+	hidden := map[string]int{}
+	for _, h := range k.hamletsOf(m) {
+		for _, f := range k.d.Library.Flows() {
+			es, err := k.d.FollowUp.Open(k.ctx, h.ID, f.ID)
+			if err != nil {
+				return err
+			}
+			if slices.Contains(private, f.ID) && !mayName {
+				hidden[f.ID] += len(es)
+				continue
+			}
+			for _, e := range es {
+				rows = append(rows, pendingRow{hamlet: h, flow: f, entry: e})
+			}
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].entry.Last.Before(rows[j].entry.Last) })
+	var notes []string
+	for _, f := range k.d.Library.Flows() {
+		if n := hidden[f.ID]; n > 0 {
+			notes = append(notes, k.text("staff.pending_hidden", map[string]any{"Flow": k.text(f.Title, nil), "Total": n}))
+		}
+	}
+	if len(rows) == 0 {
+		k.say("staff.pending_none", nil)
+		for _, n := range notes {
+			k.say("staff.pending_note", map[string]any{"Note": n})
+		}
+		return nil
+	}
+	pages := (len(rows) + pendingPage - 1) / pendingPage
+	page = max(0, min(page, pages-1))
+	var lines []string
+	for _, r := range rows[page*pendingPage : min(len(rows), (page+1)*pendingPage)] {
+		line, err := k.pendingLine(r)
+		if err != nil {
+			return err
+		}
+		lines = append(lines, line)
+	}
+	lines = append(lines, notes...)
+	var cs []Choice
+	if page > 0 {
+		cs = append(cs, Choice{Label: k.text("staff.btn.prev_page", nil), Action: fmt.Sprintf("%spending:%d", actStaff, page-1)})
+	}
+	if page+1 < pages {
+		cs = append(cs, Choice{Label: k.text("staff.btn.next_page", nil), Action: fmt.Sprintf("%spending:%d", actStaff, page+1)})
+	}
+	data := map[string]any{"Total": len(rows), "Page": page + 1, "Pages": pages, "List": strings.Join(lines, "\n")}
+	if len(cs) == 0 {
+		k.say("staff.pending", data)
+	} else {
+		k.ask("staff.pending", data, cs)
+	}
+	return nil
+}
+
+// pendingLine describes one resident: name, hamlet, flow, step, days since
+// the last answer, stalled, help asked.
+func (k *desk) pendingLine(r pendingRow) (string, error) {
+	name := k.text("staff.someone", nil)
+	step, total := 0, len(r.flow.Steps)
+	var help bool
+	if id, ok, err := k.d.FollowUp.Resident(k.ctx, r.entry.Pseudonym); err != nil {
+		return "", err
+	} else if ok {
+		s, err := k.d.FollowUp.Session(k.ctx, id)
+		if err != nil {
+			return "", err
+		}
+		if s.Name != "" {
+			name = s.Name
+		}
+		runs := append([]Run(nil), s.Paused...)
+		if s.Active != nil {
+			runs = append(runs, *s.Active)
+		}
+		for _, run := range runs {
+			if run.Flow == r.flow.ID {
+				if i := slices.IndexFunc(r.flow.Steps, func(x Step) bool { return x.ID == run.Step }); i >= 0 {
+					step = i + 1
+				}
+				help = !s.HelpAt.IsZero() && !s.HelpAt.Before(run.Started)
+			}
+		}
+	}
+	days := int(k.now.Sub(r.entry.Last).Hours() / 24)
+	line := k.text("staff.pending_line", map[string]any{"Name": name, "Hamlet": r.hamlet.Name, "Flow": k.text(r.flow.Title, nil),
+		"Step": step, "Steps": total, "Days": days})
+	if k.d.WaitExpiry > 0 && k.now.Sub(r.entry.Last) > k.d.WaitExpiry {
+		line += " " + k.text("staff.mark_stalled", nil)
+	}
+	if help {
+		line += " " + k.text("staff.mark_help", nil)
+	}
+	return line, nil
 }

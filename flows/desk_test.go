@@ -20,6 +20,7 @@ type staffWorld struct {
 	svc *flows.Service
 	st  *store.Redis
 	n   int
+	now time.Time
 }
 
 func newStaffWorld(t *testing.T) *staffWorld {
@@ -27,12 +28,15 @@ func newStaffWorld(t *testing.T) *staffWorld {
 	m := miniredis.RunT(t)
 	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	t.Cleanup(func() { _ = c.Close() })
-	clock := flows.ClockFunc(func() time.Time { return t0 })
+	w := &staffWorld{t: t, now: t0}
+	clock := flows.ClockFunc(func() time.Time { return w.now })
 	st := store.New(c, store.Options{Prefix: "desk:v1", DataKey: []byte("k"), Clock: clock})
 	e := newEngine(t)
 	desk := &flows.Desk{Store: st, Areas: e.Areas, Loc: fakeLoc{}, Coordinators: []string{"tg:1"}, BotUsername: "hangxom_bot",
-		Random: rand.NewChaCha8([32]byte{7})}
-	return &staffWorld{t: t, svc: &flows.Service{Engine: e, Store: st, Clock: clock, Desk: desk}, st: st}
+		Random: rand.NewChaCha8([32]byte{7}), FollowUp: st, Library: e.Library, WaitExpiry: 72 * time.Hour,
+		PrivateFlows: []string{"other"}}
+	w.svc, w.st = &flows.Service{Engine: e, Store: st, Clock: clock, Desk: desk}, st
+	return w
 }
 
 // send handles one input for who and returns the texts sent back.
@@ -178,4 +182,59 @@ func TestStopReminders(t *testing.T) {
 	if c.s.NoReminders {
 		t.Error("reminders still stopped after /start")
 	}
+}
+
+func TestPendingShowsOnlyMyHamletsOldestFirst(t *testing.T) {
+	w := newStaffWorld(t)
+	w.send("tg:1", flows.Input{Kind: flows.InputText, Text: "chào"})
+	w.send("tg:5", flows.Input{Kind: flows.InputText, Text: "chào"})
+	w.cmd("tg:5", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-1")))
+	// Residents: Lan (a-1, demo, then stalls), Minh (a-1, demo, asks for help),
+	// Thu (a-1, the private flow), Nam (a-2, demo).
+	start := func(who, name, hamlet, flow string) {
+		w.send(who, flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_" + hamlet, Name: name})
+		s, _ := w.st.Session(t.Context(), who)
+		for _, c := range s.Keyboard {
+			if c.Label == flow+".title" {
+				w.send(who, flows.Input{Kind: flows.InputChoice, Data: c.Data})
+			}
+		}
+		w.now = w.now.Add(time.Hour)
+	}
+	start("tg:20", "Lan", "a-1", "demo")
+	start("tg:21", "Minh", "a-1", "demo")
+	start("tg:22", "Thu", "a-1", "other")
+	start("tg:23", "Nam", "a-2", "demo")
+	w.send("tg:21", flows.Input{Kind: flows.InputText, Text: "1"}) // android: Minh moves on
+	w.tap("tg:21", "common.btn.stuck")                             // and is stuck
+	w.now = w.now.Add(4 * 24 * time.Hour)                          // everyone is stalled now
+
+	got := w.cmd("tg:5", "pending", "")
+	if len(got) != 1 {
+		t.Fatalf("pending = %v", got)
+	}
+	text := got[0]
+	lan := strings.Index(text, "Name=Lan")
+	minh := strings.Index(text, "Name=Minh")
+	if lan < 0 || minh < 0 || lan > minh {
+		t.Errorf("want Lan then Minh (oldest first): %s", text)
+	}
+	if strings.Contains(text, "Name=Nam") || strings.Contains(text, "Name=Thu") {
+		t.Errorf("a team member of a-1 sees a-2, or a private flow by name: %s", text)
+	}
+	if !strings.Contains(text, "Flow=other.title,Total=1") {
+		t.Errorf("the private flow is not counted: %s", text)
+	}
+	if !strings.Contains(text, "Name=Minh,Step=4,Steps=7") || strings.Count(text, "staff.mark_help") != 1 || strings.Count(text, "staff.mark_stalled") != 2 {
+		t.Errorf("step, help or stalled marks wrong: %s", text)
+	}
+	// The coordinator sees everyone, the private flow by name too.
+	all := w.cmd("tg:1", "pending", "")[0]
+	for _, name := range []string{"Lan", "Minh", "Thu", "Nam"} {
+		if !strings.Contains(all, "Name="+name) {
+			t.Errorf("the coordinator does not see %s: %s", name, all)
+		}
+	}
+	// A resident sees nothing.
+	check(t, "resident", []string{"staff.not_a_member"}, w.cmd("tg:20", "pending", ""))
 }

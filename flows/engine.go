@@ -28,7 +28,7 @@ type Engine struct {
 }
 
 // staffCommands are handled by the Desk, not the engine.
-var staffCommands = map[string]bool{"join": true, "invite": true, "team": true}
+var staffCommands = map[string]bool{"join": true, "invite": true, "team": true, "pending": true}
 
 // DefaultMaxSteps is the step budget per input when Engine.MaxSteps is zero.
 const DefaultMaxSteps = 50
@@ -340,7 +340,7 @@ func (t *turn) command(cmd, args string) error {
 	case "progress":
 		t.progress()
 		return t.redraw()
-	case "join", "invite", "team": // staffCommands
+	case "join", "invite", "team", "pending": // staffCommands
 		t.res.Staff = &StaffRequest{Command: strings.ToLower(cmd), Args: strings.TrimSpace(args)}
 		return nil
 	case "stop":
@@ -684,6 +684,7 @@ func (t *turn) human() error {
 		t.say("common.human_no_hamlet", nil)
 		return t.showCommunes()
 	}
+	t.s.HelpAt = t.now
 	e := Effect{Kind: EffectHelp, Hamlet: t.s.Hamlet}
 	if a := t.s.Active; a != nil {
 		e.Flow, e.Step = a.Flow, a.Step
@@ -920,6 +921,7 @@ func (t *turn) checkpoint(a string) error {
 		}
 		return t.advance(step.Next)
 	}
+	t.s.HelpAt = t.now
 	t.effect(Effect{Kind: EffectHelp, Flow: t.s.Active.Flow, Step: step.ID, Hamlet: t.s.Hamlet})
 	t.say("common.stuck_recorded", nil)
 	if step.Stuck != "" {

@@ -91,5 +91,15 @@ func staffMessages() map[string][]string {
 		"staff.remove_ask": {"Name"}, "staff.removed": {"Name"},
 		"staff.btn.role_team": nil, "staff.btn.role_coordinator": nil, "staff.btn.invite": nil,
 		"staff.btn.remove": {"Name"}, "staff.btn.remove_yes": nil,
+		"staff.pending":        {"Total", "Page", "Pages", "List"},
+		"staff.pending_line":   {"Name", "Hamlet", "Flow", "Step", "Steps", "Days"},
+		"staff.pending_none":   nil,
+		"staff.pending_hidden": {"Flow", "Total"},
+		"staff.pending_note":   {"Note"},
+		"staff.someone":        nil,
+		"staff.mark_stalled":   nil,
+		"staff.mark_help":      nil,
+		"staff.btn.next_page":  nil,
+		"staff.btn.prev_page":  nil,
 	}
 }

@@ -33,6 +33,8 @@ type Session struct {
 
 	Seen time.Time `json:"seen,omitempty"` // last input
 
+	// HelpAt is when the resident last asked for a human (❓ or 🙋).
+	HelpAt time.Time `json:"help_at,omitempty"`
 	// NoReminders: the resident asked (/stop) not to be reminded.
 	NoReminders bool `json:"noremind,omitempty"`
 }

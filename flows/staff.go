@@ -64,3 +64,19 @@ type StaffRequest struct {
 	Args    string
 	Action  string // a staff button's action, "staff:…"
 }
+
+// OpenEntry is a resident with an unfinished flow in a hamlet, known by
+// pseudonym, with their last activity.
+type OpenEntry struct {
+	Pseudonym string
+	Last      time.Time
+}
+
+// FollowUpStore answers the team's questions about residents.
+type FollowUpStore interface {
+	// Open lists a hamlet's residents with an unfinished flow, oldest first.
+	Open(ctx context.Context, hamlet, flow string) ([]OpenEntry, error)
+	// Resident maps a pseudonym back to the resident, unless forgotten.
+	Resident(ctx context.Context, pseudonym string) (string, bool, error)
+	Session(ctx context.Context, resident string) (Session, error)
+}

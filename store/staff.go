@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -129,3 +130,18 @@ else
 end
 return raw
 `)
+
+// Open returns the residents (by pseudonym) with an unfinished flow in a
+// hamlet, with their last activity, oldest first.
+func (r *Redis) Open(ctx context.Context, hamlet, flow string) ([]flows.OpenEntry, error) {
+	zs, err := r.c.ZRangeWithScores(ctx, r.keys.Open(hamlet, flow), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s/%s: %w", hamlet, flow, err)
+	}
+	out := make([]flows.OpenEntry, 0, len(zs))
+	for _, z := range zs {
+		p, _ := z.Member.(string)
+		out = append(out, flows.OpenEntry{Pseudonym: p, Last: time.UnixMilli(int64(z.Score))})
+	}
+	return out, nil
+}

@@ -135,7 +135,7 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 		WaitExpiry: cfg.WaitExpiry, SessionExpiry: cfg.SessionExpiry, Location: cfg.TZ,
 	}
 	a.desk = &flows.Desk{Store: a.store, Areas: a.areas, Loc: a.loc, Coordinators: cfg.Coordinators,
-		BotUsername: cfg.TelegramUsername}
+		BotUsername: cfg.TelegramUsername, FollowUp: a.store, Library: a.library, WaitExpiry: cfg.WaitExpiry}
 	a.service = &flows.Service{Engine: a.engine, Store: a.store, Clock: a.clock, Desk: a.desk, Logger: a.logger}
 	return a, nil
 }
