@@ -23,6 +23,7 @@ Usage:
                                                              completion counts per hamlet and flow
   hangxom invite --area ID --role team|coordinator [--uses N] [--ttl 7d] [--format json]
                                                              an invite code and t.me link for a team member or coordinator
+  hangxom poster --hamlet ID --out FILE.png [--bot USERNAME]   a printable A4 poster with the hamlet's QR code
   hangxom content check                                      validate the flows and the words
   hangxom version                                            print the version
 
@@ -79,6 +80,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return runChat(ctx, args[1:], getenv, stdin, stdout, stderr, opts)
 	case "serve":
 		return runServe(ctx, args[1:], getenv, stdout, stderr, opts)
+	case "poster":
+		return runPoster(ctx, args[1:], getenv, stdout, stderr, opts)
 	case "invite":
 		return runInvite(ctx, args[1:], getenv, stdout, stderr, opts)
 	case "stats":

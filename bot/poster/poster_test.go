@@ -1,0 +1,367 @@
+package poster_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"image"
+	"image/png"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/hangxomso/hangxom/bot/poster"
+	"github.com/hangxomso/hangxom/content"
+	"github.com/hangxomso/hangxom/flows"
+)
+
+// outDir keeps the rendered posters for a person to look at:
+// go test ./bot/poster -run Poster -poster.out /tmp/posters
+var outDir = flag.String("poster.out", "", "write every rendered poster to this directory")
+
+const instruction = "Mời bác quét mã bằng camera điện thoại để được hướng dẫn từng bước dùng dịch vụ số"
+
+// loadFonts loads the system's DejaVu Sans. Missing fonts fail the test
+// rather than skip it: CI installs fonts-dejavu-core, and a skip would hide
+// a poster nobody can print.
+func loadFonts(t *testing.T) poster.Fonts {
+	t.Helper()
+	f, err := poster.LoadFonts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// seedAreas returns the areas the program seeds the store with at start.
+// It reads only the areas file, so a flow being edited elsewhere does not
+// stop the posters being checked.
+func seedAreas(t *testing.T) []flows.Area {
+	t.Helper()
+	areas, err := content.LoadAreas(content.FS, content.AreasFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return areas
+}
+
+// seedHamlets returns every hamlet of the embedded content with its commune.
+func seedHamlets(t *testing.T) (hamlets []flows.Area, communes map[string]flows.Area) {
+	t.Helper()
+	areas := seedAreas(t)
+	communes = map[string]flows.Area{}
+	for _, a := range areas {
+		switch a.Level {
+		case flows.LevelHamlet:
+			hamlets = append(hamlets, a)
+		case flows.LevelCommune:
+			communes[a.ID] = a
+		}
+	}
+	if len(hamlets) == 0 {
+		t.Fatal("the content seed has no hamlets")
+	}
+	return hamlets, communes
+}
+
+// decodeQR reads the one QR code on the page.
+func decodeQR(t *testing.T, img image.Image) string {
+	t.Helper()
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+	if err != nil {
+		t.Fatalf("no QR code read from the poster: %v", err)
+	}
+	return res.GetText()
+}
+
+// checkPage decodes a rendered poster and checks what every poster must be.
+func checkPage(t *testing.T, data []byte, link string) image.Image {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("not a PNG: %v", err)
+	}
+	if got := img.Bounds(); got != image.Rect(0, 0, poster.Width, poster.Height) || got.Dx() != 1240 || got.Dy() != 1754 {
+		t.Fatalf("page is %v, want A4 at 150 dpi, 1240×1754", got)
+	}
+	if got := decodeQR(t, img); got != link {
+		t.Errorf("QR code reads %q, want %q", got, link)
+	}
+	// The paper's own edge and the space between the border line and the
+	// text stay white: text that failed to shrink would run into them.
+	const edge, inner = 30, 50 // the border line is at 40–46 px
+	for y := 0; y < poster.Height; y++ {
+		xs := []int{0, edge - 1, poster.Width - edge, poster.Width - 1}
+		if y >= inner && y < poster.Height-inner {
+			xs = append(xs, inner, 80, poster.Width-81, poster.Width-inner-1)
+		}
+		for _, x := range xs {
+			if dark(img, x, y) {
+				t.Fatalf("ink at (%d,%d), in the margin", x, y)
+			}
+		}
+	}
+	if !bytes.Contains(data[:64], []byte("pHYs")) {
+		t.Error("no pHYs chunk: printers would guess the size")
+	}
+	return img
+}
+
+func dark(img image.Image, x, y int) bool {
+	r, g, b, _ := img.At(x, y).RGBA()
+	return (r+g+b)/3 < 0x8000
+}
+
+func save(t *testing.T, name string, data []byte) {
+	t.Helper()
+	if *outDir == "" {
+		return
+	}
+	if err := os.MkdirAll(*outDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(*outDir, name+".png"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPosterEveryHamlet renders the poster of every hamlet in the content
+// seed and reads its QR code back.
+func TestPosterEveryHamlet(t *testing.T) {
+	fonts := loadFonts(t)
+	hamlets, communes := seedHamlets(t)
+	for _, h := range hamlets {
+		t.Run(h.ID, func(t *testing.T) {
+			t.Parallel()
+			c, ok := communes[h.ParentID]
+			if !ok {
+				t.Fatalf("hamlet %s: no commune %q", h.ID, h.ParentID)
+			}
+			link, err := poster.StartLink("hangxom_bot", h.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := poster.Render(poster.Poster{HamletName: h.Name, CommuneName: c.Name, Link: link, Instruction: instruction}, fonts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			save(t, h.ID, data)
+			checkPage(t, data, link)
+		})
+	}
+}
+
+// TestPosterFontCoversSeedNames checks every character of every area name
+// and alias has a glyph, so no name prints as empty boxes.
+func TestPosterFontCoversSeedNames(t *testing.T) {
+	fonts := loadFonts(t)
+	areas := seedAreas(t)
+	texts := []string{instruction}
+	for _, a := range areas {
+		texts = append(texts, a.Name)
+		texts = append(texts, a.Aliases...)
+	}
+	for _, s := range texts {
+		if m := fonts.Missing(s); len(m) > 0 {
+			t.Errorf("Missing(%q) = %q, want none", s, string(m))
+		}
+	}
+}
+
+func TestPosterMissing(t *testing.T) {
+	fonts := loadFonts(t)
+	for _, tc := range []struct {
+		name, text string
+		want       []rune
+	}{
+		{"vietnamese letters", "ơ ư ạ ế ằ ỹ Đ", nil},
+		{"every vietnamese vowel", "aàáảãạăằắẳẵặâầấẩẫậeèéẻẽẹêềếểễệiìíỉĩịoòóỏõọôồốổỗộơờớởỡợuùúủũụưừứửữựyỳýỷỹỵđ" +
+			"AÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬEÈÉẺẼẸÊỀẾỂỄỆIÌÍỈĨỊOÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢUÙÚỦŨỤƯỪỨỬỮỰYỲÝỶỸỴĐ", nil},
+		{"decomposed marks compose", norm.NFD.String("Đình Cả Thượng Nung"), nil},
+		{"an emoji DejaVu lacks", "Xóm 🥭 ơ", []rune{'🥭'}},
+		{"each missing once, in order", "🥭a🦬🥭", []rune{'🥭', '🦬'}},
+		{"white space is not drawn", "a\tb\n", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, fonts.Missing(tc.text)); diff != "" {
+				t.Errorf("Missing(%q) (-want +got):\n%s", tc.text, diff)
+			}
+		})
+	}
+}
+
+func TestPosterRenderRefusesMissingGlyph(t *testing.T) {
+	fonts := loadFonts(t)
+	_, err := poster.Render(poster.Poster{HamletName: "Xóm Xoài 🥭", CommuneName: "Xã Võ Nhai", Link: "https://t.me/hangxom_bot?start=h_x", Instruction: instruction}, fonts)
+	if err == nil {
+		t.Fatal("rendered a name with a character the font lacks")
+	}
+	for _, want := range []string{"hamlet name", "🥭", "U+1F96D"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %q", err, want)
+		}
+	}
+}
+
+// TestPosterDecomposedInput renders text typed with combining marks exactly
+// like the same text precomposed.
+func TestPosterDecomposedInput(t *testing.T) {
+	fonts := loadFonts(t)
+	p := poster.Poster{HamletName: "Tổ dân phố 1 (Đình Cả)", CommuneName: "Xã Võ Nhai",
+		Link: "https://t.me/hangxom_bot?start=h_vo-nhai-tdp-1-dinh-ca", Instruction: instruction}
+	want, err := poster.Render(p, fonts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := poster.Poster{HamletName: norm.NFD.String(p.HamletName), CommuneName: norm.NFD.String(p.CommuneName),
+		Link: p.Link, Instruction: norm.NFD.String(p.Instruction)}
+	if d.HamletName == p.HamletName {
+		t.Fatal("NFD did not change the name: the test tests nothing")
+	}
+	got, err := poster.Render(d, fonts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Error("decomposed input renders differently from precomposed")
+	}
+}
+
+// TestPosterLongText shrinks and wraps long names, a long instruction and a
+// long link inside the margins, and the code still reads.
+func TestPosterLongText(t *testing.T) {
+	fonts := loadFonts(t)
+	link, err := poster.StartLink("a_rather_long_village_helper_bot", "nghinh-tuong-xom-khuoi-nang-tren-va-duoi-2025")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		p    poster.Poster
+	}{
+		{"long hamlet name", poster.Poster{
+			HamletName:  "Xóm Khuổi Nặng Trên và Khuổi Nặng Dưới sáp nhập năm 2025 (Nghinh Tường cũ)",
+			CommuneName: "Xã Nghinh Tường", Link: link, Instruction: instruction}},
+		{"one very long word", poster.Poster{
+			HamletName:  "Xómmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm",
+			CommuneName: "Xã Nghinh Tường", Link: link, Instruction: instruction}},
+		{"long commune and instruction", poster.Poster{
+			HamletName:  "Xóm Mỏ Gà",
+			CommuneName: "Xã Nghinh Tường, tỉnh Thái Nguyên (trước đây thuộc huyện Võ Nhai)",
+			Link:        link,
+			Instruction: instruction + ", đăng ký tài khoản định danh điện tử, mở ví điện tử và nhận tin nhắn nhắc lịch của tổ công nghệ số cộng đồng"}},
+		{"short", poster.Poster{HamletName: "Na", CommuneName: "", Link: link, Instruction: ""}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := poster.Render(tc.p, fonts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			save(t, "long-"+strings.ReplaceAll(tc.name, " ", "-"), data)
+			checkPage(t, data, link)
+		})
+	}
+}
+
+func TestPosterRenderNeedsNameAndLink(t *testing.T) {
+	fonts := loadFonts(t)
+	for _, p := range []poster.Poster{
+		{HamletName: " ", Link: "https://t.me/hangxom_bot?start=h_x"},
+		{HamletName: "Xóm Na", Link: ""},
+	} {
+		if _, err := poster.Render(p, fonts); err == nil {
+			t.Errorf("Render(%+v) = nil error", p)
+		}
+	}
+	if _, err := poster.Render(poster.Poster{HamletName: "Xóm Na", Link: "x"}, poster.Fonts{}); err == nil {
+		t.Error("rendered without fonts")
+	}
+}
+
+func TestPosterLoadFontsMissingDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "no-fonts-here")
+	_, err := poster.LoadFonts(dir)
+	if err == nil {
+		t.Fatal("loaded fonts from a directory that does not exist")
+	}
+	for _, want := range []string{"fonts-dejavu-core", dir, "DejaVuSans.ttf"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %q", err, want)
+		}
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("errors.Is(%v, fs.ErrNotExist) = false", err)
+	}
+}
+
+func TestPosterLoadFontsDirs(t *testing.T) {
+	onlyRegular := t.TempDir()
+	copyFile(t, filepath.Join(poster.DefaultFontDir, "DejaVuSans.ttf"), filepath.Join(onlyRegular, "DejaVuSans.ttf"))
+	// A directory with only one of the two is passed over for the next.
+	f, err := poster.LoadFonts(onlyRegular, poster.DefaultFontDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Regular == nil || f.Bold == nil {
+		t.Fatalf("LoadFonts = %+v, want both fonts", f)
+	}
+	if _, err := poster.LoadFonts(onlyRegular); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("only the regular font: err = %v, want not found", err)
+	}
+	corrupt := t.TempDir()
+	for _, n := range []string{"DejaVuSans.ttf", "DejaVuSans-Bold.ttf"} {
+		if err := os.WriteFile(filepath.Join(corrupt, n), []byte("not a font"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = poster.LoadFonts(corrupt, poster.DefaultFontDir)
+	if err == nil || errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), corrupt) {
+		t.Errorf("corrupt font: err = %v, want a parse error naming the file", err)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPosterStartLink(t *testing.T) {
+	for _, tc := range []struct {
+		bot, id, want string
+		ok            bool
+	}{
+		{"hangxom_bot", "vo-nhai-tdp-1-dinh-ca", "https://t.me/hangxom_bot?start=h_vo-nhai-tdp-1-dinh-ca", true},
+		{"@hangxom_bot", "x", "https://t.me/hangxom_bot?start=h_x", true},
+		{"hangxom_bot", strings.Repeat("a", 62), "https://t.me/hangxom_bot?start=h_" + strings.Repeat("a", 62), true},
+		{"hangxom_bot", strings.Repeat("a", 63), "", false},
+		{"hangxom_bot", "xóm-1", "", false},
+		{"hangxom_bot", "a b", "", false},
+		{"hangxom_bot", "", "", false},
+		{"hx", "x", "", false},
+		{"hangxom bot", "x", "", false},
+	} {
+		t.Run(tc.bot+"/"+tc.id, func(t *testing.T) {
+			got, err := poster.StartLink(tc.bot, tc.id)
+			if (err == nil) != tc.ok || got != tc.want {
+				t.Errorf("StartLink(%q, %q) = %q, %v; want %q, ok %v", tc.bot, tc.id, got, err, tc.want, tc.ok)
+			}
+		})
+	}
+}
