@@ -101,6 +101,12 @@ func (d *Desk) Do(ctx context.Context, resident string, s *Session, req StaffReq
 		err = k.team()
 	case req.Command == "pending":
 		err = k.pending(0)
+	case req.Command == "stats":
+		err = k.stats(req.Args)
+	case req.Command == "export":
+		err = k.export(req.Args)
+	case req.Command == "log":
+		err = k.log(req.Args)
 	case strings.HasPrefix(req.Action, actStaff):
 		err = k.action(strings.Split(strings.TrimPrefix(req.Action, actStaff), ":"))
 	default:
@@ -402,6 +408,8 @@ func (k *desk) action(parts []string) error {
 		return nil
 	case "team":
 		return k.team()
+	case "st", "exp", "log":
+		return k.statsAction(parts)
 	case "pending":
 		page := 0
 		if len(parts) > 1 {
