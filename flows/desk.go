@@ -32,6 +32,11 @@ type Desk struct {
 	// Random is the source of invite codes; default crypto/rand.
 	Random io.Reader
 
+	// Help keeps help requests; Notify, when set, is told of every other
+	// person whose outbox the Desk filled (the Telegram sender drains it).
+	Help   HelpStore
+	Notify func(resident string)
+
 	// FollowUp, Library and WaitExpiry serve /pending.
 	FollowUp   FollowUpStore
 	Library    *Library
@@ -107,6 +112,8 @@ func (d *Desk) Do(ctx context.Context, resident string, s *Session, req StaffReq
 		err = k.export(req.Args)
 	case req.Command == "log":
 		err = k.log(req.Args)
+	case req.Command == "helpdesk":
+		err = k.helpdesk()
 	case strings.HasPrefix(req.Action, actStaff):
 		err = k.action(strings.Split(strings.TrimPrefix(req.Action, actStaff), ":"))
 	default:
@@ -408,6 +415,14 @@ func (k *desk) action(parts []string) error {
 		return nil
 	case "team":
 		return k.team()
+	case "claim", "close":
+		if len(parts) < 2 || k.d.Help == nil {
+			break
+		}
+		if parts[0] == "claim" {
+			return k.claim(parts[1])
+		}
+		return k.closeHelp(parts[1])
 	case "st", "exp", "log":
 		return k.statsAction(parts)
 	case "pending":

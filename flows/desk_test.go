@@ -34,7 +34,7 @@ func newStaffWorld(t *testing.T) *staffWorld {
 	e := newEngine(t)
 	desk := &flows.Desk{Store: st, Areas: e.Areas, Loc: fakeLoc{}, Coordinators: []string{"tg:1"}, BotUsername: "hangxom_bot",
 		Random: rand.NewChaCha8([32]byte{7}), FollowUp: st, Library: e.Library, WaitExpiry: 72 * time.Hour,
-		PrivateFlows: []string{"other"}}
+		PrivateFlows: []string{"other"}, Help: st}
 	w.svc, w.st = &flows.Service{Engine: e, Store: st, Clock: clock, Desk: desk}, st
 	return w
 }
@@ -208,6 +208,7 @@ func TestPendingShowsOnlyMyHamletsOldestFirst(t *testing.T) {
 	w.send("tg:21", flows.Input{Kind: flows.InputText, Text: "1"}) // android: Minh moves on
 	w.tap("tg:21", "common.btn.stuck")                             // and is stuck
 	w.now = w.now.Add(4 * 24 * time.Hour)                          // everyone is stalled now
+	outboxTexts(t, w.st, "tg:5")                                   // the help notification
 
 	got := w.cmd("tg:5", "pending", "")
 	if len(got) != 1 {
@@ -229,7 +230,7 @@ func TestPendingShowsOnlyMyHamletsOldestFirst(t *testing.T) {
 		t.Errorf("step, help or stalled marks wrong: %s", text)
 	}
 	// The coordinator sees everyone, the private flow by name too.
-	all := w.cmd("tg:1", "pending", "")[0]
+	all := strings.Join(w.cmd("tg:1", "pending", ""), "\n")
 	for _, name := range []string{"Lan", "Minh", "Thu", "Nam"} {
 		if !strings.Contains(all, "Name="+name) {
 			t.Errorf("the coordinator does not see %s: %s", name, all)
@@ -237,4 +238,82 @@ func TestPendingShowsOnlyMyHamletsOldestFirst(t *testing.T) {
 	}
 	// A resident sees nothing.
 	check(t, "resident", []string{"staff.not_a_member"}, w.cmd("tg:20", "pending", ""))
+}
+
+// outboxOf returns who's waiting replies without draining them.
+func (w *staffWorld) outboxOf(who string) []flows.Reply {
+	w.t.Helper()
+	rs, err := w.st.Outbox(w.t.Context(), who)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return rs
+}
+
+func TestHelpRequestsReachTheTeam(t *testing.T) {
+	w := newStaffWorld(t)
+	for _, who := range []string{"tg:1", "tg:5", "tg:6", "tg:7"} {
+		w.send(who, flows.Input{Kind: flows.InputText, Text: "chào", Name: map[string]string{"tg:1": "Điều", "tg:5": "Nguyễn Thị Hoa", "tg:6": "Bình", "tg:7": "Cường"}[who]})
+	}
+	w.cmd("tg:5", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-1")))
+	w.cmd("tg:6", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-1")))
+	w.cmd("tg:7", "join", codeIn(t, w.cmd("tg:1", "invite", "team b-1")))
+
+	// Lan in a-1 is stuck.
+	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
+	w.tap("tg:20", "demo.title")
+	w.tap("tg:20", "demo.btn.android")
+	w.tap("tg:20", "common.btn.stuck")
+	var data string
+	for _, who := range []string{"tg:5", "tg:6"} {
+		rs := w.outboxOf(who)
+		if len(rs) != 1 || !strings.HasPrefix(rs[0].Text, "staff.help_new{Flow=demo.title,Hamlet=Xóm 1,Name=Lan,Step=3}") || len(rs[0].Buttons) != 1 {
+			t.Fatalf("%s was told %+v", who, rs)
+		}
+		data = rs[0].Buttons[0].Data
+		outboxTexts(t, w.st, who)
+	}
+	if len(w.outboxOf("tg:7")) != 0 || len(w.outboxOf("tg:1")) != 0 {
+		t.Error("someone outside the hamlet's team was told")
+	}
+	// Cường (another hamlet) cannot take it; Hoa takes it; Bình is too late.
+	check(t, "other hamlet", []string{"staff.not_your_area"}, w.send("tg:7", flows.Input{Kind: flows.InputChoice, Data: data}))
+	got := w.send("tg:5", flows.Input{Kind: flows.InputChoice, Data: data})
+	if len(got) != 1 || !strings.HasPrefix(got[0], "staff.help_claimed_you") {
+		t.Fatalf("claim: %v", got)
+	}
+	check(t, "the resident is told who comes", []string{"common.help_coming{Name=Hoa}"}, outboxTexts(t, w.st, "tg:20"))
+	check(t, "too late", []string{"staff.help_taken{Claimer=Nguyễn Thị Hoa,Flow=demo.title,Hamlet=Xóm 1,Name=Lan,Step=3}"}, w.send("tg:6", flows.Input{Kind: flows.InputChoice, Data: data}))
+
+	// The helpdesk shows it as Hoa's; she closes it.
+	desk := w.cmd("tg:5", "helpdesk", "")
+	if len(desk) != 1 || !strings.Contains(desk[0], "Status=staff.help_status_claimed{Claimer=Nguyễn Thị Hoa}") {
+		t.Fatalf("helpdesk: %v", desk)
+	}
+	w.tap("tg:5", "staff.btn.close_name")
+	check(t, "after closing", []string{"staff.helpdesk_none"}, w.cmd("tg:5", "helpdesk", ""))
+
+	// A hamlet without a team: the coordinators are told at once.
+	w.send("tg:30", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-2", Name: "Nam"})
+	w.tap("tg:30", "common.btn.human")
+	if rs := w.outboxOf("tg:1"); len(rs) != 1 || !strings.HasPrefix(rs[0].Text, "staff.help_new{Flow=") {
+		t.Fatalf("the coordinator was not told: %+v", rs)
+	}
+	outboxTexts(t, w.st, "tg:1")
+
+	// Unclaimed for a day: escalated to the coordinators, once.
+	w.send("tg:21", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Minh"})
+	w.tap("tg:21", "common.btn.human")
+	outboxTexts(t, w.st, "tg:5")
+	outboxTexts(t, w.st, "tg:6")
+	n, err := w.svc.Desk.Escalate(t.Context(), w.now.Add(25*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("escalated %d, %v; want 1 (Nam's went to coordinators already)", n, err)
+	}
+	if rs := w.outboxOf("tg:1"); len(rs) != 1 || !strings.HasPrefix(rs[0].Text, "staff.help_escalated") {
+		t.Errorf("coordinator: %+v", rs)
+	}
+	if n, _ := w.svc.Desk.Escalate(t.Context(), w.now.Add(26*time.Hour)); n != 0 {
+		t.Errorf("escalated again: %d", n)
+	}
 }

@@ -366,6 +366,10 @@ func (t *turn) command(cmd, args string) error {
 
 // choice handles a tapped button: its data must belong to the latest keyboard.
 func (t *turn) choice(data string) error {
+	if id, ok := strings.CutPrefix(data, helpClaimPrefix); ok && id != "" {
+		t.res.Staff = &StaffRequest{Action: actStaff + "claim:" + id}
+		return nil
+	}
 	for _, c := range t.s.Keyboard {
 		if c.Data == data {
 			return t.act(c.Action)

@@ -132,6 +132,17 @@ func (s *Service) once(ctx context.Context, resident string, in Input) (Handled,
 	}); err != nil {
 		return Handled{}, err
 	}
+	if s.Desk != nil {
+		for _, e := range res.Effects {
+			if e.Kind == EffectHelp {
+				// After the write: a crash just before this loses the
+				// routed request (the hamlet's help count is kept).
+				if err := s.Desk.NotifyHelp(ctx, resident, res.Session, e); err != nil {
+					s.logger().Warn("notify helpers", "resident", resident, "err", err)
+				}
+			}
+		}
+	}
 	if res.Forget {
 		if f, ok := s.Store.(Forgetter); ok {
 			if err := f.Forget(ctx, resident); err != nil {

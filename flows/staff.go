@@ -80,3 +80,41 @@ type FollowUpStore interface {
 	Resident(ctx context.Context, pseudonym string) (string, bool, error)
 	Session(ctx context.Context, resident string) (Session, error)
 }
+
+// Help request states.
+const (
+	HelpOpen    = "open"
+	HelpClaimed = "claimed"
+	HelpClosed  = "closed"
+)
+
+// HelpRequest is a resident's call for a human (❓ stuck or 🙋), routed to
+// the hamlet's team members; the first to claim it helps.
+type HelpRequest struct {
+	ID       string    `json:"id"`
+	Hamlet   string    `json:"hamlet"`
+	Flow     string    `json:"flow,omitempty"`
+	Step     string    `json:"step,omitempty"`
+	Resident string    `json:"resident"` // to reach them; deleted with /forget
+	Name     string    `json:"name,omitempty"`
+	At       time.Time `json:"at"`
+	Status   string    `json:"status"`
+
+	ClaimedBy   string    `json:"claimed_by,omitempty"`
+	ClaimerName string    `json:"claimer_name,omitempty"`
+	ClaimedAt   time.Time `json:"claimed_at,omitempty"`
+	Escalated   bool      `json:"escalated,omitempty"`
+}
+
+// ErrNoHelp means a help request does not exist (any more).
+var ErrNoHelp = errors.New("no such help request")
+
+// HelpStore keeps help requests and reaches other people's outboxes.
+type HelpStore interface {
+	CreateHelp(ctx context.Context, h HelpRequest) (bool, error)
+	Help(ctx context.Context, id string) (HelpRequest, bool, error)
+	UpdateHelp(ctx context.Context, id string, change func(*HelpRequest) bool) (HelpRequest, bool, error)
+	OpenHelps(ctx context.Context, hamlet string) ([]HelpRequest, error)
+	UnclaimedBefore(ctx context.Context, t time.Time) ([]HelpRequest, error)
+	Enqueue(ctx context.Context, resident string, replies ...Reply) error
+}

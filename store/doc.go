@@ -70,6 +70,9 @@
 //	P:pairs                               SET     none         ApplyEffects (JSON [hamlet, flow])
 //	P:sweep:lock                          STRING  5 min        Sweep
 //	P:areas                               HASH    none         SeedAreas (HSETNX), PutArea (HSET)
+//	P:help:<id>                           STRING  90 d         CreateHelp (SET NX), UpdateHelp (WATCH/MULTI)
+//	P:{h:H}:helps_open                    ZSET    none         CreateHelp, UpdateHelp (ZREM when closed)
+//	P:helpq                               ZSET    none         CreateHelp, UpdateHelp (ZREM when closed)
 //	P:members                             HASH    none         PutMember, RemoveMember (member id → JSON flows.Member)
 //	P:invite:<code>                       STRING  until expiry CreateInvite (SET NX PX), RedeemInvite (Lua: one use, DEL at the last)
 //

@@ -191,6 +191,18 @@ func (k Keys) Pairs() string { return k.prefix + ":pairs" }
 // deleted by it only while it holds the token.
 func (k Keys) SweepLock() string { return k.prefix + ":sweep:lock" }
 
+// Help is a STRING: JSON flows.HelpRequest, kept 90 days. Written by
+// CreateHelp (SET NX) and UpdateHelp (WATCH/MULTI).
+func (k Keys) Help(id string) string { return k.prefix + ":help:" + id }
+
+// HelpOpen is a ZSET of a hamlet's open and claimed help request ids by
+// time. No TTL. Written by CreateHelp, UpdateHelp (removed when closed).
+func (k Keys) HelpOpen(hamlet string) string { return k.hamlet(hamlet, "helps_open") }
+
+// HelpQueue is a ZSET of every open or claimed help request id by time,
+// for escalation. No TTL. Written like HelpOpen.
+func (k Keys) HelpQueue() string { return k.prefix + ":helpq" }
+
 // Members is a HASH: member id → JSON flows.Member (team members and
 // coordinators). No TTL. Written by PutMember and RemoveMember.
 func (k Keys) Members() string { return k.prefix + ":members" }

@@ -135,7 +135,8 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 		WaitExpiry: cfg.WaitExpiry, SessionExpiry: cfg.SessionExpiry, Location: cfg.TZ,
 	}
 	a.desk = &flows.Desk{Store: a.store, Areas: a.areas, Loc: a.loc, Coordinators: cfg.Coordinators,
-		BotUsername: cfg.TelegramUsername, FollowUp: a.store, Library: a.library, WaitExpiry: cfg.WaitExpiry}
+		BotUsername: cfg.TelegramUsername, FollowUp: a.store, Library: a.library, WaitExpiry: cfg.WaitExpiry,
+		Help: a.store}
 	a.service = &flows.Service{Engine: a.engine, Store: a.store, Clock: a.clock, Desk: a.desk, Logger: a.logger}
 	return a, nil
 }
@@ -159,6 +160,9 @@ func (a *app) sweepEvery(ctx context.Context, every time.Duration) {
 		case <-t.C:
 			if _, err := a.sweep(ctx); err != nil && ctx.Err() == nil {
 				a.logger.Warn("sweep failed", "err", err)
+			}
+			if _, err := a.desk.Escalate(ctx, a.clock.Now()); err != nil && ctx.Err() == nil {
+				a.logger.Warn("escalate help requests", "err", err)
 			}
 		}
 	}

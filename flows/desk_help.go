@@ -1,0 +1,320 @@
+package flows
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// helpClaimPrefix starts the callback data of the "I will help" button on a
+// help notification. That message goes to another person's chat, outside
+// their session's keyboard, so the data names the request itself; the Desk
+// checks the presser's role and area, so forged data gains nothing.
+const helpClaimPrefix = "h:"
+
+// helpID names the help request of one help effect, the same on every retry.
+func helpID(resident string, e Effect) string {
+	sum := sha256.Sum256([]byte(resident + "|" + strconv.FormatInt(e.At.UnixNano(), 10) + "|" + e.Flow + "|" + e.Step))
+	return hex.EncodeToString(sum[:8])
+}
+
+// NotifyHelp turns a committed help effect into a help request and tells
+// every team member of the hamlet, with a button to claim it; a hamlet with
+// no team member goes to the coordinators covering it. It is idempotent:
+// the request is created once, and only its creator notifies.
+func (d *Desk) NotifyHelp(ctx context.Context, resident string, s Session, e Effect) error {
+	if d.Help == nil || e.Hamlet == "" {
+		return nil
+	}
+	h := HelpRequest{ID: helpID(resident, e), Hamlet: e.Hamlet, Flow: e.Flow, Step: e.Step,
+		Resident: resident, Name: s.Name, At: e.At, Status: HelpOpen}
+	created, err := d.Help.CreateHelp(ctx, h)
+	if err != nil || !created {
+		return err
+	}
+	to, escalated, err := d.helpers(ctx, h.Hamlet)
+	if err != nil {
+		return err
+	}
+	if escalated {
+		if _, _, err := d.Help.UpdateHelp(ctx, h.ID, func(x *HelpRequest) bool { x.Escalated = true; return true }); err != nil {
+			return err
+		}
+	}
+	return d.tellHelpers(ctx, h, to, "staff.help_new")
+}
+
+// helpers are the team members of a hamlet, or, when it has none, the
+// coordinators covering it (escalated).
+func (d *Desk) helpers(ctx context.Context, hamlet string) ([]string, bool, error) {
+	all, err := d.Store.Members(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	var team, coord []string
+	for _, m := range all {
+		switch {
+		case m.Role == RoleTeam && slices.Contains(m.Areas, hamlet):
+			team = append(team, m.ID)
+		case m.Role == RoleCoordinator && Covers(d.Areas, m, hamlet):
+			coord = append(coord, m.ID)
+		}
+	}
+	if len(team) > 0 {
+		return team, false, nil
+	}
+	for _, c := range d.Coordinators {
+		if !slices.Contains(coord, c) {
+			coord = append(coord, c)
+		}
+	}
+	return coord, true, nil
+}
+
+func (d *Desk) tellHelpers(ctx context.Context, h HelpRequest, to []string, msg string) error {
+	for _, id := range to {
+		lang := "vi"
+		if d.FollowUp != nil {
+			if s, err := d.FollowUp.Session(ctx, id); err == nil && s.Lang != "" {
+				lang = s.Lang
+			}
+		}
+		data := d.helpData(lang, h)
+		text, _ := d.Loc.Localize(lang, msg, data)
+		label, _ := d.Loc.Localize(lang, "staff.btn.claim", nil)
+		r := Reply{ID: "help:" + h.ID + ":" + msg + ":" + id, Text: text,
+			Buttons: []Choice{{Data: helpClaimPrefix + h.ID, Label: label}}}
+		if err := d.Help.Enqueue(ctx, id, r); err != nil {
+			return err
+		}
+		if d.Notify != nil {
+			d.Notify(id)
+		}
+	}
+	return nil
+}
+
+func (d *Desk) helpData(lang string, h HelpRequest) map[string]any {
+	name := h.Name
+	if name == "" {
+		name, _ = d.Loc.Localize(lang, "staff.someone", nil)
+	}
+	data := map[string]any{"Name": name, "Hamlet": h.Hamlet, "Flow": "", "Step": 0}
+	if a, ok := d.Areas.Area(h.Hamlet); ok {
+		data["Hamlet"] = a.Name
+	}
+	if d.Library != nil {
+		if f, ok := d.Library.Flow(h.Flow); ok {
+			data["Flow"], _ = d.Loc.Localize(lang, f.Title, nil)
+			data["Step"] = slices.IndexFunc(f.Steps, func(x Step) bool { return x.ID == h.Step }) + 1
+		}
+	}
+	if data["Flow"] == "" {
+		data["Flow"], _ = d.Loc.Localize(lang, "staff.no_flow", nil)
+	}
+	return data
+}
+
+// Escalate sends help requests unclaimed for a day to the coordinators
+// covering their hamlet, once.
+func (d *Desk) Escalate(ctx context.Context, now time.Time) (int, error) {
+	if d.Help == nil {
+		return 0, nil
+	}
+	hs, err := d.Help.UnclaimedBefore(ctx, now.Add(-24*time.Hour))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, h := range hs {
+		_, wrote, err := d.Help.UpdateHelp(ctx, h.ID, func(x *HelpRequest) bool {
+			if x.Escalated || x.Status != HelpOpen {
+				return false
+			}
+			x.Escalated = true
+			return true
+		})
+		if err != nil || !wrote {
+			continue
+		}
+		all, err := d.Store.Members(ctx)
+		if err != nil {
+			return n, err
+		}
+		var to []string
+		for _, m := range all {
+			if m.Role == RoleCoordinator && Covers(d.Areas, m, h.Hamlet) {
+				to = append(to, m.ID)
+			}
+		}
+		for _, c := range d.Coordinators {
+			if !slices.Contains(to, c) {
+				to = append(to, c)
+			}
+		}
+		if err := d.tellHelpers(ctx, h, to, "staff.help_escalated"); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// mayHelp reports whether m may claim or see a request of hamlet.
+func (k *desk) mayHelp(m Member, hamlet string) bool {
+	if m.Role == RoleTeam {
+		return slices.Contains(m.Areas, hamlet)
+	}
+	return m.Role == RoleCoordinator && Covers(k.d.Areas, m, hamlet)
+}
+
+// claim takes a help request for the caller, if nobody has.
+func (k *desk) claim(id string) error {
+	m, ok, err := k.whoami()
+	if err != nil {
+		return err
+	}
+	h, found, err := k.d.Help.Help(k.ctx, id)
+	if err != nil {
+		return err
+	}
+	if !ok || !found || !k.mayHelp(m, h.Hamlet) {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	name := k.s.Name
+	if name == "" {
+		name = m.Name
+	}
+	h, wrote, err := k.d.Help.UpdateHelp(k.ctx, id, func(x *HelpRequest) bool {
+		if x.Status != HelpOpen {
+			return false
+		}
+		x.Status, x.ClaimedBy, x.ClaimerName, x.ClaimedAt = HelpClaimed, k.me, name, k.now
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	data := k.d.helpData(langOr(k.s.Lang), h)
+	if !wrote {
+		if h.ClaimedBy == k.me {
+			k.say("staff.help_yours", data)
+			return nil
+		}
+		data["Claimer"] = h.ClaimerName
+		k.say("staff.help_taken", data)
+		return nil
+	}
+	k.ask("staff.help_claimed_you", data, []Choice{
+		{Label: k.text("staff.btn.close", nil), Action: actStaff + "close:" + id},
+	})
+	// The resident learns who will come: the helper's first name only.
+	lang := "vi"
+	if s, err := k.d.FollowUp.Session(k.ctx, h.Resident); err == nil && s.Lang != "" {
+		lang = s.Lang
+	}
+	text, _ := k.d.Loc.Localize(lang, "common.help_coming", map[string]any{"Name": firstName(name)})
+	if err := k.d.Help.Enqueue(k.ctx, h.Resident, Reply{ID: "helpcoming:" + id, Text: text}); err != nil {
+		return err
+	}
+	if k.d.Notify != nil {
+		k.d.Notify(h.Resident)
+	}
+	return nil
+}
+
+func firstName(name string) string {
+	f := strings.Fields(name)
+	if len(f) == 0 {
+		return name
+	}
+	return f[len(f)-1] // Vietnamese names end with the given name
+}
+
+// closeHelp marks a claimed request done: by its claimer or a coordinator.
+func (k *desk) closeHelp(id string) error {
+	m, ok, err := k.whoami()
+	if err != nil {
+		return err
+	}
+	h, found, err := k.d.Help.Help(k.ctx, id)
+	if err != nil {
+		return err
+	}
+	if !ok || !found || !(h.ClaimedBy == k.me || (m.Role == RoleCoordinator && k.mayHelp(m, h.Hamlet))) {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	if _, _, err := k.d.Help.UpdateHelp(k.ctx, id, func(x *HelpRequest) bool {
+		if x.Status == HelpClosed {
+			return false
+		}
+		x.Status = HelpClosed
+		return true
+	}); err != nil {
+		return err
+	}
+	k.say("staff.help_closed", k.d.helpData(langOr(k.s.Lang), h))
+	return nil
+}
+
+// helpdesk lists the open and claimed requests of the caller's hamlets.
+func (k *desk) helpdesk() error {
+	m, ok, err := k.whoami()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		k.say("staff.not_a_member", nil)
+		return nil
+	}
+	var lines []string
+	var cs []Choice
+	for _, hm := range k.hamletsOf(m) {
+		hs, err := k.d.Help.OpenHelps(k.ctx, hm.ID)
+		if err != nil {
+			return err
+		}
+		for _, h := range hs {
+			data := k.d.helpData(langOr(k.s.Lang), h)
+			data["Status"] = k.text("staff.help_status_"+h.Status, map[string]any{"Claimer": h.ClaimerName})
+			lines = append(lines, k.text("staff.helpdesk_line", data))
+			switch {
+			case h.Status == HelpOpen:
+				cs = append(cs, Choice{Label: k.text("staff.btn.claim_name", data), Action: actStaff + "claim:" + h.ID})
+			case h.ClaimedBy == k.me || m.Role == RoleCoordinator:
+				cs = append(cs, Choice{Label: k.text("staff.btn.close_name", data), Action: actStaff + "close:" + h.ID})
+			}
+		}
+	}
+	if len(lines) == 0 {
+		k.say("staff.helpdesk_none", nil)
+		return nil
+	}
+	k.ask("staff.helpdesk", map[string]any{"List": strings.Join(lines, "\n")}, cs)
+	return nil
+}
+
+// helpMessages are the words of this file and their fields.
+func helpMessages() map[string][]string {
+	f := []string{"Name", "Hamlet", "Flow", "Step"}
+	return map[string][]string{
+		"staff.help_new": f, "staff.help_escalated": f, "staff.help_claimed_you": f, "staff.help_yours": f,
+		"staff.help_taken":  append(append([]string{}, f...), "Claimer"),
+		"staff.help_closed": f, "staff.helpdesk": {"List"}, "staff.helpdesk_none": nil,
+		"staff.helpdesk_line":       append(append([]string{}, f...), "Status"),
+		"staff.help_status_open":    {"Claimer"},
+		"staff.help_status_claimed": {"Claimer"},
+		"staff.btn.claim":           nil,
+		"staff.btn.claim_name":      append(append([]string{}, f...), "Status"),
+		"staff.btn.close":           nil,
+		"staff.btn.close_name":      append(append([]string{}, f...), "Status"),
+		"staff.no_flow":             nil,
+		"common.help_coming":        {"Name"},
+	}
+}
