@@ -909,13 +909,13 @@ func (c *checker) checkTargets(fsys fs.FS, flowIDs map[string]bool, areas map[st
 			c.add(file, at("pct"), p, "pct %v is not in (0, 100]", t.Pct)
 		}
 		switch t.Basis {
-		case BasisPopulation, BasisHouseholds:
+		case BasisPopulation, BasisHouseholds, BasisPopulation15Plus:
 			// The numbers come from the hamlets the target covers, and
 			// many are not known yet: that is for the report to say.
 		case "":
-			c.add(file, l, p, "basis is missing (%s or %s)", BasisPopulation, BasisHouseholds)
+			c.add(file, l, p, "basis is missing (%s)", strings.Join(TargetBases(), ", "))
 		default:
-			c.add(file, at("basis"), p, "basis %q is not %s or %s", t.Basis, BasisPopulation, BasisHouseholds)
+			c.add(file, at("basis"), p, "basis %q is not one of %s", t.Basis, strings.Join(TargetBases(), ", "))
 		}
 		if strings.TrimSpace(t.Source) == "" {
 			c.add(file, l, p, "source is missing: say where the goal comes from")

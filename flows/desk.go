@@ -37,6 +37,11 @@ type Desk struct {
 	Help   HelpStore
 	Notify func(resident string)
 
+	// Reminders keeps the reminder queue; Location is BOT_TZ, for the
+	// quiet hours.
+	Reminders ReminderStore
+	Location  *time.Location
+
 	// FollowUp, Library and WaitExpiry serve /pending.
 	FollowUp   FollowUpStore
 	Library    *Library
@@ -45,6 +50,8 @@ type Desk struct {
 	// secretaries may see by name (party membership is sensitive); others
 	// see a count. Default: party-handbook.
 	PrivateFlows []string
+	// Stats serves /stats, /export and /log (desk_stats.go).
+	Stats DeskStats
 }
 
 // pendingPage is how many residents one /pending message lists.
@@ -114,6 +121,8 @@ func (d *Desk) Do(ctx context.Context, resident string, s *Session, req StaffReq
 		err = k.log(req.Args)
 	case req.Command == "helpdesk":
 		err = k.helpdesk()
+	case req.Command == "remind":
+		err = k.remind(req.Args)
 	case strings.HasPrefix(req.Action, actStaff):
 		err = k.action(strings.Split(strings.TrimPrefix(req.Action, actStaff), ":"))
 	default:

@@ -316,5 +316,8 @@ func helpMessages() map[string][]string {
 		"staff.btn.close_name":      append(append([]string{}, f...), "Status"),
 		"staff.no_flow":             nil,
 		"common.help_coming":        {"Name"},
+		"common.reminder":           {"Flow"},
+		"staff.remind_done":         {"Now", "Later", "Skipped"},
+		"staff.remind_unknown_flow": {"Flow"},
 	}
 }

@@ -1,27 +1,924 @@
 package flows
 
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
 // The coordinators' counts (/stats, /export) and the team's face-to-face
-// log (/log). Placeholder bodies: the follow-up work replaces them.
+// log (/log).
+//
+// Who sees what: a coordinator sees the communes and hamlets of their areas;
+// a team member sees the hamlets they belong to and nothing above them (no
+// commune totals: those would count other teams' hamlets), in /stats and in
+// /export alike; a resident is refused. /log is for team members of the
+// hamlet and coordinators covering it. Every button's action is checked
+// again when tapped, so a forged action is refused like a command.
 
-func (k *desk) stats(args string) error {
-	k.say("staff.unknown", nil)
-	return nil
+// DeskStats is what the Desk needs for /stats, /export and /log.
+type DeskStats struct {
+	// Counts reads the hamlet counters; without it the commands say the
+	// numbers are not available.
+	Counts CountReader
+	// TeamLog records /log; without it /log says it is not available.
+	TeamLog TeamLogger
+	// Targets are the adoption targets the numbers are compared with.
+	Targets []Target
+	// Since is the first month /stats counts and /export starts from by
+	// default, YYYY-MM; default StatsEpoch. Months are counted in the
+	// Desk's Location (default UTC).
+	Since string
 }
 
-func (k *desk) export(args string) error {
-	k.say("staff.unknown", nil)
-	return nil
+// statsPage is how many communes or hamlets one /stats message lists, and
+// logPage how many residents one /log message offers: both keep a message
+// under about 1,000 characters with long names.
+const (
+	statsPage = 10
+	logPage   = 8
+	// logLabelMax bounds a typed household label, in characters: a short
+	// description ("nhà bác Tư đầu dốc"), not a person's full particulars.
+	logLabelMax = 40
+)
+
+// member answers a command's first question: who is asking. A resident is
+// told so, and ok is false.
+func (k *desk) member() (Member, bool, error) {
+	m, ok, err := k.whoami()
+	if err != nil || !ok {
+		if err == nil {
+			k.say("staff.not_a_member", nil)
+		}
+		return Member{}, false, err
+	}
+	return m, true, nil
 }
 
-func (k *desk) log(args string) error {
-	k.say("staff.unknown", nil)
-	return nil
+func (k *desk) location() *time.Location {
+	if k.d.Location != nil {
+		return k.d.Location
+	}
+	return time.UTC
+}
+
+func (k *desk) thisMonth() string { return k.now.In(k.location()).Format("2006-01") }
+
+func (k *desk) since() string {
+	if k.d.Stats.Since != "" {
+		return k.d.Stats.Since
+	}
+	return StatsEpoch
+}
+
+func (k *desk) flowIDs() []string {
+	var ids []string
+	for _, f := range k.d.Library.Flows() {
+		ids = append(ids, f.ID)
+	}
+	return ids
+}
+
+// rows reads the rows of hamlets × flows (every flow when flows is nil)
+// over months with one read of the counters.
+func (k *desk) rows(hamlets []Area, flows []string, months []string) ([]StatsRow, error) {
+	if flows == nil {
+		flows = k.flowIDs()
+	}
+	sc := StatsScope{Areas: k.d.Areas, Hamlets: hamlets, Flows: flows, Targets: k.d.Stats.Targets}
+	return ReadStats(k.ctx, k.d.Stats.Counts, sc, months, k.now.Add(-k.d.WaitExpiry))
+}
+
+// allMonths are the months /stats counts: Since to this month.
+func (k *desk) allMonths() ([]string, error) {
+	from, to := k.since(), k.thisMonth()
+	if to < from {
+		to = from
+	}
+	return MonthsBetween(from, to)
+}
+
+// hamletsUnder lists the hamlets of a commune, in display order.
+func (k *desk) hamletsUnder(commune string) []Area {
+	var out []Area
+	for _, h := range k.d.Areas.Children(commune) {
+		if h.Level == LevelHamlet {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// communesOf lists the communes with hamlets that a coordinator covers.
+func (k *desk) communesOf(m Member) []Area {
+	var out []Area
+	for _, c := range k.d.Areas.Communes() {
+		if Covers(k.d.Areas, m, c.ID) && len(k.hamletsUnder(c.ID)) > 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// mayHamlet returns hamlet id if m may see and log it: a team member's own
+// hamlet, or one a coordinator covers.
+func (k *desk) mayHamlet(m Member, id string) (Area, bool) {
+	h, ok := k.d.Areas.Area(id)
+	if !ok || h.Level != LevelHamlet {
+		return Area{}, false
+	}
+	if m.Role == RoleTeam {
+		return h, slices.Contains(m.Areas, id)
+	}
+	return h, m.Role == RoleCoordinator && Covers(k.d.Areas, m, id)
+}
+
+// mayCommune returns commune id if m is a coordinator covering it.
+func (k *desk) mayCommune(m Member, id string) (Area, bool) {
+	c, ok := k.d.Areas.Area(id)
+	if !ok || c.Level != LevelCommune || m.Role != RoleCoordinator || !Covers(k.d.Areas, m, id) {
+		return Area{}, false
+	}
+	return c, true
+}
+
+// paging bounds page and returns the slice bounds of its items.
+func paging(n, page, size int) (lo, hi, p, pages int) {
+	pages = max(1, (n+size-1)/size)
+	p = max(0, min(page, pages-1))
+	return p * size, min(n, (p+1)*size), p, pages
+}
+
+// pager adds the previous and next page buttons.
+func (k *desk) pager(cs []Choice, page, pages int, action func(int) string) []Choice {
+	if page > 0 {
+		cs = append(cs, Choice{Label: k.text("staff.btn.prev_page", nil), Action: action(page - 1)})
+	}
+	if page+1 < pages {
+		cs = append(cs, Choice{Label: k.text("staff.btn.next_page", nil), Action: action(page + 1)})
+	}
+	return cs
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// arg returns parts[i], or "".
+func arg(parts []string, i int) string {
+	if i < len(parts) {
+		return parts[i]
+	}
+	return ""
+}
+
+// rest returns parts[i:] joined again: a household label may hold ":".
+func rest(parts []string, i int) string {
+	if i < len(parts) {
+		return strings.Join(parts[i:], ":")
+	}
+	return ""
+}
+
+// ---- /stats --------------------------------------------------------------
+
+func (k *desk) stats(string) error {
+	m, ok, err := k.member()
+	if err != nil || !ok {
+		return err
+	}
+	if k.d.Stats.Counts == nil {
+		k.say("stats.unavailable", nil)
+		return nil
+	}
+	return k.statsHome(m)
+}
+
+// statsHome is the first screen: the communes (a coordinator of several),
+// one commune, the member's hamlets (a team member of several), or one
+// hamlet.
+func (k *desk) statsHome(m Member) error {
+	if m.Role == RoleCoordinator {
+		cs := k.communesOf(m)
+		switch len(cs) {
+		case 0:
+			k.say("stats.no_hamlets", nil)
+			return nil
+		case 1:
+			return k.statsCommune(m, cs[0].ID, 0)
+		}
+		return k.statsCommunes(m, 0)
+	}
+	hs := k.hamletsOf(m)
+	switch len(hs) {
+	case 0:
+		k.say("stats.no_hamlets", nil)
+		return nil
+	case 1:
+		return k.statsHamlet(m, hs[0].ID)
+	}
+	return k.statsHamlets(m, 0)
 }
 
 func (k *desk) statsAction(parts []string) error {
-	k.say("staff.unknown", nil)
+	if parts[0] == "exp" {
+		return k.export(strings.Join(parts[1:], " "))
+	}
+	m, ok, err := k.member()
+	if err != nil || !ok {
+		return err
+	}
+	switch parts[0] {
+	case "log":
+		if k.d.Stats.TeamLog == nil {
+			k.say("stats.unavailable", nil)
+			return nil
+		}
+		return k.logAction(m, parts[1:])
+	}
+	if k.d.Stats.Counts == nil {
+		k.say("stats.unavailable", nil)
+		return nil
+	}
+	switch arg(parts, 1) {
+	case "cs":
+		return k.statsCommunes(m, atoi(arg(parts, 2)))
+	case "c":
+		return k.statsCommune(m, arg(parts, 2), atoi(arg(parts, 3)))
+	case "hs":
+		return k.statsHamlets(m, atoi(arg(parts, 2)))
+	case "h":
+		return k.statsHamlet(m, arg(parts, 2))
+	case "f":
+		return k.statsFlow(m, arg(parts, 2), arg(parts, 3))
+	}
+	return k.statsHome(m)
+}
+
+// period is the From and To of a /stats message.
+func (k *desk) period(data map[string]any, months []string) map[string]any {
+	data["From"], data["To"] = months[0], months[len(months)-1]
+	data["Legend"] = k.text("stats.legend", nil)
+	return data
+}
+
+func totalData(t StatsTotal) map[string]any {
+	return map[string]any{"Started": t.Started, "Completed": t.Completed, "Self": t.CompletedSelf,
+		"Team": t.CompletedTeam, "Stalled": t.Stalled, "Help": t.HelpRequests}
+}
+
+// pct renders a percentage the way the reader writes numbers.
+func (k *desk) pct(p float64) string {
+	s := strconv.FormatFloat(p, 'f', -1, 64)
+	if langOr(k.s.Lang) == "vi" {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s
+}
+
+// flowLine is one flow's numbers, with the share reached through the bot
+// and the target when known.
+func (k *desk) flowLine(f *Flow, t StatsTotal, basis string, share, target *float64) string {
+	data := totalData(t)
+	data["Flow"] = k.text(f.Title, nil)
+	data["Share"], data["Basis"], data["Target"] = "", "", ""
+	if share != nil {
+		data["Share"] = k.pct(*share)
+		data["Basis"] = k.text("stats.basis_"+basis, nil)
+	}
+	if target != nil {
+		data["Target"] = k.pct(*target)
+	}
+	return k.text("stats.line_flow", data)
+}
+
+// statsCommunes lists a coordinator's communes, a page at a time.
+func (k *desk) statsCommunes(m Member, page int) error {
+	if m.Role != RoleCoordinator {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	cs := k.communesOf(m)
+	lo, hi, page, pages := paging(len(cs), page, statsPage)
+	var hamlets []Area
+	for _, c := range cs[lo:hi] {
+		hamlets = append(hamlets, k.hamletsUnder(c.ID)...)
+	}
+	months, err := k.allMonths()
+	if err != nil {
+		return err
+	}
+	rows, err := k.rows(hamlets, nil, months)
+	if err != nil {
+		return err
+	}
+	totals := map[string]*StatsTotal{}
+	for _, r := range rows {
+		if totals[r.CommuneID] == nil {
+			totals[r.CommuneID] = &StatsTotal{}
+		}
+		totals[r.CommuneID].Add(r)
+	}
+	var lines []string
+	var buttons []Choice
+	for _, c := range cs[lo:hi] {
+		t := StatsTotal{}
+		if p := totals[c.ID]; p != nil {
+			t = *p
+		}
+		data := totalData(t)
+		data["Name"] = c.Name
+		lines = append(lines, k.text("stats.line_area", data))
+		buttons = append(buttons, Choice{Label: k.text("stats.btn.area", map[string]any{"Name": c.Name, "Completed": t.Completed}),
+			Action: actStaff + "st:c:" + c.ID + ":0"})
+	}
+	buttons = k.pager(buttons, page, pages, func(p int) string { return fmt.Sprintf("%sst:cs:%d", actStaff, p) })
+	buttons = append(buttons, Choice{Label: k.text("stats.btn.export", nil), Action: actStaff + "exp"})
+	k.ask("stats.communes", k.period(map[string]any{"List": strings.Join(lines, "\n"), "Page": page + 1, "Pages": pages}, months), buttons)
+	return nil
+}
+
+// statsCommune shows a commune's numbers per flow, and its hamlets as
+// buttons, a page at a time.
+func (k *desk) statsCommune(m Member, id string, page int) error {
+	c, ok := k.mayCommune(m, id)
+	if !ok {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	hamlets := k.hamletsUnder(c.ID)
+	months, err := k.allMonths()
+	if err != nil {
+		return err
+	}
+	rows, err := k.rows(hamlets, nil, months)
+	if err != nil {
+		return err
+	}
+	byFlow := map[string]*StatsTotal{}
+	byHamlet := map[string]*StatsTotal{}
+	for _, r := range rows {
+		for _, x := range []struct {
+			m   map[string]*StatsTotal
+			key string
+		}{{byFlow, r.Flow}, {byHamlet, r.HamletID}} {
+			if x.m[x.key] == nil {
+				x.m[x.key] = &StatsTotal{}
+			}
+			x.m[x.key].Add(r)
+		}
+	}
+	var lines []string
+	known := false
+	for _, f := range k.d.Library.Flows() {
+		t := StatsTotal{}
+		if p := byFlow[f.ID]; p != nil {
+			t = *p
+		}
+		var target *float64
+		basis := ""
+		if tg, ok := TargetFor(k.d.Areas, k.d.Stats.Targets, f.ID, c.ID); ok {
+			target, basis = &tg.Pct, tg.Basis
+		}
+		basis, share := AreaShare(c, hamlets, t.Completed, basis)
+		known = known || share != nil
+		lines = append(lines, k.flowLine(f, t, basis, share, target))
+	}
+	lo, hi, page, pages := paging(len(hamlets), page, statsPage)
+	var buttons []Choice
+	for _, h := range hamlets[lo:hi] {
+		var done int64
+		if p := byHamlet[h.ID]; p != nil {
+			done = p.Completed
+		}
+		buttons = append(buttons, Choice{Label: k.text("stats.btn.area", map[string]any{"Name": h.Name, "Completed": done}),
+			Action: actStaff + "st:h:" + h.ID})
+	}
+	buttons = k.pager(buttons, page, pages, func(p int) string { return fmt.Sprintf("%sst:c:%s:%d", actStaff, c.ID, p) })
+	if len(k.communesOf(m)) > 1 {
+		buttons = append(buttons, Choice{Label: k.text("common.btn.back", nil), Action: actStaff + "st:cs:0"})
+	}
+	data := map[string]any{"Commune": c.Name, "List": strings.Join(lines, "\n"), "Page": page + 1, "Pages": pages, "Note": ""}
+	if known {
+		data["Note"] = k.text("stats.share_note", nil)
+	}
+	k.ask("stats.commune", k.period(data, months), buttons)
+	return nil
+}
+
+// statsHamlets lists a team member's hamlets, a page at a time.
+func (k *desk) statsHamlets(m Member, page int) error {
+	hs := k.hamletsOf(m)
+	if m.Role != RoleTeam || len(hs) == 0 {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	lo, hi, page, pages := paging(len(hs), page, statsPage)
+	months, err := k.allMonths()
+	if err != nil {
+		return err
+	}
+	rows, err := k.rows(hs[lo:hi], nil, months)
+	if err != nil {
+		return err
+	}
+	totals := map[string]*StatsTotal{}
+	for _, r := range rows {
+		if totals[r.HamletID] == nil {
+			totals[r.HamletID] = &StatsTotal{}
+		}
+		totals[r.HamletID].Add(r)
+	}
+	var lines []string
+	var buttons []Choice
+	for _, h := range hs[lo:hi] {
+		t := StatsTotal{}
+		if p := totals[h.ID]; p != nil {
+			t = *p
+		}
+		data := totalData(t)
+		data["Name"] = h.Name
+		lines = append(lines, k.text("stats.line_area", data))
+		buttons = append(buttons, Choice{Label: k.text("stats.btn.area", map[string]any{"Name": h.Name, "Completed": t.Completed}),
+			Action: actStaff + "st:h:" + h.ID})
+	}
+	buttons = k.pager(buttons, page, pages, func(p int) string { return fmt.Sprintf("%sst:hs:%d", actStaff, p) })
+	k.ask("stats.hamlets", k.period(map[string]any{"List": strings.Join(lines, "\n"), "Page": page + 1, "Pages": pages}, months), buttons)
+	return nil
+}
+
+// statsHamlet shows a hamlet's numbers per flow, with buttons to each flow.
+func (k *desk) statsHamlet(m Member, id string) error {
+	h, ok := k.mayHamlet(m, id)
+	if !ok {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	months, err := k.allMonths()
+	if err != nil {
+		return err
+	}
+	rows, err := k.rows([]Area{h}, nil, months)
+	if err != nil {
+		return err
+	}
+	var lines []string
+	var buttons []Choice
+	known := false
+	for _, r := range rows {
+		f, ok := k.d.Library.Flow(r.Flow)
+		if !ok {
+			continue
+		}
+		var t StatsTotal
+		t.Add(r)
+		known = known || r.SharePct != nil
+		lines = append(lines, k.flowLine(f, t, r.Basis, r.SharePct, r.TargetPct))
+		buttons = append(buttons, Choice{Label: k.text("stats.btn.flow", map[string]any{"Flow": k.text(f.Title, nil)}),
+			Action: actStaff + "st:f:" + h.ID + ":" + f.ID})
+	}
+	switch {
+	case m.Role == RoleCoordinator:
+		buttons = append(buttons, Choice{Label: k.text("common.btn.back", nil), Action: actStaff + "st:c:" + h.ParentID + ":0"})
+	case len(k.hamletsOf(m)) > 1:
+		buttons = append(buttons, Choice{Label: k.text("common.btn.back", nil), Action: actStaff + "st:hs:0"})
+	}
+	data := map[string]any{"Hamlet": h.Name, "Commune": k.areaName(h.ParentID), "List": strings.Join(lines, "\n"), "Note": ""}
+	if known {
+		data["Note"] = k.text("stats.share_note", nil)
+	}
+	k.ask("stats.hamlet", k.period(data, months), buttons)
+	return nil
+}
+
+// statsFlow shows one flow in one hamlet in full.
+func (k *desk) statsFlow(m Member, hamlet, flow string) error {
+	h, ok := k.mayHamlet(m, hamlet)
+	if !ok {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	f, ok := k.d.Library.Flow(flow)
+	if !ok {
+		k.say("common.flow_gone", nil)
+		return nil
+	}
+	months, err := k.allMonths()
+	if err != nil {
+		return err
+	}
+	rows, err := k.rows([]Area{h}, []string{f.ID}, months)
+	if err != nil {
+		return err
+	}
+	r := rows[0]
+	var t StatsTotal
+	t.Add(r)
+	data := totalData(t)
+	unknown := k.text("stats.unknown", nil)
+	data["Flow"], data["Hamlet"] = k.text(f.Title, nil), h.Name
+	data["Households"], data["Population"] = unknown, unknown
+	if r.Households != nil {
+		data["Households"] = strconv.Itoa(*r.Households)
+	}
+	if r.Population != nil {
+		data["Population"] = strconv.Itoa(*r.Population)
+	}
+	data["Share"], data["Basis"], data["Target"], data["Note"] = "", "", "", ""
+	if r.SharePct != nil {
+		data["Share"], data["Basis"] = k.pct(*r.SharePct), k.text("stats.basis_"+r.Basis, nil)
+		data["Note"] = k.text("stats.share_note", nil)
+	}
+	if r.TargetPct != nil {
+		data["Target"] = k.pct(*r.TargetPct)
+	}
+	k.ask("stats.flow", k.period(data, months), []Choice{
+		{Label: k.text("common.btn.back", nil), Action: actStaff + "st:h:" + h.ID},
+	})
+	return nil
+}
+
+// ---- /export -------------------------------------------------------------
+
+// export makes the CSV of the member's area (a team member: their
+// hamlets) for months from..to: /export, /export 2025-01, /export 2025-01
+// 2025-06.
+func (k *desk) export(args string) error {
+	m, ok, err := k.member()
+	if err != nil || !ok {
+		return err
+	}
+	if k.d.Stats.Counts == nil {
+		k.say("stats.unavailable", nil)
+		return nil
+	}
+	from, to := k.since(), k.thisMonth()
+	switch fs := strings.Fields(args); len(fs) {
+	case 0:
+	case 1:
+		from = fs[0]
+	case 2:
+		from, to = fs[0], fs[1]
+	default:
+		k.say("stats.export_usage", nil)
+		return nil
+	}
+	months, err := MonthsBetween(from, to)
+	if err != nil || len(months) > 12*50 {
+		k.say("stats.export_usage", nil)
+		return nil
+	}
+	hamlets := k.hamletsOf(m)
+	if len(hamlets) == 0 {
+		k.say("stats.no_hamlets", nil)
+		return nil
+	}
+	ids := k.flowIDs()
+	slices.Sort(ids) // as `hangxom stats` orders them: the same file
+	rows, err := k.rows(hamlets, ids, months)
+	if err != nil {
+		return err
+	}
+	scope := "stats"
+	if len(m.Areas) == 1 {
+		scope = m.Areas[0]
+	}
+	doc := Document{Name: "hangxom-" + scope + "-" + from + "_" + to + ".csv", Data: ExportCSV(rows)}
+	k.document(k.text("stats.export_ready", map[string]any{"Name": doc.Name, "Rows": len(rows), "From": from, "To": to}), doc)
+	return nil
+}
+
+// document sends text with the document: the console writes it to the
+// working directory and prints the path, Telegram sends it as a file.
+func (k *desk) document(text string, doc Document) {
+	k.replies = append(k.replies, Reply{Text: text, Document: &doc})
+}
+
+// ---- /log ----------------------------------------------------------------
+
+// Actions of /log, after "staff:log:" (label last: it may hold ":"):
+//
+//	cs:<page>:<label>               the coordinator's communes
+//	hs:<commune>:<page>:<label>     hamlets (of a commune, or all the member's)
+//	h:<hamlet>:<label>              the flows of a hamlet
+//	f:<hamlet>:<flow>:<page>        residents with the flow unfinished
+//	r:<hamlet>:<flow>:<pseudonym>   record a resident from the list
+//	l:<hamlet>:<flow>:<label>       record a household by its label
+
+// log starts /log: /log alone picks a resident from the hamlet's list;
+// /log <household label> records a household that is not on it.
+func (k *desk) log(args string) error {
+	m, ok, err := k.member()
+	if err != nil || !ok {
+		return err
+	}
+	if k.d.Stats.TeamLog == nil {
+		k.say("stats.unavailable", nil)
+		return nil
+	}
+	label := strings.TrimSpace(args)
+	if label != "" && !goodLabel(label) {
+		k.say("stats.log_bad_label", nil)
+		return nil
+	}
+	return k.logStart(m, label)
+}
+
+// goodLabel accepts a short household label without a phone, ID or card
+// number (personal data) or a secret: a house number is fine.
+func goodLabel(label string) bool {
+	digits := strings.Count(strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return 'd'
+		}
+		return -1
+	}, label), "d")
+	return utf8.RuneCountInString(label) <= logLabelMax && Fold(label) != "" && !Sensitive(label) && digits < 7
+}
+
+func (k *desk) logStart(m Member, label string) error {
+	hs := k.hamletsOf(m)
+	switch {
+	case len(hs) == 0:
+		k.say("stats.no_hamlets", nil)
+		return nil
+	case len(hs) == 1:
+		return k.logFlows(m, hs[0].ID, label)
+	case m.Role == RoleCoordinator && len(k.communesOf(m)) > 1:
+		return k.logCommunes(m, 0, label)
+	}
+	return k.logHamlets(m, "", 0, label)
+}
+
+func (k *desk) logAction(m Member, parts []string) error {
+	switch arg(parts, 0) {
+	case "cs":
+		return k.logCommunes(m, atoi(arg(parts, 1)), rest(parts, 2))
+	case "hs":
+		return k.logHamlets(m, arg(parts, 1), atoi(arg(parts, 2)), rest(parts, 3))
+	case "h":
+		return k.logFlows(m, arg(parts, 1), rest(parts, 2))
+	case "f":
+		return k.logList(m, arg(parts, 1), arg(parts, 2), atoi(arg(parts, 3)))
+	case "r":
+		return k.logResident(m, arg(parts, 1), arg(parts, 2), arg(parts, 3))
+	case "l":
+		return k.logHousehold(m, arg(parts, 1), arg(parts, 2), rest(parts, 3))
+	}
+	return k.logStart(m, "")
+}
+
+func (k *desk) logCommunes(m Member, page int, label string) error {
+	if m.Role != RoleCoordinator {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	cs := k.communesOf(m)
+	lo, hi, page, pages := paging(len(cs), page, statsPage)
+	var buttons []Choice
+	for _, c := range cs[lo:hi] {
+		buttons = append(buttons, Choice{Label: c.Name, Action: actStaff + "log:hs:" + c.ID + ":0:" + label})
+	}
+	buttons = k.pager(buttons, page, pages, func(p int) string { return fmt.Sprintf("%slog:cs:%d:%s", actStaff, p, label) })
+	k.ask("stats.log_commune", nil, buttons)
+	return nil
+}
+
+// logHamlets offers the hamlets of commune (coordinators), or all the
+// member's hamlets (commune "").
+func (k *desk) logHamlets(m Member, commune string, page int, label string) error {
+	var hs []Area
+	if commune == "" {
+		hs = k.hamletsOf(m)
+	} else if _, ok := k.mayCommune(m, commune); ok {
+		hs = k.hamletsUnder(commune)
+	}
+	if len(hs) == 0 {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	lo, hi, page, pages := paging(len(hs), page, statsPage)
+	var buttons []Choice
+	for _, h := range hs[lo:hi] {
+		buttons = append(buttons, Choice{Label: h.Name, Action: actStaff + "log:h:" + h.ID + ":" + label})
+	}
+	buttons = k.pager(buttons, page, pages, func(p int) string {
+		return fmt.Sprintf("%slog:hs:%s:%d:%s", actStaff, commune, p, label)
+	})
+	k.ask("stats.log_hamlet", nil, buttons)
+	return nil
+}
+
+// logFlows asks which flow was finished in hamlet.
+func (k *desk) logFlows(m Member, hamlet, label string) error {
+	h, ok := k.mayHamlet(m, hamlet)
+	if !ok {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	if label != "" && !goodLabel(label) {
+		k.say("stats.log_bad_label", nil)
+		return nil
+	}
+	var buttons []Choice
+	for _, f := range k.d.Library.Flows() {
+		action := actStaff + "log:f:" + h.ID + ":" + f.ID + ":0"
+		if label != "" {
+			action = actStaff + "log:l:" + h.ID + ":" + f.ID + ":" + label
+		}
+		buttons = append(buttons, Choice{Label: k.text(f.Title, nil), Action: action})
+	}
+	if label != "" {
+		k.ask("stats.log_flow_household", map[string]any{"Hamlet": h.Name, "Label": label}, buttons)
+		return nil
+	}
+	k.ask("stats.log_flow", map[string]any{"Hamlet": h.Name}, buttons)
+	return nil
+}
+
+// mayName reports whether m may see residents of flow by name.
+func (k *desk) mayName(m Member, flow string) bool {
+	private := k.d.PrivateFlows
+	if private == nil {
+		private = []string{"party-handbook"}
+	}
+	return !slices.Contains(private, flow) || m.Role == RoleCoordinator || m.Secretary
+}
+
+// displayName is a resident's name for the team's lists, from their
+// session, or "someone" when unknown or forgotten.
+func (k *desk) displayName(pseudonym string) (string, error) {
+	id, ok, err := k.d.FollowUp.Resident(k.ctx, pseudonym)
+	if err != nil || !ok {
+		return k.text("staff.someone", nil), err
+	}
+	s, err := k.d.FollowUp.Session(k.ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if s.Name == "" {
+		return k.text("staff.someone", nil), nil
+	}
+	return s.Name, nil
+}
+
+// logList offers the residents of hamlet with flow unfinished, longest
+// waiting first, a page at a time.
+func (k *desk) logList(m Member, hamlet, flow string, page int) error {
+	h, ok := k.mayHamlet(m, hamlet)
+	if !ok {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	f, ok := k.d.Library.Flow(flow)
+	if !ok {
+		k.say("common.flow_gone", nil)
+		return nil
+	}
+	title := k.text(f.Title, nil)
+	if !k.mayName(m, f.ID) {
+		k.say("stats.log_private", map[string]any{"Flow": title})
+		return nil
+	}
+	es, err := k.d.FollowUp.Open(k.ctx, h.ID, f.ID)
+	if err != nil {
+		return err
+	}
+	if len(es) == 0 {
+		k.say("stats.log_none_open", map[string]any{"Flow": title, "Hamlet": h.Name})
+		return nil
+	}
+	lo, hi, page, pages := paging(len(es), page, logPage)
+	var buttons []Choice
+	for _, e := range es[lo:hi] {
+		name, err := k.displayName(e.Pseudonym)
+		if err != nil {
+			return err
+		}
+		days := int(k.now.Sub(e.Last).Hours() / 24)
+		buttons = append(buttons, Choice{Label: k.text("stats.btn.resident", map[string]any{"Name": name, "Days": days}),
+			Action: actStaff + "log:r:" + h.ID + ":" + f.ID + ":" + e.Pseudonym})
+	}
+	buttons = k.pager(buttons, page, pages, func(p int) string {
+		return fmt.Sprintf("%slog:f:%s:%s:%d", actStaff, h.ID, f.ID, p)
+	})
+	k.ask("stats.log_pick", map[string]any{"Flow": title, "Hamlet": h.Name, "Total": len(es), "Page": page + 1, "Pages": pages}, buttons)
+	return nil
+}
+
+// logResident records that the team helped a resident of the list finish
+// flow. The resident must still be on the list: one who finished in the
+// meantime is already counted.
+func (k *desk) logResident(m Member, hamlet, flow, pseudonym string) error {
+	h, ok := k.mayHamlet(m, hamlet)
+	if !ok {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	f, ok := k.d.Library.Flow(flow)
+	if !ok || !k.mayName(m, f.ID) {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	es, err := k.d.FollowUp.Open(k.ctx, h.ID, f.ID)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(es, func(e OpenEntry) bool { return e.Pseudonym == pseudonym }) {
+		k.say("stats.log_gone", nil)
+		return nil
+	}
+	name, err := k.displayName(pseudonym)
+	if err != nil {
+		return err
+	}
+	counted, err := k.d.Stats.TeamLog.LogTeamCompletion(k.ctx, h.ID, f.ID, pseudonym, k.now, f.ID)
+	if err != nil {
+		return err
+	}
+	data := map[string]any{"Name": name, "Flow": k.text(f.Title, nil), "Hamlet": h.Name}
+	id := "stats.logged"
+	if !counted {
+		id = "stats.log_already"
+	}
+	k.ask(id, data, []Choice{{Label: k.text("stats.btn.log_more", nil), Action: actStaff + "log:h:" + h.ID + ":"}})
+	return nil
+}
+
+// logHousehold records that the team helped a household, known by the
+// label the team member typed, finish flow. The same label (folded) in the
+// same hamlet counts once.
+func (k *desk) logHousehold(m Member, hamlet, flow, label string) error {
+	h, ok := k.mayHamlet(m, hamlet)
+	if !ok {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	f, ok := k.d.Library.Flow(flow)
+	if !ok {
+		k.say("common.flow_gone", nil)
+		return nil
+	}
+	if !goodLabel(label) {
+		k.say("stats.log_bad_label", nil)
+		return nil
+	}
+	counted, err := k.d.Stats.TeamLog.LogTeamCompletion(k.ctx, h.ID, f.ID, HouseholdSubject(h.ID, label), k.now, f.ID)
+	if err != nil {
+		return err
+	}
+	data := map[string]any{"Label": label, "Flow": k.text(f.Title, nil), "Hamlet": h.Name}
+	id := "stats.logged_household"
+	if !counted {
+		id = "stats.log_already_household"
+	}
+	k.ask(id, data, []Choice{{Label: k.text("stats.btn.log_more", nil), Action: actStaff + "log:h:" + h.ID + ":"}})
 	return nil
 }
 
 // statsMessages are the words of this file and their fields.
-func statsMessages() map[string][]string { return map[string][]string{} }
+func statsMessages() map[string][]string {
+	area := []string{"Name", "Started", "Completed", "Self", "Team", "Stalled", "Help"}
+	period := []string{"From", "To", "Legend"}
+	with := func(a []string, more ...string) []string { return append(slices.Clone(a), more...) }
+	return map[string][]string{
+		"stats.unavailable":              nil,
+		"stats.no_hamlets":               nil,
+		"stats.legend":                   nil,
+		"stats.unknown":                  nil,
+		"stats.share_note":               nil,
+		"stats.basis_" + BasisHouseholds: nil,
+		"stats.basis_" + BasisPopulation: nil,
+		"stats.line_area":                area,
+		"stats.line_flow":                with(area[1:], "Flow", "Share", "Basis", "Target"),
+		"stats.communes":                 with(period, "List", "Page", "Pages"),
+		"stats.commune":                  with(period, "Commune", "List", "Note", "Page", "Pages"),
+		"stats.hamlets":                  with(period, "List", "Page", "Pages"),
+		"stats.hamlet":                   with(period, "Hamlet", "Commune", "List", "Note"),
+		"stats.flow":                     with(period, with(area[1:], "Flow", "Hamlet", "Households", "Population", "Share", "Basis", "Target", "Note")...),
+		"stats.btn.area":                 {"Name", "Completed"},
+		"stats.btn.flow":                 {"Flow"},
+		"stats.btn.export":               nil,
+		"stats.export_ready":             {"Name", "Rows", "From", "To"},
+		"stats.export_usage":             nil,
+		"stats.log_bad_label":            nil,
+		"stats.log_commune":              nil,
+		"stats.log_hamlet":               nil,
+		"stats.log_flow":                 {"Hamlet"},
+		"stats.log_flow_household":       {"Hamlet", "Label"},
+		"stats.log_private":              {"Flow"},
+		"stats.log_none_open":            {"Flow", "Hamlet"},
+		"stats.log_pick":                 {"Flow", "Hamlet", "Total", "Page", "Pages"},
+		"stats.btn.resident":             {"Name", "Days"},
+		"stats.log_gone":                 nil,
+		"stats.logged":                   {"Name", "Flow", "Hamlet"},
+		"stats.log_already":              {"Name", "Flow", "Hamlet"},
+		"stats.logged_household":         {"Label", "Flow", "Hamlet"},
+		"stats.log_already_household":    {"Label", "Flow", "Hamlet"},
+		"stats.btn.log_more":             nil,
+	}
+}

@@ -16,25 +16,28 @@ import (
 // staffWorld is a service with a Desk on a real store (miniredis), where
 // tg:1 is a province-wide coordinator from configuration.
 type staffWorld struct {
-	t   *testing.T
-	svc *flows.Service
-	st  *store.Redis
-	n   int
-	now time.Time
+	t    *testing.T
+	svc  *flows.Service
+	st   *store.Redis
+	n    int
+	now  time.Time
+	mini *miniredis.Miniredis
 }
+
+var ict = time.FixedZone("ICT", 7*3600)
 
 func newStaffWorld(t *testing.T) *staffWorld {
 	t.Helper()
 	m := miniredis.RunT(t)
 	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	t.Cleanup(func() { _ = c.Close() })
-	w := &staffWorld{t: t, now: t0}
+	w := &staffWorld{t: t, now: t0, mini: m}
 	clock := flows.ClockFunc(func() time.Time { return w.now })
 	st := store.New(c, store.Options{Prefix: "desk:v1", DataKey: []byte("k"), Clock: clock})
 	e := newEngine(t)
 	desk := &flows.Desk{Store: st, Areas: e.Areas, Loc: fakeLoc{}, Coordinators: []string{"tg:1"}, BotUsername: "hangxom_bot",
 		Random: rand.NewChaCha8([32]byte{7}), FollowUp: st, Library: e.Library, WaitExpiry: 72 * time.Hour,
-		PrivateFlows: []string{"other"}, Help: st}
+		PrivateFlows: []string{"other"}, Help: st, Reminders: st, Location: ict}
 	w.svc, w.st = &flows.Service{Engine: e, Store: st, Clock: clock, Desk: desk}, st
 	return w
 }
@@ -315,5 +318,93 @@ func TestHelpRequestsReachTheTeam(t *testing.T) {
 	}
 	if n, _ := w.svc.Desk.Escalate(t.Context(), w.now.Add(26*time.Hour)); n != 0 {
 		t.Errorf("escalated again: %d", n)
+	}
+}
+
+func TestRemindersFollowTheRules(t *testing.T) {
+	w := newStaffWorld(t) // t0 is 16:00 in Vietnam
+	for _, who := range []string{"tg:1", "tg:5"} {
+		w.send(who, flows.Input{Kind: flows.InputText, Text: "chào"})
+	}
+	w.cmd("tg:5", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-1")))
+	start := func(who, name, hamlet string) {
+		w.send(who, flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_" + hamlet, Name: name})
+		w.tap(who, "demo.title")
+		outboxTexts(t, w.st, who)
+	}
+	start("tg:20", "Lan", "a-1")
+	start("tg:21", "Minh", "a-1")
+	start("tg:22", "Nam", "a-2")
+	w.cmd("tg:21", "stop", "")
+	w.tap("tg:21", "common.btn.stop_yes")
+
+	check(t, "first", []string{"staff.remind_done{Later=0,Now=1,Skipped=1}"}, w.cmd("tg:5", "remind", ""))
+	rs := w.outboxOf("tg:20")
+	if len(rs) != 1 || rs[0].Text != "common.reminder{Flow=demo.title}" || !rs[0].Bulk || rs[0].Buttons[0].Data != "r:demo" {
+		t.Fatalf("Lan's reminder: %+v", rs)
+	}
+	if len(w.outboxOf("tg:21")) != 0 || len(w.outboxOf("tg:22")) != 0 {
+		t.Error("an opted-out resident or another hamlet's was reminded")
+	}
+	outboxTexts(t, w.st, "tg:20")
+	check(t, "again at once", []string{"staff.remind_done{Later=0,Now=0,Skipped=2}"}, w.cmd("tg:5", "remind", ""))
+	check(t, "unknown flow", []string{"staff.remind_unknown_flow{Flow=nope}"}, w.cmd("tg:5", "remind", "nope"))
+
+	// Four days later, at 22:30: queued for the morning, and sent once.
+	w.now = time.Date(2026, 11, 24, 22, 30, 0, 0, ict)
+	w.mini.FastForward(w.now.Sub(t0)) // Redis TTLs follow (the 3-day rule)
+	check(t, "quiet hours", []string{"staff.remind_done{Later=1,Now=0,Skipped=1}"}, w.cmd("tg:5", "remind", "demo"))
+	if n, err := w.svc.Desk.RunReminders(t.Context(), w.now.Add(time.Hour)); err != nil || n != 0 {
+		t.Fatalf("sent %d at night (%v)", n, err)
+	}
+	if len(w.outboxOf("tg:20")) != 0 {
+		t.Fatal("a reminder went out at night")
+	}
+	morning := time.Date(2026, 11, 25, 7, 1, 0, 0, ict)
+	if n, err := w.svc.Desk.RunReminders(t.Context(), morning); err != nil || n != 1 {
+		t.Fatalf("sent %d in the morning (%v), want 1", n, err)
+	}
+	if n, _ := w.svc.Desk.RunReminders(t.Context(), morning); n != 0 {
+		t.Errorf("the same reminder sent twice")
+	}
+	// The reminder's button resumes the flow.
+	w.now = morning
+	data := w.outboxOf("tg:20")[0].Buttons[0].Data
+	outboxTexts(t, w.st, "tg:20")
+	check(t, "resume", []string{"demo.phone"}, w.send("tg:20", flows.Input{Kind: flows.InputChoice, Data: data}))
+	check(t, "a resident cannot remind", []string{"staff.not_a_member"}, w.cmd("tg:20", "remind", ""))
+}
+
+func TestForgetDeletesWhatIsKept(t *testing.T) {
+	w := newStaffWorld(t)
+	w.send("tg:1", flows.Input{Kind: flows.InputText, Text: "chào"})
+	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
+	w.cmd("tg:20", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-2")))
+	w.cmd("tg:20", "menu", "")
+	w.tap("tg:20", "common.btn.human") // a help request with her name in it
+	pseud := w.st.Pseudonym("tg:20")
+	if _, ok, _ := w.st.Resident(t.Context(), pseud); !ok {
+		t.Fatal("no pseudonym mapping to begin with")
+	}
+	hs, _ := w.st.OpenHelps(t.Context(), "a-1")
+	if len(hs) != 1 {
+		t.Fatalf("help requests: %d", len(hs))
+	}
+	w.cmd("tg:20", "forget", "")
+	check(t, "forgotten", []string{"common.forgotten"}, w.tap("tg:20", "common.btn.forget_yes"))
+	if _, ok, _ := w.st.Resident(t.Context(), pseud); ok {
+		t.Error("the pseudonym still leads to the resident")
+	}
+	if _, ok, _ := w.st.Help(t.Context(), hs[0].ID); ok {
+		t.Error("the help request (with her name) is kept")
+	}
+	if hs, _ := w.st.OpenHelps(t.Context(), "a-1"); len(hs) != 0 {
+		t.Error("the help request is still listed")
+	}
+	if _, ok, _ := w.st.Member(t.Context(), "tg:20"); ok {
+		t.Error("her team role is kept")
+	}
+	if s, _ := w.st.Session(t.Context(), "tg:20"); s.Version != 0 || s.Name != "" || s.Hamlet != "" {
+		t.Errorf("session kept: %+v", s)
 	}
 }

@@ -366,6 +366,10 @@ func (t *turn) command(cmd, args string) error {
 
 // choice handles a tapped button: its data must belong to the latest keyboard.
 func (t *turn) choice(data string) error {
+	if flow, ok := strings.CutPrefix(data, resumePrefix); ok && flow != "" {
+		// A reminder's button: start or resume that flow.
+		return t.act(actFlow + flow)
+	}
 	if id, ok := strings.CutPrefix(data, helpClaimPrefix); ok && id != "" {
 		t.res.Staff = &StaffRequest{Action: actStaff + "claim:" + id}
 		return nil

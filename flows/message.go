@@ -40,6 +40,11 @@ type Reply struct {
 	Text    string   `json:"text"` // rendered, in the resident's language
 	Buttons []Choice `json:"buttons,omitempty"`
 	Image   string   `json:"image,omitempty"` // optional image reference
+	// Bulk marks a message the bot sends on its own (a reminder): it is
+	// paced at the bulk rate shared by all replicas.
+	Bulk bool `json:"bulk,omitempty"`
+	// Document, when set, is a file to send (a coordinator's export).
+	Document *Document `json:"document,omitempty"`
 }
 
 // EffectKind names a fact the hamlet counts care about.

@@ -118,3 +118,21 @@ type HelpStore interface {
 	UnclaimedBefore(ctx context.Context, t time.Time) ([]HelpRequest, error)
 	Enqueue(ctx context.Context, resident string, replies ...Reply) error
 }
+
+// Reminder is one reminder waiting to be sent to a resident.
+type Reminder struct {
+	ID       string    `json:"id"`
+	Resident string    `json:"resident"`
+	Flow     string    `json:"flow"`
+	By       string    `json:"by"` // the team member who asked
+	Due      time.Time `json:"due"`
+}
+
+// ReminderStore keeps the reminder queue.
+type ReminderStore interface {
+	QueueReminders(ctx context.Context, rs []Reminder) error
+	TakeDueReminders(ctx context.Context, now time.Time, n int) ([]Reminder, error)
+	MarkReminded(ctx context.Context, resident string, ttl time.Duration) (bool, error)
+	Reminded(ctx context.Context, resident string) (bool, error)
+	Reachable(ctx context.Context, resident string) (bool, error)
+}

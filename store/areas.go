@@ -76,3 +76,108 @@ func (r *Redis) PutArea(ctx context.Context, a flows.Area) error {
 	}
 	return nil
 }
+
+// PutAreas stores areas, each replacing the one with the same id, all or
+// none: it checks and encodes every area first, then writes them with one
+// HSET inside MULTI/EXEC (KEYS: Areas; ARGV: id, JSON pairs), which Redis
+// runs whole or, on an error such as WRONGTYPE, not at all, and which no
+// reader sees half done.
+func (r *Redis) PutAreas(ctx context.Context, areas []flows.Area) error {
+	if len(areas) == 0 {
+		return nil
+	}
+	pairs := make([]any, 0, 2*len(areas))
+	seen := make(map[string]bool, len(areas))
+	for i, a := range areas {
+		if a.ID == "" {
+			return fmt.Errorf("store: put areas: area %d has an empty id", i)
+		}
+		if seen[a.ID] {
+			return fmt.Errorf("store: put areas: %s is given twice", a.ID)
+		}
+		seen[a.ID] = true
+		b, err := json.Marshal(a)
+		if err != nil {
+			return fmt.Errorf("store: put areas: encode %s: %w", a.ID, err)
+		}
+		pairs = append(pairs, a.ID, b)
+	}
+	_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, r.keys.Areas(), pairs...)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: put %d areas: %w", len(areas), err)
+	}
+	return nil
+}
+
+// TargetRecord is one stored adoption target. The store keys it by Flow
+// and Area and keeps JSON as the caller encoded it, without reading it:
+// the target's format belongs to package content (content.MarshalTarget),
+// which the store does not import.
+type TargetRecord struct {
+	Flow string
+	Area string
+	JSON []byte
+}
+
+// targetField is the hash field of a target: flow and area ids never hold
+// a "|".
+func targetField(flow, area string) string { return flow + "|" + area }
+
+// PutTargets stores targets, each replacing the one of the same flow and
+// area, all or none, like PutAreas (KEYS: Targets; ARGV: field, JSON
+// pairs). Targets of other flows and areas are left alone.
+func (r *Redis) PutTargets(ctx context.Context, targets []TargetRecord) error {
+	if len(targets) == 0 {
+		return nil
+	}
+	pairs := make([]any, 0, 2*len(targets))
+	seen := make(map[string]bool, len(targets))
+	for i, t := range targets {
+		if t.Flow == "" || t.Area == "" || strings.Contains(t.Flow, "|") || strings.Contains(t.Area, "|") {
+			return fmt.Errorf("store: put targets: target %d: flow %q and area %q must be non-empty ids without \"|\"", i, t.Flow, t.Area)
+		}
+		if !json.Valid(t.JSON) {
+			return fmt.Errorf("store: put targets: %s/%s: not JSON", t.Flow, t.Area)
+		}
+		f := targetField(t.Flow, t.Area)
+		if seen[f] {
+			return fmt.Errorf("store: put targets: %s/%s is given twice", t.Flow, t.Area)
+		}
+		seen[f] = true
+		pairs = append(pairs, f, t.JSON)
+	}
+	_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, r.keys.Targets(), pairs...)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: put %d targets: %w", len(targets), err)
+	}
+	return nil
+}
+
+// Targets returns every stored target, ordered by flow, then area.
+func (r *Redis) Targets(ctx context.Context) ([]TargetRecord, error) {
+	m, err := r.c.HGetAll(ctx, r.keys.Targets()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: targets: %w", err)
+	}
+	out := make([]TargetRecord, 0, len(m))
+	for f, raw := range m {
+		flow, area, ok := strings.Cut(f, "|")
+		if !ok {
+			return nil, fmt.Errorf("store: targets: field %q is not flow|area", f)
+		}
+		out = append(out, TargetRecord{Flow: flow, Area: area, JSON: []byte(raw)})
+	}
+	slices.SortFunc(out, func(a, b TargetRecord) int {
+		if c := strings.Compare(a.Flow, b.Flow); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Area, b.Area)
+	})
+	return out, nil
+}

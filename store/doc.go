@@ -73,6 +73,10 @@
 //	P:help:<id>                           STRING  90 d         CreateHelp (SET NX), UpdateHelp (WATCH/MULTI)
 //	P:{h:H}:helps_open                    ZSET    none         CreateHelp, UpdateHelp (ZREM when closed)
 //	P:helpq                               ZSET    none         CreateHelp, UpdateHelp (ZREM when closed)
+//	P:remindq                             ZSET    none         QueueReminders, TakeDueReminders (Lua: take due)
+//	P:{r:R}:reminded                      STRING  3 days       MarkReminded (SET NX EX)
+//	P:targets                             HASH    none         PutTargets (HSET "<flow>|<area>" → JSON target)
+//	P:{r:R}:helps                         SET     none         CreateHelp (the resident's help request ids, for Forget)
 //	P:members                             HASH    none         PutMember, RemoveMember (member id → JSON flows.Member)
 //	P:invite:<code>                       STRING  until expiry CreateInvite (SET NX PX), RedeemInvite (Lua: one use, DEL at the last)
 //

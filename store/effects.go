@@ -36,9 +36,33 @@ func (r *Redis) Resident(ctx context.Context, pseudonym string) (string, bool, e
 	return id, true, nil
 }
 
-// Forget drops the mapping from the resident's pseudonym back to the
-// resident: the hamlet counts and streams stay, but no longer lead to anyone.
+// Forget deletes what is kept about a resident: the session, the delivery
+// and reminder state, their help requests (with any contact in them), their
+// team role, and the mapping from their pseudonym back to them. The hamlet
+// counts and streams stay, holding only the pseudonym, which no longer leads
+// to anyone. The outbox stays so the confirmation still reaches them.
 func (r *Redis) Forget(ctx context.Context, resident string) error {
+	helps, err := r.c.SMembers(ctx, r.keys.ResidentHelps(resident)).Result()
+	if err != nil {
+		return fmt.Errorf("store: forget %s: %w", resident, err)
+	}
+	for _, id := range helps {
+		if h, ok, err := r.Help(ctx, id); err == nil && ok {
+			r.c.ZRem(ctx, r.keys.HelpOpen(h.Hamlet), id)
+			r.c.ZRem(ctx, r.keys.HelpQueue(), id)
+		}
+		if err := r.c.Del(ctx, r.keys.Help(id)).Err(); err != nil {
+			return fmt.Errorf("store: forget %s: %w", resident, err)
+		}
+	}
+	// One DEL: these keys share the resident's hash tag.
+	if err := r.c.Del(ctx, r.keys.Session(resident), r.keys.Reminded(resident), r.keys.ResidentHelps(resident),
+		r.keys.KeyboardMessage(resident), r.keys.Sent(resident), r.keys.Unreachable(resident)).Err(); err != nil {
+		return fmt.Errorf("store: forget %s: %w", resident, err)
+	}
+	if err := r.c.HDel(ctx, r.keys.Members(), resident).Err(); err != nil {
+		return fmt.Errorf("store: forget %s: %w", resident, err)
+	}
 	if err := r.c.Del(ctx, r.keys.Resident(r.Pseudonym(resident))).Err(); err != nil {
 		return fmt.Errorf("store: forget %s: %w", resident, err)
 	}

@@ -67,6 +67,10 @@ func (r *Redis) CreateHelp(ctx context.Context, h flows.HelpRequest) (bool, erro
 	if err := r.c.ZAdd(ctx, r.keys.HelpQueue(), z).Err(); err != nil {
 		return true, fmt.Errorf("store: index help %s: %w", h.ID, err)
 	}
+	// So that /forget finds every request of the resident.
+	if err := r.c.SAdd(ctx, r.keys.ResidentHelps(h.Resident), h.ID).Err(); err != nil {
+		return true, fmt.Errorf("store: index help %s: %w", h.ID, err)
+	}
 	return true, nil
 }
 

@@ -203,6 +203,23 @@ func (k Keys) HelpOpen(hamlet string) string { return k.hamlet(hamlet, "helps_op
 // for escalation. No TTL. Written like HelpOpen.
 func (k Keys) HelpQueue() string { return k.prefix + ":helpq" }
 
+// ReminderQueue is a ZSET of JSON flows.Reminder by due time (ms): reminders
+// wait here through the quiet hours. No TTL. Written by QueueReminders,
+// taken by TakeDueReminders (Lua).
+func (k Keys) ReminderQueue() string { return k.prefix + ":remindq" }
+
+// Reminded is a STRING present while a resident may not be reminded again
+// (TTL = the gap, 3 days). Written by MarkReminded.
+func (k Keys) Reminded(resident string) string { return k.resident(resident, "reminded") }
+
+// Targets is HASH "<flow>|<area>" → JSON of one adoption target, no TTL,
+// global; written by PutTargets (HSET), read by (*Redis).Targets.
+func (k Keys) Targets() string { return k.prefix + ":targets" }
+
+// ResidentHelps is a SET of a resident's help request ids, for /forget. No
+// TTL. Written by CreateHelp.
+func (k Keys) ResidentHelps(resident string) string { return k.resident(resident, "helps") }
+
 // Members is a HASH: member id → JSON flows.Member (team members and
 // coordinators). No TTL. Written by PutMember and RemoveMember.
 func (k Keys) Members() string { return k.prefix + ":members" }
@@ -213,7 +230,7 @@ func (k Keys) Members() string { return k.prefix + ":members" }
 func (k Keys) Invite(code string) string { return k.prefix + ":invite:" + code }
 
 // Areas is HASH area id → JSON flows.Area, no TTL, global; written by
-// SeedAreas (HSETNX) and PutArea (HSET).
+// SeedAreas (HSETNX), PutArea and PutAreas (HSET).
 func (k Keys) Areas() string { return k.prefix + ":areas" }
 
 // The KEYS each multi-key script receives, built here so that a test can

@@ -9,26 +9,26 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hangxomso/hangxom/flows"
 )
 
-// HamletFlow names the counters of one flow in one hamlet.
-type HamletFlow struct {
-	Hamlet string
-	Flow   string
-}
+var (
+	_ flows.CountReader = (*Redis)(nil)
+	_ flows.TeamLogger  = (*Redis)(nil)
+)
 
-// Counts are a flow's numbers in one hamlet.
-type Counts struct {
-	Started       int64 // residents who started it for the first time
-	CompletedSelf int64 // first completions on their own
-	CompletedTeam int64 // first completions helped by the team
-	Help          int64 // help requests
-	Abandoned     int64 // unfinished runs that expired
-	Stalled       int64 // residents in the flow, idle since before stalledBefore
-}
+// HamletFlow names the counters of one flow in one hamlet: flows' type, so
+// that the store's callers need not convert.
+type HamletFlow = flows.HamletFlow
+
+// Counts are a flow's numbers in one hamlet (flows.Counts).
+type Counts = flows.Counts
 
 // Counts returns the counts of each pair, summed over months (YYYY-MM in the
-// bot's time zone), with Stalled counted now. It reads with one pipeline.
+// bot's time zone), with Stalled counted now. It reads with one pipeline
+// (one round trip on a single node; one per node on a cluster), whatever the
+// number of pairs, months and residents.
 func (r *Redis) Counts(ctx context.Context, pairs []HamletFlow, months []string, stalledBefore time.Time) (map[HamletFlow]Counts, error) {
 	type pending struct {
 		months  []*redis.MapStringStringCmd
@@ -122,3 +122,52 @@ func (r *Redis) HelpRequests(ctx context.Context) (int64, error) {
 
 // isNil reports whether err is redis.Nil: a missing key.
 func isNil(err error) bool { return errors.Is(err, redis.Nil) }
+
+// LogTeamCompletion counts flow completed "via team" in hamlet for subject,
+// through the same effect script as a completion in the bot, so the done
+// SET of the hamlet and flow decides who is counted: a subject counted once
+// is never counted again, however it finishes. subject is a pseudonym (as
+// Open lists them) or any other key, such as a resident id or
+// flows.HouseholdSubject, which is turned into a pseudonym here. dedupeID
+// makes a retry a no-op. counted reports whether the completion was new; it
+// is read just before the script runs, so a completion racing with this
+// call may be reported wrongly, never counted twice.
+func (r *Redis) LogTeamCompletion(ctx context.Context, hamlet, flow, subject string, at time.Time, dedupeID string) (bool, error) {
+	if hamlet == "" || flow == "" || subject == "" || dedupeID == "" {
+		return false, fmt.Errorf("store: log team completion: hamlet %q, flow %q, subject and dedupe id are required", hamlet, flow)
+	}
+	pseud := subject
+	if !isPseudonym(subject) {
+		pseud = r.Pseudonym(subject)
+	}
+	if err := r.registerPair(ctx, hamlet, flow); err != nil {
+		return false, fmt.Errorf("store: log team completion %s/%s: %w", hamlet, flow, err)
+	}
+	done, err := r.c.SIsMember(ctx, r.keys.Done(hamlet, flow), pseud).Result()
+	if err != nil {
+		return false, fmt.Errorf("store: log team completion %s/%s: %w", hamlet, flow, err)
+	}
+	local := at.In(r.opts.Location)
+	keys := r.keys.effectKeys(hamlet, flow, local.Format("2006-01"), pseud, "team:"+dedupeID)
+	applied, err := effectScript.Run(ctx, r.c, keys,
+		string(flows.EffectCompleted), pseud, at.UnixMilli(), local.Format(time.RFC3339), flow, "",
+		"team", "", int64(DedupeTTL/time.Second), streamMaxLen).Int()
+	if err != nil {
+		return false, fmt.Errorf("store: log team completion %s/%s: %w", hamlet, flow, err)
+	}
+	return applied == 1 && !done, nil
+}
+
+// isPseudonym reports whether s has the shape of a Pseudonym: 32 lower-case
+// hex digits. Resident ids ("tg:123") and household keys contain a colon.
+func isPseudonym(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}

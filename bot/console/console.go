@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/hangxomso/hangxom/bot"
@@ -31,6 +33,9 @@ type Channel struct {
 	Echo bool
 	// NewUpdateID returns a unique id per input line; tests may fix it.
 	NewUpdateID func() string
+	// Dir is where documents (exports) are written; "" is the working
+	// directory.
+	Dir string
 }
 
 // Run reads one message per line until end of input or ctx is done, and
@@ -116,11 +121,32 @@ func (c *Channel) drain(ctx context.Context) error {
 	}
 	for _, r := range replies {
 		Print(c.Out, r)
+		if r.Document != nil {
+			path, err := c.save(*r.Document)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.Out, "📄 %s\n", path)
+		}
 		if err := c.Outbox.AckOutbox(ctx, c.Resident, r.ID); err != nil {
 			return fmt.Errorf("console: ack reply: %w", err)
 		}
 	}
 	return nil
+}
+
+// save writes a document into Dir (default the working directory) under
+// its base name, and returns the path.
+func (c *Channel) save(d flows.Document) (string, error) {
+	name := filepath.Base(d.Name)
+	if name == "." || name == "/" || name == "" {
+		name = "hangxom-document"
+	}
+	path := filepath.Join(c.Dir, name)
+	if err := os.WriteFile(path, d.Data, 0o644); err != nil {
+		return "", fmt.Errorf("console: save %s: %w", name, err)
+	}
+	return path, nil
 }
 
 // Print writes one reply: its text, an image reference if any, and its

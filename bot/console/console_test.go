@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -121,5 +123,25 @@ func TestRunStopsWithContext(t *testing.T) {
 	c := &console.Channel{Resident: "console:x", In: r, Out: &bytes.Buffer{}, Err: &bytes.Buffer{}, Handler: &echoHandler{out: ob}, Outbox: ob}
 	if err := c.Run(ctx); err != nil {
 		t.Fatalf("Run after cancel: %v", err)
+	}
+}
+
+func TestDocumentsAreWrittenToTheDirectory(t *testing.T) {
+	dir := t.TempDir()
+	ob := &memOutbox{queue: map[string][]flows.Reply{"console:co": {{ID: "d", Text: "Báo cáo",
+		Document: &flows.Document{Name: "../../etc/hangxom-stats.csv", Data: []byte("\ufeffa,b\n")}}}}}
+	var out bytes.Buffer
+	c := &console.Channel{Resident: "console:co", In: strings.NewReader(""), Out: &out, Err: &bytes.Buffer{},
+		Handler: &echoHandler{out: ob}, Outbox: ob, Dir: dir}
+	if err := c.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "hangxom-stats.csv") // the name only: never outside Dir
+	b, err := os.ReadFile(path)
+	if err != nil || string(b) != "\ufeffa,b\n" {
+		t.Fatalf("file: %q %v", b, err)
+	}
+	if !strings.Contains(out.String(), "📄 "+path) {
+		t.Errorf("path not printed: %s", out.String())
 	}
 }

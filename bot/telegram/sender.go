@@ -53,6 +53,9 @@ type Sender struct {
 	// across replicas.
 	ChatRate  float64
 	ChatBurst int
+	// BulkRate paces messages the bot sends on its own (reminders),
+	// all replicas together (SEND_RATE_BULK); default 25/s.
+	BulkRate float64
 	// Workers drain different residents in parallel; default 4.
 	Workers int
 	// RecoverEvery is how often outboxes left by a crash are looked for.
@@ -84,6 +87,9 @@ func (s *Sender) init() {
 		}
 		if s.ChatRate <= 0 {
 			s.ChatRate, s.ChatBurst = 1, 3
+		}
+		if s.BulkRate <= 0 {
+			s.BulkRate = 25
 		}
 		if s.Logger == nil {
 			s.Logger = slog.New(slog.DiscardHandler)
@@ -235,11 +241,13 @@ func (s *Sender) deliver(ctx context.Context, resident string, chatID int64, r f
 		}
 		var kb *tgbotapi.InlineKeyboardMarkup
 		image := ""
+		var doc *flows.Document
 		if last {
 			kb = keyboard(r.Buttons)
 			image = r.Image
+			doc = r.Document
 		}
-		msgID, err := s.send(ctx, resident, chatID, id, part, image, kb)
+		msgID, err := s.send(ctx, resident, chatID, id, part, image, kb, r.Bulk, doc)
 		if err != nil {
 			return err
 		}
@@ -265,15 +273,23 @@ func (s *Sender) deliver(ctx context.Context, resident string, chatID int64, r f
 // send makes one API call for a part, with pacing and retries. The
 // delivery marker is already set; it is removed when the call certainly
 // did not happen, so a later drain may try again.
-func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, text, image string, kb *tgbotapi.InlineKeyboardMarkup) (int, error) {
+func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, text, image string, kb *tgbotapi.InlineKeyboardMarkup, bulk bool, doc *flows.Document) (int, error) {
 	for attempt := 0; ; attempt++ {
-		if err := s.pace(ctx, resident); err != nil {
+		if err := s.pace(ctx, resident, bulk); err != nil {
 			_ = s.Store.AbortSend(context.WithoutCancel(ctx), resident, id)
 			return 0, err
 		}
 		var msgID int
 		var err error
-		if image != "" && utf8.RuneCountInString(text) <= maxCaption {
+		if doc != nil {
+			if utf8.RuneCountInString(text) > maxCaption {
+				if _, err = s.Client.SendText(ctx, chatID, text, nil); err == nil {
+					msgID, err = s.Client.SendDocument(ctx, chatID, doc.Name, doc.Data, "")
+				}
+			} else {
+				msgID, err = s.Client.SendDocument(ctx, chatID, doc.Name, doc.Data, text)
+			}
+		} else if image != "" && utf8.RuneCountInString(text) <= maxCaption {
 			msgID, err = s.Client.SendPhoto(ctx, chatID, image, text, kb)
 		} else {
 			if image != "" {
@@ -333,10 +349,20 @@ func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, te
 	}
 }
 
-// pace waits until the chat's rate allows one more message.
-func (s *Sender) pace(ctx context.Context, resident string) error {
+// pace waits until the chat's rate, and for a bulk message the bulk rate,
+// allows one more message.
+func (s *Sender) pace(ctx context.Context, resident string, bulk bool) error {
+	if bulk {
+		if err := s.wait(ctx, "bulk", s.BulkRate, max(1, int(s.BulkRate))); err != nil {
+			return err
+		}
+	}
+	return s.wait(ctx, "chat:"+resident, s.ChatRate, s.ChatBurst)
+}
+
+func (s *Sender) wait(ctx context.Context, key string, rate float64, burst int) error {
 	for {
-		ok, wait, err := s.Store.Allow(ctx, "chat:"+resident, s.ChatRate, s.ChatBurst)
+		ok, wait, err := s.Store.Allow(ctx, key, rate, burst)
 		if err != nil {
 			return err
 		}

@@ -221,3 +221,18 @@ func TestClientDownloadsFromTheConfiguredAPI(t *testing.T) {
 		t.Errorf("the token leaked into an error: %v", err)
 	}
 }
+
+func TestSenderSendsDocuments(t *testing.T) {
+	s, fake, st := newSender(t)
+	commit(t, st, "tg:45", flows.Reply{ID: "e#0", Text: "Báo cáo tháng 11", Document: &flows.Document{Name: "hangxom-xa-a.csv", Data: []byte("\ufeffa,b\n")}})
+	if err := s.Drain(t.Context(), "tg:45"); err != nil {
+		t.Fatal(err)
+	}
+	ms := fake.Messages(45)
+	if len(ms) != 1 || ms[0].Document != "file:hangxom-xa-a.csv" || ms[0].Caption != "Báo cáo tháng 11" {
+		t.Fatalf("messages: %+v", ms)
+	}
+	if b, ok := fake.File(ms[0].FileID); !ok || string(b) != "\ufeffa,b\n" {
+		t.Errorf("uploaded bytes %q", b)
+	}
+}

@@ -134,9 +134,14 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 		Library: a.library, Areas: a.areas, Loc: a.loc,
 		WaitExpiry: cfg.WaitExpiry, SessionExpiry: cfg.SessionExpiry, Location: cfg.TZ,
 	}
+	if err := a.useStoredTargets(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.desk = &flows.Desk{Store: a.store, Areas: a.areas, Loc: a.loc, Coordinators: cfg.Coordinators,
 		BotUsername: cfg.TelegramUsername, FollowUp: a.store, Library: a.library, WaitExpiry: cfg.WaitExpiry,
-		Help: a.store}
+		Help: a.store, Reminders: a.store, Location: cfg.TZ,
+		Stats: flows.DeskStats{Counts: a.store, TeamLog: a.store, Targets: statsTargets(a.targets)}}
 	a.service = &flows.Service{Engine: a.engine, Store: a.store, Clock: a.clock, Desk: a.desk, Logger: a.logger}
 	return a, nil
 }
@@ -163,6 +168,9 @@ func (a *app) sweepEvery(ctx context.Context, every time.Duration) {
 			}
 			if _, err := a.desk.Escalate(ctx, a.clock.Now()); err != nil && ctx.Err() == nil {
 				a.logger.Warn("escalate help requests", "err", err)
+			}
+			if _, err := a.desk.RunReminders(ctx, a.clock.Now()); err != nil && ctx.Err() == nil {
+				a.logger.Warn("send reminders", "err", err)
 			}
 		}
 	}

@@ -23,6 +23,10 @@ Usage:
                                                              completion counts per hamlet and flow
   hangxom invite --area ID --role team|coordinator [--uses N] [--ttl 7d] [--format json]
                                                              an invite code and t.me link for a team member or coordinator
+  hangxom areas import FILE.csv                              add or update hamlets from a spreadsheet (all or nothing)
+  hangxom areas list [--format table|json]                   every area with its households, population and dates
+  hangxom targets import FILE.csv                            adoption targets per flow and area
+  hangxom targets list [--format table|json]                 the targets in force (imported, else content)
   hangxom poster --hamlet ID --out FILE.png [--bot USERNAME]   a printable A4 poster with the hamlet's QR code
   hangxom content check                                      validate the flows and the words
   hangxom version                                            print the version
@@ -80,6 +84,10 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return runChat(ctx, args[1:], getenv, stdin, stdout, stderr, opts)
 	case "serve":
 		return runServe(ctx, args[1:], getenv, stdout, stderr, opts)
+	case "areas":
+		return runAreas(ctx, args[1:], getenv, stdin, stdout, stderr, opts)
+	case "targets":
+		return runTargets(ctx, args[1:], getenv, stdin, stdout, stderr, opts)
 	case "poster":
 		return runPoster(ctx, args[1:], getenv, stdout, stderr, opts)
 	case "invite":

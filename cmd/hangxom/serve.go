@@ -72,7 +72,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	metrics := telegram.NewMetrics()
 	st := tgStore{a.store}
 	sender := &telegram.Sender{Client: client, Store: st, Logger: logger, Clock: a.clock,
-		ChatRate: cfg.ChatRate, ChatBurst: cfg.ChatBurst, Metrics: metrics}
+		ChatRate: cfg.ChatRate, ChatBurst: cfg.ChatBurst, BulkRate: cfg.BulkRate, Metrics: metrics}
 	a.desk.Notify = sender.Notify
 	receiver := &telegram.Receiver{Service: a.service, Client: client, Sender: sender, Store: a.store,
 		Loc: a.loc, Username: username, Logger: logger, Metrics: metrics}

@@ -2,48 +2,28 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/hangxomso/hangxom/content"
 	"github.com/hangxomso/hangxom/flows"
-	"github.com/hangxomso/hangxom/store"
 )
 
-// statsEpoch is the first month counted when --from is not given: Võ Nhai's
-// community digital-technology teams were set up from the start of 2022
-// (seed article).
-const statsEpoch = "2022-01"
+// statsEpoch is the first month counted when --from is not given.
+const statsEpoch = flows.StatsEpoch
 
-// statsRow is one (hamlet, flow) line of `hangxom stats`. Unknown numbers
-// are nil and print as null (JSON) or empty (CSV, table).
-type statsRow struct {
-	CommuneID     string   `json:"commune_id"`
-	Commune       string   `json:"commune"`
-	HamletID      string   `json:"hamlet_id"`
-	Hamlet        string   `json:"hamlet"`
-	Flow          string   `json:"flow"`
-	Started       int64    `json:"started"`
-	Completed     int64    `json:"completed"`
-	CompletedSelf int64    `json:"completed_self"`
-	CompletedTeam int64    `json:"completed_team"`
-	Stalled       int64    `json:"stalled"`
-	HelpRequests  int64    `json:"help_requests"`
-	Households    *int     `json:"households"`
-	Population    *int     `json:"population"`
-	SharePct      *float64 `json:"share_pct"`
-	TargetPct     *float64 `json:"target_pct"`
-}
+// statsRow is one (hamlet, flow) line of `hangxom stats`, the Desk's /stats
+// and /export alike. Unknown numbers are nil and print as null (JSON) or
+// empty (CSV, table).
+type statsRow = flows.StatsRow
 
-var statsColumns = []string{"commune_id", "commune", "hamlet_id", "hamlet", "flow", "started", "completed",
-	"completed_self", "completed_team", "stalled", "help_requests", "households", "population", "share_pct", "target_pct"}
+// statsColumns are the foundation's stats schema, in order.
+var statsColumns = flows.StatsColumns()
 
 func runStats(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts appOptions) error {
 	fs := newFlagSet("stats")
@@ -122,71 +102,42 @@ func monthRange(from, to string, now time.Time) ([]string, error) {
 }
 
 // statsRows builds one row per (hamlet, flow), zero rows included, sorted by
-// commune, hamlet and flow.
+// commune, hamlet and flow id, with the computation the Desk uses.
 func (a *app) statsRows(ctx context.Context, months []string, now time.Time) ([]statsRow, error) {
-	var hamlets []flows.Area
+	today := now.In(a.cfg.TZ).Format(time.DateOnly)
+	var hamlets, all []flows.Area
 	for _, x := range a.areas.All() {
-		if x.Level == flows.LevelHamlet {
+		if x.Level != flows.LevelHamlet {
+			continue
+		}
+		all = append(all, x)
+		// A merged hamlet has no row; its counts roll up into its successor's.
+		if !mergedAway(x, today) {
 			hamlets = append(hamlets, x)
 		}
 	}
-	var pairs []store.HamletFlow
-	for _, h := range hamlets {
-		for _, f := range a.library.Flows() {
-			pairs = append(pairs, store.HamletFlow{Hamlet: h.ID, Flow: f.ID})
-		}
-	}
-	counts, err := a.store.Counts(ctx, pairs, months, now.Add(-a.cfg.WaitExpiry))
+	ids := a.flowIDs()
+	slices.Sort(ids)
+	sc := flows.StatsScope{Areas: a.areas, Hamlets: hamlets, Flows: ids, Targets: statsTargets(a.targets)}
+	read := flows.StatsScope{Areas: a.areas, Hamlets: all, Flows: ids}
+	counts, err := a.store.Counts(ctx, read.Pairs(), months, now.Add(-a.cfg.WaitExpiry))
 	if err != nil {
 		return nil, err
 	}
-	var rows []statsRow
-	for _, h := range hamlets {
-		c, _ := a.areas.Area(h.ParentID)
-		for _, f := range a.library.Flows() {
-			n := counts[store.HamletFlow{Hamlet: h.ID, Flow: f.ID}]
-			r := statsRow{
-				CommuneID: c.ID, Commune: c.Name, HamletID: h.ID, Hamlet: h.Name, Flow: f.ID,
-				Started: n.Started, CompletedSelf: n.CompletedSelf, CompletedTeam: n.CompletedTeam,
-				Completed: n.CompletedSelf + n.CompletedTeam, Stalled: n.Stalled, HelpRequests: n.Help,
-				Households: h.Households, Population: h.Population,
-			}
-			if t, ok := a.target(f.ID, h); ok {
-				pct := t.Pct
-				r.TargetPct = &pct
-				base := h.Population
-				if t.Basis == "households" {
-					base = h.Households
-				}
-				if base != nil && *base > 0 {
-					share := math.Round(float64(r.Completed)*1000/float64(*base)) / 10
-					r.SharePct = &share
-				}
-			}
-			rows = append(rows, r)
-		}
+	return flows.StatsRows(sc, rollUp(counts, a.areas, today)), nil
+}
+
+// statsTargets gives the content's targets to the stats.
+func statsTargets(ts []content.Target) []flows.Target {
+	out := make([]flows.Target, len(ts))
+	for i, t := range ts {
+		out[i] = flows.Target{Flow: t.Flow, Area: t.Area, Pct: t.Pct, Basis: t.Basis}
 	}
-	sort.SliceStable(rows, func(i, j int) bool {
-		x, y := rows[i], rows[j]
-		if c := flows.NaturalCompare(flows.Fold(x.Commune), flows.Fold(y.Commune)); c != 0 {
-			return c < 0
-		}
-		if x.CommuneID != y.CommuneID {
-			return x.CommuneID < y.CommuneID
-		}
-		if c := flows.NaturalCompare(flows.Fold(x.Hamlet), flows.Fold(y.Hamlet)); c != 0 {
-			return c < 0
-		}
-		if x.HamletID != y.HamletID {
-			return x.HamletID < y.HamletID
-		}
-		return x.Flow < y.Flow
-	})
-	return rows, nil
+	return out
 }
 
 // target finds the target for flow that applies to hamlet h: the one set on
-// the nearest area up the tree.
+// the nearest area up the tree (as flows.TargetFor does for the stats).
 func (a *app) target(flow string, h flows.Area) (content.Target, bool) {
 	for id, depth := h.ID, 0; id != "" && depth < 10; depth++ {
 		for _, t := range a.targets {
@@ -215,25 +166,11 @@ func writeStatsJSON(w io.Writer, rows []statsRow, now time.Time) error {
 	}{now.Format(time.RFC3339), rows})
 }
 
-func (r statsRow) cells() []string {
-	return []string{r.CommuneID, r.Commune, r.HamletID, r.Hamlet, r.Flow, itoa(r.Started), itoa(r.Completed),
-		itoa(r.CompletedSelf), itoa(r.CompletedTeam), itoa(r.Stalled), itoa(r.HelpRequests),
-		optInt(r.Households), optInt(r.Population), optFloat(r.SharePct), optFloat(r.TargetPct)}
-}
-
-// writeStatsCSV writes UTF-8 with a byte-order mark, so spreadsheet programs
-// show the Vietnamese names correctly.
+// writeStatsCSV writes the rows as the Desk's /export does: UTF-8 with a
+// byte-order mark, so spreadsheet programs show the Vietnamese names.
 func writeStatsCSV(w io.Writer, rows []statsRow) error {
-	if _, err := io.WriteString(w, "\ufeff"); err != nil {
-		return err
-	}
-	cw := csv.NewWriter(w)
-	_ = cw.Write(statsColumns)
-	for _, r := range rows {
-		_ = cw.Write(r.cells())
-	}
-	cw.Flush()
-	return cw.Error()
+	_, err := w.Write(flows.ExportCSV(rows))
+	return err
 }
 
 func writeStatsTable(w io.Writer, rows []statsRow) error {
@@ -241,7 +178,7 @@ func writeStatsTable(w io.Writer, rows []statsRow) error {
 	header := []string{"COMMUNE", "HAMLET", "FLOW", "STARTED", "COMPLETED", "SELF", "TEAM", "STALLED", "HELP", "HOUSEHOLDS", "POPULATION", "SHARE%", "TARGET%"}
 	fmt.Fprintln(tw, join(header))
 	for _, r := range rows {
-		c := r.cells()
+		c := r.Cells()
 		fmt.Fprintln(tw, join([]string{c[1], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14]}))
 	}
 	return tw.Flush()
@@ -260,8 +197,6 @@ func join(cs []string) string {
 	}
 	return s
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func optInt(p *int) string {
 	if p == nil {

@@ -51,6 +51,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"StalledAndAbandoned", testStalledAndAbandoned},
 		{"SweepSingleRunner", testSweepSingleRunner},
 		{"Areas", testAreas},
+		{"PutAreasAndTargets", testPutAreasAndTargets},
 		{"CountsMonths", testCountsMonths},
 		{"Pseudonym", testPseudonym},
 		{"OutboxIndex", testOutboxIndex},

@@ -1,0 +1,401 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hangxomso/hangxom/content"
+	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/store"
+)
+
+// runAreas is `hangxom areas import FILE.csv` and `hangxom areas list`.
+func runAreas(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, opts appOptions) error {
+	if len(args) == 0 {
+		return usagef("areas: give a subcommand: import FILE.csv, or list")
+	}
+	switch args[0] {
+	case "import":
+		return runAreasImport(ctx, args[1:], getenv, stdin, stdout, stderr, opts)
+	case "list":
+		return runAreasList(ctx, args[1:], getenv, stdout, stderr, opts)
+	}
+	return usagef("areas: unknown subcommand %q; use import or list", args[0])
+}
+
+// runTargets is `hangxom targets import FILE.csv` and `hangxom targets list`.
+func runTargets(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, opts appOptions) error {
+	if len(args) == 0 {
+		return usagef("targets: give a subcommand: import FILE.csv, or list")
+	}
+	switch args[0] {
+	case "import":
+		return runTargetsImport(ctx, args[1:], getenv, stdin, stdout, stderr, opts)
+	case "list":
+		return runTargetsList(ctx, args[1:], getenv, stdout, stderr, opts)
+	}
+	return usagef("targets: unknown subcommand %q; use import or list", args[0])
+}
+
+// parseFileArgs parses the flags of a command that takes one file, given
+// before, between or after them ("-" is standard input), and resolves the
+// settings.
+func parseFileArgs(fs *flag.FlagSet, args []string, resolve func() (config, error), stderr io.Writer) (string, config, error) {
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return "", config{}, parseFlags(fs, []string{"-h"}, stderr)
+			}
+			return "", config{}, &usageError{msg: fs.Name() + ": " + err.Error()}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	switch len(files) {
+	case 0:
+		return "", config{}, usagef("%s: give the CSV file to import (- for standard input)", fs.Name())
+	case 1:
+	default:
+		return "", config{}, usagef("%s: unexpected argument %q; import one file at a time", fs.Name(), files[1])
+	}
+	cfg, err := resolve()
+	return files[0], cfg, err
+}
+
+// openImport opens the file to import; "-" is stdin.
+func openImport(file string, stdin io.Reader) (io.Reader, string, func(), error) {
+	if file == "-" {
+		return stdin, "stdin", func() {}, nil
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return f, file, func() { _ = f.Close() }, nil
+}
+
+// importDay is today's date in the bot's time zone.
+func importDay(cfg config, opts appOptions) string {
+	now := time.Now()
+	if opts.clock != nil {
+		now = opts.clock.Now()
+	}
+	return now.In(cfg.TZ).Format(time.DateOnly)
+}
+
+// problemsError prints every problem and returns the exit-1 error.
+func problemsError(cmd, file string, ps []content.Problem, stdout io.Writer) error {
+	for _, p := range ps {
+		fmt.Fprintln(stdout, p.String())
+	}
+	return &exitError{code: 1, err: fmt.Errorf("%s: %d problem(s) in %s; nothing was imported", cmd, len(ps), file)}
+}
+
+func runAreasImport(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, opts appOptions) error {
+	fs := newFlagSet("areas import")
+	resolve := addSettings(fs, getenv)
+	file, cfg, err := parseFileArgs(fs, args, resolve, stderr)
+	if err != nil {
+		return err
+	}
+	r, name, closeFile, err := openImport(file, stdin)
+	if err != nil {
+		return fmt.Errorf("areas import: %w", err)
+	}
+	defer closeFile()
+	a, err := openApp(ctx, cfg, opts, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	existing := a.areas.All()
+	was := make(map[string]bool, len(existing))
+	for _, x := range existing {
+		was[x.ID] = true
+	}
+	changed, ps := content.ParseAreasCSV(r, name, existing, importDay(cfg, opts))
+	if len(ps) > 0 {
+		return problemsError("areas import", name, ps, stdout)
+	}
+	if err := a.store.PutAreas(ctx, changed); err != nil {
+		return err
+	}
+	added := 0
+	for _, x := range changed {
+		verb := "updated"
+		if !was[x.ID] {
+			verb = "added  "
+			added++
+		}
+		c, _ := a.areas.Area(x.ParentID)
+		fmt.Fprintf(stdout, "%s %s  %s (%s)\n", verb, x.ID, x.Name, c.Name)
+	}
+	fmt.Fprintf(stdout, "areas import: %d hamlet(s) added, %d updated\n", added, len(changed)-added)
+	return nil
+}
+
+// areaJSON is one area in `hangxom areas list --format json`; unknown
+// numbers are null, absent text is "".
+type areaJSON struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Level      string `json:"level"`
+	ParentID   string `json:"parent_id"`
+	Households *int   `json:"households"`
+	Population *int   `json:"population"`
+	ValidFrom  string `json:"valid_from"`
+	ValidTo    string `json:"valid_to"`
+}
+
+func runAreasList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts appOptions) error {
+	fs := newFlagSet("areas list")
+	format := fs.String("format", "table", "table or json")
+	resolve := addSettings(fs, getenv)
+	cfg, err := parseSettings(fs, args, resolve, stderr)
+	if err != nil {
+		return err
+	}
+	if *format != "table" && *format != "json" {
+		return usagef("--format: %q: use table or json", *format)
+	}
+	a, err := openApp(ctx, cfg, opts, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	list := listOrder(a.areas)
+	if *format == "json" {
+		out := make([]areaJSON, len(list))
+		for i, x := range list {
+			out[i] = areaJSON{ID: x.ID, Name: x.Name, Level: x.Level, ParentID: x.ParentID,
+				Households: x.Households, Population: x.Population, ValidFrom: x.ValidFrom, ValidTo: x.ValidTo}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, join([]string{"ID", "LEVEL", "NAME", "PARENT", "HOUSEHOLDS", "POPULATION", "VALID_FROM", "VALID_TO", "SUCCESSOR"}))
+	for _, x := range list {
+		fmt.Fprintln(tw, join([]string{x.ID, x.Level, x.Name, x.ParentID, optInt(x.Households), optInt(x.Population),
+			x.ValidFrom, x.ValidTo, x.Successor}))
+	}
+	return tw.Flush()
+}
+
+// listOrder orders every area for a listing: provinces, then each commune
+// followed by its hamlets, both in flows.SortAreas order, then any area
+// whose parent is missing.
+func listOrder(idx *flows.AreaIndex) []flows.Area {
+	all := idx.All()
+	flows.SortAreas(all)
+	var out []flows.Area
+	placed := map[string]bool{}
+	put := func(x flows.Area) {
+		if !placed[x.ID] {
+			placed[x.ID] = true
+			out = append(out, x)
+		}
+	}
+	for _, x := range all {
+		if x.Level == flows.LevelProvince {
+			put(x)
+		}
+	}
+	for _, c := range idx.Communes() {
+		put(c)
+		for _, h := range idx.Children(c.ID) {
+			put(h)
+		}
+	}
+	for _, x := range all {
+		put(x)
+	}
+	return out
+}
+
+func runTargetsImport(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, opts appOptions) error {
+	fs := newFlagSet("targets import")
+	resolve := addSettings(fs, getenv)
+	file, cfg, err := parseFileArgs(fs, args, resolve, stderr)
+	if err != nil {
+		return err
+	}
+	r, name, closeFile, err := openImport(file, stdin)
+	if err != nil {
+		return fmt.Errorf("targets import: %w", err)
+	}
+	defer closeFile()
+	a, err := openApp(ctx, cfg, opts, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	targets, ps := content.ParseTargetsCSV(r, name, a.flowIDs(), a.areas.All())
+	if len(ps) > 0 {
+		return problemsError("targets import", name, ps, stdout)
+	}
+	recs := make([]store.TargetRecord, len(targets))
+	for i, t := range targets {
+		b, err := content.MarshalTarget(t)
+		if err != nil {
+			return err
+		}
+		recs[i] = store.TargetRecord{Flow: t.Flow, Area: t.Area, JSON: b}
+	}
+	if err := a.store.PutTargets(ctx, recs); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "targets import: %d target(s) stored\n", len(recs))
+	return nil
+}
+
+// targetJSON is one target in `hangxom targets list --format json`.
+type targetJSON struct {
+	Flow   string  `json:"flow"`
+	AreaID string  `json:"area_id"`
+	Unit   string  `json:"unit"`
+	Pct    float64 `json:"pct"`
+	Source string  `json:"source"`
+	Note   string  `json:"note"`
+	From   string  `json:"from"` // "import" or "content"
+}
+
+func runTargetsList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts appOptions) error {
+	fs := newFlagSet("targets list")
+	format := fs.String("format", "table", "table or json")
+	resolve := addSettings(fs, getenv)
+	cfg, err := parseSettings(fs, args, resolve, stderr)
+	if err != nil {
+		return err
+	}
+	if *format != "table" && *format != "json" {
+		return usagef("--format: %q: use table or json", *format)
+	}
+	a, err := openApp(ctx, cfg, opts, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ts, imported, err := a.effectiveTargets(ctx)
+	if err != nil {
+		return err
+	}
+	out := make([]targetJSON, len(ts))
+	for i, t := range ts {
+		from := "content"
+		if imported[[2]string{t.Flow, t.Area}] {
+			from = "import"
+		}
+		out[i] = targetJSON{Flow: t.Flow, AreaID: t.Area, Unit: t.Basis, Pct: t.Pct, Source: t.Source, Note: t.Note, From: from}
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, join([]string{"FLOW", "AREA", "UNIT", "PCT", "FROM", "SOURCE"}))
+	for _, t := range out {
+		pct := t.Pct
+		fmt.Fprintln(tw, join([]string{t.Flow, t.AreaID, t.Unit, optFloat(&pct), t.From, t.Source}))
+	}
+	return tw.Flush()
+}
+
+// effectiveTargets returns the targets in force: those imported into the
+// store, and the content's (targets.yaml) for every flow and area no
+// import names. imported marks the (flow, area) pairs that come from the
+// store. The result is ordered by flow, then area.
+func (a *app) effectiveTargets(ctx context.Context) (ts []content.Target, imported map[[2]string]bool, err error) {
+	recs, err := a.store.Targets(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	imported = make(map[[2]string]bool, len(recs))
+	for _, r := range recs {
+		t, err := content.UnmarshalTarget(r.JSON)
+		if err != nil {
+			return nil, nil, fmt.Errorf("stored target %s/%s: %w", r.Flow, r.Area, err)
+		}
+		t.Flow, t.Area = r.Flow, r.Area
+		imported[[2]string{r.Flow, r.Area}] = true
+		ts = append(ts, t)
+	}
+	for _, t := range a.targets {
+		if !imported[[2]string{t.Flow, t.Area}] {
+			ts = append(ts, t)
+		}
+	}
+	sortTargets(ts)
+	return ts, imported, nil
+}
+
+func sortTargets(ts []content.Target) {
+	slices.SortStableFunc(ts, func(x, y content.Target) int {
+		return cmp.Or(strings.Compare(x.Flow, y.Flow), strings.Compare(x.Area, y.Area))
+	})
+}
+
+// useStoredTargets makes the targets imported with `hangxom targets import`
+// win over the content's for the same flow and area; openApp calls it, so
+// `hangxom stats` and the coordinators' /stats agree.
+func (a *app) useStoredTargets(ctx context.Context) error {
+	ts, _, err := a.effectiveTargets(ctx)
+	if err != nil {
+		return err
+	}
+	a.targets = ts
+	return nil
+}
+
+// rollUp adds the counts of every hamlet that has ended (valid_to before
+// today) and names a successor into the successor's, following the chain
+// to the first hamlet still current, and drops the ended hamlet's pairs:
+// a merged hamlet keeps its own counters in the store, and its history
+// shows under the hamlet it became. A chain that loops or runs past ten
+// steps is left where it is. `hangxom stats` calls it on what Counts
+// returns.
+func rollUp(counts map[store.HamletFlow]store.Counts, areas *flows.AreaIndex, today string) map[store.HamletFlow]store.Counts {
+	out := make(map[store.HamletFlow]store.Counts, len(counts))
+	for hf, n := range counts {
+		to := hf.Hamlet
+		for range 10 {
+			h, ok := areas.Area(to)
+			if !ok || h.Successor == "" || h.ValidTo == "" || h.ValidTo >= today {
+				break
+			}
+			to = h.Successor
+		}
+		k := store.HamletFlow{Hamlet: to, Flow: hf.Flow}
+		s := out[k]
+		s.Started += n.Started
+		s.CompletedSelf += n.CompletedSelf
+		s.CompletedTeam += n.CompletedTeam
+		s.Help += n.Help
+		s.Abandoned += n.Abandoned
+		s.Stalled += n.Stalled
+		out[k] = s
+	}
+	return out
+}
+
+// mergedAway reports whether hamlet h has ended and names a successor, so
+// that its counts show in the successor's row instead of its own.
+func mergedAway(h flows.Area, today string) bool {
+	return h.Successor != "" && h.ValidTo != "" && h.ValidTo < today
+}

@@ -1,0 +1,187 @@
+package flows
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"time"
+)
+
+// Reminder rules: nothing is sent between 21:00 and 07:00 (BOT_TZ), and a
+// resident is reminded at most once in three days.
+const (
+	quietFrom = 21
+	quietTo   = 7
+	remindGap = 3 * 24 * time.Hour
+)
+
+// quiet reports whether t falls in the quiet hours, and when they end.
+func quiet(t time.Time, loc *time.Location) (bool, time.Time) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	l := t.In(loc)
+	morning := time.Date(l.Year(), l.Month(), l.Day(), quietTo, 0, 0, 0, loc)
+	switch {
+	case l.Hour() < quietTo:
+		return true, morning
+	case l.Hour() >= quietFrom:
+		return true, morning.AddDate(0, 0, 1)
+	}
+	return false, t
+}
+
+// remind queues a friendly reminder, with a button that resumes the flow,
+// for the residents of the caller's hamlets who started but did not finish
+// that flow (or any): not those who opted out (/stop), who blocked the bot,
+// or who were reminded in the last three days. In the quiet hours they wait
+// in Redis until the morning.
+func (k *desk) remind(args string) error {
+	m, ok, err := k.whoami()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		k.say("staff.not_a_member", nil)
+		return nil
+	}
+	if k.d.Reminders == nil || k.d.FollowUp == nil {
+		k.say("staff.unknown", nil)
+		return nil
+	}
+	var only *Flow
+	if args != "" {
+		f, ok := k.d.Library.Flow(args)
+		if !ok {
+			k.say("staff.remind_unknown_flow", map[string]any{"Flow": args})
+			return nil
+		}
+		only = f
+	}
+	isQuiet, due := quiet(k.now, k.d.Location)
+	seen := map[string]bool{}
+	var queue []Reminder
+	skipped := 0
+	for _, h := range k.hamletsOf(m) {
+		for _, f := range k.d.Library.Flows() {
+			if only != nil && f.ID != only.ID {
+				continue
+			}
+			es, err := k.d.FollowUp.Open(k.ctx, h.ID, f.ID)
+			if err != nil {
+				return err
+			}
+			for _, e := range es {
+				id, ok, err := k.d.FollowUp.Resident(k.ctx, e.Pseudonym)
+				if err != nil {
+					return err
+				}
+				if !ok || seen[id] {
+					continue
+				}
+				seen[id] = true
+				eligible, err := k.d.mayRemind(k.ctx, id, f.ID)
+				if err != nil {
+					return err
+				}
+				if !eligible {
+					skipped++
+					continue
+				}
+				sum := sha256.Sum256([]byte(k.me + "|" + id + "|" + f.ID + "|" + strconv.FormatInt(k.now.UnixNano(), 10)))
+				queue = append(queue, Reminder{ID: hex.EncodeToString(sum[:8]), Resident: id, Flow: f.ID, By: k.me, Due: due})
+			}
+		}
+	}
+	if err := k.d.Reminders.QueueReminders(k.ctx, queue); err != nil {
+		return err
+	}
+	now, later := len(queue), 0
+	if isQuiet {
+		now, later = 0, len(queue)
+	} else if _, err := k.d.RunReminders(k.ctx, k.now); err != nil {
+		return err
+	}
+	k.say("staff.remind_done", map[string]any{"Now": now, "Later": later, "Skipped": skipped})
+	return nil
+}
+
+// mayRemind checks the rules for one resident and flow.
+func (d *Desk) mayRemind(ctx context.Context, resident, flow string) (bool, error) {
+	s, err := d.FollowUp.Session(ctx, resident)
+	if err != nil {
+		return false, err
+	}
+	if s.NoReminders {
+		return false, nil
+	}
+	open := s.Active != nil && s.Active.Flow == flow
+	for _, r := range s.Paused {
+		open = open || r.Flow == flow
+	}
+	if !open {
+		return false, nil
+	}
+	if ok, err := d.Reminders.Reachable(ctx, resident); err != nil || !ok {
+		return false, err
+	}
+	recent, err := d.Reminders.Reminded(ctx, resident)
+	return !recent, err
+}
+
+// RunReminders sends the reminders that are due (outside the quiet hours).
+// Each is taken from the queue atomically, so replicas running this at the
+// same time send each once. It returns how many were sent.
+func (d *Desk) RunReminders(ctx context.Context, now time.Time) (int, error) {
+	if d.Reminders == nil || d.Help == nil {
+		return 0, nil
+	}
+	if q, _ := quiet(now, d.Location); q {
+		return 0, nil
+	}
+	sent := 0
+	for {
+		rs, err := d.Reminders.TakeDueReminders(ctx, now, 100)
+		if err != nil || len(rs) == 0 {
+			return sent, err
+		}
+		for _, r := range rs {
+			ok, err := d.mayRemind(ctx, r.Resident, r.Flow)
+			if err != nil {
+				return sent, err
+			}
+			if !ok {
+				continue
+			}
+			if fresh, err := d.Reminders.MarkReminded(ctx, r.Resident, remindGap); err != nil || !fresh {
+				if err != nil {
+					return sent, err
+				}
+				continue
+			}
+			f, ok := d.Library.Flow(r.Flow)
+			if !ok {
+				continue
+			}
+			s, _ := d.FollowUp.Session(ctx, r.Resident)
+			lang := langOr(s.Lang)
+			title, _ := d.Loc.Localize(lang, f.Title, nil)
+			text, _ := d.Loc.Localize(lang, "common.reminder", map[string]any{"Flow": title})
+			label, _ := d.Loc.Localize(lang, "common.btn.resume", map[string]any{"Flow": title})
+			reply := Reply{ID: "remind:" + r.ID, Text: text, Bulk: true,
+				Buttons: []Choice{{Data: resumePrefix + f.ID, Label: label}}}
+			if err := d.Help.Enqueue(ctx, r.Resident, reply); err != nil {
+				return sent, err
+			}
+			if d.Notify != nil {
+				d.Notify(r.Resident)
+			}
+			sent++
+		}
+	}
+}
+
+// resumePrefix starts the callback data of a reminder's resume button (a
+// message outside the resident's session keyboard).
+const resumePrefix = "r:"
