@@ -139,7 +139,11 @@ func (s *Sender) Run(ctx context.Context) error {
 					delete(s.pending, r)
 					s.mu.Unlock()
 					if err := s.Drain(ctx, r); err != nil && ctx.Err() == nil {
-						s.Logger.Warn("drain outbox", "resident", r, "err", err)
+						s.Logger.Warn("drain outbox; trying again soon", "resident", r, "err", err)
+						// Redis or Telegram had a moment: try again soon
+						// rather than wait for the recovery scan.
+						retry := time.AfterFunc(time.Second, func() { s.Notify(r) })
+						context.AfterFunc(ctx, func() { retry.Stop() })
 					}
 				}
 			}
