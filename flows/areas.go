@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode"
 )
 
@@ -109,3 +110,37 @@ func leadingNumber(s string) (uint64, string) {
 	n, _ := strconv.ParseUint(s[:i], 10, 64)
 	return n, s[i:]
 }
+
+// LiveAreas is a Directory whose snapshot can be replaced while the bot
+// runs (after a coordinator adds a hamlet, or an import): readers always see
+// one whole snapshot.
+type LiveAreas struct {
+	cur atomic.Pointer[AreaIndex]
+}
+
+var _ Directory = (*LiveAreas)(nil)
+
+// NewLiveAreas starts with areas.
+func NewLiveAreas(areas []Area) *LiveAreas {
+	l := &LiveAreas{}
+	l.Set(areas)
+	return l
+}
+
+// Set replaces the snapshot.
+func (l *LiveAreas) Set(areas []Area) { l.cur.Store(NewAreaIndex(areas)) }
+
+// Index returns the current snapshot.
+func (l *LiveAreas) Index() *AreaIndex { return l.cur.Load() }
+
+// Area returns the area with the given id.
+func (l *LiveAreas) Area(id string) (Area, bool) { return l.cur.Load().Area(id) }
+
+// Children returns the areas under id, in display order.
+func (l *LiveAreas) Children(id string) []Area { return l.cur.Load().Children(id) }
+
+// Communes returns every commune, in display order.
+func (l *LiveAreas) Communes() []Area { return l.cur.Load().Communes() }
+
+// All returns every area.
+func (l *LiveAreas) All() []Area { return l.cur.Load().All() }

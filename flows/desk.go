@@ -50,6 +50,9 @@ type Desk struct {
 	// secretaries may see by name (party membership is sensitive); others
 	// see a count. Default: party-handbook.
 	PrivateFlows []string
+	// Poster renders a hamlet's poster; AddArea stores a new hamlet.
+	Poster  PosterFunc
+	AddArea AddAreaFunc
 	// Stats serves /stats, /export and /log (desk_stats.go).
 	Stats DeskStats
 }
@@ -123,6 +126,10 @@ func (d *Desk) Do(ctx context.Context, resident string, s *Session, req StaffReq
 		err = k.helpdesk()
 	case req.Command == "remind":
 		err = k.remind(req.Args)
+	case req.Command == "poster":
+		err = k.poster("")
+	case req.Command == "addhamlet":
+		err = k.addHamlet(req.Args, "")
 	case strings.HasPrefix(req.Action, actStaff):
 		err = k.action(strings.Split(strings.TrimPrefix(req.Action, actStaff), ":"))
 	default:
@@ -424,6 +431,14 @@ func (k *desk) action(parts []string) error {
 		return nil
 	case "team":
 		return k.team()
+	case "poster":
+		if len(parts) > 1 {
+			return k.poster(parts[1])
+		}
+	case "addh":
+		if len(parts) > 2 {
+			return k.addHamlet(strings.Join(parts[2:], ":"), parts[1])
+		}
 	case "claim", "close":
 		if len(parts) < 2 || k.d.Help == nil {
 			break

@@ -1,6 +1,7 @@
 package flows_test
 
 import (
+	"context"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -406,5 +407,44 @@ func TestForgetDeletesWhatIsKept(t *testing.T) {
 	}
 	if s, _ := w.st.Session(t.Context(), "tg:20"); s.Version != 0 || s.Name != "" || s.Hamlet != "" {
 		t.Errorf("session kept: %+v", s)
+	}
+}
+
+func TestAddHamletAndPoster(t *testing.T) {
+	w := newStaffWorld(t)
+	var added []flows.Area
+	w.svc.Desk.AddArea = func(_ context.Context, a flows.Area) error { added = append(added, a); return nil }
+	w.svc.Desk.Poster = func(_ context.Context, h, c flows.Area) (flows.Document, string, error) {
+		return flows.Document{Name: "poster-" + h.ID + ".png", Data: []byte("PNG " + h.Name + " " + c.Name)}, "https://t.me/hangxom_bot?start=h_" + h.ID, nil
+	}
+	for _, who := range []string{"tg:1", "tg:2", "tg:5", "tg:9"} {
+		w.send(who, flows.Input{Kind: flows.InputText, Text: "chào"})
+	}
+	w.cmd("tg:2", "join", codeIn(t, w.cmd("tg:1", "invite", "coordinator xa-a")))
+	w.cmd("tg:5", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-1")))
+
+	check(t, "team member", []string{"staff.only_coordinators"}, w.cmd("tg:5", "addhamlet", "Xóm Mới"))
+	check(t, "no name", []string{"staff.addhamlet_usage"}, w.cmd("tg:2", "addhamlet", ""))
+	check(t, "exists", []string{"staff.addhamlet_exists{Commune=Xã A,Name=Xóm 1}"}, w.cmd("tg:2", "addhamlet", "xom 1"))
+	check(t, "added", []string{"staff.addhamlet_done{Commune=Xã A,ID=xa-a-xom-moi-na-ri,Name=Xóm Mới Nà Rì}"}, w.cmd("tg:2", "addhamlet", "  Xóm Mới   Nà Rì "))
+	if len(added) != 1 || added[0].ParentID != "xa-a" || added[0].Level != flows.LevelHamlet || added[0].ValidFrom != "2026-11-20" {
+		t.Errorf("added %+v", added)
+	}
+	// The province-wide coordinator picks the commune by button.
+	check(t, "which commune", []string{"staff.addhamlet_which{Name=Bản Hai}"}, w.cmd("tg:1", "addhamlet", "Bản Hai"))
+	w.tap("tg:1", "Xã B")
+	if len(added) != 2 || added[1].ParentID != "xa-b" || added[1].ID != "xa-b-ban-hai" {
+		t.Errorf("added %+v", added)
+	}
+
+	// /poster: a resident is refused; a team member of one hamlet gets its file.
+	check(t, "resident", []string{"staff.not_a_member"}, w.cmd("tg:9", "poster", ""))
+	if _, err := w.svc.Handle(t.Context(), "tg:5", flows.Input{Kind: flows.InputCommand, Command: "poster", UpdateID: "p1"}); err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := w.st.Outbox(t.Context(), "tg:5")
+	if len(rs) != 1 || rs[0].Document == nil || rs[0].Document.Name != "poster-a-1.png" || string(rs[0].Document.Data) != "PNG Xóm 1 Xã A" ||
+		!strings.Contains(rs[0].Text, "Link=https://t.me/hangxom_bot?start=h_a-1") {
+		t.Fatalf("poster reply: %+v", rs)
 	}
 }

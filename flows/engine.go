@@ -29,7 +29,7 @@ type Engine struct {
 
 // staffCommands are handled by the Desk, not the engine.
 var staffCommands = map[string]bool{"join": true, "invite": true, "team": true, "pending": true,
-	"stats": true, "export": true, "log": true, "helpdesk": true, "remind": true}
+	"stats": true, "export": true, "log": true, "helpdesk": true, "remind": true, "poster": true, "addhamlet": true}
 
 // DefaultMaxSteps is the step budget per input when Engine.MaxSteps is zero.
 const DefaultMaxSteps = 50
@@ -341,7 +341,7 @@ func (t *turn) command(cmd, args string) error {
 	case "progress":
 		t.progress()
 		return t.redraw()
-	case "join", "invite", "team", "pending", "stats", "export", "log", "helpdesk", "remind": // staffCommands
+	case "join", "invite", "team", "pending", "stats", "export", "log", "helpdesk", "remind", "poster", "addhamlet": // staffCommands
 		t.res.Staff = &StaffRequest{Command: strings.ToLower(cmd), Args: strings.TrimSpace(args)}
 		return nil
 	case "stop":

@@ -28,7 +28,8 @@ type app struct {
 	client  redis.UniversalClient
 	store   *store.Redis
 	library *flows.Library
-	areas   *flows.AreaIndex
+	areas   *flows.AreaIndex // the areas at start, for one-shot commands
+	live    *flows.LiveAreas // the areas the bot answers with, reloaded as they change
 	targets []content.Target
 	loc     *locales.Localizer
 	engine  *flows.Engine
@@ -130,18 +131,31 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 		return nil, err
 	}
 	a.areas = flows.NewAreaIndex(stored)
+	a.live = flows.NewLiveAreas(stored)
 	a.engine = &flows.Engine{
-		Library: a.library, Areas: a.areas, Loc: a.loc,
+		Library: a.library, Areas: a.live, Loc: a.loc,
 		WaitExpiry: cfg.WaitExpiry, SessionExpiry: cfg.SessionExpiry, Location: cfg.TZ,
 	}
 	if err := a.useStoredTargets(ctx); err != nil {
 		a.Close()
 		return nil, err
 	}
-	a.desk = &flows.Desk{Store: a.store, Areas: a.areas, Loc: a.loc, Coordinators: cfg.Coordinators,
+	a.desk = &flows.Desk{Store: a.store, Areas: a.live, Loc: a.loc, Coordinators: cfg.Coordinators,
 		BotUsername: cfg.TelegramUsername, FollowUp: a.store, Library: a.library, WaitExpiry: cfg.WaitExpiry,
 		Help: a.store, Reminders: a.store, Location: cfg.TZ,
 		Stats: flows.DeskStats{Counts: a.store, TeamLog: a.store, Targets: statsTargets(a.targets)}}
+	a.desk.AddArea = func(ctx context.Context, x flows.Area) error {
+		if err := a.store.PutArea(ctx, x); err != nil {
+			return err
+		}
+		stored, err := a.store.Areas(ctx)
+		if err != nil {
+			return err
+		}
+		a.live.Set(stored) // this replica at once; others at their next reload
+		return nil
+	}
+	a.desk.Poster = a.renderPoster
 	a.service = &flows.Service{Engine: a.engine, Store: a.store, Clock: a.clock, Desk: a.desk, Logger: a.logger}
 	return a, nil
 }
@@ -166,6 +180,12 @@ func (a *app) sweepEvery(ctx context.Context, every time.Duration) {
 			if _, err := a.sweep(ctx); err != nil && ctx.Err() == nil {
 				a.logger.Warn("sweep failed", "err", err)
 			}
+			// A coordinator's /addhamlet or an import on another replica.
+			if stored, err := a.store.Areas(ctx); err == nil {
+				a.live.Set(stored)
+			} else if ctx.Err() == nil {
+				a.logger.Warn("reload areas", "err", err)
+			}
 			if _, err := a.desk.Escalate(ctx, a.clock.Now()); err != nil && ctx.Err() == nil {
 				a.logger.Warn("escalate help requests", "err", err)
 			}
@@ -178,7 +198,7 @@ func (a *app) sweepEvery(ctx context.Context, every time.Duration) {
 
 func (a *app) hamletIDs() []string {
 	var ids []string
-	for _, x := range a.areas.All() {
+	for _, x := range a.live.All() {
 		if x.Level == flows.LevelHamlet {
 			ids = append(ids, x.ID)
 		}

@@ -129,3 +129,22 @@ func writeFileAtomic(name string, data []byte) (err error) {
 	}
 	return nil
 }
+
+// renderPoster makes a hamlet's poster for /poster in chat, with the fonts
+// found at run time.
+func (a *app) renderPoster(_ context.Context, h, c flows.Area) (flows.Document, string, error) {
+	link, err := poster.StartLink(a.desk.BotUsername, h.ID)
+	if err != nil {
+		return flows.Document{}, "", err
+	}
+	fonts, err := poster.LoadFonts(poster.DefaultFontDir)
+	if err != nil {
+		a.logger.Warn("poster fonts", "err", err)
+		return flows.Document{}, "", err
+	}
+	png, err := poster.Render(poster.Poster{HamletName: h.Name, CommuneName: c.Name, Link: link, Instruction: posterInstruction}, fonts)
+	if err != nil {
+		return flows.Document{}, "", err
+	}
+	return flows.Document{Name: "poster-" + h.ID + ".png", Data: png}, link, nil
+}

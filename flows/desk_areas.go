@@ -1,0 +1,166 @@
+package flows
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// PosterFunc renders a hamlet's printable poster (a PNG) for /poster; the
+// command wires it to the renderer so this package does no image work.
+type PosterFunc func(ctx context.Context, hamlet, commune Area) (Document, string, error)
+
+// AddAreaFunc stores a new area and makes the bot see it.
+type AddAreaFunc func(ctx context.Context, a Area) error
+
+// poster sends a team member or coordinator the printable poster of one of
+// their hamlets, asking which with buttons when they have several.
+func (k *desk) poster(hamletID string) error {
+	m, ok, err := k.whoami()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		k.say("staff.not_a_member", nil)
+		return nil
+	}
+	if k.d.Poster == nil {
+		k.say("staff.poster_unavailable", nil)
+		return nil
+	}
+	var mine []Area
+	for _, h := range k.hamletsOf(m) {
+		if !h.Unassigned && h.ValidOn(k.now.Format("2006-01-02")) {
+			mine = append(mine, h)
+		}
+	}
+	if hamletID == "" && len(mine) == 1 {
+		hamletID = mine[0].ID
+	}
+	if hamletID == "" {
+		var cs []Choice
+		for _, h := range mine {
+			cs = append(cs, Choice{Label: h.Name, Action: actStaff + "poster:" + h.ID})
+		}
+		if len(cs) == 0 {
+			k.say("staff.invite_no_area", nil)
+			return nil
+		}
+		k.ask("staff.poster_which", nil, cs)
+		return nil
+	}
+	h, ok := k.d.Areas.Area(hamletID)
+	if !ok || h.Level != LevelHamlet || !k.mayHelp(m, h.ID) {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	c, _ := k.d.Areas.Area(h.ParentID)
+	doc, link, err := k.d.Poster(k.ctx, h, c)
+	if err != nil {
+		k.say("staff.poster_unavailable", nil)
+		return nil
+	}
+	k.replies = append(k.replies, Reply{Text: k.text("staff.poster_ready", map[string]any{"Hamlet": h.Name, "Link": link}), Document: &doc})
+	return nil
+}
+
+// addHamlet lets a coordinator add a hamlet to one of their communes:
+// /addhamlet Name, then the commune by button (or at once if they have one).
+func (k *desk) addHamlet(name, communeID string) error {
+	m, ok, err := k.whoami()
+	if err != nil {
+		return err
+	}
+	if !ok || m.Role != RoleCoordinator {
+		k.say("staff.only_coordinators", nil)
+		return nil
+	}
+	name = strings.Join(strings.Fields(name), " ")
+	if name == "" || utf8.RuneCountInString(name) > 60 || Sensitive(name) {
+		k.say("staff.addhamlet_usage", nil)
+		return nil
+	}
+	day := k.now.Format("2006-01-02")
+	var communes []Area
+	for _, c := range k.d.Areas.Communes() {
+		if c.ValidOn(day) && Covers(k.d.Areas, m, c.ID) {
+			communes = append(communes, c)
+		}
+	}
+	if communeID == "" && len(communes) == 1 {
+		communeID = communes[0].ID
+	}
+	if communeID == "" {
+		var cs []Choice
+		for _, c := range communes {
+			cs = append(cs, Choice{Label: c.Name, Action: actStaff + "addh:" + c.ID + ":" + name})
+		}
+		k.ask("staff.addhamlet_which", map[string]any{"Name": name}, cs)
+		return nil
+	}
+	c, ok := k.d.Areas.Area(communeID)
+	if !ok || c.Level != LevelCommune || !Covers(k.d.Areas, m, c.ID) {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	for _, h := range k.d.Areas.Children(c.ID) {
+		if h.Level == LevelHamlet && Fold(h.Name) == Fold(name) {
+			k.say("staff.addhamlet_exists", map[string]any{"Name": h.Name, "Commune": c.Name})
+			return nil
+		}
+	}
+	if k.d.AddArea == nil {
+		k.say("staff.unknown", nil)
+		return nil
+	}
+	id := newAreaID(k.d.Areas, c.ID, name)
+	if err := k.d.AddArea(k.ctx, Area{ID: id, Level: LevelHamlet, Name: name, ParentID: c.ID, ValidFrom: day}); err != nil {
+		return err
+	}
+	k.say("staff.addhamlet_done", map[string]any{"Name": name, "Commune": c.Name, "ID": id})
+	return nil
+}
+
+// newAreaID makes a stable ASCII id "<commune>-<slug>", unique, ≤ 40.
+func newAreaID(dir Directory, commune, name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range Fold(name) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	slug := strings.Trim(b.String(), "-")
+	if slug == "" {
+		slug = "xom"
+	}
+	base := commune + "-" + slug
+	if len(base) > 36 {
+		base = strings.TrimRight(base[:36], "-")
+	}
+	id := base
+	for n := 2; ; n++ {
+		if _, taken := dir.Area(id); !taken {
+			return id
+		}
+		id = fmt.Sprintf("%s-%d", base, n)
+	}
+}
+
+// areaMessages are the words of this file and their fields.
+func areaMessages() map[string][]string {
+	return map[string][]string{
+		"staff.poster_which":       nil,
+		"staff.poster_ready":       {"Hamlet", "Link"},
+		"staff.poster_unavailable": nil,
+		"staff.addhamlet_usage":    nil,
+		"staff.addhamlet_which":    {"Name"},
+		"staff.addhamlet_exists":   {"Name", "Commune"},
+		"staff.addhamlet_done":     {"Name", "Commune", "ID"},
+	}
+}
