@@ -50,6 +50,8 @@ type Desk struct {
 	// secretaries may see by name (party membership is sensitive); others
 	// see a count. Default: party-handbook.
 	PrivateFlows []string
+	// Move files a resident under a hamlet for /move.
+	Move MoveFunc
 	// Poster renders a hamlet's poster; AddArea stores a new hamlet.
 	Poster  PosterFunc
 	AddArea AddAreaFunc
@@ -130,6 +132,8 @@ func (d *Desk) Do(ctx context.Context, resident string, s *Session, req StaffReq
 		err = k.poster("")
 	case req.Command == "addhamlet":
 		err = k.addHamlet(req.Args, "")
+	case req.Command == "move":
+		err = k.move(nil)
 	case strings.HasPrefix(req.Action, actStaff):
 		err = k.action(strings.Split(strings.TrimPrefix(req.Action, actStaff), ":"))
 	default:
@@ -435,6 +439,8 @@ func (k *desk) action(parts []string) error {
 		if len(parts) > 1 {
 			return k.poster(parts[1])
 		}
+	case "mv":
+		return k.move(parts[1:])
 	case "addh":
 		if len(parts) > 2 {
 			return k.addHamlet(strings.Join(parts[2:], ":"), parts[1])

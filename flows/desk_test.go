@@ -448,3 +448,54 @@ func TestAddHamletAndPoster(t *testing.T) {
 		t.Fatalf("poster reply: %+v", rs)
 	}
 }
+
+func TestMoveFromNotYetAssigned(t *testing.T) {
+	w := newStaffWorld(t)
+	w.svc.Desk.Move = func(ctx context.Context, resident, hamlet string) error {
+		w.n++
+		_, err := w.svc.Handle(ctx, resident, flows.Input{Kind: flows.InputMoved, Data: hamlet, UpdateID: "mv" + strings.Repeat("y", w.n)})
+		return err
+	}
+	for _, who := range []string{"tg:1", "tg:5"} {
+		w.send(who, flows.Input{Kind: flows.InputText, Text: "chào"})
+	}
+	w.cmd("tg:5", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-1")))
+	// Thu's hamlet is not listed: she is filed under Xã A's "not yet assigned".
+	w.send("tg:40", flows.Input{Kind: flows.InputText, Text: "chào", Name: "Thu"})
+	w.tap("tg:40", "🏡 Xã A")
+	w.tap("tg:40", "common.btn.not_listed")
+	w.tap("tg:40", "demo.title") // she starts a guide meanwhile
+	outboxTexts(t, w.st, "tg:40")
+	w.send("tg:41", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_b-1", Name: "Nam"}) // another commune
+
+	check(t, "resident", []string{"staff.not_a_member"}, w.send("tg:40", flows.Input{Kind: flows.InputCommand, Command: "move"}))
+	list := w.cmd("tg:5", "move", "")
+	check(t, "list", []string{"staff.move_who"}, list)
+	check(t, "where", []string{"staff.move_where{Name=Thu}"}, w.tap("tg:5", "staff.btn.move_who{Commune=Xã A,Name=Thu}"))
+	check(t, "moved", []string{"staff.moved{Hamlet=Xóm 1,Name=Thu}"}, w.tap("tg:5", "Xóm 1"))
+	s, _ := w.st.Session(t.Context(), "tg:40")
+	if s.Hamlet != "a-1" || s.Active == nil || s.Active.Flow != "demo" {
+		t.Errorf("Thu's session after the move: hamlet %q active %+v", s.Hamlet, s.Active)
+	}
+	if got := outboxTexts(t, w.st, "tg:40"); len(got) == 0 || got[0] != "common.moved_by_team{Commune=Xã A,Hamlet=Xóm 1}" {
+		t.Errorf("Thu was told %v", got)
+	}
+	if ps, _ := w.st.HamletResidents(t.Context(), "a-none"); len(ps) != 0 {
+		t.Errorf("still filed under not yet assigned: %v", ps)
+	}
+	if ps, _ := w.st.HamletResidents(t.Context(), "a-1"); len(ps) != 1 {
+		t.Errorf("a-1 residents: %v", ps)
+	}
+	// Her open guide moved with her: she is now on a-1's pending list.
+	if got := strings.Join(w.cmd("tg:5", "pending", ""), ""); !strings.Contains(got, "Name=Thu") {
+		t.Errorf("pending after the move: %s", got)
+	}
+	// Nam (another commune) cannot be moved by tg:5, even by a forged action.
+	s5, _ := w.st.Session(t.Context(), "tg:5")
+	s5.Keyboard = []flows.Choice{{Data: "98.1", Label: "x", Action: "staff:mv:" + w.st.Pseudonym("tg:41") + ":a-1"}}
+	if err := w.st.Commit(t.Context(), flows.Commit{Resident: "tg:5", Expect: s5.Version, Session: s5}); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "forged", []string{"staff.not_your_area"}, w.send("tg:5", flows.Input{Kind: flows.InputChoice, Data: "98.1"}))
+	check(t, "nobody left", []string{"staff.move_none"}, w.cmd("tg:5", "move", ""))
+}

@@ -29,7 +29,7 @@ type Engine struct {
 
 // staffCommands are handled by the Desk, not the engine.
 var staffCommands = map[string]bool{"join": true, "invite": true, "team": true, "pending": true,
-	"stats": true, "export": true, "log": true, "helpdesk": true, "remind": true, "poster": true, "addhamlet": true}
+	"stats": true, "export": true, "log": true, "helpdesk": true, "remind": true, "poster": true, "addhamlet": true, "move": true}
 
 // DefaultMaxSteps is the step budget per input when Engine.MaxSteps is zero.
 const DefaultMaxSteps = 50
@@ -69,6 +69,9 @@ type turn struct {
 	pending []Reply // replies without their keyboard yet
 	steps   int
 	errs    []error
+	// movedByTeam: the turn files the resident under a hamlet a team
+	// member chose (/move), not one they picked.
+	movedByTeam bool
 }
 
 // Handle processes one input. The session passed in is not modified.
@@ -120,6 +123,15 @@ func (t *turn) handle(in Input) error {
 		if f, ok := t.e.Library.Flow(a.Flow); !ok || !f.HasStep(a.Step) {
 			return t.enterFlow()
 		}
+	}
+
+	if in.Kind == InputMoved {
+		h, ok := t.e.Areas.Area(in.Data)
+		if !ok || h.Level != LevelHamlet {
+			return fmt.Errorf("flows: move to unknown hamlet %q", in.Data)
+		}
+		t.movedByTeam = true
+		return t.setHamlet(h)
 	}
 
 	// A pasted payment code must reach its checker before the safety filter.
@@ -341,7 +353,7 @@ func (t *turn) command(cmd, args string) error {
 	case "progress":
 		t.progress()
 		return t.redraw()
-	case "join", "invite", "team", "pending", "stats", "export", "log", "helpdesk", "remind", "poster", "addhamlet": // staffCommands
+	case "join", "invite", "team", "pending", "stats", "export", "log", "helpdesk", "remind", "poster", "addhamlet", "move": // staffCommands
 		t.res.Staff = &StaffRequest{Command: strings.ToLower(cmd), Args: strings.TrimSpace(args)}
 		return nil
 	case "stop":
@@ -557,8 +569,18 @@ func (t *turn) setHamlet(h Area) error {
 			t.effect(Effect{Kind: EffectActivity, Flow: r.Flow, Step: r.Step, Hamlet: h.ID})
 		}
 	}
+	if old != h.ID {
+		if old != "" {
+			t.effect(Effect{Kind: EffectUnfiled, Hamlet: old})
+		}
+		t.effect(Effect{Kind: EffectFiled, Hamlet: h.ID})
+	}
 	c, _ := t.e.Areas.Area(h.ParentID)
 	data := map[string]any{"Hamlet": h.Name, "Commune": c.Name}
+	if t.movedByTeam {
+		t.say("common.moved_by_team", data)
+		return t.resumeScreen()
+	}
 	if h.Unassigned {
 		t.say("common.hamlet_unassigned", data)
 	} else {

@@ -250,7 +250,7 @@ func TestDeepLink(t *testing.T) {
 		res = c.tap("common.btn.move_yes")
 		check(t, "moved", "b-1", c.s.Hamlet)
 		// The open flow leaves the old hamlet's index and joins the new one.
-		check(t, "effects", []string{"left:demo@a-1(move)", "activity:demo@b-1"}, kinds(res))
+		check(t, "effects", []string{"left:demo@a-1(move)", "activity:demo@b-1", "unfiled:@a-1", "filed:@b-1"}, kinds(res))
 		check(t, "flow continues", flows.StageFlow, c.s.Stage)
 	})
 	t.Run("staying keeps the hamlet", func(t *testing.T) {

@@ -13,6 +13,7 @@ const (
 	InputContact InputKind = "contact" // Text holds the phone number shared
 	InputPhoto   InputKind = "photo"   // Photo holds the channel's file reference
 	InputCheck   InputKind = "check"   // internal: Data is an external checker's outcome
+	InputMoved   InputKind = "moved"   // internal: a team member filed the resident under hamlet Data
 )
 
 // Input is one thing a resident sent, already turned from a platform update
@@ -57,6 +58,8 @@ const (
 	EffectCompleted EffectKind = "completed" // a flow reached its end step
 	EffectHelp      EffectKind = "help"      // the resident asked for a human
 	EffectLeft      EffectKind = "left"      // an unfinished flow was dropped (cancel, move, expiry)
+	EffectFiled     EffectKind = "filed"     // the resident is filed under Hamlet
+	EffectUnfiled   EffectKind = "unfiled"   // the resident left Hamlet for another
 )
 
 // Effect is one hamlet-level fact produced by an input. The store applies

@@ -72,6 +72,9 @@ func SystemMessages() map[string][]string {
 	for id, fields := range staffMessages() {
 		m[id] = fields
 	}
+	for id, fields := range moveMessages() {
+		m[id] = fields
+	}
 	for id, fields := range areaMessages() {
 		m[id] = fields
 	}

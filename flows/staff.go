@@ -79,6 +79,9 @@ type FollowUpStore interface {
 	// Resident maps a pseudonym back to the resident, unless forgotten.
 	Resident(ctx context.Context, pseudonym string) (string, bool, error)
 	Session(ctx context.Context, resident string) (Session, error)
+	// HamletResidents lists the pseudonyms of the residents filed under a
+	// hamlet.
+	HamletResidents(ctx context.Context, hamlet string) ([]string, error)
 }
 
 // Help request states.

@@ -136,7 +136,8 @@ func (r *Redis) applyOne(ctx context.Context, pseud, raw string) error {
 		return nil
 	}
 	switch e.Kind {
-	case flows.EffectStarted, flows.EffectActivity, flows.EffectCompleted, flows.EffectHelp, flows.EffectLeft:
+	case flows.EffectStarted, flows.EffectActivity, flows.EffectCompleted, flows.EffectHelp, flows.EffectLeft,
+		flows.EffectFiled, flows.EffectUnfiled:
 	default:
 		r.log.Warn("store: dropping effect of unknown kind", "kind", e.Kind, "id", e.ID)
 		return nil
@@ -147,8 +148,10 @@ func (r *Redis) applyOne(ctx context.Context, pseud, raw string) error {
 	}
 	at := e.At.In(r.opts.Location)
 	month := at.Format("2006-01")
-	if err := r.registerPair(ctx, e.Hamlet, e.Flow); err != nil {
-		return err
+	if e.Kind != flows.EffectFiled && e.Kind != flows.EffectUnfiled {
+		if err := r.registerPair(ctx, e.Hamlet, e.Flow); err != nil {
+			return err
+		}
 	}
 	keys := r.keys.effectKeys(e.Hamlet, e.Flow, month, pseud, e.ID)
 	err := effectScript.Run(ctx, r.c, keys,

@@ -220,6 +220,10 @@ func (k Keys) Targets() string { return k.prefix + ":targets" }
 // TTL. Written by CreateHelp.
 func (k Keys) ResidentHelps(resident string) string { return k.resident(resident, "helps") }
 
+// HamletResidents is a SET of the pseudonyms of the residents filed under a
+// hamlet (for /move). No TTL. Written by ApplyEffects (filed, unfiled).
+func (k Keys) HamletResidents(hamlet string) string { return k.hamlet(hamlet, "residents") }
+
 // Members is a HASH: member id → JSON flows.Member (team members and
 // coordinators). No TTL. Written by PutMember and RemoveMember.
 func (k Keys) Members() string { return k.prefix + ":members" }
@@ -261,6 +265,7 @@ func (k Keys) effectKeys(hamlet, flow, month, pseudonym, effectID string) []stri
 		k.Completions(hamlet),
 		k.Helps(hamlet),
 		k.HelpTotal(hamlet),
+		k.HamletResidents(hamlet),
 	}
 }
 

@@ -205,7 +205,8 @@ return {1, '0'}
 //	KEYS[6] Keys.Completions(hamlet)
 //	KEYS[7] Keys.Helps(hamlet)
 //	KEYS[8] Keys.HelpTotal(hamlet)
-//	ARGV[1] kind: started, activity, completed, help, left
+//	KEYS[9] Keys.HamletResidents(hamlet)
+//	ARGV[1] kind: started, activity, completed, help, left, filed, unfiled
 //	ARGV[2] pseudonym
 //	ARGV[3] at, unix ms
 //	ARGV[4] at, RFC 3339
@@ -245,6 +246,10 @@ elseif kind == 'left' then
   if redis.call('ZREM', KEYS[4], p) == 1 and ARGV[8] == 'expired' then
     redis.call('HINCRBY', KEYS[5], 'abandoned', 1)
   end
+elseif kind == 'filed' then
+  redis.call('SADD', KEYS[9], p)
+elseif kind == 'unfiled' then
+  redis.call('SREM', KEYS[9], p)
 end
 return 1
 `)

@@ -145,3 +145,14 @@ func (r *Redis) Open(ctx context.Context, hamlet, flow string) ([]flows.OpenEntr
 	}
 	return out, nil
 }
+
+// HamletResidents returns the pseudonyms of the residents filed under a
+// hamlet.
+func (r *Redis) HamletResidents(ctx context.Context, hamlet string) ([]string, error) {
+	ps, err := r.c.SMembers(ctx, r.keys.HamletResidents(hamlet)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: residents of %s: %w", hamlet, err)
+	}
+	sort.Strings(ps)
+	return ps, nil
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -156,6 +157,11 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 		return nil
 	}
 	a.desk.Poster = a.renderPoster
+	a.desk.Move = func(ctx context.Context, resident, hamlet string) error {
+		_, err := a.service.Handle(ctx, resident, flows.Input{Kind: flows.InputMoved, Data: hamlet,
+			UpdateID: "move:" + hamlet + ":" + strconv.FormatInt(a.clock.Now().UnixNano(), 36)})
+		return err
+	}
 	a.service = &flows.Service{Engine: a.engine, Store: a.store, Clock: a.clock, Desk: a.desk, Logger: a.logger}
 	return a, nil
 }

@@ -1,0 +1,148 @@
+package flows
+
+import (
+	"context"
+	"slices"
+)
+
+// MoveFunc files a resident under a hamlet on a team member's behalf (the
+// service runs it as an input of the resident's own, under their lock).
+type MoveFunc func(ctx context.Context, resident, hamlet string) error
+
+// moveCommunes are the communes whose "not yet assigned" residents a member
+// may place: a team member's hamlets' communes, a coordinator's communes.
+func (k *desk) moveCommunes(m Member) []string {
+	var out []string
+	for _, h := range k.hamletsOf(m) {
+		if !slices.Contains(out, h.ParentID) {
+			out = append(out, h.ParentID)
+		}
+	}
+	return out
+}
+
+// mayMoveFrom reports whether m may move a resident out of hamlet: the
+// commune's unassigned hamlet in m's communes, or one of m's hamlets.
+func (k *desk) mayMoveFrom(m Member, hamlet string) bool {
+	h, ok := k.d.Areas.Area(hamlet)
+	if !ok {
+		return false
+	}
+	if h.Unassigned && slices.Contains(k.moveCommunes(m), h.ParentID) {
+		return true
+	}
+	return k.mayHelp(m, hamlet)
+}
+
+// move lists the residents waiting in "not yet assigned" in the member's
+// communes; picking one offers the member's hamlets of that commune.
+func (k *desk) move(parts []string) error {
+	m, ok, err := k.whoami()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		k.say("staff.not_a_member", nil)
+		return nil
+	}
+	if k.d.Move == nil || k.d.FollowUp == nil {
+		k.say("staff.unknown", nil)
+		return nil
+	}
+	switch {
+	case len(parts) == 0: // the list
+		var cs []Choice
+		for _, c := range k.moveCommunes(m) {
+			for _, h := range k.d.Areas.Children(c) {
+				if !h.Unassigned {
+					continue
+				}
+				ps, err := k.d.FollowUp.HamletResidents(k.ctx, h.ID)
+				if err != nil {
+					return err
+				}
+				for _, p := range ps {
+					id, ok, err := k.d.FollowUp.Resident(k.ctx, p)
+					if err != nil || !ok || id == k.me {
+						continue
+					}
+					s, err := k.d.FollowUp.Session(k.ctx, id)
+					if err != nil {
+						return err
+					}
+					name := s.Name
+					if name == "" {
+						name = k.text("staff.someone", nil)
+					}
+					c, _ := k.d.Areas.Area(h.ParentID)
+					cs = append(cs, Choice{Label: k.text("staff.btn.move_who", map[string]any{"Name": name, "Commune": c.Name}), Action: actStaff + "mv:" + p})
+					if len(cs) >= 20 {
+						break
+					}
+				}
+			}
+		}
+		if len(cs) == 0 {
+			k.say("staff.move_none", nil)
+			return nil
+		}
+		k.ask("staff.move_who", nil, cs)
+		return nil
+	case len(parts) == 1 || len(parts) == 2:
+		id, ok, err := k.d.FollowUp.Resident(k.ctx, parts[0])
+		if err != nil {
+			return err
+		}
+		if !ok || id == k.me {
+			k.say("staff.not_your_area", nil)
+			return nil
+		}
+		s, err := k.d.FollowUp.Session(k.ctx, id)
+		if err != nil {
+			return err
+		}
+		if !k.mayMoveFrom(m, s.Hamlet) {
+			k.say("staff.not_your_area", nil)
+			return nil
+		}
+		from, _ := k.d.Areas.Area(s.Hamlet)
+		if len(parts) == 1 {
+			var cs []Choice
+			for _, h := range k.hamletsOf(m) {
+				if h.ParentID == from.ParentID && !h.Unassigned && h.ID != s.Hamlet {
+					cs = append(cs, Choice{Label: h.Name, Action: actStaff + "mv:" + parts[0] + ":" + h.ID})
+				}
+			}
+			if len(cs) == 0 {
+				k.say("staff.invite_no_area", nil)
+				return nil
+			}
+			k.ask("staff.move_where", map[string]any{"Name": s.Name}, cs)
+			return nil
+		}
+		to, ok := k.d.Areas.Area(parts[1])
+		if !ok || to.Level != LevelHamlet || to.Unassigned || to.ParentID != from.ParentID || !k.mayHelp(m, to.ID) {
+			k.say("staff.not_your_area", nil)
+			return nil
+		}
+		if err := k.d.Move(k.ctx, id, to.ID); err != nil {
+			return err
+		}
+		k.say("staff.moved", map[string]any{"Name": s.Name, "Hamlet": to.Name})
+		return nil
+	}
+	k.say("staff.unknown", nil)
+	return nil
+}
+
+// moveMessages are the words of this file and their fields.
+func moveMessages() map[string][]string {
+	return map[string][]string{
+		"staff.move_who":       nil,
+		"staff.btn.move_who":   {"Name", "Commune"},
+		"staff.move_none":      nil,
+		"staff.move_where":     {"Name"},
+		"staff.moved":          {"Name", "Hamlet"},
+		"common.moved_by_team": {"Hamlet", "Commune"},
+	}
+}
