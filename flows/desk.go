@@ -99,6 +99,7 @@ type desk struct {
 	s       *Session
 	now     time.Time
 	replies []Reply
+	args    string // text that came with an action (a message to send)
 }
 
 // Do performs a staff request for resident and returns the replies. A
@@ -106,8 +107,13 @@ type desk struct {
 // failures of the store.
 func (d *Desk) Do(ctx context.Context, resident string, s *Session, req StaffRequest, now time.Time) ([]Reply, error) {
 	k := &desk{d: d, ctx: ctx, me: resident, s: s, now: now}
+	if req.Action == actStaff+"contact" {
+		// A resident sharing a phone number mid-guide: their screen stays.
+		return k.replies, k.contact(req.Args)
+	}
 	s.Stage = StageStaff
 	s.Keyboard = nil
+	s.Compose = ""
 	var err error
 	switch {
 	case req.Command == "join":
@@ -135,6 +141,7 @@ func (d *Desk) Do(ctx context.Context, resident string, s *Session, req StaffReq
 	case req.Command == "move":
 		err = k.move(nil)
 	case strings.HasPrefix(req.Action, actStaff):
+		k.args = req.Args
 		err = k.action(strings.Split(strings.TrimPrefix(req.Action, actStaff), ":"))
 	default:
 		k.say("staff.unknown", nil)
@@ -444,6 +451,16 @@ func (k *desk) action(parts []string) error {
 	case "addh":
 		if len(parts) > 2 {
 			return k.addHamlet(strings.Join(parts[2:], ":"), parts[1])
+		}
+	case "helpdesk":
+		return k.helpdesk()
+	case "msg":
+		if len(parts) > 1 && k.d.Help != nil {
+			return k.compose(parts[1])
+		}
+	case "send":
+		if len(parts) > 1 && k.d.Help != nil {
+			return k.sendToResident(parts[1], k.args)
 		}
 	case "claim", "close":
 		if len(parts) < 2 || k.d.Help == nil {

@@ -211,8 +211,12 @@ func (k *desk) claim(id string) error {
 		return nil
 	}
 	k.ask("staff.help_claimed_you", data, []Choice{
+		{Label: k.text("staff.btn.message", data), Action: actStaff + "msg:" + id},
 		{Label: k.text("staff.btn.close", nil), Action: actStaff + "close:" + id},
 	})
+	if h.Contact != "" {
+		k.say("staff.contact_shared", map[string]any{"Name": data["Name"], "Phone": h.Contact})
+	}
 	// The resident learns who will come: the helper's first name only.
 	lang := "vi"
 	if s, err := k.d.FollowUp.Session(k.ctx, h.Resident); err == nil && s.Lang != "" {
@@ -288,6 +292,12 @@ func (k *desk) helpdesk() error {
 			case h.Status == HelpOpen:
 				cs = append(cs, Choice{Label: k.text("staff.btn.claim_name", data), Action: actStaff + "claim:" + h.ID})
 			case h.ClaimedBy == k.me || m.Role == RoleCoordinator:
+				if h.ClaimedBy == k.me {
+					cs = append(cs, Choice{Label: k.text("staff.btn.message", data), Action: actStaff + "msg:" + h.ID})
+					if h.Contact != "" {
+						lines = append(lines, k.text("staff.contact_shared", map[string]any{"Name": data["Name"], "Phone": h.Contact}))
+					}
+				}
 				cs = append(cs, Choice{Label: k.text("staff.btn.close_name", data), Action: actStaff + "close:" + h.ID})
 			}
 		}
@@ -297,6 +307,91 @@ func (k *desk) helpdesk() error {
 		return nil
 	}
 	k.ask("staff.helpdesk", map[string]any{"List": strings.Join(lines, "\n")}, cs)
+	return nil
+}
+
+// compose starts a message from the claimer to the resident they help.
+func (k *desk) compose(id string) error {
+	h, ok, err := k.d.Help.Help(k.ctx, id)
+	if err != nil {
+		return err
+	}
+	if !ok || h.ClaimedBy != k.me || h.Status == HelpClosed {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	k.s.Stage, k.s.Compose = StageCompose, id
+	k.ask("staff.compose", k.d.helpData(langOr(k.s.Lang), h), []Choice{
+		{Label: k.text("common.btn.back", nil), Action: actStaff + "helpdesk"},
+	})
+	return nil
+}
+
+// sendToResident delivers the claimer's message to the resident.
+func (k *desk) sendToResident(id, text string) error {
+	h, ok, err := k.d.Help.Help(k.ctx, id)
+	if err != nil {
+		return err
+	}
+	if !ok || h.ClaimedBy != k.me || h.Status == HelpClosed || strings.TrimSpace(text) == "" {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	lang := "vi"
+	if s, err := k.d.FollowUp.Session(k.ctx, h.Resident); err == nil && s.Lang != "" {
+		lang = s.Lang
+	}
+	msg, _ := k.d.Loc.Localize(lang, "common.message_from_team", map[string]any{"Name": firstName(h.ClaimerName), "Text": text})
+	if err := k.d.Help.Enqueue(k.ctx, h.Resident, Reply{ID: "msg:" + id + ":" + strconv.FormatInt(k.now.UnixNano(), 36), Text: msg}); err != nil {
+		return err
+	}
+	if k.d.Notify != nil {
+		k.d.Notify(h.Resident)
+	}
+	k.say("staff.message_sent", k.d.helpData(langOr(k.s.Lang), h))
+	return nil
+}
+
+// contact keeps a phone number a resident shared with their open help
+// requests, for the claimer only, and tells a claimer who already came.
+func (k *desk) contact(phone string) error {
+	if k.d.Help == nil {
+		return nil
+	}
+	hs, err := k.d.Help.OpenHelps(k.ctx, k.s.Hamlet)
+	if err != nil {
+		return err
+	}
+	saved := false
+	for _, h := range hs {
+		if h.Resident != k.me {
+			continue
+		}
+		h, wrote, err := k.d.Help.UpdateHelp(k.ctx, h.ID, func(x *HelpRequest) bool { x.Contact = phone; return true })
+		if err != nil {
+			return err
+		}
+		saved = saved || wrote
+		if wrote && h.ClaimedBy != "" {
+			lang := "vi"
+			if s, err := k.d.FollowUp.Session(k.ctx, h.ClaimedBy); err == nil && s.Lang != "" {
+				lang = s.Lang
+			}
+			name := h.Name
+			text, _ := k.d.Loc.Localize(lang, "staff.contact_shared", map[string]any{"Name": name, "Phone": phone})
+			if err := k.d.Help.Enqueue(k.ctx, h.ClaimedBy, Reply{ID: "contact:" + h.ID + ":" + phone, Text: text}); err != nil {
+				return err
+			}
+			if k.d.Notify != nil {
+				k.d.Notify(h.ClaimedBy)
+			}
+		}
+	}
+	if saved {
+		k.say("common.contact_saved", nil)
+	} else {
+		k.say("common.contact_ignored", nil)
+	}
 	return nil
 }
 
@@ -315,6 +410,12 @@ func helpMessages() map[string][]string {
 		"staff.btn.close":           nil,
 		"staff.btn.close_name":      append(append([]string{}, f...), "Status"),
 		"staff.no_flow":             nil,
+		"staff.btn.message":         append(append([]string{}, f...), "Status"),
+		"staff.compose":             f,
+		"staff.message_sent":        f,
+		"staff.contact_shared":      {"Name", "Phone"},
+		"common.message_from_team":  {"Name", "Text"},
+		"common.contact_saved":      nil,
 		"common.help_coming":        {"Name"},
 		"common.reminder":           {"Flow"},
 		"staff.remind_done":         {"Now", "Later", "Skipped"},

@@ -499,3 +499,42 @@ func TestMoveFromNotYetAssigned(t *testing.T) {
 	check(t, "forged", []string{"staff.not_your_area"}, w.send("tg:5", flows.Input{Kind: flows.InputChoice, Data: "98.1"}))
 	check(t, "nobody left", []string{"staff.move_none"}, w.cmd("tg:5", "move", ""))
 }
+
+func TestHelperAndResidentTalk(t *testing.T) {
+	w := newStaffWorld(t)
+	for _, who := range []string{"tg:1", "tg:5"} {
+		w.send(who, flows.Input{Kind: flows.InputText, Text: "chào", Name: map[string]string{"tg:1": "Điều", "tg:5": "Nguyễn Thị Hoa"}[who]})
+	}
+	w.cmd("tg:5", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-1")))
+	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
+	w.tap("tg:20", "common.btn.human")
+	outboxTexts(t, w.st, "tg:20")
+	// Lan shares her phone number: kept with the request, for the claimer only.
+	check(t, "saved", []string{"common.contact_saved"}, w.send("tg:20", flows.Input{Kind: flows.InputContact, Text: "0912345678"}))
+	data := w.outboxOf("tg:5")[0].Buttons[0].Data
+	outboxTexts(t, w.st, "tg:5")
+	got := w.send("tg:5", flows.Input{Kind: flows.InputChoice, Data: data})
+	if len(got) != 2 || !strings.Contains(got[1], "Phone=0912345678") {
+		t.Fatalf("claim with contact: %v", got)
+	}
+	outboxTexts(t, w.st, "tg:20")
+	// Hoa writes to Lan through the bot.
+	check(t, "compose", []string{"staff.compose{Flow=staff.no_flow,Hamlet=Xóm 1,Name=Lan,Step=0}"}, w.tap("tg:5", "staff.btn.message"))
+	check(t, "sent", []string{"staff.message_sent{Flow=staff.no_flow,Hamlet=Xóm 1,Name=Lan,Step=0}"}, w.send("tg:5", flows.Input{Kind: flows.InputText, Text: "Chiều nay 3 giờ cháu qua nhà bác nhé"}))
+	check(t, "Lan reads it", []string{"common.message_from_team{Name=Hoa,Text=Chiều nay 3 giờ cháu qua nhà bác nhé}"}, outboxTexts(t, w.st, "tg:20"))
+	// The next text is not sent again: the compose state ended.
+	if got := w.send("tg:5", flows.Input{Kind: flows.InputText, Text: "xong"}); len(outboxTexts(t, w.st, "tg:20")) != 0 {
+		t.Errorf("a second text went to Lan: %v", got)
+	}
+	// Someone else cannot write to Lan through Hoa's request.
+	s1, _ := w.st.Session(t.Context(), "tg:1")
+	id := strings.TrimPrefix(data, "h:")
+	s1.Stage, s1.Compose = flows.StageCompose, id
+	if err := w.st.Commit(t.Context(), flows.Commit{Resident: "tg:1", Expect: s1.Version, Session: s1}); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "not the claimer", []string{"staff.not_your_area"}, w.send("tg:1", flows.Input{Kind: flows.InputText, Text: "hello"}))
+	if len(outboxTexts(t, w.st, "tg:20")) != 0 {
+		t.Error("a non-claimer's message reached Lan")
+	}
+}

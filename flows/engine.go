@@ -154,12 +154,26 @@ func (t *turn) handle(in Input) error {
 		return nil
 	}
 
+	if t.s.Stage == StageCompose && t.s.Compose != "" && in.Kind == InputText {
+		// A team member's message to the resident they are helping.
+		if Sensitive(in.Text) {
+			return t.sensitive()
+		}
+		t.res.Staff = &StaffRequest{Action: actStaff + "send:" + t.s.Compose, Args: in.Text}
+		return nil
+	}
+
 	switch in.Kind {
 	case InputCommand:
 		return t.command(in.Command, in.Text)
 	case InputChoice:
 		return t.choice(in.Data)
 	case InputContact:
+		if !t.s.HelpAt.IsZero() && t.now.Sub(t.s.HelpAt) < 7*24*time.Hour && t.s.Hamlet != "" {
+			// Shared for the helper who comes: kept with the help request.
+			t.res.Staff = &StaffRequest{Action: actStaff + "contact", Args: in.Text}
+			return nil
+		}
 		t.say("common.contact_ignored", nil)
 		return t.redraw()
 	case InputPhoto:
@@ -751,7 +765,7 @@ func (t *turn) redraw() error {
 		if h, ok := t.e.Areas.Area(t.s.PendingHamlet); ok {
 			return t.askMove(h)
 		}
-	case StageLang, StageForget, StageStop, StageStaff:
+	case StageLang, StageForget, StageStop, StageStaff, StageCompose:
 		return t.resumeScreen()
 	case StageFlow:
 		if t.s.Active != nil {

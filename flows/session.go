@@ -35,6 +35,9 @@ type Session struct {
 
 	// HelpAt is when the resident last asked for a human (❓ or 🙋).
 	HelpAt time.Time `json:"help_at,omitempty"`
+	// Compose is the help request a team member is writing a message for
+	// (after "✉️ Nhắn"): their next text goes to that resident.
+	Compose string `json:"compose,omitempty"`
 	// NoReminders: the resident asked (/stop) not to be reminded.
 	NoReminders bool `json:"noremind,omitempty"`
 }
@@ -54,6 +57,7 @@ const (
 	StageForget  Stage = "forget"  // confirming /forget
 	StageStop    Stage = "stop"    // confirming /stop
 	StageStaff   Stage = "staff"   // on a team or coordinator screen
+	StageCompose Stage = "compose" // a team member writing to a resident
 )
 
 // Run is the position of a resident in one flow.

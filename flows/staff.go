@@ -107,6 +107,9 @@ type HelpRequest struct {
 	ClaimerName string    `json:"claimer_name,omitempty"`
 	ClaimedAt   time.Time `json:"claimed_at,omitempty"`
 	Escalated   bool      `json:"escalated,omitempty"`
+	// Contact is a phone number the resident shared for this request; only
+	// the claimer sees it, and /forget deletes it with the request.
+	Contact string `json:"contact,omitempty"`
 }
 
 // ErrNoHelp means a help request does not exist (any more).
