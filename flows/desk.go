@@ -238,6 +238,7 @@ func (k *desk) join(code string) error {
 	if !slices.Contains(m.Areas, inv.AreaID) {
 		m.Areas = append(m.Areas, inv.AreaID)
 	}
+	m.Secretary = m.Secretary || inv.Secretary
 	if k.s.Name != "" {
 		m.Name = k.s.Name
 	}

@@ -32,11 +32,14 @@ type Member struct {
 // Invite lets one or more people join as team members or coordinators of
 // an area. Its code is unguessable, it expires and it is used up.
 type Invite struct {
-	Code      string    `json:"code"`
-	AreaID    string    `json:"area_id"`
-	AreaLevel string    `json:"area_level"`
-	Role      Role      `json:"role"`
-	Uses      int       `json:"uses"` // left
+	Code      string `json:"code"`
+	AreaID    string `json:"area_id"`
+	AreaLevel string `json:"area_level"`
+	Role      Role   `json:"role"`
+	Uses      int    `json:"uses"` // left
+	// Secretary: the people joining are party-cell secretaries, who may see
+	// party members' progress by name.
+	Secretary bool      `json:"secretary,omitempty"`
 	ExpiresAt time.Time `json:"expires_at"`
 	CreatedBy string    `json:"created_by,omitempty"`
 }

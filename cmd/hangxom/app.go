@@ -71,6 +71,11 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 		return nil, fmt.Errorf("invalid content (run \"hangxom content check\"): %w", err)
 	}
 	a.library, a.targets = lib, targets
+	for _, f := range cfg.PrivateFlows {
+		if _, ok := lib.Flow(f); !ok {
+			return nil, usagef("PRIVATE_FLOWS: no flow %q", f)
+		}
+	}
 	bundle, err := locales.NewBundle(locales.FS)
 	if err != nil {
 		return nil, err
@@ -143,7 +148,7 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 	}
 	a.desk = &flows.Desk{Store: a.store, Areas: a.live, Loc: a.loc, Coordinators: cfg.Coordinators,
 		BotUsername: cfg.TelegramUsername, FollowUp: a.store, Library: a.library, WaitExpiry: cfg.WaitExpiry,
-		Help: a.store, Reminders: a.store, Location: cfg.TZ,
+		Help: a.store, Reminders: a.store, Location: cfg.TZ, PrivateFlows: cfg.PrivateFlows,
 		Stats: flows.DeskStats{Counts: a.store, TeamLog: a.store, Targets: statsTargets(a.targets)}}
 	a.desk.AddArea = func(ctx context.Context, x flows.Area) error {
 		if err := a.store.PutArea(ctx, x); err != nil {

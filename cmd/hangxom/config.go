@@ -40,6 +40,7 @@ var settings = []setting{
 	{env: "WEBHOOK_SECRET", flag: "webhook-secret", help: "secret Telegram sends with every webhook call, 1–256 of A-Z a-z 0-9 _ - (required in webhook mode)", secret: true},
 	{env: "HTTP_LISTEN", flag: "http-listen", def: ":8080", help: "address of the HTTP server: the webhook, /healthz and /metrics (serve)"},
 	{env: "COORDINATOR_IDS", flag: "coordinator-ids", help: "province-wide coordinators, comma-separated: tg:123 or a bare Telegram id"},
+	{env: "PRIVATE_FLOWS", flag: "private-flows", def: "party-handbook", help: "flows whose residents only coordinators and party-cell secretaries see by name, comma-separated"},
 	{env: "SEND_RATE_BULK", flag: "send-rate-bulk", def: "25", help: "messages per second for bulk sends (reminders), all replicas together"},
 	{env: "SEND_RATE_CHAT", flag: "send-rate-chat", def: "1,3", help: "per-chat pacing: messages per second, and the burst allowed (rate,burst)"},
 }
@@ -75,6 +76,7 @@ type config struct {
 	WebhookSecret    string
 	HTTPListen       string
 	Coordinators     []string
+	PrivateFlows     []string
 	BulkRate         float64
 	ChatRate         float64
 	ChatBurst        int
@@ -160,6 +162,10 @@ func parseConfig(raw map[string]string) (config, error) {
 			return c, usagef("COORDINATOR_IDS: %q: use tg:123 or a bare Telegram id", id)
 		}
 		c.Coordinators = append(c.Coordinators, id)
+	}
+	c.PrivateFlows = splitList(raw["PRIVATE_FLOWS"])
+	if c.PrivateFlows == nil {
+		c.PrivateFlows = []string{} // none private: everyone's names are shown
 	}
 	var err error
 	if c.BulkRate, err = strconv.ParseFloat(raw["SEND_RATE_BULK"], 64); err != nil || c.BulkRate <= 0 || c.BulkRate > 1000 {

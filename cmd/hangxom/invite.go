@@ -20,6 +20,7 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	uses := fs.Int("uses", 1, "how many people may join with the code")
 	ttl := fs.String("ttl", "7d", "how long the code works: 7d, 48h …")
 	format := fs.String("format", "text", "text or json")
+	secretary := fs.Bool("secretary", false, "the people joining are party-cell secretaries (they see party-handbook progress by name)")
 	resolve := addSettings(fs, getenv)
 	cfg, err := parseSettings(fs, args, resolve, stderr)
 	if err != nil {
@@ -58,7 +59,7 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	inv := flows.Invite{Code: code, AreaID: area.ID, AreaLevel: area.Level, Role: r, Uses: *uses,
+	inv := flows.Invite{Code: code, AreaID: area.ID, AreaLevel: area.Level, Role: r, Uses: *uses, Secretary: *secretary,
 		ExpiresAt: a.clock.Now().Add(life).UTC(), CreatedBy: "cli"}
 	if err := a.store.CreateInvite(ctx, inv); err != nil {
 		return err

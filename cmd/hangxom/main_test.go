@@ -250,6 +250,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad key prefix", []string{"stats"}, []string{"KEY_PREFIX", "a b"}, "KEY_PREFIX"},
 		{"short data key", []string{"stats"}, []string{"DATA_KEY", "short"}, "DATA_KEY"},
 		{"unknown flag", []string{"chat", "--colour"}, nil, "colour"},
+		{"unknown private flow", []string{"stats"}, []string{"PRIVATE_FLOWS", "party-handbook,secret-club"}, "PRIVATE_FLOWS"},
 		{"unknown command", []string{"fly"}, nil, "unknown command"},
 		{"no command", nil, nil, "no command"},
 	} {
