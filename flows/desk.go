@@ -297,7 +297,8 @@ func (k *desk) invite(args []string) error {
 	if err != nil {
 		return err
 	}
-	inv := Invite{Code: code, AreaID: area.ID, AreaLevel: area.Level, Role: role, Uses: 1, ExpiresAt: k.now.Add(ttl), CreatedBy: k.me}
+	inv := Invite{Code: code, AreaID: area.ID, AreaLevel: area.Level, Role: role, Uses: 1, ExpiresAt: k.now.Add(ttl), CreatedBy: k.me,
+		Secretary: len(args) > 2 && args[2] == "secretary"} // "/invite team <hamlet> secretary"
 	if err := k.d.Store.CreateInvite(k.ctx, inv); err != nil {
 		return err
 	}
