@@ -456,6 +456,10 @@ func (k *desk) action(parts []string) error {
 		}
 	case "helpdesk":
 		return k.helpdesk()
+	case "note":
+		if len(parts) > 1 && k.d.Help != nil {
+			return k.note(parts[1], k.args)
+		}
 	case "msg":
 		if len(parts) > 1 && k.d.Help != nil {
 			return k.compose(parts[1])

@@ -16,6 +16,10 @@ import (
 // checks the presser's role and area, so forged data gains nothing.
 const helpClaimPrefix = "h:"
 
+// notePrefix starts the data of the resident's "🏠 Write where I live"
+// button under the message saying who will come.
+const notePrefix = "n:"
+
 // helpID names the help request of one help effect, the same on every retry.
 func helpID(resident string, e Effect) string {
 	sum := sha256.Sum256([]byte(resident + "|" + strconv.FormatInt(e.At.UnixNano(), 10) + "|" + e.Flow + "|" + e.Step))
@@ -223,7 +227,12 @@ func (k *desk) claim(id string) error {
 		lang = s.Lang
 	}
 	text, _ := k.d.Loc.Localize(lang, "common.help_coming", map[string]any{"Name": firstName(name)})
-	if err := k.d.Help.Enqueue(k.ctx, h.Resident, Reply{ID: "helpcoming:" + id, Text: text}); err != nil {
+	place, _ := k.d.Loc.Localize(lang, "common.btn.write_place", nil)
+	hint, _ := k.d.Loc.Localize(lang, "common.share_phone_hint", nil)
+	phone, _ := k.d.Loc.Localize(lang, "common.btn.share_phone", nil)
+	if err := k.d.Help.Enqueue(k.ctx, h.Resident,
+		Reply{ID: "helpcoming:" + id, Text: text, Buttons: []Choice{{Data: notePrefix + id, Label: place}}},
+		Reply{ID: "helpphone:" + id, Text: hint, Buttons: []Choice{{Label: phone, Contact: true}}}); err != nil {
 		return err
 	}
 	if k.d.Notify != nil {
@@ -352,6 +361,41 @@ func (k *desk) sendToResident(id, text string) error {
 	return nil
 }
 
+// note keeps where the resident lives with their request and tells the
+// claimer.
+func (k *desk) note(id, text string) error {
+	h, ok, err := k.d.Help.Help(k.ctx, id)
+	if err != nil {
+		return err
+	}
+	text = strings.TrimSpace(text)
+	if !ok || h.Resident != k.me || h.Status == HelpClosed || text == "" {
+		k.say("common.tap_button", nil)
+		return nil
+	}
+	if len([]rune(text)) > 200 {
+		text = string([]rune(text)[:200])
+	}
+	if _, _, err := k.d.Help.UpdateHelp(k.ctx, id, func(x *HelpRequest) bool { x.Note = text; return true }); err != nil {
+		return err
+	}
+	if h.ClaimedBy != "" {
+		lang := "vi"
+		if s, err := k.d.FollowUp.Session(k.ctx, h.ClaimedBy); err == nil && s.Lang != "" {
+			lang = s.Lang
+		}
+		msg, _ := k.d.Loc.Localize(lang, "staff.note_from_resident", map[string]any{"Name": h.Name, "Note": text})
+		if err := k.d.Help.Enqueue(k.ctx, h.ClaimedBy, Reply{ID: "note:" + id + ":" + strconv.FormatInt(k.now.UnixNano(), 36), Text: msg}); err != nil {
+			return err
+		}
+		if k.d.Notify != nil {
+			k.d.Notify(h.ClaimedBy)
+		}
+	}
+	k.say("common.note_sent", nil)
+	return nil
+}
+
 // contact keeps a phone number a resident shared with their open help
 // requests, for the claimer only, and tells a claimer who already came.
 func (k *desk) contact(phone string) error {
@@ -416,6 +460,12 @@ func helpMessages() map[string][]string {
 		"staff.contact_shared":      {"Name", "Phone"},
 		"common.message_from_team":  {"Name", "Text"},
 		"common.contact_saved":      nil,
+		"common.write_place_ask":    nil,
+		"common.note_sent":          nil,
+		"common.share_phone_hint":   nil,
+		"common.btn.write_place":    nil,
+		"common.btn.share_phone":    nil,
+		"staff.note_from_resident":  {"Name", "Note"},
 		"common.help_coming":        {"Name"},
 		"common.reminder":           {"Flow"},
 		"staff.remind_done":         {"Now", "Later", "Skipped"},

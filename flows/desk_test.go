@@ -286,7 +286,7 @@ func TestHelpRequestsReachTheTeam(t *testing.T) {
 	if len(got) != 1 || !strings.HasPrefix(got[0], "staff.help_claimed_you") {
 		t.Fatalf("claim: %v", got)
 	}
-	check(t, "the resident is told who comes", []string{"common.help_coming{Name=Hoa}"}, outboxTexts(t, w.st, "tg:20"))
+	check(t, "the resident is told who comes", []string{"common.help_coming{Name=Hoa}", "common.share_phone_hint"}, outboxTexts(t, w.st, "tg:20"))
 	check(t, "too late", []string{"staff.help_taken{Claimer=Nguyễn Thị Hoa,Flow=demo.title,Hamlet=Xóm 1,Name=Lan,Step=3}"}, w.send("tg:6", flows.Input{Kind: flows.InputChoice, Data: data}))
 
 	// The helpdesk shows it as Hoa's; she closes it.
@@ -537,4 +537,29 @@ func TestHelperAndResidentTalk(t *testing.T) {
 	if len(outboxTexts(t, w.st, "tg:20")) != 0 {
 		t.Error("a non-claimer's message reached Lan")
 	}
+}
+
+func TestResidentWritesWhereTheyLive(t *testing.T) {
+	w := newStaffWorld(t)
+	for _, who := range []string{"tg:1", "tg:5"} {
+		w.send(who, flows.Input{Kind: flows.InputText, Text: "chào", Name: "Hoa"})
+	}
+	w.cmd("tg:5", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-1")))
+	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
+	w.tap("tg:20", "common.btn.human")
+	outboxTexts(t, w.st, "tg:20")
+	data := w.outboxOf("tg:5")[0].Buttons[0].Data
+	outboxTexts(t, w.st, "tg:5")
+	w.send("tg:5", flows.Input{Kind: flows.InputChoice, Data: data})
+	rs := w.outboxOf("tg:20")
+	if len(rs) != 2 || rs[0].Buttons[0].Data == "" || !rs[1].Buttons[0].Contact {
+		t.Fatalf("Lan was offered %+v", rs)
+	}
+	note := rs[0].Buttons[0].Data
+	outboxTexts(t, w.st, "tg:20")
+	check(t, "ask", []string{"common.write_place_ask"}, w.send("tg:20", flows.Input{Kind: flows.InputChoice, Data: note}))
+	check(t, "secret refused", "common.sensitive", w.send("tg:20", flows.Input{Kind: flows.InputText, Text: "mật khẩu là abc12345"})[0])
+	w.send("tg:20", flows.Input{Kind: flows.InputChoice, Data: note})
+	check(t, "sent", []string{"common.note_sent"}, w.send("tg:20", flows.Input{Kind: flows.InputText, Text: "Nhà cạnh trạm y tế"}))
+	check(t, "helper reads it", []string{"staff.note_from_resident{Name=Lan,Note=Nhà cạnh trạm y tế}"}, outboxTexts(t, w.st, "tg:5"))
 }

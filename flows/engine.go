@@ -154,6 +154,17 @@ func (t *turn) handle(in Input) error {
 		return nil
 	}
 
+	if t.s.Stage == StageNote && t.s.NoteFor != "" && in.Kind == InputText {
+		// Where the resident lives, for the helper who comes.
+		if Sensitive(in.Text) {
+			return t.sensitive()
+		}
+		id := t.s.NoteFor
+		t.s.NoteFor = ""
+		t.s.Stage = StageMenu
+		t.res.Staff = &StaffRequest{Action: actStaff + "note:" + id, Args: in.Text}
+		return nil
+	}
 	if t.s.Stage == StageCompose && t.s.Compose != "" && in.Kind == InputText {
 		// A team member's message to the resident they are helping.
 		if Sensitive(in.Text) {
@@ -395,6 +406,12 @@ func (t *turn) choice(data string) error {
 	if flow, ok := strings.CutPrefix(data, resumePrefix); ok && flow != "" {
 		// A reminder's button: start or resume that flow.
 		return t.act(actFlow + flow)
+	}
+	if id, ok := strings.CutPrefix(data, notePrefix); ok && id != "" {
+		// "🏠 Write where I live", under the message saying who will come.
+		t.s.Stage, t.s.NoteFor = StageNote, id
+		t.say("common.write_place_ask", nil)
+		return nil
 	}
 	if id, ok := strings.CutPrefix(data, helpClaimPrefix); ok && id != "" {
 		t.res.Staff = &StaffRequest{Action: actStaff + "claim:" + id}
@@ -765,7 +782,7 @@ func (t *turn) redraw() error {
 		if h, ok := t.e.Areas.Area(t.s.PendingHamlet); ok {
 			return t.askMove(h)
 		}
-	case StageLang, StageForget, StageStop, StageStaff, StageCompose:
+	case StageLang, StageForget, StageStop, StageStaff, StageCompose, StageNote:
 		return t.resumeScreen()
 	case StageFlow:
 		if t.s.Active != nil {

@@ -38,6 +38,8 @@ type Session struct {
 	// Compose is the help request a team member is writing a message for
 	// (after "✉️ Nhắn"): their next text goes to that resident.
 	Compose string `json:"compose,omitempty"`
+	// NoteFor is the help request a resident is writing where they live for.
+	NoteFor string `json:"note_for,omitempty"`
 	// NoReminders: the resident asked (/stop) not to be reminded.
 	NoReminders bool `json:"noremind,omitempty"`
 }
@@ -58,6 +60,7 @@ const (
 	StageStop    Stage = "stop"    // confirming /stop
 	StageStaff   Stage = "staff"   // on a team or coordinator screen
 	StageCompose Stage = "compose" // a team member writing to a resident
+	StageNote    Stage = "note"    // a resident writing where they live for a helper
 )
 
 // Run is the position of a resident in one flow.
@@ -79,6 +82,9 @@ type Choice struct {
 	Data   string `json:"d"`
 	Label  string `json:"l"`
 	Action string `json:"a,omitempty"`
+	// Contact asks the channel for a button that shares the resident's
+	// phone number (Telegram's request_contact); it has no data.
+	Contact bool `json:"contact,omitempty"`
 }
 
 // Clone returns a deep copy, so the engine never changes its argument.

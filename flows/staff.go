@@ -113,6 +113,8 @@ type HelpRequest struct {
 	// Contact is a phone number the resident shared for this request; only
 	// the claimer sees it, and /forget deletes it with the request.
 	Contact string `json:"contact,omitempty"`
+	// Note is where the resident lives, as they wrote it for the helper.
+	Note string `json:"note,omitempty"`
 }
 
 // ErrNoHelp means a help request does not exist (any more).

@@ -157,6 +157,9 @@ func Print(w io.Writer, r flows.Reply) {
 		fmt.Fprintf(w, "🖼 %s\n", r.Image)
 	}
 	for i, b := range r.Buttons {
+		if b.Contact {
+			continue // a phone number cannot be shared from a terminal
+		}
 		fmt.Fprintf(w, "%d. %s\n", i+1, b.Label)
 	}
 }

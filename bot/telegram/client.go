@@ -184,6 +184,22 @@ func (c *Client) SendText(ctx context.Context, chatID int64, text string, kb *tg
 	return id, err
 }
 
+// SendContactRequest sends text with a one-time keyboard whose single
+// button shares the resident's phone number (request_contact).
+func (c *Client) SendContactRequest(ctx context.Context, chatID int64, text, label string) (int, error) {
+	m := tgbotapi.NewMessage(chatID, text)
+	kb := tgbotapi.NewOneTimeReplyKeyboard(tgbotapi.NewKeyboardButtonRow(tgbotapi.NewKeyboardButtonContact(label)))
+	kb.ResizeKeyboard = true
+	m.ReplyMarkup = kb
+	var id int
+	err := c.call(ctx, "sendMessage", func(b *tgbotapi.BotAPI) error {
+		msg, err := b.Send(m)
+		id = msg.MessageID
+		return err
+	})
+	return id, err
+}
+
 // SendPhoto sends a picture (a URL or a file id) with a caption.
 func (c *Client) SendPhoto(ctx context.Context, chatID int64, photo, caption string, kb *tgbotapi.InlineKeyboardMarkup) (int, error) {
 	var file tgbotapi.RequestFileData = tgbotapi.FileID(photo)

@@ -246,12 +246,14 @@ func (s *Sender) deliver(ctx context.Context, resident string, chatID int64, r f
 		var kb *tgbotapi.InlineKeyboardMarkup
 		image := ""
 		var doc *flows.Document
+		contact := ""
 		if last {
 			kb = keyboard(r.Buttons)
 			image = r.Image
 			doc = r.Document
+			contact = contactButton(r.Buttons)
 		}
-		msgID, err := s.send(ctx, resident, chatID, id, part, image, kb, r.Bulk, doc)
+		msgID, err := s.send(ctx, resident, chatID, id, part, image, kb, r.Bulk, doc, contact)
 		if err != nil {
 			return err
 		}
@@ -277,7 +279,7 @@ func (s *Sender) deliver(ctx context.Context, resident string, chatID int64, r f
 // send makes one API call for a part, with pacing and retries. The
 // delivery marker is already set; it is removed when the call certainly
 // did not happen, so a later drain may try again.
-func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, text, image string, kb *tgbotapi.InlineKeyboardMarkup, bulk bool, doc *flows.Document) (int, error) {
+func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, text, image string, kb *tgbotapi.InlineKeyboardMarkup, bulk bool, doc *flows.Document, contact string) (int, error) {
 	for attempt := 0; ; attempt++ {
 		if err := s.pace(ctx, resident, bulk); err != nil {
 			_ = s.Store.AbortSend(context.WithoutCancel(ctx), resident, id)
@@ -285,7 +287,9 @@ func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, te
 		}
 		var msgID int
 		var err error
-		if doc != nil {
+		if contact != "" {
+			msgID, err = s.Client.SendContactRequest(ctx, chatID, text, contact)
+		} else if doc != nil {
 			if utf8.RuneCountInString(text) > maxCaption {
 				if _, err = s.Client.SendText(ctx, chatID, text, nil); err == nil {
 					msgID, err = s.Client.SendDocument(ctx, chatID, doc.Name, doc.Data, "")
@@ -386,17 +390,35 @@ func (s *Sender) count(result string) {
 }
 
 // keyboard renders buttons one per row; the callback data is the engine's
-// short token, never content.
+// short token, never content. A button asking for the resident's phone
+// number is sent as a reply keyboard instead (see contactLabel).
 func keyboard(cs []flows.Choice) *tgbotapi.InlineKeyboardMarkup {
 	if len(cs) == 0 {
 		return nil
 	}
 	rows := make([][]tgbotapi.InlineKeyboardButton, 0, len(cs))
 	for _, c := range cs {
+		if c.Contact {
+			continue // sent as a reply keyboard: see contactButton
+		}
 		rows = append(rows, tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonData(c.Label, c.Data)))
+	}
+	if len(rows) == 0 {
+		return nil
 	}
 	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
 	return &kb
+}
+
+// contactButton returns the label of a button asking for the resident's
+// phone number, if any: Telegram can only ask through a reply keyboard.
+func contactButton(cs []flows.Choice) string {
+	for _, c := range cs {
+		if c.Contact {
+			return c.Label
+		}
+	}
+	return ""
 }
 
 // splitText cuts text into parts of at most max characters, at paragraph

@@ -236,3 +236,26 @@ func TestSenderSendsDocuments(t *testing.T) {
 		t.Errorf("uploaded bytes %q", b)
 	}
 }
+
+func TestSenderAsksForAPhoneNumberWithAReplyKeyboard(t *testing.T) {
+	s, fake, st := newSender(t)
+	commit(t, st, "tg:46",
+		flows.Reply{ID: "f#0", Text: "Hoa sẽ giúp bác.", Buttons: []flows.Choice{{Data: "n:abc", Label: "🏠 Nhắn nơi ở"}}},
+		flows.Reply{ID: "f#1", Text: "Gửi số điện thoại?", Buttons: []flows.Choice{{Label: "📞 Gửi số điện thoại", Contact: true}}})
+	if err := s.Drain(t.Context(), "tg:46"); err != nil {
+		t.Fatal(err)
+	}
+	ms := fake.Messages(46)
+	if len(ms) != 2 {
+		t.Fatalf("messages: %+v", ms)
+	}
+	if len(ms[0].Buttons) != 1 || ms[0].Buttons[0][0].CallbackData != "n:abc" {
+		t.Errorf("first message keeps its inline button: %+v", ms[0])
+	}
+	if !strings.Contains(ms[1].ReplyMarkup, `"request_contact":true`) || !strings.Contains(ms[1].ReplyMarkup, `"one_time_keyboard":true`) {
+		t.Errorf("no contact request keyboard: %s", ms[1].ReplyMarkup)
+	}
+	if len(ms[0].Buttons) == 0 {
+		t.Error("the contact request removed the inline buttons before it")
+	}
+}
