@@ -107,23 +107,11 @@ func (k *desk) remind(args string) error {
 	return nil
 }
 
-// mayRemind checks the rules for one resident and flow.
+// mayRemind checks the rules for one resident and flow when a reminder is
+// asked for: the flow unfinished, not opted out, reachable, and not reminded
+// in the last three days.
 func (d *Desk) mayRemind(ctx context.Context, resident, flow string) (bool, error) {
-	s, err := d.FollowUp.Session(ctx, resident)
-	if err != nil {
-		return false, err
-	}
-	if s.NoReminders {
-		return false, nil
-	}
-	open := s.Active != nil && s.Active.Flow == flow
-	for _, r := range s.Paused {
-		open = open || r.Flow == flow
-	}
-	if !open {
-		return false, nil
-	}
-	if ok, err := d.Reminders.Reachable(ctx, resident); err != nil || !ok {
+	if ok, err := d.mayRemindTaken(ctx, Reminder{Resident: resident, Flow: flow}); err != nil || !ok {
 		return false, err
 	}
 	recent, err := d.Reminders.Reminded(ctx, resident)
@@ -147,39 +135,69 @@ func (d *Desk) RunReminders(ctx context.Context, now time.Time) (int, error) {
 			return sent, err
 		}
 		for _, r := range rs {
-			ok, err := d.mayRemind(ctx, r.Resident, r.Flow)
+			done, err := d.remindOne(ctx, r)
 			if err != nil {
+				return sent, err // the reminder comes back after its lease
+			}
+			if err := d.Reminders.AckReminder(ctx, r); err != nil {
 				return sent, err
 			}
-			if !ok {
-				continue
+			if done {
+				sent++
 			}
-			if fresh, err := d.Reminders.MarkReminded(ctx, r.Resident, remindGap); err != nil || !fresh {
-				if err != nil {
-					return sent, err
-				}
-				continue
-			}
-			f, ok := d.Library.Flow(r.Flow)
-			if !ok {
-				continue
-			}
-			s, _ := d.FollowUp.Session(ctx, r.Resident)
-			lang := langOr(s.Lang)
-			title, _ := d.Loc.Localize(lang, f.Title, nil)
-			text, _ := d.Loc.Localize(lang, "common.reminder", map[string]any{"Flow": title})
-			label, _ := d.Loc.Localize(lang, "common.btn.resume", map[string]any{"Flow": title})
-			reply := Reply{ID: "remind:" + r.ID, Text: text, Bulk: true,
-				Buttons: []Choice{{Data: resumePrefix + f.ID, Label: label}}}
-			if err := d.Help.Enqueue(ctx, r.Resident, reply); err != nil {
-				return sent, err
-			}
-			if d.Notify != nil {
-				d.Notify(r.Resident)
-			}
-			sent++
 		}
 	}
+}
+
+// remindOne sends one taken reminder if the rules still allow it. A retry
+// after a crash sends it at most once: the reply id is the reminder's, and
+// the sender sends a reply id once.
+func (d *Desk) remindOne(ctx context.Context, r Reminder) (bool, error) {
+	ok, err := d.mayRemindTaken(ctx, r)
+	if err != nil || !ok {
+		return false, err
+	}
+	if fresh, err := d.Reminders.MarkReminded(ctx, r.Resident, r.ID, remindGap); err != nil || !fresh {
+		return false, err
+	}
+	f, ok := d.Library.Flow(r.Flow)
+	if !ok {
+		return false, nil
+	}
+	s, _ := d.FollowUp.Session(ctx, r.Resident)
+	lang := langOr(s.Lang)
+	title, _ := d.Loc.Localize(lang, f.Title, nil)
+	text, _ := d.Loc.Localize(lang, "common.reminder", map[string]any{"Flow": title})
+	label, _ := d.Loc.Localize(lang, "common.btn.resume", map[string]any{"Flow": title})
+	reply := Reply{ID: "remind:" + r.ID, Text: text, Bulk: true,
+		Buttons: []Choice{{Data: resumePrefix + f.ID, Label: label}}}
+	if err := d.Help.Enqueue(ctx, r.Resident, reply); err != nil {
+		return false, err
+	}
+	if d.Notify != nil {
+		d.Notify(r.Resident)
+	}
+	return true, nil
+}
+
+// mayRemindTaken is mayRemind for a reminder already marked by an earlier
+// attempt of its own (a retry): the "recently reminded" rule is its own mark.
+func (d *Desk) mayRemindTaken(ctx context.Context, r Reminder) (bool, error) {
+	s, err := d.FollowUp.Session(ctx, r.Resident)
+	if err != nil {
+		return false, err
+	}
+	if s.NoReminders {
+		return false, nil
+	}
+	open := s.Active != nil && s.Active.Flow == r.Flow
+	for _, x := range s.Paused {
+		open = open || x.Flow == r.Flow
+	}
+	if !open {
+		return false, nil
+	}
+	return d.Reminders.Reachable(ctx, r.Resident)
 }
 
 // resumePrefix starts the callback data of a reminder's resume button (a

@@ -563,3 +563,35 @@ func TestResidentWritesWhereTheyLive(t *testing.T) {
 	check(t, "sent", []string{"common.note_sent"}, w.send("tg:20", flows.Input{Kind: flows.InputText, Text: "Nhà cạnh trạm y tế"}))
 	check(t, "helper reads it", []string{"staff.note_from_resident{Name=Lan,Note=Nhà cạnh trạm y tế}"}, outboxTexts(t, w.st, "tg:5"))
 }
+
+func TestAReminderTakenByACrashedReplicaComesBack(t *testing.T) {
+	w := newStaffWorld(t)
+	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
+	w.tap("tg:20", "demo.title")
+	outboxTexts(t, w.st, "tg:20")
+	r := flows.Reminder{ID: "r1", Resident: "tg:20", Flow: "demo", By: "tg:5", Due: w.now}
+	if err := w.st.QueueReminders(t.Context(), []flows.Reminder{r}); err != nil {
+		t.Fatal(err)
+	}
+	// A replica takes it, marks the resident, and dies before enqueueing.
+	taken, err := w.st.TakeDueReminders(t.Context(), w.now, 10)
+	if err != nil || len(taken) != 1 {
+		t.Fatalf("taken %v %v", taken, err)
+	}
+	if ok, _ := w.st.MarkReminded(t.Context(), "tg:20", "r1", 72*time.Hour); !ok {
+		t.Fatal("mark")
+	}
+	if n, _ := w.svc.Desk.RunReminders(t.Context(), w.now.Add(time.Minute)); n != 0 {
+		t.Fatalf("another replica sent it while it was in flight (%d)", n)
+	}
+	n, err := w.svc.Desk.RunReminders(t.Context(), w.now.Add(6*time.Minute)) // the lease ran out
+	if err != nil || n != 1 {
+		t.Fatalf("after the lease: sent %d (%v), want 1", n, err)
+	}
+	if n, _ := w.svc.Desk.RunReminders(t.Context(), w.now.Add(20*time.Minute)); n != 0 {
+		t.Errorf("sent again: %d", n)
+	}
+	if got := outboxTexts(t, w.st, "tg:20"); len(got) != 1 {
+		t.Errorf("Lan got %v", got)
+	}
+}

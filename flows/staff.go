@@ -142,8 +142,13 @@ type Reminder struct {
 // ReminderStore keeps the reminder queue.
 type ReminderStore interface {
 	QueueReminders(ctx context.Context, rs []Reminder) error
+	// TakeDueReminders claims due reminders; each must be acknowledged,
+	// or it comes back after a lease (a crashed sender).
 	TakeDueReminders(ctx context.Context, now time.Time, n int) ([]Reminder, error)
-	MarkReminded(ctx context.Context, resident string, ttl time.Duration) (bool, error)
+	AckReminder(ctx context.Context, r Reminder) error
+	// MarkReminded records reminder id for the resident, false if another
+	// reminder did within ttl; the same id may mark again.
+	MarkReminded(ctx context.Context, resident, id string, ttl time.Duration) (bool, error)
 	Reminded(ctx context.Context, resident string) (bool, error)
 	Reachable(ctx context.Context, resident string) (bool, error)
 }

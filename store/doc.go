@@ -74,6 +74,7 @@
 //	P:{h:H}:helps_open                    ZSET    none         CreateHelp, UpdateHelp (ZREM when closed)
 //	P:helpq                               ZSET    none         CreateHelp, UpdateHelp (ZREM when closed)
 //	P:remindq                             ZSET    none         QueueReminders, TakeDueReminders (Lua: take due)
+//	P:remindq:inflight                    ZSET    none         TakeDueReminders (lease), AckReminder
 //	P:{r:R}:reminded                      STRING  3 days       MarkReminded (SET NX EX)
 //	P:targets                             HASH    none         PutTargets (HSET "<flow>|<area>" → JSON target)
 //	P:{r:R}:helps                         SET     none         CreateHelp (the resident's help request ids, for Forget)

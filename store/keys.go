@@ -208,8 +208,14 @@ func (k Keys) HelpQueue() string { return k.prefix + ":helpq" }
 // taken by TakeDueReminders (Lua).
 func (k Keys) ReminderQueue() string { return k.prefix + ":remindq" }
 
-// Reminded is a STRING present while a resident may not be reminded again
-// (TTL = the gap, 3 days). Written by MarkReminded.
+// ReminderInFlight is a ZSET of taken reminders by lease end (ms): a taker
+// that crashes leaves them here, and the next take puts them back. No TTL.
+// Written by TakeDueReminders (Lua) and AckReminder.
+func (k Keys) ReminderInFlight() string { return k.prefix + ":remindq:inflight" }
+
+// Reminded is a STRING holding the id of the resident's last reminder,
+// present while they may not be reminded again (TTL = the gap, 3 days).
+// Written by MarkReminded.
 func (k Keys) Reminded(resident string) string { return k.resident(resident, "reminded") }
 
 // Targets is HASH "<flow>|<area>" → JSON of one adoption target, no TTL,

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -33,10 +34,13 @@ func (r *Redis) QueueReminders(ctx context.Context, rs []flows.Reminder) error {
 	return nil
 }
 
-// TakeDueReminders removes and returns up to n reminders due by now. One
-// script does both, so with several replicas each reminder is taken once.
+// TakeDueReminders claims up to n reminders due by now: one script moves
+// them from the queue to an in-flight set (so with several replicas each is
+// taken once), and puts back first those whose taker did not acknowledge
+// them within reminderLease (it crashed). AckReminder ends a reminder.
 func (r *Redis) TakeDueReminders(ctx context.Context, now time.Time, n int) ([]flows.Reminder, error) {
-	raws, err := takeDueScript.Run(ctx, r.c, []string{r.keys.ReminderQueue()}, now.UnixMilli(), n).StringSlice()
+	raws, err := takeDueScript.Run(ctx, r.c, []string{r.keys.ReminderQueue(), r.keys.ReminderInFlight()},
+		now.UnixMilli(), n, now.Add(reminderLease).UnixMilli()).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("store: take reminders: %w", err)
 	}
@@ -52,27 +56,61 @@ func (r *Redis) TakeDueReminders(ctx context.Context, now time.Time, n int) ([]f
 	return out, nil
 }
 
-// takeDueScript pops the due members of a ZSET.
+// reminderLease is how long a taken reminder may wait for its ack before
+// another taker gets it again.
+const reminderLease = 5 * time.Minute
+
+// AckReminder ends a taken reminder (sent, or found ineligible).
+func (r *Redis) AckReminder(ctx context.Context, x flows.Reminder) error {
+	raw, err := json.Marshal(x)
+	if err != nil {
+		return fmt.Errorf("store: ack reminder: %w", err)
+	}
+	if err := r.c.ZRem(ctx, r.keys.ReminderInFlight(), raw).Err(); err != nil {
+		return fmt.Errorf("store: ack reminder: %w", err)
+	}
+	return nil
+}
+
+// takeDueScript requeues expired in-flight reminders, then moves the due
+// ones of the queue in flight.
 //
-//	KEYS[1] Keys.ReminderQueue
+//	KEYS[1] Keys.ReminderQueue     ZSET member → due (ms)
+//	KEYS[2] Keys.ReminderInFlight  ZSET member → lease end (ms)
 //	ARGV[1] now, unix ms
 //	ARGV[2] how many at most
+//	ARGV[3] lease end for the ones taken now, unix ms
 var takeDueScript = redis.NewScript(`
+local lost = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+for _, m in ipairs(lost) do
+  redis.call('ZREM', KEYS[2], m)
+  redis.call('ZADD', KEYS[1], ARGV[1], m)
+end
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-if #due > 0 then
-  redis.call('ZREM', KEYS[1], unpack(due))
+for _, m in ipairs(due) do
+  redis.call('ZREM', KEYS[1], m)
+  redis.call('ZADD', KEYS[2], ARGV[3], m)
 end
 return due
 `)
 
-// MarkReminded records that resident was reminded; it reports false if they
-// already were within ttl (the "reminded in the last 3 days" rule).
-func (r *Redis) MarkReminded(ctx context.Context, resident string, ttl time.Duration) (bool, error) {
-	ok, err := r.c.SetNX(ctx, r.keys.Reminded(resident), "1", ttl).Result()
+// MarkReminded records that resident is reminded by reminder id; it
+// reports false if another reminder already did within ttl (the "reminded
+// in the last 3 days" rule). The same id may mark again: a retry after a
+// crash.
+func (r *Redis) MarkReminded(ctx context.Context, resident, id string, ttl time.Duration) (bool, error) {
+	ok, err := r.c.SetNX(ctx, r.keys.Reminded(resident), id, ttl).Result()
 	if err != nil {
 		return false, fmt.Errorf("store: mark reminded %s: %w", resident, err)
 	}
-	return ok, nil
+	if ok {
+		return true, nil
+	}
+	cur, err := r.c.Get(ctx, r.keys.Reminded(resident)).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return false, fmt.Errorf("store: mark reminded %s: %w", resident, err)
+	}
+	return cur == id, nil
 }
 
 // Reminded reports whether resident was reminded recently.
