@@ -180,6 +180,16 @@ func (k *desk) whoami() (Member, bool, error) {
 	return k.d.Store.Member(k.ctx, k.me)
 }
 
+// staff is whoami for commands that need a team member or coordinator: a
+// resident is told so, and ok is false.
+func (k *desk) staff() (Member, bool, error) {
+	m, ok, err := k.whoami()
+	if err == nil && !ok {
+		k.say("staff.not_a_member", nil)
+	}
+	return m, ok, err
+}
+
 // Covers reports whether area id lies within (or is one of) m's areas.
 func Covers(dir Directory, m Member, id string) bool {
 	for depth := 0; id != "" && depth < 8; depth++ {
@@ -345,13 +355,9 @@ func (k *desk) invitable(m Member, role Role) []Area {
 // team lists the team members a coordinator is responsible for, with a
 // button to remove each and one to invite; a team member sees their hamlets.
 func (k *desk) team() error {
-	m, ok, err := k.whoami()
-	if err != nil {
+	m, ok, err := k.staff()
+	if err != nil || !ok {
 		return err
-	}
-	if !ok {
-		k.say("staff.not_a_member", nil)
-		return nil
 	}
 	if m.Role == RoleTeam {
 		var names []string
@@ -520,13 +526,9 @@ type pendingRow struct {
 // pending lists the residents of the member's hamlets with an unfinished
 // flow, oldest first, a page at a time.
 func (k *desk) pending(page int) error {
-	m, ok, err := k.whoami()
-	if err != nil {
+	m, ok, err := k.staff()
+	if err != nil || !ok {
 		return err
-	}
-	if !ok {
-		k.say("staff.not_a_member", nil)
-		return nil
 	}
 	private := k.d.PrivateFlows
 	if private == nil {

@@ -17,13 +17,9 @@ type AddAreaFunc func(ctx context.Context, a Area) error
 // poster sends a team member or coordinator the printable poster of one of
 // their hamlets, asking which with buttons when they have several.
 func (k *desk) poster(hamletID string) error {
-	m, ok, err := k.whoami()
-	if err != nil {
+	m, ok, err := k.staff()
+	if err != nil || !ok {
 		return err
-	}
-	if !ok {
-		k.say("staff.not_a_member", nil)
-		return nil
 	}
 	if k.d.Poster == nil {
 		k.say("staff.poster_unavailable", nil)

@@ -278,13 +278,9 @@ func (k *desk) closeHelp(id string) error {
 
 // helpdesk lists the open and claimed requests of the caller's hamlets.
 func (k *desk) helpdesk() error {
-	m, ok, err := k.whoami()
-	if err != nil {
+	m, ok, err := k.staff()
+	if err != nil || !ok {
 		return err
-	}
-	if !ok {
-		k.say("staff.not_a_member", nil)
-		return nil
 	}
 	var lines []string
 	var cs []Choice

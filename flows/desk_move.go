@@ -37,13 +37,9 @@ func (k *desk) mayMoveFrom(m Member, hamlet string) bool {
 // move lists the residents waiting in "not yet assigned" in the member's
 // communes; picking one offers the member's hamlets of that commune.
 func (k *desk) move(parts []string) error {
-	m, ok, err := k.whoami()
-	if err != nil {
+	m, ok, err := k.staff()
+	if err != nil || !ok {
 		return err
-	}
-	if !ok {
-		k.say("staff.not_a_member", nil)
-		return nil
 	}
 	if k.d.Move == nil || k.d.FollowUp == nil {
 		k.say("staff.unknown", nil)

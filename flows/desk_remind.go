@@ -38,13 +38,9 @@ func quiet(t time.Time, loc *time.Location) (bool, time.Time) {
 // or who were reminded in the last three days. In the quiet hours they wait
 // in Redis until the morning.
 func (k *desk) remind(args string) error {
-	m, ok, err := k.whoami()
-	if err != nil {
+	m, ok, err := k.staff()
+	if err != nil || !ok {
 		return err
-	}
-	if !ok {
-		k.say("staff.not_a_member", nil)
-		return nil
 	}
 	if k.d.Reminders == nil || k.d.FollowUp == nil {
 		k.say("staff.unknown", nil)

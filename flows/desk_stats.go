@@ -316,26 +316,8 @@ func (k *desk) statsCommunes(m Member, page int) error {
 	if err != nil {
 		return err
 	}
-	totals := map[string]*StatsTotal{}
-	for _, r := range rows {
-		if totals[r.CommuneID] == nil {
-			totals[r.CommuneID] = &StatsTotal{}
-		}
-		totals[r.CommuneID].Add(r)
-	}
-	var lines []string
-	var buttons []Choice
-	for _, c := range cs[lo:hi] {
-		t := StatsTotal{}
-		if p := totals[c.ID]; p != nil {
-			t = *p
-		}
-		data := totalData(t)
-		data["Name"] = c.Name
-		lines = append(lines, k.text("stats.line_area", data))
-		buttons = append(buttons, Choice{Label: k.text("stats.btn.area", map[string]any{"Name": c.Name, "Completed": t.Completed}),
-			Action: actStaff + "st:c:" + c.ID + ":0"})
-	}
+	lines, buttons := k.areaList(cs[lo:hi], totalsBy(rows, func(r StatsRow) string { return r.CommuneID }),
+		func(a Area) string { return actStaff + "st:c:" + a.ID + ":0" })
 	buttons = k.pager(buttons, page, pages, func(p int) string { return fmt.Sprintf("%sst:cs:%d", actStaff, p) })
 	buttons = append(buttons, Choice{Label: k.text("stats.btn.export", nil), Action: actStaff + "exp"})
 	k.ask("stats.communes", k.period(map[string]any{"List": strings.Join(lines, "\n"), "Page": page + 1, "Pages": pages}, months), buttons)
@@ -426,26 +408,8 @@ func (k *desk) statsHamlets(m Member, page int) error {
 	if err != nil {
 		return err
 	}
-	totals := map[string]*StatsTotal{}
-	for _, r := range rows {
-		if totals[r.HamletID] == nil {
-			totals[r.HamletID] = &StatsTotal{}
-		}
-		totals[r.HamletID].Add(r)
-	}
-	var lines []string
-	var buttons []Choice
-	for _, h := range hs[lo:hi] {
-		t := StatsTotal{}
-		if p := totals[h.ID]; p != nil {
-			t = *p
-		}
-		data := totalData(t)
-		data["Name"] = h.Name
-		lines = append(lines, k.text("stats.line_area", data))
-		buttons = append(buttons, Choice{Label: k.text("stats.btn.area", map[string]any{"Name": h.Name, "Completed": t.Completed}),
-			Action: actStaff + "st:h:" + h.ID})
-	}
+	lines, buttons := k.areaList(hs[lo:hi], totalsBy(rows, func(r StatsRow) string { return r.HamletID }),
+		func(a Area) string { return actStaff + "st:h:" + a.ID })
 	buttons = k.pager(buttons, page, pages, func(p int) string { return fmt.Sprintf("%sst:hs:%d", actStaff, p) })
 	k.ask("stats.hamlets", k.period(map[string]any{"List": strings.Join(lines, "\n"), "Page": page + 1, "Pages": pages}, months), buttons)
 	return nil
@@ -921,4 +885,30 @@ func statsMessages() map[string][]string {
 		"stats.log_already_household":    {"Label", "Flow", "Hamlet"},
 		"stats.btn.log_more":             nil,
 	}
+}
+
+// totalsBy sums rows per key (a commune or a hamlet).
+func totalsBy(rows []StatsRow, key func(StatsRow) string) map[string]StatsTotal {
+	out := map[string]StatsTotal{}
+	for _, r := range rows {
+		t := out[key(r)]
+		t.Add(r)
+		out[key(r)] = t
+	}
+	return out
+}
+
+// areaList renders a line and a drill-down button per area.
+func (k *desk) areaList(areas []Area, totals map[string]StatsTotal, action func(Area) string) ([]string, []Choice) {
+	var lines []string
+	var buttons []Choice
+	for _, a := range areas {
+		t := totals[a.ID]
+		data := totalData(t)
+		data["Name"] = a.Name
+		lines = append(lines, k.text("stats.line_area", data))
+		buttons = append(buttons, Choice{Label: k.text("stats.btn.area", map[string]any{"Name": a.Name, "Completed": t.Completed}),
+			Action: action(a)})
+	}
+	return lines, buttons
 }
