@@ -40,7 +40,7 @@ func (k *desk) poster(hamletID string) error {
 			cs = append(cs, Choice{Label: h.Name, Action: actStaff + "poster:" + h.ID})
 		}
 		if len(cs) == 0 {
-			k.say("staff.invite_no_area", nil)
+			k.say("staff.no_hamlet_here", nil)
 			return nil
 		}
 		k.ask("staff.poster_which", nil, cs)
@@ -69,7 +69,7 @@ func (k *desk) addHamlet(name, communeID string) error {
 		return err
 	}
 	if !ok || m.Role != RoleCoordinator {
-		k.say("staff.only_coordinators", nil)
+		k.say("staff.only_coordinators_add", nil)
 		return nil
 	}
 	name = strings.Join(strings.Fields(name), " ")
@@ -151,12 +151,14 @@ func newAreaID(dir Directory, commune, name string) string {
 // areaMessages are the words of this file and their fields.
 func areaMessages() map[string][]string {
 	return map[string][]string{
-		"staff.poster_which":       nil,
-		"staff.poster_ready":       {"Hamlet", "Link"},
-		"staff.poster_unavailable": nil,
-		"staff.addhamlet_usage":    nil,
-		"staff.addhamlet_which":    {"Name"},
-		"staff.addhamlet_exists":   {"Name", "Commune"},
-		"staff.addhamlet_done":     {"Name", "Commune", "ID"},
+		"staff.poster_which":          nil,
+		"staff.poster_ready":          {"Hamlet", "Link"},
+		"staff.poster_unavailable":    nil,
+		"staff.addhamlet_usage":       nil,
+		"staff.addhamlet_which":       {"Name"},
+		"staff.addhamlet_exists":      {"Name", "Commune"},
+		"staff.addhamlet_done":        {"Name", "Commune", "ID"},
+		"staff.no_hamlet_here":        nil,
+		"staff.only_coordinators_add": nil,
 	}
 }

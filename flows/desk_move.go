@@ -110,7 +110,7 @@ func (k *desk) move(parts []string) error {
 				}
 			}
 			if len(cs) == 0 {
-				k.say("staff.invite_no_area", nil)
+				k.say("staff.no_hamlet_here", nil)
 				return nil
 			}
 			k.ask("staff.move_where", map[string]any{"Name": s.Name}, cs)
@@ -123,6 +123,9 @@ func (k *desk) move(parts []string) error {
 		}
 		if err := k.d.Move(k.ctx, id, to.ID); err != nil {
 			return err
+		}
+		if k.d.Notify != nil {
+			k.d.Notify(id) // the resident hears at once
 		}
 		k.say("staff.moved", map[string]any{"Name": s.Name, "Hamlet": to.Name})
 		return nil

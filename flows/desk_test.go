@@ -423,7 +423,7 @@ func TestAddHamletAndPoster(t *testing.T) {
 	w.cmd("tg:2", "join", codeIn(t, w.cmd("tg:1", "invite", "coordinator xa-a")))
 	w.cmd("tg:5", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-1")))
 
-	check(t, "team member", []string{"staff.only_coordinators"}, w.cmd("tg:5", "addhamlet", "Xóm Mới"))
+	check(t, "team member", []string{"staff.only_coordinators_add"}, w.cmd("tg:5", "addhamlet", "Xóm Mới"))
 	check(t, "no name", []string{"staff.addhamlet_usage"}, w.cmd("tg:2", "addhamlet", ""))
 	check(t, "exists", []string{"staff.addhamlet_exists{Commune=Xã A,Name=Xóm 1}"}, w.cmd("tg:2", "addhamlet", "xom 1"))
 	check(t, "added", []string{"staff.addhamlet_done{Commune=Xã A,ID=xa-a-xom-moi-na-ri,Name=Xóm Mới Nà Rì}"}, w.cmd("tg:2", "addhamlet", "  Xóm Mới   Nà Rì "))

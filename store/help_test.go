@@ -66,3 +66,30 @@ func TestHelpClaimOnlyOnce(t *testing.T) {
 		t.Errorf("missing request: %v", err)
 	}
 }
+
+func TestFinishedResidentIsNotFollowedUpAgain(t *testing.T) {
+	m := miniredis.RunT(t)
+	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	t.Cleanup(func() { _ = c.Close() })
+	st := store.New(c, store.Options{Prefix: "done:v1", DataKey: []byte("k")})
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	// The team logged her as done; then she takes one more step in the bot.
+	if _, err := st.LogTeamCompletion(t.Context(), "a-1", "ewallet", "tg:20", at, "log-1"); err != nil {
+		t.Fatal(err)
+	}
+	commit := func(update string, e flows.Effect) {
+		s, _ := st.Session(t.Context(), "tg:20")
+		if err := st.Commit(t.Context(), flows.Commit{Resident: "tg:20", Expect: s.Version, Session: s, UpdateID: update, Effects: []flows.Effect{e}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.ApplyEffects(t.Context(), "tg:20"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit("u1", flows.Effect{Kind: flows.EffectStarted, Flow: "ewallet", Hamlet: "a-1", At: at.Add(time.Hour)})
+	commit("u2", flows.Effect{Kind: flows.EffectActivity, Flow: "ewallet", Hamlet: "a-1", At: at.Add(2 * time.Hour)})
+	open, err := st.Open(t.Context(), "a-1", "ewallet")
+	if err != nil || len(open) != 0 {
+		t.Errorf("a finished resident is back on the unfinished list: %v %v", open, err)
+	}
+}

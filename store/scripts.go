@@ -227,9 +227,14 @@ if kind == 'started' then
   if redis.call('SADD', KEYS[2], p) == 1 then
     redis.call('HINCRBY', KEYS[5], 'started', 1)
   end
-  redis.call('ZADD', KEYS[4], ARGV[3], p)
+  -- Someone who finished (alone or with the team) is not followed up again.
+  if redis.call('SISMEMBER', KEYS[3], p) == 0 then
+    redis.call('ZADD', KEYS[4], ARGV[3], p)
+  end
 elseif kind == 'activity' then
-  redis.call('ZADD', KEYS[4], ARGV[3], p)
+  if redis.call('SISMEMBER', KEYS[3], p) == 0 then
+    redis.call('ZADD', KEYS[4], ARGV[3], p)
+  end
 elseif kind == 'completed' then
   redis.call('ZREM', KEYS[4], p)
   if redis.call('SADD', KEYS[3], p) == 1 then

@@ -50,6 +50,7 @@ type appOptions struct {
 	httpClient  *http.Client      // to reach the fake Bot API
 	pollTimeout time.Duration     // shorter long polls in tests
 	leaseTTL    time.Duration     // a shorter polling lease in tests
+	sweepEvery  time.Duration     // the periodic loop (sweep, areas, escalation, reminders); default 1 min
 	listening   func(addr string) // told the HTTP server's address
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -129,7 +130,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return nil
 	})
 	run("sender", func() error { return sender.Run(runCtx) })
-	run("sweep", func() error { a.sweepEvery(runCtx, time.Minute); return nil })
+	run("sweep", func() error { a.sweepEvery(runCtx, cmp.Or(opts.sweepEvery, time.Minute)); return nil })
 	if cfg.WebhookURL != "" {
 		if err := client.SetWebhook(ctx, cfg.WebhookURL, cfg.WebhookSecret, telegram.AllowedUpdates(), 40); err != nil {
 			stop()

@@ -78,9 +78,10 @@ func freePort(t *testing.T) string {
 	return addr
 }
 
-// startServe starts serve in polling mode, or in webhook mode when webhook
-// is true, and returns when its HTTP server listens.
-func startServe(t *testing.T, webhook bool, fake *telegramtest.Server, client redis.UniversalClient, prefix string, extra ...string) *tgTest {
+// startServeAt starts serve in polling mode, or in webhook mode when webhook
+// is true, with clock (nil: the system clock), and returns when its HTTP
+// server listens.
+func startServeAt(t *testing.T, webhook bool, fake *telegramtest.Server, client redis.UniversalClient, prefix string, clock flows.Clock, extra ...string) *tgTest {
 	t.Helper()
 	if fake == nil {
 		fake = telegramtest.NewServer(t, "")
@@ -109,7 +110,7 @@ func startServe(t *testing.T, webhook bool, fake *telegramtest.Server, client re
 	})
 	go func() {
 		tt.done <- runWith(ctx, []string{"serve"}, env(kv...), strings.NewReader(""), &out, &errb, appOptions{
-			client: client, prefix: prefix, httpClient: telegramtest.LoopbackClient(30 * time.Second),
+			clock: clock, client: client, prefix: prefix, httpClient: telegramtest.LoopbackClient(30 * time.Second),
 			pollTimeout: time.Second, leaseTTL: 3 * time.Second, listening: func(a string) { ready <- a },
 		})
 	}()
@@ -591,4 +592,10 @@ func TestServeWebhookWhileRedisIsDown(t *testing.T) {
 	if !strings.Contains(string(body), `hangxom_telegram_updates_total{kind="message",action="process"}`) {
 		t.Errorf("/metrics lacks the update counter:\n%s", body)
 	}
+}
+
+// startServe starts serve on the system clock (see startServeAt).
+func startServe(t *testing.T, webhook bool, fake *telegramtest.Server, client redis.UniversalClient, prefix string, extra ...string) *tgTest {
+	t.Helper()
+	return startServeAt(t, webhook, fake, client, prefix, nil, extra...)
 }
