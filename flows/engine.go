@@ -29,7 +29,7 @@ type Engine struct {
 
 // staffCommands are handled by the Desk, not the engine.
 var staffCommands = map[string]bool{"join": true, "invite": true, "team": true, "pending": true,
-	"stats": true, "export": true, "log": true, "helpdesk": true, "remind": true, "poster": true, "addhamlet": true, "move": true}
+	"stats": true, "export": true, "log": true, "helpdesk": true, "remind": true, "poster": true, "addhamlet": true, "move": true, "payee": true}
 
 // DefaultMaxSteps is the step budget per input when Engine.MaxSteps is zero.
 const DefaultMaxSteps = 50
@@ -136,7 +136,26 @@ func (t *turn) handle(in Input) error {
 
 	// A pasted payment code must reach its checker before the safety filter.
 	if in.Kind == InputCheck {
+		if t.s.Stage == StageCheckQR {
+			// The checker's answer is already said: offer another check.
+			return t.checkQRScreen("common.checkqr_again")
+		}
 		return t.checked(in)
+	}
+	if t.s.Stage == StageCheckQR && (in.Kind == InputPhoto || in.Kind == InputText) {
+		if in.Kind == InputText {
+			if a, ok := t.pick(in.Text); ok {
+				return t.act(a)
+			}
+			if w := Intent(in.Text); strings.HasPrefix(w, "/") {
+				return t.word(w, in)
+			}
+			if !PaymentCode(in.Text) && Sensitive(in.Text) {
+				return t.sensitive()
+			}
+		}
+		t.res.Check = &CheckRequest{Checker: QRChecker, Input: in}
+		return nil
 	}
 	if step := t.waitingStep(); step != nil && step.Type == StepExternal && (in.Kind == InputText || in.Kind == InputPhoto) {
 		if in.Kind == InputText {
@@ -311,6 +330,16 @@ func (t *turn) word(w string, in Input) error {
 	return t.tapButton()
 }
 
+// QRChecker names the checker of payment QR codes (photos or pasted text).
+const QRChecker = "vietqr"
+
+// checkQRScreen waits for a photo or a pasted code to check (/checkqr).
+func (t *turn) checkQRScreen(msg string) error {
+	t.s.Stage = StageCheckQR
+	t.keyboard(msg, nil, []Choice{{Label: t.text1("common.btn.back"), Action: actMenu}})
+	return nil
+}
+
 // sensitive warns about a secret the resident typed; the text is kept nowhere.
 func (t *turn) sensitive() error {
 	t.res.Sensitive = true
@@ -378,7 +407,9 @@ func (t *turn) command(cmd, args string) error {
 	case "progress":
 		t.progress()
 		return t.redraw()
-	case "join", "invite", "team", "pending", "stats", "export", "log", "helpdesk", "remind", "poster", "addhamlet", "move": // staffCommands
+	case "checkqr":
+		return t.checkQRScreen("common.checkqr_ask")
+	case "join", "invite", "team", "pending", "stats", "export", "log", "helpdesk", "remind", "poster", "addhamlet", "move", "payee": // staffCommands
 		t.res.Staff = &StaffRequest{Command: strings.ToLower(cmd), Args: strings.TrimSpace(args)}
 		return nil
 	case "stop":
@@ -782,6 +813,8 @@ func (t *turn) redraw() error {
 		if h, ok := t.e.Areas.Area(t.s.PendingHamlet); ok {
 			return t.askMove(h)
 		}
+	case StageCheckQR:
+		return t.checkQRScreen("common.checkqr_ask")
 	case StageLang, StageForget, StageStop, StageStaff, StageCompose, StageNote:
 		return t.resumeScreen()
 	case StageFlow:

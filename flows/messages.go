@@ -57,6 +57,8 @@ func SystemMessages() map[string][]string {
 		"common.btn.forget_yes":    nil,
 		"common.btn.forget_no":     nil,
 		"common.stop_ask":          nil,
+		"common.checkqr_ask":       nil,
+		"common.checkqr_again":     nil,
 		"common.stopped":           nil,
 		"common.reminders_on":      nil,
 		"common.btn.stop_yes":      nil,
@@ -66,10 +68,13 @@ func SystemMessages() map[string][]string {
 		"common.group_hint":       nil,
 		"common.btn.open_private": nil,
 	}
-	for _, c := range []string{"start", "menu", "back", "cancel", "help", "progress", "lang", "forget", "stop"} {
+	for _, c := range []string{"start", "menu", "back", "cancel", "help", "progress", "lang", "forget", "stop", "checkqr"} {
 		m["common.cmd."+c] = nil
 	}
 	for id, fields := range staffMessages() {
+		m[id] = fields
+	}
+	for id, fields := range qrMessages() {
 		m[id] = fields
 	}
 	for id, fields := range moveMessages() {
@@ -113,5 +118,16 @@ func staffMessages() map[string][]string {
 		"staff.mark_help":      nil,
 		"staff.btn.next_page":  nil,
 		"staff.btn.prev_page":  nil,
+	}
+}
+
+// qrMessages are the words of the QR checker (cmd/hangxom wires it to the
+// "vietqr" external step and /checkqr) and their fields.
+func qrMessages() map[string][]string {
+	return map[string][]string{
+		"qr.bank": {"Bank", "BIN"}, "qr.bank_unknown": {"BIN"}, "qr.account": {"Account"}, "qr.card": {"Card"},
+		"qr.merchant": {"Name"}, "qr.amount": {"Amount"}, "qr.purpose": {"Purpose"}, "qr.code_n": {"N"},
+		"qr.valid": nil, "qr.warning": nil, "qr.invalid": nil, "qr.url": nil, "qr.not_payment": nil,
+		"qr.double": nil, "qr.compare_name": nil, "qr.unreadable": nil, "qr.too_large": nil,
 	}
 }

@@ -84,7 +84,14 @@ type Store interface {
 // Checker is an external check: it takes an input (a photo, pasted text) and
 // returns an outcome name, which the step's Outcomes map to the next step.
 type Checker interface {
-	Check(ctx context.Context, resident string, in Input) (outcome string, err error)
+	Check(ctx context.Context, resident string, lang string, in Input) (CheckResult, error)
+}
+
+// CheckResult is what a checker found: the outcome the flow branches on,
+// and what to tell the resident (already in their language), if anything.
+type CheckResult struct {
+	Outcome string
+	Text    string
 }
 
 // Clock tells the time; tests use a fixed one.

@@ -159,14 +159,14 @@ func (s *Service) once(ctx context.Context, resident string, in Input) (Handled,
 // as an InputCheck, in the same turn and the same atomic write.
 func (s *Service) check(ctx context.Context, resident string, res Result, now time.Time) (Result, error) {
 	req := res.Check
-	outcome := "unavailable"
+	outcome, said := "unavailable", ""
 	if c, ok := s.Checkers[req.Checker]; ok {
-		o, err := c.Check(ctx, resident, req.Input)
+		r, err := c.Check(ctx, resident, langOr(res.Session.Lang), req.Input)
 		if err != nil {
 			s.logger().Warn("checker failed", "checker", req.Checker, "resident", resident, "err", err)
-			o = "error"
+			r = CheckResult{Outcome: "error"}
 		}
-		outcome = o
+		outcome, said = r.Outcome, r.Text
 	} else {
 		// Expected until the checker is installed; the flow's
 		// "unavailable" outcome tells the resident honestly.
@@ -175,6 +175,9 @@ func (s *Service) check(ctx context.Context, resident string, res Result, now ti
 	next, err := s.Engine.Handle(res.Session, Input{Kind: InputCheck, Data: outcome, Text: req.Input.Text}, now)
 	if err != nil {
 		return Result{}, err
+	}
+	if said != "" {
+		res.Replies = append(res.Replies, Reply{Text: said})
 	}
 	next.Replies = append(res.Replies, next.Replies...)
 	next.Effects = append(res.Effects, next.Effects...)

@@ -22,12 +22,12 @@ type qrChecker struct {
 	calls int
 }
 
-func (q *qrChecker) Check(_ context.Context, _ string, in flows.Input) (string, error) {
+func (q *qrChecker) Check(_ context.Context, _, _ string, in flows.Input) (flows.CheckResult, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.calls++
 	q.seen = append(q.seen, in.Text)
-	return q.out, q.err
+	return flows.CheckResult{Outcome: q.out, Text: "checked:" + q.out}, q.err
 }
 
 func newService(t testing.TB) (*flows.Service, *store.Redis, *qrChecker) {
@@ -99,7 +99,7 @@ func TestServiceRunsExternalCheckerInTheSameTurn(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(t, "checker input", []string{"00020101021238570010A000000727"}, qr.seen)
-	check(t, "finished", []string{"demo.end", "common.menu_again"}, outboxTexts(t, st, "tg:8"))
+	check(t, "finished", []string{"checked:ok", "demo.end", "common.menu_again"}, outboxTexts(t, st, "tg:8"))
 
 	// A checker error is an outcome too ("error"); the step's default applies.
 	qr.err = errors.New("boom")

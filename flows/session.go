@@ -61,6 +61,7 @@ const (
 	StageStaff   Stage = "staff"   // on a team or coordinator screen
 	StageCompose Stage = "compose" // a team member writing to a resident
 	StageNote    Stage = "note"    // a resident writing where they live for a helper
+	StageCheckQR Stage = "checkqr" // /checkqr: the next photo or pasted code is checked
 )
 
 // Run is the position of a resident in one flow.

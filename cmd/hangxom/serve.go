@@ -181,7 +181,7 @@ func mustPath(raw string) string {
 }
 
 // commands are the bot's command menu, described in each language.
-var commands = []string{"start", "menu", "back", "cancel", "help", "progress", "lang", "stop", "forget"}
+var commands = []string{"start", "menu", "checkqr", "back", "cancel", "help", "progress", "lang", "stop", "forget"}
 
 // setCommands sets the command menu in Vietnamese, in English, and the
 // default (Vietnamese) for everyone else.
