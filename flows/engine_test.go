@@ -613,3 +613,26 @@ func TestLeaveTarget(t *testing.T) {
 		t.Errorf("flow not left cleanly: %+v", c.s)
 	}
 }
+
+func TestCheckQRCommand(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	res := c.cmd("checkqr", "")
+	check(t, "ask", []string{"common.checkqr_ask"}, texts(res))
+	res = c.text("00020101021138570010A00000072701270006970416011312345678900208QRIBFTTA53037045802VN6304ABCD")
+	if res.Check == nil || res.Check.Checker != flows.QRChecker {
+		t.Fatalf("no check request: %+v", res.Check)
+	}
+	res = c.text("482913") // an OTP is not sent to the checker
+	if res.Check != nil || !res.Sensitive {
+		t.Fatal("an OTP was sent to the QR checker")
+	}
+	res = c.send(flows.Input{Kind: flows.InputPhoto, Photo: "file-1"})
+	if res.Check == nil || res.Check.Input.Photo != "file-1" {
+		t.Fatal("a photo was not sent to the checker")
+	}
+	res = c.send(flows.Input{Kind: flows.InputCheck, Data: "valid"})
+	check(t, "again", []string{"common.checkqr_again"}, texts(res))
+	res = c.text("menu")
+	check(t, "back to the menu", "common.menu", texts(res)[len(texts(res))-1])
+}
