@@ -50,6 +50,8 @@ type Desk struct {
 	// secretaries may see by name (party membership is sensitive); others
 	// see a count. Default: party-handbook.
 	PrivateFlows []string
+	// Payees keeps the registered payees (/payee).
+	Payees PayeeStore
 	// Move files a resident under a hamlet for /move.
 	Move MoveFunc
 	// Poster renders a hamlet's poster; AddArea stores a new hamlet.
@@ -140,6 +142,8 @@ func (d *Desk) Do(ctx context.Context, resident string, s *Session, req StaffReq
 		err = k.addHamlet(req.Args, "")
 	case req.Command == "move":
 		err = k.move(nil)
+	case req.Command == "payee":
+		err = k.payee(req.Args)
 	case strings.HasPrefix(req.Action, actStaff):
 		k.args = req.Args
 		err = k.action(strings.Split(strings.TrimPrefix(req.Action, actStaff), ":"))
@@ -453,6 +457,18 @@ func (k *desk) action(parts []string) error {
 	case "poster":
 		if len(parts) > 1 {
 			return k.poster(parts[1])
+		}
+	case "payee":
+		return k.payee("")
+	case "payarea":
+		if len(parts) > 2 {
+			return k.payeeAsk(parts[1], strings.Join(parts[2:], ":"))
+		}
+	case "payadd":
+		return k.payeeAdd(k.args)
+	case "payrm":
+		if len(parts) > 1 {
+			return k.payeeRemove(parts[1])
 		}
 	case "mv":
 		return k.move(parts[1:])

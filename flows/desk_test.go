@@ -38,7 +38,7 @@ func newStaffWorld(t *testing.T) *staffWorld {
 	e := newEngine(t)
 	desk := &flows.Desk{Store: st, Areas: e.Areas, Loc: fakeLoc{}, Coordinators: []string{"tg:1"}, BotUsername: "hangxom_bot",
 		Random: rand.NewChaCha8([32]byte{7}), FollowUp: st, Library: e.Library, WaitExpiry: 72 * time.Hour,
-		PrivateFlows: []string{"other"}, Help: st, Reminders: st, Location: ict}
+		PrivateFlows: []string{"other"}, Help: st, Reminders: st, Location: ict, Payees: st}
 	w.svc, w.st = &flows.Service{Engine: e, Store: st, Clock: clock, Desk: desk}, st
 	return w
 }
@@ -594,4 +594,49 @@ func TestAReminderTakenByACrashedReplicaComesBack(t *testing.T) {
 	if got := outboxTexts(t, w.st, "tg:20"); len(got) != 1 {
 		t.Errorf("Lan got %v", got)
 	}
+}
+
+func TestPayeesAreRegisteredByTheTeam(t *testing.T) {
+	w := newStaffWorld(t)
+	for _, who := range []string{"tg:1", "tg:5", "tg:7"} {
+		w.send(who, flows.Input{Kind: flows.InputText, Text: "chào"})
+	}
+	w.cmd("tg:5", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-1")))
+	w.cmd("tg:7", "join", codeIn(t, w.cmd("tg:1", "invite", "team b-1")))
+	check(t, "resident", []string{"common.welcome", "common.choose_commune", "staff.not_a_member"}, w.cmd("tg:9", "payee", "add Trường"))
+	check(t, "ask for the code", []string{"staff.payee_send_qr{Name=Trường Tiểu học Xóm 1}"}, w.cmd("tg:5", "payee", "add Trường Tiểu học Xóm 1"))
+	// The photo or text goes to the payee checker.
+	res, err := w.svc.Engine.Handle(mustSession(t, w, "tg:5"), flows.Input{Kind: flows.InputText, Text: "000201..."}, w.now)
+	if err != nil || res.Check == nil || res.Check.Checker != flows.PayeeChecker {
+		t.Fatalf("no payee check: %+v %v", res.Check, err)
+	}
+	check(t, "unreadable", []string{"staff.payee_bad_qr"}, w.send("tg:5", flows.Input{Kind: flows.InputCheck, Data: "unreadable"}))
+	check(t, "added", []string{"staff.payee_added{Account=0123456789,Area=Xóm 1,Name=Trường Tiểu học Xóm 1}"}, w.send("tg:5", flows.Input{Kind: flows.InputCheck, Data: "ok:970416:0123456789"}))
+	ps, _ := w.st.Payees(t.Context())
+	if len(ps) != 1 || ps[0].Area != "a-1" || ps[0].BIN != "970416" || ps[0].AddedBy != "tg:5" {
+		t.Fatalf("payees %+v", ps)
+	}
+	log, _ := w.st.Client().XRange(t.Context(), w.st.Keys().PayeeLog(), "-", "+").Result()
+	if len(log) != 1 || log[0].Values["by"] != "tg:5" || log[0].Values["action"] != "add" {
+		t.Errorf("change log %+v", log)
+	}
+	// Another hamlet's team member neither sees nor removes it.
+	check(t, "other hamlet", []string{"staff.payee_none"}, w.cmd("tg:7", "payee", ""))
+	list := w.cmd("tg:5", "payee", "list")
+	if len(list) != 1 || !strings.Contains(list[0], "Trường Tiểu học Xóm 1") {
+		t.Fatalf("list %v", list)
+	}
+	check(t, "removed", []string{"staff.removed{Name=Trường Tiểu học Xóm 1}"}, w.tap("tg:5", "staff.btn.remove"))
+	if ps, _ := w.st.Payees(t.Context()); len(ps) != 0 {
+		t.Error("not removed")
+	}
+}
+
+func mustSession(t *testing.T, w *staffWorld, who string) flows.Session {
+	t.Helper()
+	s, err := w.st.Session(t.Context(), who)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -136,11 +136,22 @@ func (t *turn) handle(in Input) error {
 
 	// A pasted payment code must reach its checker before the safety filter.
 	if in.Kind == InputCheck {
+		if t.s.Stage == StagePayee {
+			t.res.Staff = &StaffRequest{Action: actStaff + "payadd", Args: in.Data}
+			return nil
+		}
 		if t.s.Stage == StageCheckQR {
 			// The checker's answer is already said: offer another check.
 			return t.checkQRScreen("common.checkqr_again")
 		}
 		return t.checked(in)
+	}
+	if t.s.Stage == StagePayee && (in.Kind == InputPhoto || (in.Kind == InputText && !strings.HasPrefix(strings.TrimSpace(in.Text), "/"))) {
+		if a, ok := t.pick(in.Text); ok && in.Kind == InputText {
+			return t.act(a)
+		}
+		t.res.Check = &CheckRequest{Checker: PayeeChecker, Input: in}
+		return nil
 	}
 	if t.s.Stage == StageCheckQR && (in.Kind == InputPhoto || in.Kind == InputText) {
 		if in.Kind == InputText {
@@ -815,6 +826,8 @@ func (t *turn) redraw() error {
 		}
 	case StageCheckQR:
 		return t.checkQRScreen("common.checkqr_ask")
+	case StagePayee:
+		return t.resumeScreen()
 	case StageLang, StageForget, StageStop, StageStaff, StageCompose, StageNote:
 		return t.resumeScreen()
 	case StageFlow:

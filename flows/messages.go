@@ -74,6 +74,9 @@ func SystemMessages() map[string][]string {
 	for id, fields := range staffMessages() {
 		m[id] = fields
 	}
+	for id, fields := range payeeMessages() {
+		m[id] = fields
+	}
 	for id, fields := range qrMessages() {
 		m[id] = fields
 	}

@@ -38,6 +38,10 @@ type Session struct {
 	// Compose is the help request a team member is writing a message for
 	// (after "✉️ Nhắn"): their next text goes to that resident.
 	Compose string `json:"compose,omitempty"`
+	// PayeeArea and PayeeName: a team member registering a payee, waiting
+	// for its genuine QR code.
+	PayeeArea string `json:"payee_area,omitempty"`
+	PayeeName string `json:"payee_name,omitempty"`
 	// NoteFor is the help request a resident is writing where they live for.
 	NoteFor string `json:"note_for,omitempty"`
 	// NoReminders: the resident asked (/stop) not to be reminded.
@@ -62,6 +66,7 @@ const (
 	StageCompose Stage = "compose" // a team member writing to a resident
 	StageNote    Stage = "note"    // a resident writing where they live for a helper
 	StageCheckQR Stage = "checkqr" // /checkqr: the next photo or pasted code is checked
+	StagePayee   Stage = "payee"   // /payee add: the next photo or text is the payee's QR
 )
 
 // Run is the position of a resident in one flow.

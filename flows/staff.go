@@ -152,3 +152,24 @@ type ReminderStore interface {
 	Reminded(ctx context.Context, resident string) (bool, error)
 	Reachable(ctx context.Context, resident string) (bool, error)
 }
+
+// Payee is a genuine account of an area's payee (a school, a health station,
+// an electricity or water agent), registered by its team so residents'
+// QR checks can say whether a code pays it.
+type Payee struct {
+	ID      string    `json:"id"`
+	Area    string    `json:"area"` // a hamlet or a commune
+	Name    string    `json:"name"`
+	BIN     string    `json:"bin"`
+	Account string    `json:"account"`
+	AddedBy string    `json:"added_by"`
+	AddedAt time.Time `json:"added_at"`
+}
+
+// PayeeStore keeps the registered payees; every change is logged with who
+// made it.
+type PayeeStore interface {
+	PutPayee(ctx context.Context, p Payee) error
+	RemovePayee(ctx context.Context, id, by string) error
+	Payees(ctx context.Context) ([]Payee, error)
+}

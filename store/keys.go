@@ -230,6 +230,15 @@ func (k Keys) ResidentHelps(resident string) string { return k.resident(resident
 // hamlet (for /move). No TTL. Written by ApplyEffects (filed, unfiled).
 func (k Keys) HamletResidents(hamlet string) string { return k.hamlet(hamlet, "residents") }
 
+// Payees is a HASH: payee id → JSON flows.Payee, the genuine accounts of an
+// area's school, health station, electricity or water agent. No TTL.
+// Written by PutPayee and RemovePayee.
+func (k Keys) Payees() string { return k.prefix + ":payees" }
+
+// PayeeLog is a STREAM of every change to the payees, with who made it
+// (MAXLEN ~). Written by PutPayee and RemovePayee.
+func (k Keys) PayeeLog() string { return k.prefix + ":payees:log" }
+
 // Members is a HASH: member id → JSON flows.Member (team members and
 // coordinators). No TTL. Written by PutMember and RemoveMember.
 func (k Keys) Members() string { return k.prefix + ":members" }

@@ -1,0 +1,165 @@
+package flows
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"unicode/utf8"
+)
+
+// PayeeChecker names the checker that reads a payee's genuine QR code for
+// /payee add: its outcome is "ok:<BIN>:<account>" or a failure.
+const PayeeChecker = "vietqr-payee"
+
+// payeeAreas are where a member may register payees: a team member's
+// hamlets, a coordinator's communes.
+func (k *desk) payeeAreas(m Member) []Area {
+	if m.Role == RoleTeam {
+		return k.hamletsOf(m)
+	}
+	var out []Area
+	for _, c := range k.d.Areas.Communes() {
+		if Covers(k.d.Areas, m, c.ID) && c.ValidOn(k.now.Format("2006-01-02")) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// payee handles /payee [list], /payee add NAME and /payee remove.
+func (k *desk) payee(args string) error {
+	m, ok, err := k.staff()
+	if err != nil || !ok {
+		return err
+	}
+	if k.d.Payees == nil {
+		k.say("staff.unknown", nil)
+		return nil
+	}
+	verb, rest, _ := strings.Cut(strings.TrimSpace(args), " ")
+	switch strings.ToLower(verb) {
+	case "add", "them", "thêm":
+		name := strings.Join(strings.Fields(rest), " ")
+		if name == "" || utf8.RuneCountInString(name) > 80 || Sensitive(name) {
+			k.say("staff.payee_usage", nil)
+			return nil
+		}
+		areas := k.payeeAreas(m)
+		if len(areas) == 1 {
+			return k.payeeAsk(areas[0].ID, name)
+		}
+		var cs []Choice
+		for _, a := range areas {
+			cs = append(cs, Choice{Label: a.Name, Action: actStaff + "payarea:" + a.ID + ":" + name})
+		}
+		if len(cs) == 0 {
+			k.say("staff.no_hamlet_here", nil)
+			return nil
+		}
+		k.ask("staff.payee_which_area", map[string]any{"Name": name}, cs)
+		return nil
+	}
+	return k.payeeList(m)
+}
+
+// payeeAsk waits for the payee's genuine QR code (a photo or its text).
+func (k *desk) payeeAsk(area, name string) error {
+	m, ok, err := k.staff()
+	if err != nil || !ok {
+		return err
+	}
+	if !Covers(k.d.Areas, m, area) && !(m.Role == RoleTeam && k.mayHelp(m, area)) {
+		k.say("staff.not_your_area", nil)
+		return nil
+	}
+	k.s.Stage, k.s.PayeeArea, k.s.PayeeName = StagePayee, area, name
+	k.ask("staff.payee_send_qr", map[string]any{"Name": name}, []Choice{{Label: k.text("common.btn.back", nil), Action: actStaff + "payee"}})
+	return nil
+}
+
+// payeeAdd stores the payee once its code was read.
+func (k *desk) payeeAdd(outcome string) error {
+	area, name := k.s.PayeeArea, k.s.PayeeName
+	k.s.PayeeArea, k.s.PayeeName = "", ""
+	parts := strings.SplitN(outcome, ":", 3)
+	if area == "" || name == "" {
+		k.say("staff.unknown", nil)
+		return nil
+	}
+	if len(parts) != 3 || parts[0] != "ok" {
+		// Unreadable or not a VietQR transfer code: ask again.
+		k.s.Stage, k.s.PayeeArea, k.s.PayeeName = StagePayee, area, name
+		k.say("staff.payee_bad_qr", nil)
+		return nil
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	p := Payee{ID: hex.EncodeToString(b[:]), Area: area, Name: name, BIN: parts[1], Account: parts[2], AddedBy: k.me, AddedAt: k.now}
+	if err := k.d.Payees.PutPayee(k.ctx, p); err != nil {
+		return err
+	}
+	a, _ := k.d.Areas.Area(area)
+	k.say("staff.payee_added", map[string]any{"Name": name, "Area": a.Name, "Account": p.Account})
+	return nil
+}
+
+func (k *desk) payeeList(m Member) error {
+	all, err := k.d.Payees.Payees(k.ctx)
+	if err != nil {
+		return err
+	}
+	var lines []string
+	var cs []Choice
+	for _, p := range all {
+		if !Covers(k.d.Areas, m, p.Area) && !k.mayHelp(m, p.Area) {
+			continue
+		}
+		a, _ := k.d.Areas.Area(p.Area)
+		lines = append(lines, k.text("staff.payee_line", map[string]any{"Name": p.Name, "Area": a.Name, "Account": p.Account}))
+		cs = append(cs, Choice{Label: k.text("staff.btn.remove", map[string]any{"Name": p.Name}), Action: actStaff + "payrm:" + p.ID})
+	}
+	if len(lines) == 0 {
+		k.say("staff.payee_none", nil)
+		return nil
+	}
+	k.ask("staff.payee_list", map[string]any{"List": strings.Join(lines, "\n")}, cs)
+	return nil
+}
+
+func (k *desk) payeeRemove(id string) error {
+	m, ok, err := k.staff()
+	if err != nil || !ok {
+		return err
+	}
+	all, err := k.d.Payees.Payees(k.ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range all {
+		if p.ID == id && (Covers(k.d.Areas, m, p.Area) || k.mayHelp(m, p.Area)) {
+			if err := k.d.Payees.RemovePayee(k.ctx, id, k.me); err != nil {
+				return err
+			}
+			k.say("staff.removed", map[string]any{"Name": p.Name})
+			return nil
+		}
+	}
+	k.say("staff.not_your_area", nil)
+	return nil
+}
+
+// payeeMessages are the words of this file and their fields.
+func payeeMessages() map[string][]string {
+	return map[string][]string{
+		"staff.payee_usage":      nil,
+		"staff.payee_which_area": {"Name"},
+		"staff.payee_send_qr":    {"Name"},
+		"staff.payee_bad_qr":     nil,
+		"staff.payee_added":      {"Name", "Area", "Account"},
+		"staff.payee_line":       {"Name", "Area", "Account"},
+		"staff.payee_none":       nil,
+		"staff.payee_list":       {"List"},
+		"qr.payee_match":         {"Name"},
+		"qr.payee_mismatch":      nil,
+	}
+}
