@@ -104,7 +104,9 @@ type tlvError struct {
 	reason string
 }
 
-func (e *tlvError) Error() string { return fmt.Sprintf("malformed tlv at offset %d: %s", e.off, e.reason) }
+func (e *tlvError) Error() string {
+	return fmt.Sprintf("malformed tlv at offset %d: %s", e.off, e.reason)
+}
 
 // parseTLV splits s into fields: a 2-digit tag, a 2-digit decimal length and
 // that many bytes of value, repeated to the end. Lengths count bytes, so a
@@ -256,13 +258,17 @@ func (r *Result) parsePayload(s string) {
 	r.MerchantName, r.MerchantCity = tags["59"], tags["60"]
 
 	// Scheme: the GUID of the first merchant account that is not VietQR.
-	for tag := 26; tag <= 51; tag++ {
-		t, ok := accounts[fmt.Sprintf("%02d", tag)]
-		if !ok || (tag == 38 && strings.EqualFold(t["00"], NAPASGUID)) {
+	first := ""
+	for tag, t := range accounts {
+		if tag == "38" && strings.EqualFold(t["00"], NAPASGUID) {
 			continue
 		}
-		r.Scheme = t["00"]
-		break
+		if first == "" || tag < first {
+			first = tag
+		}
+	}
+	if first != "" {
+		r.Scheme = accounts[first]["00"]
 	}
 
 	if t, ok := accounts["38"]; ok && strings.EqualFold(t["00"], NAPASGUID) {
