@@ -36,6 +36,7 @@ type app struct {
 	engine  *flows.Engine
 	service *flows.Service
 	desk    *flows.Desk
+	qr      *qrChecker
 	clock   flows.Clock
 	closers []func()
 }
@@ -168,7 +169,10 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 			UpdateID: "move:" + hamlet + ":" + strconv.FormatInt(a.clock.Now().UnixNano(), 36)})
 		return err
 	}
-	a.service = &flows.Service{Engine: a.engine, Store: a.store, Clock: a.clock, Desk: a.desk, Logger: a.logger}
+	a.qr = &qrChecker{loc: a.loc, payees: a.store, sessions: a.store, areas: a.live}
+	a.desk.Payees = a.store
+	a.service = &flows.Service{Engine: a.engine, Store: a.store, Clock: a.clock, Desk: a.desk, Logger: a.logger,
+		Checkers: map[string]flows.Checker{flows.QRChecker: a.qr, flows.PayeeChecker: payeeChecker{qr: a.qr}}}
 	return a, nil
 }
 

@@ -65,6 +65,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	username := client.Self().UserName
 	a.desk.BotUsername = username
+	a.qr.download = func(ctx context.Context, fileID string) ([]byte, error) {
+		return client.Download(ctx, fileID, maxPhotoBytes)
+	}
 	logger.Info("telegram bot ready", "username", username, "mode", mode(cfg))
 
 	if err := setCommands(ctx, client, a); err != nil {
