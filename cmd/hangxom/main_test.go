@@ -469,3 +469,38 @@ func TestInviteCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestRegisteredPayeesInTheQRCheck registers a school's genuine code as a
+// team member and checks codes as a resident of the same hamlet.
+func TestRegisteredPayeesInTheQRCheck(t *testing.T) {
+	p := newProgram(t)
+	runAs := func(user, input string, kv ...string) string {
+		var out, errb bytes.Buffer
+		err := runWith(t.Context(), []string{"chat", "--user", user, "--name", user}, env(append([]string{"COORDINATOR_IDS", "console:co"}, kv...)...),
+			strings.NewReader(input), &out, &errb, appOptions{clock: p.clock, client: p.client, prefix: "test"})
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", user, err, errb.String())
+		}
+		return out.String()
+	}
+	const genuine = "00020101021138530010A0000007270123000697041601092576788590208QRIBFTTA53037045802VN6304AE9F"
+	const other = "00020101021138580010A000000727012800069704070114190304136010180208QRIBFTTA53037045802VN63040283"
+	out := runAs("co", "/invite team "+tdp1+"\n")
+	i := strings.Index(out, "/join ")
+	if i < 0 {
+		t.Fatalf("no invite:\n%s", out)
+	}
+	code := strings.Fields(out[i+6:])[0]
+	runAs("hoa", "/join "+code+"\n")
+	out = runAs("hoa", "/payee add Trường Tiểu học Đình Cả\n"+genuine+"\n")
+	if !strings.Contains(out, "Đã ghi «Trường Tiểu học Đình Cả»") {
+		t.Fatalf("payee not added:\n%s", out)
+	}
+	out = runAs("lan", "/start h_"+tdp1+"\n/checkqr\n"+other+"\n"+genuine+"\n")
+	if !strings.Contains(out, "KHÔNG khớp") || !strings.Contains(out, "Khớp tài khoản đã đăng ký của Trường Tiểu học Đình Cả") {
+		t.Errorf("payee checks:\n%s", out)
+	}
+	if strings.Index(out, "KHÔNG khớp") > strings.Index(out, "Khớp tài khoản đã đăng ký") {
+		t.Error("the answers came in the wrong order")
+	}
+}
