@@ -6,7 +6,9 @@
 // stop at one attempt: it works on a grayscale copy scaled to a size the
 // detector handles well, and falls back through other binarizers, a
 // contrast-stretched copy, other scales, rotations and overlapping crops until
-// a code is found. Once a code is found it looks once more, with that code's
+// a code is found. Where the detector found finder patterns but could not
+// read the code, it looks at that region alone, at full resolution and
+// several scales. Once a code is found it looks once more, with that code's
 // finder patterns blanked out, for a second code (a sticker pasted over the
 // first): that second code is what the caller has to warn about.
 package qrimage
@@ -24,8 +26,9 @@ import (
 	"sort"
 
 	"github.com/makiuchi-d/gozxing"
-	multiqr "github.com/makiuchi-d/gozxing/multi/qrcode"
-	"github.com/makiuchi-d/gozxing/qrcode"
+	multidetector "github.com/makiuchi-d/gozxing/multi/qrcode/detector"
+	"github.com/makiuchi-d/gozxing/qrcode/decoder"
+	"github.com/makiuchi-d/gozxing/qrcode/detector"
 	_ "golang.org/x/image/webp" // registers WebP
 )
 
@@ -75,29 +78,27 @@ func Decode(ctx context.Context, data []byte) ([]string, error) {
 	return decodeImage(ctx, img)
 }
 
-// plane is an 8-bit luminance picture. scale is the number of original
-// picture pixels per plane pixel, so that code sizes found on different
-// planes compare.
-type plane struct {
-	pix   []byte
-	w, h  int
-	scale float64
-}
-
-// found is one decoded code: its payload and the side of its finder-pattern
-// triangle in original pixels, and the finder-pattern centres in the
-// coordinates of the plane it was found on.
+// found is one decoded code: its payload, the side of its finder-pattern
+// triangle and the centres of its finder patterns, in original pixels.
 type found struct {
 	text    string
 	size    float64
-	centres []gozxing.ResultPoint
+	centres [][2]float64
 	modules int // modules per side, 0 when unknown
+}
+
+// candidate is three finder patterns the detector grouped into a code it
+// could not read, in original pixels; a closer look at that region alone,
+// at other scales, often reads it.
+type candidate struct {
+	centres [3][2]float64
 }
 
 // collector gathers distinct payloads with the largest size seen for each.
 type collector struct {
 	size  map[string]float64
 	order []string
+	all   []found
 }
 
 func (c *collector) add(fs []found) int {
@@ -106,6 +107,7 @@ func (c *collector) add(fs []found) int {
 		if f.text == "" {
 			continue
 		}
+		c.all = append(c.all, f)
 		old, ok := c.size[f.text]
 		if !ok {
 			c.order = append(c.order, f.text)
@@ -118,6 +120,33 @@ func (c *collector) add(fs []found) int {
 	return added
 }
 
+// covers reports whether cd is where a code was already read.
+func (c *collector) covers(cd candidate) bool {
+	for _, f := range c.all {
+		if len(f.centres) == 3 && near([3][2]float64(f.centres), cd.centres) {
+			return true
+		}
+	}
+	return false
+}
+
+func coveredBy(cs []candidate, cd candidate) bool {
+	for _, c := range cs {
+		if near(c.centres, cd.centres) {
+			return true
+		}
+	}
+	return false
+}
+
+// near reports whether two finder-pattern triangles are about the same
+// code: their centres closer than a third of the first one's diagonal.
+func near(a, b [3][2]float64) bool {
+	ca := [2]float64{(a[0][0] + a[2][0]) / 2, (a[0][1] + a[2][1]) / 2}
+	cb := [2]float64{(b[0][0] + b[2][0]) / 2, (b[0][1] + b[2][1]) / 2}
+	return distf(ca, cb) < distf(a[0], a[2])/3
+}
+
 func (c *collector) result() []string {
 	out := append([]string(nil), c.order...)
 	sort.SliceStable(out, func(i, j int) bool { return c.size[out[i]] > c.size[out[j]] })
@@ -128,49 +157,81 @@ func decodeImage(ctx context.Context, img image.Image) ([]string, error) {
 	gray := toGray(img)
 	base := downscale(gray, workSide)
 	c := &collector{size: map[string]float64{}}
-
-	// The cascade: cheap and usually sufficient first. Each step builds its
-	// plane lazily, so a picture read at the first step costs one pass.
-	// Each step returns the plane it scanned, in whose coordinates the
-	// finder patterns of its hits are.
-	type step func() ([]found, plane)
-	on := func(p plane, kind binarizerKind) ([]found, plane) { return scan(p, kind), p }
-	steps := []step{
-		func() ([]found, plane) { return on(base, hybrid) },
-		func() ([]found, plane) { return on(base, global) },
-		func() ([]found, plane) { return on(stretch(base), hybrid) },
-		func() ([]found, plane) { return on(downscale(base, maxSide(base)/2), hybrid) },
-		func() ([]found, plane) { return on(rotate(base, math.Pi/4), hybrid) },
-		func() ([]found, plane) { return scanCrops(ctx, base), base },
-		func() ([]found, plane) { p := stretch(base); return scanCrops(ctx, p), p },
-	}
 	var (
-		hits []found
-		on1  plane
+		cands []candidate
+		tried []candidate
 	)
-	for _, s := range steps {
+	// retry looks closer at the candidates no code has been read from yet.
+	retry := func() int {
+		added := 0
+		for _, cd := range cands {
+			if ctx.Err() != nil || c.covers(cd) || coveredBy(tried, cd) {
+				continue
+			}
+			tried = append(tried, cd)
+			added += c.add(scanRegion(gray, cd))
+		}
+		cands = cands[:0]
+		return added
+	}
+
+	// The cascade: cheap and usually sufficient first; each step builds its
+	// plane only when it runs.
+	steps := []func() ([]found, []candidate){
+		func() ([]found, []candidate) { return scan(base, hybrid) },
+		func() ([]found, []candidate) { return scan(base, global) },
+		func() ([]found, []candidate) { return scan(stretch(base), hybrid) },
+		func() ([]found, []candidate) { return scan(downscale(base, maxSide(base)/2), hybrid) },
+		func() ([]found, []candidate) { return scan(rotate(base, math.Pi/4), hybrid) },
+		func() ([]found, []candidate) { return scanCrops(ctx, base) },
+		func() ([]found, []candidate) { return scanCrops(ctx, stretch(base)) },
+	}
+	var hits []found
+	for _, step := range steps {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		hits, on1 = s()
+		var cs []candidate
+		hits, cs = step()
+		cands = append(cands, cs...)
 		if c.add(hits) > 0 {
 			break
 		}
+		if retry() > 0 {
+			break
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if len(c.order) == 0 {
 		return nil, ErrNoCode
 	}
-	// Look for a second code once more, unless a scan already saw two: blank
-	// the finder patterns of what was found, so that the detector cannot
-	// pair them with another code's, and scan again, whole and in crops.
-	if len(c.order) == 1 {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	// Look for a second code (a sticker) unless one was already seen:
+	// first where the detector saw an unread code, then with the found
+	// code's finder patterns blanked out, so that the detector cannot pair
+	// them with the other code's, whole and in crops.
+	if len(c.order) == 1 && retry() == 0 {
+		blanked := blankFinders(base, c.all)
+		hits, cs := scan(blanked, hybrid)
+		cands = append(cands, cs...)
+		if c.add(hits) == 0 && retry() == 0 {
+			hits, cs := scanCrops(ctx, blanked)
+			cands = append(cands, cs...)
+			if c.add(hits) == 0 && retry() == 0 && len(gray.pix) > len(base.pix) && ctx.Err() == nil {
+				// A small sticker on a large picture may be too small on the
+				// working plane: look at twice its resolution.
+				fine := blankFinders(downscale(gray, 2*workSide), c.all)
+				hits, cs := scan(fine, hybrid)
+				cands = append(cands, cs...)
+				if c.add(hits) == 0 {
+					retry()
+				}
+			}
 		}
-		blanked := blankFinders(on1, hits)
-		if c.add(scan(blanked, hybrid)) == 0 {
-			c.add(scanCrops(ctx, blanked))
-		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	return c.result(), nil
 }
@@ -184,79 +245,124 @@ const (
 	global
 )
 
-// scan runs the multi-code reader on the whole plane, and the single-code
-// reader when the multi reader finds nothing (its detector is more tolerant
-// of a distorted code).
-func scan(p plane, kind binarizerKind) []found {
+// scan runs the multi-code detector on the whole plane, and the single-code
+// detector when the multi detector groups no finder patterns (it is more
+// tolerant of a distorted code).
+func scan(p plane, kind binarizerKind) ([]found, []candidate) {
 	return scanRect(p, image.Rect(0, 0, p.w, p.h), kind)
 }
 
-func scanRect(p plane, r image.Rectangle, kind binarizerKind) (out []found) {
+func scanRect(p plane, r image.Rectangle, kind binarizerKind) (out []found, cands []candidate) {
 	if r.Dx() < 21 || r.Dy() < 21 {
-		return nil
+		return nil, nil
 	}
 	// gozxing is a port of a large Java library; a malformed picture must
 	// not take the bot down with an index out of range.
 	defer func() {
 		if recover() != nil {
-			out = nil
+			out, cands = nil, nil
 		}
 	}()
 	src, err := gozxing.NewPlanarYUVLuminanceSource(p.pix, p.w, p.h, r.Min.X, r.Min.Y, r.Dx(), r.Dy(), false)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	newBitmap := func() *gozxing.BinaryBitmap {
-		var b gozxing.Binarizer
-		if kind == global {
-			b = gozxing.NewGlobalHistgramBinarizer(src)
-		} else {
-			b = gozxing.NewHybridBinarizer(src)
-		}
-		bmp, _ := gozxing.NewBinaryBitmap(b)
-		return bmp
+	var b gozxing.Binarizer
+	if kind == global {
+		b = gozxing.NewGlobalHistgramBinarizer(src)
+	} else {
+		b = gozxing.NewHybridBinarizer(src)
+	}
+	matrix, err := b.GetBlackMatrix()
+	if err != nil {
+		return nil, nil
 	}
 	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
-	bmp := newBitmap()
-	results, _ := multiqr.NewQRCodeMultiReader().DecodeMultiple(bmp, hints)
-	if len(results) == 0 {
-		if res, err := qrcode.NewQRCodeReader().Decode(bmp, hints); err == nil {
-			results = append(results, res)
+	toOrig := func(pt gozxing.ResultPoint) [2]float64 {
+		return p.toOrig(pt.GetX()+float64(r.Min.X), pt.GetY()+float64(r.Min.Y))
+	}
+	infos, _ := multidetector.NewMultiFinderPatternFinder(matrix, nil).FindMulti(hints)
+	if len(infos) == 0 {
+		if info, err := detector.NewFinderPatternFinder(matrix, nil).Find(hints); err == nil {
+			infos = append(infos, info)
 		}
 	}
-	for _, res := range results {
-		pts := res.GetResultPoints()
-		f := found{text: res.GetText(), modules: moduleCount(res)}
-		if len(pts) >= 3 {
-			f.size = (dist(pts[0], pts[1]) + dist(pts[1], pts[2])) / 2 * p.scale
-			for _, pt := range pts[:3] {
-				f.centres = append(f.centres, gozxing.NewResultPoint(pt.GetX()+float64(r.Min.X), pt.GetY()+float64(r.Min.Y)))
-			}
+	det := detector.NewDetector(matrix)
+	dec := decoder.NewDecoder()
+	for _, info := range infos {
+		tri := [3][2]float64{toOrig(info.GetBottomLeft()), toOrig(info.GetTopLeft()), toOrig(info.GetTopRight())}
+		dr, err := det.ProcessFinderPatternInfo(info)
+		if err != nil {
+			cands = append(cands, candidate{tri})
+			continue
 		}
-		out = append(out, f)
+		res, err := dec.Decode(dr.GetBits(), hints)
+		if err != nil || res.GetText() == "" {
+			cands = append(cands, candidate{tri})
+			continue
+		}
+		out = append(out, found{
+			text:    res.GetText(),
+			size:    (distf(tri[0], tri[1]) + distf(tri[1], tri[2])) / 2,
+			centres: tri[:],
+			modules: moduleCount(res.GetECLevel(), len(res.GetRawBytes())),
+		})
 	}
-	return out
+	return out, cands
 }
 
 // scanCrops scans overlapping windows, each half the plane's width and
 // height, in steps of a quarter: a small code is then a larger share of
-// what the binarizer and the finder see, and of two codes each gets a
-// window of its own.
-func scanCrops(ctx context.Context, p plane) []found {
-	var out []found
+// what the binarizer sees, and of two codes each gets a window of its own.
+func scanCrops(ctx context.Context, p plane) ([]found, []candidate) {
+	var (
+		out   []found
+		cands []candidate
+	)
 	cw, ch := p.w/2, p.h/2
 	for iy := 0; iy < 3; iy++ {
 		for ix := 0; ix < 3; ix++ {
 			if ctx.Err() != nil {
-				return out
+				return out, cands
 			}
 			x0, y0 := ix*p.w/4, iy*p.h/4
-			out = append(out, scanRect(p, image.Rect(x0, y0, min(x0+cw, p.w), min(y0+ch, p.h)), hybrid)...)
+			fs, cs := scanRect(p, image.Rect(x0, y0, min(x0+cw, p.w), min(y0+ch, p.h)), hybrid)
+			out, cands = append(out, fs...), append(cands, cs...)
 		}
 	}
-	return out
+	return out, cands
 }
 
-func dist(a, b gozxing.ResultPoint) float64 {
-	return math.Hypot(a.GetX()-b.GetX(), a.GetY()-b.GetY())
+// regionSide caps the resolution, in pixels, at which scanRegion works.
+const regionSide = 500
+
+// scanRegion looks at the candidate's region alone, cut from the full
+// picture, at several scales with both binarizers.
+func scanRegion(gray plane, cd candidate) []found {
+	bl, tl, tr := cd.centres[0], cd.centres[1], cd.centres[2]
+	d := (distf(bl, tl) + distf(tl, tr)) / 2
+	half := distf(bl, tr)/2 + 0.35*d
+	cx, cy := (bl[0]+tr[0])/2, (bl[1]+tr[1])/2
+	// Original coordinates are those of gray, whose scale is 1.
+	r := image.Rect(int(cx-half), int(cy-half), int(cx+half), int(cy+half)).Intersect(image.Rect(0, 0, gray.w, gray.h))
+	if r.Dx() < 21 || r.Dy() < 21 {
+		return nil
+	}
+	// Sizes are relative to the region at its own resolution, or at
+	// regionSide for a region larger than that.
+	side := float64(min(maxSide(plane{w: r.Dx(), h: r.Dy()}), regionSide))
+	sub := downscale(crop(gray, r), 2*regionSide)
+	// The detector's sampling grid is so sensitive to rounding that a code
+	// unread at one scale is often read at the next.
+	for _, s := range []float64{1.5, 0.75, 2, 1.25, 0.6} {
+		p := resample(sub, s*side/float64(maxSide(sub)))
+		for _, kind := range []binarizerKind{hybrid, global} {
+			if fs, _ := scan(p, kind); len(fs) > 0 {
+				return fs
+			}
+		}
+	}
+	return nil
 }
+
+func distf(a, b [2]float64) float64 { return math.Hypot(a[0]-b[0], a[1]-b[1]) }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/hangxomso/hangxom/bot/telegram/telegramtest"
 	"github.com/hangxomso/hangxom/flows"
@@ -598,4 +599,27 @@ func TestServeWebhookWhileRedisIsDown(t *testing.T) {
 func startServe(t *testing.T, webhook bool, fake *telegramtest.Server, client redis.UniversalClient, prefix string, extra ...string) *tgTest {
 	t.Helper()
 	return startServeAt(t, webhook, fake, client, prefix, nil, extra...)
+}
+
+// TestServeChecksAQRPhoto sends the photo of a school-fee code on Telegram:
+// the bot downloads it from TELEGRAM_API_URL, decodes it in memory and says
+// which bank and account it pays.
+func TestServeChecksAQRPhoto(t *testing.T) {
+	tt := startServe(t, false, nil, nil, "")
+	png, err := qrcode.Encode("00020101021138530010A0000007270123000697041601092576788590208QRIBFTTA53037045802VN6304AE9F", qrcode.Medium, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := tt.fake.AddFile(png, "qr.png")
+	tt.say("/start h_vo-nhai-tdp-1-dinh-ca", "Bác muốn được hướng dẫn việc gì?")
+	tt.say("/checkqr", "Bác chụp ảnh mã QR")
+	n := len(tt.fake.Messages(tt.chat))
+	tt.fake.PushPhoto(tt.chat, file)
+	got := tt.expect(n, "Ngân hàng: ACB")
+	if !strings.Contains(got.Text, "257678859") || !strings.Contains(got.Text, "✅") {
+		t.Errorf("answer: %s", got.Text)
+	}
+	if len(tt.fake.Calls("getFile")) != 1 {
+		t.Error("the photo was not fetched through getFile")
+	}
 }
