@@ -71,26 +71,10 @@ func SystemMessages() map[string][]string {
 	for _, c := range []string{"start", "menu", "back", "cancel", "help", "progress", "lang", "forget", "stop", "checkqr"} {
 		m["common.cmd."+c] = nil
 	}
-	for id, fields := range staffMessages() {
-		m[id] = fields
-	}
-	for id, fields := range payeeMessages() {
-		m[id] = fields
-	}
-	for id, fields := range qrMessages() {
-		m[id] = fields
-	}
-	for id, fields := range moveMessages() {
-		m[id] = fields
-	}
-	for id, fields := range areaMessages() {
-		m[id] = fields
-	}
-	for id, fields := range helpMessages() {
-		m[id] = fields
-	}
-	for id, fields := range statsMessages() {
-		m[id] = fields
+	for _, more := range []func() map[string][]string{staffMessages, payeeMessages, qrMessages, moveMessages, areaMessages, helpMessages, statsMessages} {
+		for id, fields := range more() {
+			m[id] = fields
+		}
 	}
 	for _, v := range Validators() {
 		m["common.invalid."+v] = ContentFields()

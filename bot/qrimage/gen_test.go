@@ -8,6 +8,7 @@ package qrimage
 import (
 	"bytes"
 	"fmt"
+	"github.com/hangxomso/hangxom/flows/vietqr"
 	"image"
 	"image/jpeg"
 	"math"
@@ -430,24 +431,7 @@ func vietQR(rng *rand.Rand) string {
 		b.WriteString(tlv("62", tlv("08", purposes[rng.IntN(len(purposes))])))
 	}
 	b.WriteString("6304")
-	return b.String() + fmt.Sprintf("%04X", crc16CCITTFalse([]byte(b.String())))
+	return b.String() + fmt.Sprintf("%04X", vietqr.CRC16([]byte(b.String())))
 }
 
 func tlv(tag, value string) string { return fmt.Sprintf("%s%02d%s", tag, len(value), value) }
-
-// crc16CCITTFalse is CRC-16 with polynomial 0x1021, initial value 0xFFFF,
-// no reflection, no final XOR, as EMVCo specifies.
-func crc16CCITTFalse(data []byte) uint16 {
-	crc := uint16(0xffff)
-	for _, b := range data {
-		crc ^= uint16(b) << 8
-		for range 8 {
-			if crc&0x8000 != 0 {
-				crc = crc<<1 ^ 0x1021
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return crc
-}

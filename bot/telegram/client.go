@@ -168,6 +168,17 @@ func (c *Client) GetUpdates(ctx context.Context, offset int, timeout time.Durati
 	return raw, nil
 }
 
+// send makes one call that returns a Message, and gives its id.
+func (c *Client) send(ctx context.Context, method string, m tgbotapi.Chattable) (int, error) {
+	var id int
+	err := c.call(ctx, method, func(b *tgbotapi.BotAPI) error {
+		msg, err := b.Send(m)
+		id = msg.MessageID
+		return err
+	})
+	return id, err
+}
+
 // SendText sends one message with an optional inline keyboard, one button per
 // row, and returns its message id.
 func (c *Client) SendText(ctx context.Context, chatID int64, text string, kb *tgbotapi.InlineKeyboardMarkup) (int, error) {
@@ -175,13 +186,7 @@ func (c *Client) SendText(ctx context.Context, chatID int64, text string, kb *tg
 	if kb != nil {
 		m.ReplyMarkup = *kb
 	}
-	var id int
-	err := c.call(ctx, "sendMessage", func(b *tgbotapi.BotAPI) error {
-		msg, err := b.Send(m)
-		id = msg.MessageID
-		return err
-	})
-	return id, err
+	return c.send(ctx, "sendMessage", m)
 }
 
 // SendContactRequest sends text with a one-time keyboard whose single
@@ -191,13 +196,7 @@ func (c *Client) SendContactRequest(ctx context.Context, chatID int64, text, lab
 	kb := tgbotapi.NewOneTimeReplyKeyboard(tgbotapi.NewKeyboardButtonRow(tgbotapi.NewKeyboardButtonContact(label)))
 	kb.ResizeKeyboard = true
 	m.ReplyMarkup = kb
-	var id int
-	err := c.call(ctx, "sendMessage", func(b *tgbotapi.BotAPI) error {
-		msg, err := b.Send(m)
-		id = msg.MessageID
-		return err
-	})
-	return id, err
+	return c.send(ctx, "sendMessage", m)
 }
 
 // SendPhoto sends a picture (a URL or a file id) with a caption.
@@ -211,26 +210,14 @@ func (c *Client) SendPhoto(ctx context.Context, chatID int64, photo, caption str
 	if kb != nil {
 		p.ReplyMarkup = *kb
 	}
-	var id int
-	err := c.call(ctx, "sendPhoto", func(b *tgbotapi.BotAPI) error {
-		msg, err := b.Send(p)
-		id = msg.MessageID
-		return err
-	})
-	return id, err
+	return c.send(ctx, "sendPhoto", p)
 }
 
 // SendDocument uploads a file (an export) with a caption.
 func (c *Client) SendDocument(ctx context.Context, chatID int64, name string, data []byte, caption string) (int, error) {
 	d := tgbotapi.NewDocument(chatID, tgbotapi.FileBytes{Name: name, Bytes: data})
 	d.Caption = caption
-	var id int
-	err := c.call(ctx, "sendDocument", func(b *tgbotapi.BotAPI) error {
-		msg, err := b.Send(d)
-		id = msg.MessageID
-		return err
-	})
-	return id, err
+	return c.send(ctx, "sendDocument", d)
 }
 
 // RemoveKeyboard takes the buttons off a message. "message is not

@@ -97,6 +97,27 @@ func importDay(cfg config, opts appOptions) string {
 	return now.In(cfg.TZ).Format(time.DateOnly)
 }
 
+// startImport parses an import command's arguments, opens its file (or
+// standard input) and the app; done closes both.
+func startImport(ctx context.Context, cmd string, args []string, getenv func(string) string, stdin io.Reader, stderr io.Writer, opts appOptions) (io.Reader, string, *app, config, func(), error) {
+	fs := newFlagSet(cmd)
+	resolve := addSettings(fs, getenv)
+	file, cfg, err := parseFileArgs(fs, args, resolve, stderr)
+	if err != nil {
+		return nil, "", nil, cfg, nil, err
+	}
+	r, name, closeFile, err := openImport(file, stdin)
+	if err != nil {
+		return nil, "", nil, cfg, nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	a, err := openApp(ctx, cfg, opts, stderr)
+	if err != nil {
+		closeFile()
+		return nil, "", nil, cfg, nil, err
+	}
+	return r, name, a, cfg, func() { a.Close(); closeFile() }, nil
+}
+
 // problemsError prints every problem and returns the exit-1 error.
 func problemsError(cmd, file string, ps []content.Problem, stdout io.Writer) error {
 	for _, p := range ps {
@@ -106,22 +127,11 @@ func problemsError(cmd, file string, ps []content.Problem, stdout io.Writer) err
 }
 
 func runAreasImport(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, opts appOptions) error {
-	fs := newFlagSet("areas import")
-	resolve := addSettings(fs, getenv)
-	file, cfg, err := parseFileArgs(fs, args, resolve, stderr)
+	r, name, a, cfg, done, err := startImport(ctx, "areas import", args, getenv, stdin, stderr, opts)
 	if err != nil {
 		return err
 	}
-	r, name, closeFile, err := openImport(file, stdin)
-	if err != nil {
-		return fmt.Errorf("areas import: %w", err)
-	}
-	defer closeFile()
-	a, err := openApp(ctx, cfg, opts, stderr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
+	defer done()
 	existing := a.areas.All()
 	was := make(map[string]bool, len(existing))
 	for _, x := range existing {
@@ -229,22 +239,11 @@ func listOrder(idx *flows.AreaIndex) []flows.Area {
 }
 
 func runTargetsImport(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, opts appOptions) error {
-	fs := newFlagSet("targets import")
-	resolve := addSettings(fs, getenv)
-	file, cfg, err := parseFileArgs(fs, args, resolve, stderr)
+	r, name, a, _, done, err := startImport(ctx, "targets import", args, getenv, stdin, stderr, opts)
 	if err != nil {
 		return err
 	}
-	r, name, closeFile, err := openImport(file, stdin)
-	if err != nil {
-		return fmt.Errorf("targets import: %w", err)
-	}
-	defer closeFile()
-	a, err := openApp(ctx, cfg, opts, stderr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
+	defer done()
 	targets, ps := content.ParseTargetsCSV(r, name, a.flowIDs(), a.areas.All())
 	if len(ps) > 0 {
 		return problemsError("targets import", name, ps, stdout)
