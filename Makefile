@@ -1,0 +1,37 @@
+# One gate, locally and in CI (.ci/run runs the same steps).
+.PHONY: check fmt vet lint tidy content test fuzz bench-qr
+
+FUZZTIME ?= 30s
+
+check: fmt tidy vet lint content test
+
+fmt:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+
+tidy:
+	go mod tidy -diff
+
+vet:
+	go vet ./...
+
+lint:
+	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+content:
+	go run ./cmd/hangxom content check
+
+test:
+	go test -race -count=1 ./...
+
+# Bounded fuzzing of every target (not part of the default test run); a
+# crasher lands in testdata/fuzz and becomes a regression test: commit it.
+fuzz:
+	go test ./flows -run XXX -fuzz FuzzFold -fuzztime $(FUZZTIME)
+	go test ./flows/vietqr -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	go test ./bot/telegram -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	go test ./bot/telegram -run XXX -fuzz FuzzReceive -fuzztime $(FUZZTIME)
+	go test ./content -run XXX -fuzz FuzzCheckFlowFile -fuzztime $(FUZZTIME)
+
+# The QR photo benchmark of the README (about a minute).
+bench-qr:
+	go test ./bot/qrimage -run XXX -bench DecodePhotos -benchtime 1x
