@@ -1,10 +1,14 @@
 package flows_test
 
 import (
+	"context"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hangxomso/hangxom/flows"
@@ -54,4 +58,48 @@ func BenchmarkServiceTurn(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// roundTrips counts Redis round trips: one per command, one per pipeline or
+// transaction (a Lua script is one command).
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { r.n.Add(1); return next(ctx, cmd) }
+}
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { r.n.Add(1); return next(ctx, cmds) }
+}
+
+// BenchmarkRoundTripsPerUpdate measures the Redis round trips of one
+// resident update in the middle of a flow (a checkpoint answered), the
+// baseline of the load issue's goal (≤ 3).
+func BenchmarkRoundTripsPerUpdate(b *testing.B) {
+	m := miniredis.RunT(b)
+	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	b.Cleanup(func() { _ = c.Close() })
+	rt := &roundTrips{}
+	c.AddHook(rt)
+	st := store.New(c, store.Options{Prefix: "rt:v1", DataKey: []byte("k")})
+	svc := &flows.Service{Engine: newEngine(b), Store: st, Clock: flows.ClockFunc(func() time.Time { return t0 })}
+	ctx := b.Context()
+	n := 0
+	send := func(resident string, in flows.Input) {
+		n++
+		in.UpdateID = strconv.Itoa(n)
+		if _, err := svc.Handle(ctx, resident, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	send("tg:1", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1"})
+	var trips int64
+	for b.Loop() {
+		send("tg:1", flows.Input{Kind: flows.InputCommand, Command: "menu"})
+		s, _ := st.Session(ctx, "tg:1")
+		before := rt.n.Load()
+		send("tg:1", flows.Input{Kind: flows.InputChoice, Data: s.Keyboard[0].Data}) // start the demo flow
+		trips += rt.n.Load() - before
+	}
+	b.ReportMetric(float64(trips)/float64(b.N), "round_trips/update")
 }
