@@ -39,6 +39,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.WebhookURL != "" && cfg.WebhookSecret == "" {
 		return usagef("WEBHOOK_SECRET: required in webhook mode (WEBHOOK_URL is set)")
 	}
+	if cfg.DataKey == "" && !cfg.explicitMemory {
+		return usagef("DATA_KEY: required by serve: residents' pseudonyms in the hamlet counts must use a secret key (16+ characters)")
+	}
 	if cfg.Memory && !cfg.explicitMemory && opts.client == nil {
 		return usagef("serve needs Redis (REDIS_URL, REDIS_CLUSTER_ADDRS or REDIS_SENTINEL_ADDRS): residents' progress must survive a restart; set STORE=memory to run on the embedded store anyway")
 	}

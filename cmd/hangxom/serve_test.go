@@ -477,9 +477,14 @@ func TestServeDeletesASecret(t *testing.T) {
 
 func TestServeRefusesTheEmbeddedStore(t *testing.T) {
 	var out, errb bytes.Buffer
-	err := run(t.Context(), []string{"serve"}, env("TELEGRAM_BOT_TOKEN", "1:x"), nil, &out, &errb)
+	err := run(t.Context(), []string{"serve"}, env("TELEGRAM_BOT_TOKEN", "1:x", "DATA_KEY", "0123456789abcdef0"), nil, &out, &errb)
 	if code := exitCode(err, &errb); code != 2 || !strings.Contains(errb.String(), "STORE=memory") {
 		t.Errorf("exit %d: %s", code, errb.String())
+	}
+	errb.Reset()
+	err = run(t.Context(), []string{"serve"}, env("TELEGRAM_BOT_TOKEN", "1:x", "REDIS_URL", "redis://127.0.0.1:1"), nil, &out, &errb)
+	if code := exitCode(err, &errb); code != 2 || !strings.Contains(errb.String(), "DATA_KEY") {
+		t.Errorf("no data key: exit %d: %s", code, errb.String())
 	}
 	errb.Reset()
 	err = run(t.Context(), []string{"serve"}, env("REDIS_URL", "redis://127.0.0.1:1"), nil, &out, &errb)
@@ -487,7 +492,7 @@ func TestServeRefusesTheEmbeddedStore(t *testing.T) {
 		t.Errorf("no token: exit %d: %s", code, errb.String())
 	}
 	errb.Reset()
-	err = run(t.Context(), []string{"serve"}, env("TELEGRAM_BOT_TOKEN", "1:x", "REDIS_URL", "redis://127.0.0.1:1", "WEBHOOK_URL", "https://x.example/hook"), nil, &out, &errb)
+	err = run(t.Context(), []string{"serve"}, env("TELEGRAM_BOT_TOKEN", "1:x", "REDIS_URL", "redis://127.0.0.1:1", "DATA_KEY", "0123456789abcdef0", "WEBHOOK_URL", "https://x.example/hook"), nil, &out, &errb)
 	if code := exitCode(err, &errb); code != 2 || !strings.Contains(errb.String(), "WEBHOOK_SECRET") {
 		t.Errorf("no secret: exit %d: %s", code, errb.String())
 	}
