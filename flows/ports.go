@@ -81,6 +81,13 @@ type Store interface {
 	ApplyEffects(ctx context.Context, resident string) error
 }
 
+// Beginner is implemented by stores that can begin a turn in one round
+// trip: take the resident's lock, tell whether updateID was processed, and
+// load the session. Begin returns what Lock, Processed and Session would.
+type Beginner interface {
+	Begin(ctx context.Context, resident, updateID string) (unlock func(), seen bool, sess Session, err error)
+}
+
 // Checker is an external check: it takes an input (a photo, pasted text) and
 // returns an outcome name, which the step's Outcomes map to the next step.
 type Checker interface {

@@ -47,35 +47,62 @@ const maxStaleRetries = 3
 // UpdateID) is not processed again. The replies are in the outbox when
 // Handle returns nil.
 func (s *Service) Handle(ctx context.Context, resident string, in Input) (Handled, error) {
-	unlock, err := s.Store.Lock(ctx, resident)
+	unlock, seen, sess, err := s.begin(ctx, resident, in.UpdateID)
 	if err != nil {
 		return Handled{}, fmt.Errorf("flows: handle %s: %w", resident, err)
 	}
 	defer unlock()
-
-	if in.UpdateID != "" {
-		seen, err := s.Store.Processed(ctx, resident, in.UpdateID)
-		if err != nil {
-			return Handled{}, fmt.Errorf("flows: handle %s: %w", resident, err)
-		}
-		if seen {
-			s.logger().Debug("duplicate update ignored", "resident", resident, "update", in.UpdateID)
-			s.apply(ctx, resident)
-			return Handled{Duplicate: true}, nil
-		}
+	if seen {
+		s.logger().Debug("duplicate update ignored", "resident", resident, "update", in.UpdateID)
+		// The first delivery may have died before applying its effects.
+		s.apply(ctx, resident)
+		return Handled{Duplicate: true}, nil
 	}
 	var h Handled
+	var effects bool
 	for attempt := 0; ; attempt++ {
-		h, err = s.once(ctx, resident, in)
+		h, effects, err = s.once(ctx, resident, in, sess)
 		if !errors.Is(err, ErrStale) || attempt >= maxStaleRetries {
+			break
+		}
+		if sess, err = s.Store.Session(ctx, resident); err != nil {
 			break
 		}
 	}
 	if err != nil {
 		return Handled{}, fmt.Errorf("flows: handle %s: %w", resident, err)
 	}
-	s.apply(ctx, resident)
+	if effects {
+		// Effects left pending by an earlier failure are applied here too,
+		// or by the sweep; a turn without effects spends no round trip on it.
+		s.apply(ctx, resident)
+	}
 	return h, nil
+}
+
+// begin takes the resident's lock, checks the update id and loads the
+// session: in one call when the store is a Beginner.
+func (s *Service) begin(ctx context.Context, resident, updateID string) (func(), bool, Session, error) {
+	if b, ok := s.Store.(Beginner); ok {
+		return b.Begin(ctx, resident, updateID)
+	}
+	unlock, err := s.Store.Lock(ctx, resident)
+	if err != nil {
+		return nil, false, Session{}, err
+	}
+	seen := false
+	if updateID != "" {
+		if seen, err = s.Store.Processed(ctx, resident, updateID); err != nil {
+			unlock()
+			return nil, false, Session{}, err
+		}
+	}
+	sess, err := s.Store.Session(ctx, resident)
+	if err != nil {
+		unlock()
+		return nil, false, Session{}, err
+	}
+	return unlock, seen, sess, nil
 }
 
 func (s *Service) apply(ctx context.Context, resident string) {
@@ -85,11 +112,9 @@ func (s *Service) apply(ctx context.Context, resident string) {
 	}
 }
 
-func (s *Service) once(ctx context.Context, resident string, in Input) (Handled, error) {
-	sess, err := s.Store.Session(ctx, resident)
-	if err != nil {
-		return Handled{}, err
-	}
+// once runs one attempt of a turn on the loaded session; it reports whether
+// the commit carried effects.
+func (s *Service) once(ctx context.Context, resident string, in Input, sess Session) (Handled, bool, error) {
 	now := s.Clock.Now()
 	res, err := s.Engine.Handle(sess, in, now)
 	if err == nil && res.Check != nil {
@@ -101,7 +126,7 @@ func (s *Service) once(ctx context.Context, resident string, in Input) (Handled,
 			text, _ := s.Engine.Loc.Localize(langOr(res.Session.Lang), "common.unknown_command", nil)
 			replies = []Reply{{Text: text}}
 		} else if replies, err = s.Desk.Do(ctx, resident, &res.Session, *res.Staff, now); err != nil {
-			return Handled{}, err // a store failure: nothing committed, the update comes again
+			return Handled{}, false, err // a store failure: nothing committed, the update comes again
 		}
 		res.Replies = append(res.Replies, replies...)
 	}
@@ -130,7 +155,7 @@ func (s *Service) once(ctx context.Context, resident string, in Input) (Handled,
 		Outbox:   res.Replies,
 		Effects:  res.Effects,
 	}); err != nil {
-		return Handled{}, err
+		return Handled{}, false, err
 	}
 	if s.Desk != nil {
 		for _, e := range res.Effects {
@@ -146,13 +171,13 @@ func (s *Service) once(ctx context.Context, resident string, in Input) (Handled,
 	if res.Forget {
 		if f, ok := s.Store.(Forgetter); ok {
 			if err := f.Forget(ctx, resident); err != nil {
-				return Handled{}, err
+				return Handled{}, false, err
 			}
 		}
 	}
 	s.logger().Debug("handled", "resident", resident, "kind", in.Kind, "stage", res.Session.Stage,
 		"replies", len(res.Replies), "effects", len(res.Effects), "sensitive", res.Sensitive)
-	return Handled{Sensitive: res.Sensitive}, nil
+	return Handled{Sensitive: res.Sensitive}, len(res.Effects) > 0, nil
 }
 
 // check runs an external checker and feeds its outcome back to the engine

@@ -92,7 +92,7 @@ func (r *Redis) applyEffects(ctx context.Context, resident string) (int, error) 
 	pseud := r.Pseudonym(resident)
 	mapped := false
 	done := 0
-	for {
+	for more := true; more; {
 		batch, err := r.c.LRange(ctx, list, 0, 63).Result()
 		if err != nil {
 			return done, err
@@ -110,14 +110,18 @@ func (r *Redis) applyEffects(ctx context.Context, resident string) (int, error) 
 			if err := r.applyOne(ctx, pseud, raw); err != nil {
 				return done, err
 			}
-			popped, err := popHeadScript.Run(ctx, r.c, []string{list}, raw).Int()
+			left, err := popHeadScript.Run(ctx, r.c, []string{list}, raw).Int()
 			if err != nil {
 				return done, fmt.Errorf("pop effect: %w", err)
 			}
-			if popped != 1 {
+			if left < 0 {
 				break // the list changed under us: read it again
 			}
 			done++
+			if left == 0 {
+				more = false // the list is empty: no need to read it again
+				break
+			}
 		}
 	}
 	if err := r.c.ZRem(ctx, r.keys.Work(), resident).Err(); err != nil {

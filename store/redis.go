@@ -16,7 +16,10 @@ import (
 	"github.com/hangxomso/hangxom/flows"
 )
 
-var _ flows.Store = (*Redis)(nil)
+var (
+	_ flows.Store    = (*Redis)(nil)
+	_ flows.Beginner = (*Redis)(nil)
+)
 
 // Options configure a Redis store. The zero value of each field has a usable
 // default except DataKey, which production must set.
@@ -135,6 +138,61 @@ func (r *Redis) unlocker(ctx context.Context, key, token string) func() {
 			}
 		})
 	}
+}
+
+// Begin starts a resident's turn: it takes the resident's lock, tells whether
+// updateID was already processed and loads the session, in one round trip
+// when the resident is not busy (otherwise it waits for the lock as Lock
+// does, then reads the rest).
+func (r *Redis) Begin(ctx context.Context, resident, updateID string) (func(), bool, flows.Session, error) {
+	fail := func(err error) (func(), bool, flows.Session, error) {
+		return nil, false, flows.Session{}, fmt.Errorf("store: begin %s: %w", resident, err)
+	}
+	lockKey := r.keys.Lock(resident)
+	keys := []string{lockKey, r.keys.Session(resident)}
+	if updateID != "" {
+		keys = append(keys, r.keys.Processed(resident, updateID))
+	}
+	token := randomHex(16)
+	res, err := beginScript.Run(ctx, r.c, keys, token, r.opts.LockTTL.Milliseconds()).Slice()
+	if err != nil {
+		return fail(err)
+	}
+	if len(res) == 0 {
+		return fail(errors.New("begin: empty answer"))
+	}
+	if got, _ := res[0].(int64); got != 1 {
+		// Busy: wait for the lock, then read what the script would have.
+		unlock, err := r.Lock(ctx, resident)
+		if err != nil {
+			return nil, false, flows.Session{}, err
+		}
+		seen, err := r.Processed(ctx, resident, updateID)
+		if err != nil {
+			unlock()
+			return nil, false, flows.Session{}, err
+		}
+		sess, err := r.Session(ctx, resident)
+		if err != nil {
+			unlock()
+			return nil, false, flows.Session{}, err
+		}
+		return unlock, seen, sess, nil
+	}
+	unlock := r.unlocker(ctx, lockKey, token)
+	var sess flows.Session
+	if len(res) < 3 {
+		unlock()
+		return fail(errors.New("begin: short answer"))
+	}
+	seen, _ := res[1].(int64)
+	if raw, ok := res[2].(string); ok {
+		if err := json.Unmarshal([]byte(raw), &sess); err != nil {
+			unlock()
+			return fail(fmt.Errorf("decode session: %w", err))
+		}
+	}
+	return unlock, seen == 1, sess, nil
 }
 
 // Session returns the resident's stored session, or a zero Session (Version

@@ -93,13 +93,38 @@ return 1
 //	KEYS[1] Keys.Effects or Keys.Outbox
 //	ARGV[1] the element expected at the head
 //
-// It returns 1 if it popped, 0 otherwise.
+// It returns the length of the list left after popping, or -1 if the head
+// was not the element (nothing popped), so that the caller needs no further
+// read to know the list is empty.
 var popHeadScript = redis.NewScript(`
 if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
   redis.call('LPOP', KEYS[1])
-  return 1
+  return redis.call('LLEN', KEYS[1])
 end
-return 0
+return -1
+`)
+
+// beginScript starts a resident's turn in one round trip: it takes the
+// resident's lock, and if it got it, tells whether the update id was
+// processed and returns the stored session.
+//
+//	KEYS[1] Keys.Lock
+//	KEYS[2] Keys.Session
+//	KEYS[3] Keys.Processed, absent when the update has no id
+//	ARGV[1] the lock token
+//	ARGV[2] the lock TTL in ms
+//
+// It returns {0} when the lock is busy, otherwise {1, seen (0 or 1), the
+// session JSON or false when there is none}.
+var beginScript = redis.NewScript(`
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {0}
+end
+local seen = 0
+if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then
+  seen = 1
+end
+return {1, seen, redis.call('GET', KEYS[2])}
 `)
 
 // popReplyScript removes the head of a resident's outbox if it is the reply

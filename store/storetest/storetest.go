@@ -42,6 +42,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"CommitVersions", testCommitVersions},
 		{"CommitConcurrent", testCommitConcurrent},
 		{"Processed", testProcessed},
+		{"Begin", testBegin},
 		{"Outbox", testOutbox},
 		{"EffectsOnce", testEffectsOnce},
 		{"CrashBeforeApply", testCrashBeforeApply},
@@ -391,6 +392,68 @@ func testProcessed(t *testing.T, s *store.Redis) {
 	n, err := s.Client().Exists(ctx, s.Keys().Processed(res, "")).Result()
 	if err != nil || n != 0 {
 		t.Errorf("internal commit recorded an empty update id: %d %v", n, err)
+	}
+}
+
+// testBegin checks that Begin answers what Lock, Processed and Session do,
+// in its one-script path and in its busy path.
+func testBegin(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	unlock, seen, sess, err := s.Begin(ctx, res, "tg:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen || sess.Version != 0 {
+		t.Errorf("new resident: seen %v, version %d; want false, 0", seen, sess.Version)
+	}
+	// The lock is held: Lock must wait and fail.
+	if _, err := s.Lock(ctx, res); !errors.Is(err, flows.ErrLocked) {
+		t.Errorf("Lock while Begin holds the resident: got %v, want ErrLocked", err)
+	}
+	if err := s.Commit(ctx, flows.Commit{Resident: res, Session: flows.Session{Stage: "x"}, UpdateID: "tg:1"}); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+
+	unlock, seen, sess, err = s.Begin(ctx, res, "tg:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !seen || sess.Version != 1 || sess.Stage != "x" {
+		t.Errorf("after commit: seen %v, version %d, stage %q; want true, 1, x", seen, sess.Version, sess.Stage)
+	}
+	// Busy path: a second Begin waits LockWait and fails with ErrLocked.
+	if _, _, _, err := s.Begin(ctx, res, "tg:2"); !errors.Is(err, flows.ErrLocked) {
+		t.Errorf("Begin while held: got %v, want ErrLocked", err)
+	}
+	// Busy path that succeeds once the holder lets go.
+	type began struct {
+		seen bool
+		sess flows.Session
+		err  error
+	}
+	got := make(chan began, 1)
+	go func() {
+		u, seen, sess, err := s.Begin(ctx, res, "tg:1")
+		if err == nil {
+			u()
+		}
+		got <- began{seen, sess, err}
+	}()
+	time.Sleep(20 * time.Millisecond)
+	unlock()
+	b := <-got
+	if b.err != nil || !b.seen || b.sess.Version != 1 {
+		t.Errorf("Begin after waiting: seen %v, version %d, err %v; want true, 1, nil", b.seen, b.sess.Version, b.err)
+	}
+	// No update id: never seen.
+	unlock, seen, _, err = s.Begin(ctx, res, "")
+	if err != nil || seen {
+		t.Errorf("Begin without update id: seen %v, err %v", seen, err)
+	}
+	if err == nil {
+		unlock()
 	}
 }
 
