@@ -104,7 +104,7 @@ func BenchmarkRoundTripsPerUpdate(b *testing.B) {
 		startTrips += rt.n.Load() - before
 	}
 	// A flow's start carries an effect (the hamlet's started count); the
-	// menu command leaving the flow carries one too (left).
+	// menu command carries none.
 	b.ReportMetric(float64(startTrips)/float64(b.N), "round_trips/start")
 	b.ReportMetric(float64(menuTrips)/float64(b.N), "round_trips/menu")
 }
