@@ -61,6 +61,11 @@ type Commit struct {
 	UpdateID string
 	Outbox   []Reply
 	Effects  []Effect
+	// Release asks a Beginner store to release the resident's lock taken by
+	// Begin in the same write, when nothing after the write needs it; the
+	// unlock function Begin returned then costs nothing. Other stores
+	// ignore it.
+	Release bool
 }
 
 // Store is what the service needs from persistence. Every method is atomic

@@ -154,6 +154,8 @@ func (s *Service) once(ctx context.Context, resident string, in Input, sess Sess
 		UpdateID: in.UpdateID,
 		Outbox:   res.Replies,
 		Effects:  res.Effects,
+		// Effects and forgetting still need the lock after the write.
+		Release: len(res.Effects) == 0 && !res.Forget,
 	}); err != nil {
 		return Handled{}, false, err
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -50,6 +51,14 @@ type Redis struct {
 	opts  Options
 	log   *slog.Logger
 	pairs sync.Map // JSON [hamlet, flow] already added to Keys.Pairs
+	held  sync.Map // resident → *heldLock, for locks taken by Begin
+}
+
+// heldLock is a resident lock taken by Begin, which a Commit with Release
+// may release in its write.
+type heldLock struct {
+	token    string
+	released atomic.Bool
 }
 
 // New returns a store using client with opts.
@@ -179,7 +188,15 @@ func (r *Redis) Begin(ctx context.Context, resident, updateID string) (func(), b
 		}
 		return unlock, seen, sess, nil
 	}
-	unlock := r.unlocker(ctx, lockKey, token)
+	h := &heldLock{token: token}
+	r.held.Store(resident, h)
+	inner := r.unlocker(ctx, lockKey, token)
+	unlock := func() {
+		r.held.CompareAndDelete(resident, h)
+		if !h.released.Load() {
+			inner()
+		}
+	}
 	var sess flows.Session
 	if len(res) < 3 {
 		unlock()
@@ -250,8 +267,16 @@ func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 	if err != nil {
 		return fmt.Errorf("store: commit %s: encode session: %w", c.Resident, err)
 	}
-	args := make([]any, 0, 5+len(c.Outbox)+len(c.Effects))
-	args = append(args, c.Expect, session, ProcessedTTL.Milliseconds(), OutboxTTL.Milliseconds(), len(c.Outbox))
+	var held *heldLock
+	release := ""
+	if c.Release {
+		if h, ok := r.held.Load(c.Resident); ok {
+			held = h.(*heldLock)
+			release = held.token
+		}
+	}
+	args := make([]any, 0, 6+len(c.Outbox)+len(c.Effects))
+	args = append(args, c.Expect, session, ProcessedTTL.Milliseconds(), OutboxTTL.Milliseconds(), len(c.Outbox), release)
 	for _, reply := range c.Outbox {
 		b, err := json.Marshal(reply)
 		if err != nil {
@@ -303,6 +328,13 @@ func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 			}
 		}
 		return fmt.Errorf("store: commit %s: %w", c.Resident, flows.ErrStale)
+	}
+	if held != nil {
+		// The write released the lock (or it was no longer ours): the
+		// unlock function has nothing left to do.
+		held.released.Store(true)
+	}
+	switch res {
 	case 2:
 		// The replies went into an empty outbox: a sender that emptied it
 		// may have removed the resident from the index since the ZADD above

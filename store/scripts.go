@@ -43,18 +43,22 @@ return 0
 //	KEYS[1] Keys.Session
 //	KEYS[2] Keys.Outbox
 //	KEYS[3] Keys.Effects
-//	KEYS[4] Keys.Processed, absent when the commit has no update id
+//	KEYS[4] Keys.Lock
+//	KEYS[5] Keys.Processed, absent when the commit has no update id
 //	ARGV[1] the session version the caller loaded (Expect)
 //	ARGV[2] the new session, JSON, its version already Expect+1
 //	ARGV[3] ProcessedTTL in ms
 //	ARGV[4] OutboxTTL in ms
 //	ARGV[5] n, the number of replies
-//	ARGV[6 .. 5+n] the replies, JSON
-//	ARGV[6+n ..] the effects, JSON
+//	ARGV[6] the lock token to release with the write, or '' to keep the lock
+//	ARGV[7 .. 6+n] the replies, JSON
+//	ARGV[7+n ..] the effects, JSON
 //
 // It returns 0 when the stored version is not Expect, 2 when committed and
 // the replies went into an empty outbox (Commit then indexes the resident
-// again, see Keys.OutboxIndex), 1 when committed otherwise.
+// again, see Keys.OutboxIndex), 1 when committed otherwise. The lock is
+// released only by a write that happened, and only if it still holds the
+// token.
 var commitScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 local v = 0
@@ -65,12 +69,12 @@ if v ~= tonumber(ARGV[1]) then
   return 0
 end
 redis.call('SET', KEYS[1], ARGV[2])
-if KEYS[4] then
-  redis.call('SET', KEYS[4], '1', 'PX', ARGV[3])
+if KEYS[5] then
+  redis.call('SET', KEYS[5], '1', 'PX', ARGV[3])
 end
 local n = tonumber(ARGV[5])
 local filled = false
-for i = 6, 5 + n do
+for i = 7, 6 + n do
   if redis.call('RPUSH', KEYS[2], ARGV[i]) == 1 then
     filled = true
   end
@@ -78,8 +82,11 @@ end
 if n > 0 then
   redis.call('PEXPIRE', KEYS[2], ARGV[4])
 end
-for i = 6 + n, #ARGV do
+for i = 7 + n, #ARGV do
   redis.call('RPUSH', KEYS[3], ARGV[i])
+end
+if ARGV[6] ~= '' and redis.call('GET', KEYS[4]) == ARGV[6] then
+  redis.call('DEL', KEYS[4])
 end
 if filled then
   return 2

@@ -43,6 +43,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"CommitConcurrent", testCommitConcurrent},
 		{"Processed", testProcessed},
 		{"Begin", testBegin},
+		{"CommitRelease", testCommitRelease},
 		{"Outbox", testOutbox},
 		{"EffectsOnce", testEffectsOnce},
 		{"CrashBeforeApply", testCrashBeforeApply},
@@ -454,6 +455,69 @@ func testBegin(t *testing.T, s *store.Redis) {
 	}
 	if err == nil {
 		unlock()
+	}
+}
+
+// testCommitRelease checks that a commit with Release frees the lock Begin
+// took, that a stale commit does not, and that the unlock function then
+// leaves a lock someone else took alone.
+func testCommitRelease(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	lockKey := s.Keys().Lock(res)
+	held := func() bool {
+		t.Helper()
+		n, err := s.Client().Exists(ctx, lockKey).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	unlock, _, sess, err := s.Begin(ctx, res, "tg:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A stale commit keeps the lock.
+	err = s.Commit(ctx, flows.Commit{Resident: res, Expect: sess.Version + 5, UpdateID: "tg:1", Release: true})
+	if !errors.Is(err, flows.ErrStale) {
+		t.Fatalf("stale commit: got %v, want ErrStale", err)
+	}
+	if !held() {
+		t.Fatal("a stale commit released the lock")
+	}
+	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: sess.Version, UpdateID: "tg:1", Release: true}); err != nil {
+		t.Fatal(err)
+	}
+	if held() {
+		t.Fatal("the lock is still held after a commit with Release")
+	}
+	// Someone else takes the lock; the first turn's unlock must not free it.
+	other, err := s.Lock(ctx, res)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	unlock()
+	if !held() {
+		t.Fatal("the first turn's unlock freed another holder's lock")
+	}
+	other()
+	if held() {
+		t.Fatal("the second holder's unlock left the lock")
+	}
+	// Without Release the lock stays until unlock.
+	unlock, _, sess, err = s.Begin(ctx, res, "tg:2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: sess.Version, UpdateID: "tg:2"}); err != nil {
+		t.Fatal(err)
+	}
+	if !held() {
+		t.Fatal("a commit without Release released the lock")
+	}
+	unlock()
+	if held() {
+		t.Fatal("unlock left the lock")
 	}
 }
 
