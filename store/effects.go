@@ -90,7 +90,6 @@ func (r *Redis) ApplyEffects(ctx context.Context, resident string) error {
 func (r *Redis) applyEffects(ctx context.Context, resident string) (int, error) {
 	list := r.keys.Effects(resident)
 	pseud := r.Pseudonym(resident)
-	mapped := false
 	done := 0
 	for more := true; more; {
 		batch, err := r.c.LRange(ctx, list, 0, 63).Result()
@@ -101,12 +100,6 @@ func (r *Redis) applyEffects(ctx context.Context, resident string) (int, error) 
 			break
 		}
 		for _, raw := range batch {
-			if !mapped {
-				if err := r.c.Set(ctx, r.keys.Resident(pseud), resident, 0).Err(); err != nil {
-					return done, fmt.Errorf("pseudonym map: %w", err)
-				}
-				mapped = true
-			}
 			if err := r.applyOne(ctx, pseud, raw); err != nil {
 				return done, err
 			}

@@ -113,7 +113,7 @@ func (k Keys) KeyboardMessage(resident string) string { return k.resident(reside
 func (k Keys) Effects(resident string) string { return k.resident(resident, "effects") }
 
 // Resident is STRING resident id, no TTL: the reverse map of one pseudonym;
-// written by ApplyEffects, deleted by Forget.
+// written by a Commit with effects, deleted by Forget.
 func (k Keys) Resident(pseudonym string) string {
 	return k.prefix + ":{p:" + pseudonym + "}:resident"
 }

@@ -254,9 +254,9 @@ type pendingEffect struct {
 // appends c.Outbox to the outbox and c.Effects to the pending effects, in one
 // script. It returns flows.ErrStale (wrapped) if the stored version is not
 // c.Expect. A resident with effects is first added to the work index, so that
-// Sweep applies them if ApplyEffects never runs; a resident with replies is
-// first added to the outbox index, so that PendingOutboxes finds replies a
-// crash left unsent.
+// Sweep applies them if ApplyEffects never runs, and mapped from their
+// pseudonym; a resident with replies is first added to the outbox index, so
+// that PendingOutboxes finds replies a crash left unsent.
 func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 	if c.Resident == "" {
 		return errors.New("store: commit: empty resident")
@@ -304,6 +304,9 @@ func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 		_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 			if len(c.Effects) > 0 {
 				p.ZAddNX(ctx, r.keys.Work(), redis.Z{Score: now, Member: c.Resident})
+				// The way back from the pseudonym the effects will carry
+				// (for the team's lists and reminders); Forget deletes it.
+				p.Set(ctx, r.keys.Resident(r.Pseudonym(c.Resident)), c.Resident, 0)
 			}
 			if len(c.Outbox) > 0 {
 				indexed = p.ZAddNX(ctx, r.keys.OutboxIndex(), redis.Z{Score: now, Member: c.Resident})
