@@ -91,36 +91,80 @@ func (r *Redis) applyEffects(ctx context.Context, resident string) (int, error) 
 	list := r.keys.Effects(resident)
 	pseud := r.Pseudonym(resident)
 	done := 0
-	for more := true; more; {
+	for {
 		batch, err := r.c.LRange(ctx, list, 0, 63).Result()
 		if err != nil {
 			return done, err
 		}
 		if len(batch) == 0 {
-			break
+			if err := r.c.ZRem(ctx, r.keys.Work(), resident).Err(); err != nil {
+				return done, fmt.Errorf("work index: %w", err)
+			}
+			return done, nil
 		}
-		for _, raw := range batch {
+		for i, raw := range batch {
 			if err := r.applyOne(ctx, pseud, raw); err != nil {
 				return done, err
 			}
-			left, err := popHeadScript.Run(ctx, r.c, []string{list}, raw).Int()
+			// The effect is applied: from here a crash at worst leaves it
+			// in the list, and applying it again is a no-op.
+			last := i == len(batch)-1 && len(batch) < 64
+			left, err := r.popEffect(ctx, resident, list, raw, last)
 			if err != nil {
-				return done, fmt.Errorf("pop effect: %w", err)
+				return done, err
 			}
 			if left < 0 {
 				break // the list changed under us: read it again
 			}
 			done++
 			if left == 0 {
-				more = false // the list is empty: no need to read it again
-				break
+				if !last {
+					// Emptied early (the list changed): leave the index now.
+					if err := r.c.ZRem(ctx, r.keys.Work(), resident).Err(); err != nil {
+						return done, fmt.Errorf("work index: %w", err)
+					}
+				}
+				return done, nil
 			}
 		}
 	}
-	if err := r.c.ZRem(ctx, r.keys.Work(), resident).Err(); err != nil {
-		return done, fmt.Errorf("work index: %w", err)
+}
+
+// popEffect removes raw from the head of the resident's effects list and
+// returns the length left, or -1 if raw was not the head. When last says raw
+// should be the list's last element, the resident leaves the work index in
+// the same round trip; if the list turns out not to be empty, the resident
+// is indexed again.
+func (r *Redis) popEffect(ctx context.Context, resident, list, raw string, last bool) (int64, error) {
+	if !last {
+		left, err := popHeadScript.Run(ctx, r.c, []string{list}, raw).Int64()
+		if err != nil {
+			return 0, fmt.Errorf("pop effect: %w", err)
+		}
+		return left, nil
 	}
-	return done, nil
+	var pop *redis.Cmd
+	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		// Eval, not EvalSha: a pipeline cannot fall back on NOSCRIPT, and
+		// the script is short.
+		pop = popHeadScript.Eval(ctx, p, []string{list}, raw)
+		p.ZRem(ctx, r.keys.Work(), resident)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("pop last effect: %w", err)
+	}
+	left, err := pop.Int64()
+	if err != nil {
+		return 0, fmt.Errorf("pop last effect: %w", err)
+	}
+	if left != 0 {
+		now := float64(r.opts.Clock.Now().UnixMilli())
+		if err := r.c.ZAddNX(ctx, r.keys.Work(), redis.Z{Score: now, Member: resident}).Err(); err != nil {
+			return 0, fmt.Errorf("work index: %w", err)
+		}
+	}
+	return left, nil
 }
 
 // applyOne applies one raw pending effect. An effect that cannot be decoded

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -46,6 +47,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"CommitRelease", testCommitRelease},
 		{"Outbox", testOutbox},
 		{"EffectsOnce", testEffectsOnce},
+		{"EffectsManyBatches", testEffectsManyBatches},
 		{"CrashBeforeApply", testCrashBeforeApply},
 		{"CompletedOnce", testCompletedOnce},
 		{"Help", testHelp},
@@ -562,6 +564,33 @@ func testOutbox(t *testing.T, s *store.Redis) {
 		}
 		diff(t, "outbox after ack "+st.ack, st.want, outbox())
 	}
+}
+
+// testEffectsManyBatches applies more effects than one read takes (64):
+// every one is applied, the list ends empty and the resident leaves the work
+// index.
+func testEffectsManyBatches(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	hf := store.HamletFlow{Hamlet: "h-many", Flow: "ewallet"}
+	effects := []flows.Effect{{Kind: flows.EffectStarted, Flow: hf.Flow, Step: "why", Hamlet: hf.Hamlet, At: t0}}
+	for i := range 69 {
+		effects = append(effects, flows.Effect{Kind: flows.EffectActivity, Flow: hf.Flow, Step: "s" + strconv.Itoa(i),
+			Hamlet: hf.Hamlet, At: t0.Add(time.Duration(i) * time.Second)})
+	}
+	effects = append(effects, flows.Effect{Kind: flows.EffectCompleted, Flow: hf.Flow, Step: "done", Hamlet: hf.Hamlet,
+		At: t0.Add(2 * time.Minute)})
+	commit(t, s, res, "tg:1", effects...)
+	if err := s.ApplyEffects(ctx, res); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Client().LLen(ctx, s.Keys().Effects(res)).Result(); err != nil || n != 0 {
+		t.Errorf("effects left: %d %v", n, err)
+	}
+	if n, err := s.Client().ZScore(ctx, s.Keys().Work(), res).Result(); !errors.Is(err, redis.Nil) {
+		t.Errorf("resident still in the work index: %v %v", n, err)
+	}
+	diff(t, "counts", store.Counts{Started: 1, CompletedSelf: 1}, counts(t, s, hf, t0.Add(time.Hour), "2026-04"))
 }
 
 func testEffectsOnce(t *testing.T, s *store.Redis) {
