@@ -131,7 +131,7 @@ func StatsColumns() []string {
 func (r StatsRow) Cells() []string {
 	return []string{r.CommuneID, r.Commune, r.HamletID, r.Hamlet, r.Flow, itoa(r.Started), itoa(r.Completed),
 		itoa(r.CompletedSelf), itoa(r.CompletedTeam), itoa(r.Stalled), itoa(r.HelpRequests),
-		optInt(r.Households), optInt(r.Population), optFloat(r.SharePct), optFloat(r.TargetPct)}
+		CellInt(r.Households), CellInt(r.Population), CellFloat(r.SharePct), CellFloat(r.TargetPct)}
 }
 
 // ExportCSV returns rows as CSV in StatsColumns order, UTF-8 with a
@@ -330,14 +330,18 @@ type Document struct {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-func optInt(p *int) string {
+// CellInt is how every export (stats, areas, targets) writes an optional
+// whole number: empty when unknown.
+func CellInt(p *int) string {
 	if p == nil {
 		return ""
 	}
 	return strconv.Itoa(*p)
 }
 
-func optFloat(p *float64) string {
+// CellFloat is how every export writes an optional decimal: empty when
+// unknown, otherwise the shortest exact form.
+func CellFloat(p *float64) string {
 	if p == nil {
 		return ""
 	}

@@ -201,7 +201,7 @@ func runAreasList(ctx context.Context, args []string, getenv func(string) string
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, join([]string{"ID", "LEVEL", "NAME", "PARENT", "HOUSEHOLDS", "POPULATION", "VALID_FROM", "VALID_TO", "SUCCESSOR"}))
 	for _, x := range list {
-		fmt.Fprintln(tw, join([]string{x.ID, x.Level, x.Name, x.ParentID, optInt(x.Households), optInt(x.Population),
+		fmt.Fprintln(tw, join([]string{x.ID, x.Level, x.Name, x.ParentID, flows.CellInt(x.Households), flows.CellInt(x.Population),
 			x.ValidFrom, x.ValidTo, x.Successor}))
 	}
 	return tw.Flush()
@@ -311,7 +311,7 @@ func runTargetsList(ctx context.Context, args []string, getenv func(string) stri
 	fmt.Fprintln(tw, join([]string{"FLOW", "AREA", "UNIT", "PCT", "FROM", "SOURCE"}))
 	for _, t := range out {
 		pct := t.Pct
-		fmt.Fprintln(tw, join([]string{t.Flow, t.AreaID, t.Unit, optFloat(&pct), t.From, t.Source}))
+		fmt.Fprintln(tw, join([]string{t.Flow, t.AreaID, t.Unit, flows.CellFloat(&pct), t.From, t.Source}))
 	}
 	return tw.Flush()
 }
