@@ -118,6 +118,26 @@ func startImport(ctx context.Context, cmd string, args []string, getenv func(str
 	return r, name, a, cfg, func() { a.Close(); closeFile() }, nil
 }
 
+// startList parses a list command's flags (--format table or json, and the
+// settings) and opens the app; the caller closes it.
+func startList(ctx context.Context, cmd string, args []string, getenv func(string) string, stderr io.Writer, opts appOptions) (*app, string, error) {
+	fs := newFlagSet(cmd)
+	format := fs.String("format", "table", "table or json")
+	resolve := addSettings(fs, getenv)
+	cfg, err := parseSettings(fs, args, resolve, stderr)
+	if err != nil {
+		return nil, "", err
+	}
+	if *format != "table" && *format != "json" {
+		return nil, "", usagef("--format: %q: use table or json", *format)
+	}
+	a, err := openApp(ctx, cfg, opts, stderr)
+	if err != nil {
+		return nil, "", err
+	}
+	return a, *format, nil
+}
+
 // problemsError prints every problem and returns the exit-1 error.
 func problemsError(cmd, file string, ps []content.Problem, stdout io.Writer) error {
 	for _, p := range ps {
@@ -172,23 +192,13 @@ type areaJSON struct {
 }
 
 func runAreasList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts appOptions) error {
-	fs := newFlagSet("areas list")
-	format := fs.String("format", "table", "table or json")
-	resolve := addSettings(fs, getenv)
-	cfg, err := parseSettings(fs, args, resolve, stderr)
-	if err != nil {
-		return err
-	}
-	if *format != "table" && *format != "json" {
-		return usagef("--format: %q: use table or json", *format)
-	}
-	a, err := openApp(ctx, cfg, opts, stderr)
+	a, format, err := startList(ctx, "areas list", args, getenv, stderr, opts)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	list := listOrder(a.areas)
-	if *format == "json" {
+	if format == "json" {
 		out := make([]areaJSON, len(list))
 		for i, x := range list {
 			out[i] = areaJSON{ID: x.ID, Name: x.Name, Level: x.Level, ParentID: x.ParentID,
@@ -275,17 +285,7 @@ type targetJSON struct {
 }
 
 func runTargetsList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts appOptions) error {
-	fs := newFlagSet("targets list")
-	format := fs.String("format", "table", "table or json")
-	resolve := addSettings(fs, getenv)
-	cfg, err := parseSettings(fs, args, resolve, stderr)
-	if err != nil {
-		return err
-	}
-	if *format != "table" && *format != "json" {
-		return usagef("--format: %q: use table or json", *format)
-	}
-	a, err := openApp(ctx, cfg, opts, stderr)
+	a, format, err := startList(ctx, "targets list", args, getenv, stderr, opts)
 	if err != nil {
 		return err
 	}
@@ -302,7 +302,7 @@ func runTargetsList(ctx context.Context, args []string, getenv func(string) stri
 		}
 		out[i] = targetJSON{Flow: t.Flow, AreaID: t.Area, Unit: t.Basis, Pct: t.Pct, Source: t.Source, Note: t.Note, From: from}
 	}
-	if *format == "json" {
+	if format == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
