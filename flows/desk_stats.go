@@ -123,6 +123,22 @@ func (k *desk) communesOf(m Member) []Area {
 	return out
 }
 
+// hamletFlow returns the hamlet and flow a button names, when m may see the
+// hamlet and the flow still exists; otherwise it tells m why not.
+func (k *desk) hamletFlow(m Member, hamlet, flow string) (Area, *Flow, bool) {
+	h, ok := k.mayHamlet(m, hamlet)
+	if !ok {
+		k.say("staff.not_your_area", nil)
+		return Area{}, nil, false
+	}
+	f, ok := k.d.Library.Flow(flow)
+	if !ok {
+		k.say("common.flow_gone", nil)
+		return Area{}, nil, false
+	}
+	return h, f, true
+}
+
 // mayHamlet returns hamlet id if m may see and log it: a team member's own
 // hamlet, or one a coordinator covers.
 func (k *desk) mayHamlet(m Member, id string) (Area, bool) {
@@ -461,14 +477,8 @@ func (k *desk) statsHamlet(m Member, id string) error {
 
 // statsFlow shows one flow in one hamlet in full.
 func (k *desk) statsFlow(m Member, hamlet, flow string) error {
-	h, ok := k.mayHamlet(m, hamlet)
+	h, f, ok := k.hamletFlow(m, hamlet, flow)
 	if !ok {
-		k.say("staff.not_your_area", nil)
-		return nil
-	}
-	f, ok := k.d.Library.Flow(flow)
-	if !ok {
-		k.say("common.flow_gone", nil)
 		return nil
 	}
 	months, err := k.allMonths()
@@ -733,14 +743,8 @@ func (k *desk) displayName(pseudonym string) (string, error) {
 // logList offers the residents of hamlet with flow unfinished, longest
 // waiting first, a page at a time.
 func (k *desk) logList(m Member, hamlet, flow string, page int) error {
-	h, ok := k.mayHamlet(m, hamlet)
+	h, f, ok := k.hamletFlow(m, hamlet, flow)
 	if !ok {
-		k.say("staff.not_your_area", nil)
-		return nil
-	}
-	f, ok := k.d.Library.Flow(flow)
-	if !ok {
-		k.say("common.flow_gone", nil)
 		return nil
 	}
 	title := k.text(f.Title, nil)
@@ -778,13 +782,11 @@ func (k *desk) logList(m Member, hamlet, flow string, page int) error {
 // flow. The resident must still be on the list: one who finished in the
 // meantime is already counted.
 func (k *desk) logResident(m Member, hamlet, flow, pseudonym string) error {
-	h, ok := k.mayHamlet(m, hamlet)
+	h, f, ok := k.hamletFlow(m, hamlet, flow)
 	if !ok {
-		k.say("staff.not_your_area", nil)
 		return nil
 	}
-	f, ok := k.d.Library.Flow(flow)
-	if !ok || !k.mayName(m, f.ID) {
+	if !k.mayName(m, f.ID) {
 		k.say("staff.not_your_area", nil)
 		return nil
 	}
@@ -817,14 +819,8 @@ func (k *desk) logResident(m Member, hamlet, flow, pseudonym string) error {
 // label the team member typed, finish flow. The same label (folded) in the
 // same hamlet counts once.
 func (k *desk) logHousehold(m Member, hamlet, flow, label string) error {
-	h, ok := k.mayHamlet(m, hamlet)
+	h, f, ok := k.hamletFlow(m, hamlet, flow)
 	if !ok {
-		k.say("staff.not_your_area", nil)
-		return nil
-	}
-	f, ok := k.d.Library.Flow(flow)
-	if !ok {
-		k.say("common.flow_gone", nil)
 		return nil
 	}
 	if !goodLabel(label) {
