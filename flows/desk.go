@@ -36,6 +36,9 @@ type Desk struct {
 	// person whose outbox the Desk filled (the Telegram sender drains it).
 	Help   HelpStore
 	Notify func(resident string)
+	// NotifyBulk, when set, is told instead of Notify of an outbox holding a
+	// message the bot sends on its own (a reminder), paced as bulk.
+	NotifyBulk func(resident string)
 
 	// Reminders keeps the reminder queue; Location is BOT_TZ, for the
 	// quiet hours.

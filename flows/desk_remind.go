@@ -170,7 +170,10 @@ func (d *Desk) remindOne(ctx context.Context, r Reminder) (bool, error) {
 	if err := d.Help.Enqueue(ctx, r.Resident, reply); err != nil {
 		return false, err
 	}
-	if d.Notify != nil {
+	switch {
+	case d.NotifyBulk != nil:
+		d.NotifyBulk(r.Resident)
+	case d.Notify != nil:
 		d.Notify(r.Resident)
 	}
 	return true, nil

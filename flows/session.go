@@ -34,7 +34,7 @@ type Session struct {
 	Seen time.Time `json:"seen,omitempty"` // last input
 
 	// HelpAt is when the resident last asked for a human (❓ or 🙋).
-	HelpAt time.Time `json:"help_at,omitempty"`
+	HelpAt time.Time `json:"help_at,omitzero"`
 	// Compose is the help request a team member is writing a message for
 	// (after "✉️ Nhắn"): their next text goes to that resident.
 	Compose string `json:"compose,omitempty"`

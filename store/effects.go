@@ -72,8 +72,8 @@ func (r *Redis) Forget(ctx context.Context, resident string) error {
 // ApplyEffects applies the resident's pending effects to the hamlet counters
 // in order, each at most once, and removes them from the resident's list;
 // when the list is empty the resident leaves the work index. A crash between
-// applying an effect and removing it is harmless: the effect's dedupe key
-// makes the next attempt a no-op.
+// applying an effect and removing it is harmless: applying the head effect
+// again changes nothing (see effectScript).
 //
 // Call it with the resident's lock held (as the service and Sweep do):
 // otherwise a concurrent Commit may leave effects outside the work index

@@ -155,8 +155,9 @@ func (k Keys) Helps(hamlet string) string { return k.hamlet(hamlet, "helps") }
 // INCRed by ApplyEffects.
 func (k Keys) HelpTotal(hamlet string) string { return k.hamlet(hamlet, "help_total") }
 
-// Dedupe is STRING "1", EX DedupeTTL: the marker that one effect of one
-// resident was applied; SET NX by ApplyEffects.
+// Dedupe is STRING "1", EX DedupeTTL: the marker that one help effect of
+// one resident was applied; SET NX by ApplyEffects (the other kinds are
+// idempotent without it: see effectScript).
 func (k Keys) Dedupe(hamlet, pseudonym, effectID string) string {
 	return k.hamlet(hamlet, "dedupe:"+pseudonym+":"+effectID)
 }

@@ -146,6 +146,13 @@ return {1, seen, redis.call('GET', KEYS[2])}
 //	ARGV[2] "sent" to mark the reply sent first, "" to leave the markers
 //	ARGV[3] OutboxTTL in ms (the markers' TTL)
 //
+// A conversation reply (its id is the update's id, "#" and its place)
+// loses its markers, and its parts', when it is popped: the update's
+// processed key already keeps it from being queued again, so the markers
+// would only hold memory for their 7 days. A reply queued by Enqueue (a
+// reminder, a help notice) keeps its marker: it is what sends that reply
+// once when a retry queues it again.
+//
 // It returns the length of the outbox afterwards.
 var popReplyScript = redis.NewScript(`
 if ARGV[2] ~= '' then
@@ -157,6 +164,10 @@ if head then
   local ok, reply = pcall(cjson.decode, head)
   if ok and type(reply) == 'table' and reply.id == ARGV[1] then
     redis.call('LPOP', KEYS[1])
+    if string.find(ARGV[1], '#', 1, true) then
+      local id = ARGV[1]
+      redis.call('HDEL', KEYS[2], id, id .. '~a', id .. '~b', id .. '~c', id .. '~d', id .. '~e')
+    end
   end
 end
 return redis.call('LLEN', KEYS[1])
@@ -225,9 +236,16 @@ redis.call('SET', KEYS[1], string.format('%.0f', nextTat), 'PX', string.format('
 return {1, '0'}
 `)
 
-// effectScript applies one effect to a hamlet's counters, at most once: the
-// dedupe marker is set first, and a marker already present makes the whole
-// script a no-op.
+// effectScript applies one effect to a hamlet's counters, at most once.
+// Every kind but help is idempotent by itself: started and completed count
+// only when SADD adds the resident, activity and filed re-add what is
+// there, left counts only when ZREM removes. Effects are applied in order
+// and popped one by one, so a crash can only make the next run re-apply
+// the head effect, which then changes nothing. A help request counts on
+// every call, so it alone sets a dedupe marker first (7 days), and a
+// marker already present makes the script a no-op. (One marker per help
+// request, rather than per effect, keeps a resident's share of Redis under
+// a kilobyte.)
 //
 //	KEYS[1] Keys.Dedupe(hamlet, pseudonym, effect id)
 //	KEYS[2] Keys.Started(hamlet, flow)
@@ -251,10 +269,10 @@ return {1, '0'}
 //
 // It returns 1 when applied, 0 when it had been applied before.
 var effectScript = redis.NewScript(`
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[9]) then
+local kind, p = ARGV[1], ARGV[2]
+if kind == 'help' and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[9]) then
   return 0
 end
-local kind, p = ARGV[1], ARGV[2]
 if kind == 'started' then
   if redis.call('SADD', KEYS[2], p) == 1 then
     redis.call('HINCRBY', KEYS[5], 'started', 1)

@@ -56,16 +56,29 @@ type Sender struct {
 	// BulkRate paces messages the bot sends on its own (reminders),
 	// all replicas together (SEND_RATE_BULK); default 25/s.
 	BulkRate float64
-	// Workers drain different residents in parallel; default 4.
+	// Workers drain different residents in parallel; default 16. A worker
+	// never sleeps on a chat's pace: the resident is queued again for when
+	// the pace allows, and the worker takes the next one.
 	Workers int
 	// RecoverEvery is how often outboxes left by a crash are looked for.
 	RecoverEvery time.Duration
 	Metrics      *Metrics
 
-	once    sync.Once
-	queue   chan string
+	// BulkWorkers drain the residents queued with NotifyBulk (reminders),
+	// waiting on the bulk pace; default 4.
+	BulkWorkers int
+
+	once sync.Once
+	chat lane // replies to residents' own messages
+	bulk lane // messages the bot sends on its own
+}
+
+// lane is a queue of residents whose outboxes wait, each resident once.
+type lane struct {
+	ready   chan struct{} // signalled when fifo is not empty
 	mu      sync.Mutex
-	pending map[string]bool
+	fifo    []string
+	pending map[string]bool // residents in fifo
 }
 
 // maxText is Telegram's limit for one message; maxCaption for a photo's.
@@ -77,10 +90,15 @@ const (
 
 func (s *Sender) init() {
 	s.once.Do(func() {
-		s.queue = make(chan string, 1024)
-		s.pending = map[string]bool{}
+		for _, l := range []*lane{&s.chat, &s.bulk} {
+			l.ready = make(chan struct{}, 1)
+			l.pending = map[string]bool{}
+		}
 		if s.Workers <= 0 {
-			s.Workers = 4
+			s.Workers = 16
+		}
+		if s.BulkWorkers <= 0 {
+			s.BulkWorkers = 4
 		}
 		if s.RecoverEvery <= 0 {
 			s.RecoverEvery = 10 * time.Second
@@ -100,24 +118,67 @@ func (s *Sender) init() {
 	})
 }
 
-// Notify asks for resident's outbox to be drained soon. It never blocks: if
-// the queue is full, the recovery scan finds the outbox later.
+// Notify asks for resident's outbox to be drained soon. It never blocks
+// and never drops a notice: the queue holds each waiting resident once.
 func (s *Sender) Notify(resident string) {
 	s.init()
-	s.mu.Lock()
-	if s.pending[resident] {
-		s.mu.Unlock()
+	s.chat.push(resident)
+}
+
+// NotifyBulk is Notify for an outbox holding a message the bot sends on its
+// own (a reminder): it is drained by the bulk workers, which wait on the
+// bulk pace, so replies to residents never queue behind a reminder run.
+func (s *Sender) NotifyBulk(resident string) {
+	s.init()
+	s.bulk.push(resident)
+}
+
+func (l *lane) push(resident string) {
+	l.mu.Lock()
+	if l.pending[resident] {
+		l.mu.Unlock()
 		return
 	}
-	s.pending[resident] = true
-	s.mu.Unlock()
+	l.pending[resident] = true
+	l.fifo = append(l.fifo, resident)
+	l.mu.Unlock()
+	l.signal()
+}
+
+func (l *lane) signal() {
 	select {
-	case s.queue <- resident:
+	case l.ready <- struct{}{}:
 	default:
-		s.mu.Lock()
-		delete(s.pending, resident)
-		s.mu.Unlock()
 	}
+}
+
+// next takes the oldest resident from the queue.
+func (l *lane) next() (string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.fifo) == 0 {
+		return "", false
+	}
+	r := l.fifo[0]
+	l.fifo[0] = ""
+	l.fifo = l.fifo[1:]
+	if len(l.fifo) == 0 {
+		l.fifo = nil // let the array go
+	}
+	delete(l.pending, r)
+	if len(l.fifo) > 0 {
+		l.signal() // wake another worker for the rest
+	}
+	return r, true
+}
+
+// later queues resident again after d, unless ctx is done by then.
+func (s *Sender) later(ctx context.Context, resident string, d time.Duration) {
+	time.AfterFunc(d, func() {
+		if ctx.Err() == nil {
+			s.Notify(resident)
+		}
+	})
 }
 
 // Run drains notified outboxes and, periodically, outboxes left waiting
@@ -126,28 +187,39 @@ func (s *Sender) Notify(resident string) {
 func (s *Sender) Run(ctx context.Context) error {
 	s.init()
 	var wg sync.WaitGroup
-	for i := 0; i < s.Workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
+	work := func(l *lane) {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			r, ok := l.next()
+			if !ok {
 				select {
 				case <-ctx.Done():
 					return
-				case r := <-s.queue:
-					s.mu.Lock()
-					delete(s.pending, r)
-					s.mu.Unlock()
-					if err := s.Drain(ctx, r); err != nil && ctx.Err() == nil {
-						s.Logger.Warn("drain outbox; trying again soon", "resident", r, "err", err)
-						// Redis or Telegram had a moment: try again soon
-						// rather than wait for the recovery scan.
-						retry := time.AfterFunc(time.Second, func() { s.Notify(r) })
-						context.AfterFunc(ctx, func() { retry.Stop() })
-					}
+				case <-l.ready:
 				}
+				continue
 			}
-		}()
+			err := s.Drain(ctx, r)
+			var wait *paceWait
+			switch {
+			case err == nil || ctx.Err() != nil:
+			case errors.As(err, &wait):
+				s.later(ctx, r, wait.d)
+			default:
+				s.Logger.Warn("drain outbox; trying again soon", "resident", r, "err", err)
+				// Redis or Telegram had a moment: try again soon
+				// rather than wait for the recovery scan.
+				s.later(ctx, r, time.Second)
+			}
+		}
+	}
+	for i := 0; i < s.Workers; i++ {
+		wg.Add(1)
+		go work(&s.chat)
+	}
+	for i := 0; i < s.BulkWorkers; i++ {
+		wg.Add(1)
+		go work(&s.bulk)
 	}
 	s.recover(ctx, s.Clock.Now().Add(time.Second)) // everything left by a previous run
 	t := time.NewTicker(s.RecoverEvery)
@@ -164,9 +236,15 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 }
 
+// paceWait is Drain's answer when the chat's (or the bulk) pace allows no
+// message now: the resident is queued again for after d.
+type paceWait struct{ d time.Duration }
+
+func (p *paceWait) Error() string { return "telegram: paced; again in " + p.d.String() }
+
 // recover queues outboxes waiting since before olderThan.
 func (s *Sender) recover(ctx context.Context, olderThan time.Time) {
-	rs, err := s.Store.PendingOutboxes(ctx, olderThan, 500)
+	rs, err := s.Store.PendingOutboxes(ctx, olderThan, 5000)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.Logger.Warn("list pending outboxes", "err", err)
@@ -221,6 +299,11 @@ func (s *Sender) deliver(ctx context.Context, resident string, chatID int64, r f
 		last := i == len(parts)-1
 		if !last {
 			id = r.ID + "~" + string(rune('a'+i))
+		}
+		// The pace is checked before the attempt is marked: a paced
+		// resident is queued again and the worker moves on.
+		if err := s.paceFirst(ctx, resident, r.Bulk); err != nil {
+			return err
 		}
 		state, err := s.Store.BeginSend(ctx, resident, id)
 		if err != nil {
@@ -281,9 +364,11 @@ func (s *Sender) deliver(ctx context.Context, resident string, chatID int64, r f
 // did not happen, so a later drain may try again.
 func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, text, image string, kb *tgbotapi.InlineKeyboardMarkup, bulk bool, doc *flows.Document, contact string) (int, error) {
 	for attempt := 0; ; attempt++ {
-		if err := s.pace(ctx, resident, bulk); err != nil {
-			_ = s.Store.AbortSend(context.WithoutCancel(ctx), resident, id)
-			return 0, err
+		if attempt > 0 { // the first attempt was paced by deliver
+			if err := s.pace(ctx, resident, bulk); err != nil {
+				_ = s.Store.AbortSend(context.WithoutCancel(ctx), resident, id)
+				return 0, err
+			}
 		}
 		var msgID int
 		var err error
@@ -355,6 +440,23 @@ func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, te
 			return 0, err
 		}
 	}
+}
+
+// paceFirst takes the chat's pace without waiting (a *paceWait error says
+// how long to wait), then, for a bulk message, waits for the bulk pace: only
+// the few bulk workers wait there.
+func (s *Sender) paceFirst(ctx context.Context, resident string, bulk bool) error {
+	ok, wait, err := s.Store.Allow(ctx, "chat:"+resident, s.ChatRate, s.ChatBurst)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &paceWait{d: wait}
+	}
+	if bulk {
+		return s.wait(ctx, "bulk", s.BulkRate, max(1, int(s.BulkRate)))
+	}
+	return nil
 }
 
 // pace waits until the chat's rate, and for a bulk message the bulk rate,

@@ -39,6 +39,9 @@ type app struct {
 	qr      *qrChecker
 	clock   flows.Clock
 	closers []func()
+	// trips counts Redis round trips by operation (/metrics); nil when a
+	// test supplied the client.
+	trips *store.RoundTrips
 }
 
 // appOptions lets tests replace the clock, the key prefix and the Redis
@@ -105,6 +108,8 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 		}
 		a.client = client
 		a.closers = append(a.closers, func() { _ = client.Close() })
+		a.trips = new(store.RoundTrips)
+		client.AddHook(a.trips)
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err = client.Ping(pctx).Err()
 		cancel()

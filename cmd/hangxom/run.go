@@ -28,6 +28,8 @@ Usage:
   hangxom targets import FILE.csv                            adoption targets per flow and area
   hangxom targets list [--format table|json]                 the targets in force (imported, else content)
   hangxom poster --hamlet ID --out FILE.png [--bot USERNAME]   a printable A4 poster with the hamlet's QR code
+  hangxom loadtest [--phases memory,throughput,latency,report,reminders] [--residents N] [--duration 20s]
+                                                             measure the bot under load (see README, Performance)
   hangxom content check                                      validate the flows and the words
   hangxom version                                            print the version
 
@@ -92,6 +94,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return runPoster(ctx, args[1:], getenv, stdout, stderr, opts)
 	case "invite":
 		return runInvite(ctx, args[1:], getenv, stdout, stderr, opts)
+	case "loadtest":
+		return runLoadtest(ctx, args[1:], getenv, stdout, stderr, opts)
 	case "stats":
 		return runStats(ctx, args[1:], getenv, stdout, stderr, opts)
 	case "content":

@@ -81,6 +81,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	sender := &telegram.Sender{Client: client, Store: st, Logger: logger, Clock: a.clock,
 		ChatRate: cfg.ChatRate, ChatBurst: cfg.ChatBurst, BulkRate: cfg.BulkRate, Metrics: metrics}
 	a.desk.Notify = sender.Notify
+	a.desk.NotifyBulk = sender.NotifyBulk
 	receiver := &telegram.Receiver{Service: a.service, Client: client, Sender: sender, Store: a.store,
 		Loc: a.loc, Username: username, Logger: logger, Metrics: metrics}
 
@@ -97,6 +98,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		_, _ = metrics.WriteTo(w)
+		writeRoundTrips(w, a.trips)
 	})
 	if cfg.WebhookURL != "" {
 		u, _ := url.Parse(cfg.WebhookURL)
@@ -253,4 +255,16 @@ func (l redactingLogger) out(s string) {
 		s = strings.ReplaceAll(s, l.token, "<token>")
 	}
 	l.logger.Debug("telegram library", "msg", strings.TrimSpace(s))
+}
+
+// writeRoundTrips adds the Redis round-trip counters to /metrics.
+func writeRoundTrips(w io.Writer, trips *store.RoundTrips) {
+	if trips == nil {
+		return
+	}
+	fmt.Fprintf(w, "# HELP hangxom_redis_round_trips_total Redis round trips (a pipeline or a script is one), by operation.\n# TYPE hangxom_redis_round_trips_total counter\n")
+	by := trips.ByOp()
+	for _, op := range trips.Ops() {
+		fmt.Fprintf(w, "hangxom_redis_round_trips_total{op=%q} %d\n", op, by[op])
+	}
 }

@@ -1,0 +1,369 @@
+// Package loadtest drives `hangxom serve` the way Telegram and a crowd of
+// residents would, and measures it: a lean fake Bot API (FakeAPI) that
+// answers like Telegram, with its flood limits and faults when asked, and
+// simulated residents (Crowd) who each send their next update only after
+// the bot answered the previous one, pressing the buttons the bot sent.
+//
+// The test fake in bot/telegram/telegramtest records every call for
+// assertions; this one keeps only what a load run needs (each chat's last
+// keyboard, counters, latencies), so memory stays flat over millions of
+// calls.
+package loadtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Button is one inline button the bot sent.
+type Button struct {
+	Text string `json:"text"`
+	Data string `json:"callback_data"`
+}
+
+// Message is what a simulated resident sees of a bot message.
+type Message struct {
+	ID      int
+	Text    string
+	Buttons []Button
+	At      time.Time
+}
+
+// Limits are the flood limits the fake enforces, like Telegram: a call over
+// a limit is answered 429 with retry_after and has no effect. Zero rates
+// enforce nothing.
+type Limits struct {
+	// ChatRate and ChatBurst: messages per second to one chat (Telegram
+	// asks for about one per second, short bursts allowed).
+	ChatRate  float64
+	ChatBurst int
+	// GlobalRate: messages per second to all chats together (Telegram's
+	// broadcast limit is about 30 per second); a burst of one second.
+	GlobalRate float64
+}
+
+// Faults are misbehaviours injected at random into message calls
+// (sendMessage, editMessage*, answerCallbackQuery, deleteMessage).
+type Faults struct {
+	// ServerError is the share of calls answered 500 with no effect.
+	ServerError float64
+	// LoseAnswer is the share of calls that take effect but whose answer
+	// never arrives (the connection is closed).
+	LoseAnswer float64
+}
+
+// FakeAPI is a fake Telegram Bot API for load runs. Its methods are safe for
+// concurrent use.
+type FakeAPI struct {
+	URL   string // base URL: give the bot URL as TELEGRAM_API_URL
+	Token string
+
+	limits atomic.Pointer[Limits]
+	faults atomic.Pointer[Faults]
+
+	srv *http.Server
+	ln  net.Listener
+
+	mu         sync.Mutex
+	webhookURL string
+	secret     string
+
+	chats  sync.Map // int64 → *chat
+	global gcra
+
+	// Counters.
+	Calls         atomic.Int64 // every method call
+	Sent          atomic.Int64 // messages that took effect (sendMessage, sendPhoto, sendDocument)
+	Throttled     atomic.Int64 // calls answered 429
+	ServerErrors  atomic.Int64 // calls answered 5xx by injection
+	LostAnswers   atomic.Int64 // calls whose answer was dropped after taking effect
+	BulkSent      atomic.Int64 // messages to chats marked bulk (reminders)
+	BulkThrottled atomic.Int64
+}
+
+type chat struct {
+	mu       sync.Mutex
+	nextID   int
+	last     *Message
+	notify   chan struct{} // closed and replaced when a message with buttons arrives
+	pending  time.Time     // when the resident's last update was posted; zero when seen
+	first    time.Duration // webhook → first API call for this chat
+	reply    time.Duration // webhook → first message
+	firstSet bool
+	replySet bool
+	limit    gcra
+	sent     int // messages that took effect
+	texts    map[string]int
+}
+
+// gcra is a generic cell rate limiter: tat is the theoretical arrival time.
+type gcra struct {
+	mu  sync.Mutex
+	tat time.Time
+}
+
+// allow reports whether one more event fits rate/burst at now, and if not,
+// how long to wait.
+func (g *gcra) allow(now time.Time, rate float64, burst int) (bool, time.Duration) {
+	if rate <= 0 {
+		return true, 0
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	interval := time.Duration(float64(time.Second) / rate)
+	tat := g.tat
+	if tat.Before(now) {
+		tat = now
+	}
+	allowAt := tat.Add(-time.Duration(max(burst, 1)-1) * interval)
+	if now.Before(allowAt) {
+		return false, allowAt.Sub(now)
+	}
+	g.tat = tat.Add(interval)
+	return true, 0
+}
+
+// NewFakeAPI starts the fake on a loopback port. Close stops it.
+func NewFakeAPI(token string) (*FakeAPI, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	f := &FakeAPI{Token: token, ln: ln, URL: "http://" + ln.Addr().String()}
+	f.limits.Store(&Limits{})
+	f.faults.Store(&Faults{})
+	f.srv = &http.Server{Handler: f, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = f.srv.Serve(ln) }()
+	return f, nil
+}
+
+// Close stops the server.
+func (f *FakeAPI) Close() error { return f.srv.Close() }
+
+// SetLimits changes the flood limits.
+func (f *FakeAPI) SetLimits(l Limits) { f.limits.Store(&l) }
+
+// SetFaults changes the injected faults.
+func (f *FakeAPI) SetFaults(x Faults) { f.faults.Store(&x) }
+
+// Webhook returns the URL and secret the bot registered with setWebhook.
+func (f *FakeAPI) Webhook() (url, secret string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.webhookURL, f.secret
+}
+
+func (f *FakeAPI) chat(id int64) *chat {
+	if c, ok := f.chats.Load(id); ok {
+		return c.(*chat)
+	}
+	c, _ := f.chats.LoadOrStore(id, &chat{nextID: 1, notify: make(chan struct{})})
+	return c.(*chat)
+}
+
+// Expect marks that the resident of chat id just posted an update: the
+// next API call and message for the chat are timed from now. It returns a
+// channel closed when the next message with buttons arrives.
+func (f *FakeAPI) Expect(id int64, now time.Time) <-chan struct{} {
+	c := f.chat(id)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pending, c.firstSet, c.replySet = now, false, false
+	return c.notify
+}
+
+// Last returns the last message sent to chat id with buttons, and the
+// latencies of the resident's last update (zero if not seen yet).
+func (f *FakeAPI) Last(id int64) (m *Message, first, reply time.Duration) {
+	c := f.chat(id)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last, c.first, c.reply
+}
+
+// SentTo returns how many messages took effect in chat id, and how many
+// times the most repeated text was sent (1 when no text was sent twice).
+func (f *FakeAPI) SentTo(id int64) (sent int, texts map[string]int) {
+	c := f.chat(id)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sent, c.texts
+}
+
+type apiAnswer struct {
+	OK          bool            `json:"ok"`
+	Result      any             `json:"result,omitempty"`
+	ErrorCode   int             `json:"error_code,omitempty"`
+	Description string          `json:"description,omitempty"`
+	Parameters  *apiParameters  `json:"parameters,omitempty"`
+	Raw         json.RawMessage `json:"-"`
+}
+
+type apiParameters struct {
+	RetryAfter int `json:"retry_after,omitempty"`
+}
+
+func (f *FakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.Calls.Add(1)
+	rest, ok := strings.CutPrefix(r.URL.Path, "/bot"+f.Token+"/")
+	if !ok {
+		writeAnswer(w, 401, apiAnswer{ErrorCode: 401, Description: "Unauthorized"})
+		return
+	}
+	method := strings.ToLower(rest)
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+		_ = r.ParseMultipartForm(8 << 20)
+	} else {
+		_ = r.ParseForm()
+	}
+	p := func(k string) string { return r.Form.Get(k) }
+	now := time.Now()
+	switch method {
+	case "getme":
+		writeAnswer(w, 200, apiAnswer{OK: true, Result: map[string]any{"id": botID(f.Token), "is_bot": true,
+			"first_name": "Hàng xóm số", "username": "hangxomso_load_bot"}})
+		return
+	case "setwebhook":
+		f.mu.Lock()
+		f.webhookURL, f.secret = p("url"), p("secret_token")
+		f.mu.Unlock()
+		writeAnswer(w, 200, apiAnswer{OK: true, Result: true})
+		return
+	case "deletewebhook", "setmycommands", "deletemycommands":
+		writeAnswer(w, 200, apiAnswer{OK: true, Result: true})
+		return
+	}
+	chatID, _ := strconv.ParseInt(p("chat_id"), 10, 64)
+	if method == "answercallbackquery" {
+		// The load driver puts the chat in the query id: "<chat>-<n>".
+		id, _, _ := strings.Cut(p("callback_query_id"), "-")
+		chatID, _ = strconv.ParseInt(id, 10, 64)
+	}
+	if chatID == 0 {
+		writeAnswer(w, 400, apiAnswer{ErrorCode: 400, Description: "Bad Request: chat not found"})
+		return
+	}
+	c := f.chat(chatID)
+	c.mu.Lock()
+	if !c.pending.IsZero() && !c.firstSet {
+		c.first, c.firstSet = now.Sub(c.pending), true
+	}
+	c.mu.Unlock()
+
+	message := method == "sendmessage" || method == "sendphoto" || method == "senddocument"
+	if x := f.faults.Load(); x.ServerError > 0 && rand.Float64() < x.ServerError {
+		f.ServerErrors.Add(1)
+		writeAnswer(w, 500, apiAnswer{ErrorCode: 500, Description: "Internal Server Error"})
+		return
+	}
+	bulk := strings.Contains(p("reply_markup"), `"r:`) // a reminder's resume button
+	if message {
+		l := f.limits.Load()
+		ok, wait := c.limit.allow(now, l.ChatRate, l.ChatBurst)
+		if ok {
+			ok, wait = f.global.allow(now, l.GlobalRate, int(math.Ceil(l.GlobalRate)))
+		}
+		if !ok {
+			f.Throttled.Add(1)
+			if bulk {
+				f.BulkThrottled.Add(1)
+			}
+			secs := int(math.Ceil(wait.Seconds()))
+			writeAnswer(w, 429, apiAnswer{ErrorCode: 429, Description: fmt.Sprintf("Too Many Requests: retry after %d", secs),
+				Parameters: &apiParameters{RetryAfter: secs}})
+			return
+		}
+	}
+	var result any = true
+	switch method {
+	case "sendmessage", "sendphoto", "senddocument", "editmessagetext":
+		var buttons []Button
+		if raw := p("reply_markup"); raw != "" {
+			var kb struct {
+				Inline [][]Button `json:"inline_keyboard"`
+			}
+			if json.Unmarshal([]byte(raw), &kb) == nil {
+				for _, row := range kb.Inline {
+					buttons = append(buttons, row...)
+				}
+			}
+		}
+		text := p("text")
+		if text == "" {
+			text = p("caption")
+		}
+		c.mu.Lock()
+		id, _ := strconv.Atoi(p("message_id"))
+		if message {
+			id = c.nextID
+			c.nextID++
+			c.sent++
+			if c.texts == nil {
+				c.texts = map[string]int{}
+			}
+			c.texts[text]++
+		}
+		if !c.pending.IsZero() && !c.replySet {
+			c.reply, c.replySet = now.Sub(c.pending), true
+		}
+		if len(buttons) > 0 {
+			c.last = &Message{ID: id, Text: text, Buttons: buttons, At: now}
+			close(c.notify)
+			c.notify = make(chan struct{})
+		}
+		c.mu.Unlock()
+		if message {
+			f.Sent.Add(1)
+			if bulk {
+				f.BulkSent.Add(1)
+			}
+		}
+		result = map[string]any{"message_id": id, "date": now.Unix(), "text": text,
+			"chat": map[string]any{"id": chatID, "type": "private"}}
+	case "editmessagereplymarkup":
+		id, _ := strconv.Atoi(p("message_id"))
+		result = map[string]any{"message_id": id, "date": now.Unix(), "chat": map[string]any{"id": chatID, "type": "private"}}
+	}
+	if x := f.faults.Load(); x.LoseAnswer > 0 && rand.Float64() < x.LoseAnswer {
+		f.LostAnswers.Add(1)
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+	}
+	writeAnswer(w, 200, apiAnswer{OK: true, Result: result})
+}
+
+func writeAnswer(w http.ResponseWriter, status int, a apiAnswer) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(a)
+}
+
+func botID(token string) int64 {
+	id, _, _ := strings.Cut(token, ":")
+	n, _ := strconv.ParseInt(id, 10, 64)
+	return n
+}
+
+// Deliver posts one update to the bot's webhook, with the secret, and
+// returns the HTTP status.
+func (f *FakeAPI) Deliver(ctx context.Context, hc *http.Client, raw []byte) (int, error) {
+	url, secret := f.Webhook()
+	if url == "" {
+		return 0, fmt.Errorf("loadtest: the bot has not set its webhook")
+	}
+	return deliverTo(ctx, hc, url, secret, raw)
+}

@@ -1,0 +1,163 @@
+package loadtest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisServer is a redis-server process this program started, on
+// loopback, in a directory of its own.
+type RedisServer struct {
+	Addr string
+	Dir  string
+	args []string
+	cmd  *exec.Cmd
+}
+
+// StartRedis starts redis-server (from PATH) on a free loopback port in
+// dir, with extra arguments (for example "--appendonly", "yes"), and waits
+// until it answers PING.
+func StartRedis(ctx context.Context, dir string, extra ...string) (*RedisServer, error) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		return nil, errors.New("redis-server is not installed (Debian: apt-get install redis-server), and no REDIS_URL was given")
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	s := &RedisServer{Addr: "127.0.0.1:" + strconv.Itoa(port), Dir: dir}
+	s.args = append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+		"--save", "", "--appendonly", "no", "--logfile", filepath.Join(dir, "redis.log")}, extra...)
+	return s, s.Start(ctx)
+}
+
+// Start starts the server again (after Kill or Stop) on the same port,
+// with the same files.
+func (s *RedisServer) Start(ctx context.Context) error {
+	s.cmd = exec.Command("redis-server", s.args...)
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		return err
+	}
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
+	defer c.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if err := c.Ping(ctx).Err(); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			s.Kill()
+			return fmt.Errorf("redis-server on %s did not answer within 15 s (log: %s)", s.Addr, filepath.Join(s.Dir, "redis.log"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Kill stops the server with SIGKILL and waits for it.
+func (s *RedisServer) Kill() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// Stop shuts the server down without saving and waits for it.
+func (s *RedisServer) Stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+	s.cmd = nil
+}
+
+// URL is the server's redis:// URL.
+func (s *RedisServer) URL() string { return "redis://" + s.Addr + "/0" }
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// UsedMemory returns INFO memory's used_memory of the server behind c (the
+// sum over the masters of a cluster).
+func UsedMemory(ctx context.Context, c redis.UniversalClient) (int64, error) {
+	read := func(cl *redis.Client) (int64, error) {
+		info, err := cl.Info(ctx, "memory").Result()
+		if err != nil {
+			return 0, err
+		}
+		sc := bufio.NewScanner(strings.NewReader(info))
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "used_memory:"); ok {
+				return strconv.ParseInt(v, 10, 64)
+			}
+		}
+		return 0, errors.New("INFO memory has no used_memory")
+	}
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		var total int64
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, cl *redis.Client) error {
+			n, err := read(cl)
+			total += n
+			return err
+		})
+		return total, err
+	}
+	if cl, ok := c.(*redis.Client); ok {
+		return read(cl)
+	}
+	return 0, errors.New("UsedMemory: unsupported client")
+}
+
+// ProcessCPU returns the user+system CPU time process pid has used so far,
+// from /proc (Linux; clock ticks of 1/100 s).
+func ProcessCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: fields count from ")".
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, errors.New("unreadable /proc stat")
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}

@@ -1,0 +1,122 @@
+package store
+
+import (
+	"context"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RoundTrips is a go-redis hook that counts round trips to Redis: one per
+// command, one per pipeline or transaction (a Lua script is one command).
+// It counts by operation (the command's name, or "pipeline"), so /metrics
+// and the load test can say where the round trips of an update go. Add it
+// with client.AddHook; it is safe for concurrent use.
+type RoundTrips struct {
+	total atomic.Int64
+	ops   sync.Map // name → *atomic.Int64
+}
+
+// Total is the number of round trips counted so far.
+func (r *RoundTrips) Total() int64 { return r.total.Load() }
+
+// ByOp returns the round trips counted so far by operation.
+func (r *RoundTrips) ByOp() map[string]int64 {
+	out := map[string]int64{}
+	r.ops.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}
+
+// Ops returns the operation names counted so far, sorted.
+func (r *RoundTrips) Ops() []string {
+	var names []string
+	r.ops.Range(func(k, _ any) bool { names = append(names, k.(string)); return true })
+	sort.Strings(names)
+	return names
+}
+
+// scriptNames names the store's Lua scripts by their SHA1, so a script's
+// round trips are counted under its name ("script:commit"), not "evalsha".
+var scriptNames = map[string]string{}
+
+func init() {
+	for name, sc := range map[string]*redis.Script{
+		"takedue": takeDueScript, "compare-delete": compareDeleteScript, "renew": renewScript,
+		"commit": commitScript, "pophead": popHeadScript, "begin": beginScript, "popreply": popReplyScript,
+		"beginsend": beginSendScript, "abortsend": abortSendScript, "rate": rateScript, "effect": effectScript,
+		"expire": expireScript, "redeem": redeemScript,
+	} {
+		scriptNames[sc.Hash()] = "script:" + name
+	}
+}
+
+// opName is the name a command is counted under.
+func opName(cmd redis.Cmder) string {
+	name := cmd.Name()
+	if name == "evalsha" || name == "eval" {
+		if args := cmd.Args(); len(args) > 1 {
+			if sha, ok := args[1].(string); ok {
+				if n, ok := scriptNames[sha]; ok {
+					return n
+				}
+			}
+		}
+	}
+	return name
+}
+
+func (r *RoundTrips) add(op string) {
+	r.total.Add(1)
+	c, ok := r.ops.Load(op)
+	if !ok {
+		c, _ = r.ops.LoadOrStore(op, new(atomic.Int64))
+	}
+	c.(*atomic.Int64).Add(1)
+}
+
+// DialHook implements redis.Hook.
+func (r *RoundTrips) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) { return next(ctx, network, addr) }
+}
+
+// ProcessHook implements redis.Hook.
+func (r *RoundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		r.add(opName(cmd))
+		return next(ctx, cmd)
+	}
+}
+
+// ProcessPipelineHook implements redis.Hook.
+func (r *RoundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		r.add(pipelineName(cmds))
+		return next(ctx, cmds)
+	}
+}
+
+// pipelineName names a pipeline by its commands: "pipeline(get,script:effect)".
+func pipelineName(cmds []redis.Cmder) string {
+	seen := map[string]bool{}
+	var names []string
+	for _, c := range cmds {
+		n := opName(c)
+		if n == "multi" || n == "exec" || seen[n] {
+			continue
+		}
+		seen[n] = true
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) > 4 {
+		names = append(names[:4], "…")
+	}
+	return "pipeline(" + strings.Join(names, ",") + ")"
+}
