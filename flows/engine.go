@@ -954,15 +954,24 @@ func (t *turn) advance(next string) error {
 	}
 	a.Step = next
 	a.Failures = 0
+	prev := a.Last
 	a.Last = t.now
 	if err := t.enterFlow(); err != nil {
 		return err
 	}
-	if t.s.Active != nil {
+	if t.s.Active != nil && (t.s.Active != a || t.now.Sub(prev) >= activityEvery) {
 		t.effect(Effect{Kind: EffectActivity, Flow: t.s.Active.Flow, Step: t.s.Active.Step, Hamlet: t.s.Hamlet})
 	}
 	return nil
 }
+
+// activityEvery is how often steps taken in one flow refresh the hamlet's
+// record of the resident's last activity (what "stalled" and the follow-up
+// lists read). Refreshing on every step would make every tap write the
+// hamlet's counters too (five more Redis round trips); an hour is nothing
+// next to WAIT_EXPIRY (72 h) and SESSION_EXPIRY (30 days). The session's own
+// Run.Last stays exact.
+const activityEvery = time.Hour
 
 func (t *turn) complete(f *Flow, step *Step) error {
 	a := t.s.Active

@@ -338,13 +338,29 @@ func TestAnythingElseAsksForAButton(t *testing.T) {
 	check(t, "still there", "phone", c.s.Active.Step)
 }
 
+// TestActivityRefreshedHourly: a step refreshes the hamlet's record of the
+// resident's activity when the last one is an hour old, not on every tap.
+func TestActivityRefreshedHourly(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	res := c.tap("demo.title")
+	check(t, "start", []string{"started:demo@a-1"}, kinds(res))
+	c.now = c.now.Add(50 * time.Minute) // each turn adds a minute too
+	res = c.tap("demo.btn.android")
+	check(t, "within the hour", []string(nil), kinds(res))
+	c.now = c.now.Add(61 * time.Minute)
+	res = c.tap("common.btn.stuck")
+	check(t, "an hour later", []string{"help:demo@a-1", "activity:demo@a-1"}, kinds(res))
+}
+
 func TestStuckRecordsHelp(t *testing.T) {
 	c := newConv(t)
 	onboard(c)
 	c.tap("demo.title")
 	c.tap("demo.btn.android")
 	res := c.tap("common.btn.stuck")
-	check(t, "effects", []string{"help:demo@a-1", "activity:demo@a-1"}, kinds(res))
+	// Steps within the hour do not refresh the activity (activityEvery).
+	check(t, "effects", []string{"help:demo@a-1"}, kinds(res))
 	check(t, "replies", []string{"common.stuck_recorded", "demo.install_help"}, texts(res))
 	if e := res.Effects[0]; e.Step != "install" {
 		t.Errorf("help step = %q, want install", e.Step)

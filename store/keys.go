@@ -94,6 +94,11 @@ func (k Keys) Outbox(resident string) string { return k.resident(resident, "outb
 // resident is quiet for OutboxTTL.
 func (k Keys) Sent(resident string) string { return k.resident(resident, "sent") }
 
+// Pace is STRING the theoretical arrival time (µs) of the chat's next
+// message, PX until then: the per-chat pace (GCRA) of ClaimOutbox's Begin,
+// under the resident's hash tag so one script paces and marks.
+func (k Keys) Pace(resident string) string { return k.resident(resident, "pace") }
+
 // SendLock is STRING random token, PX LockTTL: the lock of the resident's
 // outbox sender, apart from Lock so that sending never delays processing;
 // written by LockSend, deleted by its unlock only while it holds the token.

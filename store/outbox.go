@@ -20,13 +20,21 @@ func (r *Redis) Outbox(ctx context.Context, resident string) ([]flows.Reply, err
 	}
 	out := make([]flows.Reply, 0, len(raws))
 	for _, raw := range raws {
-		var reply flows.Reply
-		if err := json.Unmarshal([]byte(raw), &reply); err != nil {
-			return nil, fmt.Errorf("store: outbox %s: decode reply: %w", resident, err)
+		reply, err := decodeReply(raw)
+		if err != nil {
+			return nil, fmt.Errorf("store: outbox %s: %w", resident, err)
 		}
 		out = append(out, reply)
 	}
 	return out, nil
+}
+
+func decodeReply(raw string) (flows.Reply, error) {
+	var reply flows.Reply
+	if err := json.Unmarshal([]byte(raw), &reply); err != nil {
+		return reply, fmt.Errorf("decode reply: %w", err)
+	}
+	return reply, nil
 }
 
 // AckOutbox removes the reply with replyID if it is the oldest in the
@@ -71,13 +79,31 @@ func (r *Redis) popReply(ctx context.Context, resident, replyID, mark string) er
 // first ZADD and its push, leaves the replies unindexed until the resident's
 // next commit.) Adding a resident whose outbox is empty again is harmless:
 // PendingOutboxes removes it.
+//
+// On a single node the ZREM and the LLEN go in one pipeline, which the
+// server runs in order; a cluster may run them on two nodes at once, so
+// there they are two round trips.
 func (r *Redis) unindexOutbox(ctx context.Context, resident string) error {
 	idx := r.keys.OutboxIndex()
-	if err := r.c.ZRem(ctx, idx, resident).Err(); err != nil {
-		return fmt.Errorf("outbox index: %w", err)
-	}
 	z := redis.Z{Score: float64(r.opts.Clock.Now().UnixMilli()), Member: resident}
-	n, err := r.c.LLen(ctx, r.keys.Outbox(resident)).Result()
+	var n int64
+	var err error
+	if _, cluster := r.c.(*redis.ClusterClient); cluster {
+		if err := r.c.ZRem(ctx, idx, resident).Err(); err != nil {
+			return fmt.Errorf("outbox index: %w", err)
+		}
+		n, err = r.c.LLen(ctx, r.keys.Outbox(resident)).Result()
+	} else {
+		var llen *redis.IntCmd
+		_, err = r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.ZRem(ctx, idx, resident)
+			llen = p.LLen(ctx, r.keys.Outbox(resident))
+			return nil
+		})
+		if err == nil {
+			n, err = llen.Result()
+		}
+	}
 	if err != nil {
 		// Unknown: put it back rather than risk losing replies.
 		if err2 := r.c.ZAddNX(ctx, idx, z).Err(); err2 != nil {

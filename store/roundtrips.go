@@ -52,6 +52,7 @@ func init() {
 		"commit": commitScript, "pophead": popHeadScript, "begin": beginScript, "popreply": popReplyScript,
 		"beginsend": beginSendScript, "abortsend": abortSendScript, "rate": rateScript, "effect": effectScript,
 		"expire": expireScript, "redeem": redeemScript,
+		"claim": claimScript, "pacemark": paceMarkScript, "finish": finishScript,
 	} {
 		scriptNames[sc.Hash()] = "script:" + name
 	}

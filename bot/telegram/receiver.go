@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -69,10 +70,15 @@ func (r *Receiver) Receive(ctx context.Context, raw []byte) (err error) {
 		return nil
 	}
 	if ev.CallbackID != "" {
-		// Answer first: a late answer fails and the resident sees a spinner.
-		if err := r.Client.AnswerCallback(ctx, ev.CallbackID, ""); err != nil {
-			r.logger().Debug("answer callback", "update", ev.UpdateID, "err", err)
-		}
+		// Answer at once, beside the processing: a late answer fails and
+		// the resident sees a spinner, and the webhook need not wait for it.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		go func() {
+			defer cancel()
+			if err := r.Client.AnswerCallback(actx, ev.CallbackID, ""); err != nil {
+				r.logger().Debug("answer callback", "update", ev.UpdateID, "err", err)
+			}
+		}()
 	}
 	h, err := r.Service.Handle(ctx, ev.Resident, ev.Input)
 	if err != nil {
@@ -87,7 +93,7 @@ func (r *Receiver) Receive(ctx context.Context, raw []byte) (err error) {
 		}
 	}
 	if r.Sender != nil {
-		r.Sender.Notify(ev.Resident)
+		r.Sender.Kick(ev.Resident)
 	}
 	return nil
 }

@@ -29,16 +29,29 @@ const (
 // resident, the outbox written atomically with the session, a delivery
 // marker per reply, and an index of residents with replies waiting.
 type SendStore interface {
-	Outbox(ctx context.Context, resident string) ([]flows.Reply, error)
+	// ClaimOutbox takes the send lock and reads the outbox in one round
+	// trip, without waiting (flows.ErrLocked when another sender has it).
+	ClaimOutbox(ctx context.Context, resident string) (SendClaim, error)
 	BeginSend(ctx context.Context, resident, replyID string) (SendState, error)
 	FinishSend(ctx context.Context, resident, replyID string) error
 	AbortSend(ctx context.Context, resident, replyID string) error
 	DropReply(ctx context.Context, resident, replyID string) error
-	LockSend(ctx context.Context, resident string) (unlock func(), err error)
 	PendingOutboxes(ctx context.Context, olderThan time.Time, limit int) ([]string, error)
 	SetReachable(ctx context.Context, resident string, ok bool) error
-	SwapKeyboardMessage(ctx context.Context, resident string, messageID int) (previous int, err error)
 	Allow(ctx context.Context, key string, ratePerSec float64, burst int) (bool, time.Duration, error)
+}
+
+// SendClaim is an outbox taken under the resident's send lock (see
+// store.SendClaim): its replies, and the two round trips per reply that
+// deliver one: Begin paces the chat, marks the attempt and tells which
+// message carries the resident's buttons now; Finish marks the reply sent,
+// pops it, records the message with the new buttons and, on the last,
+// releases the lock.
+type SendClaim interface {
+	Replies() []flows.Reply
+	Begin(ctx context.Context, replyID string, rate float64, burst int) (state SendState, wait time.Duration, keyboardMsg int, err error)
+	Finish(ctx context.Context, replyID string, sent bool, keyboardMsg int, release bool) error
+	Release(ctx context.Context)
 }
 
 // Sender drains residents' outboxes into Telegram messages: one resident
@@ -68,9 +81,17 @@ type Sender struct {
 	// waiting on the bulk pace; default 4.
 	BulkWorkers int
 
-	once sync.Once
-	chat lane // replies to residents' own messages
-	bulk lane // messages the bot sends on its own
+	// Direct bounds the drains started at once by Kick, each on a
+	// goroutine of its own; default 256. Past it, Kick queues.
+	Direct int
+
+	once   sync.Once
+	direct chan struct{} // Kick's slots
+	runMu  sync.RWMutex
+	runCtx context.Context // set while Run runs; nil after
+	kicks  sync.WaitGroup
+	chat   lane // replies to residents' own messages
+	bulk   lane // messages the bot sends on its own
 }
 
 // lane is a queue of residents whose outboxes wait, each resident once.
@@ -100,6 +121,10 @@ func (s *Sender) init() {
 		if s.BulkWorkers <= 0 {
 			s.BulkWorkers = 4
 		}
+		if s.Direct <= 0 {
+			s.Direct = 256
+		}
+		s.direct = make(chan struct{}, s.Direct)
 		if s.RecoverEvery <= 0 {
 			s.RecoverEvery = 10 * time.Second
 		}
@@ -123,6 +148,34 @@ func (s *Sender) init() {
 func (s *Sender) Notify(resident string) {
 	s.init()
 	s.chat.push(resident)
+}
+
+// Kick drains resident's outbox at once, on a goroutine of its own, when
+// Run is running and one of the Direct slots is free; otherwise it queues
+// the resident as Notify does. The receiver kicks after each update, so a
+// reply leaves as soon as it is stored, never behind a queue.
+func (s *Sender) Kick(resident string) {
+	s.init()
+	s.runMu.RLock()
+	ctx := s.runCtx
+	ok := ctx != nil && ctx.Err() == nil
+	if ok {
+		select {
+		case s.direct <- struct{}{}:
+			s.kicks.Add(1)
+		default:
+			ok = false
+		}
+	}
+	s.runMu.RUnlock()
+	if !ok {
+		s.Notify(resident)
+		return
+	}
+	go func() {
+		defer func() { <-s.direct; s.kicks.Done() }()
+		s.drainOne(ctx, resident)
+	}()
 }
 
 // NotifyBulk is Notify for an outbox holding a message the bot sends on its
@@ -186,6 +239,15 @@ func (s *Sender) later(ctx context.Context, resident string, d time.Duration) {
 // done and every worker has stopped.
 func (s *Sender) Run(ctx context.Context) error {
 	s.init()
+	s.runMu.Lock()
+	s.runCtx = ctx
+	s.runMu.Unlock()
+	defer func() {
+		s.runMu.Lock()
+		s.runCtx = nil
+		s.runMu.Unlock()
+		s.kicks.Wait()
+	}()
 	var wg sync.WaitGroup
 	work := func(l *lane) {
 		defer wg.Done()
@@ -199,18 +261,7 @@ func (s *Sender) Run(ctx context.Context) error {
 				}
 				continue
 			}
-			err := s.Drain(ctx, r)
-			var wait *paceWait
-			switch {
-			case err == nil || ctx.Err() != nil:
-			case errors.As(err, &wait):
-				s.later(ctx, r, wait.d)
-			default:
-				s.Logger.Warn("drain outbox; trying again soon", "resident", r, "err", err)
-				// Redis or Telegram had a moment: try again soon
-				// rather than wait for the recovery scan.
-				s.later(ctx, r, time.Second)
-			}
+			s.drainOne(ctx, r)
 		}
 	}
 	for i := 0; i < s.Workers; i++ {
@@ -233,6 +284,23 @@ func (s *Sender) Run(ctx context.Context) error {
 			// Outboxes that waited a while: the usual path is Notify.
 			s.recover(ctx, s.Clock.Now().Add(-5*time.Second))
 		}
+	}
+}
+
+// drainOne drains one outbox and, if it cannot finish now, queues the
+// resident again: after the pace's wait, or a second after a failure.
+func (s *Sender) drainOne(ctx context.Context, r string) {
+	err := s.Drain(ctx, r)
+	var wait *paceWait
+	switch {
+	case err == nil || ctx.Err() != nil:
+	case errors.As(err, &wait):
+		s.later(ctx, r, wait.d)
+	default:
+		s.Logger.Warn("drain outbox; trying again soon", "resident", r, "err", err)
+		// Redis or Telegram had a moment: try again soon rather than wait
+		// for the recovery scan.
+		s.later(ctx, r, time.Second)
 	}
 }
 
@@ -263,22 +331,21 @@ func (s *Sender) Drain(ctx context.Context, resident string) error {
 	if !ok {
 		return nil // not a Telegram resident
 	}
-	unlock, err := s.Store.LockSend(ctx, resident)
+	claim, err := s.Store.ClaimOutbox(ctx, resident)
 	if err != nil {
 		if errors.Is(err, flows.ErrLocked) {
-			return nil // another worker or replica is draining it
+			// Another worker or replica is draining it; replies it did
+			// not read are ours: look again in a moment.
+			return &paceWait{d: 50 * time.Millisecond}
 		}
 		return err
 	}
-	defer unlock()
-	replies, err := s.Store.Outbox(ctx, resident)
-	if err != nil {
-		return err
-	}
-	for _, r := range replies {
-		if err := s.deliver(ctx, resident, chatID, r); err != nil {
+	defer claim.Release(context.WithoutCancel(ctx))
+	replies := claim.Replies()
+	for i, r := range replies {
+		if err := s.deliver(ctx, claim, resident, chatID, r, i == len(replies)-1); err != nil {
 			if errors.Is(err, errBlocked) {
-				for _, rest := range replies {
+				for _, rest := range replies[i:] {
 					_ = s.Store.DropReply(ctx, resident, rest.ID)
 				}
 				return nil
@@ -291,8 +358,9 @@ func (s *Sender) Drain(ctx context.Context, resident string) error {
 
 var errBlocked = errors.New("telegram: resident unreachable")
 
-// deliver sends one reply (split into parts if it is long) at most once.
-func (s *Sender) deliver(ctx context.Context, resident string, chatID int64, r flows.Reply) error {
+// deliver sends one reply (split into parts if it is long) at most once;
+// the last part of the last reply releases the claim.
+func (s *Sender) deliver(ctx context.Context, claim SendClaim, resident string, chatID int64, r flows.Reply, lastReply bool) error {
 	parts := splitText(r.Text, maxText)
 	for i, part := range parts {
 		id := r.ID
@@ -300,19 +368,25 @@ func (s *Sender) deliver(ctx context.Context, resident string, chatID int64, r f
 		if !last {
 			id = r.ID + "~" + string(rune('a'+i))
 		}
-		// The pace is checked before the attempt is marked: a paced
-		// resident is queued again and the worker moves on.
-		if err := s.paceFirst(ctx, resident, r.Bulk); err != nil {
-			return err
+		release := last && lastReply
+		if r.Bulk {
+			// Only the bulk workers wait here (NotifyBulk).
+			if err := s.wait(ctx, "bulk", s.BulkRate, max(1, int(s.BulkRate))); err != nil {
+				return err
+			}
 		}
-		state, err := s.Store.BeginSend(ctx, resident, id)
+		state, wait, prev, err := claim.Begin(ctx, id, s.ChatRate, s.ChatBurst)
 		if err != nil {
 			return err
+		}
+		if wait > 0 {
+			// The chat's pace: the worker moves on, the resident comes back.
+			return &paceWait{d: wait}
 		}
 		switch state {
 		case SendDone:
 			if last {
-				return s.Store.FinishSend(ctx, resident, r.ID)
+				return claim.Finish(ctx, r.ID, true, 0, release)
 			}
 			continue
 		case SendUncertain:
@@ -322,7 +396,7 @@ func (s *Sender) deliver(ctx context.Context, resident string, chatID int64, r f
 			s.Logger.Warn("reply not repeated after an uncertain attempt", "resident", resident, "reply", id)
 			s.count("uncertain")
 			if last {
-				return s.Store.DropReply(ctx, resident, r.ID)
+				return claim.Finish(ctx, r.ID, false, 0, release)
 			}
 			continue
 		}
@@ -340,19 +414,23 @@ func (s *Sender) deliver(ctx context.Context, resident string, chatID int64, r f
 		if err != nil {
 			return err
 		}
+		kbMsg := 0
 		if kb != nil && msgID != 0 {
-			if prev, err := s.Store.SwapKeyboardMessage(ctx, resident, msgID); err == nil && prev != 0 && prev != msgID {
-				// The earlier step's buttons go, so they cannot be tapped twice.
-				if err := s.Client.RemoveKeyboard(ctx, chatID, prev); err != nil {
-					s.Logger.Debug("remove old keyboard", "resident", resident, "err", err)
-				}
+			kbMsg = msgID
+		}
+		finishID := id
+		if last {
+			finishID = r.ID
+		}
+		if kbMsg != 0 && prev != 0 && prev != kbMsg {
+			// The earlier step's buttons go, so they cannot be tapped
+			// twice; before the reply is marked sent, so a reply counted
+			// sent has the old buttons gone.
+			if err := s.Client.RemoveKeyboard(ctx, chatID, prev); err != nil {
+				s.Logger.Debug("remove old keyboard", "resident", resident, "err", err)
 			}
 		}
-		if last {
-			if err := s.Store.FinishSend(ctx, resident, r.ID); err != nil {
-				return err
-			}
-		} else if err := s.Store.FinishSend(ctx, resident, id); err != nil {
+		if err := claim.Finish(ctx, finishID, true, kbMsg, release); err != nil {
 			return err
 		}
 	}
@@ -440,23 +518,6 @@ func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, te
 			return 0, err
 		}
 	}
-}
-
-// paceFirst takes the chat's pace without waiting (a *paceWait error says
-// how long to wait), then, for a bulk message, waits for the bulk pace: only
-// the few bulk workers wait there.
-func (s *Sender) paceFirst(ctx context.Context, resident string, bulk bool) error {
-	ok, wait, err := s.Store.Allow(ctx, "chat:"+resident, s.ChatRate, s.ChatBurst)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return &paceWait{d: wait}
-	}
-	if bulk {
-		return s.wait(ctx, "bulk", s.BulkRate, max(1, int(s.BulkRate)))
-	}
-	return nil
 }
 
 // pace waits until the chat's rate, and for a bulk message the bulk rate,

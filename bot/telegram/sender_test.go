@@ -12,18 +12,10 @@ import (
 
 	"github.com/hangxomso/hangxom/bot/telegram"
 	"github.com/hangxomso/hangxom/bot/telegram/telegramtest"
+	"github.com/hangxomso/hangxom/bot/telegram/tgredis"
 	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/store"
 )
-
-// sendStore adapts the Redis store to the channel's interface, as
-// cmd/hangxom does.
-type sendStore struct{ *store.Redis }
-
-func (s sendStore) BeginSend(ctx context.Context, resident, id string) (telegram.SendState, error) {
-	st, err := s.Redis.BeginSend(ctx, resident, id)
-	return map[store.SendState]telegram.SendState{store.SendDone: telegram.SendDone, store.SendUncertain: telegram.SendUncertain}[st], err
-}
 
 func newSender(t *testing.T) (*telegram.Sender, *telegramtest.Server, *store.Redis) {
 	t.Helper()
@@ -36,7 +28,7 @@ func newSender(t *testing.T) (*telegram.Sender, *telegramtest.Server, *store.Red
 	rc := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	t.Cleanup(func() { _ = rc.Close() })
 	st := store.New(rc, store.Options{Prefix: "snd:v1", DataKey: []byte("k")})
-	return &telegram.Sender{Client: client, Store: sendStore{st}, ChatRate: 100, ChatBurst: 100}, fake, st
+	return &telegram.Sender{Client: client, Store: tgredis.Store{Redis: st}, ChatRate: 100, ChatBurst: 100}, fake, st
 }
 
 func commit(t *testing.T, st *store.Redis, resident string, replies ...flows.Reply) {

@@ -48,6 +48,8 @@ type loadRun struct {
 	nextTG  atomic.Int64 // chat ids handed out
 	tz      string
 	misses  []string
+	// chatRate is SEND_RATE_CHAT for the throughput and latency runs.
+	chatRate string
 }
 
 // runLoadtest measures the bot under load: see usage and README.
@@ -64,6 +66,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	reportResidents := fs.String("report-residents", "10000,1000000", "resident counts the coordinator report is timed at, comma-separated, ascending")
 	reminders := fs.Int("reminders", 10000, "residents a team member reminds")
 	bulkLimit := fs.Float64("bulk-limit", 100, "L: the fake's limit on messages per second to all chats, and the bot's SEND_RATE_BULK, in the reminders run")
+	chatRate := fs.String("chat-rate", "50,50", "the bot's SEND_RATE_CHAT in the throughput and latency runs: simulated residents tap the instant they are answered, so Telegram's pace of one message a second per chat (the bot's default) would measure the pace, not the bot")
 	keep := fs.Bool("keep", false, "leave the run's keys in Redis for inspection (prefix printed)")
 	bin := fs.String("bot-bin", "", "the hangxom binary to run as the bot (default: this one)")
 	resolve := addSettings(fs, getenv)
@@ -99,7 +102,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		}
 	}
 
-	r := &loadRun{out: stdout, stderr: stderr, bin: *bin, hc: loadtest.NewHTTPClient(4096)}
+	r := &loadRun{out: stdout, stderr: stderr, bin: *bin, hc: loadtest.NewHTTPClient(4096), chatRate: *chatRate}
 	if cfg.RedisURL == "" {
 		dir, err := os.MkdirTemp("", "hangxom-loadtest-")
 		if err != nil {
@@ -564,7 +567,7 @@ func completions(ctx context.Context, st *store.Redis, hamlets []flows.Area, flo
 // throughput: as many updates as the bot takes, residents pressing buttons
 // as soon as they are answered.
 func (r *loadRun) throughput(ctx context.Context, n int, warmup, d time.Duration) error {
-	b, err := r.startBot(ctx, r.prefix)
+	b, err := r.startBot(ctx, r.prefix, "SEND_RATE_CHAT="+r.chatRate)
 	if err != nil {
 		return err
 	}
@@ -574,7 +577,7 @@ func (r *loadRun) throughput(ctx context.Context, n int, warmup, d time.Duration
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(r.out, "%d residents, closed loop, %s warm-up, %s measured\n", n, warmup, d)
+	fmt.Fprintf(r.out, "%d residents, closed loop, %s warm-up, %s measured, SEND_RATE_CHAT=%s\n", n, warmup, d, r.chatRate)
 	fmt.Fprintf(r.out, "sustained updates/s: %.0f  goal ≥ 5,000: %s\n", m.rate, r.verdict(m.rate >= 5000, "≥ 5,000 updates/s"))
 	m.print(r)
 	fmt.Fprintf(r.out, "bot CPU per update: %.3f ms (%.2f CPU s per 1,000 updates)  goal ≤ 0.5 ms: %s\n", m.cpuPer*1000, m.cpuPer*1000,
@@ -588,7 +591,7 @@ func (r *loadRun) throughput(ctx context.Context, n int, warmup, d time.Duration
 
 // latency: a fixed pace of updates, the latency percentiles.
 func (r *loadRun) latency(ctx context.Context, n int, rate float64, warmup, d time.Duration) error {
-	b, err := r.startBot(ctx, r.prefix)
+	b, err := r.startBot(ctx, r.prefix, "SEND_RATE_CHAT="+r.chatRate)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/hangxomso/hangxom/bot/telegram"
+	"github.com/hangxomso/hangxom/bot/telegram/tgredis"
 	"github.com/hangxomso/hangxom/store"
 )
 
@@ -58,7 +59,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	hc := opts.httpClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 80 * time.Second}
+		// Every call goes to one host (api.telegram.org): keep enough idle
+		// connections for the sender's workers and the webhook handlers,
+		// or each call past the default two opens a new TLS connection.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = 128, 128
+		hc = &http.Client{Timeout: 80 * time.Second, Transport: t}
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	client, err := telegram.NewClient(sctx, cfg.TelegramAPIURL, cfg.TelegramToken, hc)
@@ -77,7 +83,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		logger.Warn("set the command menus", "err", err)
 	}
 	metrics := telegram.NewMetrics()
-	st := tgStore{a.store}
+	st := tgredis.Store{Redis: a.store}
 	sender := &telegram.Sender{Client: client, Store: st, Logger: logger, Clock: a.clock,
 		ChatRate: cfg.ChatRate, ChatBurst: cfg.ChatBurst, BulkRate: cfg.BulkRate, Metrics: metrics}
 	a.desk.Notify = sender.Notify
@@ -213,31 +219,6 @@ func setCommands(ctx context.Context, client *telegram.Client, a *app) error {
 	}
 	return nil
 }
-
-// tgStore adapts the Redis store to what the Telegram channel consumes:
-// bot packages never import store (the domain owns the interfaces).
-type tgStore struct{ *store.Redis }
-
-func (s tgStore) BeginSend(ctx context.Context, resident, replyID string) (telegram.SendState, error) {
-	st, err := s.Redis.BeginSend(ctx, resident, replyID)
-	switch st {
-	case store.SendDone:
-		return telegram.SendDone, err
-	case store.SendUncertain:
-		return telegram.SendUncertain, err
-	}
-	return telegram.SendNew, err
-}
-
-func (s tgStore) AcquireLease(ctx context.Context, name string, ttl time.Duration) (telegram.Lease, bool, error) {
-	l, ok, err := s.Redis.AcquireLease(ctx, name, ttl)
-	if l == nil {
-		return nil, ok, err
-	}
-	return l, ok, err
-}
-
-var _ telegram.SendStore = tgStore{}
 
 // redactingLogger routes the library's log lines to slog at debug level,
 // with the token removed.
