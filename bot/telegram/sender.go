@@ -174,7 +174,11 @@ func (s *Sender) Kick(resident string) {
 	}
 	go func() {
 		defer func() { <-s.direct; s.kicks.Done() }()
-		s.drainOne(ctx, resident)
+		// Then help with the queue, so residents queued while every slot
+		// was taken do not wait behind newer ones.
+		for r, ok := resident, true; ok && ctx.Err() == nil; r, ok = s.chat.next() {
+			s.drainOne(ctx, r)
+		}
 	}()
 }
 
