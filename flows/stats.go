@@ -207,21 +207,53 @@ func StatsRows(sc StatsScope, counts map[HamletFlow]Counts) []StatsRow {
 			rows = append(rows, r)
 		}
 	}
-	order := func(flow string) int { return slices.Index(sc.Flows, flow) }
+	// Rows sort by commune and hamlet name (natural order, folded), then by
+	// flow. The hamlets are ranked once, and the rows sorted by rank: a
+	// province's report has thousands of rows but far fewer hamlets, and
+	// NaturalCompare is not cheap (the report phase of hangxom loadtest).
+	type place struct {
+		commune, communeID, hamlet, hamletID string
+	}
+	seen := map[place]bool{}
+	var places []place
+	for _, r := range rows {
+		p := place{r.Commune, r.CommuneID, r.Hamlet, r.HamletID}
+		if !seen[p] {
+			seen[p] = true
+			places = append(places, p)
+		}
+	}
+	folded := make(map[string]string, 2*len(places))
+	for _, p := range places {
+		folded[p.commune], folded[p.hamlet] = Fold(p.commune), Fold(p.hamlet)
+	}
+	slices.SortFunc(places, func(x, y place) int {
+		if c := NaturalCompare(folded[x.commune], folded[y.commune]); c != 0 {
+			return c
+		}
+		if c := strings.Compare(x.communeID, y.communeID); c != 0 {
+			return c
+		}
+		if c := NaturalCompare(folded[x.hamlet], folded[y.hamlet]); c != 0 {
+			return c
+		}
+		return strings.Compare(x.hamletID, y.hamletID)
+	})
+	rank := make(map[place]int, len(places))
+	for i, p := range places {
+		rank[p] = i
+	}
+	flowOrder := make(map[string]int, len(sc.Flows))
+	for i, f := range sc.Flows {
+		flowOrder[f] = i
+	}
 	slices.SortStableFunc(rows, func(x, y StatsRow) int {
-		if c := NaturalCompare(Fold(x.Commune), Fold(y.Commune)); c != 0 {
-			return c
+		px := rank[place{x.Commune, x.CommuneID, x.Hamlet, x.HamletID}]
+		py := rank[place{y.Commune, y.CommuneID, y.Hamlet, y.HamletID}]
+		if px != py {
+			return px - py
 		}
-		if x.CommuneID != y.CommuneID {
-			return strings.Compare(x.CommuneID, y.CommuneID)
-		}
-		if c := NaturalCompare(Fold(x.Hamlet), Fold(y.Hamlet)); c != 0 {
-			return c
-		}
-		if x.HamletID != y.HamletID {
-			return strings.Compare(x.HamletID, y.HamletID)
-		}
-		return order(x.Flow) - order(y.Flow)
+		return flowOrder[x.Flow] - flowOrder[y.Flow]
 	})
 	return rows
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -39,6 +40,7 @@ var settings = []setting{
 	{env: "WEBHOOK_URL", flag: "webhook-url", help: "set: webhook mode at this public https URL; unset: long polling (serve)"},
 	{env: "WEBHOOK_SECRET", flag: "webhook-secret", help: "secret Telegram sends with every webhook call, 1–256 of A-Z a-z 0-9 _ - (required in webhook mode)", secret: true},
 	{env: "HTTP_LISTEN", flag: "http-listen", def: ":8080", help: "address of the HTTP server: the webhook, /healthz and /metrics (serve)"},
+	{env: "PPROF_LISTEN", flag: "pprof-listen", help: "if set, a loopback address (127.0.0.1:6060) serving Go's profiler at /debug/pprof/ (serve); never a public one"},
 	{env: "COORDINATOR_IDS", flag: "coordinator-ids", help: "province-wide coordinators, comma-separated: tg:123 or a bare Telegram id"},
 	{env: "PRIVATE_FLOWS", flag: "private-flows", def: "party-handbook", help: "flows whose residents only coordinators and party-cell secretaries see by name, comma-separated"},
 	{env: "SEND_RATE_BULK", flag: "send-rate-bulk", def: "25", help: "messages per second for bulk sends (reminders), all replicas together"},
@@ -75,6 +77,7 @@ type config struct {
 	WebhookURL       string
 	WebhookSecret    string
 	HTTPListen       string
+	PprofListen      string
 	Coordinators     []string
 	PrivateFlows     []string
 	BulkRate         float64
@@ -139,6 +142,13 @@ func parseConfig(raw map[string]string) (config, error) {
 	c.WebhookURL = raw["WEBHOOK_URL"]
 	c.WebhookSecret = raw["WEBHOOK_SECRET"]
 	c.HTTPListen = raw["HTTP_LISTEN"]
+	c.PprofListen = raw["PPROF_LISTEN"]
+	if c.PprofListen != "" {
+		host, _, err := net.SplitHostPort(c.PprofListen)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			return c, usagef("PPROF_LISTEN: %q: give a loopback address such as 127.0.0.1:6060 (the profiler must not be public)", c.PprofListen)
+		}
+	}
 	if u, err := url.Parse(c.TelegramAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return c, usagef("TELEGRAM_API_URL: %q is not an http(s) URL", c.TelegramAPIURL)
 	}

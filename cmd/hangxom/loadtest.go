@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +51,7 @@ type loadRun struct {
 	misses  []string
 	// chatRate is SEND_RATE_CHAT for the throughput and latency runs.
 	chatRate string
+	pprof    string // PPROF_LISTEN for the bots, if any
 }
 
 // runLoadtest measures the bot under load: see usage and README.
@@ -68,6 +70,8 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	bulkLimit := fs.Float64("bulk-limit", 100, "L: the fake's limit on messages per second to all chats, and the bot's SEND_RATE_BULK, in the reminders run")
 	chatRate := fs.String("chat-rate", "50,50", "the bot's SEND_RATE_CHAT in the throughput and latency runs: simulated residents tap the instant they are answered, so Telegram's pace of one message a second per chat (the bot's default) would measure the pace, not the bot")
 	keep := fs.Bool("keep", false, "leave the run's keys in Redis for inspection (prefix printed)")
+	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile (the residents, the fake, the report phase) to a file")
+	pprofAt := fs.String("bot-pprof", "", "a loopback address for the bot's profiler (PPROF_LISTEN), to profile it under load")
 	bin := fs.String("bot-bin", "", "the hangxom binary to run as the bot (default: this one)")
 	resolve := addSettings(fs, getenv)
 	cfg, err := parseSettings(fs, args, resolve, stderr)
@@ -102,7 +106,18 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		}
 	}
 
-	r := &loadRun{out: stdout, stderr: stderr, bin: *bin, hc: loadtest.NewHTTPClient(4096), chatRate: *chatRate}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	r := &loadRun{out: stdout, stderr: stderr, bin: *bin, hc: loadtest.NewHTTPClient(4096), chatRate: *chatRate, pprof: *pprofAt}
 	if cfg.RedisURL == "" {
 		dir, err := os.MkdirTemp("", "hangxom-loadtest-")
 		if err != nil {
@@ -323,6 +338,9 @@ func (r *loadRun) startBot(ctx context.Context, prefix string, extra ...string) 
 		"WEBHOOK_URL=http://"+addr+"/telegram", "WEBHOOK_SECRET="+hex.EncodeToString(secret[:]),
 		"HTTP_LISTEN="+addr, "REDIS_URL="+r.redis, "KEY_PREFIX="+prefix, "DATA_KEY="+loadDataKey,
 		"LOG_LEVEL=warn", "BOT_TZ="+r.tz)
+	if r.pprof != "" {
+		env = append(env, "PPROF_LISTEN="+r.pprof)
+	}
 	env = append(env, extra...)
 	cmd := exec.Command(r.bin, "serve")
 	cmd.Env = env

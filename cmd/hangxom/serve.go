@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"strings"
 	"sync"
@@ -121,6 +122,23 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	if opts.listening != nil {
 		opts.listening(ln.Addr().String())
+	}
+
+	if cfg.PprofListen != "" {
+		pln, err := net.Listen("tcp", cfg.PprofListen)
+		if err != nil {
+			_ = ln.Close()
+			return &usageError{msg: fmt.Sprintf("PPROF_LISTEN: %v", err)}
+		}
+		pm := http.NewServeMux()
+		pm.HandleFunc("/debug/pprof/", pprof.Index)
+		pm.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		pm.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		pm.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		psrv := &http.Server{Handler: pm, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = psrv.Serve(pln) }()
+		defer psrv.Close()
+		logger.Info("profiler listening", "addr", pln.Addr().String())
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
