@@ -89,6 +89,8 @@ type FakeAPI struct {
 	LostAnswers   atomic.Int64 // calls whose answer was dropped after taking effect
 	BulkSent      atomic.Int64 // messages to chats marked bulk (reminders)
 	BulkThrottled atomic.Int64
+	bulkFirst     atomic.Int64 // unix ns of the first bulk message since ResetBulk
+	bulkLast      atomic.Int64
 }
 
 type chat struct {
@@ -326,6 +328,8 @@ func (f *FakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			f.Sent.Add(1)
 			if bulk {
 				f.BulkSent.Add(1)
+				f.bulkFirst.CompareAndSwap(0, now.UnixNano())
+				f.bulkLast.Store(now.UnixNano())
 			}
 		}
 		result = map[string]any{"message_id": id, "date": now.Unix(), "text": text,
@@ -366,4 +370,17 @@ func (f *FakeAPI) Deliver(ctx context.Context, hc *http.Client, raw []byte) (int
 		return 0, fmt.Errorf("loadtest: the bot has not set its webhook")
 	}
 	return deliverTo(ctx, hc, url, secret, raw)
+}
+
+// ResetBulk forgets the bulk counters.
+func (f *FakeAPI) ResetBulk() {
+	f.BulkSent.Store(0)
+	f.BulkThrottled.Store(0)
+	f.bulkFirst.Store(0)
+	f.bulkLast.Store(0)
+}
+
+// BulkSpan returns when the first and the last bulk message took effect.
+func (f *FakeAPI) BulkSpan() (first, last time.Time) {
+	return time.Unix(0, f.bulkFirst.Load()), time.Unix(0, f.bulkLast.Load())
 }

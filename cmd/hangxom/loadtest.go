@@ -859,7 +859,7 @@ func (r *loadRun) reminders(ctx context.Context, n int, limit float64) error {
 	defer b.stop()
 	r.api.SetLimits(loadtest.Limits{GlobalRate: limit})
 	defer r.api.SetLimits(loadtest.Limits{})
-	sent0, thr0 := r.api.BulkSent.Load(), r.api.BulkThrottled.Load()
+	r.api.ResetBulk()
 	team := &loadtest.Resident{Chat: member}
 	start := time.Now()
 	status, err := r.api.Deliver(ctx, r.hc, team.TextUpdate("/remind"))
@@ -867,21 +867,14 @@ func (r *loadRun) reminders(ctx context.Context, n int, limit float64) error {
 		return fmt.Errorf("/remind: status %d, %v\n%s", status, err, b.output())
 	}
 	fmt.Fprintf(r.out, "/remind answered by the webhook in %s\n", time.Since(start).Round(time.Millisecond))
-	var firstAt, lastAt time.Time
 	lastCount := int64(0)
 	stall := time.Now()
 	for {
-		sent := r.api.BulkSent.Load() - sent0
-		if sent > 0 && firstAt.IsZero() {
-			firstAt = time.Now()
-		}
+		sent := r.api.BulkSent.Load()
 		if sent != lastCount {
-			lastCount, lastAt, stall = sent, time.Now(), time.Now()
+			lastCount, stall = sent, time.Now()
 		}
-		if sent >= int64(n) {
-			break
-		}
-		if time.Since(stall) > 30*time.Second {
+		if sent >= int64(n) || time.Since(stall) > 30*time.Second {
 			break
 		}
 		select {
@@ -890,7 +883,8 @@ func (r *loadRun) reminders(ctx context.Context, n int, limit float64) error {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	thr := r.api.BulkThrottled.Load() - thr0
+	firstAt, lastAt := r.api.BulkSpan()
+	thr := r.api.BulkThrottled.Load()
 	lost, twice := 0, 0
 	for i := 0; i < n; i++ {
 		sent, texts := r.api.SentTo(base + int64(i) + 1)
