@@ -135,15 +135,31 @@ func (r *Redis) lock(ctx context.Context, key string, ttl, wait time.Duration) (
 }
 
 // unlocker returns the function that releases key if it still holds token.
-// It runs even if ctx was cancelled meanwhile, bounded by its own timeout.
+// It runs even if ctx was cancelled meanwhile, bounded by its own timeout,
+// and tries again within it: a lock left by a turn that failed because
+// Redis went away would otherwise keep the resident waiting for its whole
+// TTL once Redis is back (found by TestRedisRestartUnderLoad).
 func (r *Redis) unlocker(ctx context.Context, key, token string) func() {
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
-			if err := compareDeleteScript.Run(ctx, r.c, []string{key}, token).Err(); err != nil {
-				r.log.Warn("store: unlock failed; the lock will expire", "key", key, "err", err)
+			pause := 50 * time.Millisecond
+			for {
+				err := compareDeleteScript.Run(ctx, r.c, []string{key}, token).Err()
+				if err == nil {
+					return
+				}
+				t := time.NewTimer(pause)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					r.log.Warn("store: unlock failed; the lock will expire", "key", key, "err", err)
+					return
+				case <-t.C:
+				}
+				pause = min(2*pause, time.Second)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package telegram
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -35,8 +36,12 @@ type Receiver struct {
 	Metrics  *Metrics
 
 	mu   sync.Mutex
-	told map[int64]bool // chats told "try again" during the current outage
+	told map[int64]time.Time // chats told "try again", and when
 }
+
+// tellAgainAfter: a chat told "try again" is not told again this soon, so a
+// resident hears it once in an outage even while it comes and goes.
+const tellAgainAfter = 10 * time.Minute
 
 // Receive processes one raw update.
 func (r *Receiver) Receive(ctx context.Context, raw []byte) (err error) {
@@ -82,10 +87,9 @@ func (r *Receiver) Receive(ctx context.Context, raw []byte) (err error) {
 	}
 	h, err := r.Service.Handle(ctx, ev.Resident, ev.Input)
 	if err != nil {
-		r.outage(ctx, ev.ChatID)
+		r.outage(ctx, ev.ChatID, err)
 		return fmt.Errorf("telegram: update %d: %w", ev.UpdateID, err)
 	}
-	r.recovered()
 	if h.Sensitive && ev.MessageID != 0 {
 		// The warning is on its way; the secret should not stay on screen.
 		if err := r.Client.Delete(ctx, ev.ChatID, ev.MessageID); err != nil {
@@ -98,24 +102,34 @@ func (r *Receiver) Receive(ctx context.Context, raw []byte) (err error) {
 	return nil
 }
 
-// outage tells a resident, once per chat per outage, that the bot will
-// answer in a moment. It cannot use the outbox (Redis is what failed), so it
-// sends directly, in Vietnamese (the session, with the language, is out of
-// reach too).
-func (r *Receiver) outage(ctx context.Context, chatID int64) {
-	if chatID == 0 {
+// outage tells a resident, once per chat per outage (not again within
+// tellAgainAfter), that the bot will answer in a moment. It cannot use the
+// outbox (Redis is what failed), so it sends directly, in Vietnamese (the
+// session, with the language, is out of reach too). A resident whose own
+// earlier update is still being processed (flows.ErrLocked) is not told:
+// that is no outage, and the update is delivered again in a moment.
+func (r *Receiver) outage(ctx context.Context, chatID int64, err error) {
+	if chatID == 0 || errors.Is(err, flows.ErrLocked) {
 		return
 	}
+	now := time.Now()
 	r.mu.Lock()
 	if r.told == nil {
-		r.told = map[int64]bool{}
+		r.told = map[int64]time.Time{}
 	}
-	told := r.told[chatID]
-	r.told[chatID] = true
-	r.mu.Unlock()
-	if told {
+	if at, ok := r.told[chatID]; ok && now.Sub(at) < tellAgainAfter {
+		r.mu.Unlock()
 		return
 	}
+	r.told[chatID] = now
+	if len(r.told) > 10000 {
+		for id, at := range r.told {
+			if now.Sub(at) >= tellAgainAfter {
+				delete(r.told, id)
+			}
+		}
+	}
+	r.mu.Unlock()
 	text, _ := r.Loc.Localize("vi", "common.try_again", nil)
 	if text == "" {
 		return
@@ -123,15 +137,6 @@ func (r *Receiver) outage(ctx context.Context, chatID int64) {
 	if _, err := r.Client.SendText(ctx, chatID, text, nil); err != nil {
 		r.logger().Debug("tell a resident to try again", "err", err)
 	}
-}
-
-// recovered ends the outage: the next failure tells residents again.
-func (r *Receiver) recovered() {
-	r.mu.Lock()
-	if len(r.told) > 0 {
-		r.told = nil
-	}
-	r.mu.Unlock()
 }
 
 // groupHint answers a command in a group with a button that opens a

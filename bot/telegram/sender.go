@@ -90,6 +90,13 @@ type Sender struct {
 	runMu  sync.RWMutex
 	runCtx context.Context // set while Run runs; nil after
 	kicks  sync.WaitGroup
+	// unsent holds "resident|reply id" of attempts this process marked (or
+	// may have marked: the answer was lost) but surely did not send, whose
+	// marker it could not remove then (Redis away). The next drain removes
+	// the marker first, so the reply is sent rather than taken for an
+	// uncertain attempt and dropped. After a crash nothing is known, and
+	// the marker stays: at most once.
+	unsent sync.Map
 	chat   lane // replies to residents' own messages
 	bulk   lane // messages the bot sends on its own
 }
@@ -379,8 +386,18 @@ func (s *Sender) deliver(ctx context.Context, claim SendClaim, resident string, 
 				return err
 			}
 		}
+		key := resident + "|" + id
+		if _, ok := s.unsent.Load(key); ok {
+			if err := s.Store.AbortSend(ctx, resident, id); err != nil {
+				return err
+			}
+			s.unsent.Delete(key)
+		}
 		state, wait, prev, err := claim.Begin(ctx, id, s.ChatRate, s.ChatBurst)
 		if err != nil {
+			// The marker may be set though the answer was lost; nothing
+			// was sent.
+			s.unsent.Store(key, true)
 			return err
 		}
 		if wait > 0 {
@@ -448,7 +465,7 @@ func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, te
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 { // the first attempt was paced by deliver
 			if err := s.pace(ctx, resident, bulk); err != nil {
-				_ = s.Store.AbortSend(context.WithoutCancel(ctx), resident, id)
+				s.abort(context.WithoutCancel(ctx), resident, id)
 				return 0, err
 			}
 		}
@@ -486,18 +503,19 @@ func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, te
 			return 0, nil // treated as sent: the marker stays "attempt"
 		case errors.As(err, &ae) && ae.Code == 429:
 			s.count("throttled")
-			_ = s.Store.AbortSend(ctx, resident, id)
+			s.abort(ctx, resident, id)
 			if err := sleep(ctx, ae.RetryAfter+time.Duration(rand.N(250))*time.Millisecond); err != nil {
 				return 0, err
 			}
 			if _, err := s.Store.BeginSend(ctx, resident, id); err != nil {
+				s.unsent.Store(resident+"|"+id, true) // marked or not, not sent
 				return 0, err
 			}
 			attempt-- // a 429 is not a failure: it does not use up a retry
 			continue
 		case errors.As(err, &ae) && ae.Blocked():
 			s.count("blocked")
-			_ = s.Store.AbortSend(ctx, resident, id)
+			s.abort(ctx, resident, id)
 			if err := s.Store.SetReachable(ctx, resident, false); err != nil {
 				return 0, err
 			}
@@ -511,7 +529,7 @@ func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, te
 			return 0, nil
 		}
 		s.count("retry")
-		_ = s.Store.AbortSend(ctx, resident, id)
+		s.abort(ctx, resident, id)
 		if attempt+1 >= maxRetries {
 			return 0, err // left in the outbox for the recovery scan
 		}
@@ -519,8 +537,17 @@ func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, te
 			return 0, err
 		}
 		if _, err := s.Store.BeginSend(ctx, resident, id); err != nil {
+			s.unsent.Store(resident+"|"+id, true) // marked or not, not sent
 			return 0, err
 		}
+	}
+}
+
+// abort removes the attempt marker of a send that surely did not happen;
+// if Redis cannot be told now, the next drain does it (see unsent).
+func (s *Sender) abort(ctx context.Context, resident, id string) {
+	if err := s.Store.AbortSend(ctx, resident, id); err != nil {
+		s.unsent.Store(resident+"|"+id, true)
 	}
 }
 

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hangxomso/hangxom/bot/telegram/telegramtest"
+	"github.com/hangxomso/hangxom/loadtest"
+)
+
+// TestBotAPIFaultsLoseNothing walks residents while the Bot API answers a
+// tenth of the calls 500, throttles in bursts of 429, and loses answers
+// after the call took effect: every resident sees exactly what they see
+// from a healthy API, no reply lost, none twice.
+func TestBotAPIFaultsLoseNothing(t *testing.T) {
+	want, wantCounts := reference(t, residentsAtOnce)
+	fake := telegramtest.NewServer(t, "")
+	rng := rand.New(rand.NewPCG(3, 5))
+	faults := map[string]int{}
+	for _, method := range []string{"sendMessage", "editMessageReplyMarkup", "answerCallbackQuery"} {
+		for i := 0; i < 400; i++ {
+			var f telegramtest.Fault
+			switch x := rng.Float64(); {
+			case i%60 == 30:
+				// A burst: the next three calls are throttled.
+				fake.Fail(method, 3, telegramtest.Fault{Code: 429, RetryAfter: 1})
+				faults["429"] += 3
+				continue
+			case x < 0.10:
+				f = telegramtest.Fault{Code: 500}
+				faults["500"]++
+			case x < 0.15:
+				f = telegramtest.Fault{LoseAnswer: true}
+				faults["lost answer"]++
+			}
+			fake.Fail(method, 1, f)
+		}
+	}
+	client, prefix := newRedisForTest(t)
+	a := startServeAt(t, true, fake, client, prefix, nil)
+	w := newWalker(t, fake, 5, a.webhook)
+	w.crowd(0, residentsAtOnce)
+	settleAll(t, client, prefix)
+	sameAsReference(t, fake, client, prefix, want, wantCounts)
+	var faulted int
+	for _, c := range fake.Calls("") {
+		if c.Faulted {
+			faulted++
+		}
+	}
+	if faulted == 0 {
+		t.Fatal("no call met a fault: the test tested nothing")
+	}
+	t.Logf("Bot API faults queued %v; %d calls met one; every conversation and count equals a healthy run's", faults, faulted)
+}
+
+// startRedis starts a redis-server of the test's own with appendonly yes
+// and appendfsync everysec; it is skipped without redis-server, except in
+// CI, where that is a failure.
+func startRedis(t *testing.T) *loadtest.RedisServer {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("redis-server must be installed when CI=true (see .ci/run)")
+		}
+		t.Skip("redis-server is not installed")
+	}
+	srv, err := loadtest.StartRedis(t.Context(), t.TempDir(), "--appendonly", "yes", "--appendfsync", "everysec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	return srv
+}
+
+// TestRedisRestartUnderLoad stops Redis while residents are walking and
+// starts it again: the bot keeps running, answers 503 meanwhile (Telegram
+// delivers again), tells each resident at most once to wait, and recovers
+// by itself; no update it acknowledged is lost.
+func TestRedisRestartUnderLoad(t *testing.T) {
+	want, wantCounts := reference(t, residentsAtOnce)
+	srv := startRedis(t)
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { _ = client.Close() })
+	prefix := "restart:v1"
+	fake := telegramtest.NewServer(t, "")
+	a := startServeAt(t, true, fake, client, prefix, nil)
+	w := newWalker(t, fake, 9, a.webhook)
+	done := make(chan struct{})
+	go func() { w.crowd(0, residentsAtOnce); close(done) }()
+	waitUpdates(t, w, 12)
+	srv.Stop()
+	stopped := time.Now()
+	time.Sleep(2 * time.Second)
+	if err := srv.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	restarted := time.Now()
+	refusedBefore := w.refused.Load()
+	<-done
+	settleAll(t, client, prefix)
+
+	tryAgain, _ := a.tryAgainText()
+	told := 0
+	for i := range residentsAtOnce {
+		chat := int64(i) + 1
+		got := conversation(fake, chat)
+		n := 0
+		var rest []string
+		for _, m := range got {
+			if m == tryAgain {
+				n++
+				continue
+			}
+			rest = append(rest, m)
+		}
+		if n > 1 {
+			t.Errorf("resident %d was told %d times to wait during one outage", chat, n)
+		}
+		told += n
+		if !slices.Equal(rest, want[i]) {
+			t.Errorf("resident %d saw (besides the wait notice):\n got %q\nwant %q", chat, rest, want[i])
+		}
+	}
+	if got := hamletCounts(t, client, prefix); got != wantCounts {
+		t.Errorf("counts %+v, want %+v", got, wantCounts)
+	}
+	if refusedBefore == 0 {
+		t.Error("no update was refused while Redis was down: the outage missed the load")
+	}
+	if t.Failed() {
+		return
+	}
+	t.Logf("Redis down %.1f s under load: %d posts answered 503 and posted again, %d residents told once to wait, "+
+		"all finished after the restart (%s after it), conversations and counts equal a healthy run's",
+		restarted.Sub(stopped).Seconds(), w.refused.Load(), told, time.Since(restarted).Round(time.Millisecond))
+}
+
+// tryAgainText is the notice a resident gets when Redis is down.
+func (tt *tgTest) tryAgainText() (string, error) {
+	a, err := openApp(tt.t.Context(), mustConfig(tt.t), appOptions{client: tt.client, prefix: tt.prefix}, io.Discard)
+	if err != nil {
+		return "", err
+	}
+	defer a.Close()
+	return a.loc.Localize("vi", "common.try_again", nil)
+}
+
+func waitUpdates(t *testing.T, w *walker, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for w.nextID.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d updates in 30 s", w.nextID.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestKill9AReplicaUnderLoad runs two replicas, the first as a process of
+// the real binary, kills it with SIGKILL while residents walk, and starts
+// it again: no completion lost or counted twice, no reply sent twice, every
+// resident goes on. Redis runs with appendonly yes, appendfsync everysec.
+func TestKill9AReplicaUnderLoad(t *testing.T) {
+	srv := startRedis(t)
+	want, wantCounts := reference(t, residentsAtOnce)
+	bin := filepath.Join(t.TempDir(), "hangxom")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { _ = client.Close() })
+	const prefix = "kill9"
+	fake := telegramtest.NewServer(t, "")
+	addr := freePort(t)
+	hook := "http://" + addr + "/tg/hook"
+	logs := filepath.Join(t.TempDir(), "replica-a.log")
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "serve")
+		cmd.Env = append(os.Environ(), "TELEGRAM_BOT_TOKEN="+fake.Token, "TELEGRAM_API_URL="+fake.URL,
+			"WEBHOOK_URL="+hook, "WEBHOOK_SECRET="+walkSecret, "HTTP_LISTEN="+addr, "REDIS_URL="+srv.URL(),
+			"KEY_PREFIX="+prefix, "DATA_KEY=test-data-key-0123456789", "SEND_RATE_CHAT=50,20", "LOG_LEVEL=debug")
+		f, err := os.OpenFile(logs, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		cmd.Stdout, cmd.Stderr = f, f
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if code := newWalker(t, fake, 0).post("http://"+addr+"/healthz", nil); code == 200 || code == 405 {
+				return cmd
+			}
+			if time.Now().After(deadline) {
+				b, _ := os.ReadFile(logs)
+				t.Fatalf("replica A did not start:\n%s", b)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	procA := start()
+	t.Cleanup(func() { _ = procA.Process.Kill(); _, _ = procA.Process.Wait() })
+	b := startServeAt(t, true, fake, client, prefix+":v1", nil)
+
+	w := newWalker(t, fake, 13, hook, b.webhook)
+	w.dup = 0.2
+	done := make(chan struct{})
+	go func() { w.crowd(0, residentsAtOnce); close(done) }()
+	waitUpdates(t, w, 15)
+	if err := procA.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = procA.Process.Wait()
+	killedAt := w.nextID.Load()
+	time.Sleep(time.Second)
+	procA = start()
+	<-done
+	settleAll(t, client, prefix+":v1")
+
+	twice := 0
+	for i := range residentsAtOnce {
+		chat := int64(i) + 1
+		got := conversation(fake, chat)
+		if !slices.Equal(got, want[i]) {
+			t.Errorf("resident %d:\n got %q\nwant %q", chat, got, want[i])
+		}
+		seen := map[string]int{}
+		for _, m := range want[i] {
+			seen[m]--
+		}
+		for _, m := range got {
+			if seen[m]++; seen[m] > 0 {
+				twice++
+			}
+		}
+	}
+	if got := hamletCounts(t, client, prefix+":v1"); got != wantCounts {
+		t.Errorf("counts %+v, want %+v (a completion lost or counted twice)", got, wantCounts)
+	}
+	if twice > 0 {
+		t.Errorf("%d replies sent twice", twice)
+	}
+	if t.Failed() {
+		log, _ := os.ReadFile(logs)
+		t.Logf("replica A's log:\n%s", lastLines(string(log), 60))
+	}
+	if t.Failed() {
+		return
+	}
+	t.Logf("replica A killed with SIGKILL after update %d of %d and started again; %d posts refused and posted again; "+
+		"every resident finished; conversations and counts equal a healthy run's; 0 replies twice", killedAt, w.nextID.Load(), w.refused.Load())
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
