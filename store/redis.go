@@ -33,7 +33,11 @@ type Options struct {
 	// Location is the bot's time zone (BOT_TZ): months are counted in it.
 	// Default time.UTC.
 	Location *time.Location
-	// LockTTL is how long a resident lock lives if never released; default 30 s.
+	// LockTTL is how long a resident lock (and a send lock) lives if never
+	// released; default 10 s: what a crashed replica, or a turn whose
+	// answer Redis lost, makes a resident wait. A turn outliving it is
+	// still safe: the commit checks the session's version, and a reply's
+	// attempt marker keeps a second sender from sending it again.
 	LockTTL time.Duration
 	// LockWait is how long Lock waits for a busy resident; default 5 s.
 	LockWait time.Duration
@@ -67,7 +71,7 @@ func New(client redis.UniversalClient, opts Options) *Redis {
 		opts.Location = time.UTC
 	}
 	if opts.LockTTL <= 0 {
-		opts.LockTTL = 30 * time.Second
+		opts.LockTTL = 10 * time.Second
 	}
 	if opts.LockWait <= 0 {
 		opts.LockWait = 5 * time.Second
