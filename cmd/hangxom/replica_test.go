@@ -51,6 +51,13 @@ type walker struct {
 
 	refused atomic.Int64 // posts that failed (connection refused, 503): posted again
 	twice   atomic.Int64 // updates posted to two replicas
+
+	// tapAgain, when set, makes a resident who got no answer within it tap
+	// the same button again, as a person would; lost counts those times and
+	// retapped records the chats.
+	tapAgain time.Duration
+	lost     atomic.Int64
+	retapped sync.Map
 }
 
 func newWalker(t testing.TB, fake *telegramtest.Server, seed uint64, targets ...string) *walker {
@@ -157,7 +164,15 @@ func (w *walker) latestButtons(chat int64) (telegramtest.Message, int) {
 // waitButton waits until the chat's newest message with buttons, newer
 // than message index after, has a button starting with label.
 func (w *walker) waitButton(chat int64, after int, label string) (telegramtest.Message, telegramtest.Button, error) {
-	deadline := time.Now().Add(45 * time.Second)
+	wait := 45 * time.Second
+	if w.tapAgain > 0 {
+		wait = w.tapAgain
+	}
+	return w.waitButtonFor(chat, after, label, wait)
+}
+
+func (w *walker) waitButtonFor(chat int64, after int, label string, wait time.Duration) (telegramtest.Message, telegramtest.Button, error) {
+	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
 		ms := w.fake.Messages(chat)
 		for i := len(ms) - 1; i >= after; i-- {
@@ -186,13 +201,28 @@ func (w *walker) walk(chat int64, path []string) error {
 	if err := w.deliver(w.text(chat, "/start h_"+tdp1)); err != nil {
 		return err
 	}
+	var last []byte // the last tap, to tap again
 	for _, label := range path {
 		m, b, err := w.waitButton(chat, before, label)
+		if err != nil && w.tapAgain > 0 && last != nil {
+			// No answer: the resident taps the same button again.
+			w.lost.Add(1)
+			w.retapped.Store(chat, true)
+			var prev map[string]any
+			_ = json.Unmarshal(last, &prev)
+			cq := prev["callback_query"].(map[string]any)
+			msg := cq["message"].(map[string]any)
+			if err := w.deliver(w.callback(chat, int(msg["message_id"].(float64)), cq["data"].(string))); err != nil {
+				return err
+			}
+			m, b, err = w.waitButton(chat, before, label)
+		}
 		if err != nil {
 			return err
 		}
 		before = len(w.fake.Messages(chat))
-		if err := w.deliver(w.callback(chat, m.MessageID, b.CallbackData)); err != nil {
+		last = w.callback(chat, m.MessageID, b.CallbackData)
+		if err := w.deliver(last); err != nil {
 			return err
 		}
 	}
