@@ -1,5 +1,5 @@
 # One gate, locally and in CI (.ci/run runs the same steps).
-.PHONY: check fmt vet lint tidy content test fuzz bench-qr
+.PHONY: check fmt vet lint tidy content test fuzz bench-qr loadtest
 
 FUZZTIME ?= 30s
 
@@ -35,3 +35,10 @@ fuzz:
 # The QR photo benchmark of the README (about a minute).
 bench-qr:
 	go test ./bot/qrimage -run XXX -bench DecodePhotos -benchtime 1x
+
+# The README's performance figures (about 12 minutes; starts its own
+# redis-server unless REDIS_URL is set).
+loadtest:
+	go build -o bin/hangxom ./cmd/hangxom
+	bin/hangxom loadtest --residents 3000 --memory-residents 2000 --duration 20s --latency-rate 1000 \
+		--report-residents 10000,1000000 --reminders 10000 --bulk-limit 100

@@ -62,7 +62,10 @@ func TestScriptKeysShareSlot(t *testing.T) {
 		sets = append(sets, k.commitKeys(r, "tg:800000001"), k.commitKeys(r, ""),
 			[]string{k.Lock(r)}, []string{k.Outbox(r)}, []string{k.Effects(r)},
 			k.replyKeys(r), // popReplyScript
-			[]string{k.Sent(r), k.Outbox(r), k.SendLock(r), k.Unreachable(r), k.KeyboardMessage(r), k.Session(r)})
+			[]string{k.Sent(r), k.Outbox(r), k.SendLock(r), k.Unreachable(r), k.KeyboardMessage(r), k.Session(r)},
+			[]string{k.SendLock(r), k.Outbox(r)},                                  // claimScript
+			[]string{k.Sent(r), k.Pace(r), k.KeyboardMessage(r)},                  // paceMarkScript
+			[]string{k.Outbox(r), k.Sent(r), k.KeyboardMessage(r), k.SendLock(r)}) // finishScript on a cluster
 	}
 	for _, h := range hamlets {
 		for _, f := range []string{"ewallet", ""} {

@@ -317,29 +317,43 @@ func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 	}
 	now := float64(r.opts.Clock.Now().UnixMilli())
 	var indexed *redis.IntCmd
-	if len(c.Effects) > 0 || len(c.Outbox) > 0 {
-		// Both indexes before the script, so that a crash after it leaves
-		// nothing unindexed. On a cluster the two global keys are on different
-		// nodes: the pipeline sends to both at once, and order does not matter.
-		_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-			if len(c.Effects) > 0 {
-				p.ZAddNX(ctx, r.keys.Work(), redis.Z{Score: now, Member: c.Resident})
-				// The way back from the pseudonym the effects will carry
-				// (for the team's lists and reminders); Forget deletes it.
-				p.Set(ctx, r.keys.Resident(r.Pseudonym(c.Resident)), c.Resident, 0)
-			}
-			if len(c.Outbox) > 0 {
-				indexed = p.ZAddNX(ctx, r.keys.OutboxIndex(), redis.Z{Score: now, Member: c.Resident})
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("store: commit %s: index: %w", c.Resident, err)
+	index := func(p redis.Pipeliner) {
+		if len(c.Effects) > 0 {
+			p.ZAddNX(ctx, r.keys.Work(), redis.Z{Score: now, Member: c.Resident})
+			// The way back from the pseudonym the effects will carry (for
+			// the team's lists and reminders); Forget deletes it.
+			p.Set(ctx, r.keys.Resident(r.Pseudonym(c.Resident)), c.Resident, 0)
+		}
+		if len(c.Outbox) > 0 {
+			indexed = p.ZAddNX(ctx, r.keys.OutboxIndex(), redis.Z{Score: now, Member: c.Resident})
 		}
 	}
-	res, err := commitScript.Run(ctx, r.c, r.keys.commitKeys(c.Resident, c.UpdateID), args...).Int()
-	if err != nil {
-		return fmt.Errorf("store: commit %s: %w", c.Resident, err)
+	keys := r.keys.commitKeys(c.Resident, c.UpdateID)
+	var res int
+	atomic := false
+	if _, cluster := r.c.(*redis.ClusterClient); !cluster {
+		// One node: the indexes and the script in one MULTI/EXEC, one round
+		// trip, and nothing can come between them (so the second ZADD below
+		// is not needed).
+		atomic = true
+		var err error
+		if res, err = r.commitTx(ctx, index, keys, args); err != nil {
+			return fmt.Errorf("store: commit %s: %w", c.Resident, err)
+		}
+	} else {
+		if len(c.Effects) > 0 || len(c.Outbox) > 0 {
+			// Both indexes before the script, so that a crash after it
+			// leaves nothing unindexed. On a cluster the two global keys
+			// are on different nodes: the pipeline sends to both at once,
+			// and order does not matter.
+			if _, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error { index(p); return nil }); err != nil {
+				return fmt.Errorf("store: commit %s: index: %w", c.Resident, err)
+			}
+		}
+		var err error
+		if res, err = commitScript.Run(ctx, r.c, keys, args...).Int(); err != nil {
+			return fmt.Errorf("store: commit %s: %w", c.Resident, err)
+		}
 	}
 	switch res {
 	case 0:
@@ -357,8 +371,8 @@ func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 		// unlock function has nothing left to do.
 		held.released.Store(true)
 	}
-	switch res {
-	case 2:
+	switch {
+	case res == 2 && !atomic:
 		// The replies went into an empty outbox: a sender that emptied it
 		// may have removed the resident from the index since the ZADD above
 		// (see unindexOutbox). Index it again now that the replies are there.
@@ -369,6 +383,31 @@ func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 		}
 	}
 	return nil
+}
+
+// commitTx runs the index commands and the commit script in one MULTI/EXEC
+// and returns the script's answer. A server that lost its script cache
+// (NOSCRIPT: a restart) is given the script and asked again: the indexes
+// are idempotent and the script did not run.
+func (r *Redis) commitTx(ctx context.Context, index func(redis.Pipeliner), keys []string, args []any) (int, error) {
+	for try := 0; ; try++ {
+		var run *redis.Cmd
+		_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			index(p)
+			run = commitScript.EvalSha(ctx, p, keys, args...)
+			return nil
+		})
+		if err != nil && try == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			if err := commitScript.Load(ctx, r.c).Err(); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		return run.Int()
+	}
 }
 
 // randomHex returns n random bytes in hex.

@@ -84,8 +84,13 @@ return {'new', redis.call('GET', KEYS[3]) or ''}
 //	ARGV[3] OutboxTTL in ms
 //	ARGV[4] the message id now carrying buttons, or ""
 //	ARGV[5] the lock token to release, or ""
+//	KEYS[5] Keys.OutboxIndex, on a single node only
+//	ARGV[6] the resident, with KEYS[5]
 //
-// It returns the outbox's length afterwards.
+// With KEYS[5] an outbox left empty leaves the outbox index in the same
+// script (no Commit can come between on one node); on a cluster the index
+// is elsewhere and the caller runs unindexOutbox. It returns the outbox's
+// length afterwards.
 var finishScript = redis.NewScript(`
 if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
@@ -108,7 +113,11 @@ end
 if ARGV[5] ~= '' and redis.call('GET', KEYS[4]) == ARGV[5] then
   redis.call('DEL', KEYS[4])
 end
-return redis.call('LLEN', KEYS[1])
+local left = redis.call('LLEN', KEYS[1])
+if left == 0 and KEYS[5] then
+  redis.call('ZREM', KEYS[5], ARGV[6])
+end
+return left
 `)
 
 // SendClaim is a resident's outbox taken for sending under the send lock
@@ -204,16 +213,21 @@ func (c *SendClaim) Finish(ctx context.Context, replyID string, sent bool, keybo
 		token = c.token
 	}
 	k := c.r.keys
-	left, err := finishScript.Run(ctx, c.r.c,
-		[]string{k.Outbox(c.resident), k.Sent(c.resident), k.KeyboardMessage(c.resident), k.SendLock(c.resident)},
-		replyID, mark, OutboxTTL.Milliseconds(), kb, token).Int64()
+	keys := []string{k.Outbox(c.resident), k.Sent(c.resident), k.KeyboardMessage(c.resident), k.SendLock(c.resident)}
+	args := []any{replyID, mark, OutboxTTL.Milliseconds(), kb, token}
+	_, cluster := c.r.c.(*redis.ClusterClient)
+	if !cluster {
+		keys = append(keys, k.OutboxIndex())
+		args = append(args, c.resident)
+	}
+	left, err := finishScript.Run(ctx, c.r.c, keys, args...).Int64()
 	if err != nil {
 		return fmt.Errorf("store: finish send %s %s: %w", c.resident, replyID, err)
 	}
 	if release {
 		c.once.Do(func() {})
 	}
-	if left == 0 {
+	if left == 0 && cluster {
 		if err := c.r.unindexOutbox(ctx, c.resident); err != nil {
 			return fmt.Errorf("store: finish send %s %s: %w", c.resident, replyID, err)
 		}
