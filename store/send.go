@@ -13,16 +13,56 @@ import (
 	"github.com/hangxomso/hangxom/flows"
 )
 
+// paceMarkLua is one GCRA step of the chat's pace (as rateScript) and, when
+// the pace allows, BeginSend's attempt marker for the reply id in the Lua
+// variable id, with KEYS sent, pace and kbmsg and ARGV now, interval and
+// burst at the indexes given. It sets state ("new", "attempt", "sent" or
+// "wait") and extra (µs to wait, or the message now carrying the resident's
+// buttons, or ""). claimScript and paceMarkScript share it.
+func paceMarkLua(sent, pace, kbmsg, now, interval, burst, ttl int) string {
+	return fmt.Sprintf(`
+local state, extra = redis.call('HGET', KEYS[%[1]d], id), ''
+if not state then
+  local now, interval, burst = tonumber(ARGV[%[4]d]), tonumber(ARGV[%[5]d]), tonumber(ARGV[%[6]d])
+  local tat = tonumber(redis.call('GET', KEYS[%[2]d]) or '')
+  if not tat or tat < now then
+    tat = now
+  end
+  local nextTat = tat + interval
+  local allowAt = nextTat - burst * interval
+  if now < allowAt then
+    state, extra = 'wait', string.format('%%.0f', math.ceil(allowAt - now))
+  else
+    redis.call('SET', KEYS[%[2]d], string.format('%%.0f', nextTat), 'PX', string.format('%%.0f', math.ceil((nextTat - now) / 1000)))
+    redis.call('HSET', KEYS[%[1]d], id, 'attempt')
+    redis.call('PEXPIRE', KEYS[%[1]d], ARGV[%[7]d])
+    state, extra = 'new', redis.call('GET', KEYS[%[3]d]) or ''
+  end
+end
+`, sent, pace, kbmsg, now, interval, burst, ttl)
+}
+
 // claimScript takes the resident's send lock and reads the outbox in one
-// round trip; an empty outbox releases the lock at once.
+// round trip; an empty outbox releases the lock at once. When the head
+// reply is a plain one (not bulk, one message: at most maxText bytes), it
+// also paces and marks it as paceMarkScript would, so that delivering a
+// one-message reply costs this and finishScript only.
 //
 //	KEYS[1] Keys.SendLock
 //	KEYS[2] Keys.Outbox
+//	KEYS[3] Keys.Sent
+//	KEYS[4] Keys.Pace
+//	KEYS[5] Keys.KeyboardMessage
 //	ARGV[1] the lock token
 //	ARGV[2] LockTTL in ms
+//	ARGV[3] now, unix µs
+//	ARGV[4] the pace's emission interval in µs
+//	ARGV[5] the pace's burst, ≥ 1
+//	ARGV[6] OutboxTTL in ms
+//	ARGV[7] the most bytes a one-message reply has
 //
-// It returns false when the lock is held by someone else, otherwise the
-// outbox's replies (possibly none).
+// It returns false when the lock is held by someone else, otherwise {the
+// head's state or "none", extra (see paceMarkLua), the outbox's replies…}.
 var claimScript = redis.NewScript(`
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return false
@@ -30,12 +70,27 @@ end
 local replies = redis.call('LRANGE', KEYS[2], 0, -1)
 if #replies == 0 then
   redis.call('DEL', KEYS[1])
+  return {'none', ''}
 end
-return replies
+local out = {'none', ''}
+local ok, head = pcall(cjson.decode, replies[1])
+if ok and type(head) == 'table' and type(head.id) == 'string' and type(head.text) == 'string'
+    and head.bulk ~= true and string.len(head.text) <= tonumber(ARGV[7]) then
+  local id = head.id
+` + paceMarkLua(3, 4, 5, 3, 4, 5, 6) + `
+  if state ~= 'attempt' then
+    -- An attempt found is looked at again by Begin: the sender may know it
+    -- never left (and unmark it first).
+    out = {state, extra}
+  end
+end
+for _, r in ipairs(replies) do
+  out[#out + 1] = r
+end
+return out
 `)
 
-// paceMarkScript is one GCRA step of the chat's pace (as rateScript) and,
-// when the pace allows, BeginSend's attempt marker, in one round trip.
+// paceMarkScript is claimScript's pace and mark for a later reply.
 //
 //	KEYS[1] Keys.Sent
 //	KEYS[2] Keys.Pace
@@ -46,28 +101,11 @@ return replies
 //	ARGV[4] the emission interval in µs
 //	ARGV[5] the burst, ≥ 1
 //
-// It returns {"wait", µs} when the pace allows nothing now (no marker is
-// set), otherwise {"new", the message now carrying the resident's buttons
-// or ""} or the marker found ({"attempt"} or {"sent"}).
+// It returns {state, extra} (see paceMarkLua).
 var paceMarkScript = redis.NewScript(`
-local state = redis.call('HGET', KEYS[1], ARGV[1])
-if state then
-  return {state}
-end
-local now, interval, burst = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local tat = tonumber(redis.call('GET', KEYS[2]) or '')
-if not tat or tat < now then
-  tat = now
-end
-local nextTat = tat + interval
-local allowAt = nextTat - burst * interval
-if now < allowAt then
-  return {'wait', string.format('%.0f', math.ceil(allowAt - now))}
-end
-redis.call('SET', KEYS[2], string.format('%.0f', nextTat), 'PX', string.format('%.0f', math.ceil((nextTat - now) / 1000)))
-redis.call('HSET', KEYS[1], ARGV[1], 'attempt')
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return {'new', redis.call('GET', KEYS[3]) or ''}
+local id = ARGV[1]
+` + paceMarkLua(1, 2, 3, 3, 4, 5, 2) + `
+return {state, extra}
 `)
 
 // finishScript ends one reply's delivery: popReplyScript's work (mark,
@@ -122,30 +160,54 @@ return left
 
 // SendClaim is a resident's outbox taken for sending under the send lock
 // (ClaimOutbox): the replies read, and the calls that deliver them in as few
-// round trips as the protocol allows (one to pace and mark a reply, one to
-// finish it, the last finish also releasing the lock).
+// round trips as the protocol allows (the claim paces and marks the first
+// reply; one more to pace and mark each later one; one to finish each, the
+// last finish also releasing the lock).
 type SendClaim struct {
 	r        *Redis
 	resident string
 	token    string
 	replies  []flows.Reply
 	once     sync.Once
+	first    *paced // the first reply's pace and mark, done by the claim
 }
+
+// paced is the outcome of pacing and marking one reply.
+type paced struct {
+	id    string
+	state SendState
+	wait  time.Duration
+	kb    int
+}
+
+// maxMessageBytes is the most bytes of text a reply may have for the claim
+// to mark it as one message (Telegram's 4,096 characters are at least as
+// many bytes).
+const maxMessageBytes = 4096
 
 // ClaimOutbox takes the resident's send lock and reads the outbox in one
 // round trip, without waiting: flows.ErrLocked (wrapped) when another
-// sender holds the lock. An empty outbox gives a claim with no replies whose
-// lock is already released.
-func (r *Redis) ClaimOutbox(ctx context.Context, resident string) (*SendClaim, error) {
+// sender holds the lock. It also paces the chat (rate messages a second,
+// burst) and marks the first reply, when that is a plain one-message reply,
+// so that its Begin costs nothing. An empty outbox gives a claim with no
+// replies whose lock is already released.
+func (r *Redis) ClaimOutbox(ctx context.Context, resident string, rate float64, burst int) (*SendClaim, error) {
 	c := &SendClaim{r: r, resident: resident, token: randomHex(16)}
-	raws, err := claimScript.Run(ctx, r.c, []string{r.keys.SendLock(resident), r.keys.Outbox(resident)},
-		c.token, r.opts.LockTTL.Milliseconds()).StringSlice()
+	k := r.keys
+	res, err := claimScript.Run(ctx, r.c,
+		[]string{k.SendLock(resident), k.Outbox(resident), k.Sent(resident), k.Pace(resident), k.KeyboardMessage(resident)},
+		c.token, r.opts.LockTTL.Milliseconds(), r.opts.Clock.Now().UnixMicro(), interval(rate), max(burst, 1),
+		OutboxTTL.Milliseconds(), maxMessageBytes).StringSlice()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("store: claim outbox %s: %w", resident, flows.ErrLocked)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: claim outbox %s: %w", resident, err)
 	}
+	if len(res) < 2 {
+		return nil, fmt.Errorf("store: claim outbox %s: short answer", resident)
+	}
+	raws := res[2:]
 	if len(raws) == 0 {
 		c.once.Do(func() {}) // released by the script
 		return c, nil
@@ -159,7 +221,29 @@ func (r *Redis) ClaimOutbox(ctx context.Context, resident string) (*SendClaim, e
 		}
 		c.replies = append(c.replies, reply)
 	}
+	if res[0] != "none" {
+		p := pacedFrom(res[0], res[1])
+		p.id = c.replies[0].ID
+		c.first = &p
+	}
 	return c, nil
+}
+
+func interval(rate float64) string { return strconv.FormatFloat(1e6/rate, 'f', 3, 64) }
+
+// pacedFrom reads paceMarkLua's state and extra.
+func pacedFrom(state, extra string) paced {
+	switch state {
+	case "wait":
+		us, _ := strconv.ParseInt(extra, 10, 64)
+		return paced{wait: max(time.Duration(us)*time.Microsecond, time.Millisecond)}
+	case "new":
+		kb, _ := strconv.Atoi(extra)
+		return paced{state: SendNew, kb: kb}
+	case "sent":
+		return paced{state: SendDone}
+	}
+	return paced{state: SendUncertain}
 }
 
 // Replies are the replies read, oldest first.
@@ -170,30 +254,25 @@ func (c *SendClaim) Replies() []flows.Reply { return c.replies }
 // message now carrying the resident's buttons (0 when none), so the channel
 // can take them off once the new ones are sent. A wait > 0 means the pace
 // allows nothing for that long and nothing was marked; a reply marked
-// before is reported without using the pace.
+// before is reported without using the pace. For the first reply the claim
+// did this already, and Begin returns its outcome without a round trip.
 func (c *SendClaim) Begin(ctx context.Context, replyID string, rate float64, burst int) (SendState, time.Duration, int, error) {
-	interval := 1e6 / rate
-	now := c.r.opts.Clock.Now().UnixMicro()
+	if p := c.first; p != nil && p.id == replyID {
+		c.first = nil
+		return p.state, p.wait, p.kb, nil
+	}
+	c.first = nil
 	k := c.r.keys
 	res, err := paceMarkScript.Run(ctx, c.r.c, []string{k.Sent(c.resident), k.Pace(c.resident), k.KeyboardMessage(c.resident)},
-		replyID, OutboxTTL.Milliseconds(), now, strconv.FormatFloat(interval, 'f', 3, 64), max(burst, 1)).StringSlice()
+		replyID, OutboxTTL.Milliseconds(), c.r.opts.Clock.Now().UnixMicro(), interval(rate), max(burst, 1)).StringSlice()
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("store: begin send %s %s: %w", c.resident, replyID, err)
 	}
-	switch res[0] {
-	case "wait":
-		us, _ := strconv.ParseInt(res[1], 10, 64)
-		return 0, max(time.Duration(us)*time.Microsecond, time.Millisecond), 0, nil
-	case "new":
-		kb := 0
-		if len(res) > 1 {
-			kb, _ = strconv.Atoi(res[1])
-		}
-		return SendNew, 0, kb, nil
-	case "sent":
-		return SendDone, 0, 0, nil
+	if len(res) < 2 {
+		return 0, 0, 0, fmt.Errorf("store: begin send %s %s: short answer", c.resident, replyID)
 	}
-	return SendUncertain, 0, 0, nil
+	p := pacedFrom(res[0], res[1])
+	return p.state, p.wait, p.kb, nil
 }
 
 // Finish marks replyID sent (sent true) or leaves its markers (false, a

@@ -31,7 +31,8 @@ const (
 type SendStore interface {
 	// ClaimOutbox takes the send lock and reads the outbox in one round
 	// trip, without waiting (flows.ErrLocked when another sender has it).
-	ClaimOutbox(ctx context.Context, resident string) (SendClaim, error)
+	// It may pace and mark the first reply as Begin would (rate, burst).
+	ClaimOutbox(ctx context.Context, resident string, rate float64, burst int) (SendClaim, error)
 	BeginSend(ctx context.Context, resident, replyID string) (SendState, error)
 	FinishSend(ctx context.Context, resident, replyID string) error
 	AbortSend(ctx context.Context, resident, replyID string) error
@@ -342,7 +343,7 @@ func (s *Sender) Drain(ctx context.Context, resident string) error {
 	if !ok {
 		return nil // not a Telegram resident
 	}
-	claim, err := s.Store.ClaimOutbox(ctx, resident)
+	claim, err := s.Store.ClaimOutbox(ctx, resident, s.ChatRate, s.ChatBurst)
 	if err != nil {
 		if errors.Is(err, flows.ErrLocked) {
 			// Another worker or replica is draining it; replies it did

@@ -615,3 +615,102 @@ func testRateLimit(t *testing.T, s *store.Redis) {
 	wg.Wait()
 	diff(t, "allowed of 20 concurrent requests, burst 5", int64(5), allowed.Load())
 }
+
+// testSendClaim walks the send path of the Telegram channel: the claim takes
+// the lock, reads the outbox and paces and marks the first reply; a later
+// reply is paced and marked by Begin; the last Finish pops, records the
+// keyboard message, releases the lock and leaves the outbox index; a
+// conversation reply's markers go with it, an enqueued reply's stay.
+func testSendClaim(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	commitReplies(t, s, res, "tg:900", flows.Reply{ID: "tg:900#0", Text: "một"}, flows.Reply{ID: "tg:900#1", Text: "hai"})
+	c, err := s.ClaimOutbox(ctx, res, 10, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(c.Replies()); got != 2 {
+		t.Fatalf("claimed %d replies, want 2", got)
+	}
+	if _, err := s.ClaimOutbox(ctx, res, 10, 5); !errors.Is(err, flows.ErrLocked) {
+		t.Fatalf("a second claim: %v, want ErrLocked", err)
+	}
+	st, wait, kb, err := c.Begin(ctx, "tg:900#0", 10, 5)
+	if err != nil || st != store.SendNew || wait != 0 || kb != 0 {
+		t.Fatalf("first Begin = %v %v %d %v, want new, no wait, no keyboard", st, wait, kb, err)
+	}
+	// The claim marked it: a second look finds the attempt.
+	if again, _ := s.BeginSend(ctx, res, "tg:900#0"); again != store.SendUncertain {
+		t.Fatalf("the claim's mark: %v, want an attempt (uncertain)", again)
+	}
+	if err := c.Finish(ctx, "tg:900#0", true, 101, false); err != nil {
+		t.Fatal(err)
+	}
+	st, _, kb, err = c.Begin(ctx, "tg:900#1", 10, 5)
+	if err != nil || st != store.SendNew || kb != 101 {
+		t.Fatalf("second Begin = %v keyboard %d %v, want new and keyboard 101", st, kb, err)
+	}
+	if err := c.Finish(ctx, "tg:900#1", true, 102, true); err != nil {
+		t.Fatal(err)
+	}
+	if ids := outboxIDs(t, s, res); len(ids) != 0 {
+		t.Fatalf("outbox after the last finish: %v", ids)
+	}
+	if indexed(t, s, res) {
+		t.Error("resident still in the outbox index")
+	}
+	if n, _ := s.Client().Exists(ctx, s.Keys().Sent(res)).Result(); n != 0 {
+		t.Error("a conversation reply's markers outlived it")
+	}
+	if v, _ := s.Client().Get(ctx, s.Keys().KeyboardMessage(res)).Result(); v != "102" {
+		t.Errorf("keyboard message %q, want 102", v)
+	}
+	c2, err := s.ClaimOutbox(ctx, res, 10, 5)
+	if err != nil || len(c2.Replies()) != 0 {
+		t.Fatalf("claim after release: %v, %d replies", err, len(c2.Replies()))
+	}
+
+	// An enqueued reply keeps its marker: enqueued again, it is not sent again.
+	if err := s.Enqueue(ctx, res, flows.Reply{ID: "remind:1", Text: "nhắc"}); err != nil {
+		t.Fatal(err)
+	}
+	c3, err := s.ClaimOutbox(ctx, res, 1000, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _, _, _ := c3.Begin(ctx, "remind:1", 1000, 1000); st != store.SendNew {
+		t.Fatalf("enqueued reply: %v, want new", st)
+	}
+	if err := c3.Finish(ctx, "remind:1", true, 0, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Enqueue(ctx, res, flows.Reply{ID: "remind:1", Text: "nhắc"}); err != nil {
+		t.Fatal(err)
+	}
+	c4, err := s.ClaimOutbox(ctx, res, 1000, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _, _, _ := c4.Begin(ctx, "remind:1", 1000, 1000); st != store.SendDone {
+		t.Fatalf("an enqueued reply queued again: %v, want done (sent once)", st)
+	}
+	c4.Release(ctx)
+
+	// The pace: a burst of one at one a second; the next claim must wait.
+	other := residentID()
+	commitReplies(t, s, other, "tg:901", flows.Reply{ID: "tg:901#0", Text: "a"})
+	c5, _ := s.ClaimOutbox(ctx, other, 1, 1)
+	if st, wait, _, _ := c5.Begin(ctx, "tg:901#0", 1, 1); st != store.SendNew || wait != 0 {
+		t.Fatalf("first message: %v wait %v", st, wait)
+	}
+	_ = c5.Finish(ctx, "tg:901#0", true, 0, true)
+	commitReplies(t, s, other, "tg:902", flows.Reply{ID: "tg:902#0", Text: "b"})
+	c6, _ := s.ClaimOutbox(ctx, other, 1, 1)
+	if _, wait, _, _ := c6.Begin(ctx, "tg:902#0", 1, 1); wait <= 0 {
+		t.Fatal("a second message within the second was not paced")
+	}
+	c6.Release(ctx)
+	if ids := outboxIDs(t, s, other); len(ids) != 1 {
+		t.Fatalf("a paced reply must stay queued: %v", ids)
+	}
+}

@@ -62,6 +62,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"SendMarkers", testSendMarkers},
 		{"FinishSendRace", testFinishSendRace},
 		{"LockSend", testLockSend},
+		{"SendClaim", testSendClaim},
 		{"Reachable", testReachable},
 		{"KeyboardMessage", testKeyboardMessage},
 		{"Lease", testLease},

@@ -34,8 +34,8 @@ func (s Store) BeginSend(ctx context.Context, resident, replyID string) (telegra
 }
 
 // ClaimOutbox implements telegram.SendStore.
-func (s Store) ClaimOutbox(ctx context.Context, resident string) (telegram.SendClaim, error) {
-	c, err := s.Redis.ClaimOutbox(ctx, resident)
+func (s Store) ClaimOutbox(ctx context.Context, resident string, rate float64, burst int) (telegram.SendClaim, error) {
+	c, err := s.Redis.ClaimOutbox(ctx, resident, rate, burst)
 	if err != nil {
 		return nil, err
 	}
