@@ -93,6 +93,14 @@ type Beginner interface {
 	Begin(ctx context.Context, resident, updateID string) (unlock func(), seen bool, sess Session, err error)
 }
 
+// EffectsWaiter is implemented by Beginner stores that learn in Begin
+// whether effects of earlier turns still wait to be applied (a failure
+// after their write): the turn then applies them, rather than leaving them
+// to the sweep.
+type EffectsWaiter interface {
+	EffectsWaiting(resident string) bool
+}
+
 // Checker is an external check: it takes an input (a photo, pasted text) and
 // returns an outcome name, which the step's Outcomes map to the next step.
 type Checker interface {

@@ -73,8 +73,9 @@ func (s *Service) Handle(ctx context.Context, resident string, in Input) (Handle
 		return Handled{}, fmt.Errorf("flows: handle %s: %w", resident, err)
 	}
 	if effects {
-		// Effects left pending by an earlier failure are applied here too,
-		// or by the sweep; a turn without effects spends no round trip on it.
+		// Effects left pending by an earlier failure are applied here too
+		// (the store's Begin tells of them), or by the sweep; a turn with
+		// none spends no round trip on it.
 		s.apply(ctx, resident)
 	}
 	return h, nil
@@ -147,6 +148,10 @@ func (s *Service) once(ctx context.Context, resident string, in Input, sess Sess
 	for i := range res.Replies {
 		res.Replies[i].ID = base + "#" + strconv.Itoa(i)
 	}
+	waiting := false
+	if w, ok := s.Store.(EffectsWaiter); ok {
+		waiting = w.EffectsWaiting(resident)
+	}
 	if err := s.Store.Commit(ctx, Commit{
 		Resident: resident,
 		Expect:   sess.Version,
@@ -154,8 +159,9 @@ func (s *Service) once(ctx context.Context, resident string, in Input, sess Sess
 		UpdateID: in.UpdateID,
 		Outbox:   res.Replies,
 		Effects:  res.Effects,
-		// Effects and forgetting still need the lock after the write.
-		Release: len(res.Effects) == 0 && !res.Forget,
+		// Effects (this turn's, or an earlier one's still waiting) and
+		// forgetting still need the lock after the write.
+		Release: len(res.Effects) == 0 && !res.Forget && !waiting,
 	}); err != nil {
 		return Handled{}, false, err
 	}
@@ -179,7 +185,7 @@ func (s *Service) once(ctx context.Context, resident string, in Input, sess Sess
 	}
 	s.logger().Debug("handled", "resident", resident, "kind", in.Kind, "stage", res.Session.Stage,
 		"replies", len(res.Replies), "effects", len(res.Effects), "sensitive", res.Sensitive)
-	return Handled{Sensitive: res.Sensitive}, len(res.Effects) > 0, nil
+	return Handled{Sensitive: res.Sensitive}, len(res.Effects) > 0 || waiting, nil
 }
 
 // check runs an external checker and feeds its outcome back to the engine

@@ -56,6 +56,9 @@ type Redis struct {
 	log   *slog.Logger
 	pairs sync.Map // JSON [hamlet, flow] already added to Keys.Pairs
 	held  sync.Map // resident → *heldLock, for locks taken by Begin
+	// waiting: residents whose Begin found effects of earlier turns still
+	// to apply (EffectsWaiting), until their unlock.
+	waiting sync.Map
 }
 
 // heldLock is a resident lock taken by Begin, which a Commit with Release
@@ -178,7 +181,7 @@ func (r *Redis) Begin(ctx context.Context, resident, updateID string) (func(), b
 		return nil, false, flows.Session{}, fmt.Errorf("store: begin %s: %w", resident, err)
 	}
 	lockKey := r.keys.Lock(resident)
-	keys := []string{lockKey, r.keys.Session(resident)}
+	keys := []string{lockKey, r.keys.Session(resident), r.keys.Effects(resident)}
 	if updateID != "" {
 		keys = append(keys, r.keys.Processed(resident, updateID))
 	}
@@ -206,23 +209,30 @@ func (r *Redis) Begin(ctx context.Context, resident, updateID string) (func(), b
 			unlock()
 			return nil, false, flows.Session{}, err
 		}
-		return unlock, seen, sess, nil
+		// Not known on this slow path: say effects wait, so the turn
+		// applies any (an empty list costs a read).
+		r.waiting.Store(resident, true)
+		return func() { r.waiting.Delete(resident); unlock() }, seen, sess, nil
 	}
 	h := &heldLock{token: token}
 	r.held.Store(resident, h)
 	inner := r.unlocker(ctx, lockKey, token)
 	unlock := func() {
 		r.held.CompareAndDelete(resident, h)
+		r.waiting.Delete(resident)
 		if !h.released.Load() {
 			inner()
 		}
 	}
 	var sess flows.Session
-	if len(res) < 3 {
+	if len(res) < 4 {
 		unlock()
 		return fail(errors.New("begin: short answer"))
 	}
 	seen, _ := res[1].(int64)
+	if n, _ := res[3].(int64); n > 0 {
+		r.waiting.Store(resident, true)
+	}
 	if raw, ok := res[2].(string); ok {
 		if err := json.Unmarshal([]byte(raw), &sess); err != nil {
 			unlock()
@@ -230,6 +240,13 @@ func (r *Redis) Begin(ctx context.Context, resident, updateID string) (func(), b
 		}
 	}
 	return unlock, seen == 1, sess, nil
+}
+
+// EffectsWaiting reports whether the resident's Begin, whose lock is held,
+// found effects of earlier turns still to apply (flows.EffectsWaiter).
+func (r *Redis) EffectsWaiting(resident string) bool {
+	_, ok := r.waiting.Load(resident)
+	return ok
 }
 
 // Session returns the resident's stored session, or a zero Session (Version

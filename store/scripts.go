@@ -113,25 +113,27 @@ return -1
 
 // beginScript starts a resident's turn in one round trip: it takes the
 // resident's lock, and if it got it, tells whether the update id was
-// processed and returns the stored session.
+// processed and returns the stored session, and how many effects of
+// earlier turns still wait to be applied (a failure after their write).
 //
 //	KEYS[1] Keys.Lock
 //	KEYS[2] Keys.Session
-//	KEYS[3] Keys.Processed, absent when the update has no id
+//	KEYS[3] Keys.Effects
+//	KEYS[4] Keys.Processed, absent when the update has no id
 //	ARGV[1] the lock token
 //	ARGV[2] the lock TTL in ms
 //
 // It returns {0} when the lock is busy, otherwise {1, seen (0 or 1), the
-// session JSON or false when there is none}.
+// session JSON or false when there is none, effects waiting}.
 var beginScript = redis.NewScript(`
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {0}
 end
 local seen = 0
-if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then
+if KEYS[4] and redis.call('EXISTS', KEYS[4]) == 1 then
   seen = 1
 end
-return {1, seen, redis.call('GET', KEYS[2])}
+return {1, seen, redis.call('GET', KEYS[2]), redis.call('LLEN', KEYS[3])}
 `)
 
 // popReplyScript removes the head of a resident's outbox if it is the reply

@@ -45,6 +45,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"Processed", testProcessed},
 		{"Begin", testBegin},
 		{"CommitRelease", testCommitRelease},
+		{"EffectsWaiting", testEffectsWaiting},
 		{"Outbox", testOutbox},
 		{"EffectsOnce", testEffectsOnce},
 		{"EffectsManyBatches", testEffectsManyBatches},
@@ -917,4 +918,35 @@ func testPseudonym(t *testing.T, s *store.Redis) {
 	// The counts stay.
 	diff(t, "counts after Forget", store.Counts{Started: 1},
 		counts(t, s, store.HamletFlow{Hamlet: "h-p", Flow: "ewallet"}, t0, "2026-04"))
+}
+
+// testEffectsWaiting checks that Begin tells of effects an earlier turn
+// committed but did not apply (a failure after its write), and only until
+// they are applied.
+func testEffectsWaiting(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	commit(t, s, res, "tg:1", flows.Effect{Kind: flows.EffectStarted, Flow: "ewallet", Hamlet: "h-1", At: time.Now()})
+	unlock, _, _, err := s.Begin(ctx, res, "tg:2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.EffectsWaiting(res) {
+		t.Error("Begin did not tell of the effect left unapplied")
+	}
+	if err := s.ApplyEffects(ctx, res); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if s.EffectsWaiting(res) {
+		t.Error("still waiting after the unlock")
+	}
+	unlock, _, _, err = s.Begin(ctx, res, "tg:3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if s.EffectsWaiting(res) {
+		t.Error("Begin tells of effects already applied")
+	}
 }
