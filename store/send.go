@@ -246,6 +246,14 @@ func pacedFrom(state, extra string) paced {
 	return paced{state: SendUncertain}
 }
 
+// Recheck makes the next Begin of replyID ask Redis again rather than
+// return what the claim found (the caller removed the marker meanwhile).
+func (c *SendClaim) Recheck(replyID string) {
+	if c.first != nil && c.first.id == replyID {
+		c.first = nil
+	}
+}
+
 // Replies are the replies read, oldest first.
 func (c *SendClaim) Replies() []flows.Reply { return c.replies }
 

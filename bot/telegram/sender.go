@@ -53,6 +53,8 @@ type SendClaim interface {
 	Begin(ctx context.Context, replyID string, rate float64, burst int) (state SendState, wait time.Duration, keyboardMsg int, err error)
 	Finish(ctx context.Context, replyID string, sent bool, keyboardMsg int, release bool) error
 	Release(ctx context.Context)
+	// Recheck makes the next Begin of replyID ask the store again.
+	Recheck(replyID string)
 }
 
 // Sender drains residents' outboxes into Telegram messages: one resident
@@ -98,8 +100,14 @@ type Sender struct {
 	// uncertain attempt and dropped. After a crash nothing is known, and
 	// the marker stays: at most once.
 	unsent sync.Map
-	chat   lane // replies to residents' own messages
-	bulk   lane // messages the bot sends on its own
+	// sentOpen holds "resident|reply id" of replies this process sent but
+	// could not mark sent (Redis away): they must never count as unsent.
+	sentOpen sync.Map
+	// claimFailed holds residents whose last claim failed with the answer
+	// lost: it may have marked the outbox's head, which was not sent.
+	claimFailed sync.Map
+	chat        lane // replies to residents' own messages
+	bulk        lane // messages the bot sends on its own
 }
 
 // lane is a queue of residents whose outboxes wait, each resident once.
@@ -350,10 +358,14 @@ func (s *Sender) Drain(ctx context.Context, resident string) error {
 			// not read are ours: look again in a moment.
 			return &paceWait{d: 50 * time.Millisecond}
 		}
+		s.claimFailed.Store(resident, true)
 		return err
 	}
 	defer claim.Release(context.WithoutCancel(ctx))
 	replies := claim.Replies()
+	if _, ok := s.claimFailed.LoadAndDelete(resident); ok && len(replies) > 0 {
+		s.markUnsent(resident, replies[0].ID)
+	}
 	for i, r := range replies {
 		if err := s.deliver(ctx, claim, resident, chatID, r, i == len(replies)-1); err != nil {
 			if errors.Is(err, errBlocked) {
@@ -393,12 +405,13 @@ func (s *Sender) deliver(ctx context.Context, claim SendClaim, resident string, 
 				return err
 			}
 			s.unsent.Delete(key)
+			claim.Recheck(id)
 		}
 		state, wait, prev, err := claim.Begin(ctx, id, s.ChatRate, s.ChatBurst)
 		if err != nil {
 			// The marker may be set though the answer was lost; nothing
 			// was sent.
-			s.unsent.Store(key, true)
+			s.markUnsent(resident, id)
 			return err
 		}
 		if wait > 0 {
@@ -453,8 +466,10 @@ func (s *Sender) deliver(ctx context.Context, claim SendClaim, resident string, 
 			}
 		}
 		if err := claim.Finish(ctx, finishID, true, kbMsg, release); err != nil {
+			s.sentOpen.Store(resident+"|"+id, true) // sent: never to be unmarked
 			return err
 		}
+		s.sentOpen.Delete(resident + "|" + id)
 	}
 	return nil
 }
@@ -509,7 +524,7 @@ func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, te
 				return 0, err
 			}
 			if _, err := s.Store.BeginSend(ctx, resident, id); err != nil {
-				s.unsent.Store(resident+"|"+id, true) // marked or not, not sent
+				s.markUnsent(resident, id) // marked or not, not sent
 				return 0, err
 			}
 			attempt-- // a 429 is not a failure: it does not use up a retry
@@ -538,9 +553,19 @@ func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, te
 			return 0, err
 		}
 		if _, err := s.Store.BeginSend(ctx, resident, id); err != nil {
-			s.unsent.Store(resident+"|"+id, true) // marked or not, not sent
+			s.markUnsent(resident, id) // marked or not, not sent
 			return 0, err
 		}
+	}
+}
+
+// markUnsent records that the attempt at reply id may be marked but was
+// surely not sent by this process (unless it was sent and only its finish
+// failed: see sentOpen).
+func (s *Sender) markUnsent(resident, id string) {
+	key := resident + "|" + id
+	if _, sent := s.sentOpen.Load(key); !sent {
+		s.unsent.Store(key, true)
 	}
 }
 
@@ -548,7 +573,7 @@ func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, te
 // if Redis cannot be told now, the next drain does it (see unsent).
 func (s *Sender) abort(ctx context.Context, resident, id string) {
 	if err := s.Store.AbortSend(ctx, resident, id); err != nil {
-		s.unsent.Store(resident+"|"+id, true)
+		s.markUnsent(resident, id)
 	}
 }
 
