@@ -179,9 +179,35 @@ func (c *Crowd) ResetSamples() {
 
 // Run walks every resident until ctx ends or its chooser stops it.
 func (c *Crowd) Run(ctx context.Context, residents []*Resident) {
-	var pace *gcra
+	var pace chan struct{}
 	if c.Rate > 0 {
-		pace = &gcra{}
+		// One ticker hands out the updates' turns, a tenth of a second's
+		// worth at most in hand: residents waiting for a turn sleep on the
+		// channel rather than all waking to ask.
+		pace = make(chan struct{}, max(1, int(c.Rate/10)))
+		every := time.Duration(float64(time.Second) / c.Rate)
+		per := 1
+		for every < time.Millisecond { // tickers finer than 1 ms slip
+			every *= 2
+			per *= 2
+		}
+		go func() {
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					for range per {
+						select {
+						case pace <- struct{}{}:
+						default:
+						}
+					}
+				}
+			}
+		}()
 	}
 	var wg sync.WaitGroup
 	for _, r := range residents {
@@ -194,20 +220,14 @@ func (c *Crowd) Run(ctx context.Context, residents []*Resident) {
 	wg.Wait()
 }
 
-func (c *Crowd) walk(ctx context.Context, r *Resident, pace *gcra) {
+func (c *Crowd) walk(ctx context.Context, r *Resident, pace <-chan struct{}) {
 	raw := r.TextUpdate("/start h_" + r.Hamlet)
 	for ctx.Err() == nil {
 		if pace != nil {
-			for {
-				ok, wait := pace.allow(time.Now(), c.Rate, 1)
-				if ok {
-					break
-				}
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(wait):
-				}
+			select {
+			case <-ctx.Done():
+				return
+			case <-pace:
 			}
 		}
 		start := time.Now()

@@ -621,8 +621,11 @@ func (r *loadRun) latency(ctx context.Context, n int, rate float64, warmup, d ti
 	}
 	fmt.Fprintf(r.out, "%d residents paced to %.0f updates/s together (achieved %.0f/s), %s measured\n", n, rate, m.rate, d)
 	m.print(r)
-	fmt.Fprintf(r.out, "p99 latency at %.0f updates/s (webhook → first API call): %s  goal ≤ 10 ms: %s\n", rate, loadtest.Ms(m.firstP99),
-		r.verdict(m.firstP99 <= 10*time.Millisecond && m.rate >= 0.95*rate, "p99 ≤ 10 ms at 1,000 updates/s"))
+	verdict := "(the goal is set at 1,000 updates/s)"
+	if rate >= 1000 {
+		verdict = r.verdict(m.firstP99 <= 10*time.Millisecond && m.rate >= 0.95*rate, "p99 ≤ 10 ms at 1,000 updates/s")
+	}
+	fmt.Fprintf(r.out, "p99 latency at %.0f updates/s (webhook → first API call): %s  goal ≤ 10 ms: %s\n", rate, loadtest.Ms(m.firstP99), verdict)
 	fmt.Fprintf(r.out, "bot CPU per update at this pace: %.3f ms; Redis round trips per update: %.2f\n", m.cpuPer*1000, m.tripsPer)
 	return nil
 }
