@@ -65,12 +65,6 @@ func newWalker(t testing.TB, fake *telegramtest.Server, seed uint64, targets ...
 		rng: rand.New(rand.NewPCG(seed, seed+1)), targets: targets}
 }
 
-func (w *walker) setTargets(ts ...string) {
-	w.mu.Lock()
-	w.targets = ts
-	w.mu.Unlock()
-}
-
 // pick returns one target, or two distinct ones when the update is to be
 // duplicated.
 func (w *walker) pick() []string {
