@@ -156,7 +156,14 @@ return {1, seen, redis.call('GET', KEYS[2]), redis.call('LLEN', KEYS[3])}
 // once when a retry queues it again.
 //
 // It returns the length of the outbox afterwards.
-var popReplyScript = redis.NewScript(`
+var popReplyScript = redis.NewScript(popReplyLua + `
+return redis.call('LLEN', KEYS[1])
+`)
+
+// popReplyLua is popReplyScript's work, shared with finishScript: KEYS[1]
+// the outbox, KEYS[2] the markers, ARGV[1] the reply id, ARGV[2] the mark
+// or "", ARGV[3] the markers' TTL in ms.
+const popReplyLua = `
 if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
@@ -172,8 +179,7 @@ if head then
     end
   end
 end
-return redis.call('LLEN', KEYS[1])
-`)
+`
 
 // beginSendScript records an attempt to send a reply unless one was
 // recorded before, and renews the markers' TTL.

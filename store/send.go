@@ -129,22 +129,7 @@ return {state, extra}
 // script (no Commit can come between on one node); on a cluster the index
 // is elsewhere and the caller runs unindexOutbox. It returns the outbox's
 // length afterwards.
-var finishScript = redis.NewScript(`
-if ARGV[2] ~= '' then
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-  redis.call('PEXPIRE', KEYS[2], ARGV[3])
-end
-local head = redis.call('LINDEX', KEYS[1], 0)
-if head then
-  local ok, reply = pcall(cjson.decode, head)
-  if ok and type(reply) == 'table' and reply.id == ARGV[1] then
-    redis.call('LPOP', KEYS[1])
-    if string.find(ARGV[1], '#', 1, true) then
-      local id = ARGV[1]
-      redis.call('HDEL', KEYS[2], id, id .. '~a', id .. '~b', id .. '~c', id .. '~d', id .. '~e')
-    end
-  end
-end
+var finishScript = redis.NewScript(popReplyLua + `
 if ARGV[4] ~= '' then
   redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[3])
 end
