@@ -714,3 +714,64 @@ func testSendClaim(t *testing.T, s *store.Redis) {
 		t.Fatalf("a paced reply must stay queued: %v", ids)
 	}
 }
+
+// testCommitClaim checks a commit that claims its replies (flows.Commit.Claim):
+// the next ClaimOutbox gets them without a round trip, the first already
+// paced and marked; a commit into an outbox that held replies claims nothing.
+func testCommitClaim(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	claimCommit := func(id string, replies ...flows.Reply) {
+		t.Helper()
+		sess, err := s.Session(ctx, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: sess.Version, Session: sess, UpdateID: id,
+			Outbox: replies, Claim: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claimCommit("tg:950", flows.Reply{ID: "tg:950#0", Text: "một"})
+	// The send lock is taken: a claim by Redis would fail.
+	if n, _ := s.Client().Exists(ctx, s.Keys().SendLock(res)).Result(); n != 1 {
+		t.Fatal("the commit did not take the send lock")
+	}
+	if st, _ := s.BeginSend(ctx, res, "tg:950#0"); st != store.SendUncertain {
+		t.Fatalf("the commit's mark: %v, want an attempt", st)
+	}
+	c, err := s.ClaimOutbox(ctx, res, 10, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Replies()) != 1 || c.Replies()[0].ID != "tg:950#0" {
+		t.Fatalf("claimed %v", c.Replies())
+	}
+	if st, wait, _, err := c.Begin(ctx, "tg:950#0", 10, 5); err != nil || st != store.SendNew || wait != 0 {
+		t.Fatalf("Begin of the committed claim = %v %v %v, want new", st, wait, err)
+	}
+	// While the claim is held, the next claim is refused.
+	if _, err := s.ClaimOutbox(ctx, res, 10, 5); !errors.Is(err, flows.ErrLocked) {
+		t.Fatalf("second claim: %v, want ErrLocked", err)
+	}
+	if err := c.Finish(ctx, "tg:950#0", true, 0, true); err != nil {
+		t.Fatal(err)
+	}
+	if ids := outboxIDs(t, s, res); len(ids) != 0 || indexed(t, s, res) {
+		t.Fatalf("after the finish: outbox %v, indexed %v", ids, indexed(t, s, res))
+	}
+	// An outbox that still holds a reply: the commit claims nothing.
+	commitReplies(t, s, res, "tg:951", flows.Reply{ID: "tg:951#0", Text: "hai"})
+	claimCommit("tg:952", flows.Reply{ID: "tg:952#0", Text: "ba"})
+	if n, _ := s.Client().Exists(ctx, s.Keys().SendLock(res)).Result(); n != 0 {
+		t.Fatal("a commit behind queued replies took the send lock")
+	}
+	c2, err := s.ClaimOutbox(ctx, res, 10, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Release(ctx)
+	if got := len(c2.Replies()); got != 2 {
+		t.Fatalf("claimed %d replies, want both", got)
+	}
+}
