@@ -66,11 +66,6 @@ type Commit struct {
 	// unlock function Begin returned then costs nothing. Other stores
 	// ignore it.
 	Release bool
-	// Claim asks the store to take the resident's send lock for the replies
-	// in the same write, when they are all the outbox holds, so that the
-	// channel sending right after spends no round trip claiming them. The
-	// store keeps the claim for the channel's next claim of the outbox.
-	Claim bool
 }
 
 // Store is what the service needs from persistence. Every method is atomic

@@ -29,10 +29,6 @@ type Service struct {
 	// unknown commands.
 	Desk   *Desk
 	Logger *slog.Logger
-	// ClaimReplies asks the store to claim each turn's replies for sending
-	// in the same write (Commit.Claim): set by a channel that sends them
-	// right after (Telegram), not by one that reads them itself.
-	ClaimReplies bool
 }
 
 // Handled says what became of an input, for channels that act on it.
@@ -166,7 +162,6 @@ func (s *Service) once(ctx context.Context, resident string, in Input, sess Sess
 		// Effects (this turn's, or an earlier one's still waiting) and
 		// forgetting still need the lock after the write.
 		Release: len(res.Effects) == 0 && !res.Forget && !waiting,
-		Claim:   s.ClaimReplies && len(res.Replies) > 0,
 	}); err != nil {
 		return Handled{}, false, err
 	}

@@ -263,8 +263,7 @@ func (k Keys) Areas() string { return k.prefix + ":areas" }
 
 // commitKeys are the KEYS of commitScript.
 func (k Keys) commitKeys(resident, updateID string) []string {
-	keys := []string{k.Session(resident), k.Outbox(resident), k.Effects(resident), k.Lock(resident),
-		k.SendLock(resident), k.Sent(resident), k.Pace(resident), k.KeyboardMessage(resident)}
+	keys := []string{k.Session(resident), k.Outbox(resident), k.Effects(resident), k.Lock(resident)}
 	if updateID != "" {
 		keys = append(keys, k.Processed(resident, updateID))
 	}

@@ -59,13 +59,6 @@ type Redis struct {
 	// waiting: residents whose Begin found effects of earlier turns still
 	// to apply (EffectsWaiting), until their unlock.
 	waiting sync.Map
-	// claims: outboxes claimed by Commit (flows.Commit.Claim), kept for the
-	// resident's next ClaimOutbox.
-	claims sync.Map
-	// pace is the chat pace Commit's claims use (SetSendPace).
-	paceMu    sync.Mutex
-	paceRate  float64
-	paceBurst int
 }
 
 // heldLock is a resident lock taken by Begin, which a Commit with Release
@@ -249,24 +242,6 @@ func (r *Redis) Begin(ctx context.Context, resident, updateID string) (func(), b
 	return unlock, seen == 1, sess, nil
 }
 
-// SetSendPace sets the chat pace (messages a second, burst) with which a
-// commit that claims its replies paces and marks the first (the channel's
-// own pace, SEND_RATE_CHAT). Default 1 a second, burst 3.
-func (r *Redis) SetSendPace(rate float64, burst int) {
-	r.paceMu.Lock()
-	r.paceRate, r.paceBurst = rate, burst
-	r.paceMu.Unlock()
-}
-
-func (r *Redis) sendPace() (float64, int) {
-	r.paceMu.Lock()
-	defer r.paceMu.Unlock()
-	if r.paceRate <= 0 {
-		return 1, 3
-	}
-	return r.paceRate, max(r.paceBurst, 1)
-}
-
 // EffectsWaiting reports whether the resident's Begin, whose lock is held,
 // found effects of earlier turns still to apply (flows.EffectsWaiter).
 func (r *Redis) EffectsWaiting(resident string) bool {
@@ -337,19 +312,8 @@ func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 			release = held.token
 		}
 	}
-	claimToken, plain, firstID := "", "", ""
-	if c.Claim && len(c.Outbox) > 0 {
-		claimToken = randomHex(16)
-		first := c.Outbox[0]
-		firstID = first.ID
-		if !first.Bulk && len(first.Text) <= maxMessageBytes {
-			plain = "1"
-		}
-	}
-	rate, burst := r.sendPace()
-	args := make([]any, 0, 14+len(c.Outbox)+len(c.Effects))
-	args = append(args, c.Expect, session, ProcessedTTL.Milliseconds(), OutboxTTL.Milliseconds(), len(c.Outbox), release,
-		claimToken, r.opts.LockTTL.Milliseconds(), r.opts.Clock.Now().UnixMicro(), interval(rate), burst, plain, firstID, "")
+	args := make([]any, 0, 6+len(c.Outbox)+len(c.Effects))
+	args = append(args, c.Expect, session, ProcessedTTL.Milliseconds(), OutboxTTL.Milliseconds(), len(c.Outbox), release)
 	for _, reply := range c.Outbox {
 		b, err := json.Marshal(reply)
 		if err != nil {
@@ -382,7 +346,7 @@ func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 		}
 	}
 	keys := r.keys.commitKeys(c.Resident, c.UpdateID)
-	var reply any
+	var res int
 	atomic := false
 	if _, cluster := r.c.(*redis.ClusterClient); !cluster {
 		// One node: the indexes and the script in one MULTI/EXEC, one round
@@ -390,7 +354,7 @@ func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 		// is not needed).
 		atomic = true
 		var err error
-		if reply, err = r.commitTx(ctx, index, keys, args); err != nil {
+		if res, err = r.commitTx(ctx, index, keys, args); err != nil {
 			return fmt.Errorf("store: commit %s: %w", c.Resident, err)
 		}
 	} else {
@@ -404,11 +368,10 @@ func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 			}
 		}
 		var err error
-		if reply, err = commitScript.Run(ctx, r.c, keys, args...).Result(); err != nil {
+		if res, err = commitScript.Run(ctx, r.c, keys, args...).Int(); err != nil {
 			return fmt.Errorf("store: commit %s: %w", c.Resident, err)
 		}
 	}
-	res, claimed, state, extra := commitAnswer(reply)
 	switch res {
 	case 0:
 		if indexed != nil && indexed.Val() == 1 {
@@ -424,15 +387,6 @@ func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 		// The write released the lock (or it was no longer ours): the
 		// unlock function has nothing left to do.
 		held.released.Store(true)
-	}
-	if claimed {
-		cl := &SendClaim{r: r, resident: c.Resident, token: claimToken, replies: c.Outbox, at: time.Now()}
-		if state != "" {
-			p := pacedFrom(state, extra)
-			p.id = firstID
-			cl.first = &p
-		}
-		r.claims.Store(c.Resident, cl)
 	}
 	switch {
 	case res == 2 && !atomic:
@@ -452,7 +406,7 @@ func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 // and returns the script's answer. A server that lost its script cache
 // (NOSCRIPT: a restart) is given the script and asked again: the indexes
 // are idempotent and the script did not run.
-func (r *Redis) commitTx(ctx context.Context, index func(redis.Pipeliner), keys []string, args []any) (any, error) {
+func (r *Redis) commitTx(ctx context.Context, index func(redis.Pipeliner), keys []string, args []any) (int, error) {
 	for try := 0; ; try++ {
 		var run *redis.Cmd
 		_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -462,33 +416,15 @@ func (r *Redis) commitTx(ctx context.Context, index func(redis.Pipeliner), keys 
 		})
 		if err != nil && try == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
 			if err := commitScript.Load(ctx, r.c).Err(); err != nil {
-				return nil, err
+				return 0, err
 			}
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
-		return run.Result()
+		return run.Int()
 	}
-}
-
-// commitAnswer reads commitScript's answer: 0 (stale) or {1 or 2, claimed,
-// the first reply's state, extra}.
-func commitAnswer(reply any) (res int, claimed bool, state, extra string) {
-	switch v := reply.(type) {
-	case int64:
-		return int(v), false, "", ""
-	case []any:
-		if len(v) >= 4 {
-			n, _ := v[0].(int64)
-			c, _ := v[1].(string)
-			st, _ := v[2].(string)
-			ex, _ := v[3].(string)
-			return int(n), c == "1", st, ex
-		}
-	}
-	return -1, false, "", ""
 }
 
 // randomHex returns n random bytes in hex.

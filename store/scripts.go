@@ -44,31 +44,19 @@ return 0
 //	KEYS[2] Keys.Outbox
 //	KEYS[3] Keys.Effects
 //	KEYS[4] Keys.Lock
-//	KEYS[5] Keys.SendLock
-//	KEYS[6] Keys.Sent
-//	KEYS[7] Keys.Pace
-//	KEYS[8] Keys.KeyboardMessage
-//	KEYS[9] Keys.Processed, absent when the commit has no update id
+//	KEYS[5] Keys.Processed, absent when the commit has no update id
 //	ARGV[1] the session version the caller loaded (Expect)
 //	ARGV[2] the new session, JSON, its version already Expect+1
 //	ARGV[3] ProcessedTTL in ms
 //	ARGV[4] OutboxTTL in ms
 //	ARGV[5] n, the number of replies
 //	ARGV[6] the lock token to release with the write, or '' to keep the lock
-//	ARGV[7] a send-lock token to claim the replies with (Commit.Claim), or ''
-//	ARGV[8] LockTTL in ms
-//	ARGV[9] now, unix µs; ARGV[10] the pace's interval in µs; ARGV[11] its burst
-//	ARGV[12] '1' when the first reply is a plain one the claim may pace and mark
-//	ARGV[13] the first reply's id
-//	ARGV[14] unused, ''
-//	ARGV[15 .. 14+n] the replies, JSON
-//	ARGV[15+n ..] the effects, JSON
+//	ARGV[7 .. 6+n] the replies, JSON
+//	ARGV[7+n ..] the effects, JSON
 //
-// It returns 0 when the stored version is not Expect. Otherwise {2 when the
-// replies went into an empty outbox (Commit then indexes the resident again,
-// see Keys.OutboxIndex; only then can the replies be claimed), else 1;
-// '1' when the send lock was taken for them, else ”; the first reply's
-// pace-and-mark state or ”; its extra (see paceMarkLua)}. The lock is
+// It returns 0 when the stored version is not Expect, 2 when committed and
+// the replies went into an empty outbox (Commit then indexes the resident
+// again, see Keys.OutboxIndex), 1 when committed otherwise. The lock is
 // released only by a write that happened, and only if it still holds the
 // token.
 var commitScript = redis.NewScript(`
@@ -81,12 +69,12 @@ if v ~= tonumber(ARGV[1]) then
   return 0
 end
 redis.call('SET', KEYS[1], ARGV[2])
-if KEYS[9] then
-  redis.call('SET', KEYS[9], '1', 'PX', ARGV[3])
+if KEYS[5] then
+  redis.call('SET', KEYS[5], '1', 'PX', ARGV[3])
 end
 local n = tonumber(ARGV[5])
 local filled = false
-for i = 15, 14 + n do
+for i = 7, 6 + n do
   if redis.call('RPUSH', KEYS[2], ARGV[i]) == 1 then
     filled = true
   end
@@ -94,27 +82,16 @@ end
 if n > 0 then
   redis.call('PEXPIRE', KEYS[2], ARGV[4])
 end
-for i = 15 + n, #ARGV do
+for i = 7 + n, #ARGV do
   redis.call('RPUSH', KEYS[3], ARGV[i])
 end
 if ARGV[6] ~= '' and redis.call('GET', KEYS[4]) == ARGV[6] then
   redis.call('DEL', KEYS[4])
 end
-if not filled then
-  return {1, '', '', ''}
+if filled then
+  return 2
 end
-local claimed, st, ex = '', '', ''
-if ARGV[7] ~= '' and redis.call('SET', KEYS[5], ARGV[7], 'NX', 'PX', ARGV[8]) then
-  claimed = '1'
-  if ARGV[12] == '1' then
-    local id = ARGV[13]
-` + paceMarkLua(6, 7, 8, 9, 10, 11, 4) + `
-    if state ~= 'attempt' then
-      st, ex = state, extra
-    end
-  end
-end
-return {2, claimed, st, ex}
+return 1
 `)
 
 // popHeadScript removes the head of a list if it is still the given element,

@@ -154,8 +154,7 @@ type SendClaim struct {
 	token    string
 	replies  []flows.Reply
 	once     sync.Once
-	first    *paced    // the first reply's pace and mark, done by the claim
-	at       time.Time // when a Commit claimed it (zero for ClaimOutbox's own)
+	first    *paced // the first reply's pace and mark, done by the claim
 }
 
 // paced is the outcome of pacing and marking one reply.
@@ -178,15 +177,6 @@ const maxMessageBytes = 4096
 // so that its Begin costs nothing. An empty outbox gives a claim with no
 // replies whose lock is already released.
 func (r *Redis) ClaimOutbox(ctx context.Context, resident string, rate float64, burst int) (*SendClaim, error) {
-	if v, ok := r.claims.LoadAndDelete(resident); ok {
-		// The turn's own commit claimed its replies: no round trip. A claim
-		// kept too long may have lost its lock; it is let go instead.
-		c := v.(*SendClaim)
-		if time.Since(c.at) < r.opts.LockTTL/2 {
-			return c, nil
-		}
-		c.Release(ctx)
-	}
 	c := &SendClaim{r: r, resident: resident, token: randomHex(16)}
 	k := r.keys
 	res, err := claimScript.Run(ctx, r.c,

@@ -85,10 +85,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	metrics := telegram.NewMetrics()
 	st := tgredis.Store{Redis: a.store}
-	// Each turn's commit claims its replies for the sender, paced as it
-	// paces: a reply then costs one round trip to finish, none to claim.
-	a.store.SetSendPace(cfg.ChatRate, cfg.ChatBurst)
-	a.service.ClaimReplies = true
 	sender := &telegram.Sender{Client: client, Store: st, Logger: logger, Clock: a.clock,
 		ChatRate: cfg.ChatRate, ChatBurst: cfg.ChatBurst, BulkRate: cfg.BulkRate, Metrics: metrics}
 	a.desk.Notify = sender.Notify

@@ -64,7 +64,6 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"FinishSendRace", testFinishSendRace},
 		{"LockSend", testLockSend},
 		{"SendClaim", testSendClaim},
-		{"CommitClaim", testCommitClaim},
 		{"Reachable", testReachable},
 		{"KeyboardMessage", testKeyboardMessage},
 		{"Lease", testLease},
