@@ -58,6 +58,8 @@ type walker struct {
 	tapAgain time.Duration
 	lost     atomic.Int64
 	retapped sync.Map
+	// think is how long a resident reads before tapping.
+	think time.Duration
 }
 
 func newWalker(t testing.TB, fake *telegramtest.Server, seed uint64, targets ...string) *walker {
@@ -214,6 +216,7 @@ func (w *walker) walk(chat int64, path []string) error {
 		if err != nil {
 			return err
 		}
+		time.Sleep(w.think)
 		before = len(w.fake.Messages(chat))
 		last = w.callback(chat, m.MessageID, b.CallbackData)
 		if err := w.deliver(last); err != nil {
