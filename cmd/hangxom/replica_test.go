@@ -329,6 +329,22 @@ func sameAsReference(t *testing.T, fake *telegramtest.Server, client redis.Unive
 // together.
 const residentsAtOnce = 8
 
+// twoReplicasWalk starts two webhook replicas on client, walks the
+// residents through both (each update to a random one, a fifth to both at
+// once), and compares what they saw and the counts with one replica's.
+func twoReplicasWalk(t *testing.T, client redis.UniversalClient, prefix string, seed uint64, want [][]string, wantCounts store.Counts) (*walker, []*tgTest) {
+	t.Helper()
+	fake := telegramtest.NewServer(t, "")
+	a := startServeAt(t, true, fake, client, prefix, nil)
+	b := startServeAt(t, true, fake, client, prefix, nil)
+	w := newWalker(t, fake, seed, a.webhook, b.webhook)
+	w.dup = 0.2
+	w.crowd(0, residentsAtOnce)
+	settleAll(t, client, prefix)
+	sameAsReference(t, fake, client, prefix, want, wantCounts)
+	return w, []*tgTest{a, b}
+}
+
 // TestTwoReplicasMatchOneReplica delivers each update to a random one of
 // two replicas on one Redis, a fifth of them to both at once, for several
 // residents together: every conversation and count equals one replica's.
@@ -338,15 +354,8 @@ func TestTwoReplicasMatchOneReplica(t *testing.T) {
 		t.Fatalf("reference counts %+v: want %d started, %d completed", wantCounts, residentsAtOnce, residentsAtOnce/2)
 	}
 
-	fake := telegramtest.NewServer(t, "")
 	client, prefix := newRedisForTest(t)
-	a := startServeAt(t, true, fake, client, prefix, nil)
-	b := startServeAt(t, true, fake, client, prefix, nil)
-	w := newWalker(t, fake, 7, a.webhook, b.webhook)
-	w.dup = 0.2
-	w.crowd(0, residentsAtOnce)
-	settleAll(t, client, prefix)
-	sameAsReference(t, fake, client, prefix, want, wantCounts)
+	w, _ := twoReplicasWalk(t, client, prefix, 7, want, wantCounts)
 	t.Logf("two replicas: %d residents, %d updates, %d posted to both replicas at once; conversations and counts equal one replica's",
 		residentsAtOnce, w.nextID.Load(), w.twice.Load())
 	if w.twice.Load() == 0 {
@@ -379,15 +388,8 @@ func TestTwoReplicasOnTheCluster(t *testing.T) {
 			return nil
 		})
 	})
-	fake := telegramtest.NewServer(t, "")
-	a := startServeAt(t, true, fake, cc, prefix, nil)
-	bb := startServeAt(t, true, fake, cc, prefix, nil)
-	w := newWalker(t, fake, 11, a.webhook, bb.webhook)
-	w.dup = 0.2
-	w.crowd(0, residentsAtOnce)
-	settleAll(t, cc, prefix)
-	sameAsReference(t, fake, cc, prefix, want, wantCounts)
-	for _, r := range []*tgTest{a, bb} {
+	w, replicas := twoReplicasWalk(t, cc, prefix, 11, want, wantCounts)
+	for _, r := range replicas {
 		if log := r.log.String(); strings.Contains(log, "CROSSSLOT") {
 			t.Errorf("a replica met CROSSSLOT:\n%s", log)
 		}
