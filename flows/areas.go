@@ -1,11 +1,11 @@
 package flows
 
 import (
-	"sort"
-	"strconv"
+	"cmp"
+	"slices"
 	"strings"
 	"sync/atomic"
-	"unicode"
+	"unicode/utf8"
 )
 
 // AreaIndex is an in-memory Directory built from a list of areas. Children
@@ -15,15 +15,20 @@ type AreaIndex struct {
 	byID     map[string]Area
 	children map[string][]Area
 	communes []Area
+	folded   map[string]string // Fold of each name
 }
 
 var _ Directory = (*AreaIndex)(nil)
 
 // NewAreaIndex indexes areas.
 func NewAreaIndex(areas []Area) *AreaIndex {
-	x := &AreaIndex{byID: make(map[string]Area, len(areas)), children: map[string][]Area{}}
+	x := &AreaIndex{byID: make(map[string]Area, len(areas)), children: map[string][]Area{},
+		folded: make(map[string]string, len(areas))}
 	for _, a := range areas {
 		x.byID[a.ID] = a
+		if _, ok := x.folded[a.Name]; !ok {
+			x.folded[a.Name] = Fold(a.Name)
+		}
 	}
 	for _, a := range x.byID {
 		if a.ParentID != "" {
@@ -34,10 +39,19 @@ func NewAreaIndex(areas []Area) *AreaIndex {
 		}
 	}
 	for k := range x.children {
-		SortAreas(x.children[k])
+		sortAreas(x.children[k], x.FoldedName)
 	}
-	SortAreas(x.communes)
+	sortAreas(x.communes, x.FoldedName)
 	return x
+}
+
+// FoldedName returns Fold(name), kept for the names of the areas indexed:
+// sorting a thousand hamlets for a report folds no name again.
+func (x *AreaIndex) FoldedName(name string) string {
+	if f, ok := x.folded[name]; ok {
+		return f
+	}
+	return Fold(name)
 }
 
 // Area returns the area with the given id.
@@ -63,52 +77,73 @@ func (x *AreaIndex) All() []Area {
 
 // SortAreas orders areas for display: unassigned hamlets last, then by name
 // folded, numbers compared as numbers, then by id.
-func SortAreas(as []Area) {
-	sort.SliceStable(as, func(i, j int) bool {
-		if as[i].Unassigned != as[j].Unassigned {
-			return !as[i].Unassigned
-		}
-		if c := NaturalCompare(Fold(as[i].Name), Fold(as[j].Name)); c != 0 {
-			return c < 0
-		}
-		return as[i].ID < as[j].ID
-	})
-}
+func SortAreas(as []Area) { sortAreas(as, Fold) }
 
-// NaturalCompare compares strings with runs of digits compared by value.
-func NaturalCompare(a, b string) int {
-	for a != "" && b != "" {
-		ra, rb := []rune(a)[0], []rune(b)[0]
-		if unicode.IsDigit(ra) && unicode.IsDigit(rb) {
-			na, resta := leadingNumber(a)
-			nb, restb := leadingNumber(b)
-			if na != nb {
-				if na < nb {
-					return -1
-				}
-				return 1
-			}
-			a, b = resta, restb
-			continue
-		}
-		if ra != rb {
-			if ra < rb {
+// sortAreas is SortAreas with each name folded once, by fold.
+func sortAreas(as []Area, fold func(string) string) {
+	type keyed struct {
+		a      Area
+		folded string
+	}
+	ks := make([]keyed, len(as))
+	for i, a := range as {
+		ks[i] = keyed{a, fold(a.Name)}
+	}
+	slices.SortStableFunc(ks, func(x, y keyed) int {
+		if x.a.Unassigned != y.a.Unassigned {
+			if y.a.Unassigned {
 				return -1
 			}
 			return 1
 		}
-		a, b = a[len(string(ra)):], b[len(string(rb)):]
+		if c := NaturalCompare(x.folded, y.folded); c != 0 {
+			return c
+		}
+		return strings.Compare(x.a.ID, y.a.ID)
+	})
+	for i, k := range ks {
+		as[i] = k.a
+	}
+}
+
+// NaturalCompare compares strings with runs of ASCII digits compared by
+// value ("TDP 2" before "TDP 10", "02" equal to "2"), whatever their
+// length; everything else rune by rune. It reads each string once: a
+// report sorts a thousand hamlets with it.
+func NaturalCompare(a, b string) int {
+	for a != "" && b != "" {
+		if isASCIIDigit(a[0]) && isASCIIDigit(b[0]) {
+			da, resta := leadingDigits(a)
+			db, restb := leadingDigits(b)
+			da, db = strings.TrimLeft(da, "0"), strings.TrimLeft(db, "0")
+			if len(da) != len(db) {
+				return cmp.Compare(len(da), len(db))
+			}
+			if c := strings.Compare(da, db); c != 0 {
+				return c
+			}
+			a, b = resta, restb
+			continue
+		}
+		ra, na := utf8.DecodeRuneInString(a)
+		rb, nb := utf8.DecodeRuneInString(b)
+		if ra != rb {
+			return cmp.Compare(ra, rb)
+		}
+		a, b = a[na:], b[nb:]
 	}
 	return strings.Compare(a, b)
 }
 
-func leadingNumber(s string) (uint64, string) {
+func isASCIIDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// leadingDigits splits s after its leading ASCII digits.
+func leadingDigits(s string) (digits, rest string) {
 	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+	for i < len(s) && isASCIIDigit(s[i]) {
 		i++
 	}
-	n, _ := strconv.ParseUint(s[:i], 10, 64)
-	return n, s[i:]
+	return s[:i], s[i:]
 }
 
 // LiveAreas is a Directory whose snapshot can be replaced while the bot
@@ -132,6 +167,9 @@ func (l *LiveAreas) Set(areas []Area) { l.cur.Store(NewAreaIndex(areas)) }
 
 // Index returns the current snapshot.
 func (l *LiveAreas) Index() *AreaIndex { return l.cur.Load() }
+
+// FoldedName returns Fold(name), kept for the current snapshot's names.
+func (l *LiveAreas) FoldedName(name string) string { return l.cur.Load().FoldedName(name) }
 
 // Area returns the area with the given id.
 func (l *LiveAreas) Area(id string) (Area, bool) { return l.cur.Load().Area(id) }

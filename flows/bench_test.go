@@ -2,6 +2,7 @@ package flows_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"sync/atomic"
@@ -107,4 +108,36 @@ func BenchmarkRoundTripsPerUpdate(b *testing.B) {
 	// menu command carries none.
 	b.ReportMetric(float64(startTrips)/float64(b.N), "round_trips/start")
 	b.ReportMetric(float64(menuTrips)/float64(b.N), "round_trips/menu")
+}
+
+// BenchmarkStatsRows builds a province's report rows: 1,000 hamlets with
+// Vietnamese names in 10 communes × 5 flows, a target on the province.
+func BenchmarkStatsRows(b *testing.B) {
+	areas := []flows.Area{{ID: "prov", Level: flows.LevelProvince, Name: "Tỉnh Thái Nguyên"}}
+	var hamlets []flows.Area
+	for c := range 10 {
+		cid := fmt.Sprintf("xa-%02d", c)
+		areas = append(areas, flows.Area{ID: cid, Level: flows.LevelCommune, ParentID: "prov", Name: fmt.Sprintf("Xã Võ Nhai số %d", c)})
+		for h := range 100 {
+			hh := 100 + h
+			a := flows.Area{ID: fmt.Sprintf("%s-h%03d", cid, h), Level: flows.LevelHamlet, ParentID: cid,
+				Name: fmt.Sprintf("Xóm Đồng Kè số %d", 100-h), Households: &hh}
+			areas = append(areas, a)
+			hamlets = append(hamlets, a)
+		}
+	}
+	ids := []string{"ewallet", "fee-qr", "party-handbook", "shop", "vneid"}
+	counts := map[flows.HamletFlow]flows.Counts{}
+	for i, h := range hamlets {
+		for _, f := range ids {
+			counts[flows.HamletFlow{Hamlet: h.ID, Flow: f}] = flows.Counts{Started: int64(i), CompletedSelf: int64(i / 2)}
+		}
+	}
+	sc := flows.StatsScope{Areas: flows.NewAreaIndex(areas), Hamlets: hamlets, Flows: ids,
+		Targets: []flows.Target{{Flow: "ewallet", Area: "prov", Pct: 80, Basis: flows.BasisHouseholds}}}
+	for b.Loop() {
+		if rows := flows.StatsRows(sc, counts); len(rows) != 5000 {
+			b.Fatalf("%d rows", len(rows))
+		}
+	}
 }

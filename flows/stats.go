@@ -186,9 +186,38 @@ func ReadStats(ctx context.Context, r CountReader, sc StatsScope, months []strin
 // nil when that number is unknown. It is the share reached through the
 // bot, not the official indicator.
 func StatsRows(sc StatsScope, counts map[HamletFlow]Counts) []StatsRow {
-	rows := make([]StatsRow, 0, len(sc.Hamlets)*len(sc.Flows))
-	for _, h := range sc.Hamlets {
+	// The hamlets are ranked once, then their rows made in that order: a
+	// province's report has thousands of rows but far fewer hamlets, and
+	// NaturalCompare and Fold are not cheap (the report phase of hangxom
+	// loadtest).
+	type place struct {
+		hamlet, commune             Area
+		foldedHamlet, foldedCommune string
+	}
+	fold := Fold
+	if d, ok := sc.Areas.(interface{ FoldedName(string) string }); ok {
+		fold = d.FoldedName // an AreaIndex keeps its names folded
+	}
+	places := make([]place, len(sc.Hamlets))
+	for i, h := range sc.Hamlets {
 		c, _ := sc.Areas.Area(h.ParentID)
+		places[i] = place{hamlet: h, commune: c, foldedHamlet: fold(h.Name), foldedCommune: fold(c.Name)}
+	}
+	slices.SortStableFunc(places, func(x, y place) int {
+		if c := NaturalCompare(x.foldedCommune, y.foldedCommune); c != 0 {
+			return c
+		}
+		if c := strings.Compare(x.commune.ID, y.commune.ID); c != 0 {
+			return c
+		}
+		if c := NaturalCompare(x.foldedHamlet, y.foldedHamlet); c != 0 {
+			return c
+		}
+		return strings.Compare(x.hamlet.ID, y.hamlet.ID)
+	})
+	rows := make([]StatsRow, 0, len(sc.Hamlets)*len(sc.Flows))
+	for _, p := range places {
+		h, c := p.hamlet, p.commune
 		for _, f := range sc.Flows {
 			n := counts[HamletFlow{Hamlet: h.ID, Flow: f}]
 			r := StatsRow{
@@ -207,54 +236,6 @@ func StatsRows(sc StatsScope, counts map[HamletFlow]Counts) []StatsRow {
 			rows = append(rows, r)
 		}
 	}
-	// Rows sort by commune and hamlet name (natural order, folded), then by
-	// flow. The hamlets are ranked once, and the rows sorted by rank: a
-	// province's report has thousands of rows but far fewer hamlets, and
-	// NaturalCompare is not cheap (the report phase of hangxom loadtest).
-	type place struct {
-		commune, communeID, hamlet, hamletID string
-	}
-	seen := map[place]bool{}
-	var places []place
-	for _, r := range rows {
-		p := place{r.Commune, r.CommuneID, r.Hamlet, r.HamletID}
-		if !seen[p] {
-			seen[p] = true
-			places = append(places, p)
-		}
-	}
-	folded := make(map[string]string, 2*len(places))
-	for _, p := range places {
-		folded[p.commune], folded[p.hamlet] = Fold(p.commune), Fold(p.hamlet)
-	}
-	slices.SortFunc(places, func(x, y place) int {
-		if c := NaturalCompare(folded[x.commune], folded[y.commune]); c != 0 {
-			return c
-		}
-		if c := strings.Compare(x.communeID, y.communeID); c != 0 {
-			return c
-		}
-		if c := NaturalCompare(folded[x.hamlet], folded[y.hamlet]); c != 0 {
-			return c
-		}
-		return strings.Compare(x.hamletID, y.hamletID)
-	})
-	rank := make(map[place]int, len(places))
-	for i, p := range places {
-		rank[p] = i
-	}
-	flowOrder := make(map[string]int, len(sc.Flows))
-	for i, f := range sc.Flows {
-		flowOrder[f] = i
-	}
-	slices.SortStableFunc(rows, func(x, y StatsRow) int {
-		px := rank[place{x.Commune, x.CommuneID, x.Hamlet, x.HamletID}]
-		py := rank[place{y.Commune, y.CommuneID, y.Hamlet, y.HamletID}]
-		if px != py {
-			return px - py
-		}
-		return flowOrder[x.Flow] - flowOrder[y.Flow]
-	})
 	return rows
 }
 

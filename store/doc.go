@@ -56,8 +56,8 @@
 //	P:{h:H}:started:<flow>                SET     none         ApplyEffects (pseudonyms)
 //	P:{h:H}:done:<flow>                   SET     none         ApplyEffects (pseudonyms)
 //	P:{h:H}:open:<flow>                   ZSET    none         ApplyEffects (pseudonym → last activity ms), Sweep
-//	P:{h:H}:count:<flow>:<YYYY-MM>        HASH    none         ApplyEffects, Sweep (started, completed_self,
-//	                                                           completed_team, help, abandoned)
+//	P:{h:H}:counts:<YYYY-MM>              HASH    none         ApplyEffects, Sweep ("<flow>:started",
+//	                                                           completed_self, completed_team, help, abandoned)
 //	P:{h:H}:completions                   STREAM  ~100000 ids  ApplyEffects (pseud, flow, via, at)
 //	P:{h:H}:helps                         STREAM  ~100000 ids  ApplyEffects (pseud, flow, step, at)
 //	P:{h:H}:help_total                    STRING  none         ApplyEffects (INCR)
@@ -69,6 +69,7 @@
 //	P:rate:<key>                          STRING  burst drain  Allow (GCRA arrival time, µs)
 //	P:pairs                               SET     none         ApplyEffects (JSON [hamlet, flow])
 //	P:sweep:lock                          STRING  5 min        Sweep
+//	P:stalled                             STRING  10 min       Sweep (stalled residents per hamlet and flow)
 //	P:areas                               HASH    none         SeedAreas (HSETNX), PutArea (HSET)
 //	P:help:<id>                           STRING  90 d         CreateHelp (SET NX), UpdateHelp (WATCH/MULTI)
 //	P:{h:H}:helps_open                    ZSET    none         CreateHelp, UpdateHelp (ZREM when closed)

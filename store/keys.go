@@ -141,12 +141,26 @@ func (k Keys) Open(hamlet, flow string) string {
 	return k.hamlet(hamlet, "open:"+flowName(flow))
 }
 
-// Counter is HASH of the month's counts for a hamlet and flow (fields
-// started, completed_self, completed_team, help, abandoned), no TTL; written
-// by ApplyEffects and Sweep. Month is YYYY-MM in the bot's time zone.
-func (k Keys) Counter(hamlet, flow, month string) string {
-	return k.hamlet(hamlet, "count:"+flowName(flow)+":"+month)
+// MonthCounts is HASH of a hamlet's counts in one month, fields
+// "<flow>:<count>" with count one of started, completed_self,
+// completed_team, help, abandoned; no TTL; written by ApplyEffects and
+// Sweep. Month is YYYY-MM in the bot's time zone. One key per hamlet and
+// month, not per flow: a report reads one key per hamlet and month.
+func (k Keys) MonthCounts(hamlet, month string) string {
+	return k.hamlet(hamlet, "counts:"+month)
 }
+
+// countField is the MonthCounts field of one count of a flow.
+func countField(flow, count string) string { return flowName(flow) + ":" + count }
+
+// legacyCounters matches the counters of the layout before MonthCounts:
+// HASH P:{h:H}:count:<flow>:<YYYY-MM>. Sweep moves them into MonthCounts.
+func (k Keys) legacyCounters() string { return k.prefix + ":{h:*}:count:*" }
+
+// Stalled is STRING, 10 min TTL: the sweep's count of stalled residents per
+// hamlet and flow (a header line with the cutoff, then one line per pair
+// with any), which Counts uses while it is fresh; written by Sweep (SET).
+func (k Keys) Stalled() string { return k.prefix + ":stalled" }
 
 // Completions is STREAM (pseud, flow, via, at), MAXLEN ~100000; XADDed by
 // ApplyEffects on a first completion.
@@ -282,7 +296,7 @@ func (k Keys) effectKeys(hamlet, flow, month, pseudonym, effectID string) []stri
 		k.Started(hamlet, flow),
 		k.Done(hamlet, flow),
 		k.Open(hamlet, flow),
-		k.Counter(hamlet, flow, month),
+		k.MonthCounts(hamlet, month),
 		k.Completions(hamlet),
 		k.Helps(hamlet),
 		k.HelpTotal(hamlet),
@@ -292,5 +306,5 @@ func (k Keys) effectKeys(hamlet, flow, month, pseudonym, effectID string) []stri
 
 // expireKeys are the KEYS of expireScript.
 func (k Keys) expireKeys(hamlet, flow, month string) []string {
-	return []string{k.Open(hamlet, flow), k.Counter(hamlet, flow, month)}
+	return []string{k.Open(hamlet, flow), k.MonthCounts(hamlet, month)}
 }

@@ -55,7 +55,9 @@ type Redis struct {
 	opts  Options
 	log   *slog.Logger
 	pairs sync.Map // JSON [hamlet, flow] already added to Keys.Pairs
-	held  sync.Map // resident → *heldLock, for locks taken by Begin
+	// migrated is set once Sweep found no counters of the old layout left.
+	migrated atomic.Bool
+	held     sync.Map // resident → *heldLock, for locks taken by Begin
 	// waiting: residents whose Begin found effects of earlier turns still
 	// to apply (EffectsWaiting), until their unlock.
 	waiting sync.Map

@@ -259,7 +259,7 @@ return {1, '0'}
 //	KEYS[2] Keys.Started(hamlet, flow)
 //	KEYS[3] Keys.Done(hamlet, flow)
 //	KEYS[4] Keys.Open(hamlet, flow)
-//	KEYS[5] Keys.Counter(hamlet, flow, month)
+//	KEYS[5] Keys.MonthCounts(hamlet, month) (fields "<flow>:<count>", flow "" as "_")
 //	KEYS[6] Keys.Completions(hamlet)
 //	KEYS[7] Keys.Helps(hamlet)
 //	KEYS[8] Keys.HelpTotal(hamlet)
@@ -278,12 +278,15 @@ return {1, '0'}
 // It returns 1 when applied, 0 when it had been applied before.
 var effectScript = redis.NewScript(`
 local kind, p = ARGV[1], ARGV[2]
+local c = ARGV[5]
+if c == '' then c = '_' end
+c = c .. ':'
 if kind == 'help' and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[9]) then
   return 0
 end
 if kind == 'started' then
   if redis.call('SADD', KEYS[2], p) == 1 then
-    redis.call('HINCRBY', KEYS[5], 'started', 1)
+    redis.call('HINCRBY', KEYS[5], c .. 'started', 1)
   end
   -- Someone who finished (alone or with the team) is not followed up again.
   if redis.call('SISMEMBER', KEYS[3], p) == 0 then
@@ -296,18 +299,18 @@ elseif kind == 'activity' then
 elseif kind == 'completed' then
   redis.call('ZREM', KEYS[4], p)
   if redis.call('SADD', KEYS[3], p) == 1 then
-    redis.call('HINCRBY', KEYS[5], 'completed_' .. ARGV[7], 1)
+    redis.call('HINCRBY', KEYS[5], c .. 'completed_' .. ARGV[7], 1)
     redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[10], '*',
       'pseud', p, 'flow', ARGV[5], 'via', ARGV[7], 'at', ARGV[4])
   end
 elseif kind == 'help' then
-  redis.call('HINCRBY', KEYS[5], 'help', 1)
+  redis.call('HINCRBY', KEYS[5], c .. 'help', 1)
   redis.call('INCR', KEYS[8])
   redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[10], '*',
     'pseud', p, 'flow', ARGV[5], 'step', ARGV[6], 'at', ARGV[4])
 elseif kind == 'left' then
   if redis.call('ZREM', KEYS[4], p) == 1 and ARGV[8] == 'expired' then
-    redis.call('HINCRBY', KEYS[5], 'abandoned', 1)
+    redis.call('HINCRBY', KEYS[5], c .. 'abandoned', 1)
   end
 elseif kind == 'filed' then
   redis.call('SADD', KEYS[9], p)
@@ -318,18 +321,28 @@ return 1
 `)
 
 // expireScript drops the residents idle since before a cutoff from a flow's
-// open index and counts them abandoned. ZREMRANGEBYSCORE decides who is
+// open index and counts them abandoned, then counts the residents left in
+// it idle since before the stalled cutoff. ZREMRANGEBYSCORE decides who is
 // counted, so running it twice counts nobody twice.
 //
 //	KEYS[1] Keys.Open(hamlet, flow)
-//	KEYS[2] Keys.Counter(hamlet, flow, month of now)
-//	ARGV[1] cutoff, unix ms (exclusive)
+//	KEYS[2] Keys.MonthCounts(hamlet, month of now)
+//	ARGV[1] expiry cutoff, unix ms (exclusive); "" expires nobody
+//	ARGV[2] the flow's field prefix in KEYS[2]: countField(flow, "")
+//	ARGV[3] stalled cutoff, unix ms (exclusive); "" counts nobody
 //
-// It returns the number of residents dropped.
+// It returns {residents dropped, residents stalled}.
 var expireScript = redis.NewScript(`
-local n = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
-if n > 0 then
-  redis.call('HINCRBY', KEYS[2], 'abandoned', n)
+local n = 0
+if ARGV[1] ~= '' then
+  n = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+  if n > 0 then
+    redis.call('HINCRBY', KEYS[2], ARGV[2] .. 'abandoned', n)
+  end
 end
-return n
+local stalled = 0
+if ARGV[3] ~= '' then
+  stalled = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[3])
+end
+return {n, stalled}
 `)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,6 +21,13 @@ type SweepOptions struct {
 	// SessionExpiry is how long a resident may stay idle in an unfinished
 	// flow before the flow counts as abandoned; zero skips expiry.
 	SessionExpiry time.Duration
+	// StalledAfter is how long a resident may stay idle in an unfinished
+	// flow before the stats call them stalled (WAIT_EXPIRY). When set, the
+	// sweep counts them per hamlet and flow into Keys.Stalled, which Counts
+	// reads instead of counting them itself; Hamlets and Flows should then
+	// cover every pair a report reads (a pair the sweep did not look at
+	// reads as none stalled while the counts are fresh).
+	StalledAfter time.Duration
 	// Hamlets and Flows choose the counters expiry looks at: every hamlet
 	// × every flow when both are set, otherwise the pairs that have ever had
 	// an effect, filtered by whichever of the two is set.
@@ -69,7 +77,10 @@ func (r *Redis) Sweep(ctx context.Context, now time.Time, opts SweepOptions) (Sw
 	if err := r.repair(ctx, now.Add(-opts.Grace), &rep); err != nil {
 		return rep, fmt.Errorf("store: sweep: repair: %w", err)
 	}
-	if opts.SessionExpiry > 0 {
+	if err := r.migrateCounters(ctx); err != nil {
+		return rep, fmt.Errorf("store: sweep: counters of the old layout: %w", err)
+	}
+	if opts.SessionExpiry > 0 || opts.StalledAfter > 0 {
 		if err := r.expire(ctx, now, opts, &rep); err != nil {
 			return rep, fmt.Errorf("store: sweep: expire: %w", err)
 		}
@@ -111,23 +122,133 @@ func (r *Redis) repair(ctx context.Context, cutoff time.Time, rep *SweepReport) 
 	return nil
 }
 
-// expire drops idle residents from the open indexes.
+// sweepBatch is how many pairs one pipeline of the expiry step carries.
+const sweepBatch = 500
+
+// expire drops idle residents from the open indexes and counts the stalled
+// ones, a pipeline of expireScript calls per sweepBatch pairs.
 func (r *Redis) expire(ctx context.Context, now time.Time, opts SweepOptions, rep *SweepReport) error {
 	pairs, err := r.sweepPairs(ctx, opts)
 	if err != nil {
 		return err
 	}
 	month := now.In(r.opts.Location).Format("2006-01")
-	cutoff := now.Add(-opts.SessionExpiry).UnixMilli()
-	for _, p := range pairs {
-		n, err := expireScript.Run(ctx, r.c, r.keys.expireKeys(p.Hamlet, p.Flow, month), cutoff).Int64()
-		if err != nil {
-			return fmt.Errorf("%s/%s: %w", p.Hamlet, p.Flow, err)
+	expiry, stall := "", ""
+	if opts.SessionExpiry > 0 {
+		expiry = strconv.FormatInt(now.Add(-opts.SessionExpiry).UnixMilli(), 10)
+	}
+	var snap strings.Builder
+	if opts.StalledAfter > 0 {
+		stall = strconv.FormatInt(now.Add(-opts.StalledAfter).UnixMilli(), 10)
+		snap.WriteString(stall + "\n")
+	}
+	for start := 0; start < len(pairs); start += sweepBatch {
+		batch := pairs[start:min(start+sweepBatch, len(pairs))]
+		cmds := make([]*redis.Cmd, len(batch))
+		for try := 0; ; try++ {
+			_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for i, hf := range batch {
+					cmds[i] = expireScript.EvalSha(ctx, p, r.keys.expireKeys(hf.Hamlet, hf.Flow, month),
+						expiry, countField(hf.Flow, ""), stall)
+				}
+				return nil
+			})
+			if err != nil && try == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
+				// A restarted server lost its scripts. Running a pair's
+				// script again changes nothing, so the whole batch is retried.
+				if err := expireScript.Load(ctx, r.c).Err(); err != nil {
+					return err
+				}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			break
 		}
-		rep.Abandoned += n
+		for i, c := range cmds {
+			v, err := c.Int64Slice()
+			if err != nil || len(v) != 2 {
+				return fmt.Errorf("%s/%s: %v %w", batch[i].Hamlet, batch[i].Flow, v, err)
+			}
+			rep.Abandoned += v[0]
+			if v[1] > 0 && !strings.ContainsAny(batch[i].Hamlet+batch[i].Flow, "\t\n") {
+				fmt.Fprintf(&snap, "%s\t%s\t%d\n", batch[i].Hamlet, batch[i].Flow, v[1])
+			}
+		}
+	}
+	if stall == "" {
+		return nil
+	}
+	if err := r.c.Set(ctx, r.keys.Stalled(), snap.String(), stalledTTL).Err(); err != nil {
+		return fmt.Errorf("stalled counts: %w", err)
 	}
 	return nil
 }
+
+// migrateCounters moves counters of the layout before MonthCounts (one HASH
+// per hamlet, flow and month) into MonthCounts, once per process: each old
+// key is added to its hamlet's month and deleted in one script, so a crash
+// or a second sweeper moves nothing twice.
+func (r *Redis) migrateCounters(ctx context.Context) error {
+	if r.migrated.Load() {
+		return nil
+	}
+	scan := func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, r.keys.legacyCounters(), 1000).Iterator()
+		for iter.Next(ctx) {
+			old := iter.Val()
+			i := strings.LastIndex(old, "}:count:")
+			if i < 0 {
+				continue
+			}
+			flow, month, ok := cutLast(old[i+len("}:count:"):], ":")
+			if !ok {
+				continue
+			}
+			hamlet := old[len(r.keys.prefix)+len(":{h:") : i]
+			if err := migrateCounterScript.Run(ctx, c, []string{old, r.keys.MonthCounts(hamlet, month)},
+				flow+":").Err(); err != nil {
+				return fmt.Errorf("%s: %w", old, err)
+			}
+			r.log.Info("store: moved counters to the new layout", "hamlet", hamlet, "flow", flow, "month", month)
+		}
+		return iter.Err()
+	}
+	var err error
+	switch c := r.c.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, scan)
+	case *redis.Client:
+		err = scan(ctx, c)
+	default:
+		return nil // a ring or another client: nothing of the old layout to find
+	}
+	if err != nil {
+		return err
+	}
+	r.migrated.Store(true)
+	return nil
+}
+
+// cutLast cuts s around the last sep.
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
+}
+
+// migrateCounterScript adds the old counter KEYS[1] to KEYS[2], each field
+// prefixed with ARGV[1], and deletes KEYS[1].
+var migrateCounterScript = redis.NewScript(`
+local kv = redis.call('HGETALL', KEYS[1])
+for i = 1, #kv, 2 do
+  redis.call('HINCRBY', KEYS[2], ARGV[1] .. kv[i], kv[i + 1])
+end
+redis.call('DEL', KEYS[1])
+return #kv / 2
+`)
 
 // sweepPairs returns the hamlet × flow pairs opts ask for.
 func (r *Redis) sweepPairs(ctx context.Context, opts SweepOptions) ([]HamletFlow, error) {

@@ -181,11 +181,12 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 	return a, nil
 }
 
-// sweep repairs effects left unapplied by a crash and expires old flows.
+// sweep repairs effects left unapplied by a crash, expires old flows and
+// counts the stalled residents for the reports.
 func (a *app) sweep(ctx context.Context) (store.SweepReport, error) {
 	return a.store.Sweep(ctx, a.clock.Now(), store.SweepOptions{
-		SessionExpiry: a.cfg.SessionExpiry,
-		Hamlets:       a.hamletIDs(), Flows: a.flowIDs(),
+		SessionExpiry: a.cfg.SessionExpiry, StalledAfter: a.cfg.WaitExpiry,
+		Hamlets: a.hamletIDs(), Flows: a.flowIDs(),
 	})
 }
 

@@ -370,6 +370,16 @@ func (a *app) useStoredTargets(ctx context.Context) error {
 // steps is left where it is. `hangxom stats` calls it on what Counts
 // returns.
 func rollUp(counts map[store.HamletFlow]store.Counts, areas *flows.AreaIndex, today string) map[store.HamletFlow]store.Counts {
+	merged := false
+	for hf := range counts {
+		if h, ok := areas.Area(hf.Hamlet); ok && mergedAway(h, today) {
+			merged = true
+			break
+		}
+	}
+	if !merged {
+		return counts // nothing to move: most days, in most provinces
+	}
 	out := make(map[store.HamletFlow]store.Counts, len(counts))
 	for hf, n := range counts {
 		to := hf.Hamlet

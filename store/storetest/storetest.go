@@ -55,6 +55,9 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"Left", testLeft},
 		{"StalledAndAbandoned", testStalledAndAbandoned},
 		{"SweepSingleRunner", testSweepSingleRunner},
+		{"StalledFromSweep", testStalledFromSweep},
+		{"CountersOfTheOldLayout", testCountersOfTheOldLayout},
+		{"CountsManyHamlets", testCountsManyHamlets},
 		{"Areas", testAreas},
 		{"PutAreasAndTargets", testPutAreasAndTargets},
 		{"CountsMonths", testCountsMonths},
@@ -782,6 +785,134 @@ func testStalledAndAbandoned(t *testing.T, s *store.Redis) {
 	commitApply(t, s, b, "tg:64", flows.Effect{Kind: flows.EffectLeft, Flow: hf.Flow, Hamlet: hf.Hamlet, At: now, Reason: "expired"})
 	diff(t, "counts after all expired", store.Counts{Started: 2, Abandoned: 2}, counts(t, s, hf, now, "2026-04"))
 	diff(t, "vneid expired", store.Counts{Started: 1, Abandoned: 1}, counts(t, s, other, now, "2026-04"))
+}
+
+// testStalledFromSweep: a report reads the stalled residents the sweep
+// counted while its count is fresh for the report's cutoff, and counts
+// them itself otherwise.
+func testStalledFromSweep(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	hf := store.HamletFlow{Hamlet: "h-stall", Flow: "ewallet"}
+	quiet := store.HamletFlow{Hamlet: "h-stall", Flow: "vneid"}
+	ev := func(kind flows.EffectKind, at time.Time) flows.Effect {
+		return flows.Effect{Kind: kind, Flow: hf.Flow, Hamlet: hf.Hamlet, At: at}
+	}
+	commitApply(t, s, residentID(), "tg:90", ev(flows.EffectStarted, t0.Add(-100*time.Hour)))
+	commitApply(t, s, residentID(), "tg:91", ev(flows.EffectStarted, t0))
+	wait := 72 * time.Hour
+	cutoff := t0.Add(-wait)
+	diff(t, "counted by the report", store.Counts{Stalled: 1}, counts(t, s, hf, cutoff, "2026-05"))
+
+	opts := store.SweepOptions{StalledAfter: wait, Hamlets: []string{hf.Hamlet}, Flows: []string{hf.Flow, quiet.Flow}}
+	if _, err := s.Sweep(ctx, t0, opts); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := s.Client().TTL(ctx, s.Keys().Stalled()).Val(); ttl <= 0 || ttl > 10*time.Minute {
+		t.Errorf("the sweep's stalled counts live %s, want at most 10 min", ttl)
+	}
+	// A resident idle long enough joins after the sweep: the report reads
+	// the sweep's count while it is fresh (within StalledSlack), so it is
+	// not seen until the next sweep, or when the report counts itself.
+	commitApply(t, s, residentID(), "tg:92", ev(flows.EffectStarted, t0.Add(-90*time.Hour)))
+	got, err := s.Counts(ctx, []store.HamletFlow{hf, quiet}, []string{"2026-05"}, cutoff.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "from the sweep", map[store.HamletFlow]store.Counts{hf: {Stalled: 1}, quiet: {}}, got)
+	diff(t, "stale for this cutoff: counted", store.Counts{Stalled: 2}, counts(t, s, hf, cutoff.Add(store.StalledSlack+time.Minute), "2026-05"))
+	if _, err := s.Sweep(ctx, t0.Add(time.Minute), opts); err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "next sweep", store.Counts{Stalled: 2}, counts(t, s, hf, cutoff, "2026-05"))
+
+	// Counts that are not the sweep's are not trusted.
+	if err := s.Client().Set(ctx, s.Keys().Stalled(), "garbage", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "unreadable: counted", store.Counts{Stalled: 2}, counts(t, s, hf, cutoff, "2026-05"))
+}
+
+// testCountersOfTheOldLayout: counters of one HASH per hamlet, flow and
+// month are moved into the hamlet's month by the first sweep, added to
+// what is there, once.
+func testCountersOfTheOldLayout(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	hf := store.HamletFlow{Hamlet: "h-old", Flow: "fee-qr"}
+	commitApply(t, s, residentID(), "tg:95", flows.Effect{Kind: flows.EffectStarted, Flow: hf.Flow, Hamlet: hf.Hamlet, At: t0})
+	old := s.Keys().Prefix() + ":{h:h-old}:count:fee-qr:2026-04"
+	oldMarch := s.Keys().Prefix() + ":{h:h-old}:count:fee-qr:2026-03"
+	if err := s.Client().HSet(ctx, old, "started", 3, "completed_self", 2, "help", 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Client().HSet(ctx, oldMarch, "completed_team", 4).Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := store.Counts{Started: 4, CompletedSelf: 2, CompletedTeam: 4, Help: 1}
+	for i := range 2 {
+		if _, err := s.Sweep(ctx, t0, store.SweepOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		diff(t, fmt.Sprintf("after sweep %d", i+1), want, counts(t, s, hf, t0, "2026-03", "2026-04"))
+	}
+	if n := s.Client().Exists(ctx, old, oldMarch).Val(); n != 0 {
+		t.Errorf("%d counters of the old layout left", n)
+	}
+}
+
+// testCountsManyHamlets: a report over many hamlets reads each pair's own
+// numbers, whichever way stalled residents are counted.
+func testCountsManyHamlets(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	var pairs []store.HamletFlow
+	var hamlets []string
+	for i := range 60 {
+		h := fmt.Sprintf("h-many-%02d", i)
+		hamlets = append(hamlets, h)
+		for _, f := range []string{"ewallet", "vneid"} {
+			pairs = append(pairs, store.HamletFlow{Hamlet: h, Flow: f})
+		}
+	}
+	// Hamlet i: i+1 started ewallet (the last of them long idle), i%3 of
+	// them finished it; nobody vneid.
+	for i, h := range hamlets {
+		for j := range i%4 + 1 {
+			at := t0
+			if j == 0 {
+				at = t0.Add(-100 * time.Hour)
+			}
+			es := []flows.Effect{{Kind: flows.EffectStarted, Flow: "ewallet", Hamlet: h, At: at}}
+			if j < i%3 {
+				es = append(es, flows.Effect{Kind: flows.EffectCompleted, Flow: "ewallet", Hamlet: h, At: t0})
+			}
+			commitApply(t, s, residentID(), fmt.Sprintf("tg:m%d-%d", i, j), es...)
+		}
+	}
+	want := map[store.HamletFlow]store.Counts{}
+	for i, h := range hamlets {
+		started := int64(i%4 + 1)
+		done := int64(min(i%3, i%4+1))
+		stalled := int64(0)
+		if done == 0 {
+			stalled = 1 // the idle one, unless finished
+		}
+		want[store.HamletFlow{Hamlet: h, Flow: "ewallet"}] = store.Counts{Started: started, CompletedSelf: done, Stalled: stalled}
+		want[store.HamletFlow{Hamlet: h, Flow: "vneid"}] = store.Counts{}
+	}
+	cutoff := t0.Add(-72 * time.Hour)
+	months := []string{"2026-03", "2026-04"} // t0 − 100 h is still March
+	got, err := s.Counts(ctx, pairs, months, cutoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "counted by the report", want, got)
+	if _, err := s.Sweep(ctx, t0, store.SweepOptions{StalledAfter: 72 * time.Hour, Hamlets: hamlets, Flows: []string{"ewallet", "vneid"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Counts(ctx, pairs, months, cutoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "with the sweep's stalled counts", want, got)
 }
 
 func testSweepSingleRunner(t *testing.T, s *store.Redis) {
