@@ -100,6 +100,7 @@ func BenchmarkRoundTripsPerUpdate(b *testing.B) {
 		send("tg:1", flows.Input{Kind: flows.InputCommand, Command: "menu"}) // back to the menu
 		menuTrips += rt.n.Load() - before
 		s, _ := st.Session(ctx, "tg:1")
+		s = svc.Engine.Expand(s)
 		before = rt.n.Load()
 		send("tg:1", flows.Input{Kind: flows.InputChoice, Data: s.Keyboard[0].Data}) // start the demo flow
 		startTrips += rt.n.Load() - before

@@ -117,7 +117,7 @@ func (d *Desk) Do(ctx context.Context, resident string, s *Session, req StaffReq
 		return k.replies, k.contact(req.Args)
 	}
 	s.Stage = StageStaff
-	s.Keyboard = nil
+	s.Keyboard, s.KeyboardSum = nil, ""
 	s.Compose = ""
 	var err error
 	switch {

@@ -58,13 +58,21 @@ func (w *staffWorld) cmd(who, name, args string) []string {
 	return w.send(who, flows.Input{Kind: flows.InputCommand, Command: name, Text: args})
 }
 
-// tap taps the button whose label starts with label on who's keyboard.
-func (w *staffWorld) tap(who, label string) []string {
+// keyboard is who's keyboard as the engine sees it: the stored session
+// keeps a screen's own buttons only as a checksum.
+func (w *staffWorld) keyboard(who string) []flows.Choice {
 	w.t.Helper()
 	s, err := w.st.Session(w.t.Context(), who)
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	return w.svc.Engine.Expand(s).Keyboard
+}
+
+// tap taps the button whose label starts with label on who's keyboard.
+func (w *staffWorld) tap(who, label string) []string {
+	w.t.Helper()
+	s := flows.Session{Keyboard: w.keyboard(who)}
 	for _, c := range s.Keyboard {
 		if strings.HasPrefix(c.Label, label) {
 			return w.send(who, flows.Input{Kind: flows.InputChoice, Data: c.Data})
@@ -197,8 +205,7 @@ func TestPendingShowsOnlyMyHamletsOldestFirst(t *testing.T) {
 	// Thu (a-1, the private flow), Nam (a-2, demo).
 	start := func(who, name, hamlet, flow string) {
 		w.send(who, flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_" + hamlet, Name: name})
-		s, _ := w.st.Session(t.Context(), who)
-		for _, c := range s.Keyboard {
+		for _, c := range w.keyboard(who) {
 			if c.Label == flow+".title" {
 				w.send(who, flows.Input{Kind: flows.InputChoice, Data: c.Data})
 			}

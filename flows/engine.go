@@ -74,9 +74,10 @@ type turn struct {
 	movedByTeam bool
 }
 
-// Handle processes one input. The session passed in is not modified.
+// Handle processes one input. The session passed in is not modified; it
+// may be a compacted one (Compact).
 func (e *Engine) Handle(s Session, in Input, now time.Time) (Result, error) {
-	t := &turn{e: e, s: s.Clone(), now: now}
+	t := &turn{e: e, s: e.Expand(s).Clone(), now: now}
 	if err := t.handle(in); err != nil {
 		return Result{}, err
 	}
@@ -699,6 +700,18 @@ func (t *turn) menu(intro string) error {
 		t.pause()
 	}
 	t.s.Stage = StageMenu
+	if intro == "" {
+		intro = "common.menu"
+	}
+	t.keyboard(intro, nil, t.menuChoices())
+	return nil
+}
+
+// menuChoices are the main menu's buttons: the paused flows to resume, every
+// flow, and a human. They depend only on the session's language and paused
+// flows and on the content, so a stored session need not keep them (see
+// Engine.Compact).
+func (t *turn) menuChoices() []Choice {
 	var cs []Choice
 	for _, r := range t.s.Paused {
 		if f, ok := t.e.Library.Flow(r.Flow); ok {
@@ -708,12 +721,7 @@ func (t *turn) menu(intro string) error {
 	for _, f := range t.e.Library.Flows() {
 		cs = append(cs, Choice{Label: t.flowTitle(f), Action: actFlow + f.ID})
 	}
-	cs = append(cs, Choice{Label: t.text1("common.btn.human"), Action: actHuman})
-	if intro == "" {
-		intro = "common.menu"
-	}
-	t.keyboard(intro, nil, cs)
-	return nil
+	return append(cs, Choice{Label: t.text1("common.btn.human"), Action: actHuman})
 }
 
 // pause moves the active flow to the front of the paused list.
@@ -912,25 +920,32 @@ func (t *turn) enterFlow() error {
 		case StepEnd:
 			t.sayImage(step.Say, data, step.Image)
 			return t.complete(f, step)
-		case StepChoice, StepExternal:
-			var cs []Choice
-			for _, b := range step.Buttons {
-				cs = append(cs, Choice{Label: t.text1(b.Label), Action: actButton + b.ID})
-			}
-			t.keyboardImage(step.Say, data, step.Image, t.withGlobal(cs))
-		case StepCheckpoint:
-			t.keyboardImage(step.Say, data, step.Image, t.withGlobal([]Choice{
-				{Label: t.text1("common.btn.done"), Action: actDone},
-				{Label: t.text1("common.btn.stuck"), Action: actStuck},
-				{Label: t.text1("common.btn.skip"), Action: actSkip},
-			}))
-		case StepQuestion:
-			t.keyboardImage(step.Say, data, step.Image, t.withGlobal(nil))
+		case StepChoice, StepExternal, StepCheckpoint, StepQuestion:
+			t.keyboardImage(step.Say, data, step.Image, t.stepChoices(step))
 		default:
 			return fmt.Errorf("flows: flow %s step %s: unknown type %q", f.ID, step.ID, step.Type)
 		}
 		return nil
 	}
+}
+
+// stepChoices are the buttons of a waiting step: its own, then back and a
+// human. Like menuChoices they depend only on the language and the content.
+func (t *turn) stepChoices(step *Step) []Choice {
+	var cs []Choice
+	switch step.Type {
+	case StepChoice, StepExternal:
+		for _, b := range step.Buttons {
+			cs = append(cs, Choice{Label: t.text1(b.Label), Action: actButton + b.ID})
+		}
+	case StepCheckpoint:
+		cs = []Choice{
+			{Label: t.text1("common.btn.done"), Action: actDone},
+			{Label: t.text1("common.btn.stuck"), Action: actStuck},
+			{Label: t.text1("common.btn.skip"), Action: actSkip},
+		}
+	}
+	return t.withGlobal(cs)
 }
 
 func (t *turn) withGlobal(cs []Choice) []Choice {
@@ -1198,7 +1213,7 @@ func (t *turn) say(id string, data map[string]any) { t.sayImage(id, data, "") }
 
 func (t *turn) sayImage(id string, data map[string]any, image string) {
 	t.pending = append(t.pending, Reply{Text: t.text(id, data), Image: image})
-	t.s.Keyboard = nil
+	t.s.Keyboard, t.s.KeyboardSum = nil, ""
 }
 
 func (t *turn) keyboard(id string, data map[string]any, cs []Choice) {
@@ -1217,9 +1232,10 @@ func (t *turn) keyboardImage(id string, data map[string]any, image string, cs []
 func SetKeyboard(s *Session, cs []Choice) []Choice {
 	s.KeyboardSeq++
 	for i := range cs {
-		cs[i].Data = strconv.Itoa(s.KeyboardSeq) + "." + strconv.Itoa(i+1)
+		cs[i].Data = choiceData(s.KeyboardSeq, i)
 	}
 	s.Keyboard = cs
+	s.KeyboardSum = ""
 	return publicChoices(cs)
 }
 

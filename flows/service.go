@@ -148,6 +148,7 @@ func (s *Service) once(ctx context.Context, resident string, in Input, sess Sess
 	for i := range res.Replies {
 		res.Replies[i].ID = base + "#" + strconv.Itoa(i)
 	}
+	s.Engine.Compact(&res.Session)
 	waiting := false
 	if w, ok := s.Store.(EffectsWaiter); ok {
 		waiting = w.EffectsWaiting(resident)

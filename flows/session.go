@@ -30,6 +30,10 @@ type Session struct {
 	// tap on an older message's button is recognised as stale.
 	Keyboard    []Choice `json:"kb,omitempty"`
 	KeyboardSeq int      `json:"kbseq,omitempty"`
+	// KeyboardSum stands for Keyboard in a stored session when the keyboard
+	// was the current screen's own: a checksum of its buttons, which
+	// Engine.Expand builds again (see Engine.Compact).
+	KeyboardSum string `json:"kbsum,omitempty"`
 
 	Seen time.Time `json:"seen,omitempty"` // last input
 
@@ -100,9 +104,11 @@ func (s Session) Clone() Session {
 		a := s.Active.clone()
 		c.Active = &a
 	}
-	c.Paused = make([]Run, len(s.Paused))
-	for i, r := range s.Paused {
-		c.Paused[i] = r.clone()
+	if s.Paused != nil {
+		c.Paused = make([]Run, len(s.Paused))
+		for i, r := range s.Paused {
+			c.Paused[i] = r.clone()
+		}
 	}
 	if s.Done != nil {
 		c.Done = make(map[string]time.Time, len(s.Done))

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -106,27 +107,64 @@ func FreePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// UsedMemory returns INFO memory's used_memory of the server behind c (the
-// sum over the masters of a cluster).
-func UsedMemory(ctx context.Context, c redis.UniversalClient) (int64, error) {
-	read := func(cl *redis.Client) (int64, error) {
+// Memory is what INFO memory says of the server behind a client (summed
+// over the masters of a cluster).
+type Memory struct {
+	Used    int64 // used_memory: everything the allocator gave Redis
+	Clients int64 // mem_clients_normal: the connections' buffers
+}
+
+// Data is the memory that is not the connections' buffers: what keys,
+// their tables and scripts take. A client's buffers grow with the commands
+// in flight on its connection, so a figure per resident leaves them out.
+func (m Memory) Data() int64 { return m.Used - m.Clients }
+
+// UsedMemory reads INFO memory of the server behind c (the sum over the
+// masters of a cluster).
+func UsedMemory(ctx context.Context, c redis.UniversalClient) (Memory, error) {
+	read := func(cl *redis.Client) (Memory, error) {
 		info, err := cl.Info(ctx, "memory").Result()
 		if err != nil {
-			return 0, err
+			return Memory{}, err
 		}
+		var m Memory
+		found := 0
 		sc := bufio.NewScanner(strings.NewReader(info))
 		for sc.Scan() {
-			if v, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "used_memory:"); ok {
-				return strconv.ParseInt(v, 10, 64)
+			name, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":")
+			if !ok {
+				continue
 			}
+			var dst *int64
+			switch name {
+			case "used_memory":
+				dst = &m.Used
+			case "mem_clients_normal":
+				dst = &m.Clients
+			default:
+				continue
+			}
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return Memory{}, fmt.Errorf("INFO memory %s: %w", name, err)
+			}
+			*dst = n
+			found++
 		}
-		return 0, errors.New("INFO memory has no used_memory")
+		if found != 2 {
+			return Memory{}, errors.New("INFO memory lacks used_memory or mem_clients_normal")
+		}
+		return m, nil
 	}
 	if cc, ok := c.(*redis.ClusterClient); ok {
-		var total int64
+		var total Memory
+		var mu sync.Mutex
 		err := cc.ForEachMaster(ctx, func(ctx context.Context, cl *redis.Client) error {
-			n, err := read(cl)
-			total += n
+			m, err := read(cl)
+			mu.Lock()
+			total.Used += m.Used
+			total.Clients += m.Clients
+			mu.Unlock()
 			return err
 		})
 		return total, err
@@ -134,7 +172,7 @@ func UsedMemory(ctx context.Context, c redis.UniversalClient) (int64, error) {
 	if cl, ok := c.(*redis.Client); ok {
 		return read(cl)
 	}
-	return 0, errors.New("UsedMemory: unsupported client")
+	return Memory{}, errors.New("UsedMemory: unsupported client")
 }
 
 // ProcessCPU returns the user+system CPU time process pid has used so far,
