@@ -14,9 +14,10 @@
 // that Sweep finds and applies effects a crash left behind; a commit with
 // replies likewise puts it in the outbox index (see Sending).
 //
-// Hamlet keys never hold a resident id, only a pseudonym: the hex of the first
-// 16 bytes of HMAC-SHA256(data key, resident id). One key per pseudonym maps
-// it back; Forget drops it.
+// Hamlet keys never hold a resident id, only a pseudonym: the first 8 bytes
+// of HMAC-SHA256(data key, resident id) as a decimal number below 2⁶³ (so
+// that a hamlet's sets are arrays of integers; see Pseudonym). One key per
+// pseudonym maps it back; Forget drops it.
 //
 // # Sending
 //

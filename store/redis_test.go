@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +186,54 @@ func TestMiniredisLeaseExpiry(t *testing.T) {
 	m.FastForward(2 * time.Second)
 	if _, err := s.LockSend(ctx, "tg:1"); err != nil {
 		t.Fatalf("LockSend after the holder's TTL: %v", err)
+	}
+}
+
+// TestHamletSetsAreArraysOfIntegers checks on a real server what the
+// pseudonyms are numbers for: a hamlet's sets of a few hundred residents are
+// kept as intsets (8 bytes a member), not hash tables of strings.
+func TestHamletSetsAreArraysOfIntegers(t *testing.T) {
+	url := requireEnv(t, "TEST_REDIS_URL")
+	c, err := store.Connect(store.ConnectConfig{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	prefix := "intset" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":v1"
+	st := store.New(c, store.Options{Prefix: prefix, DataKey: []byte("k")})
+	ctx := t.Context()
+	t.Cleanup(func() {
+		keys, _ := c.Keys(ctx, prefix+":*").Result()
+		for _, k := range keys {
+			c.Del(ctx, k)
+		}
+	})
+	const n = 300
+	for i := range n {
+		res := "tg:" + strconv.Itoa(5000+i)
+		unlock, err := st.Lock(ctx, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = st.Commit(ctx, flows.Commit{Resident: res, Session: flows.Session{Hamlet: "h-1"},
+			Effects: []flows.Effect{{Kind: flows.EffectStarted, Flow: "ewallet", Hamlet: "h-1", At: time.Now()}}})
+		unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.ApplyEffects(ctx, res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key := st.Keys().Started("h-1", "ewallet")
+	if got, err := c.SCard(ctx, key).Result(); err != nil || got != n {
+		t.Fatalf("started set has %d members (%v), want %d", got, err, n)
+	}
+	enc, err := c.ObjectEncoding(ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enc != "intset" {
+		t.Errorf("a hamlet's set of %d pseudonyms is encoded %q, want intset", n, enc)
 	}
 }

@@ -257,16 +257,10 @@ func (r *Redis) LogTeamCompletion(ctx context.Context, hamlet, flow, subject str
 	return applied == 1 && !done, nil
 }
 
-// isPseudonym reports whether s has the shape of a Pseudonym: 32 lower-case
-// hex digits. Resident ids ("tg:123") and household keys contain a colon.
+// isPseudonym reports whether s has the shape of a Pseudonym: a decimal
+// number below 2⁶³ written without leading zeros. Resident ids ("tg:123")
+// and household keys contain a colon.
 func isPseudonym(s string) bool {
-	if len(s) != 32 {
-		return false
-	}
-	for _, c := range s {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
+	n, err := strconv.ParseUint(s, 10, 63)
+	return err == nil && strconv.FormatUint(n, 10) == s
 }

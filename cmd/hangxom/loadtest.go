@@ -37,18 +37,23 @@ const loadToken = "7000000002:AAHangXomSoLoadTestToken_0123456789abc"
 // loadRun is one `hangxom loadtest`: a Redis, the fake Bot API, and the
 // bot processes it starts.
 type loadRun struct {
-	out     io.Writer
-	stderr  io.Writer
-	bin     string
-	redis   string // REDIS_URL for the bot
-	client  redis.UniversalClient
-	prefix  string // KEY_PREFIX of the run; the keys are deleted at the end
-	api     *loadtest.FakeAPI
-	hc      *http.Client
-	hamlets []string
-	nextTG  atomic.Int64 // chat ids handed out
-	tz      string
-	misses  []string
+	out    io.Writer
+	stderr io.Writer
+	bin    string
+	redis  string // REDIS_URL for the bot
+	client redis.UniversalClient
+	prefix string // KEY_PREFIX of the run; the keys are deleted at the end
+	// memPrefix is the memory phase's KEY_PREFIX: "hx", as long as the
+	// default one, when the run has a redis-server of its own (key names
+	// are part of what a resident costs), else the run's own prefix + "m".
+	memPrefix string
+	ownRedis  bool // the run started its redis-server (no REDIS_URL)
+	api       *loadtest.FakeAPI
+	hc        *http.Client
+	hamlets   []string
+	nextTG    atomic.Int64 // chat ids handed out
+	tz        string
+	misses    []string
 	// chatRate is SEND_RATE_CHAT for the throughput and latency runs.
 	chatRate string
 	pprof    string // PPROF_LISTEN for the bots, if any
@@ -118,7 +123,8 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		defer pprof.StopCPUProfile()
 	}
 	r := &loadRun{out: stdout, stderr: stderr, bin: *bin, hc: loadtest.NewHTTPClient(4096), chatRate: *chatRate, pprof: *pprofAt}
-	if cfg.RedisURL == "" {
+	ownRedis := cfg.RedisURL == ""
+	if ownRedis {
 		dir, err := os.MkdirTemp("", "hangxom-loadtest-")
 		if err != nil {
 			return err
@@ -144,8 +150,12 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	r.prefix = "lt" + hex.EncodeToString(b[:])
+	r.memPrefix = r.prefix + "m"
+	if ownRedis {
+		r.memPrefix, r.ownRedis = "hx", true
+	}
 	if *keep {
-		defer fmt.Fprintf(stdout, "keys kept under %s*\n", r.prefix)
+		defer fmt.Fprintf(stdout, "keys kept under %s* (the memory phase's under %s:)\n", r.prefix, r.memPrefix)
 	} else {
 		defer r.cleanup(context.WithoutCancel(ctx))
 	}
@@ -284,7 +294,7 @@ func (r *loadRun) seedHamlets(ctx context.Context, n int) error {
 
 // cleanup deletes every key of the run.
 func (r *loadRun) cleanup(ctx context.Context) {
-	for _, p := range []string{r.prefix, r.prefix + "r", r.prefix + "m", r.prefix + "n"} {
+	for _, p := range []string{r.prefix, r.prefix + "r", r.memPrefix, r.prefix + "n"} {
 		_ = deleteKeys(ctx, r.client, p+":*")
 	}
 }
@@ -440,7 +450,19 @@ func (r *loadRun) newResidents(n int) []*loadtest.Resident {
 // memory: residents who each finish one flow; Redis memory per resident
 // with the update-id keys, and after they are gone.
 func (r *loadRun) memory(ctx context.Context, n int) error {
-	prefix := r.prefix + "m"
+	prefix := r.memPrefix
+	if r.ownRedis {
+		// Redis 7 keeps a latency histogram (some 40 KB) for each command
+		// name the first time it runs: not the residents' memory, and on a
+		// fresh server about 500 B a resident of this phase. Off while it
+		// runs, on again for the other phases.
+		if err := r.client.ConfigSet(ctx, "latency-tracking", "no").Err(); err != nil {
+			return err
+		}
+		defer r.client.ConfigSet(context.WithoutCancel(ctx), "latency-tracking", "yes")
+	} else {
+		fmt.Fprintf(r.out, "(on a Redis of REDIS_URL: keys under %s:v1, %d bytes longer than the default hx:v1, and the server's per-command latency histograms, if new, count too: the figure is high)\n", prefix, len(prefix)-2)
+	}
 	if err := r.store(r.prefix).Client().Ping(ctx).Err(); err != nil {
 		return err
 	}
@@ -459,16 +481,17 @@ func (r *loadRun) memory(ctx context.Context, n int) error {
 	if err := st.PutAreas(ctx, areas); err != nil {
 		return err
 	}
+	// Every reading is taken with the bot stopped: its connections' state
+	// (buffers, client structures) is not the residents'.
+	before, err := r.settledMemory(ctx)
+	if err != nil {
+		return err
+	}
 	b, err := r.startBot(ctx, prefix)
 	if err != nil {
 		return err
 	}
 	defer b.stop()
-	settle(ctx)
-	before, err := loadtest.UsedMemory(ctx, r.client)
-	if err != nil {
-		return err
-	}
 	crowd := &loadtest.Crowd{API: r.api, HTTP: r.hc, Wait: 20 * time.Second,
 		// ewallet on a basic phone with Viettel: the shortest whole flow.
 		Choose: loadtest.Path("💳", "☎️", "📶 Viettel", "✅", "✅", "✅", "✅", "✅")}
@@ -499,8 +522,8 @@ func (r *loadRun) memory(ctx context.Context, n int) error {
 		return fmt.Errorf("the hamlet counters show %d ewallet completions, want %d", done, n)
 	}
 	fmt.Fprintf(r.out, "hamlet counters: %d completions of ewallet (checked)\n", done)
-	settle(ctx)
-	with, err := loadtest.UsedMemory(ctx, r.client)
+	b.stop()
+	with, err := r.settledMemory(ctx)
 	if err != nil {
 		return err
 	}
@@ -512,26 +535,46 @@ func (r *loadRun) memory(ctx context.Context, n int) error {
 	if err := deleteKeys(ctx, r.client, upd); err != nil {
 		return err
 	}
-	settle(ctx)
-	without, err := loadtest.UsedMemory(ctx, r.client)
+	without, err := r.settledMemory(ctx)
 	if err != nil {
 		return err
 	}
 	per := float64(with.Data()-before.Data()) / float64(n)
 	perAfter := float64(without.Data()-before.Data()) / float64(n)
-	fmt.Fprintf(r.out, "Redis used_memory per resident with one finished flow, connection buffers left out: %.0f B with the 24-hour update-id keys (%d of them), %.0f B after they expire (deleted here)  goal ≤ 1 KB: %s\n",
+	fmt.Fprintf(r.out, "Redis used_memory per resident with one finished flow, bot stopped, connection buffers left out: %.0f B with the 24-hour update-id keys (%d of them), %.0f B after they expire (deleted here)  goal ≤ 1 KB: %s\n",
 		per, nupd, perAfter, r.verdict(perAfter <= 1024, "memory per resident ≤ 1 KB"))
 	fmt.Fprintf(r.out, "  (used_memory %d → %d → %d B; of it the connections' buffers %d → %d → %d B)\n",
 		before.Used, with.Used, without.Used, before.Clients, with.Clients, without.Clients)
 	return nil
 }
 
-// settle gives Redis a moment to free what it unlinked lazily.
-func settle(ctx context.Context) {
-	select {
-	case <-ctx.Done():
-	case <-time.After(500 * time.Millisecond):
+// settledMemory reads Redis memory once it stopped moving: Redis frees
+// unlinked keys in the background and resizes its key tables a little
+// every 100 ms (a table shrunk after many keys expired is two tables until
+// then), so a reading taken at once can be off by a few hundred KB. It
+// waits for two equal readings 500 ms apart, at most 15 s.
+func (r *loadRun) settledMemory(ctx context.Context) (loadtest.Memory, error) {
+	prev, err := loadtest.UsedMemory(ctx, r.client)
+	if err != nil {
+		return prev, err
 	}
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return prev, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+		m, err := loadtest.UsedMemory(ctx, r.client)
+		if err != nil {
+			return m, err
+		}
+		if m.Data() == prev.Data() {
+			return m, nil
+		}
+		prev = m
+	}
+	return prev, nil
 }
 
 func countKeys(ctx context.Context, c redis.UniversalClient, pattern string) (int, error) {

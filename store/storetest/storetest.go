@@ -1028,8 +1028,8 @@ func testPseudonym(t *testing.T, s *store.Redis) {
 	ctx := t.Context()
 	res := residentID()
 	p := s.Pseudonym(res)
-	if len(p) != 32 || p == s.Pseudonym(residentID()) {
-		t.Fatalf("pseudonym %q: want 32 hex digits, distinct per resident", p)
+	if n, err := strconv.ParseUint(p, 10, 63); err != nil || strconv.FormatUint(n, 10) != p || p == s.Pseudonym(residentID()) {
+		t.Fatalf("pseudonym %q: want a number below 2⁶³, distinct per resident", p)
 	}
 	if _, ok, err := s.Resident(ctx, p); err != nil || ok {
 		t.Fatalf("mapping before any effect: %v %v", ok, err)
