@@ -11,13 +11,17 @@
 package loadtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,6 +87,7 @@ type FakeAPI struct {
 
 	// Counters.
 	Calls         atomic.Int64 // every method call
+	InResponse    atomic.Int64 // of them, methods given in webhook answers
 	Sent          atomic.Int64 // messages that took effect (sendMessage, sendPhoto, sendDocument)
 	Throttled     atomic.Int64 // calls answered 429
 	ServerErrors  atomic.Int64 // calls answered 5xx by injection
@@ -369,7 +374,42 @@ func (f *FakeAPI) Deliver(ctx context.Context, hc *http.Client, raw []byte) (int
 	if url == "" {
 		return 0, fmt.Errorf("loadtest: the bot has not set its webhook")
 	}
-	return deliverTo(ctx, hc, url, secret, raw)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(raw))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode == http.StatusOK && len(body) > 0 {
+		// The bot answered with a method (a tap's answer), which Telegram
+		// performs as if called.
+		if err := f.perform(resp.Header.Get("Content-Type"), body); err != nil {
+			return resp.StatusCode, err
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+// perform performs a method found in a webhook's answer, as Telegram does.
+func (f *FakeAPI) perform(contentType string, body []byte) error {
+	form, err := url.ParseQuery(string(body))
+	if err != nil || form.Get("method") == "" || !strings.HasPrefix(contentType, "application/x-www-form-urlencoded") {
+		return fmt.Errorf("loadtest: the webhook answered %q (%s), not a method call", body, contentType)
+	}
+	f.InResponse.Add(1)
+	req := httptest.NewRequest(http.MethodPost, "/bot"+f.Token+"/"+form.Get("method"), bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	f.ServeHTTP(httptest.NewRecorder(), req)
+	return nil
 }
 
 // ResetBulk forgets the bulk counters.

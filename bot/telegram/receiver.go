@@ -34,6 +34,9 @@ type Receiver struct {
 	Username string // the bot's username, for commands in groups and t.me links
 	Logger   *slog.Logger
 	Metrics  *Metrics
+	// CallbackGrace is how long a webhook call keeps a tap's answer for
+	// its response before answering by a call of its own; default 1 s.
+	CallbackGrace time.Duration
 
 	mu   sync.Mutex
 	told map[int64]time.Time // chats told "try again", and when
@@ -43,52 +46,95 @@ type Receiver struct {
 // resident hears it once in an outage even while it comes and goes.
 const tellAgainAfter = 10 * time.Minute
 
-// Receive processes one raw update.
-func (r *Receiver) Receive(ctx context.Context, raw []byte) (err error) {
+// Receive processes one raw update; a tapped button is answered by its
+// own answerCallbackQuery call.
+func (r *Receiver) Receive(ctx context.Context, raw []byte) error {
+	_, err := r.receive(ctx, raw, false)
+	return err
+}
+
+// ReceiveWebhook is Receive for a webhook call: the answer to a tapped
+// button is returned (nil when there is none) for the webhook's response to
+// carry, since Telegram performs a method given in the response to its
+// call. That saves the bot one call of its own per tap. The answer is still
+// sent by a call of its own when the update fails (the response is then an
+// error) or takes longer than CallbackGrace (the resident would watch the
+// button spin).
+func (r *Receiver) ReceiveWebhook(ctx context.Context, raw []byte) (tgbotapi.Chattable, error) {
+	return r.receive(ctx, raw, true)
+}
+
+func (r *Receiver) receive(ctx context.Context, raw []byte, inResponse bool) (answer tgbotapi.Chattable, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.Metrics.Add("hangxom_telegram_panics_total")
 			r.logger().Error("panic while handling an update", "update", updateID(raw), "panic", fmt.Sprint(p),
 				"stack", string(debug.Stack()))
-			err = nil // acknowledged: retrying would panic again
+			err = nil // acknowledged: retrying would panic again (a tap is still answered)
 		}
 	}()
 	ev, derr := Decode(raw, r.Username)
 	if derr != nil {
 		r.Metrics.Add("hangxom_telegram_updates_total", "kind", "unreadable", "action", "ignore")
 		r.logger().Warn("unreadable update acknowledged", "update", updateID(raw), "err", derr)
-		return nil
+		return nil, nil
 	}
 	r.Metrics.Add("hangxom_telegram_updates_total", "kind", ev.Kind, "action", ev.Action.String())
 	switch ev.Action {
 	case Ignore:
 		r.logger().Debug("update ignored", "update", ev.UpdateID, "kind", ev.Kind)
-		return nil
+		return nil, nil
 	case Blocked, Unblocked:
 		if err := r.Store.SetReachable(ctx, ev.Resident, ev.Action == Unblocked); err != nil {
-			return fmt.Errorf("telegram: update %d: %w", ev.UpdateID, err)
+			return nil, fmt.Errorf("telegram: update %d: %w", ev.UpdateID, err)
 		}
 		r.logger().Info("resident reachability changed", "resident", ev.Resident, "reachable", ev.Action == Unblocked)
-		return nil
+		return nil, nil
 	case GroupHint:
 		r.groupHint(ctx, ev)
-		return nil
+		return nil, nil
 	}
+	answerByCall := func() {}
 	if ev.CallbackID != "" {
-		// Answer at once, beside the processing: a late answer fails and
-		// the resident sees a spinner, and the webhook need not wait for it.
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		go func() {
-			defer cancel()
-			if err := r.Client.AnswerCallback(actx, ev.CallbackID, ""); err != nil {
-				r.logger().Debug("answer callback", "update", ev.UpdateID, "err", err)
+		// Answer by a call of our own beside the processing (a late answer
+		// fails and the resident sees a spinner), unless the webhook's
+		// response carries it: then only if the turn fails or is slow.
+		var once sync.Once
+		answerByCall = func() {
+			once.Do(func() {
+				actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				go func() {
+					defer cancel()
+					if err := r.Client.AnswerCallback(actx, ev.CallbackID, ""); err != nil {
+						r.logger().Debug("answer callback", "update", ev.UpdateID, "err", err)
+					}
+				}()
+			})
+		}
+		if inResponse {
+			grace := r.CallbackGrace
+			if grace <= 0 {
+				grace = time.Second
 			}
-		}()
+			slow := time.AfterFunc(grace, answerByCall)
+			defer func() {
+				if slow.Stop() && err == nil {
+					// Not answered yet: the response carries it.
+					once.Do(func() {})
+					answer = tgbotapi.NewCallback(ev.CallbackID, "")
+					r.Metrics.Add("hangxom_telegram_callbacks_in_response_total")
+				} else {
+					answerByCall()
+				}
+			}()
+		} else {
+			answerByCall()
+		}
 	}
 	h, err := r.Service.Handle(ctx, ev.Resident, ev.Input)
 	if err != nil {
 		r.outage(ctx, ev.ChatID, err)
-		return fmt.Errorf("telegram: update %d: %w", ev.UpdateID, err)
+		return nil, fmt.Errorf("telegram: update %d: %w", ev.UpdateID, err)
 	}
 	if h.Sensitive && ev.MessageID != 0 {
 		// The warning is on its way; the secret should not stay on screen.
@@ -99,7 +145,7 @@ func (r *Receiver) Receive(ctx context.Context, raw []byte) (err error) {
 	if r.Sender != nil {
 		r.Sender.Kick(ev.Resident)
 	}
-	return nil
+	return nil, nil
 }
 
 // outage tells a resident, once per chat per outage (not again within

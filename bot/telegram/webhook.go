@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 )
 
 // Webhook is the HTTP handler for Telegram's webhook calls. It answers 200
@@ -58,9 +60,18 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Telegram hanging up must not abandon an update half-stored.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), timeout)
 	defer cancel()
-	if err := h.Receiver.Receive(ctx, body); err != nil {
+	answer, err := h.Receiver.ReceiveWebhook(ctx, body)
+	if err != nil {
 		h.logger().Warn("webhook update not stored; Telegram will retry", "err", err)
 		http.Error(w, "try again", http.StatusServiceUnavailable)
+		return
+	}
+	if answer != nil {
+		// Telegram performs the method in the response (its result is not
+		// known; a tap's answer needs none).
+		if err := tgbotapi.WriteToHTTPResponse(w, answer); err != nil {
+			h.logger().Debug("webhook response method", "err", err)
+		}
 		return
 	}
 	w.WriteHeader(http.StatusOK)

@@ -685,12 +685,14 @@ type measured struct {
 	trips                              map[string]int64
 	tripsPer                           float64
 	errors, timeouts                   int64
+	callsPer, inResponsePer            float64 // Bot API calls an update; of them in webhook answers
 }
 
 func (m measured) print(r *loadRun) {
 	fmt.Fprintf(r.out, "latency webhook request → first API call for the chat: p50 %s  p99 %s  max %s\n", loadtest.Ms(m.firstP50), loadtest.Ms(m.firstP99), loadtest.Ms(m.firstMax))
 	fmt.Fprintf(r.out, "latency webhook request → the reply message:           p50 %s  p99 %s  max %s\n", loadtest.Ms(m.replyP50), loadtest.Ms(m.replyP99), loadtest.Ms(m.replyMax))
 	fmt.Fprintf(r.out, "webhook answer (update stored):                        p50 %s  p99 %s  max %s\n", loadtest.Ms(m.webhookP50), loadtest.Ms(m.webhookP99), loadtest.Ms(m.webhookMax))
+	fmt.Fprintf(r.out, "Bot API calls per update: %.2f, of them %.2f given in the webhook's answer (no request of the bot's)\n", m.callsPer, m.inResponsePer)
 	fmt.Fprintf(r.out, "errors: %d webhook failures, %d updates unanswered within 10 s\n", m.errors, m.timeouts)
 	if m.errors > 0 || m.timeouts > 0 {
 		r.miss("errors under load")
@@ -708,6 +710,7 @@ func (r *loadRun) measure(ctx context.Context, b *bot, crowd *loadtest.Crowd, n 
 	}
 	crowd.ResetSamples()
 	trips0, cpu0 := b.trips(ctx, r.hc), b.cpu()
+	calls0, inResp0 := r.api.Calls.Load(), r.api.InResponse.Load()
 	crowd.Record(true)
 	t0 := time.Now()
 	select {
@@ -717,6 +720,7 @@ func (r *loadRun) measure(ctx context.Context, b *bot, crowd *loadtest.Crowd, n 
 	crowd.Record(false)
 	elapsed := time.Since(t0)
 	trips1, cpu1 := b.trips(ctx, r.hc), b.cpu()
+	calls1, inResp1 := r.api.Calls.Load(), r.api.InResponse.Load()
 	cancel()
 	<-done
 	if ctx.Err() != nil {
@@ -741,6 +745,8 @@ func (r *loadRun) measure(ctx context.Context, b *bot, crowd *loadtest.Crowd, n 
 	m.trips = loadtest.Delta(trips0, trips1)
 	m.tripsPer = float64(loadtest.Sum(m.trips)) / float64(m.updates)
 	m.errors, m.timeouts = crowd.Errors.Load(), crowd.Timeouts.Load()
+	m.callsPer = float64(calls1-calls0) / float64(m.updates)
+	m.inResponsePer = float64(inResp1-inResp0) / float64(m.updates)
 	return m, nil
 }
 

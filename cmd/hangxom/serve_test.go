@@ -289,8 +289,16 @@ func TestServeResidentCompletesAFlow(t *testing.T) {
 			tt := startServe(t, webhook, nil, nil, "")
 			tt.walkEwallet()
 			// Every callback was answered, and old keyboards were taken off.
-			if n := len(tt.fake.Calls("answerCallbackQuery")); n != 8 {
+			answers := tt.fake.Calls("answerCallbackQuery")
+			if n := len(answers); n != 8 {
 				t.Errorf("%d callbacks answered, want 8", n)
+			}
+			// Through a webhook each answer rides in the webhook's
+			// response, one call fewer per tap; polling has no response.
+			for _, c := range answers {
+				if c.InResponse != webhook {
+					t.Errorf("callback %s answered in the webhook's response: %v, want %v", c.Params["callback_query_id"], c.InResponse, webhook)
+				}
 			}
 			withButtons := 0
 			for _, m := range tt.fake.Messages(tt.chat) {

@@ -142,6 +142,9 @@ type Call struct {
 	At time.Time
 	// Faulted is true when a Fault injected with Fail applied to this call.
 	Faulted bool
+	// InResponse is true for a method the bot gave in its answer to a
+	// webhook call (see Deliver) rather than called itself.
+	InResponse bool
 }
 
 // Fault is an injected misbehaviour of the API, set up with Fail. The zero
@@ -403,7 +406,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f = s.faults[key][0]
 		s.faults[key] = s.faults[key][1:]
 	}
-	s.calls = append(s.calls, Call{Method: name, Params: q.params, At: time.Now(), Faulted: faulted})
+	s.calls = append(s.calls, Call{Method: name, Params: q.params, At: time.Now(), Faulted: faulted,
+		InResponse: r.Header.Get(inResponseHeader) != ""})
 	if !known {
 		s.unknown = append(s.unknown, name)
 	}

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strconv"
@@ -537,5 +539,39 @@ func (s *Server) Deliver(ctx context.Context, raw []byte) (*http.Response, error
 	if err != nil {
 		return nil, fmt.Errorf("telegramtest: deliver: %w", err)
 	}
+	if problem == "" {
+		// A webhook may answer with a method, which Telegram performs
+		// (without telling its result).
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		_ = resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("telegramtest: deliver: read the answer: %w", err)
+		}
+		s.performAnswer(resp.Header.Get("Content-Type"), body)
+	}
 	return resp, nil
+}
+
+// inResponseHeader marks the request performAnswer makes for a method
+// found in a webhook's answer.
+const inResponseHeader = "X-Telegramtest-In-Response"
+
+// performAnswer performs the method a webhook's answer carries, if any, as
+// a call of the bot's (recorded with InResponse).
+func (s *Server) performAnswer(contentType string, body []byte) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return
+	}
+	probe := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	probe.Header.Set("Content-Type", contentType)
+	q, err := parseRequest(probe)
+	if err != nil || q.params["method"] == "" {
+		s.tb.Errorf("telegramtest: a webhook answered with a body that is no method call (%q): %v", body, err)
+		return
+	}
+	req := httptest.NewRequest(http.MethodPost, "/bot"+s.Token+"/"+q.params["method"], bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set(inResponseHeader, "1")
+	s.ServeHTTP(httptest.NewRecorder(), req)
 }
