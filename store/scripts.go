@@ -1,6 +1,10 @@
 package store
 
-import "github.com/redis/go-redis/v9"
+import (
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
 
 // The Lua scripts. Every key a script touches is passed in KEYS and all of
 // them share one hash tag (see Keys), so they run on a cluster. They use only
@@ -213,12 +217,37 @@ end
 return 0
 `)
 
-// rateScript is one GCRA step (generic cell rate algorithm): the key holds
-// the theoretical arrival time (TAT) of the next request; a request at now
-// is allowed if max(TAT, now) + interval − burst × interval ≤ now, and then
-// moves the TAT by one interval. The caller passes now, so replicas share
-// the limit as well as their clocks agree, and tests can fix it. Numbers are
-// written with %.0f: tostring would switch to exponents.
+// gcraLua is one GCRA step (generic cell rate algorithm) in Lua, shared by
+// rateScript and paceMarkLua: the key holds the theoretical arrival time
+// (TAT) of the next request; a request at now is allowed if max(TAT, now) +
+// interval − burst × interval ≤ now, and then moves the TAT by one interval
+// (the key living until then). The caller passes now, so replicas share the
+// limit as well as their clocks agree, and tests can fix it. key, now
+// (unix µs), interval (µs, may have decimals) and burst (≥ 1) are Lua
+// expressions. It sets the Lua locals gcraOK (allowed) and gcraWait (when
+// not, the µs to wait, as a string). Numbers are written with %.0f:
+// tostring would switch to exponents.
+func gcraLua(key, now, interval, burst string) string {
+	return fmt.Sprintf(`
+local gcraOK, gcraWait = true, '0'
+do
+  local now, interval, burst = tonumber(%[2]s), tonumber(%[3]s), tonumber(%[4]s)
+  local tat = tonumber(redis.call('GET', %[1]s) or '')
+  if not tat or tat < now then
+    tat = now
+  end
+  local nextTat = tat + interval
+  local allowAt = nextTat - burst * interval
+  if now < allowAt then
+    gcraOK, gcraWait = false, string.format('%%.0f', math.ceil(allowAt - now))
+  else
+    redis.call('SET', %[1]s, string.format('%%.0f', nextTat), 'PX', string.format('%%.0f', math.ceil((nextTat - now) / 1000)))
+  end
+end
+`, key, now, interval, burst)
+}
+
+// rateScript is one GCRA step on a key of its own (see gcraLua).
 //
 //	KEYS[1] Keys.Rate
 //	ARGV[1] now, unix µs
@@ -226,22 +255,11 @@ return 0
 //	ARGV[3] the burst, ≥ 1
 //
 // It returns {1, 0} when allowed, {0, µs to wait} when not.
-var rateScript = redis.NewScript(`
-local now = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
-local burst = tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '')
-if not tat or tat < now then
-  tat = now
+var rateScript = redis.NewScript(gcraLua("KEYS[1]", "ARGV[1]", "ARGV[2]", "ARGV[3]") + `
+if gcraOK then
+  return {1, '0'}
 end
-local nextTat = tat + interval
-local allowAt = nextTat - burst * interval
-if now < allowAt then
-  return {0, string.format('%.0f', math.ceil(allowAt - now))}
-end
-local ttl = math.ceil((nextTat - now) / 1000)
-redis.call('SET', KEYS[1], string.format('%.0f', nextTat), 'PX', string.format('%.0f', ttl))
-return {1, '0'}
+return {0, gcraWait}
 `)
 
 // effectScript applies one effect to a hamlet's counters, at most once.

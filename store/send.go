@@ -13,33 +13,27 @@ import (
 	"github.com/hangxomso/hangxom/flows"
 )
 
-// paceMarkLua is one GCRA step of the chat's pace (as rateScript) and, when
-// the pace allows, BeginSend's attempt marker for the reply id in the Lua
+// paceMarkLua is one GCRA step of the chat's pace (gcraLua) and, when the
+// pace allows, BeginSend's attempt marker for the reply id in the Lua
 // variable id, with KEYS sent, pace and kbmsg and ARGV now, interval and
 // burst at the indexes given. It sets state ("new", "attempt", "sent" or
 // "wait") and extra (µs to wait, or the message now carrying the resident's
 // buttons, or ""). claimScript and paceMarkScript share it.
 func paceMarkLua(sent, pace, kbmsg, now, interval, burst, ttl int) string {
+	arg := func(i int) string { return fmt.Sprintf("ARGV[%d]", i) }
 	return fmt.Sprintf(`
 local state, extra = redis.call('HGET', KEYS[%[1]d], id), ''
 if not state then
-  local now, interval, burst = tonumber(ARGV[%[4]d]), tonumber(ARGV[%[5]d]), tonumber(ARGV[%[6]d])
-  local tat = tonumber(redis.call('GET', KEYS[%[2]d]) or '')
-  if not tat or tat < now then
-    tat = now
-  end
-  local nextTat = tat + interval
-  local allowAt = nextTat - burst * interval
-  if now < allowAt then
-    state, extra = 'wait', string.format('%%.0f', math.ceil(allowAt - now))
+%[4]s
+  if not gcraOK then
+    state, extra = 'wait', gcraWait
   else
-    redis.call('SET', KEYS[%[2]d], string.format('%%.0f', nextTat), 'PX', string.format('%%.0f', math.ceil((nextTat - now) / 1000)))
     redis.call('HSET', KEYS[%[1]d], id, 'attempt')
-    redis.call('PEXPIRE', KEYS[%[1]d], ARGV[%[7]d])
-    state, extra = 'new', redis.call('GET', KEYS[%[3]d]) or ''
+    redis.call('PEXPIRE', KEYS[%[1]d], ARGV[%[3]d])
+    state, extra = 'new', redis.call('GET', KEYS[%[2]d]) or ''
   end
 end
-`, sent, pace, kbmsg, now, interval, burst, ttl)
+`, sent, kbmsg, ttl, gcraLua(fmt.Sprintf("KEYS[%d]", pace), arg(now), arg(interval), arg(burst)))
 }
 
 // claimScript takes the resident's send lock and reads the outbox in one
