@@ -83,7 +83,9 @@ func BenchmarkRoundTripsPerUpdate(b *testing.B) {
 	rt := &roundTrips{}
 	c.AddHook(rt)
 	st := store.New(c, store.Options{Prefix: "rt:v1", DataKey: []byte("k")})
-	svc := &flows.Service{Engine: newEngine(b), Store: st, Clock: flows.ClockFunc(func() time.Time { return t0 })}
+	// With a session cache, as serve runs it.
+	svc := &flows.Service{Engine: newEngine(b), Store: st, Clock: flows.ClockFunc(func() time.Time { return t0 }),
+		Cache: &flows.SessionCache{}}
 	ctx := b.Context()
 	n := 0
 	send := func(resident string, in flows.Input) {

@@ -93,6 +93,18 @@ type Beginner interface {
 	Begin(ctx context.Context, resident, updateID string) (unlock func(), seen bool, sess Session, err error)
 }
 
+// FastCommitter is implemented by stores that can commit a turn taken
+// without the resident's lock, on the session this process wrote last
+// (Service.Cache): one round trip instead of Begin's and Commit's two.
+// CommitUnlocked writes c as Commit does, after checking in the same write
+// that no one holds the resident's lock (ErrLocked), that the update id is
+// new (ErrDuplicate) and that the session did not move (ErrStale); the turn
+// then runs again the usual way. When effects wait to be applied after the
+// write it takes the lock in the write and returns its unlock (else nil).
+type FastCommitter interface {
+	CommitUnlocked(ctx context.Context, c Commit) (unlock func(), err error)
+}
+
 // EffectsWaiter is implemented by Beginner stores that learn in Begin
 // whether effects of earlier turns still wait to be applied (a failure
 // after their write): the turn then applies them, rather than leaving them
@@ -129,6 +141,8 @@ var (
 	ErrStale = errors.New("session changed by another writer")
 	// ErrLocked means the resident's lock could not be taken in time.
 	ErrLocked = errors.New("resident is busy")
+	// ErrDuplicate means the update was processed before (FastCommitter).
+	ErrDuplicate = errors.New("update already processed")
 	// ErrUnknownFlow means a flow id is not in the library.
 	ErrUnknownFlow = errors.New("unknown flow")
 	// ErrStepBudget means one input walked more steps than allowed: a loop in content.

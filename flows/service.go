@@ -29,6 +29,14 @@ type Service struct {
 	// unknown commands.
 	Desk   *Desk
 	Logger *slog.Logger
+	// Cache, when set and the store is a FastCommitter, keeps the sessions
+	// this process wrote last: a resident's next turn here runs on the
+	// kept session without the lock and commits in one round trip (the
+	// write checks the lock, the update id and the version; if any moved,
+	// the turn runs again the usual way). A turn that needs the lock for
+	// more than its write (a team command, a checker, /forget, a help
+	// request) always runs the usual way.
+	Cache *SessionCache
 }
 
 // Handled says what became of an input, for channels that act on it.
@@ -47,6 +55,17 @@ const maxStaleRetries = 3
 // UpdateID) is not processed again. The replies are in the outbox when
 // Handle returns nil.
 func (s *Service) Handle(ctx context.Context, resident string, in Input) (Handled, error) {
+	if fc, ok := s.Store.(FastCommitter); ok && s.Cache != nil {
+		if sess, ok := s.Cache.Get(resident); ok {
+			h, done, err := s.fast(ctx, fc, resident, in, sess)
+			if done {
+				if err != nil {
+					return Handled{}, fmt.Errorf("flows: handle %s: %w", resident, err)
+				}
+				return h, nil
+			}
+		}
+	}
 	unlock, seen, sess, err := s.begin(ctx, resident, in.UpdateID)
 	if err != nil {
 		return Handled{}, fmt.Errorf("flows: handle %s: %w", resident, err)
@@ -138,17 +157,7 @@ func (s *Service) once(ctx context.Context, resident string, in Input, sess Sess
 		text, _ := s.Engine.Loc.Localize(langOr(sess.Lang), "common.error", nil)
 		res = Result{Session: sess, Replies: []Reply{{Text: text}}}
 	}
-	for _, w := range res.Warnings {
-		s.logger().Warn("engine warning", "resident", resident, "err", w)
-	}
-	base := in.UpdateID
-	if base == "" {
-		base = "t" + strconv.FormatInt(now.UnixNano(), 36)
-	}
-	for i := range res.Replies {
-		res.Replies[i].ID = base + "#" + strconv.Itoa(i)
-	}
-	s.Engine.Compact(&res.Session)
+	s.ready(resident, in, &res, now)
 	waiting := false
 	if w, ok := s.Store.(EffectsWaiter); ok {
 		waiting = w.EffectsWaiting(resident)
@@ -164,7 +173,13 @@ func (s *Service) once(ctx context.Context, resident string, in Input, sess Sess
 		// forgetting still need the lock after the write.
 		Release: len(res.Effects) == 0 && !res.Forget && !waiting,
 	}); err != nil {
+		s.Cache.Drop(resident)
 		return Handled{}, false, err
+	}
+	if res.Forget {
+		s.Cache.Drop(resident)
+	} else {
+		s.Cache.Put(resident, res.Session, sess.Version+1)
 	}
 	if s.Desk != nil {
 		for _, e := range res.Effects {
@@ -187,6 +202,66 @@ func (s *Service) once(ctx context.Context, resident string, in Input, sess Sess
 	s.logger().Debug("handled", "resident", resident, "kind", in.Kind, "stage", res.Session.Stage,
 		"replies", len(res.Replies), "effects", len(res.Effects), "sensitive", res.Sensitive)
 	return Handled{Sensitive: res.Sensitive}, len(res.Effects) > 0 || waiting, nil
+}
+
+// ready readies a turn's result for its write: the engine's warnings
+// logged, the replies given ids, the session compacted.
+func (s *Service) ready(resident string, in Input, res *Result, now time.Time) {
+	for _, w := range res.Warnings {
+		s.logger().Warn("engine warning", "resident", resident, "err", w)
+	}
+	base := in.UpdateID
+	if base == "" {
+		base = "t" + strconv.FormatInt(now.UnixNano(), 36)
+	}
+	for i := range res.Replies {
+		res.Replies[i].ID = base + "#" + strconv.Itoa(i)
+	}
+	s.Engine.Compact(&res.Session)
+}
+
+// fast runs a turn on a session this process wrote last, without the
+// lock, and commits it in one round trip. done is false when the turn must
+// run the usual way instead: it needs more than its write, or the write
+// found the resident busy, the update processed or the session moved (the
+// kept session is then dropped).
+func (s *Service) fast(ctx context.Context, fc FastCommitter, resident string, in Input, sess Session) (h Handled, done bool, err error) {
+	now := s.Clock.Now()
+	res, err := s.Engine.Handle(sess, in, now)
+	if err != nil || res.Check != nil || res.Staff != nil || res.Forget {
+		return Handled{}, false, nil
+	}
+	for _, e := range res.Effects {
+		if e.Kind == EffectHelp {
+			return Handled{}, false, nil // the helpers are told after the write, under the lock
+		}
+	}
+	s.ready(resident, in, &res, now)
+	unlock, err := fc.CommitUnlocked(ctx, Commit{
+		Resident: resident,
+		Expect:   sess.Version,
+		Session:  res.Session,
+		UpdateID: in.UpdateID,
+		Outbox:   res.Replies,
+		Effects:  res.Effects,
+	})
+	if err != nil {
+		s.Cache.Drop(resident)
+		if errors.Is(err, ErrStale) || errors.Is(err, ErrLocked) || errors.Is(err, ErrDuplicate) {
+			return Handled{}, false, nil
+		}
+		return Handled{}, true, err
+	}
+	s.Cache.Put(resident, res.Session, sess.Version+1)
+	if unlock != nil {
+		// Effects wait (this turn's or an earlier one's): the write took
+		// the lock for them.
+		s.apply(ctx, resident)
+		unlock()
+	}
+	s.logger().Debug("handled without the lock", "resident", resident, "kind", in.Kind, "stage", res.Session.Stage,
+		"replies", len(res.Replies), "effects", len(res.Effects), "sensitive", res.Sensitive)
+	return Handled{Sensitive: res.Sensitive}, true, nil
 }
 
 // check runs an external checker and feeds its outcome back to the engine

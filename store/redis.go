@@ -297,29 +297,63 @@ type pendingEffect struct {
 // pseudonym; a resident with replies is first added to the outbox index, so
 // that PendingOutboxes finds replies a crash left unsent.
 func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
+	_, _, err := r.commit(ctx, c, false)
+	return err
+}
+
+// CommitUnlocked is Commit for a turn taken without the resident's lock,
+// on a session this process kept from its last write (flows.FastCommitter).
+// The same script first checks that no one holds the lock (flows.ErrLocked)
+// and that the update id is new (flows.ErrDuplicate), then writes as Commit
+// does (flows.ErrStale when the version moved). When effects wait in the
+// resident's list afterwards, this turn's or an earlier one's, it takes the
+// lock in the same write and returns its unlock, for ApplyEffects to run
+// under; otherwise unlock is nil. c.Release is ignored.
+func (r *Redis) CommitUnlocked(ctx context.Context, c flows.Commit) (unlock func(), err error) {
+	token, _, err := r.commit(ctx, c, true)
+	if err != nil || token == "" {
+		return nil, err
+	}
+	return r.unlocker(ctx, r.keys.Lock(c.Resident), token), nil
+}
+
+// commit is Commit, or CommitUnlocked when fast; it returns the token of a
+// lock the fast commit took.
+func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToken string, waiting int64, err error) {
 	if c.Resident == "" {
-		return errors.New("store: commit: empty resident")
+		return "", 0, errors.New("store: commit: empty resident")
+	}
+	fail := func(err error) (string, int64, error) {
+		return "", 0, fmt.Errorf("store: commit %s: %w", c.Resident, err)
 	}
 	s := c.Session
 	s.Version = c.Expect + 1
 	session, err := json.Marshal(s)
 	if err != nil {
-		return fmt.Errorf("store: commit %s: encode session: %w", c.Resident, err)
+		return fail(fmt.Errorf("encode session: %w", err))
 	}
 	var held *heldLock
 	release := ""
-	if c.Release {
+	if c.Release && !fast {
 		if h, ok := r.held.Load(c.Resident); ok {
 			held = h.(*heldLock)
 			release = held.token
 		}
 	}
-	args := make([]any, 0, 6+len(c.Outbox)+len(c.Effects))
-	args = append(args, c.Expect, session, ProcessedTTL.Milliseconds(), OutboxTTL.Milliseconds(), len(c.Outbox), release)
+	script := commitScript
+	args := make([]any, 0, 7+len(c.Outbox)+len(c.Effects))
+	args = append(args, c.Expect, session, ProcessedTTL.Milliseconds(), OutboxTTL.Milliseconds(), len(c.Outbox))
+	if fast {
+		script = fastCommitScript
+		lockToken = randomHex(16)
+		args = append(args, lockToken, r.opts.LockTTL.Milliseconds())
+	} else {
+		args = append(args, release)
+	}
 	for _, reply := range c.Outbox {
 		b, err := json.Marshal(reply)
 		if err != nil {
-			return fmt.Errorf("store: commit %s: encode reply: %w", c.Resident, err)
+			return fail(fmt.Errorf("encode reply: %w", err))
 		}
 		args = append(args, b)
 	}
@@ -330,7 +364,7 @@ func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 	for i, e := range c.Effects {
 		b, err := json.Marshal(pendingEffect{ID: fmt.Sprintf("%s:%d", base, i), Effect: e})
 		if err != nil {
-			return fmt.Errorf("store: commit %s: encode effect: %w", c.Resident, err)
+			return fail(fmt.Errorf("encode effect: %w", err))
 		}
 		args = append(args, b)
 	}
@@ -348,16 +382,15 @@ func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 		}
 	}
 	keys := r.keys.commitKeys(c.Resident, c.UpdateID)
-	var res int
+	var run *redis.Cmd
 	atomic := false
 	if _, cluster := r.c.(*redis.ClusterClient); !cluster {
 		// One node: the indexes and the script in one MULTI/EXEC, one round
 		// trip, and nothing can come between them (so the second ZADD below
 		// is not needed).
 		atomic = true
-		var err error
-		if res, err = r.commitTx(ctx, index, keys, args); err != nil {
-			return fmt.Errorf("store: commit %s: %w", c.Resident, err)
+		if run, err = r.commitTx(ctx, script, index, keys, args); err != nil {
+			return fail(err)
 		}
 	} else {
 		if len(c.Effects) > 0 || len(c.Outbox) > 0 {
@@ -366,16 +399,26 @@ func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 			// are on different nodes: the pipeline sends to both at once,
 			// and order does not matter.
 			if _, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error { index(p); return nil }); err != nil {
-				return fmt.Errorf("store: commit %s: index: %w", c.Resident, err)
+				return fail(fmt.Errorf("index: %w", err))
 			}
 		}
-		var err error
-		if res, err = commitScript.Run(ctx, r.c, keys, args...).Int(); err != nil {
-			return fmt.Errorf("store: commit %s: %w", c.Resident, err)
-		}
+		run = script.Run(ctx, r.c, keys, args...)
 	}
-	switch res {
-	case 0:
+	var res int64
+	if fast {
+		// {code, effects waiting}
+		vals, err := run.Int64Slice()
+		if err != nil {
+			return fail(err)
+		}
+		if len(vals) != 2 {
+			return fail(fmt.Errorf("unexpected answer %v", vals))
+		}
+		res, waiting = vals[0], vals[1]
+	} else if res, err = run.Int64(); err != nil {
+		return fail(err)
+	}
+	if res <= 0 {
 		if indexed != nil && indexed.Val() == 1 {
 			// This commit put the resident in the outbox index and wrote
 			// nothing: take it out again unless the outbox holds replies.
@@ -383,7 +426,13 @@ func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 				r.log.Warn("store: commit: outbox index left stale", "resident", c.Resident, "err", err)
 			}
 		}
-		return fmt.Errorf("store: commit %s: %w", c.Resident, flows.ErrStale)
+		switch res {
+		case -1:
+			return fail(flows.ErrLocked)
+		case -2:
+			return fail(flows.ErrDuplicate)
+		}
+		return fail(flows.ErrStale)
 	}
 	if held != nil {
 		// The write released the lock (or it was no longer ours): the
@@ -401,31 +450,34 @@ func (r *Redis) Commit(ctx context.Context, c flows.Commit) error {
 			r.log.Warn("store: commit: outbox index not confirmed", "resident", c.Resident, "err", err)
 		}
 	}
-	return nil
+	if fast && waiting == 0 {
+		lockToken = ""
+	}
+	return lockToken, waiting, nil
 }
 
-// commitTx runs the index commands and the commit script in one MULTI/EXEC
+// commitTx runs the index commands and a commit script in one MULTI/EXEC
 // and returns the script's answer. A server that lost its script cache
 // (NOSCRIPT: a restart) is given the script and asked again: the indexes
 // are idempotent and the script did not run.
-func (r *Redis) commitTx(ctx context.Context, index func(redis.Pipeliner), keys []string, args []any) (int, error) {
+func (r *Redis) commitTx(ctx context.Context, script *redis.Script, index func(redis.Pipeliner), keys []string, args []any) (*redis.Cmd, error) {
 	for try := 0; ; try++ {
 		var run *redis.Cmd
 		_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			index(p)
-			run = commitScript.EvalSha(ctx, p, keys, args...)
+			run = script.EvalSha(ctx, p, keys, args...)
 			return nil
 		})
 		if err != nil && try == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			if err := commitScript.Load(ctx, r.c).Err(); err != nil {
-				return 0, err
+			if err := script.Load(ctx, r.c).Err(); err != nil {
+				return nil, err
 			}
 			continue
 		}
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		return run.Int()
+		return run, nil
 	}
 }
 

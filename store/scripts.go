@@ -63,32 +63,7 @@ return 0
 // again, see Keys.OutboxIndex), 1 when committed otherwise. The lock is
 // released only by a write that happened, and only if it still holds the
 // token.
-var commitScript = redis.NewScript(`
-local cur = redis.call('GET', KEYS[1])
-local v = 0
-if cur then
-  v = tonumber(cjson.decode(cur).v) or 0
-end
-if v ~= tonumber(ARGV[1]) then
-  return 0
-end
-redis.call('SET', KEYS[1], ARGV[2])
-if KEYS[5] then
-  redis.call('SET', KEYS[5], '1', 'PX', ARGV[3])
-end
-local n = tonumber(ARGV[5])
-local filled = false
-for i = 7, 6 + n do
-  if redis.call('RPUSH', KEYS[2], ARGV[i]) == 1 then
-    filled = true
-  end
-end
-if n > 0 then
-  redis.call('PEXPIRE', KEYS[2], ARGV[4])
-end
-for i = 7 + n, #ARGV do
-  redis.call('RPUSH', KEYS[3], ARGV[i])
-end
+var commitScript = redis.NewScript(commitVersionLua("0") + commitWriteLua(7) + `
 if ARGV[6] ~= '' and redis.call('GET', KEYS[4]) == ARGV[6] then
   redis.call('DEL', KEYS[4])
 end
@@ -97,6 +72,79 @@ if filled then
 end
 return 1
 `)
+
+// fastCommitScript is commitScript for a turn taken without the resident's
+// lock (Redis.CommitUnlocked): it writes only if no one holds the lock and
+// the update id is new, and it takes the lock when effects wait afterwards.
+//
+//	KEYS as commitScript's
+//	ARGV[1..5] as commitScript's
+//	ARGV[6] a lock token, taken when effects wait after the write
+//	ARGV[7] LockTTL in ms
+//	ARGV[8 .. 7+n] the replies, JSON
+//	ARGV[8+n ..] the effects, JSON
+//
+// It returns {code, effects waiting}: code -1 when the lock is held, -2
+// when the update id was processed, 0 when the version moved (nothing
+// written), else as commitScript's answer.
+var fastCommitScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  return {-1, 0}
+end
+if KEYS[5] and redis.call('EXISTS', KEYS[5]) == 1 then
+  return {-2, 0}
+end
+` + commitVersionLua("{0, 0}") + commitWriteLua(8) + `
+local waiting = redis.call('LLEN', KEYS[3])
+if waiting > 0 then
+  redis.call('SET', KEYS[4], ARGV[6], 'PX', ARGV[7])
+end
+if filled then
+  return {2, waiting}
+end
+return {1, waiting}
+`)
+
+// commitVersionLua ends the script with the answer stale when the stored
+// session's version is not ARGV[1].
+func commitVersionLua(stale string) string {
+	return `
+local cur = redis.call('GET', KEYS[1])
+local v = 0
+if cur then
+  v = tonumber(cjson.decode(cur).v) or 0
+end
+if v ~= tonumber(ARGV[1]) then
+  return ` + stale + `
+end
+`
+}
+
+// commitWriteLua writes a turn: the session, the update id, the replies
+// (ARGV[first ..], ARGV[5] of them) and then the effects, with KEYS and
+// ARGV[2..5] as commitScript's. It sets the Lua local filled when the
+// replies went into an empty outbox.
+func commitWriteLua(first int) string {
+	return fmt.Sprintf(`
+redis.call('SET', KEYS[1], ARGV[2])
+if KEYS[5] then
+  redis.call('SET', KEYS[5], '1', 'PX', ARGV[3])
+end
+local n = tonumber(ARGV[5])
+local filled = false
+for i = %[1]d, %[1]d - 1 + n do
+  if redis.call('RPUSH', KEYS[2], ARGV[i]) == 1 then
+    filled = true
+  end
+end
+if n > 0 then
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+end
+for i = %[1]d + n, #ARGV do
+  redis.call('RPUSH', KEYS[3], ARGV[i])
+end
+`, first)
+}
 
 // popHeadScript removes the head of a list if it is still the given element,
 // so two callers racing on one list never pop each other's element.

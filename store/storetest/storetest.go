@@ -45,6 +45,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"Processed", testProcessed},
 		{"Begin", testBegin},
 		{"CommitRelease", testCommitRelease},
+		{"CommitUnlocked", testCommitUnlocked},
 		{"EffectsWaiting", testEffectsWaiting},
 		{"Outbox", testOutbox},
 		{"EffectsOnce", testEffectsOnce},
@@ -1080,4 +1081,66 @@ func testEffectsWaiting(t *testing.T, s *store.Redis) {
 	if s.EffectsWaiting(res) {
 		t.Error("Begin tells of effects already applied")
 	}
+}
+
+// testCommitUnlocked checks the write of a turn taken without the lock: it
+// happens only while no one holds the lock, for a new update id and the
+// version expected, and it takes the lock when effects wait.
+func testCommitUnlocked(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	lockKey := s.Keys().Lock(res)
+	sess := flows.Session{Lang: "vi", Hamlet: "h1", Stage: flows.StageMenu, Seen: t0}
+	reply := func(id string) []flows.Reply { return []flows.Reply{{ID: id + "#0", Text: "xin chào"}} }
+	unlock, err := s.CommitUnlocked(ctx, flows.Commit{Resident: res, Session: sess, UpdateID: "tg:1", Outbox: reply("tg:1")})
+	if err != nil || unlock != nil {
+		t.Fatalf("first write: unlock %v, err %v; want none and nil", unlock != nil, err)
+	}
+	if got, err := s.Session(ctx, res); err != nil || got.Version != 1 || got.Hamlet != "h1" {
+		t.Fatalf("session after the write: %+v %v", got, err)
+	}
+	if p, err := s.Processed(ctx, res, "tg:1"); err != nil || !p {
+		t.Errorf("update id not recorded: %v %v", p, err)
+	}
+	if n, err := s.Client().Exists(ctx, lockKey).Result(); err != nil || n != 0 {
+		t.Errorf("a write without effects left the lock: %d %v", n, err)
+	}
+	refused := func(what string, c flows.Commit, want error) {
+		t.Helper()
+		before, _ := s.Session(ctx, res)
+		outbox, _ := s.Outbox(ctx, res)
+		if _, err := s.CommitUnlocked(ctx, c); !errors.Is(err, want) {
+			t.Fatalf("%s: got %v, want %v", what, err, want)
+		}
+		after, _ := s.Session(ctx, res)
+		outboxAfter, _ := s.Outbox(ctx, res)
+		if after.Version != before.Version || len(outboxAfter) != len(outbox) {
+			t.Errorf("%s wrote: version %d → %d, outbox %d → %d", what, before.Version, after.Version, len(outbox), len(outboxAfter))
+		}
+	}
+	refused("the same update again", flows.Commit{Resident: res, Expect: 1, Session: sess, UpdateID: "tg:1", Outbox: reply("tg:1")}, flows.ErrDuplicate)
+	refused("a moved version", flows.Commit{Resident: res, Expect: 0, Session: sess, UpdateID: "tg:2", Outbox: reply("tg:2")}, flows.ErrStale)
+	held, err := s.Lock(ctx, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused("a busy resident", flows.Commit{Resident: res, Expect: 1, Session: sess, UpdateID: "tg:3", Outbox: reply("tg:3")}, flows.ErrLocked)
+	held()
+	// Effects: the write takes the lock for them, and the unlock frees it.
+	unlock, err = s.CommitUnlocked(ctx, flows.Commit{Resident: res, Expect: 1, Session: sess, UpdateID: "tg:4",
+		Effects: []flows.Effect{{Kind: flows.EffectStarted, Flow: "ewallet", Hamlet: "h1", At: t0}}})
+	if err != nil || unlock == nil {
+		t.Fatalf("write with effects: unlock %v, err %v; want the lock taken", unlock != nil, err)
+	}
+	if n, _ := s.Client().Exists(ctx, lockKey).Result(); n != 1 {
+		t.Fatal("the write with effects did not take the lock")
+	}
+	if err := s.ApplyEffects(ctx, res); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if n, _ := s.Client().Exists(ctx, lockKey).Result(); n != 0 {
+		t.Error("the unlock left the lock")
+	}
+	diff(t, "counts", store.Counts{Started: 1}, counts(t, s, store.HamletFlow{Hamlet: "h1", Flow: "ewallet"}, t0, "2026-04"))
 }
