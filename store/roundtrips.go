@@ -49,7 +49,7 @@ var scriptNames = map[string]string{}
 func init() {
 	for name, sc := range map[string]*redis.Script{
 		"takedue": takeDueScript, "compare-delete": compareDeleteScript, "renew": renewScript,
-		"commit": commitScript, "pophead": popHeadScript, "begin": beginScript, "popreply": popReplyScript,
+		"commit": commitScript, "fastcommit": fastCommitScript, "pophead": popHeadScript, "begin": beginScript, "popreply": popReplyScript,
 		"beginsend": beginSendScript, "abortsend": abortSendScript, "rate": rateScript, "effect": effectScript,
 		"expire": expireScript, "redeem": redeemScript,
 		"claim": claimScript, "pacemark": paceMarkScript, "finish": finishScript,
