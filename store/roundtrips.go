@@ -52,7 +52,7 @@ func init() {
 		"commit": commitScript, "fastcommit": fastCommitScript, "pophead": popHeadScript, "begin": beginScript, "popreply": popReplyScript,
 		"beginsend": beginSendScript, "abortsend": abortSendScript, "rate": rateScript, "effect": effectScript,
 		"expire": expireScript, "redeem": redeemScript,
-		"claim": claimScript, "pacemark": paceMarkScript, "finish": finishScript,
+		"claim": claimScript, "pacemark": paceMarkScript, "finish": finishScript, "finishnext": finishNextScript,
 	} {
 		scriptNames[sc.Hash()] = "script:" + name
 	}

@@ -137,6 +137,35 @@ end
 return left
 `)
 
+// finishNextScript is finishScript for a reply that is not the last of the
+// claim, without the lock's release and the outbox index: it also paces and
+// marks the next reply (or part) as paceMarkScript would, so that sending a
+// reply of several messages costs one round trip a message, not two.
+//
+//	KEYS[1] Keys.Outbox
+//	KEYS[2] Keys.Sent
+//	KEYS[3] Keys.KeyboardMessage
+//	KEYS[4] Keys.Pace
+//	ARGV[1] the reply id
+//	ARGV[2] "sent" to mark the reply sent first, "" to leave the markers
+//	ARGV[3] OutboxTTL in ms
+//	ARGV[4] the message id now carrying buttons, or ""
+//	ARGV[5] the next reply's (or part's) id
+//	ARGV[6] now, unix µs
+//	ARGV[7] the pace's emission interval in µs
+//	ARGV[8] the pace's burst, ≥ 1
+//
+// It returns {the outbox's length, the next's state, extra} (see
+// paceMarkLua).
+var finishNextScript = redis.NewScript(popReplyLua + `
+if ARGV[4] ~= '' then
+  redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[3])
+end
+local id = ARGV[5]
+` + paceMarkLua(2, 4, 3, 6, 7, 8, 3) + `
+return {redis.call('LLEN', KEYS[1]), state, extra}
+`)
+
 // SendClaim is a resident's outbox taken for sending under the send lock
 // (ClaimOutbox): the replies read, and the calls that deliver them in as few
 // round trips as the protocol allows (the claim paces and marks the first
@@ -148,7 +177,15 @@ type SendClaim struct {
 	token    string
 	replies  []flows.Reply
 	once     sync.Once
-	first    *paced // the first reply's pace and mark, done by the claim
+	first    *paced // the next reply's pace and mark, done by the claim or a Finish
+	next     *nextReply
+}
+
+// nextReply is the reply the next Finish paces and marks (SendClaim.Next).
+type nextReply struct {
+	id    string
+	rate  float64
+	burst int
 }
 
 // paced is the outcome of pacing and marking one reply.
@@ -268,6 +305,11 @@ func (c *SendClaim) Begin(ctx context.Context, replyID string, rate float64, bur
 // buttons; release ends the claim. An outbox left empty leaves the outbox
 // index.
 func (c *SendClaim) Finish(ctx context.Context, replyID string, sent bool, keyboardMsg int, release bool) error {
+	if n := c.next; n != nil && !release {
+		c.next = nil
+		return c.finishNext(ctx, replyID, sent, keyboardMsg, n)
+	}
+	c.next = nil
 	mark, kb, token := "", "", ""
 	if sent {
 		mark = "sent"
@@ -297,6 +339,48 @@ func (c *SendClaim) Finish(ctx context.Context, replyID string, sent bool, keybo
 		if err := c.r.unindexOutbox(ctx, c.resident); err != nil {
 			return fmt.Errorf("store: finish send %s %s: %w", c.resident, replyID, err)
 		}
+	}
+	return nil
+}
+
+// Next makes the next Finish (unless it releases the claim) also pace the
+// chat and mark an attempt at replyID, as Begin would, in the same round
+// trip; the Begin of replyID that follows then asks nothing. Call it for a
+// reply that will be sent right after, with no wait in between.
+func (c *SendClaim) Next(replyID string, rate float64, burst int) {
+	c.next = &nextReply{id: replyID, rate: rate, burst: burst}
+}
+
+// finishNext is Finish (without release) with the next reply's pace and
+// mark.
+func (c *SendClaim) finishNext(ctx context.Context, replyID string, sent bool, keyboardMsg int, n *nextReply) error {
+	mark, kb := "", ""
+	if sent {
+		mark = "sent"
+	}
+	if keyboardMsg > 0 {
+		kb = strconv.Itoa(keyboardMsg)
+	}
+	k := c.r.keys
+	res, err := finishNextScript.Run(ctx, c.r.c,
+		[]string{k.Outbox(c.resident), k.Sent(c.resident), k.KeyboardMessage(c.resident), k.Pace(c.resident)},
+		replyID, mark, OutboxTTL.Milliseconds(), kb, n.id, c.r.opts.Clock.Now().UnixMicro(), interval(n.rate), max(n.burst, 1)).Slice()
+	if err != nil {
+		return fmt.Errorf("store: finish send %s %s: %w", c.resident, replyID, err)
+	}
+	var state, extra string
+	if len(res) == 3 {
+		state, _ = res[1].(string)
+		extra, _ = res[2].(string)
+	}
+	if state == "" {
+		return fmt.Errorf("store: finish send %s %s: unexpected answer %v", c.resident, replyID, res)
+	}
+	if state != "attempt" {
+		// An attempt found is looked at again by Begin, as after a claim.
+		p := pacedFrom(state, extra)
+		p.id = n.id
+		c.first = &p
 	}
 	return nil
 }

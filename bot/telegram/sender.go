@@ -52,6 +52,9 @@ type SendClaim interface {
 	Replies() []flows.Reply
 	Begin(ctx context.Context, replyID string, rate float64, burst int) (state SendState, wait time.Duration, keyboardMsg int, err error)
 	Finish(ctx context.Context, replyID string, sent bool, keyboardMsg int, release bool) error
+	// Next makes the next Finish that keeps the claim also pace and mark
+	// replyID, so that its Begin asks nothing (one round trip a message).
+	Next(replyID string, rate float64, burst int)
 	Release(ctx context.Context)
 	// Recheck makes the next Begin of replyID ask the store again.
 	Recheck(replyID string)
@@ -367,7 +370,11 @@ func (s *Sender) Drain(ctx context.Context, resident string) error {
 		s.markUnsent(resident, replies[0].ID)
 	}
 	for i, r := range replies {
-		if err := s.deliver(ctx, claim, resident, chatID, r, i == len(replies)-1); err != nil {
+		var next *flows.Reply
+		if i+1 < len(replies) {
+			next = &replies[i+1]
+		}
+		if err := s.deliver(ctx, claim, resident, chatID, r, next); err != nil {
 			if errors.Is(err, errBlocked) {
 				for _, rest := range replies[i:] {
 					_ = s.Store.DropReply(ctx, resident, rest.ID)
@@ -382,16 +389,23 @@ func (s *Sender) Drain(ctx context.Context, resident string) error {
 
 var errBlocked = errors.New("telegram: resident unreachable")
 
+// partID is the delivery id of part i of a reply in n parts: the reply's
+// own id for the last part.
+func partID(r flows.Reply, i, n int) string {
+	if i == n-1 {
+		return r.ID
+	}
+	return r.ID + "~" + string(rune('a'+i))
+}
+
 // deliver sends one reply (split into parts if it is long) at most once;
-// the last part of the last reply releases the claim.
-func (s *Sender) deliver(ctx context.Context, claim SendClaim, resident string, chatID int64, r flows.Reply, lastReply bool) error {
+// the last part of the last reply (next is nil) releases the claim.
+func (s *Sender) deliver(ctx context.Context, claim SendClaim, resident string, chatID int64, r flows.Reply, next *flows.Reply) error {
 	parts := splitText(r.Text, maxText)
+	lastReply := next == nil
 	for i, part := range parts {
-		id := r.ID
+		id := partID(r, i, len(parts))
 		last := i == len(parts)-1
-		if !last {
-			id = r.ID + "~" + string(rune('a'+i))
-		}
 		release := last && lastReply
 		if r.Bulk {
 			// Only the bulk workers wait here (NotifyBulk).
@@ -465,8 +479,27 @@ func (s *Sender) deliver(ctx context.Context, claim SendClaim, resident string, 
 				s.Logger.Debug("remove old keyboard", "resident", resident, "err", err)
 			}
 		}
+		// The message that follows at once (a part, or the next reply's
+		// first) is paced and marked by this Finish: unless it is a bulk
+		// one (its own pace is waited for first) or one to unmark first.
+		nextID := ""
+		switch {
+		case !last:
+			nextID = partID(r, i+1, len(parts))
+		case next != nil && !next.Bulk:
+			nextID = partID(*next, 0, len(splitText(next.Text, maxText)))
+		}
+		if nextID != "" && !r.Bulk {
+			if _, unsent := s.unsent.Load(resident + "|" + nextID); !unsent {
+				claim.Next(nextID, s.ChatRate, s.ChatBurst)
+			}
+		}
 		if err := claim.Finish(ctx, finishID, true, kbMsg, release); err != nil {
 			s.sentOpen.Store(resident+"|"+id, true) // sent: never to be unmarked
+			if nextID != "" {
+				// The next may be marked though nothing was sent.
+				s.markUnsent(resident, nextID)
+			}
 			return err
 		}
 		s.sentOpen.Delete(resident + "|" + id)

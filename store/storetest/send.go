@@ -714,3 +714,57 @@ func testSendClaim(t *testing.T, s *store.Redis) {
 		t.Fatalf("a paced reply must stay queued: %v", ids)
 	}
 }
+
+// testSendClaimNext checks that a Finish told of the next reply paces and
+// marks it in the same round trip: the next Begin asks Redis nothing, and
+// finds the message with buttons the Finish recorded.
+func testSendClaimNext(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	commitReplies(t, s, res, "tg:950", flows.Reply{ID: "tg:950#0", Text: "một"}, flows.Reply{ID: "tg:950#1", Text: "hai"},
+		flows.Reply{ID: "tg:950#2", Text: "ba"})
+	rt := &store.RoundTrips{}
+	s.Client().AddHook(rt)
+	c, err := s.ClaimOutbox(ctx, res, 10, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _, _, err := c.Begin(ctx, "tg:950#0", 10, 5); err != nil || st != store.SendNew {
+		t.Fatalf("first Begin = %v %v", st, err)
+	}
+	c.Next("tg:950#1", 10, 5)
+	if err := c.Finish(ctx, "tg:950#0", true, 201, false); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.Client().HGet(ctx, s.Keys().Sent(res), "tg:950#1").Result(); v != "attempt" {
+		t.Fatalf("the next reply's marker after the Finish: %q, want attempt", v)
+	}
+	before := rt.Total()
+	st, wait, kb, err := c.Begin(ctx, "tg:950#1", 10, 5)
+	if err != nil || st != store.SendNew || wait != 0 || kb != 201 {
+		t.Fatalf("Begin of the next = %v %v keyboard %d %v, want new, no wait, keyboard 201", st, wait, kb, err)
+	}
+	if n := rt.Total() - before; n != 0 {
+		t.Errorf("Begin of a reply the Finish marked took %d round trips, want 0", n)
+	}
+	// Without Next, Begin asks (and the last Finish releases the claim).
+	if err := c.Finish(ctx, "tg:950#1", true, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	before = rt.Total()
+	if st, _, _, err := c.Begin(ctx, "tg:950#2", 10, 5); err != nil || st != store.SendNew {
+		t.Fatalf("Begin of the third = %v %v", st, err)
+	}
+	if n := rt.Total() - before; n < 1 {
+		t.Errorf("Begin without Next asked Redis nothing (%d round trips)", n)
+	}
+	if err := c.Finish(ctx, "tg:950#2", true, 0, true); err != nil {
+		t.Fatal(err)
+	}
+	if ids := outboxIDs(t, s, res); len(ids) != 0 {
+		t.Fatalf("outbox after the last finish: %v", ids)
+	}
+	if c2, err := s.ClaimOutbox(ctx, res, 10, 5); err != nil || len(c2.Replies()) != 0 {
+		t.Fatalf("claim after release: %v", err)
+	}
+}

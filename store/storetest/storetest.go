@@ -68,6 +68,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"FinishSendRace", testFinishSendRace},
 		{"LockSend", testLockSend},
 		{"SendClaim", testSendClaim},
+		{"SendClaimNext", testSendClaimNext},
 		{"Reachable", testReachable},
 		{"KeyboardMessage", testKeyboardMessage},
 		{"Lease", testLease},
