@@ -101,8 +101,13 @@ func (r *Redis) applyEffects(ctx context.Context, resident string) (int, error) 
 	pseud := r.Pseudonym(resident)
 	done := 0
 	for {
-		batch, err := r.c.LRange(ctx, list, 0, 63).Result()
-		if err != nil {
+		var batch []string
+		var err error
+		if v, ok := r.pushed.LoadAndDelete(resident); ok {
+			// A fast commit's effects, the whole list: no need to read it
+			// (the pops below still check each head).
+			batch = v.([]string)
+		} else if batch, err = r.c.LRange(ctx, list, 0, 63).Result(); err != nil {
 			return done, err
 		}
 		if len(batch) == 0 {
@@ -152,20 +157,33 @@ func (r *Redis) popEffect(ctx context.Context, resident, list, raw string, last 
 		}
 		return left, nil
 	}
+	// The lock of the turn applying them (Begin's or a fast commit's) is
+	// released by the same script once the list is empty: the turn has
+	// nothing left to do under it.
+	var held *heldLock
+	token := ""
+	if h, ok := r.held.Load(resident); ok {
+		held = h.(*heldLock)
+		token = held.token
+	}
 	var pop *redis.Cmd
 	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		// Eval, not EvalSha: a pipeline cannot fall back on NOSCRIPT, and
 		// the script is short.
-		pop = popHeadScript.Eval(ctx, p, []string{list}, raw)
+		pop = popLastScript.Eval(ctx, p, []string{list, r.keys.Lock(resident)}, raw, token)
 		p.ZRem(ctx, r.keys.Work(), resident)
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("pop last effect: %w", err)
 	}
-	left, err := pop.Int64()
-	if err != nil {
-		return 0, fmt.Errorf("pop last effect: %w", err)
+	res, err := pop.Int64Slice()
+	if err != nil || len(res) != 2 {
+		return 0, fmt.Errorf("pop last effect: %v %w", res, err)
+	}
+	left := res[0]
+	if res[1] == 1 && held != nil {
+		held.released.Store(true)
 	}
 	if left != 0 {
 		now := float64(r.opts.Clock.Now().UnixMilli())
@@ -215,18 +233,27 @@ func (r *Redis) applyOne(ctx context.Context, pseud, raw string) error {
 
 // registerPair adds hamlet and flow to Keys.Pairs once per process.
 func (r *Redis) registerPair(ctx context.Context, hamlet, flow string) error {
-	b, err := json.Marshal([2]string{hamlet, flow})
-	if err != nil {
-		return err
-	}
-	if _, ok := r.pairs.Load(string(b)); ok {
+	m := pairMember(hamlet, flow)
+	if r.pairKnown(m) {
 		return nil
 	}
-	if err := r.c.SAdd(ctx, r.keys.Pairs(), b).Err(); err != nil {
+	if err := r.c.SAdd(ctx, r.keys.Pairs(), m).Err(); err != nil {
 		return fmt.Errorf("register pair: %w", err)
 	}
-	r.pairs.Store(string(b), true)
+	r.pairs.Store(m, true)
 	return nil
+}
+
+// pairMember is a pair's member of Keys.Pairs: JSON [hamlet, flow].
+func pairMember(hamlet, flow string) string {
+	b, _ := json.Marshal([2]string{hamlet, flow}) // two strings always encode
+	return string(b)
+}
+
+// pairKnown reports whether this process added the member to Keys.Pairs.
+func (r *Redis) pairKnown(m string) bool {
+	_, ok := r.pairs.Load(m)
+	return ok
 }
 
 // pairsKnown returns the pairs in Keys.Pairs.

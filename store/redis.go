@@ -57,7 +57,11 @@ type Redis struct {
 	pairs sync.Map // JSON [hamlet, flow] already added to Keys.Pairs
 	// migrated is set once Sweep found no counters of the old layout left.
 	migrated atomic.Bool
-	held     sync.Map // resident → *heldLock, for locks taken by Begin
+	held     sync.Map // resident → *heldLock, for locks taken by Begin or a fast commit
+	// pushed: resident → the effects (JSON) a fast commit just wrote, when
+	// they are the whole list under the lock it took: ApplyEffects starts
+	// from them rather than reading the list.
+	pushed sync.Map
 	// waiting: residents whose Begin found effects of earlier turns still
 	// to apply (EffectsWaiting), until their unlock.
 	waiting sync.Map
@@ -314,7 +318,17 @@ func (r *Redis) CommitUnlocked(ctx context.Context, c flows.Commit) (unlock func
 	if err != nil || token == "" {
 		return nil, err
 	}
-	return r.unlocker(ctx, r.keys.Lock(c.Resident), token), nil
+	// As a lock Begin took: ApplyEffects' last step may release it.
+	h := &heldLock{token: token}
+	r.held.Store(c.Resident, h)
+	inner := r.unlocker(ctx, r.keys.Lock(c.Resident), token)
+	return func() {
+		r.held.CompareAndDelete(c.Resident, h)
+		r.pushed.Delete(c.Resident)
+		if !h.released.Load() {
+			inner()
+		}
+	}, nil
 }
 
 // commit is Commit, or CommitUnlocked when fast; it returns the token of a
@@ -361,12 +375,23 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 	if base == "" {
 		base = "internal:" + randomHex(8)
 	}
+	effects := make([]string, 0, len(c.Effects))
 	for i, e := range c.Effects {
 		b, err := json.Marshal(pendingEffect{ID: fmt.Sprintf("%s:%d", base, i), Effect: e})
 		if err != nil {
 			return fail(fmt.Errorf("encode effect: %w", err))
 		}
 		args = append(args, b)
+		effects = append(effects, string(b))
+	}
+	var newPairs []string // the pairs this process has not added to Keys.Pairs yet
+	for _, e := range c.Effects {
+		if e.Kind == flows.EffectFiled || e.Kind == flows.EffectUnfiled {
+			continue
+		}
+		if p := pairMember(e.Hamlet, e.Flow); !r.pairKnown(p) {
+			newPairs = append(newPairs, p)
+		}
 	}
 	now := float64(r.opts.Clock.Now().UnixMilli())
 	var indexed *redis.IntCmd
@@ -376,6 +401,10 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 			// The way back from the pseudonym the effects will carry (for
 			// the team's lists and reminders); Forget deletes it.
 			p.Set(ctx, r.keys.Resident(r.Pseudonym(c.Resident)), c.Resident, 0)
+			for _, m := range newPairs {
+				// What ApplyEffects would add (registerPair), in this trip.
+				p.SAdd(ctx, r.keys.Pairs(), m)
+			}
 		}
 		if len(c.Outbox) > 0 {
 			indexed = p.ZAddNX(ctx, r.keys.OutboxIndex(), redis.Z{Score: now, Member: c.Resident})
@@ -450,8 +479,15 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 			r.log.Warn("store: commit: outbox index not confirmed", "resident", c.Resident, "err", err)
 		}
 	}
+	for _, m := range newPairs {
+		r.pairs.Store(m, true)
+	}
 	if fast && waiting == 0 {
 		lockToken = ""
+	}
+	if fast && waiting > 0 && waiting == int64(len(effects)) {
+		// The list is this write's effects alone, and the lock is ours.
+		r.pushed.Store(c.Resident, effects)
 	}
 	return lockToken, waiting, nil
 }

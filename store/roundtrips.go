@@ -51,7 +51,7 @@ func init() {
 		"takedue": takeDueScript, "compare-delete": compareDeleteScript, "renew": renewScript,
 		"commit": commitScript, "fastcommit": fastCommitScript, "pophead": popHeadScript, "begin": beginScript, "popreply": popReplyScript,
 		"beginsend": beginSendScript, "abortsend": abortSendScript, "rate": rateScript, "effect": effectScript,
-		"expire": expireScript, "redeem": redeemScript,
+		"expire": expireScript, "redeem": redeemScript, "poplast": popLastScript,
 		"claim": claimScript, "pacemark": paceMarkScript, "finish": finishScript, "finishnext": finishNextScript,
 	} {
 		scriptNames[sc.Hash()] = "script:" + name

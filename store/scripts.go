@@ -163,6 +163,30 @@ end
 return -1
 `)
 
+// popLastScript is popHeadScript for the element expected to be the last
+// of the resident's effects: when the list is then empty and a token is
+// given, it also releases the resident's lock if it still holds that token.
+//
+//	KEYS[1] Keys.Effects
+//	KEYS[2] Keys.Lock
+//	ARGV[1] the element expected at the head
+//	ARGV[2] the lock token of the turn applying the effects, or ''
+//
+// It returns {the length left, or -1 if the head was not the element;
+// 1 if the lock was released, else 0}.
+var popLastScript = redis.NewScript(`
+if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then
+  return {-1, 0}
+end
+redis.call('LPOP', KEYS[1])
+local left = redis.call('LLEN', KEYS[1])
+if left == 0 and ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2] then
+  redis.call('DEL', KEYS[2])
+  return {0, 1}
+end
+return {left, 0}
+`)
+
 // beginScript starts a resident's turn in one round trip: it takes the
 // resident's lock, and if it got it, tells whether the update id was
 // processed and returns the stored session, and how many effects of

@@ -1139,9 +1139,38 @@ func testCommitUnlocked(t *testing.T, s *store.Redis) {
 	if err := s.ApplyEffects(ctx, res); err != nil {
 		t.Fatal(err)
 	}
-	unlock()
+	// The last effect's pop released the lock in the same script.
 	if n, _ := s.Client().Exists(ctx, lockKey).Result(); n != 0 {
-		t.Error("the unlock left the lock")
+		t.Error("the lock outlived the effects it was taken for")
 	}
+	// The turn's unlock then has nothing to do, and frees no one else's.
+	other, err := s.Lock(ctx, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if n, _ := s.Client().Exists(ctx, lockKey).Result(); n != 1 {
+		t.Error("the turn's unlock freed a later holder's lock")
+	}
+	other()
 	diff(t, "counts", store.Counts{Started: 1}, counts(t, s, store.HamletFlow{Hamlet: "h1", Flow: "ewallet"}, t0, "2026-04"))
+	// The same under Begin's lock: the pop releases it.
+	unlockBegin, _, cur, err := s.Begin(ctx, res, "tg:5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: cur.Version, Session: sess, UpdateID: "tg:5",
+		Effects: []flows.Effect{{Kind: flows.EffectCompleted, Flow: "ewallet", Hamlet: "h1", At: t0}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Client().Exists(ctx, lockKey).Result(); n != 1 {
+		t.Fatal("a commit with effects let the lock go before they were applied")
+	}
+	if err := s.ApplyEffects(ctx, res); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Client().Exists(ctx, lockKey).Result(); n != 0 {
+		t.Error("Begin's lock outlived the effects applied under it")
+	}
+	unlockBegin()
 }
