@@ -1,17 +1,30 @@
 package flows
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // SessionCache keeps the sessions a process wrote last, for Service.Cache:
-// at most about Size of them, the least recently used going first. It is
-// safe for concurrent use; a nil *SessionCache keeps nothing.
+// at most about Size of them, the least recently used going first, none
+// older than MaxAge. It is safe for concurrent use; a nil *SessionCache
+// keeps nothing.
 type SessionCache struct {
 	// Size bounds the sessions kept; default 50,000 (a resident's session
 	// is some hundreds of bytes to a few kilobytes in memory).
 	Size int
+	// MaxAge bounds how long a session is kept; default 1 h. It also
+	// bounds how long a resident who asked another replica to forget them
+	// stays in this one's memory.
+	MaxAge time.Duration
 
 	mu       sync.Mutex
-	cur, old map[string]Session
+	cur, old map[string]cached
+}
+
+type cached struct {
+	s  Session
+	at time.Time
 }
 
 // Get returns a copy of the session kept for resident, if any.
@@ -21,18 +34,22 @@ func (c *SessionCache) Get(resident string) (Session, bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s, ok := c.cur[resident]
+	e, ok := c.cur[resident]
 	if !ok {
-		if s, ok = c.old[resident]; ok {
+		if e, ok = c.old[resident]; ok {
 			// Used again: it moves to the current generation.
 			delete(c.old, resident)
-			c.putLocked(resident, s)
+			c.putLocked(resident, e)
 		}
 	}
-	if !ok {
+	maxAge := c.MaxAge
+	if maxAge <= 0 {
+		maxAge = time.Hour
+	}
+	if !ok || time.Since(e.at) > maxAge {
 		return Session{}, false
 	}
-	return s.Clone(), true
+	return e.s.Clone(), true
 }
 
 // Put keeps a copy of s as written at version.
@@ -45,7 +62,7 @@ func (c *SessionCache) Put(resident string, s Session, version int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.old, resident)
-	c.putLocked(resident, s)
+	c.putLocked(resident, cached{s: s, at: time.Now()})
 }
 
 // Drop forgets resident's session.
@@ -62,16 +79,16 @@ func (c *SessionCache) Drop(resident string) {
 // putLocked adds to the current generation; a full one becomes the old
 // generation and the old one is let go (two generations: an entry used in
 // either survives the next turn-over).
-func (c *SessionCache) putLocked(resident string, s Session) {
+func (c *SessionCache) putLocked(resident string, e cached) {
 	size := c.Size
 	if size <= 0 {
 		size = 50000
 	}
 	if c.cur == nil {
-		c.cur = map[string]Session{}
+		c.cur = map[string]cached{}
 	}
 	if len(c.cur) >= max(1, size/2) {
-		c.old, c.cur = c.cur, map[string]Session{}
+		c.old, c.cur = c.cur, map[string]cached{}
 	}
-	c.cur[resident] = s
+	c.cur[resident] = e
 }

@@ -141,6 +141,15 @@ func TestSessionCacheKeepsTheRecent(t *testing.T) {
 	if _, ok := c.Get("9"); ok {
 		t.Error("a dropped session is still kept")
 	}
+	young := &flows.SessionCache{MaxAge: 300 * time.Millisecond}
+	young.Put("y", flows.Session{}, 1)
+	if _, ok := young.Get("y"); !ok {
+		t.Fatal("a fresh session is not kept")
+	}
+	time.Sleep(350 * time.Millisecond)
+	if _, ok := young.Get("y"); ok {
+		t.Error("a session older than MaxAge is still given")
+	}
 	var none *flows.SessionCache
 	none.Put("x", flows.Session{}, 1)
 	if _, ok := none.Get("x"); ok {
