@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,9 +58,14 @@ func (k *desk) remind(args string) error {
 		only = f
 	}
 	isQuiet, due := quiet(k.now, k.d.Location)
-	seen := map[string]bool{}
-	var queue []Reminder
-	skipped := 0
+	// Who to remind of what, in the order of hamlets and flows; each
+	// resident once, for the first open flow found. The lookups are one
+	// round trip each: a commune's thousands run on remindWorkers at once.
+	type candidate struct {
+		pseudonym, flow, resident string
+		known, eligible           bool
+	}
+	var cs []candidate
 	for _, h := range k.hamletsOf(m) {
 		for _, f := range k.d.Library.Flows() {
 			if only != nil && f.ID != only.ID {
@@ -69,26 +76,45 @@ func (k *desk) remind(args string) error {
 				return err
 			}
 			for _, e := range es {
-				id, ok, err := k.d.FollowUp.Resident(k.ctx, e.Pseudonym)
-				if err != nil {
-					return err
-				}
-				if !ok || seen[id] {
-					continue
-				}
-				seen[id] = true
-				eligible, err := k.d.mayRemind(k.ctx, id, f.ID)
-				if err != nil {
-					return err
-				}
-				if !eligible {
-					skipped++
-					continue
-				}
-				sum := sha256.Sum256([]byte(k.me + "|" + id + "|" + f.ID + "|" + strconv.FormatInt(k.now.UnixNano(), 10)))
-				queue = append(queue, Reminder{ID: hex.EncodeToString(sum[:8]), Resident: id, Flow: f.ID, By: k.me, Due: due})
+				cs = append(cs, candidate{pseudonym: e.Pseudonym, flow: f.ID})
 			}
 		}
+	}
+	err = parallel(len(cs), remindWorkers, func(i int) error {
+		id, ok, err := k.d.FollowUp.Resident(k.ctx, cs[i].pseudonym)
+		cs[i].resident, cs[i].known = id, ok
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	var first []int // candidates kept: known, and each resident's first
+	for i, c := range cs {
+		if c.known && !seen[c.resident] {
+			seen[c.resident] = true
+			first = append(first, i)
+		}
+	}
+	err = parallel(len(first), remindWorkers, func(j int) error {
+		c := &cs[first[j]]
+		ok, err := k.d.mayRemind(k.ctx, c.resident, c.flow)
+		c.eligible = ok
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var queue []Reminder
+	skipped := 0
+	for _, i := range first {
+		c := cs[i]
+		if !c.eligible {
+			skipped++
+			continue
+		}
+		sum := sha256.Sum256([]byte(k.me + "|" + c.resident + "|" + c.flow + "|" + strconv.FormatInt(k.now.UnixNano(), 10)))
+		queue = append(queue, Reminder{ID: hex.EncodeToString(sum[:8]), Resident: c.resident, Flow: c.flow, By: k.me, Due: due})
 	}
 	if err := k.d.Reminders.QueueReminders(k.ctx, queue); err != nil {
 		return err
@@ -124,24 +150,76 @@ func (d *Desk) RunReminders(ctx context.Context, now time.Time) (int, error) {
 	if q, _ := quiet(now, d.Location); q {
 		return 0, nil
 	}
-	sent := 0
+	var sent atomic.Int64
 	for {
 		rs, err := d.Reminders.TakeDueReminders(ctx, now, 100)
 		if err != nil || len(rs) == 0 {
-			return sent, err
+			return int(sent.Load()), err
 		}
-		for _, r := range rs {
-			done, err := d.remindOne(ctx, r)
+		// Each reminder is on its own (its own resident, marker and reply
+		// id): the batch runs on remindWorkers at once.
+		err = parallel(len(rs), remindWorkers, func(i int) error {
+			done, err := d.remindOne(ctx, rs[i])
 			if err != nil {
-				return sent, err // the reminder comes back after its lease
+				return err // the reminder comes back after its lease
 			}
-			if err := d.Reminders.AckReminder(ctx, r); err != nil {
-				return sent, err
+			if err := d.Reminders.AckReminder(ctx, rs[i]); err != nil {
+				return err
 			}
 			if done {
-				sent++
+				sent.Add(1)
 			}
+			return nil
+		})
+		if err != nil {
+			return int(sent.Load()), err
 		}
+	}
+}
+
+// remindWorkers bounds the reminders looked up or sent at once: each step
+// is a Redis round trip or two, and a commune's /remind reaches thousands.
+const remindWorkers = 16
+
+// parallel runs fn(0) … fn(n-1) on up to workers goroutines and returns
+// the first error; the calls already started still finish.
+func parallel(n, workers int, fn func(i int) error) error {
+	if n == 0 {
+		return nil
+	}
+	next := make(chan int)
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(i); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for i := range n {
+		select {
+		case err := <-errs:
+			close(next)
+			wg.Wait()
+			return err
+		case next <- i:
+		}
+	}
+	close(next)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
 	}
 }
 
