@@ -162,17 +162,11 @@ func (s *Service) once(ctx context.Context, resident string, in Input, sess Sess
 	if w, ok := s.Store.(EffectsWaiter); ok {
 		waiting = w.EffectsWaiting(resident)
 	}
-	if err := s.Store.Commit(ctx, Commit{
-		Resident: resident,
-		Expect:   sess.Version,
-		Session:  res.Session,
-		UpdateID: in.UpdateID,
-		Outbox:   res.Replies,
-		Effects:  res.Effects,
-		// Effects (this turn's, or an earlier one's still waiting) and
-		// forgetting still need the lock after the write.
-		Release: len(res.Effects) == 0 && !res.Forget && !waiting,
-	}); err != nil {
+	c := turnCommit(resident, in, sess, res)
+	// Effects (this turn's, or an earlier one's still waiting) and
+	// forgetting still need the lock after the write.
+	c.Release = len(res.Effects) == 0 && !res.Forget && !waiting
+	if err := s.Store.Commit(ctx, c); err != nil {
 		s.Cache.Drop(resident)
 		return Handled{}, false, err
 	}
@@ -220,6 +214,18 @@ func (s *Service) ready(resident string, in Input, res *Result, now time.Time) {
 	s.Engine.Compact(&res.Session)
 }
 
+// turnCommit is the write of a turn taken on sess with the result res.
+func turnCommit(resident string, in Input, sess Session, res Result) Commit {
+	return Commit{
+		Resident: resident,
+		Expect:   sess.Version,
+		Session:  res.Session,
+		UpdateID: in.UpdateID,
+		Outbox:   res.Replies,
+		Effects:  res.Effects,
+	}
+}
+
 // fast runs a turn on a session this process wrote last, without the
 // lock, and commits it in one round trip. done is false when the turn must
 // run the usual way instead: it needs more than its write, or the write
@@ -237,14 +243,7 @@ func (s *Service) fast(ctx context.Context, fc FastCommitter, resident string, i
 		}
 	}
 	s.ready(resident, in, &res, now)
-	unlock, err := fc.CommitUnlocked(ctx, Commit{
-		Resident: resident,
-		Expect:   sess.Version,
-		Session:  res.Session,
-		UpdateID: in.UpdateID,
-		Outbox:   res.Replies,
-		Effects:  res.Effects,
-	})
+	unlock, err := fc.CommitUnlocked(ctx, turnCommit(resident, in, sess, res))
 	if err != nil {
 		s.Cache.Drop(resident)
 		if errors.Is(err, ErrStale) || errors.Is(err, ErrLocked) || errors.Is(err, ErrDuplicate) {
