@@ -112,7 +112,13 @@ func commitVersionLua(stale string) string {
 local cur = redis.call('GET', KEYS[1])
 local v = 0
 if cur then
-  v = tonumber(cjson.decode(cur).v) or 0
+  -- The session's JSON starts with its version (flows.Session's first
+  -- field): read it there rather than decode the whole session.
+  local m = string.match(cur, '^{"v":(%d+)[,}]')
+  v = m and tonumber(m)
+  if not v then
+    v = tonumber(cjson.decode(cur).v) or 0
+  end
 end
 if v ~= tonumber(ARGV[1]) then
   return ` + stale + `

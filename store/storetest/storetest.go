@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -336,6 +337,22 @@ func testCommitVersions(t *testing.T, s *store.Redis) {
 		t.Fatal(err)
 	}
 	diff(t, "version after second commit", int64(2), got.Version)
+
+	// The scripts read the version at the start of the JSON; a session
+	// written otherwise (the version elsewhere) is decoded whole.
+	if err := s.Client().Set(ctx, s.Keys().Session(res), `{"lang":"vi","v":7}`, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: 6, Session: got}); !errors.Is(err, flows.ErrStale) {
+		t.Fatalf("commit on version 6 of a session at 7: %v, want ErrStale", err)
+	}
+	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: 7, Session: got}); err != nil {
+		t.Fatalf("commit on version 7, written with the version last: %v", err)
+	}
+	raw, err := s.Client().Get(ctx, s.Keys().Session(res)).Result()
+	if err != nil || !strings.HasPrefix(raw, `{"v":8,`) {
+		t.Errorf("a stored session starts %.12q (%v), want its version first", raw, err)
+	}
 }
 
 func testCommitConcurrent(t *testing.T, s *store.Redis) {
