@@ -6,9 +6,11 @@
 // # Writes
 //
 // One input ends in one atomic per-resident write (Commit: session, processed
-// update id, replies, effects), then ApplyEffects moves the effects to the
-// hamlet counters, each effect in one hamlet-level script made idempotent by
-// a dedupe key. A resident's keys share the hash tag {r:<resident>} and a
+// update id, replies, effects; or CommitUnlocked, the same write for a turn
+// taken without the lock on a session the process kept, which also checks
+// the lock, the update id and the version), then ApplyEffects moves the
+// effects to the hamlet counters, each effect in one hamlet-level script made
+// idempotent by a dedupe key; the last effect's pop releases the turn's lock. A resident's keys share the hash tag {r:<resident>} and a
 // hamlet's keys share {h:<hamlet>}, so every script touches one cluster slot.
 // A commit with effects first puts the resident in a global work index, so
 // that Sweep finds and applies effects a crash left behind; a commit with
@@ -41,8 +43,9 @@
 // spelled.
 //
 //	key                                   type    TTL          written by
-//	P:{r:R}:lock                          STRING  LockTTL      Lock (token), unlock (compare-and-delete)
-//	P:{r:R}:session                       STRING  none         Commit (JSON flows.Session)
+//	P:{r:R}:lock                          STRING  LockTTL      Lock, Begin, CommitUnlocked when effects wait (token);
+//	                                                           unlock, the last effect's pop (compare-and-delete)
+//	P:{r:R}:session                       STRING  none         Commit, CommitUnlocked (JSON flows.Session, "v" first)
 //	P:{r:R}:upd:<update id>               STRING  48 h         Commit
 //	P:{r:R}:outbox                        LIST    7 d, renewed Commit (RPUSH), AckOutbox, FinishSend, DropReply
 //	                                                           (LPOP of the head with the given reply id)
