@@ -490,15 +490,7 @@ func testBegin(t *testing.T, s *store.Redis) {
 func testCommitRelease(t *testing.T, s *store.Redis) {
 	ctx := t.Context()
 	res := residentID()
-	lockKey := s.Keys().Lock(res)
-	held := func() bool {
-		t.Helper()
-		n, err := s.Client().Exists(ctx, lockKey).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n == 1
-	}
+	held := func() bool { t.Helper(); return lockHeld(t, s, res) }
 	unlock, _, sess, err := s.Begin(ctx, res, "tg:1")
 	if err != nil {
 		t.Fatal(err)
@@ -1107,15 +1099,7 @@ func testEffectsWaiting(t *testing.T, s *store.Redis) {
 func testCommitUnlocked(t *testing.T, s *store.Redis) {
 	ctx := t.Context()
 	res := residentID()
-	lockKey := s.Keys().Lock(res)
-	lockHeld := func() bool {
-		t.Helper()
-		n, err := s.Client().Exists(ctx, lockKey).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n == 1
-	}
+	held := func() bool { t.Helper(); return lockHeld(t, s, res) }
 	sess := flows.Session{Lang: "vi", Hamlet: "h1", Stage: flows.StageMenu, Seen: t0}
 	reply := func(id string) []flows.Reply { return []flows.Reply{{ID: id + "#0", Text: "xin chào"}} }
 	unlock, err := s.CommitUnlocked(ctx, flows.Commit{Resident: res, Session: sess, UpdateID: "tg:1", Outbox: reply("tg:1")})
@@ -1128,7 +1112,7 @@ func testCommitUnlocked(t *testing.T, s *store.Redis) {
 	if p, err := s.Processed(ctx, res, "tg:1"); err != nil || !p {
 		t.Errorf("update id not recorded: %v %v", p, err)
 	}
-	if lockHeld() {
+	if held() {
 		t.Error("a write without effects left the lock")
 	}
 	refused := func(what string, c flows.Commit, want error) {
@@ -1146,26 +1130,26 @@ func testCommitUnlocked(t *testing.T, s *store.Redis) {
 	}
 	refused("the same update again", flows.Commit{Resident: res, Expect: 1, Session: sess, UpdateID: "tg:1", Outbox: reply("tg:1")}, flows.ErrDuplicate)
 	refused("a moved version", flows.Commit{Resident: res, Expect: 0, Session: sess, UpdateID: "tg:2", Outbox: reply("tg:2")}, flows.ErrStale)
-	held, err := s.Lock(ctx, res)
+	holder, err := s.Lock(ctx, res)
 	if err != nil {
 		t.Fatal(err)
 	}
 	refused("a busy resident", flows.Commit{Resident: res, Expect: 1, Session: sess, UpdateID: "tg:3", Outbox: reply("tg:3")}, flows.ErrLocked)
-	held()
+	holder()
 	// Effects: the write takes the lock for them, and the unlock frees it.
 	unlock, err = s.CommitUnlocked(ctx, flows.Commit{Resident: res, Expect: 1, Session: sess, UpdateID: "tg:4",
 		Effects: []flows.Effect{{Kind: flows.EffectStarted, Flow: "ewallet", Hamlet: "h1", At: t0}}})
 	if err != nil || unlock == nil {
 		t.Fatalf("write with effects: unlock %v, err %v; want the lock taken", unlock != nil, err)
 	}
-	if !lockHeld() {
+	if !held() {
 		t.Fatal("the write with effects did not take the lock")
 	}
 	if err := s.ApplyEffects(ctx, res); err != nil {
 		t.Fatal(err)
 	}
 	// The last effect's pop released the lock in the same script.
-	if lockHeld() {
+	if held() {
 		t.Error("the lock outlived the effects it was taken for")
 	}
 	// The turn's unlock then has nothing to do, and frees no one else's.
@@ -1174,7 +1158,7 @@ func testCommitUnlocked(t *testing.T, s *store.Redis) {
 		t.Fatal(err)
 	}
 	unlock()
-	if !lockHeld() {
+	if !held() {
 		t.Error("the turn's unlock freed a later holder's lock")
 	}
 	other()
@@ -1188,14 +1172,24 @@ func testCommitUnlocked(t *testing.T, s *store.Redis) {
 		Effects: []flows.Effect{{Kind: flows.EffectCompleted, Flow: "ewallet", Hamlet: "h1", At: t0}}}); err != nil {
 		t.Fatal(err)
 	}
-	if !lockHeld() {
+	if !held() {
 		t.Fatal("a commit with effects let the lock go before they were applied")
 	}
 	if err := s.ApplyEffects(ctx, res); err != nil {
 		t.Fatal(err)
 	}
-	if lockHeld() {
+	if held() {
 		t.Error("Begin's lock outlived the effects applied under it")
 	}
 	unlockBegin()
+}
+
+// lockHeld reports whether someone holds the resident's lock.
+func lockHeld(t *testing.T, s *store.Redis, resident string) bool {
+	t.Helper()
+	n, err := s.Client().Exists(t.Context(), s.Keys().Lock(resident)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
 }
