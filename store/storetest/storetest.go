@@ -1142,16 +1142,21 @@ func testCommitUnlocked(t *testing.T, s *store.Redis) {
 	if err != nil || unlock == nil {
 		t.Fatalf("write with effects: unlock %v, err %v; want the lock taken", unlock != nil, err)
 	}
-	if !held() {
-		t.Fatal("the write with effects did not take the lock")
+	// The write kept the lock for its effects, and the last effect's pop
+	// releases it in the same script.
+	appliedUnder := func(whose string) {
+		t.Helper()
+		if !held() {
+			t.Fatalf("%s: the lock went before the effects were applied", whose)
+		}
+		if err := s.ApplyEffects(ctx, res); err != nil {
+			t.Fatal(err)
+		}
+		if held() {
+			t.Errorf("%s: the lock outlived the effects applied under it", whose)
+		}
 	}
-	if err := s.ApplyEffects(ctx, res); err != nil {
-		t.Fatal(err)
-	}
-	// The last effect's pop released the lock in the same script.
-	if held() {
-		t.Error("the lock outlived the effects it was taken for")
-	}
+	appliedUnder("a write without the lock")
 	// The turn's unlock then has nothing to do, and frees no one else's.
 	other, err := s.Lock(ctx, res)
 	if err != nil {
@@ -1172,15 +1177,7 @@ func testCommitUnlocked(t *testing.T, s *store.Redis) {
 		Effects: []flows.Effect{{Kind: flows.EffectCompleted, Flow: "ewallet", Hamlet: "h1", At: t0}}}); err != nil {
 		t.Fatal(err)
 	}
-	if !held() {
-		t.Fatal("a commit with effects let the lock go before they were applied")
-	}
-	if err := s.ApplyEffects(ctx, res); err != nil {
-		t.Fatal(err)
-	}
-	if held() {
-		t.Error("Begin's lock outlived the effects applied under it")
-	}
+	appliedUnder("Begin's lock")
 	unlockBegin()
 }
 
