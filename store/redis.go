@@ -65,6 +65,8 @@ type Redis struct {
 	// waiting: residents whose Begin found effects of earlier turns still
 	// to apply (EffectsWaiting), until their unlock.
 	waiting sync.Map
+	// fin holds claims' last Finishes while DeferFinishes runs.
+	fin finishes
 }
 
 // heldLock is a resident lock taken by Begin, which a Commit with Release

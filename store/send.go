@@ -210,10 +210,32 @@ const maxMessageBytes = 4096
 func (r *Redis) ClaimOutbox(ctx context.Context, resident string, rate float64, burst int) (*SendClaim, error) {
 	c := &SendClaim{r: r, resident: resident, token: randomHex(16)}
 	k := r.keys
-	res, err := claimScript.Run(ctx, r.c,
-		[]string{k.SendLock(resident), k.Outbox(resident), k.Sent(resident), k.Pace(resident), k.KeyboardMessage(resident)},
-		c.token, r.opts.LockTTL.Milliseconds(), r.opts.Clock.Now().UnixMicro(), interval(rate), max(burst, 1),
-		OutboxTTL.Milliseconds(), maxMessageBytes).StringSlice()
+	claim := &scriptCall{script: claimScript,
+		keys: []string{k.SendLock(resident), k.Outbox(resident), k.Sent(resident), k.Pace(resident), k.KeyboardMessage(resident)},
+		args: []any{c.token, r.opts.LockTTL.Milliseconds(), r.opts.Clock.Now().UnixMicro(), interval(rate), max(burst, 1),
+			OutboxTTL.Milliseconds(), maxMessageBytes}}
+	var res []string
+	var err error
+	if h, ok := r.fin.take(resident); ok {
+		// The resident's last claim's Finish, held (DeferFinishes): first,
+		// in the same round trip; it releases the lock this claim takes.
+		fin := r.finishCall(resident, h)
+		_ = r.evalAll(ctx, []*scriptCall{fin, claim}) // each call's error is in its cmd
+		if fin.cmd.Err() != nil {
+			r.fin.putBack(resident, h)
+		} else if err := r.afterFinish(ctx, resident, fin.cmd); err != nil {
+			r.log.Warn("store: outbox index left stale", "resident", resident, "err", err)
+		}
+		res, err = claim.cmd.StringSlice()
+		if errors.Is(err, redis.Nil) && fin.cmd.Err() == nil {
+			// Busy though the Finish released our lock: the Finish ran
+			// after the claim (loaded again after NOSCRIPT), or the lock
+			// had expired and another sender took it. Ask once more.
+			res, err = claimScript.Run(ctx, r.c, claim.keys, claim.args...).StringSlice()
+		}
+	} else {
+		res, err = claimScript.Run(ctx, r.c, claim.keys, claim.args...).StringSlice()
+	}
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("store: claim outbox %s: %w", resident, flows.ErrLocked)
 	}
@@ -310,35 +332,25 @@ func (c *SendClaim) Finish(ctx context.Context, replyID string, sent bool, keybo
 		return c.finishNext(ctx, replyID, sent, keyboardMsg, n)
 	}
 	c.next = nil
-	mark, kb, token := "", "", ""
-	if sent {
-		mark = "sent"
-	}
-	if keyboardMsg > 0 {
-		kb = strconv.Itoa(keyboardMsg)
-	}
+	token := ""
 	if release {
 		token = c.token
 	}
-	k := c.r.keys
-	keys := []string{k.Outbox(c.resident), k.Sent(c.resident), k.KeyboardMessage(c.resident), k.SendLock(c.resident)}
-	args := []any{replyID, mark, OutboxTTL.Milliseconds(), kb, token}
-	_, cluster := c.r.c.(*redis.ClusterClient)
-	if !cluster {
-		keys = append(keys, k.OutboxIndex())
-		args = append(args, c.resident)
+	h := heldFinishOf(replyID, sent, keyboardMsg, token)
+	if release && c.r.fin.hold(c.resident, h) {
+		c.once.Do(func() {}) // the held Finish releases the lock
+		return nil
 	}
-	left, err := finishScript.Run(ctx, c.r.c, keys, args...).Int64()
-	if err != nil {
+	call := c.r.finishCall(c.resident, h)
+	call.cmd = call.script.Run(ctx, c.r.c, call.keys, call.args...)
+	if err := call.cmd.Err(); err != nil {
 		return fmt.Errorf("store: finish send %s %s: %w", c.resident, replyID, err)
 	}
 	if release {
 		c.once.Do(func() {})
 	}
-	if left == 0 && cluster {
-		if err := c.r.unindexOutbox(ctx, c.resident); err != nil {
-			return fmt.Errorf("store: finish send %s %s: %w", c.resident, replyID, err)
-		}
+	if err := c.r.afterFinish(ctx, c.resident, call.cmd); err != nil {
+		return fmt.Errorf("store: finish send %s %s: %w", c.resident, replyID, err)
 	}
 	return nil
 }

@@ -60,6 +60,13 @@ type SendClaim interface {
 	Recheck(replyID string)
 }
 
+// FinishDeferrer is a SendStore that can hold the Finish that ends a claim
+// (see store.Redis.DeferFinishes): until ctx is done, it is written with the
+// resident's next claim, or after delay together with the others held.
+type FinishDeferrer interface {
+	DeferFinishes(ctx context.Context, delay time.Duration)
+}
+
 // Sender drains residents' outboxes into Telegram messages: one resident
 // at a time under a send lock (so replicas never interleave one chat),
 // paced per chat, 429s waited out, blocked residents marked unreachable.
@@ -90,6 +97,13 @@ type Sender struct {
 	// Direct bounds the drains started at once by Kick, each on a
 	// goroutine of its own; default 256. Past it, Kick queues.
 	Direct int
+
+	// FinishDelay is how long, at most, the write that ends a drain (the
+	// last reply marked sent, the send lock released) may wait while Run
+	// runs, when the store can hold it (FinishDeferrer): the resident's
+	// next drain carries it, or it goes with every other one held in one
+	// round trip; default 20 ms. Negative: written at once.
+	FinishDelay time.Duration
 
 	once   sync.Once
 	direct chan struct{} // Kick's slots
@@ -144,6 +158,9 @@ func (s *Sender) init() {
 			s.Direct = 256
 		}
 		s.direct = make(chan struct{}, s.Direct)
+		if s.FinishDelay == 0 {
+			s.FinishDelay = 20 * time.Millisecond
+		}
 		if s.RecoverEvery <= 0 {
 			s.RecoverEvery = 10 * time.Second
 		}
@@ -272,6 +289,14 @@ func (s *Sender) Run(ctx context.Context) error {
 		s.kicks.Wait()
 	}()
 	var wg sync.WaitGroup
+	if d, ok := s.Store.(FinishDeferrer); ok && s.FinishDelay > 0 {
+		// Ended after the workers (its context outlives theirs), so that
+		// what they hold last is written.
+		fctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() { defer close(done); d.DeferFinishes(fctx, s.FinishDelay) }()
+		defer func() { stop(); <-done }()
+	}
 	work := func(l *lane) {
 		defer wg.Done()
 		for ctx.Err() == nil {

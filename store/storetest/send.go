@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -766,5 +767,142 @@ func testSendClaimNext(t *testing.T, s *store.Redis) {
 	}
 	if c2, err := s.ClaimOutbox(ctx, res, 10, 5); err != nil || len(c2.Replies()) != 0 {
 		t.Fatalf("claim after release: %v", err)
+	}
+}
+
+// testDeferFinishes checks DeferFinishes: a claim's last Finish costs no
+// round trip and keeps the send lock; the resident's next claim writes it
+// in its own round trip (the reply popped and marked, the keyboard message
+// recorded), and the Finishes of several residents left alone go in one
+// round trip after the delay; when DeferFinishes ends, nothing is left held.
+func testDeferFinishes(t *testing.T, s *store.Redis) {
+	ctx, cancel := context.WithCancel(t.Context())
+	rt := &store.RoundTrips{}
+	s.Client().AddHook(rt)
+
+	// deliver claims the resident's outbox and sends (without sending) its
+	// one reply, ending with the last Finish; it returns the round trips
+	// the Finish took.
+	deliver := func(res, id string, kb int) int64 {
+		t.Helper()
+		c, err := s.ClaimOutbox(ctx, res, 1000, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Replies()) != 1 || c.Replies()[0].ID != id {
+			t.Fatalf("claimed %v, want %s alone", c.Replies(), id)
+		}
+		if st, _, _, err := c.Begin(ctx, id, 1000, 1000); err != nil || st != store.SendNew {
+			t.Fatalf("Begin %s = %v %v", id, st, err)
+		}
+		before := rt.Total()
+		if err := c.Finish(ctx, id, true, kb, true); err != nil {
+			t.Fatal(err)
+		}
+		return rt.Total() - before
+	}
+	// Before DeferFinishes, a Finish is written at once (which also loads
+	// the script for the counts below).
+	res := residentID()
+	commitReplies(t, s, res, "tg:1999", flows.Reply{ID: "tg:1999#0", Text: "không"})
+	if n := deliver(res, "tg:1999#0", 0); n == 0 {
+		t.Fatal("a Finish without DeferFinishes was held")
+	}
+	var stopped sync.WaitGroup
+	stopped.Add(1)
+	go func() { defer stopped.Done(); s.DeferFinishes(ctx, 300*time.Millisecond) }()
+	t.Cleanup(func() { cancel(); stopped.Wait() })
+	// Wait until DeferFinishes runs: a Finish held costs nothing.
+	for i := 0; ; i++ {
+		id := fmt.Sprintf("tg:%d#0", 2000+i)
+		commitReplies(t, s, res, fmt.Sprintf("tg:%d", 2000+i), flows.Reply{ID: id, Text: "một"})
+		if deliver(res, id, 301+i) == 0 {
+			break
+		}
+		if i == 50 {
+			t.Fatal("every Finish took a round trip: DeferFinishes holds none")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Held: the reply is still queued and the lock still taken.
+	if ids := outboxIDs(t, s, res); len(ids) != 1 {
+		t.Fatalf("outbox with the Finish held: %v, want the reply still there", ids)
+	}
+	if n, _ := s.Client().Exists(ctx, s.Keys().SendLock(res)).Result(); n != 1 {
+		t.Fatal("the send lock went before the held Finish was written")
+	}
+	// The next claim writes it, in one round trip with its own work.
+	commitReplies(t, s, res, "tg:999", flows.Reply{ID: "tg:999#0", Text: "hai"})
+	before := rt.Total()
+	c, err := s.ClaimOutbox(ctx, res, 1000, 1000)
+	if err != nil {
+		t.Fatalf("the claim after a held Finish: %v", err)
+	}
+	if n := rt.Total() - before; n != 1 {
+		t.Errorf("the claim with a held Finish took %d round trips, want 1", n)
+	}
+	if got := c.Replies(); len(got) != 1 || got[0].ID != "tg:999#0" {
+		t.Fatalf("claimed %v, want the new reply alone (the held one popped)", got)
+	}
+	st, _, kb, err := c.Begin(ctx, "tg:999#0", 1000, 1000)
+	if err != nil || st != store.SendNew || kb < 301 {
+		t.Fatalf("Begin = %v keyboard %d %v, want new and the held Finish's keyboard", st, kb, err)
+	}
+	c.Release(ctx)
+
+	// Residents left alone: their Finishes are written after the delay, a
+	// first one alone (which also loads the script on every node), then
+	// three together.
+	written := func(rs []string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for _, r := range rs {
+			for len(outboxIDs(t, s, r)) != 0 || indexed(t, s, r) {
+				if time.Now().After(deadline) {
+					t.Fatalf("resident %s: the held Finish was not written within 5 s", r)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if c, err := s.ClaimOutbox(ctx, r, 1000, 1000); err != nil || len(c.Replies()) != 0 {
+				t.Fatalf("claim after the delay: %v (want the lock free and nothing left)", err)
+			}
+		}
+	}
+	warm := residentID()
+	commitReplies(t, s, warm, "tg:1099", flows.Reply{ID: "tg:1099#0", Text: "ba"})
+	if n := deliver(warm, "tg:1099#0", 0); n != 0 {
+		t.Fatalf("a held Finish took %d round trips", n)
+	}
+	written([]string{warm})
+	var alone []string
+	for i := range 3 {
+		r := residentID()
+		id := fmt.Sprintf("tg:%d#0", 1100+i)
+		commitReplies(t, s, r, fmt.Sprintf("tg:%d", 1100+i), flows.Reply{ID: id, Text: "ba"})
+		if n := deliver(r, id, 0); n != 0 {
+			t.Fatalf("a held Finish took %d round trips", n)
+		}
+		alone = append(alone, r)
+	}
+	flushes := func() int64 { return rt.ByOp()["pipeline(script:finish)"] }
+	before = flushes()
+	written(alone)
+	if n := flushes() - before; n != 1 {
+		t.Errorf("three held Finishes written in %d round trips, want 1", n)
+	}
+
+	// Ended: what is held is written before DeferFinishes returns.
+	last := residentID()
+	commitReplies(t, s, last, "tg:1200", flows.Reply{ID: "tg:1200#0", Text: "bốn"})
+	if n := deliver(last, "tg:1200#0", 0); n != 0 {
+		t.Fatalf("a held Finish took %d round trips", n)
+	}
+	cancel()
+	stopped.Wait()
+	if ids := outboxIDs(t, s, last); len(ids) != 0 {
+		t.Fatalf("outbox after DeferFinishes ended: %v", ids)
+	}
+	if n, _ := s.Client().Exists(context.Background(), s.Keys().SendLock(last)).Result(); n != 0 {
+		t.Error("send lock left after DeferFinishes ended")
 	}
 }

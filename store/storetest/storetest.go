@@ -70,6 +70,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"LockSend", testLockSend},
 		{"SendClaim", testSendClaim},
 		{"SendClaimNext", testSendClaimNext},
+		{"DeferFinishes", testDeferFinishes},
 		{"Reachable", testReachable},
 		{"KeyboardMessage", testKeyboardMessage},
 		{"Lease", testLease},
