@@ -167,26 +167,25 @@ func (c *Crowd) Run(ctx context.Context, residents []*Resident) {
 		// worth at most in hand: residents waiting for a turn sleep on the
 		// channel rather than all waking to ask.
 		pace = make(chan struct{}, max(1, int(c.Rate/10)))
-		every := time.Duration(float64(time.Second) / c.Rate)
-		per := 1
-		for every < time.Millisecond { // tickers finer than 1 ms slip
-			every *= 2
-			per *= 2
-		}
 		go func() {
-			t := time.NewTicker(every)
+			// Turns owed by the clock, not one a tick: a busy machine
+			// delays and drops ticks, which would slow the pace.
+			t := time.NewTicker(time.Millisecond)
 			defer t.Stop()
+			start, issued := time.Now(), 0
 			for {
 				select {
 				case <-ctx.Done():
 					return
-				case <-t.C:
-					for range per {
+				case now := <-t.C:
+					owed := int(now.Sub(start).Seconds()*c.Rate) - issued
+					for range owed {
 						select {
 						case pace <- struct{}{}:
-						default:
+						default: // a tenth of a second in hand already: the residents are behind
 						}
 					}
+					issued += owed
 				}
 			}
 		}()
