@@ -101,7 +101,18 @@ func TestConnectConfig(t *testing.T) {
 				}
 				return
 			}
-			_ = c.Close()
+			defer c.Close()
+			// RESP2: no look for push notifications before each reply.
+			proto := 0
+			switch c := c.(type) {
+			case *redis.Client:
+				proto = c.Options().Protocol
+			case *redis.ClusterClient:
+				proto = c.Options().Protocol
+			}
+			if proto != 2 {
+				t.Errorf("protocol %d, want RESP2", proto)
+			}
 		})
 	}
 }
