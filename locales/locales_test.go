@@ -18,7 +18,7 @@ import (
 
 var _ flows.Localizer = (*locales.Localizer)(nil)
 
-func newLocalizer(t *testing.T, fsys fs.FS) *locales.Localizer {
+func newLocalizer(t testing.TB, fsys fs.FS) *locales.Localizer {
 	t.Helper()
 	b, err := locales.NewBundle(fsys)
 	if err != nil {
@@ -99,21 +99,30 @@ func TestLocalize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := tt.l.Localize(tt.lang, tt.id, tt.data)
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("Localize(%q, %q) text (-want +got):\n%s", tt.lang, tt.id, diff)
-			}
-			var nf *i18n.MessageNotFoundErr
-			if gotNF := errors.As(err, &nf); gotNF != tt.notFound {
-				t.Errorf("Localize(%q, %q) error = %v, want MessageNotFoundErr: %v", tt.lang, tt.id, err, tt.notFound)
-			}
-			if !tt.notFound && err != nil {
-				t.Errorf("Localize(%q, %q) error = %v, want nil", tt.lang, tt.id, err)
-			}
-			if err != nil && !strings.HasPrefix(err.Error(), "locales: localize ") {
-				t.Errorf("error %q is not wrapped by locales", err)
+			// Twice: a render without data is kept, and the kept one must
+			// be the same, errors included (those are not kept).
+			for round := range 2 {
+				localizeCase(t, tt.l, tt.lang, tt.id, tt.data, tt.want, tt.notFound, round)
 			}
 		})
+	}
+}
+
+func localizeCase(t *testing.T, l *locales.Localizer, lang, id string, data map[string]any, want string, notFound bool, round int) {
+	t.Helper()
+	got, err := l.Localize(lang, id, data)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("round %d: Localize(%q, %q) text (-want +got):\n%s", round, lang, id, diff)
+	}
+	var nf *i18n.MessageNotFoundErr
+	if gotNF := errors.As(err, &nf); gotNF != notFound {
+		t.Errorf("round %d: Localize(%q, %q) error = %v, want MessageNotFoundErr: %v", round, lang, id, err, notFound)
+	}
+	if !notFound && err != nil {
+		t.Errorf("round %d: Localize(%q, %q) error = %v, want nil", round, lang, id, err)
+	}
+	if err != nil && !strings.HasPrefix(err.Error(), "locales: localize ") {
+		t.Errorf("error %q is not wrapped by locales", err)
 	}
 }
 
@@ -261,5 +270,17 @@ func TestEveryMessageLocalizes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkLocalizePlain measures a render without template data (a
+// button's label, most prompts), which the Localizer keeps after the first.
+func BenchmarkLocalizePlain(b *testing.B) {
+	l := newLocalizer(b, testdata("good"))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := l.Localize("vi", "demo.nested.leaf", nil); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
