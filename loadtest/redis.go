@@ -175,6 +175,34 @@ func UsedMemory(ctx context.Context, c redis.UniversalClient) (Memory, error) {
 	return Memory{}, errors.New("UsedMemory: unsupported client")
 }
 
+// RedisCPU returns the CPU time the server behind c has used so far
+// (INFO cpu: used_cpu_user + used_cpu_sys; a single server).
+func RedisCPU(ctx context.Context, c redis.UniversalClient) (time.Duration, error) {
+	info, err := c.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0, err
+	}
+	var total float64
+	found := 0
+	sc := bufio.NewScanner(strings.NewReader(info))
+	for sc.Scan() {
+		name, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":")
+		if !ok || (name != "used_cpu_user" && name != "used_cpu_sys") {
+			continue
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return 0, fmt.Errorf("INFO cpu %s: %w", name, err)
+		}
+		total += f
+		found++
+	}
+	if found != 2 {
+		return 0, errors.New("INFO cpu lacks used_cpu_user or used_cpu_sys")
+	}
+	return time.Duration(total * float64(time.Second)), nil
+}
+
 // ProcessCPU returns the user+system CPU time process pid has used so far,
 // from /proc (Linux; clock ticks of 1/100 s).
 func ProcessCPU(pid int) (time.Duration, error) {

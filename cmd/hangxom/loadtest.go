@@ -654,6 +654,13 @@ func (r *loadRun) throughput(ctx context.Context, n int, warmup, d time.Duration
 	m.print(r)
 	fmt.Fprintf(r.out, "bot CPU per update: %.3f ms (%.2f CPU s per 1,000 updates)  goal ≤ 0.5 ms: %s\n", m.cpuPer*1000, m.cpuPer*1000,
 		r.verdict(m.cpuPer*1000 <= 0.5, "bot CPU ≤ 0.5 ms per update"))
+	if m.redisCPUPer > 0 && m.selfCPUPer > 0 {
+		// What the box spends on an update, all parts together, and the
+		// rate its CPUs could carry at that cost.
+		all := m.cpuPer + m.redisCPUPer + m.selfCPUPer
+		fmt.Fprintf(r.out, "CPU per update on this box: bot %.3f ms + Redis %.3f ms + residents and fake Bot API (this process) %.3f ms = %.3f ms; %d CPUs carry at most %.0f updates/s at that cost\n",
+			m.cpuPer*1000, m.redisCPUPer*1000, m.selfCPUPer*1000, all*1000, runtime.NumCPU(), float64(runtime.NumCPU())/all)
+	}
 	fmt.Fprintf(r.out, "Redis round trips per update: %.2f  goal ≤ 3: %s\n", m.tripsPer, r.verdict(m.tripsPer <= 3, "≤ 3 Redis round trips per update"))
 	for _, line := range loadtest.Top(m.trips, float64(m.updates), 12) {
 		fmt.Fprintf(r.out, "    %s\n", line)
@@ -691,6 +698,7 @@ type measured struct {
 	replyP50, replyP99, replyMax       time.Duration
 	webhookP50, webhookP99, webhookMax time.Duration
 	cpuPer                             float64 // seconds per update
+	redisCPUPer, selfCPUPer            float64 // Redis's, and this process's (residents, fake Bot API); 0 if unknown
 	trips                              map[string]int64
 	tripsPer                           float64
 	errors, timeouts                   int64
@@ -719,6 +727,8 @@ func (r *loadRun) measure(ctx context.Context, b *bot, crowd *loadtest.Crowd, n 
 	}
 	crowd.ResetSamples()
 	trips0, cpu0 := b.trips(ctx, r.hc), b.cpu()
+	redis0, redisErr0 := loadtest.RedisCPU(ctx, r.client)
+	self0, selfErr0 := loadtest.ProcessCPU(os.Getpid())
 	calls0, inResp0 := r.api.Calls.Load(), r.api.InResponse.Load()
 	crowd.Record(true)
 	t0 := time.Now()
@@ -729,6 +739,8 @@ func (r *loadRun) measure(ctx context.Context, b *bot, crowd *loadtest.Crowd, n 
 	crowd.Record(false)
 	elapsed := time.Since(t0)
 	trips1, cpu1 := b.trips(ctx, r.hc), b.cpu()
+	redis1, redisErr1 := loadtest.RedisCPU(ctx, r.client)
+	self1, selfErr1 := loadtest.ProcessCPU(os.Getpid())
 	calls1, inResp1 := r.api.Calls.Load(), r.api.InResponse.Load()
 	cancel()
 	<-done
@@ -751,6 +763,12 @@ func (r *loadRun) measure(ctx context.Context, b *bot, crowd *loadtest.Crowd, n 
 	m.replyP50, m.replyP99, m.replyMax = loadtest.Percentiles(reply)
 	m.webhookP50, m.webhookP99, m.webhookMax = loadtest.Percentiles(wh)
 	m.cpuPer = (cpu1 - cpu0).Seconds() / float64(m.updates)
+	if redisErr0 == nil && redisErr1 == nil {
+		m.redisCPUPer = (redis1 - redis0).Seconds() / float64(m.updates)
+	}
+	if selfErr0 == nil && selfErr1 == nil {
+		m.selfCPUPer = (self1 - self0).Seconds() / float64(m.updates)
+	}
 	m.trips = loadtest.Delta(trips0, trips1)
 	m.tripsPer = float64(loadtest.Sum(m.trips)) / float64(m.updates)
 	m.errors, m.timeouts = crowd.Errors.Load(), crowd.Timeouts.Load()
