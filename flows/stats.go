@@ -81,17 +81,31 @@ const BasisPopulation = "population"
 // TargetFor returns the target for flow that applies to area id: the one
 // set on the nearest area up the tree.
 func TargetFor(dir Directory, targets []Target, flow, id string) (Target, bool) {
+	return targetIn(targets, flow, lineage(dir, id, nil))
+}
+
+// lineage appends id and the ids up the tree from it (ten at most) to
+// ids.
+func lineage(dir Directory, id string, ids []string) []string {
 	for depth := 0; id != "" && depth < 10; depth++ {
-		for _, t := range targets {
-			if t.Flow == flow && t.Area == id {
-				return t, true
-			}
-		}
+		ids = append(ids, id)
 		a, ok := dir.Area(id)
 		if !ok {
 			break
 		}
 		id = a.ParentID
+	}
+	return ids
+}
+
+// targetIn returns flow's target set on the first of ids that has one.
+func targetIn(targets []Target, flow string, ids []string) (Target, bool) {
+	for _, id := range ids {
+		for _, t := range targets {
+			if t.Flow == flow && t.Area == id {
+				return t, true
+			}
+		}
 	}
 	return Target{}, false
 }
@@ -189,35 +203,23 @@ func StatsRows(sc StatsScope, counts map[HamletFlow]Counts) []StatsRow {
 	// The hamlets are ranked once, then their rows made in that order: a
 	// province's report has thousands of rows but far fewer hamlets, and
 	// NaturalCompare and Fold are not cheap (the report phase of hangxom
-	// loadtest).
-	type place struct {
-		hamlet, commune             Area
-		foldedHamlet, foldedCommune string
-	}
+	// loadtest). An AreaIndex has ranked its hamlets already.
 	fold := Fold
 	if d, ok := sc.Areas.(interface{ FoldedName(string) string }); ok {
 		fold = d.FoldedName // an AreaIndex keeps its names folded
 	}
 	places := make([]place, len(sc.Hamlets))
 	for i, h := range sc.Hamlets {
-		c, _ := sc.Areas.Area(h.ParentID)
-		places[i] = place{hamlet: h, commune: c, foldedHamlet: fold(h.Name), foldedCommune: fold(c.Name)}
+		places[i] = newPlace(h, sc.Areas, fold)
 	}
-	slices.SortStableFunc(places, func(x, y place) int {
-		if c := NaturalCompare(x.foldedCommune, y.foldedCommune); c != 0 {
-			return c
-		}
-		if c := strings.Compare(x.commune.ID, y.commune.ID); c != 0 {
-			return c
-		}
-		if c := NaturalCompare(x.foldedHamlet, y.foldedHamlet); c != 0 {
-			return c
-		}
-		return strings.Compare(x.hamlet.ID, y.hamlet.ID)
-	})
+	sortPlaces(places, sc.Areas)
 	rows := make([]StatsRow, 0, len(sc.Hamlets)*len(sc.Flows))
+	var up []string
 	for _, p := range places {
 		h, c := p.hamlet, p.commune
+		if len(sc.Targets) > 0 {
+			up = lineage(sc.Areas, h.ID, up[:0]) // once per hamlet, not per row
+		}
 		for _, f := range sc.Flows {
 			n := counts[HamletFlow{Hamlet: h.ID, Flow: f}]
 			r := StatsRow{
@@ -227,7 +229,7 @@ func StatsRows(sc StatsScope, counts map[HamletFlow]Counts) []StatsRow {
 				Households: h.Households, Population: h.Population,
 			}
 			basis := ""
-			if t, ok := TargetFor(sc.Areas, sc.Targets, f, h.ID); ok {
+			if t, ok := targetIn(sc.Targets, f, up); ok {
 				pct := t.Pct
 				r.TargetPct = &pct
 				basis = t.Basis
@@ -237,6 +239,52 @@ func StatsRows(sc StatsScope, counts map[HamletFlow]Counts) []StatsRow {
 		}
 	}
 	return rows
+}
+
+// place is a hamlet in a report, with its commune and their folded names.
+type place struct {
+	hamlet, commune             Area
+	foldedHamlet, foldedCommune string
+	rank                        int
+}
+
+func newPlace(h Area, dir Directory, fold func(string) string) place {
+	c, _ := dir.Area(h.ParentID)
+	return place{hamlet: h, commune: c, foldedHamlet: fold(h.Name), foldedCommune: fold(c.Name)}
+}
+
+// comparePlaces is a report's order: by commune name (numbers as numbers),
+// commune id, hamlet name, hamlet id.
+func comparePlaces(x, y place) int {
+	if c := NaturalCompare(x.foldedCommune, y.foldedCommune); c != 0 {
+		return c
+	}
+	if c := strings.Compare(x.commune.ID, y.commune.ID); c != 0 {
+		return c
+	}
+	if c := NaturalCompare(x.foldedHamlet, y.foldedHamlet); c != 0 {
+		return c
+	}
+	return strings.Compare(x.hamlet.ID, y.hamlet.ID)
+}
+
+// sortPlaces sorts places in a report's order: by the ranks dir keeps
+// (AreaIndex.reportRank) when it knows every hamlet as given, else with
+// comparePlaces.
+func sortPlaces(places []place, dir Directory) {
+	if x, ok := dir.(*AreaIndex); ok {
+		ranked := true
+		for i := range places {
+			if places[i].rank, ranked = x.reportRank(places[i].hamlet); !ranked {
+				break
+			}
+		}
+		if ranked {
+			slices.SortFunc(places, func(a, b place) int { return a.rank - b.rank })
+			return
+		}
+	}
+	slices.SortStableFunc(places, comparePlaces)
 }
 
 // share returns the basis used and completed as a percentage of it, one
