@@ -15,8 +15,8 @@ import (
 type plainDirectory struct{ x *flows.AreaIndex }
 
 func (d plainDirectory) Area(id string) (flows.Area, bool) { return d.x.Area(id) }
-func (d plainDirectory) Children(id string) []flows.Area  { return d.x.Children(id) }
-func (d plainDirectory) Communes() []flows.Area           { return d.x.Communes() }
+func (d plainDirectory) Children(id string) []flows.Area   { return d.x.Children(id) }
+func (d plainDirectory) Communes() []flows.Area            { return d.x.Communes() }
 
 // TestStatsRowsRankedOrder checks that the order an AreaIndex ranks once
 // is the order StatsRows sorts to without it: names with numbers, marks
