@@ -81,6 +81,10 @@ type FakeAPI struct {
 	mu         sync.Mutex
 	webhookURL string
 	secret     string
+	// slots bounds the webhook requests in flight to the bot's
+	// max_connections (setWebhook; Telegram's default 40): Telegram
+	// delivers a bot's updates over that many connections at most.
+	slots chan struct{}
 
 	chats  sync.Map // int64 → *chat
 	global gcra
@@ -243,6 +247,11 @@ func (f *FakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "setwebhook":
 		f.mu.Lock()
 		f.webhookURL, f.secret = p("url"), p("secret_token")
+		n, err := strconv.Atoi(p("max_connections"))
+		if err != nil || n < 1 || n > 100 {
+			n = 40 // Telegram's default (the allowed range is 1–100)
+		}
+		f.slots = make(chan struct{}, n)
 		f.mu.Unlock()
 		writeAnswer(w, 200, apiAnswer{OK: true, Result: true})
 		return
@@ -368,12 +377,23 @@ func botID(token string) int64 {
 }
 
 // Deliver posts one update to the bot's webhook, with the secret, and
-// returns the HTTP status.
+// returns the HTTP status. As Telegram, it has at most max_connections
+// (setWebhook) posts in flight; a post waits for a free one.
 func (f *FakeAPI) Deliver(ctx context.Context, hc *http.Client, raw []byte) (int, error) {
 	url, secret := f.Webhook()
 	if url == "" {
 		return 0, fmt.Errorf("loadtest: the bot has not set its webhook")
 	}
+	f.mu.Lock()
+	slots := f.slots
+	f.mu.Unlock()
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	release := sync.OnceFunc(func() { <-slots })
+	defer release()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(raw))
 	if err != nil {
 		return 0, err
@@ -386,6 +406,7 @@ func (f *FakeAPI) Deliver(ctx context.Context, hc *http.Client, raw []byte) (int
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
+	release() // the connection is free for the next update
 	if err != nil {
 		return 0, err
 	}
