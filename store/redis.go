@@ -67,6 +67,8 @@ type Redis struct {
 	waiting sync.Map
 	// fin holds claims' last Finishes while DeferFinishes runs.
 	fin finishes
+	// memo keeps the replies this process wrote to outboxes, by JSON.
+	memo replyMemo
 }
 
 // heldLock is a resident lock taken by Begin, which a Commit with Release
@@ -371,7 +373,9 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 		if err != nil {
 			return fail(fmt.Errorf("encode reply: %w", err))
 		}
-		args = append(args, b)
+		raw := string(b)
+		r.memo.put(raw, reply)
+		args = append(args, raw)
 	}
 	base := c.UpdateID
 	if base == "" {

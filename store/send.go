@@ -252,7 +252,11 @@ func (r *Redis) ClaimOutbox(ctx context.Context, resident string, rate float64, 
 	}
 	c.replies = make([]flows.Reply, 0, len(raws))
 	for _, raw := range raws {
-		reply, err := decodeReply(raw)
+		reply, ok := r.memo.take(raw)
+		var err error
+		if !ok {
+			reply, err = decodeReply(raw)
+		}
 		if err != nil {
 			c.Release(ctx)
 			return nil, fmt.Errorf("store: claim outbox %s: %w", resident, err)
