@@ -214,6 +214,9 @@ func (r *Redis) ClaimOutbox(ctx context.Context, resident string, rate float64, 
 		keys: []string{k.SendLock(resident), k.Outbox(resident), k.Sent(resident), k.Pace(resident), k.KeyboardMessage(resident)},
 		args: []any{c.token, r.opts.LockTTL.Milliseconds(), r.opts.Clock.Now().UnixMicro(), interval(rate), max(burst, 1),
 			OutboxTTL.Milliseconds(), maxMessageBytes}}
+	run := func() ([]string, error) {
+		return claimScript.Run(ctx, r.c, claim.keys, claim.args...).StringSlice()
+	}
 	var res []string
 	var err error
 	if h, ok := r.fin.take(resident); ok {
@@ -231,10 +234,10 @@ func (r *Redis) ClaimOutbox(ctx context.Context, resident string, rate float64, 
 			// Busy though the Finish released our lock: the Finish ran
 			// after the claim (loaded again after NOSCRIPT), or the lock
 			// had expired and another sender took it. Ask once more.
-			res, err = claimScript.Run(ctx, r.c, claim.keys, claim.args...).StringSlice()
+			res, err = run()
 		}
 	} else {
-		res, err = claimScript.Run(ctx, r.c, claim.keys, claim.args...).StringSlice()
+		res, err = run()
 	}
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("store: claim outbox %s: %w", resident, flows.ErrLocked)
@@ -370,17 +373,11 @@ func (c *SendClaim) Next(replyID string, rate float64, burst int) {
 // finishNext is Finish (without release) with the next reply's pace and
 // mark.
 func (c *SendClaim) finishNext(ctx context.Context, replyID string, sent bool, keyboardMsg int, n *nextReply) error {
-	mark, kb := "", ""
-	if sent {
-		mark = "sent"
-	}
-	if keyboardMsg > 0 {
-		kb = strconv.Itoa(keyboardMsg)
-	}
+	h := heldFinishOf(replyID, sent, keyboardMsg, "")
 	k := c.r.keys
 	res, err := finishNextScript.Run(ctx, c.r.c,
 		[]string{k.Outbox(c.resident), k.Sent(c.resident), k.KeyboardMessage(c.resident), k.Pace(c.resident)},
-		replyID, mark, OutboxTTL.Milliseconds(), kb, n.id, c.r.opts.Clock.Now().UnixMicro(), interval(n.rate), max(n.burst, 1)).Slice()
+		h.reply, h.mark, OutboxTTL.Milliseconds(), h.kb, n.id, c.r.opts.Clock.Now().UnixMicro(), interval(n.rate), max(n.burst, 1)).Slice()
 	if err != nil {
 		return fmt.Errorf("store: finish send %s %s: %w", c.resident, replyID, err)
 	}
