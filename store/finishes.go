@@ -210,6 +210,20 @@ func (r *Redis) cluster() bool {
 	return ok
 }
 
+// LoadScripts loads every script of the store into the server's script
+// cache (on a cluster, into every master's), so that none pays a NOSCRIPT
+// answer on first use. A pipeline of scripts (evalAll) would otherwise
+// need a second round trip on each node that lacks one. A server that
+// restarts forgets them; each is then loaded again on first use.
+func (r *Redis) LoadScripts(ctx context.Context) error {
+	for name, sc := range storeScripts {
+		if err := sc.Load(ctx, r.c).Err(); err != nil {
+			return fmt.Errorf("store: load script %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
 // scriptCall is one script's call in evalAll's pipeline; cmd holds its
 // answer afterwards.
 type scriptCall struct {

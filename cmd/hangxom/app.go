@@ -138,6 +138,10 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 		a.Close()
 		return nil, err
 	}
+	if err := a.store.LoadScripts(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
 	stored, err := a.store.Areas(ctx)
 	if err != nil {
 		a.Close()
