@@ -55,11 +55,16 @@ func (f *finishes) hold(resident string, h heldFinish) bool {
 func (f *finishes) take(resident string) (heldFinish, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	h, ok := f.held[resident]
+	return pop(f.held, resident)
+}
+
+// pop removes and returns m[k].
+func pop[K comparable, V any](m map[K]V, k K) (V, bool) {
+	v, ok := m[k]
 	if ok {
-		delete(f.held, resident)
+		delete(m, k)
 	}
-	return h, ok
+	return v, ok
 }
 
 // putBack holds again a Finish whose write failed, unless another is held

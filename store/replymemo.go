@@ -44,9 +44,5 @@ func (m *replyMemo) put(raw string, reply flows.Reply) {
 func (m *replyMemo) take(raw string) (flows.Reply, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, ok := m.m[raw]
-	if ok {
-		delete(m.m, raw)
-	}
-	return r, ok
+	return pop(m.m, raw)
 }
