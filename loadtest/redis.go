@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -123,38 +124,11 @@ func (m Memory) Data() int64 { return m.Used - m.Clients }
 // masters of a cluster).
 func UsedMemory(ctx context.Context, c redis.UniversalClient) (Memory, error) {
 	read := func(cl *redis.Client) (Memory, error) {
-		info, err := cl.Info(ctx, "memory").Result()
+		v, err := infoFields(ctx, cl, "memory", "used_memory", "mem_clients_normal")
 		if err != nil {
 			return Memory{}, err
 		}
-		var m Memory
-		found := 0
-		sc := bufio.NewScanner(strings.NewReader(info))
-		for sc.Scan() {
-			name, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":")
-			if !ok {
-				continue
-			}
-			var dst *int64
-			switch name {
-			case "used_memory":
-				dst = &m.Used
-			case "mem_clients_normal":
-				dst = &m.Clients
-			default:
-				continue
-			}
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return Memory{}, fmt.Errorf("INFO memory %s: %w", name, err)
-			}
-			*dst = n
-			found++
-		}
-		if found != 2 {
-			return Memory{}, errors.New("INFO memory lacks used_memory or mem_clients_normal")
-		}
-		return m, nil
+		return Memory{Used: int64(v[0]), Clients: int64(v[1])}, nil
 	}
 	if cc, ok := c.(*redis.ClusterClient); ok {
 		var total Memory
@@ -178,29 +152,38 @@ func UsedMemory(ctx context.Context, c redis.UniversalClient) (Memory, error) {
 // RedisCPU returns the CPU time the server behind c has used so far
 // (INFO cpu: used_cpu_user + used_cpu_sys; a single server).
 func RedisCPU(ctx context.Context, c redis.UniversalClient) (time.Duration, error) {
-	info, err := c.Info(ctx, "cpu").Result()
+	v, err := infoFields(ctx, c, "cpu", "used_cpu_user", "used_cpu_sys")
 	if err != nil {
 		return 0, err
 	}
-	var total float64
+	return time.Duration((v[0] + v[1]) * float64(time.Second)), nil
+}
+
+// infoFields reads the named numeric fields of one INFO section, in the
+// order asked; each must be there.
+func infoFields(ctx context.Context, c redis.UniversalClient, section string, names ...string) ([]float64, error) {
+	info, err := c.Info(ctx, section).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(names))
 	found := 0
 	sc := bufio.NewScanner(strings.NewReader(info))
 	for sc.Scan() {
 		name, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":")
-		if !ok || (name != "used_cpu_user" && name != "used_cpu_sys") {
+		i := slices.Index(names, name)
+		if !ok || i < 0 {
 			continue
 		}
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			return 0, fmt.Errorf("INFO cpu %s: %w", name, err)
+		if out[i], err = strconv.ParseFloat(v, 64); err != nil {
+			return nil, fmt.Errorf("INFO %s %s: %w", section, name, err)
 		}
-		total += f
 		found++
 	}
-	if found != 2 {
-		return 0, errors.New("INFO cpu lacks used_cpu_user or used_cpu_sys")
+	if found != len(names) {
+		return nil, fmt.Errorf("INFO %s lacks one of %s", section, strings.Join(names, ", "))
 	}
-	return time.Duration(total * float64(time.Second)), nil
+	return out, nil
 }
 
 // ProcessCPU returns the user+system CPU time process pid has used so far,
