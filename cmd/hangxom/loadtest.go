@@ -117,8 +117,8 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		// This process is the measuring apparatus on the bot's box: at the
 		// default GOGC its collector took about a tenth of its CPU, partly
 		// in idle-time mark workers that soak up the idle CPU the bot and
-		// Redis would get. The bot keeps its own setting (GOGC from the
-		// environment, else Go's default).
+		// Redis would get. The bot has its own setting (GOGC from the
+		// environment, else serve's default, serveGCPercent).
 		debug.SetGCPercent(400)
 	}
 	if *cpuProfile != "" {

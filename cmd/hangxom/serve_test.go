@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -634,5 +635,23 @@ func TestServeChecksAQRPhoto(t *testing.T) {
 	}
 	if len(tt.fake.Calls("getFile")) != 1 {
 		t.Error("the photo was not fetched through getFile")
+	}
+}
+
+func TestSetServeGC(t *testing.T) {
+	old := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(old)
+	setServeGC(func(string) string { return "" })
+	if got := debug.SetGCPercent(100); got != serveGCPercent {
+		t.Errorf("GOGC unset: collector target %d, want %d", got, serveGCPercent)
+	}
+	setServeGC(func(k string) string {
+		if k == "GOGC" {
+			return "100"
+		}
+		return ""
+	})
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC=100 in the environment: collector target %d, want it left at 100", got)
 	}
 }
