@@ -688,6 +688,7 @@ func (r *loadRun) latency(ctx context.Context, n int, rate float64, warmup, d ti
 		verdict = r.verdict(m.firstP99 <= 10*time.Millisecond && m.rate >= 0.95*rate, "p99 ≤ 10 ms at 1,000 updates/s")
 	}
 	fmt.Fprintf(r.out, "p99 latency at %.0f updates/s (webhook → first API call): %s  goal ≤ 10 ms: %s\n", rate, loadtest.Ms(m.firstP99), verdict)
+	m.printSeconds(r, 10*time.Millisecond)
 	fmt.Fprintf(r.out, "bot CPU per update at this pace: %.3f ms; Redis round trips per update: %.2f\n", m.cpuPer*1000, m.tripsPer)
 	return nil
 }
@@ -704,6 +705,8 @@ type measured struct {
 	tripsPer                           float64
 	errors, timeouts                   int64
 	callsPer, inResponsePer            float64 // Bot API calls an update; of them in webhook answers
+	seconds                            []loadtest.Second
+	busy, steal                        []float64 // the box's CPU busy, and stolen by the host, each second
 }
 
 func (m measured) print(r *loadRun) {
@@ -715,6 +718,36 @@ func (m measured) print(r *loadRun) {
 	if m.errors > 0 || m.timeouts > 0 {
 		r.miss("errors under load")
 	}
+	if len(m.busy) > 0 {
+		b := slices.Sorted(slices.Values(m.busy))
+		st := slices.Sorted(slices.Values(m.steal))
+		fmt.Fprintf(r.out, "the box's CPU busy, second by second (all processes, the host's steal included): min %.0f%%, median %.0f%%, max %.0f%%; stolen by the host: median %.0f%%, max %.0f%%\n",
+			100*b[0], 100*b[len(b)/2], 100*b[len(b)-1], 100*st[len(st)/2], 100*st[len(st)-1])
+	}
+}
+
+// printSeconds tells how many seconds of the run kept their p99 within
+// goal, and the worst second with the box's CPU in it.
+func (m measured) printSeconds(r *loadRun, goal time.Duration) {
+	if len(m.seconds) == 0 {
+		return
+	}
+	within, worst := 0, 0
+	for i, s := range m.seconds {
+		if s.P99 <= goal {
+			within++
+		}
+		if s.P99 > m.seconds[worst].P99 {
+			worst = i
+		}
+	}
+	w := m.seconds[worst]
+	box := ""
+	if worst < len(m.busy) {
+		box = fmt.Sprintf(", the box's CPU %.0f%% busy (%.0f%% stolen)", 100*m.busy[worst], 100*m.steal[worst])
+	}
+	fmt.Fprintf(r.out, "seconds with p99 ≤ %s: %d of %d; the worst, second %d: p99 %s over %d updates%s\n",
+		loadtest.Ms(goal), within, len(m.seconds), worst+1, loadtest.Ms(w.P99), w.Updates, box)
 }
 
 // measure runs crowd with n residents: warm-up, then d recorded.
@@ -733,12 +766,19 @@ func (r *loadRun) measure(ctx context.Context, b *bot, crowd *loadtest.Crowd, n 
 	calls0, inResp0 := r.api.Calls.Load(), r.api.InResponse.Load()
 	crowd.Record(true)
 	t0 := time.Now()
+	// The box's CPU, second by second, to tell a slow box from a slow bot.
+	boxCtx, stopBox := context.WithCancel(ctx)
+	boxDone := make(chan struct{})
+	var busy, steal []float64
+	go func() { busy, steal = loadtest.BoxBusy(boxCtx, time.Second); close(boxDone) }()
 	select {
 	case <-time.After(d):
 	case <-ctx.Done():
 	}
 	crowd.Record(false)
 	elapsed := time.Since(t0)
+	stopBox()
+	<-boxDone
 	trips1, cpu1 := b.trips(ctx, r.hc), b.cpu()
 	redis1, redisErr1 := loadtest.RedisCPU(ctx, r.client)
 	self1, selfErr1 := loadtest.ProcessCPU(os.Getpid())
@@ -754,8 +794,11 @@ func (r *loadRun) measure(ctx context.Context, b *bot, crowd *loadtest.Crowd, n 
 		return m, fmt.Errorf("no update was answered; the bot said:\n%s", b.output())
 	}
 	m.rate = float64(m.updates) / elapsed.Seconds()
+	samples := crowd.Samples()
+	m.seconds = loadtest.PerSecond(samples, t0, int(elapsed/time.Second))
+	m.busy, m.steal = busy, steal
 	var first, reply, wh []time.Duration
-	for _, s := range crowd.Samples() {
+	for _, s := range samples {
 		first = append(first, s.First)
 		reply = append(reply, s.Reply)
 		wh = append(wh, s.Webhook)
