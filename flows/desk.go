@@ -175,16 +175,22 @@ func (k *desk) ask(id string, data map[string]any, cs []Choice) {
 // whoami returns the caller's role: configured coordinators first, then
 // the store. ok is false for a plain resident.
 func (k *desk) whoami() (Member, bool, error) {
-	if slices.Contains(k.d.Coordinators, k.me) {
-		m := Member{ID: k.me, Role: RoleCoordinator, Name: k.s.Name}
-		for _, c := range k.d.Areas.Communes() {
-			if p, ok := k.d.Areas.Area(c.ParentID); ok && p.Level == LevelProvince && !slices.Contains(m.Areas, p.ID) {
+	return k.d.memberOf(k.ctx, k.me, k.s.Name)
+}
+
+// memberOf is person id as a member: a province-wide coordinator of the
+// configuration (named name), or a stored member.
+func (d *Desk) memberOf(ctx context.Context, id, name string) (Member, bool, error) {
+	if slices.Contains(d.Coordinators, id) {
+		m := Member{ID: id, Role: RoleCoordinator, Name: name}
+		for _, c := range d.Areas.Communes() {
+			if p, ok := d.Areas.Area(c.ParentID); ok && p.Level == LevelProvince && !slices.Contains(m.Areas, p.ID) {
 				m.Areas = append(m.Areas, p.ID)
 			}
 		}
 		return m, true, nil
 	}
-	return k.d.Store.Member(k.ctx, k.me)
+	return d.Store.Member(ctx, id)
 }
 
 // staff is whoami for commands that need a team member or coordinator: a
@@ -252,10 +258,18 @@ func (k *desk) join(code string) error {
 	if !found || m.Role != inv.Role {
 		m = Member{ID: k.me, Role: inv.Role, Since: k.now, AddedBy: inv.CreatedBy}
 	}
+	if m.Secretary && len(m.SecretaryAreas) == 0 {
+		// Stored before SecretaryAreas: a secretary of the areas held so
+		// far, not of the one joined now.
+		m.SecretaryAreas = slices.Clone(m.Areas)
+	}
 	if !slices.Contains(m.Areas, inv.AreaID) {
 		m.Areas = append(m.Areas, inv.AreaID)
 	}
-	m.Secretary = m.Secretary || inv.Secretary
+	if inv.Secretary && !slices.Contains(m.SecretaryAreas, inv.AreaID) {
+		m.SecretaryAreas = append(m.SecretaryAreas, inv.AreaID)
+	}
+	m.Secretary = len(m.SecretaryAreas) > 0
 	if k.s.Name != "" {
 		m.Name = k.s.Name
 	}
@@ -453,6 +467,9 @@ func (k *desk) action(parts []string) error {
 		if err := k.d.Store.RemoveMember(k.ctx, id); err != nil {
 			return err
 		}
+		if err := k.releaseClaims(x); err != nil {
+			return err
+		}
 		k.say("staff.removed", map[string]any{"Name": name})
 		return nil
 	case "team":
@@ -549,11 +566,6 @@ func (k *desk) pending(page int) error {
 	if err != nil || !ok {
 		return err
 	}
-	private := k.d.PrivateFlows
-	if private == nil {
-		private = []string{"party-handbook"}
-	}
-	mayName := m.Role == RoleCoordinator || m.Secretary
 	var rows []pendingRow
 	hidden := map[string]int{}
 	for _, h := range k.hamletsOf(m) {
@@ -562,7 +574,7 @@ func (k *desk) pending(page int) error {
 			if err != nil {
 				return err
 			}
-			if slices.Contains(private, f.ID) && !mayName {
+			if !k.mayName(m, h.ID, f.ID) {
 				hidden[f.ID] += len(es)
 				continue
 			}

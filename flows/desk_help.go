@@ -40,7 +40,13 @@ func (d *Desk) NotifyHelp(ctx context.Context, resident string, s Session, e Eff
 	if err != nil || !created {
 		return err
 	}
-	to, escalated, err := d.helpers(ctx, h.Hamlet)
+	return d.offerHelp(ctx, h)
+}
+
+// offerHelp tells the helpers of an open request about it, escalated to
+// the coordinators when the hamlet has no team member who may take it.
+func (d *Desk) offerHelp(ctx context.Context, h HelpRequest) error {
+	to, escalated, err := d.helpers(ctx, h.Hamlet, h.Flow)
 	if err != nil {
 		return err
 	}
@@ -52,9 +58,10 @@ func (d *Desk) NotifyHelp(ctx context.Context, resident string, s Session, e Eff
 	return d.tellHelpers(ctx, h, to, "staff.help_new")
 }
 
-// helpers are the team members of a hamlet, or, when it has none, the
-// coordinators covering it (escalated).
-func (d *Desk) helpers(ctx context.Context, hamlet string) ([]string, bool, error) {
+// helpers are the team members of a hamlet who may see the flow's
+// residents by name (in a private flow, its party-cell secretaries), or,
+// when it has none, the coordinators covering it (escalated).
+func (d *Desk) helpers(ctx context.Context, hamlet, flow string) ([]string, bool, error) {
 	all, err := d.Store.Members(ctx)
 	if err != nil {
 		return nil, false, err
@@ -62,7 +69,7 @@ func (d *Desk) helpers(ctx context.Context, hamlet string) ([]string, bool, erro
 	var team, coord []string
 	for _, m := range all {
 		switch {
-		case m.Role == RoleTeam && slices.Contains(m.Areas, hamlet):
+		case m.Role == RoleTeam && slices.Contains(m.Areas, hamlet) && d.mayName(m, hamlet, flow):
 			team = append(team, m.ID)
 		case m.Role == RoleCoordinator && Covers(d.Areas, m, hamlet):
 			coord = append(coord, m.ID)
@@ -169,11 +176,73 @@ func (d *Desk) Escalate(ctx context.Context, now time.Time) (int, error) {
 }
 
 // mayHelp reports whether m may claim or see a request of hamlet.
-func (k *desk) mayHelp(m Member, hamlet string) bool {
+func (k *desk) mayHelp(m Member, hamlet string) bool { return k.d.mayHelp(m, hamlet) }
+
+func (d *Desk) mayHelp(m Member, hamlet string) bool {
 	if m.Role == RoleTeam {
 		return slices.Contains(m.Areas, hamlet)
 	}
-	return m.Role == RoleCoordinator && Covers(k.d.Areas, m, hamlet)
+	return m.Role == RoleCoordinator && Covers(d.Areas, m, hamlet)
+}
+
+// mayTake reports whether m may see and take help request h: a member
+// covering its hamlet who may see its resident by name.
+func (d *Desk) mayTake(m Member, h HelpRequest) bool {
+	return d.mayHelp(m, h.Hamlet) && d.mayName(m, h.Hamlet, h.Flow)
+}
+
+// claimerMay reports whether h's claimer may still act on it: a member
+// who was removed, or no longer covers its hamlet, may not.
+func (d *Desk) claimerMay(ctx context.Context, h HelpRequest) (bool, error) {
+	if h.ClaimedBy == "" {
+		return false, nil
+	}
+	m, ok, err := d.memberOf(ctx, h.ClaimedBy, h.ClaimerName)
+	if err != nil || !ok {
+		return false, err
+	}
+	return d.mayTake(m, h), nil
+}
+
+// mine reports whether the caller claimed h and may still act on it.
+func (k *desk) mine(h HelpRequest) (bool, error) {
+	if h.ClaimedBy != k.me || h.Status != HelpClaimed {
+		return false, nil
+	}
+	return k.d.claimerMay(k.ctx, h)
+}
+
+// releaseClaims opens again the requests x claimed (x was removed) and
+// offers them to the hamlet's helpers, so that no resident waits on
+// someone who left, and no one who left keeps their contact.
+func (k *desk) releaseClaims(x Member) error {
+	for _, hm := range k.hamletsOf(x) {
+		hs, err := k.d.Help.OpenHelps(k.ctx, hm.ID)
+		if err != nil {
+			return err
+		}
+		for _, h := range hs {
+			if h.ClaimedBy != x.ID || h.Status != HelpClaimed {
+				continue
+			}
+			h, wrote, err := k.d.Help.UpdateHelp(k.ctx, h.ID, func(r *HelpRequest) bool {
+				if r.ClaimedBy != x.ID || r.Status != HelpClaimed {
+					return false
+				}
+				r.Status, r.ClaimedBy, r.ClaimerName, r.ClaimedAt = HelpOpen, "", "", time.Time{}
+				return true
+			})
+			if err != nil {
+				return err
+			}
+			if wrote {
+				if err := k.d.offerHelp(k.ctx, h); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // claim takes a help request for the caller, if nobody has.
@@ -186,7 +255,7 @@ func (k *desk) claim(id string) error {
 	if err != nil {
 		return err
 	}
-	if !ok || !found || !k.mayHelp(m, h.Hamlet) {
+	if !ok || !found || !k.d.mayTake(m, h) {
 		k.say("staff.not_your_area", nil)
 		return nil
 	}
@@ -259,7 +328,7 @@ func (k *desk) closeHelp(id string) error {
 	if err != nil {
 		return err
 	}
-	if !ok || !found || !(h.ClaimedBy == k.me || (m.Role == RoleCoordinator && k.mayHelp(m, h.Hamlet))) {
+	if !ok || !found || !(k.mayHelp(m, h.Hamlet) && (h.ClaimedBy == k.me || m.Role == RoleCoordinator)) {
 		k.say("staff.not_your_area", nil)
 		return nil
 	}
@@ -267,7 +336,8 @@ func (k *desk) closeHelp(id string) error {
 		if x.Status == HelpClosed {
 			return false
 		}
-		x.Status = HelpClosed
+		// Done: the phone number and the place were for the visit.
+		x.Status, x.Contact, x.Note = HelpClosed, "", ""
 		return true
 	}); err != nil {
 		return err
@@ -290,6 +360,9 @@ func (k *desk) helpdesk() error {
 			return err
 		}
 		for _, h := range hs {
+			if !k.d.mayTake(m, h) {
+				continue // a private flow's request, for its secretaries
+			}
 			data := k.d.helpData(langOr(k.s.Lang), h)
 			data["Status"] = k.text("staff.help_status_"+h.Status, map[string]any{"Claimer": h.ClaimerName})
 			lines = append(lines, k.text("staff.helpdesk_line", data))
@@ -321,7 +394,12 @@ func (k *desk) compose(id string) error {
 	if err != nil {
 		return err
 	}
-	if !ok || h.ClaimedBy != k.me || h.Status == HelpClosed {
+	if ok {
+		if ok, err = k.mine(h); err != nil {
+			return err
+		}
+	}
+	if !ok {
 		k.say("staff.not_your_area", nil)
 		return nil
 	}
@@ -338,7 +416,14 @@ func (k *desk) sendToResident(id, text string) error {
 	if err != nil {
 		return err
 	}
-	if !ok || h.ClaimedBy != k.me || h.Status == HelpClosed || strings.TrimSpace(text) == "" {
+	if ok && strings.TrimSpace(text) != "" {
+		if ok, err = k.mine(h); err != nil {
+			return err
+		}
+	} else {
+		ok = false
+	}
+	if !ok {
 		k.say("staff.not_your_area", nil)
 		return nil
 	}
@@ -375,7 +460,11 @@ func (k *desk) note(id, text string) error {
 	if _, _, err := k.d.Help.UpdateHelp(k.ctx, id, func(x *HelpRequest) bool { x.Note = text; return true }); err != nil {
 		return err
 	}
-	if h.ClaimedBy != "" {
+	tell, err := k.d.claimerMay(k.ctx, h)
+	if err != nil {
+		return err
+	}
+	if tell {
 		lang := "vi"
 		if s, err := k.d.FollowUp.Session(k.ctx, h.ClaimedBy); err == nil && s.Lang != "" {
 			lang = s.Lang
@@ -412,7 +501,13 @@ func (k *desk) contact(phone string) error {
 			return err
 		}
 		saved = saved || wrote
-		if wrote && h.ClaimedBy != "" {
+		tell := false
+		if wrote {
+			if tell, err = k.d.claimerMay(k.ctx, h); err != nil {
+				return err
+			}
+		}
+		if tell {
 			lang := "vi"
 			if s, err := k.d.FollowUp.Session(k.ctx, h.ClaimedBy); err == nil && s.Lang != "" {
 				lang = s.Lang

@@ -68,7 +68,7 @@ func (k *desk) payeeAsk(area, name string) error {
 	if err != nil || !ok {
 		return err
 	}
-	if !Covers(k.d.Areas, m, area) && !(m.Role == RoleTeam && k.mayHelp(m, area)) {
+	if !k.mayAddPayee(m, area) {
 		k.say("staff.not_your_area", nil)
 		return nil
 	}
@@ -77,13 +77,27 @@ func (k *desk) payeeAsk(area, name string) error {
 	return nil
 }
 
-// payeeAdd stores the payee once its code was read.
+// mayAddPayee reports whether m may register a payee of area.
+func (k *desk) mayAddPayee(m Member, area string) bool {
+	return Covers(k.d.Areas, m, area) || (m.Role == RoleTeam && k.mayHelp(m, area))
+}
+
+// payeeAdd stores the payee once its code was read. The caller's role and
+// area are checked again: they may have been removed since they asked.
 func (k *desk) payeeAdd(outcome string) error {
 	area, name := k.s.PayeeArea, k.s.PayeeName
 	k.s.PayeeArea, k.s.PayeeName = "", ""
 	parts := strings.SplitN(outcome, ":", 3)
 	if area == "" || name == "" {
 		k.say("staff.unknown", nil)
+		return nil
+	}
+	m, ok, err := k.whoami()
+	if err != nil {
+		return err
+	}
+	if !ok || !k.mayAddPayee(m, area) {
+		k.say("staff.not_your_area", nil)
 		return nil
 	}
 	if len(parts) != 3 || parts[0] != "ok" {

@@ -714,13 +714,20 @@ func (k *desk) logFlows(m Member, hamlet, label string) error {
 	return nil
 }
 
-// mayName reports whether m may see residents of flow by name.
-func (k *desk) mayName(m Member, flow string) bool {
-	private := k.d.PrivateFlows
+// mayName reports whether m may see residents of hamlet in flow by name.
+func (k *desk) mayName(m Member, hamlet, flow string) bool {
+	return k.d.mayName(m, hamlet, flow)
+}
+
+// mayName reports whether m may see residents of hamlet in flow by name:
+// anyone, unless the flow is private; then coordinators and the hamlet's
+// party-cell secretaries.
+func (d *Desk) mayName(m Member, hamlet, flow string) bool {
+	private := d.PrivateFlows
 	if private == nil {
 		private = []string{"party-handbook"}
 	}
-	return !slices.Contains(private, flow) || m.Role == RoleCoordinator || m.Secretary
+	return !slices.Contains(private, flow) || m.Role == RoleCoordinator || m.SecretaryOf(hamlet)
 }
 
 // displayName is a resident's name for the team's lists, from their
@@ -748,7 +755,7 @@ func (k *desk) logList(m Member, hamlet, flow string, page int) error {
 		return nil
 	}
 	title := k.text(f.Title, nil)
-	if !k.mayName(m, f.ID) {
+	if !k.mayName(m, h.ID, f.ID) {
 		k.say("stats.log_private", map[string]any{"Flow": title})
 		return nil
 	}
@@ -786,7 +793,7 @@ func (k *desk) logResident(m Member, hamlet, flow, pseudonym string) error {
 	if !ok {
 		return nil
 	}
-	if !k.mayName(m, f.ID) {
+	if !k.mayName(m, h.ID, f.ID) {
 		k.say("staff.not_your_area", nil)
 		return nil
 	}

@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -22,11 +23,22 @@ type Member struct {
 	Role  Role     `json:"role"`
 	Areas []string `json:"areas"` // hamlets (team) or communes / the province (coordinator)
 	// Secretary marks a party-cell secretary, who may see party members'
-	// progress in the party-handbook flow by name.
-	Secretary bool      `json:"secretary,omitempty"`
-	Name      string    `json:"name,omitempty"`
-	Since     time.Time `json:"since"`
-	AddedBy   string    `json:"added_by,omitempty"`
+	// progress in the party-handbook flow by name, in SecretaryAreas: a
+	// secretary invite names one hamlet. A member stored before
+	// SecretaryAreas (the flag alone) is one in all their areas.
+	Secretary      bool      `json:"secretary,omitempty"`
+	SecretaryAreas []string  `json:"secretary_areas,omitempty"`
+	Name           string    `json:"name,omitempty"`
+	Since          time.Time `json:"since"`
+	AddedBy        string    `json:"added_by,omitempty"`
+}
+
+// SecretaryOf reports whether m is a party-cell secretary of hamlet.
+func (m Member) SecretaryOf(hamlet string) bool {
+	if len(m.SecretaryAreas) > 0 {
+		return slices.Contains(m.SecretaryAreas, hamlet)
+	}
+	return m.Secretary
 }
 
 // Invite lets one or more people join as team members or coordinators of

@@ -1,0 +1,172 @@
+package flows_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hangxomso/hangxom/flows"
+)
+
+// Access to residents' help requests, payees and private flows, found by
+// an audit: each test failed before its fix.
+
+// joinHoa makes tg:1 a coordinator (by the world's configuration) and tg:5,
+// Hoa, a team member of a-1 (and of more hamlets, with an invite each).
+func joinHoa(t *testing.T, w *staffWorld, invites ...string) {
+	t.Helper()
+	w.send("tg:1", flows.Input{Kind: flows.InputText, Text: "chào"})
+	w.send("tg:5", flows.Input{Kind: flows.InputText, Text: "chào", Name: "Hoa"})
+	for _, inv := range append([]string{"team a-1"}, invites...) {
+		w.cmd("tg:5", "join", codeIn(t, w.cmd("tg:1", "invite", inv)))
+	}
+}
+
+func joined(texts []string) string { return strings.Join(texts, "\n") }
+
+// A help request in a private flow ("other" in this world) names its
+// resident only to who may see that flow by name: not to a team member
+// who is not the hamlet's party-cell secretary, in the notification or
+// in /helpdesk; it goes to the coordinators instead.
+func TestHelpInAPrivateFlowIsNotNamedToTheTeam(t *testing.T) {
+	w := newStaffWorld(t)
+	joinHoa(t, w)
+	outboxTexts(t, w.st, "tg:1")
+	w.send("tg:22", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Thu"})
+	w.tap("tg:22", "other.title")
+	w.tap("tg:22", "common.btn.stuck")
+	if got := joined(outboxTexts(t, w.st, "tg:5")); strings.Contains(got, "Name=Thu") {
+		t.Errorf("team member notified by name of a private flow's help request:\n%s", got)
+	}
+	if got := joined(w.cmd("tg:5", "helpdesk", "")); strings.Contains(got, "Name=Thu") {
+		t.Errorf("team member's /helpdesk names a private flow's resident:\n%s", got)
+	}
+	if got := joined(outboxTexts(t, w.st, "tg:1")); !strings.Contains(got, "staff.help_new") || !strings.Contains(got, "Name=Thu") {
+		t.Errorf("the coordinator was not told of the request:\n%s", got)
+	}
+}
+
+// A party-cell secretary invite names one hamlet: the member sees the
+// private flow's residents by name there, and only there.
+func TestSecretaryOfOneHamletOnly(t *testing.T) {
+	w := newStaffWorld(t)
+	joinHoa(t, w, "team a-2 secretary")
+	w.send("tg:22", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Thu"})
+	w.tap("tg:22", "other.title")
+	w.send("tg:23", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-2", Name: "Mai"})
+	w.tap("tg:23", "other.title")
+	got := joined(w.cmd("tg:5", "pending", ""))
+	if strings.Contains(got, "Name=Thu") {
+		t.Errorf("the secretary of a-2 sees a-1's private flow by name:\n%s", got)
+	}
+	if !strings.Contains(got, "Name=Mai") {
+		t.Errorf("the secretary of a-2 does not see a-2's private flow by name:\n%s", got)
+	}
+}
+
+// A team member removed by the coordinator loses the requests they had
+// claimed: they can no longer message the resident, the resident's phone
+// number no longer reaches them, and the request is open again and offered
+// to the hamlet's helpers. Closing a request forgets the phone number.
+func TestRemovedMemberLosesTheirClaims(t *testing.T) {
+	w := newStaffWorld(t)
+	joinHoa(t, w)
+	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
+	w.tap("tg:20", "common.btn.human")
+	outboxTexts(t, w.st, "tg:20")
+	data := w.outboxOf("tg:5")[0].Buttons[0].Data
+	outboxTexts(t, w.st, "tg:5")
+	w.send("tg:5", flows.Input{Kind: flows.InputChoice, Data: data}) // claim
+	outboxTexts(t, w.st, "tg:20")
+	outboxTexts(t, w.st, "tg:1")
+
+	w.cmd("tg:1", "team", "")
+	w.tap("tg:1", "staff.btn.remove{Name=Hoa}")
+	got := w.tap("tg:1", "staff.btn.remove_yes")
+	if got := joined(append(got, outboxTexts(t, w.st, "tg:1")...)); !strings.Contains(got, "staff.help_new") || !strings.Contains(got, "Name=Lan") {
+		t.Errorf("the released request was not offered again (to the coordinator, the hamlet having no team left):\n%s", got)
+	}
+	hs, err := w.st.OpenHelps(t.Context(), "a-1")
+	if err != nil || len(hs) != 1 || hs[0].Status != flows.HelpOpen || hs[0].ClaimedBy != "" {
+		t.Fatalf("the request is not open again: %+v, %v", hs, err)
+	}
+	id := hs[0].ID
+	// The message button kept on Hoa's old claim screen.
+	check(t, "ex-member taps message", []string{"staff.not_your_area"}, w.tap("tg:5", "staff.btn.message"))
+	w.send("tg:5", flows.Input{Kind: flows.InputText, Text: "hello from an ex-member"})
+	if got := outboxTexts(t, w.st, "tg:20"); len(got) > 0 {
+		t.Errorf("a removed member's message reached the resident: %q", got)
+	}
+	w.send("tg:20", flows.Input{Kind: flows.InputContact, Text: "0912345678"})
+	if got := joined(outboxTexts(t, w.st, "tg:5")); strings.Contains(got, "0912345678") {
+		t.Errorf("a removed member received the resident's phone number:\n%s", got)
+	}
+
+	// The coordinator takes it over and closes it: the number is forgotten.
+	w.send("tg:1", flows.Input{Kind: flows.InputChoice, Data: "h:" + id})
+	if h, _, _ := w.st.Help(t.Context(), id); h.Contact != "0912345678" {
+		t.Fatalf("the claimer does not have the shared number: %+v", h)
+	}
+	w.tap("tg:1", "staff.btn.close")
+	h, _, err := w.st.Help(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Status != flows.HelpClosed || h.Contact != "" || h.Note != "" {
+		t.Errorf("closed request keeps the resident's contact: %+v", h)
+	}
+}
+
+// A member removed between "/payee add" and sending the payee's QR code
+// registers nothing: a removed member cannot make a scammer's account
+// "genuine" for the residents' /checkqr.
+func TestRemovedMemberCannotAddAPayee(t *testing.T) {
+	w := newStaffWorld(t)
+	joinHoa(t, w)
+	w.cmd("tg:5", "payee", "add Trường Tiểu học Xóm 1")
+	w.cmd("tg:1", "team", "")
+	w.tap("tg:1", "staff.btn.remove{Name=Hoa}")
+	w.tap("tg:1", "staff.btn.remove_yes")
+	check(t, "ex-member sends the code", []string{"staff.not_your_area"},
+		w.send("tg:5", flows.Input{Kind: flows.InputCheck, Data: "ok:970416:9999999999"}))
+	if ps, err := w.st.Payees(t.Context()); err != nil || len(ps) != 0 {
+		t.Errorf("payees after the removed member's code: %+v, %v", ps, err)
+	}
+}
+
+func TestSecretaryOf(t *testing.T) {
+	legacy := flows.Member{Role: flows.RoleTeam, Areas: []string{"a-1", "a-2"}, Secretary: true}
+	if !legacy.SecretaryOf("a-1") || !legacy.SecretaryOf("a-2") {
+		t.Errorf("a member stored before secretary_areas is no longer a secretary of their areas")
+	}
+	m := flows.Member{Role: flows.RoleTeam, Areas: []string{"a-1", "a-2"}, Secretary: true, SecretaryAreas: []string{"a-2"}}
+	if m.SecretaryOf("a-1") || !m.SecretaryOf("a-2") {
+		t.Errorf("secretary of a-2 only: a-1 %v, a-2 %v", m.SecretaryOf("a-1"), m.SecretaryOf("a-2"))
+	}
+	if (flows.Member{Areas: []string{"a-1"}}).SecretaryOf("a-1") {
+		t.Errorf("a member without an invite as secretary is one")
+	}
+}
+
+// A member stored before secretary_areas (a secretary of all their
+// hamlets) who joins another hamlet stays a secretary of the ones they had,
+// and is not one of the new hamlet.
+func TestLegacySecretaryJoiningAnotherHamlet(t *testing.T) {
+	w := newStaffWorld(t)
+	joinHoa(t, w)
+	m, _, err := w.st.Member(t.Context(), "tg:5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Secretary = true // as stored before secretary_areas
+	if err := w.st.PutMember(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	w.cmd("tg:5", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-2")))
+	m, _, err = w.st.Member(t.Context(), "tg:5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.SecretaryOf("a-1") || m.SecretaryOf("a-2") {
+		t.Errorf("after joining a-2: %+v", m)
+	}
+}
