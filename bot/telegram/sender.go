@@ -309,21 +309,22 @@ func (s *Sender) Run(ctx context.Context) error {
 	s.runMu.Lock()
 	s.runCtx = ctx
 	s.runMu.Unlock()
+	var wg sync.WaitGroup
+	if d, ok := s.Store.(FinishDeferrer); ok && s.FinishDelay > 0 {
+		// Ended after the workers and the kicked drains (its context
+		// outlives theirs, and this defer runs after theirs), so that what
+		// they hold last is written.
+		fctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() { defer close(done); d.DeferFinishes(fctx, s.FinishDelay) }()
+		defer func() { stop(); <-done }()
+	}
 	defer func() {
 		s.runMu.Lock()
 		s.runCtx = nil
 		s.runMu.Unlock()
 		s.kicks.Wait()
 	}()
-	var wg sync.WaitGroup
-	if d, ok := s.Store.(FinishDeferrer); ok && s.FinishDelay > 0 {
-		// Ended after the workers (its context outlives theirs), so that
-		// what they hold last is written.
-		fctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-		done := make(chan struct{})
-		go func() { defer close(done); d.DeferFinishes(fctx, s.FinishDelay) }()
-		defer func() { stop(); <-done }()
-	}
 	work := func(l *lane) {
 		defer wg.Done()
 		for ctx.Err() == nil {
@@ -413,7 +414,13 @@ func (s *Sender) Drain(ctx context.Context, resident string) error {
 			// not read are ours: look again in a moment.
 			return &paceWait{d: 50 * time.Millisecond}
 		}
-		s.claimFailed.Store(resident, true)
+		// Redis answered with an error (LOADING, READONLY, a failover):
+		// the claim did not run, so it marked nothing. Otherwise the
+		// answer may have been lost after the claim marked the head.
+		var rejected interface{ RedisError() } // go-redis's Error
+		if !errors.As(err, &rejected) {
+			s.claimFailed.Store(resident, true)
+		}
 		return err
 	}
 	defer claim.Release(context.WithoutCancel(ctx))

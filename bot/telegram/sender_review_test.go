@@ -1,0 +1,109 @@
+package telegram_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hangxomso/hangxom/bot/telegram"
+	"github.com/hangxomso/hangxom/bot/telegram/telegramtest"
+	"github.com/hangxomso/hangxom/bot/telegram/tgredis"
+	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/store"
+)
+
+// newSenderM is a sender on miniredis, whose handle is returned to inject
+// errors; go-redis does not retry.
+func newSenderM(t *testing.T) (*telegram.Sender, *telegramtest.Server, *store.Redis, *miniredis.Miniredis) {
+	t.Helper()
+	fake := telegramtest.NewServer(t, "")
+	client, err := telegram.NewClient(t.Context(), fake.URL, fake.Token, telegramtest.LoopbackClient(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := miniredis.RunT(t)
+	rc := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: -1})
+	t.Cleanup(func() { _ = rc.Close() })
+	st := store.New(rc, store.Options{Prefix: "snd:v1", DataKey: []byte("k")})
+	return &telegram.Sender{Client: client, Store: tgredis.Store{Redis: st}, ChatRate: 100, ChatBurst: 100}, fake, st, m
+}
+
+// A drain whose send is in flight when Run's ctx ends, kicked or from a
+// worker: its last Finish is written by the held finishes' final flush
+// (Run waits for the kicked drains before it ends DeferFinishes), so the
+// reply leaves the outbox. Before, a kicked drain's Finish came after the
+// final flush, was written with the cancelled ctx and failed: the shown
+// reply stayed in the outbox, marked "attempt" (a review found it).
+func TestShutdownWritesTheLastFinishOfADrain(t *testing.T) {
+	for _, kick := range []bool{true, false} {
+		leftLock, leftOutbox := 0, 0
+		const n = 5
+		for i := 0; i < n; i++ {
+			s, fake, st, _ := newSenderM(t)
+			fake.Fail("sendMessage", 1, telegramtest.Fault{Delay: 2 * time.Second})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- s.Run(ctx) }()
+			time.Sleep(100 * time.Millisecond) // Run has set runCtx
+			commit(t, st, "tg:42", flows.Reply{ID: "u1#0", Text: "xin chào"})
+			if kick {
+				s.Kick("tg:42")
+			} else {
+				s.Notify("tg:42")
+			}
+			fake.WaitCalls(t, "sendMessage", 1)
+			time.Sleep(20 * time.Millisecond)
+			cancel()
+			<-done
+			bg := context.Background()
+			if n, _ := st.Client().Exists(bg, st.Keys().SendLock("tg:42")).Result(); n == 1 {
+				leftLock++
+			}
+			if rs, _ := st.Outbox(bg, "tg:42"); len(rs) > 0 {
+				leftOutbox++
+				mk, _ := st.Client().HGetAll(bg, st.Keys().Sent("tg:42")).Result()
+				if i == 0 {
+					t.Logf("kick=%v: marker %v, messages shown %d", kick, mk, len(fake.Messages(42)))
+				}
+			}
+		}
+		t.Logf("kick=%v: of %d shutdowns with a kicked send in flight: send lock left %d, reply left in outbox %d", kick, n, leftLock, leftOutbox)
+		if leftOutbox > 0 {
+			t.Errorf("kick=%v: the drain's last Finish was not written at shutdown in %d/%d runs", kick, leftOutbox, n)
+		}
+	}
+}
+
+// A claim that Redis refused with an error (LOADING here) did not run and
+// marked nothing: the next claim must not take the head's attempt marker,
+// left by a process that died mid-send and may have shown the reply, for
+// its own, and send the reply again (a review found it).
+func TestARefusedClaimDoesNotResendAnUncertainReply(t *testing.T) {
+	for _, blip := range []bool{false, true} {
+		s, fake, st, m := newSenderM(t)
+		ctx := context.Background()
+		commit(t, st, "tg:50", flows.Reply{ID: "u1#0", Text: "một"})
+		// A previous process marked the attempt and died mid-send: the reply
+		// may have been shown; at most once says never again.
+		if state, err := st.BeginSend(ctx, "tg:50", "u1#0"); err != nil || state != store.SendNew {
+			t.Fatal(state, err)
+		}
+		if blip {
+			m.SetError("LOADING Redis is loading the dataset in memory")
+			err := s.Drain(ctx, "tg:50")
+			t.Logf("drain during the blip: %v", err)
+			m.SetError("")
+		}
+		if err := s.Drain(ctx, "tg:50"); err != nil {
+			t.Fatal(err)
+		}
+		got := len(fake.Messages(50))
+		t.Logf("blip=%v: messages sent for the uncertain reply: %d", blip, got)
+		if got != 0 {
+			t.Errorf("blip=%v: an uncertain attempt (possibly shown) was sent again", blip)
+		}
+	}
+}
