@@ -144,7 +144,10 @@ func fromMessage(ev *Event, m *tgbotapi.Message, botUsername string) {
 		} else {
 			ev.Input.Kind, ev.Input.Text = flows.InputText, m.Text
 		}
-	case m.Contact != nil:
+	case m.Contact != nil && m.From != nil && m.Contact.UserID == m.From.ID:
+		// The resident's own number (the "share my phone" button), for the
+		// helper who claimed their request. Another person's contact card
+		// is not theirs to pass on: it falls through to "tap a button".
 		ev.Input.Kind, ev.Input.Text = flows.InputContact, m.Contact.PhoneNumber
 	case len(m.Photo) > 0:
 		ev.Input.Kind, ev.Input.Photo = flows.InputPhoto, m.Photo[len(m.Photo)-1].FileID

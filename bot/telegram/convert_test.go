@@ -2,6 +2,7 @@ package telegram_test
 
 import (
 	"io/fs"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -38,7 +39,7 @@ func TestFixtureOutcomes(t *testing.T) {
 		"10-edited-message-reply.json":                     {Action: telegram.Ignore},
 		"11-photo-caption-entities.json":                   {telegram.Process, "tg:27433968", flows.Input{Kind: flows.InputPhoto, Photo: "", UpdateID: "tg:800000011"}, false},
 		"12-document.json":                                 {telegram.Process, "tg:456", flows.Input{Kind: flows.InputText, UpdateID: "tg:800000012"}, false},
-		"13-contact.json":                                  {telegram.Process, "tg:", flows.Input{Kind: flows.InputContact}, false},
+		"13-contact.json":                                  {telegram.Process, "tg:", flows.Input{Kind: flows.InputText}, false}, // someone else's card: not taken as the resident's number
 		"14-location.json":                                 {telegram.Process, "tg:", flows.Input{Kind: flows.InputText}, false},
 		"15-venue.json":                                    {telegram.Process, "tg:", flows.Input{Kind: flows.InputText}, false},
 		"16-sticker.json":                                  {telegram.Process, "tg:", flows.Input{Kind: flows.InputText}, false},
@@ -146,6 +147,14 @@ func TestDecodeEdges(t *testing.T) {
 				t.Errorf("got %v %q %q, want %v %q %q", ev.Action, ev.Input.Command, ev.Input.Text, tc.want, tc.cmd, tc.args)
 			}
 		})
+	}
+	own := `{"update_id":1,"message":{"message_id":1,"date":1,"chat":{"id":5,"type":"private"},"from":{"id":5,"is_bot":false,"first_name":"a"},"contact":{"phone_number":"+84912345678","first_name":"a","user_id":5}}}`
+	if ev, err := telegram.Decode([]byte(own), ""); err != nil || ev.Input.Kind != flows.InputContact || ev.Input.Text != "+84912345678" {
+		t.Errorf("the resident's own contact: %+v, %v", ev.Input, err)
+	}
+	other := strings.Replace(own, `"user_id":5`, `"user_id":6`, 1)
+	if ev, err := telegram.Decode([]byte(other), ""); err != nil || ev.Input.Kind == flows.InputContact || strings.Contains(ev.Input.Text, "912345678") {
+		t.Errorf("another person's contact card taken as the resident's number: %+v, %v", ev.Input, err)
 	}
 	if _, err := telegram.Decode([]byte(`{"update_id":`), ""); err == nil {
 		t.Error("broken JSON decoded without error")
