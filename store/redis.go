@@ -69,6 +69,13 @@ type Redis struct {
 	fin finishes
 	// memo keeps the replies this process wrote to outboxes, by JSON.
 	memo replyMemo
+	// lost holds, by resident, the lock tokens of this process's claims
+	// whose answer was lost (space-separated): they may have marked the
+	// outbox's head "attempt:<token>" for a send that never began, and
+	// the resident's next claim here takes such a marker back. Another
+	// replica's claim does not know them: the reply is then uncertain, and
+	// not sent again (at most once).
+	lost sync.Map
 }
 
 // heldLock is a resident lock taken by Begin, which a Commit with Release

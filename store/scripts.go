@@ -271,14 +271,18 @@ end
 //	ARGV[2] OutboxTTL in ms
 //
 // It returns "new" if it recorded the attempt, otherwise the marker found
-// ("attempt" or "sent").
+// ("attempt", for "attempt:<token>" too, or "sent").
 var beginSendScript = redis.NewScript(`
 local set = redis.call('HSETNX', KEYS[1], ARGV[1], 'attempt')
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 if set == 1 then
   return 'new'
 end
-return redis.call('HGET', KEYS[1], ARGV[1])
+local m = redis.call('HGET', KEYS[1], ARGV[1])
+if string.sub(m, 1, 8) == 'attempt:' then
+  return 'attempt'
+end
+return m
 `)
 
 // abortSendScript forgets an attempt to send a reply, but never a reply
@@ -289,7 +293,8 @@ return redis.call('HGET', KEYS[1], ARGV[1])
 //
 // It returns 1 if it forgot an attempt, 0 otherwise.
 var abortSendScript = redis.NewScript(`
-if redis.call('HGET', KEYS[1], ARGV[1]) == 'attempt' then
+local m = redis.call('HGET', KEYS[1], ARGV[1])
+if m == 'attempt' or (m and string.sub(m, 1, 8) == 'attempt:') then
   return redis.call('HDEL', KEYS[1], ARGV[1])
 end
 return 0

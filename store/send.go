@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,25 +17,36 @@ import (
 // paceMarkLua is one GCRA step of the chat's pace (gcraLua) and, when the
 // pace allows, BeginSend's attempt marker for the reply id in the Lua
 // variable id, with KEYS sent, pace and kbmsg and ARGV now, interval and
-// burst at the indexes given. It sets state ("new", "attempt", "sent" or
-// "wait") and extra (µs to wait, or the message now carrying the resident's
+// burst at the indexes given, and mark the Lua expression of the marker's
+// value (attemptLua). It sets state ("new", "attempt", "sent" or "wait")
+// and extra (µs to wait, or the message now carrying the resident's
 // buttons, or ""). claimScript and paceMarkScript share it.
-func paceMarkLua(sent, pace, kbmsg, now, interval, burst, ttl int) string {
+func paceMarkLua(sent, pace, kbmsg, now, interval, burst, ttl int, mark string) string {
 	arg := func(i int) string { return fmt.Sprintf("ARGV[%d]", i) }
 	return fmt.Sprintf(`
 local state, extra = redis.call('HGET', KEYS[%[1]d], id), ''
+if state and string.sub(state, 1, 8) == 'attempt:' then
+  state = 'attempt'
+end
 if not state then
 %[4]s
   if not gcraOK then
     state, extra = 'wait', gcraWait
   else
-    redis.call('HSET', KEYS[%[1]d], id, 'attempt')
+    redis.call('HSET', KEYS[%[1]d], id, %[5]s)
     redis.call('PEXPIRE', KEYS[%[1]d], ARGV[%[3]d])
     state, extra = 'new', redis.call('GET', KEYS[%[2]d]) or ''
   end
 end
-`, sent, kbmsg, ttl, gcraLua(fmt.Sprintf("KEYS[%d]", pace), arg(now), arg(interval), arg(burst)))
+`, sent, kbmsg, ttl, gcraLua(fmt.Sprintf("KEYS[%d]", pace), arg(now), arg(interval), arg(burst)), mark)
 }
+
+// attemptLua is the attempt marker's value as paceMarkLua writes it:
+// "attempt", or under claimScript "attempt:" and the claim's lock token,
+// so that a claim whose answer was lost can later tell the head's marker
+// it wrote from one another sender left (see Redis.lost). Every reader
+// takes "attempt:…" for "attempt".
+const attemptLua = `'attempt'`
 
 // claimScript takes the resident's send lock and reads the outbox in one
 // round trip; an empty outbox releases the lock at once. When the head
@@ -54,6 +66,10 @@ end
 //	ARGV[5] the pace's burst, ≥ 1
 //	ARGV[6] OutboxTTL in ms
 //	ARGV[7] the most bytes a one-message reply has
+//	ARGV[8] the lock tokens of this process's earlier claims of the
+//	        resident whose answer was lost, space-separated, or '': a
+//	        head's marker one of them wrote is taken back (that claim's
+//	        sender never saw the reply, so it was not sent)
 //
 // It returns false when the lock is held by someone else, otherwise {the
 // head's state or "none", extra (see paceMarkLua), the outbox's replies…}.
@@ -71,7 +87,14 @@ local ok, head = pcall(cjson.decode, replies[1])
 if ok and type(head) == 'table' and type(head.id) == 'string' and type(head.text) == 'string'
     and head.bulk ~= true and string.len(head.text) <= tonumber(ARGV[7]) then
   local id = head.id
-` + paceMarkLua(3, 4, 5, 3, 4, 5, 6) + `
+  if ARGV[8] ~= '' then
+    local m = redis.call('HGET', KEYS[3], id)
+    if m and string.sub(m, 1, 8) == 'attempt:'
+        and string.find(' ' .. ARGV[8] .. ' ', ' ' .. string.sub(m, 9) .. ' ', 1, true) then
+      redis.call('HDEL', KEYS[3], id)
+    end
+  end
+` + paceMarkLua(3, 4, 5, 3, 4, 5, 6, `'attempt:' .. ARGV[1]`) + `
   if state ~= 'attempt' then
     -- An attempt found is looked at again by Begin: the sender may know it
     -- never left (and unmark it first).
@@ -98,7 +121,7 @@ return out
 // It returns {state, extra} (see paceMarkLua).
 var paceMarkScript = redis.NewScript(`
 local id = ARGV[1]
-` + paceMarkLua(1, 2, 3, 3, 4, 5, 2) + `
+` + paceMarkLua(1, 2, 3, 3, 4, 5, 2, attemptLua) + `
 return {state, extra}
 `)
 
@@ -162,7 +185,7 @@ if ARGV[4] ~= '' then
   redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[3])
 end
 local id = ARGV[5]
-` + paceMarkLua(2, 4, 3, 6, 7, 8, 3) + `
+` + paceMarkLua(2, 4, 3, 6, 7, 8, 3, attemptLua) + `
 return {redis.call('LLEN', KEYS[1]), state, extra}
 `)
 
@@ -210,10 +233,12 @@ const maxMessageBytes = 4096
 func (r *Redis) ClaimOutbox(ctx context.Context, resident string, rate float64, burst int) (*SendClaim, error) {
 	c := &SendClaim{r: r, resident: resident, token: randomHex(16)}
 	k := r.keys
+	lost, _ := r.lost.LoadAndDelete(resident)
+	lostTokens, _ := lost.(string)
 	claim := &scriptCall{script: claimScript,
 		keys: []string{k.SendLock(resident), k.Outbox(resident), k.Sent(resident), k.Pace(resident), k.KeyboardMessage(resident)},
 		args: []any{c.token, r.opts.LockTTL.Milliseconds(), r.opts.Clock.Now().UnixMicro(), interval(rate), max(burst, 1),
-			OutboxTTL.Milliseconds(), maxMessageBytes}}
+			OutboxTTL.Milliseconds(), maxMessageBytes, lostTokens}}
 	run := func() ([]string, error) {
 		return claimScript.Run(ctx, r.c, claim.keys, claim.args...).StringSlice()
 	}
@@ -240,9 +265,20 @@ func (r *Redis) ClaimOutbox(ctx context.Context, resident string, rate float64, 
 		res, err = run()
 	}
 	if errors.Is(err, redis.Nil) {
+		if lostTokens != "" {
+			r.lost.Store(resident, lostTokens) // the claim stopped at the lock
+		}
 		return nil, fmt.Errorf("store: claim outbox %s: %w", resident, flows.ErrLocked)
 	}
 	if err != nil {
+		var refused redis.Error // Redis answered: the claim did not run
+		if lostTokens != "" || !errors.As(err, &refused) {
+			// The claim may have run and marked the head with its token,
+			// its answer lost: the next claim takes that marker back. The
+			// earlier lost tokens are kept, this claim maybe not having
+			// run; a few at most, as the lock stops more claims running.
+			r.lost.Store(resident, lastTokens(lostTokens, c.token, !errors.As(err, &refused)))
+		}
 		return nil, fmt.Errorf("store: claim outbox %s: %w", resident, err)
 	}
 	if len(res) < 2 {
@@ -272,6 +308,15 @@ func (r *Redis) ClaimOutbox(ctx context.Context, resident string, rate float64, 
 		c.first = &p
 	}
 	return c, nil
+}
+
+// lastTokens is kept with token added (if add), the last four of them.
+func lastTokens(kept, token string, add bool) string {
+	ts := strings.Fields(kept)
+	if add {
+		ts = append(ts, token)
+	}
+	return strings.Join(ts[max(0, len(ts)-4):], " ")
 }
 
 func interval(rate float64) string { return strconv.FormatFloat(1e6/rate, 'f', 3, 64) }

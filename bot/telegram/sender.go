@@ -121,11 +121,8 @@ type Sender struct {
 	// sentOpen holds "resident|reply id" of replies this process sent but
 	// could not mark sent (Redis away): they must never count as unsent.
 	sentOpen sync.Map
-	// claimFailed holds residents whose last claim failed with the answer
-	// lost: it may have marked the outbox's head, which was not sent.
-	claimFailed sync.Map
-	chat        lane // replies to residents' own messages
-	bulk        lane // messages the bot sends on its own
+	chat     lane // replies to residents' own messages
+	bulk     lane // messages the bot sends on its own
 }
 
 // lane is a queue of residents whose outboxes wait, each resident once.
@@ -414,20 +411,12 @@ func (s *Sender) Drain(ctx context.Context, resident string) error {
 			// not read are ours: look again in a moment.
 			return &paceWait{d: 50 * time.Millisecond}
 		}
-		// Redis answered with an error (LOADING, READONLY, a failover):
-		// the claim did not run, so it marked nothing. Otherwise the
-		// answer may have been lost after the claim marked the head.
-		var rejected interface{ RedisError() } // go-redis's Error
-		if !errors.As(err, &rejected) {
-			s.claimFailed.Store(resident, true)
-		}
+		// A claim whose answer was lost after it marked the head: the
+		// store's next claim of the resident takes that marker back.
 		return err
 	}
 	defer claim.Release(context.WithoutCancel(ctx))
 	replies := claim.Replies()
-	if _, ok := s.claimFailed.LoadAndDelete(resident); ok && len(replies) > 0 {
-		s.markUnsent(resident, replies[0].ID)
-	}
 	for i, r := range replies {
 		var next *flows.Reply
 		if i+1 < len(replies) {

@@ -2,6 +2,8 @@ package telegram_test
 
 import (
 	"context"
+	"io"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,6 +106,61 @@ func TestARefusedClaimDoesNotResendAnUncertainReply(t *testing.T) {
 		t.Logf("blip=%v: messages sent for the uncertain reply: %d", blip, got)
 		if got != 0 {
 			t.Errorf("blip=%v: an uncertain attempt (possibly shown) was sent again", blip)
+		}
+	}
+}
+
+// loseAnswer makes the next script call run on Redis and then fail as if
+// its answer was lost on the way back (the connection dropped).
+type loseAnswer struct{ armed atomic.Bool }
+
+func (h *loseAnswer) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *loseAnswer) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h *loseAnswer) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if name := cmd.Name(); err == nil && (name == "evalsha" || name == "eval") && h.armed.CompareAndSwap(true, false) {
+			return io.ErrUnexpectedEOF
+		}
+		return err
+	}
+}
+
+// A claim whose answer was lost may have marked the head reply as
+// attempted: the sender never saw the reply, so the next claim takes back
+// the marker that claim wrote, and the reply is sent, once. A marker left
+// by someone else (a sender that died mid-send: the reply may have been
+// shown) stays, and the reply is not sent again.
+func TestALostClaimAnswerTakesBackOnlyItsOwnMarker(t *testing.T) {
+	for _, leftBefore := range []bool{false, true} {
+		s, fake, st, _ := newSenderM(t)
+		lose := &loseAnswer{}
+		st.Client().AddHook(lose)
+		ctx := context.Background()
+		commit(t, st, "tg:60", flows.Reply{ID: "u1#0", Text: "một"})
+		if leftBefore {
+			if state, err := st.BeginSend(ctx, "tg:60", "u1#0"); err != nil || state != store.SendNew {
+				t.Fatal(state, err)
+			}
+		}
+		lose.armed.Store(true)
+		if err := s.Drain(ctx, "tg:60"); err == nil {
+			t.Fatalf("leftBefore=%v: the drain with the lost answer did not fail", leftBefore)
+		}
+		marker, _ := st.Client().HGet(ctx, st.Keys().Sent("tg:60"), "u1#0").Result()
+		// The lost claim's send lock expires by itself; here, at once.
+		st.Client().Del(ctx, st.Keys().SendLock("tg:60"))
+		if err := s.Drain(ctx, "tg:60"); err != nil {
+			t.Fatal(err)
+		}
+		want := 1
+		if leftBefore {
+			want = 0
+		}
+		if got := len(fake.Messages(60)); got != want {
+			t.Errorf("leftBefore=%v: the head marked %q by the lost claim's time: %d messages sent, want %d", leftBefore, marker, got, want)
 		}
 	}
 }
