@@ -50,8 +50,8 @@
 //	P:{r:R}:outbox                        LIST    7 d, renewed Commit (RPUSH), AckOutbox, FinishSend, DropReply
 //	                                                           (LPOP of the head with the given reply id)
 //	P:{r:R}:effects                       LIST    none         Commit (RPUSH), ApplyEffects (LPOP)
-//	P:{r:R}:sent                          HASH    7 d, renewed BeginSend (HSETNX attempt), FinishSend (HSET sent),
-//	                                                           AbortSend (HDEL attempt)
+//	P:{r:R}:sent                          HASH    7 d, renewed BeginSend (HSETNX attempt), ClaimOutbox (attempt:<token>),
+//	                                                           FinishSend (HSET sent), AbortSend (HDEL attempt)
 //	P:{r:R}:sendlock                      STRING  LockTTL      LockSend (token), unlock (compare-and-delete)
 //	P:{r:R}:unreachable                   STRING  none         SetReachable
 //	P:{r:R}:kbmsg                         STRING  7 d          SwapKeyboardMessage (SET GET), ClearKeyboardMessage

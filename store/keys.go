@@ -88,8 +88,10 @@ func (k Keys) Outbox(resident string) string { return k.resident(resident, "outb
 
 // Sent is HASH reply id → "attempt" or "sent", PX OutboxTTL renewed by
 // BeginSend and FinishSend: the at-most-once markers of the resident's
-// replies. HSETNX "attempt" by BeginSend, HSET "sent" by FinishSend, HDEL of
-// an "attempt" by AbortSend. Fields cannot expire one by one on Redis 7.0
+// replies. HSETNX "attempt" by BeginSend ("attempt:<lock token>" when
+// ClaimOutbox marks the head, so that the claim can be told apart if its
+// answer is lost), HSET "sent" by FinishSend, HDEL of an "attempt" by
+// AbortSend. Fields cannot expire one by one on Redis 7.0
 // (HEXPIRE is 7.4), so the hash grows by some 30 bytes a reply until the
 // resident is quiet for OutboxTTL.
 func (k Keys) Sent(resident string) string { return k.resident(resident, "sent") }
