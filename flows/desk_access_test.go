@@ -170,3 +170,27 @@ func TestLegacySecretaryJoiningAnotherHamlet(t *testing.T) {
 		t.Errorf("after joining a-2: %+v", m)
 	}
 }
+
+// A resident who asks to be forgotten leaves the hamlet's lists: not
+// listed for the team, not counted stalled later (a review found them left
+// in the open index).
+func TestForgetLeavesTheHamletsLists(t *testing.T) {
+	w := newStaffWorld(t)
+	joinHoa(t, w)
+	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
+	w.tap("tg:20", "demo.title")
+	if es, err := w.st.Open(t.Context(), "a-1", "demo"); err != nil || len(es) != 1 {
+		t.Fatalf("open before /forget: %+v, %v", es, err)
+	}
+	w.cmd("tg:20", "forget", "")
+	w.tap("tg:20", "common.btn.forget_yes")
+	if es, err := w.st.Open(t.Context(), "a-1", "demo"); err != nil || len(es) != 0 {
+		t.Errorf("open after /forget: %+v, %v", es, err)
+	}
+	if got := joined(w.cmd("tg:5", "pending", "")); !strings.Contains(got, "staff.pending_none") {
+		t.Errorf("the team's /pending after the resident's /forget:\n%s", got)
+	}
+	if c := w.counts("a-1", "demo"); c.Started != 1 || c.Stalled != 0 {
+		t.Errorf("counts after /forget: %+v (started kept, anonymous; nothing stalled)", c)
+	}
+}

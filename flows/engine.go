@@ -489,6 +489,12 @@ func (t *turn) act(a string) error {
 		t.s.PendingHamlet = ""
 		return t.resumeScreen()
 	case a == actForget:
+		// Out of the hamlet's lists (open flows, residents) as it is: not
+		// counted stalled or abandoned later, nor listed for the team.
+		for _, r := range t.openRuns() {
+			t.left(r, "forget")
+		}
+		t.effect(Effect{Kind: EffectUnfiled, Hamlet: t.s.Hamlet})
 		t.res.Forget = true
 		t.s = Session{Lang: t.s.Lang}
 		t.say("common.forgotten", nil)
