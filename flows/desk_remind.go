@@ -34,6 +34,19 @@ func quiet(t time.Time, loc *time.Location) (bool, time.Time) {
 	return false, t
 }
 
+// quietStart is when the quiet hours begin next after t.
+func quietStart(t time.Time, loc *time.Location) time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
+	l := t.In(loc)
+	evening := time.Date(l.Year(), l.Month(), l.Day(), quietFrom, 0, 0, 0, loc)
+	if !l.Before(evening) {
+		evening = evening.AddDate(0, 0, 1)
+	}
+	return evening
+}
+
 // remind queues a friendly reminder, with a button that resumes the flow,
 // for the residents of the caller's hamlets who started but did not finish
 // that flow (or any): not those who opted out (/stop), who blocked the bot,
@@ -159,7 +172,7 @@ func (d *Desk) RunReminders(ctx context.Context, now time.Time) (int, error) {
 		// Each reminder is on its own (its own resident, marker and reply
 		// id): the batch runs on remindWorkers at once.
 		err = parallel(len(rs), remindWorkers, func(i int) error {
-			done, err := d.remindOne(ctx, rs[i])
+			done, err := d.remindOne(ctx, rs[i], now)
 			if err != nil {
 				return err // the reminder comes back after its lease
 			}
@@ -226,7 +239,7 @@ func parallel(n, workers int, fn func(i int) error) error {
 // remindOne sends one taken reminder if the rules still allow it. A retry
 // after a crash sends it at most once: the reply id is the reminder's, and
 // the sender sends a reply id once.
-func (d *Desk) remindOne(ctx context.Context, r Reminder) (bool, error) {
+func (d *Desk) remindOne(ctx context.Context, r Reminder, now time.Time) (bool, error) {
 	ok, err := d.mayRemindTaken(ctx, r)
 	if err != nil || !ok {
 		return false, err
@@ -243,7 +256,7 @@ func (d *Desk) remindOne(ctx context.Context, r Reminder) (bool, error) {
 	title, _ := d.Loc.Localize(lang, f.Title, nil)
 	text, _ := d.Loc.Localize(lang, "common.reminder", map[string]any{"Flow": title})
 	label, _ := d.Loc.Localize(lang, "common.btn.resume", map[string]any{"Flow": title})
-	reply := Reply{ID: "remind:" + r.ID, Text: text, Bulk: true,
+	reply := Reply{ID: "remind:" + r.ID, Text: text, Bulk: true, NotAfter: quietStart(now, d.Location).Unix(),
 		Buttons: []Choice{{Data: resumePrefix + f.ID, Label: label}}}
 	if err := d.Help.Enqueue(ctx, r.Resident, reply); err != nil {
 		return false, err

@@ -351,6 +351,9 @@ func TestRemindersFollowTheRules(t *testing.T) {
 	if len(rs) != 1 || rs[0].Text != "common.reminder{Flow=demo.title}" || !rs[0].Bulk || rs[0].Buttons[0].Data != "r:demo" {
 		t.Fatalf("Lan's reminder: %+v", rs)
 	}
+	if evening := time.Date(w.now.In(ict).Year(), w.now.In(ict).Month(), w.now.In(ict).Day(), 21, 0, 0, 0, ict); rs[0].NotAfter != evening.Unix() {
+		t.Errorf("the reminder's last moment: %v, want %v (the quiet hours)", time.Unix(rs[0].NotAfter, 0).In(ict), evening)
+	}
 	if len(w.outboxOf("tg:21")) != 0 || len(w.outboxOf("tg:22")) != 0 {
 		t.Error("an opted-out resident or another hamlet's was reminded")
 	}

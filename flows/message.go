@@ -44,6 +44,11 @@ type Reply struct {
 	// Bulk marks a message the bot sends on its own (a reminder): it is
 	// paced at the bulk rate shared by all replicas.
 	Bulk bool `json:"bulk,omitempty"`
+	// NotAfter, unix seconds, when set: a bulk message not sent by then is
+	// not sent at all. A reminder carries the start of that evening's
+	// quiet hours: one held up (a long reminder run, Telegram away) must
+	// not reach a resident at night.
+	NotAfter int64 `json:"not_after,omitempty"`
 	// Document, when set, is a file to send (a coordinator's export).
 	Document *Document `json:"document,omitempty"`
 }

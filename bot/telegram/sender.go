@@ -423,6 +423,15 @@ func (s *Sender) Drain(ctx context.Context, resident string) error {
 			next = &replies[i+1]
 		}
 		if err := s.deliver(ctx, claim, resident, chatID, r, next); err != nil {
+			if errors.Is(err, errTooLate) {
+				// Not sent, and never will be: out of the outbox, so that
+				// the resident's own replies behind it go on.
+				if err := s.Store.DropReply(ctx, resident, r.ID); err != nil {
+					return err
+				}
+				s.Logger.Info("telegram: a reminder not sent: the quiet hours began before its turn", "resident", resident)
+				continue
+			}
 			if errors.Is(err, errBlocked) {
 				for _, rest := range replies[i:] {
 					_ = s.Store.DropReply(ctx, resident, rest.ID)
@@ -436,6 +445,9 @@ func (s *Sender) Drain(ctx context.Context, resident string) error {
 }
 
 var errBlocked = errors.New("telegram: resident unreachable")
+
+// errTooLate is a bulk reply's NotAfter passed before it could be sent.
+var errTooLate = errors.New("telegram: past the reply's last moment")
 
 // partID is the delivery id of part i of a reply in n parts: the reply's
 // own id for the last part.
@@ -459,6 +471,9 @@ func (s *Sender) deliver(ctx context.Context, claim SendClaim, resident string, 
 			// Only the bulk workers wait here (NotifyBulk).
 			if err := s.wait(ctx, "bulk", s.BulkRate, bulkBurst(s.BulkRate)); err != nil {
 				return err
+			}
+			if r.NotAfter != 0 && !s.Clock.Now().Before(time.Unix(r.NotAfter, 0)) {
+				return errTooLate
 			}
 		}
 		key := resident + "|" + id

@@ -3,6 +3,7 @@ package telegram_test
 import (
 	"context"
 	"io"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -162,5 +163,33 @@ func TestALostClaimAnswerTakesBackOnlyItsOwnMarker(t *testing.T) {
 		if got := len(fake.Messages(60)); got != want {
 			t.Errorf("leftBefore=%v: the head marked %q by the lost claim's time: %d messages sent, want %d", leftBefore, marker, got, want)
 		}
+	}
+}
+
+// A reminder whose last moment (the evening's quiet hours) passed before
+// its turn is not sent, at any hour after: it leaves the outbox, and the
+// resident's own reply behind it is sent (a review found reminders sent
+// after 21:00 when a run outlasted the evening).
+func TestAReminderPastItsLastMomentIsNotSent(t *testing.T) {
+	s, fake, st, _ := newSenderM(t)
+	s.BulkRate = 100
+	ctx := context.Background()
+	now := time.Now()
+	commit(t, st, "tg:70",
+		flows.Reply{ID: "remind:late", Text: "nhắc muộn", Bulk: true, NotAfter: now.Add(-time.Second).Unix()},
+		flows.Reply{ID: "remind:ok", Text: "nhắc đúng giờ", Bulk: true, NotAfter: now.Add(time.Hour).Unix()},
+		flows.Reply{ID: "u1#0", Text: "trả lời"})
+	if err := s.Drain(ctx, "tg:70"); err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, m := range fake.Messages(70) {
+		texts = append(texts, m.Text)
+	}
+	if want := []string{"nhắc đúng giờ", "trả lời"}; !slices.Equal(texts, want) {
+		t.Errorf("sent %q, want %q", texts, want)
+	}
+	if rs, err := st.Outbox(ctx, "tg:70"); err != nil || len(rs) != 0 {
+		t.Errorf("outbox after the drain: %+v, %v", rs, err)
 	}
 }
