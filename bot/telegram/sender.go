@@ -219,6 +219,7 @@ func (s *Sender) Kick(resident string) {
 	}
 	go func() {
 		defer func() { <-s.direct; s.kicks.Done() }()
+		ctx := context.WithValue(ctx, chatLaneKey{}, true)
 		idle := time.NewTimer(kickIdle)
 		defer idle.Stop()
 		for r := resident; ; {
@@ -291,8 +292,13 @@ func (l *lane) next() (string, bool) {
 
 // later queues resident again after d, unless ctx is done by then.
 func (s *Sender) later(ctx context.Context, resident string, d time.Duration) {
+	bulk := ctx.Value(bulkLaneKey{}) != nil
 	time.AfterFunc(d, func() {
-		if ctx.Err() == nil {
+		switch {
+		case ctx.Err() != nil:
+		case bulk:
+			s.NotifyBulk(resident) // a bulk reply's drain stays on its lane
+		default:
 			s.Notify(resident)
 		}
 	})
@@ -324,6 +330,11 @@ func (s *Sender) Run(ctx context.Context) error {
 	}()
 	work := func(l *lane) {
 		defer wg.Done()
+		lane := any(bulkLaneKey{})
+		if l == &s.chat {
+			lane = chatLaneKey{}
+		}
+		ctx := context.WithValue(ctx, lane, true)
 		for ctx.Err() == nil {
 			r, ok := l.next()
 			if !ok {
@@ -423,6 +434,10 @@ func (s *Sender) Drain(ctx context.Context, resident string) error {
 			next = &replies[i+1]
 		}
 		if err := s.deliver(ctx, claim, resident, chatID, r, next); err != nil {
+			if errors.Is(err, errBulkLane) {
+				s.NotifyBulk(resident) // after this claim's release (deferred)
+				return nil
+			}
 			if errors.Is(err, errTooLate) {
 				// Not sent, and never will be: out of the outbox, so that
 				// the resident's own replies behind it go on.
@@ -449,6 +464,20 @@ var errBlocked = errors.New("telegram: resident unreachable")
 // errTooLate is a bulk reply's NotAfter passed before it could be sent.
 var errTooLate = errors.New("telegram: past the reply's last moment")
 
+// errBulkLane is a bulk reply met by a drain of the chat lane: the bulk
+// lane sends it (see chatLaneKey).
+var errBulkLane = errors.New("telegram: a bulk reply, for the bulk lane")
+
+// chatLaneKey marks the context of the chat lane's drains (its workers and
+// the kicked ones). They never wait on the bulk pace: an outbox whose next
+// reply is a reminder goes to the bulk lane, so that a reminder run (whose
+// outboxes the recovery scan finds, and queues on the chat lane) does not
+// hold up residents' replies.
+type chatLaneKey struct{}
+
+// bulkLaneKey marks the context of the bulk lane's workers.
+type bulkLaneKey struct{}
+
 // partID is the delivery id of part i of a reply in n parts: the reply's
 // own id for the last part.
 func partID(r flows.Reply, i, n int) string {
@@ -468,7 +497,9 @@ func (s *Sender) deliver(ctx context.Context, claim SendClaim, resident string, 
 		last := i == len(parts)-1
 		release := last && lastReply
 		if r.Bulk {
-			// Only the bulk workers wait here (NotifyBulk).
+			if ctx.Value(chatLaneKey{}) != nil {
+				return errBulkLane
+			}
 			if err := s.wait(ctx, "bulk", s.BulkRate, bulkBurst(s.BulkRate)); err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package telegram_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"slices"
 	"sync/atomic"
@@ -191,5 +192,48 @@ func TestAReminderPastItsLastMomentIsNotSent(t *testing.T) {
 	}
 	if rs, err := st.Outbox(ctx, "tg:70"); err != nil || len(rs) != 0 {
 		t.Errorf("outbox after the drain: %+v, %v", rs, err)
+	}
+}
+
+// Reminders waiting in outboxes are found by the recovery scan and queued
+// on the chat lane; its drains hand them to the bulk lane rather than wait
+// on the bulk pace, so a resident's reply does not wait behind a reminder
+// run (a review found replies held up for the whole run).
+func TestARemindersRunDoesNotHoldUpReplies(t *testing.T) {
+	s, fake, st := newSender(t)
+	s.BulkRate, s.Workers, s.BulkWorkers, s.Direct, s.RecoverEvery = 5, 2, 1, 2, 100*time.Millisecond
+	const reminders = 30 // six seconds' worth at 5/s
+	for i := range reminders {
+		who := fmt.Sprintf("tg:%d", 500+i)
+		if err := st.Enqueue(t.Context(), who, flows.Reply{ID: "remind:" + who, Text: "nhắc", Bulk: true}); err != nil {
+			t.Fatal(err)
+		}
+		s.NotifyBulk(who)
+	}
+	reminded := func() int {
+		n := 0
+		for i := range reminders {
+			n += len(fake.Messages(int64(500 + i)))
+		}
+		return n
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { stop(); <-done }()
+	time.Sleep(300 * time.Millisecond) // the recovery scan has queued the reminders' outboxes on the chat lane
+	for _, chat := range []int64{100, 101, 102} {
+		who := fmt.Sprintf("tg:%d", chat)
+		commit(t, st, who, flows.Reply{ID: "u#0", Text: "trả lời"})
+		before := reminded()
+		s.Kick(who)
+		for len(fake.Messages(chat)) == 0 {
+			// Counted in reminders sent meanwhile, not in time: five is a
+			// second of the bulk pace; the reply needs milliseconds.
+			if n := reminded() - before; n >= 5 || reminded() == reminders {
+				t.Fatalf("%s: the reply waited while %d reminders were sent", who, n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 }
