@@ -1,6 +1,9 @@
 package flows_test
 
 import (
+	"bytes"
+	"encoding/csv"
+	"slices"
 	"strings"
 	"testing"
 
@@ -192,5 +195,57 @@ func TestForgetLeavesTheHamletsLists(t *testing.T) {
 	}
 	if c := w.counts("a-1", "demo"); c.Started != 1 || c.Stalled != 0 {
 		t.Errorf("counts after /forget: %+v (started kept, anonymous; nothing stalled)", c)
+	}
+}
+
+// A hamlet merged into another (valid_to passed, a successor named) has no
+// row in /export (nor /stats): its counts are in its successor's, as in
+// `hangxom stats` (a review found the chat's reports without the roll-up).
+func TestExportRollsUpAMergedHamlet(t *testing.T) {
+	w := newStatsWorld(t)
+	areas := append(slices.Clone(testAreas),
+		flows.Area{ID: "a-old", Level: flows.LevelHamlet, Name: "Xóm Cũ", ParentID: "xa-a", ValidTo: "2026-01-31", Successor: "a-1"})
+	w.svc.Desk.Areas = flows.NewAreaIndex(areas)
+	for _, r := range []struct{ who, hamlet string }{{"tg:30", "a-old"}, {"tg:31", "a-1"}} {
+		s := flows.Session{Lang: "vi", Hamlet: r.hamlet, Commune: "xa-a"}
+		c := flows.Commit{Resident: r.who, Session: s, Effects: []flows.Effect{
+			{Kind: flows.EffectFiled, Hamlet: r.hamlet, At: w.now},
+			{Kind: flows.EffectStarted, Flow: "demo", Hamlet: r.hamlet, At: w.now}}}
+		if err := w.st.Commit(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.st.ApplyEffects(t.Context(), r.who); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Handled here, not with w.cmd, which empties the outbox.
+	if _, err := w.svc.Handle(t.Context(), "tg:2", flows.Input{Kind: flows.InputCommand, Command: "export", UpdateID: "export"}); err != nil {
+		t.Fatal(err)
+	}
+	var doc *flows.Document
+	for _, r := range w.outboxOf("tg:2") {
+		if r.Document != nil {
+			doc = r.Document
+		}
+	}
+	if doc == nil {
+		t.Fatalf("no export document: %+v", w.outboxOf("tg:2"))
+	}
+	recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(doc.Data, []byte("\ufeff")))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := func(name string) int { return slices.Index(recs[0], name) }
+	hamlet, flow, started := col("hamlet_id"), col("flow"), col("started")
+	if hamlet < 0 || flow < 0 || started < 0 {
+		t.Fatalf("columns %q", recs[0])
+	}
+	for _, r := range recs[1:] {
+		if r[hamlet] == "a-old" {
+			t.Errorf("a row for the merged hamlet: %q", r)
+		}
+		if r[hamlet] == "a-1" && r[flow] == "demo" && r[started] != "2" {
+			t.Errorf("a-1's demo row: started %s, want 2 (its own and the merged hamlet's)", r[started])
+		}
 	}
 }

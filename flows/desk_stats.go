@@ -83,13 +83,59 @@ func (k *desk) flowIDs() []string {
 }
 
 // rows reads the rows of hamlets × flows (every flow when flows is nil)
-// over months with one read of the counters.
+// over months with one read of the counters. A hamlet merged into another
+// has no row: its counts are in its successor's (RollUp), as in `hangxom
+// stats`.
 func (k *desk) rows(hamlets []Area, flows []string, months []string) ([]StatsRow, error) {
 	if flows == nil {
 		flows = k.flowIDs()
 	}
-	sc := StatsScope{Areas: k.d.Areas, Hamlets: hamlets, Flows: flows, Targets: k.d.Stats.Targets}
-	return ReadStats(k.ctx, k.d.Stats.Counts, sc, months, k.now.Add(-k.d.WaitExpiry))
+	loc := k.d.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	today := k.now.In(loc).Format(time.DateOnly)
+	var shown []Area
+	for _, h := range hamlets {
+		if !MergedAway(h, today) {
+			shown = append(shown, h)
+		}
+	}
+	read := StatsScope{Areas: k.d.Areas, Hamlets: k.withMergedInto(shown, today), Flows: flows}
+	counts, err := k.d.Stats.Counts.Counts(k.ctx, read.Pairs(), months, k.now.Add(-k.d.WaitExpiry))
+	if err != nil {
+		return nil, err
+	}
+	sc := StatsScope{Areas: k.d.Areas, Hamlets: shown, Flows: flows, Targets: k.d.Stats.Targets}
+	return StatsRows(sc, RollUp(counts, k.d.Areas, today)), nil
+}
+
+// withMergedInto is hamlets and every hamlet merged into one of them (its
+// successor chain ends there), wherever it was.
+func (k *desk) withMergedInto(hamlets []Area, today string) []Area {
+	out := slices.Clone(hamlets)
+	for _, c := range k.d.Areas.Communes() {
+		for _, h := range k.d.Areas.Children(c.ID) {
+			if h.Level != LevelHamlet || !MergedAway(h, today) {
+				continue
+			}
+			to := h
+			for range 10 {
+				next, ok := k.d.Areas.Area(to.Successor)
+				if !ok {
+					break
+				}
+				to = next
+				if !MergedAway(to, today) {
+					break
+				}
+			}
+			if slices.ContainsFunc(hamlets, func(x Area) bool { return x.ID == to.ID }) {
+				out = append(out, h)
+			}
+		}
+	}
+	return out
 }
 
 // allMonths are the months /stats counts: Since to this month.

@@ -408,3 +408,50 @@ func CellFloat(p *float64) string {
 	}
 	return strconv.FormatFloat(*p, 'f', -1, 64)
 }
+
+// RollUp adds the counts of every hamlet that has ended (valid_to before
+// today) and names a successor into the successor's, following the chain
+// to the first hamlet still current, and drops the ended hamlet's pairs:
+// a merged hamlet keeps its own counters in the store, and its history
+// shows under the hamlet it became. A chain that loops or runs past ten
+// steps is left where it is. The reports (`hangxom stats`, /stats,
+// /export) call it on what Counts returns.
+func RollUp(counts map[HamletFlow]Counts, areas Directory, today string) map[HamletFlow]Counts {
+	merged := false
+	for hf := range counts {
+		if h, ok := areas.Area(hf.Hamlet); ok && MergedAway(h, today) {
+			merged = true
+			break
+		}
+	}
+	if !merged {
+		return counts // nothing to move: most days, in most provinces
+	}
+	out := make(map[HamletFlow]Counts, len(counts))
+	for hf, n := range counts {
+		to := hf.Hamlet
+		for range 10 {
+			h, ok := areas.Area(to)
+			if !ok || h.Successor == "" || h.ValidTo == "" || h.ValidTo >= today {
+				break
+			}
+			to = h.Successor
+		}
+		k := HamletFlow{Hamlet: to, Flow: hf.Flow}
+		s := out[k]
+		s.Started += n.Started
+		s.CompletedSelf += n.CompletedSelf
+		s.CompletedTeam += n.CompletedTeam
+		s.Help += n.Help
+		s.Abandoned += n.Abandoned
+		s.Stalled += n.Stalled
+		out[k] = s
+	}
+	return out
+}
+
+// MergedAway reports whether hamlet h has ended and names a successor, so
+// that its counts show in the successor's row instead of its own.
+func MergedAway(h Area, today string) bool {
+	return h.Successor != "" && h.ValidTo != "" && h.ValidTo < today
+}

@@ -377,7 +377,7 @@ func TestRollUp(t *testing.T) {
 		hf("later", "ewallet"): {Started: 7},
 		hf("x", "ewallet"):     {Started: 9}, // the loop leaves it somewhere on the loop, counted once
 	}
-	got := rollUp(in, idx, "2026-11-20")
+	got := flows.RollUp(in, idx, "2026-11-20")
 	// Where a loop stops is arbitrary; that it is counted once is not.
 	if n, ok := got[hf("y", "ewallet")]; ok {
 		delete(got, hf("y", "ewallet"))
@@ -388,7 +388,7 @@ func TestRollUp(t *testing.T) {
 	}
 	for id, w := range map[string]bool{"a": true, "b": true, "n": false, "later": false} {
 		h, _ := idx.Area(id)
-		if mergedAway(h, "2026-11-20") != w {
+		if flows.MergedAway(h, "2026-11-20") != w {
 			t.Errorf("mergedAway(%s) = %v, want %v", id, !w, w)
 		}
 	}

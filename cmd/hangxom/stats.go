@@ -111,7 +111,7 @@ func (a *app) statsRows(ctx context.Context, months []string, now time.Time) ([]
 		}
 		all = append(all, x)
 		// A merged hamlet has no row; its counts roll up into its successor's.
-		if !mergedAway(x, today) {
+		if !flows.MergedAway(x, today) {
 			hamlets = append(hamlets, x)
 		}
 	}
@@ -123,7 +123,7 @@ func (a *app) statsRows(ctx context.Context, months []string, now time.Time) ([]
 	if err != nil {
 		return nil, err
 	}
-	return flows.StatsRows(sc, rollUp(counts, a.areas, today)), nil
+	return flows.StatsRows(sc, flows.RollUp(counts, a.areas, today)), nil
 }
 
 // statsTargets gives the content's targets to the stats.
