@@ -20,9 +20,10 @@ type Metrics struct {
 // NewMetrics returns empty metrics with their help texts.
 func NewMetrics() *Metrics {
 	return &Metrics{counters: map[string]float64{}, help: map[string]string{
-		"hangxom_telegram_updates_total": "Updates received, by kind and outcome.",
-		"hangxom_telegram_sends_total":   "Outgoing messages, by result.",
-		"hangxom_telegram_panics_total":  "Updates whose handling panicked (recovered).",
+		"hangxom_telegram_updates_total":               "Updates received, by kind and outcome.",
+		"hangxom_telegram_sends_total":                 "Outgoing messages, by result.",
+		"hangxom_telegram_panics_total":                "Updates whose handling panicked (recovered).",
+		"hangxom_telegram_callbacks_in_response_total": "Button presses answered in the webhook's response (no request of the bot's).",
 	}}
 }
 

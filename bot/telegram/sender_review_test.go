@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -234,6 +235,26 @@ func TestARemindersRunDoesNotHoldUpReplies(t *testing.T) {
 				t.Fatalf("%s: the reply waited while %d reminders were sent", who, n)
 			}
 			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// Every counter the bot counts shows on /metrics with its help (a review
+// found one counted and never shown).
+func TestEveryCounterShowsOnMetrics(t *testing.T) {
+	m := telegram.NewMetrics()
+	names := []string{"hangxom_telegram_updates_total", "hangxom_telegram_sends_total",
+		"hangxom_telegram_panics_total", "hangxom_telegram_callbacks_in_response_total"}
+	for _, n := range names {
+		m.Add(n)
+	}
+	var b strings.Builder
+	if _, err := m.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if !strings.Contains(b.String(), "# HELP "+n+" ") || !strings.Contains(b.String(), "\n"+n+" 1\n") {
+			t.Errorf("%s missing from /metrics:\n%s", n, b.String())
 		}
 	}
 }

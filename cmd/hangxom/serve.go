@@ -137,7 +137,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return &usageError{msg: fmt.Sprintf("HTTP_LISTEN: %v", err)}
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(mux)
 	if opts.listening != nil {
 		opts.listening(ln.Addr().String())
 	}
@@ -199,7 +199,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	logger.Info("stopping")
 	sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
-	_ = srv.Shutdown(sctx) // webhook calls in hand finish
+	if err := srv.Shutdown(sctx); err != nil { // webhook calls in hand finish
+		// The grace ran out with connections still open: cut them.
+		_ = srv.Close()
+	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
@@ -213,6 +216,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	default:
 		return nil
 	}
+}
+
+// newHTTPServer serves h with every phase of a connection bounded, so that
+// nobody can hold one open for free (a body never sent after the headers,
+// an idle keep-alive): a body may take 30 s (1 MiB at most), a webhook
+// handler runs up to 25 s (telegram.Webhook), an idle connection is closed
+// after a minute.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 40 * time.Second, IdleTimeout: 60 * time.Second}
 }
 
 func mode(cfg config) string {

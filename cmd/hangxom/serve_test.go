@@ -655,3 +655,19 @@ func TestSetServeGC(t *testing.T) {
 		t.Errorf("GOGC=100 in the environment: collector target %d, want it left at 100", got)
 	}
 }
+
+// Every phase of a connection to serve's HTTP server is bounded (a review
+// held connections open for ever with a body never sent, or an idle
+// keep-alive), and a webhook handler's 25 s fit in the write timeout.
+func TestHTTPServerBoundsEveryPhase(t *testing.T) {
+	s := newHTTPServer(http.NotFoundHandler())
+	for name, d := range map[string]time.Duration{"ReadHeaderTimeout": s.ReadHeaderTimeout, "ReadTimeout": s.ReadTimeout,
+		"WriteTimeout": s.WriteTimeout, "IdleTimeout": s.IdleTimeout} {
+		if d <= 0 || d > 2*time.Minute {
+			t.Errorf("%s = %v: want a bound of at most two minutes", name, d)
+		}
+	}
+	if s.WriteTimeout <= 25*time.Second {
+		t.Errorf("WriteTimeout %v cuts a webhook handler's 25 s", s.WriteTimeout)
+	}
+}
