@@ -2,12 +2,15 @@ package flows_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/store"
 )
 
 // Access to residents' help requests, payees and private flows, found by
@@ -247,5 +250,51 @@ func TestExportRollsUpAMergedHamlet(t *testing.T) {
 		if r[hamlet] == "a-1" && r[flow] == "demo" && r[started] != "2" {
 			t.Errorf("a-1's demo row: started %s, want 2 (its own and the merged hamlet's)", r[started])
 		}
+	}
+}
+
+// failForget is the store with Forget failing while fail is set.
+type failForget struct {
+	*store.Redis
+	fail bool
+}
+
+func (f *failForget) Forget(ctx context.Context, resident string) error {
+	if f.fail {
+		return errors.New("redis away")
+	}
+	return f.Redis.Forget(ctx, resident)
+}
+
+// A /forget whose deletion fails after its turn was written (told
+// "forgotten") is finished by the redelivered update: a review found the
+// redelivery taken for a duplicate and the data left.
+func TestForgetFinishedByTheRedelivery(t *testing.T) {
+	w := newStaffWorld(t)
+	joinHoa(t, w)
+	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
+	w.tap("tg:20", "common.btn.human") // a help request, with the resident's name
+	w.cmd("tg:20", "forget", "")
+	ff := &failForget{Redis: w.st, fail: true}
+	w.svc.Store = ff
+	var yes string
+	for _, b := range w.keyboard("tg:20") {
+		if b.Label == "common.btn.forget_yes" {
+			yes = b.Data
+		}
+	}
+	in := flows.Input{Kind: flows.InputChoice, Data: yes, UpdateID: "forget-1"}
+	if _, err := w.svc.Handle(t.Context(), "tg:20", in); err == nil {
+		t.Fatal("the failed forget was not reported")
+	}
+	ff.fail = false
+	if _, err := w.svc.Handle(t.Context(), "tg:20", in); err != nil {
+		t.Fatal(err)
+	}
+	if helps, err := w.st.OpenHelps(t.Context(), "a-1"); err != nil || len(helps) != 0 {
+		t.Errorf("help requests after the redelivered /forget: %+v, %v", helps, err)
+	}
+	if s, err := w.st.Session(t.Context(), "tg:20"); err != nil || s.Forgetting || s.Name != "" {
+		t.Errorf("session after the redelivered /forget: %+v, %v", s, err)
 	}
 }

@@ -496,7 +496,7 @@ func (t *turn) act(a string) error {
 		}
 		t.effect(Effect{Kind: EffectUnfiled, Hamlet: t.s.Hamlet})
 		t.res.Forget = true
-		t.s = Session{Lang: t.s.Lang}
+		t.s = Session{Lang: t.s.Lang, Forgetting: true}
 		t.say("common.forgotten", nil)
 		return nil
 	case a == actKeep:

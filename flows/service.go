@@ -71,6 +71,16 @@ func (s *Service) Handle(ctx context.Context, resident string, in Input) (Handle
 		return Handled{}, fmt.Errorf("flows: handle %s: %w", resident, err)
 	}
 	defer unlock()
+	if sess.Forgetting {
+		// A /forget whose deletion did not finish: finish it now, and run
+		// this turn (if it is a new one) on what is left.
+		if err := s.forget(ctx, resident); err != nil {
+			return Handled{}, fmt.Errorf("flows: handle %s: %w", resident, err)
+		}
+		if sess, err = s.Store.Session(ctx, resident); err != nil {
+			return Handled{}, fmt.Errorf("flows: handle %s: %w", resident, err)
+		}
+	}
 	if seen {
 		s.logger().Debug("duplicate update ignored", "resident", resident, "update", in.UpdateID)
 		// The first delivery may have died before applying its effects.
@@ -123,6 +133,15 @@ func (s *Service) begin(ctx context.Context, resident, updateID string) (func(),
 		return nil, false, Session{}, err
 	}
 	return unlock, seen, sess, nil
+}
+
+// forget deletes what the store keeps of resident beyond the counts, when
+// it can (Forgetter).
+func (s *Service) forget(ctx context.Context, resident string) error {
+	if f, ok := s.Store.(Forgetter); ok {
+		return f.Forget(ctx, resident)
+	}
+	return nil
 }
 
 func (s *Service) apply(ctx context.Context, resident string) {
@@ -187,10 +206,8 @@ func (s *Service) once(ctx context.Context, resident string, in Input, sess Sess
 		}
 	}
 	if res.Forget {
-		if f, ok := s.Store.(Forgetter); ok {
-			if err := f.Forget(ctx, resident); err != nil {
-				return Handled{}, false, err
-			}
+		if err := s.forget(ctx, resident); err != nil {
+			return Handled{}, false, err
 		}
 	}
 	s.logger().Debug("handled", "resident", resident, "kind", in.Kind, "stage", res.Session.Stage,

@@ -16,6 +16,11 @@ type Session struct {
 
 	// Stage is where the resident is outside a flow: see the Stage constants.
 	Stage Stage `json:"stage,omitempty"`
+	// Forgetting marks the blank session /forget writes, until the store has
+	// deleted the rest of the resident's data (Forgetter), which deletes
+	// this session too: a turn that finds it finishes the forgetting first
+	// (the first try failed after the write, or the process died there).
+	Forgetting bool `json:"forgetting,omitempty"`
 	// PendingHamlet is the hamlet a deep link proposed, awaiting confirmation.
 	PendingHamlet string `json:"pending_hamlet,omitempty"`
 
