@@ -1,6 +1,7 @@
 package telegram
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -36,6 +37,14 @@ type Poller struct {
 	// Grace bounds finishing the update in hand after ctx is done; the
 	// process must exit within 10 s of SIGTERM.
 	Grace time.Duration
+	// Healthy, when set, tells whether the store answers. An update that
+	// failed GiveUpAfter times (default 10: one to two minutes of retries)
+	// while it does is dropped with an error logged, as Telegram drops a
+	// webhook update that keeps failing: one update that can never be
+	// stored (a corrupt session) must not stop every resident's. While the
+	// store is away, updates are kept and retried.
+	Healthy     func(context.Context) error
+	GiveUpAfter int
 }
 
 const leaseName = "telegram-poll"
@@ -153,6 +162,11 @@ func (p *Poller) receive(ctx context.Context, raw []byte) bool {
 		err := p.Receiver.Receive(hctx, raw)
 		cancel()
 		if err == nil {
+			return true
+		}
+		if p.Healthy != nil && attempt+1 >= cmp.Or(p.GiveUpAfter, 10) && p.Healthy(ctx) == nil {
+			p.logger().Error("update dropped: it keeps failing while the store answers", "update", updateID(raw),
+				"attempts", attempt+1, "err", err)
 			return true
 		}
 		p.logger().Warn("update not stored; will retry", "update", updateID(raw), "err", err)

@@ -2,10 +2,12 @@ package telegram_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -255,6 +257,69 @@ func TestEveryCounterShowsOnMetrics(t *testing.T) {
 	for _, n := range names {
 		if !strings.Contains(b.String(), "# HELP "+n+" ") || !strings.Contains(b.String(), "\n"+n+" 1\n") {
 			t.Errorf("%s missing from /metrics:\n%s", n, b.String())
+		}
+	}
+}
+
+// poisoned fails every update of one chat, as a corrupt session would, and
+// records the chats it handled.
+type poisoned struct {
+	bad  string
+	mu   sync.Mutex
+	seen []string
+}
+
+func (p *poisoned) Handle(_ context.Context, resident string, _ flows.Input) (flows.Handled, error) {
+	if resident == p.bad {
+		return flows.Handled{}, errors.New("store: decode session: corrupt")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.seen = append(p.seen, resident)
+	return flows.Handled{}, nil
+}
+
+// An update that keeps failing while the store answers is dropped after a
+// few tries, and the updates behind it are handled: one resident's broken
+// record must not stop everyone's (a review found polling stuck on it for
+// ever). While the store is away nothing is dropped.
+func TestPollingGoesPastAnUpdateThatAlwaysFails(t *testing.T) {
+	for _, storeUp := range []bool{true, false} {
+		fake := telegramtest.NewServer(t, "")
+		client, err := telegram.NewClient(t.Context(), fake.URL, fake.Token, telegramtest.LoopbackClient(10*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, st, _ := newSenderM(t)
+		svc := &poisoned{bad: "tg:71"}
+		r := &telegram.Receiver{Service: svc, Client: client, Store: reach{}, Loc: words{}}
+		healthy := func(context.Context) error {
+			if storeUp {
+				return nil
+			}
+			return errors.New("redis away")
+		}
+		p := &telegram.Poller{Client: client, Receiver: r, Leases: tgredis.Store{Redis: st}, Timeout: time.Second, GiveUpAfter: 2, Healthy: healthy}
+		fake.PushText(71, "xin chào")
+		fake.PushText(72, "xin chào")
+		ctx, stop := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		deadline := time.Now().Add(3 * time.Second)
+		handled := func() []string { svc.mu.Lock(); defer svc.mu.Unlock(); return slices.Clone(svc.seen) }
+		for time.Now().Before(deadline) && len(handled()) == 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+		stop()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		got := handled()
+		if storeUp && !slices.Equal(got, []string{"tg:72"}) {
+			t.Errorf("store up: handled %q, want the update behind the failing one", got)
+		}
+		if !storeUp && len(got) != 0 {
+			t.Errorf("store away: handled %q, want the failing update kept and retried", got)
 		}
 	}
 }

@@ -191,7 +191,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		logger.Info("webhook set", "path", mustPath(cfg.WebhookURL))
 	} else {
 		poller := &telegram.Poller{Client: client, Receiver: receiver, Leases: st, Logger: logger,
-			Timeout: opts.pollTimeout, LeaseTTL: opts.leaseTTL}
+			Timeout: opts.pollTimeout, LeaseTTL: opts.leaseTTL,
+			Healthy: func(ctx context.Context) error { return a.client.Ping(ctx).Err() }}
 		run("poller", func() error { return poller.Run(runCtx) })
 	}
 
