@@ -44,6 +44,11 @@ type Desk struct {
 	// quiet hours.
 	Reminders ReminderStore
 	Location  *time.Location
+	// BulkRate is SEND_RATE_BULK, the messages a second of bulk sends:
+	// /remind hands the sender now only what it can send well before the
+	// quiet hours (half of what the rate allows, other runs sharing it),
+	// and queues the rest for the morning. 0: all now.
+	BulkRate float64
 
 	// FollowUp, Library and WaitExpiry serve /pending.
 	FollowUp   FollowUpStore

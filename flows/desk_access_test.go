@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/store"
@@ -296,5 +297,42 @@ func TestForgetFinishedByTheRedelivery(t *testing.T) {
 	}
 	if s, err := w.st.Session(t.Context(), "tg:20"); err != nil || s.Forgetting || s.Name != "" {
 		t.Errorf("session after the redelivered /forget: %+v, %v", s, err)
+	}
+}
+
+// /remind just before the quiet hours hands the sender only what the bulk
+// pace can send before 21:00 (half of it), and queues the rest for the
+// morning rather than let them be dropped at 21:00.
+func TestRemindJustBeforeTheQuietHours(t *testing.T) {
+	w := newStaffWorld(t)
+	w.svc.Desk.BulkRate = 1 // a message a second
+	joinHoa(t, w)
+	residents := []string{"tg:20", "tg:21", "tg:22"}
+	for _, who := range residents {
+		w.send(who, flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
+		w.tap(who, "demo.title")
+	}
+	w.now = time.Date(2026, 11, 20, 20, 59, 58, 0, ict) // 2 s left: one reminder now
+	check(t, "at 20:59:58", []string{"staff.remind_done{Later=2,Now=1,Skipped=0}"}, w.cmd("tg:5", "remind", ""))
+	reminded := func() int {
+		n := 0
+		for _, who := range residents {
+			for _, r := range w.outboxOf(who) {
+				if r.Bulk {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	if n := reminded(); n != 1 {
+		t.Errorf("%d reminders handed to the sender before 21:00, want 1", n)
+	}
+	w.now = time.Date(2026, 11, 21, 7, 0, 30, 0, ict)
+	if n, err := w.svc.Desk.RunReminders(t.Context(), w.now); err != nil || n != 2 {
+		t.Errorf("the morning run sent %d, %v; want the 2 kept for it", n, err)
+	}
+	if n := reminded(); n != 3 {
+		t.Errorf("%d reminders after the morning run, want 3", n)
 	}
 }

@@ -129,14 +129,28 @@ func (k *desk) remind(args string) error {
 		sum := sha256.Sum256([]byte(k.me + "|" + c.resident + "|" + c.flow + "|" + strconv.FormatInt(k.now.UnixNano(), 10)))
 		queue = append(queue, Reminder{ID: hex.EncodeToString(sum[:8]), Resident: c.resident, Flow: c.flow, By: k.me, Due: due})
 	}
-	if err := k.d.Reminders.QueueReminders(k.ctx, queue); err != nil {
-		return err
-	}
 	now, later := len(queue), 0
 	if isQuiet {
 		now, later = 0, len(queue)
-	} else if _, err := k.d.RunReminders(k.ctx, k.now); err != nil {
+	} else if k.d.BulkRate > 0 {
+		// What the bulk pace cannot send before the quiet hours waits for
+		// the morning: a reminder not sent by then is not sent at all.
+		evening := quietStart(k.now, k.d.Location)
+		if n := int(k.d.BulkRate * evening.Sub(k.now).Seconds() / 2); n < len(queue) {
+			_, morning := quiet(evening, k.d.Location)
+			for i := max(n, 0); i < len(queue); i++ {
+				queue[i].Due = morning
+			}
+			now, later = max(n, 0), len(queue)-max(n, 0)
+		}
+	}
+	if err := k.d.Reminders.QueueReminders(k.ctx, queue); err != nil {
 		return err
+	}
+	if !isQuiet {
+		if _, err := k.d.RunReminders(k.ctx, k.now); err != nil {
+			return err
+		}
 	}
 	k.say("staff.remind_done", map[string]any{"Now": now, "Later": later, "Skipped": skipped})
 	return nil

@@ -159,7 +159,7 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 	}
 	a.desk = &flows.Desk{Store: a.store, Areas: a.live, Loc: a.loc, Coordinators: cfg.Coordinators,
 		BotUsername: cfg.TelegramUsername, FollowUp: a.store, Library: a.library, WaitExpiry: cfg.WaitExpiry,
-		Help: a.store, Reminders: a.store, Location: cfg.TZ, PrivateFlows: cfg.PrivateFlows,
+		Help: a.store, Reminders: a.store, Location: cfg.TZ, BulkRate: cfg.BulkRate, PrivateFlows: cfg.PrivateFlows,
 		Stats: flows.DeskStats{Counts: a.store, TeamLog: a.store, Targets: statsTargets(a.targets)}}
 	a.desk.AddArea = func(ctx context.Context, x flows.Area) error {
 		if err := a.store.PutArea(ctx, x); err != nil {
