@@ -38,8 +38,7 @@ func TestHelpInAPrivateFlowIsNotNamedToTheTeam(t *testing.T) {
 	w := newStaffWorld(t)
 	joinHoa(t, w)
 	outboxTexts(t, w.st, "tg:1")
-	w.send("tg:22", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Thu"})
-	w.tap("tg:22", "other.title")
+	w.begin("tg:22", "Thu", "a-1", "other")
 	w.tap("tg:22", "common.btn.stuck")
 	if got := joined(outboxTexts(t, w.st, "tg:5")); strings.Contains(got, "Name=Thu") {
 		t.Errorf("team member notified by name of a private flow's help request:\n%s", got)
@@ -57,10 +56,8 @@ func TestHelpInAPrivateFlowIsNotNamedToTheTeam(t *testing.T) {
 func TestSecretaryOfOneHamletOnly(t *testing.T) {
 	w := newStaffWorld(t)
 	joinHoa(t, w, "team a-2 secretary")
-	w.send("tg:22", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Thu"})
-	w.tap("tg:22", "other.title")
-	w.send("tg:23", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-2", Name: "Mai"})
-	w.tap("tg:23", "other.title")
+	w.begin("tg:22", "Thu", "a-1", "other")
+	w.begin("tg:23", "Mai", "a-2", "other")
 	got := joined(w.cmd("tg:5", "pending", ""))
 	if strings.Contains(got, "Name=Thu") {
 		t.Errorf("the secretary of a-2 sees a-1's private flow by name:\n%s", got)
@@ -184,8 +181,7 @@ func TestLegacySecretaryJoiningAnotherHamlet(t *testing.T) {
 func TestForgetLeavesTheHamletsLists(t *testing.T) {
 	w := newStaffWorld(t)
 	joinHoa(t, w)
-	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
-	w.tap("tg:20", "demo.title")
+	w.begin("tg:20", "Lan", "a-1", "demo")
 	if es, err := w.st.Open(t.Context(), "a-1", "demo"); err != nil || len(es) != 1 {
 		t.Fatalf("open before /forget: %+v, %v", es, err)
 	}
@@ -309,8 +305,7 @@ func TestRemindJustBeforeTheQuietHours(t *testing.T) {
 	joinHoa(t, w)
 	residents := []string{"tg:20", "tg:21", "tg:22"}
 	for _, who := range residents {
-		w.send(who, flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
-		w.tap(who, "demo.title")
+		w.begin(who, "Lan", "a-1", "demo")
 	}
 	w.now = time.Date(2026, 11, 20, 20, 59, 58, 0, ict) // 2 s left: one reminder now
 	check(t, "at 20:59:58", []string{"staff.remind_done{Later=2,Now=1,Skipped=0}"}, w.cmd("tg:5", "remind", ""))

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hangxomso/hangxom/bot/telegram"
@@ -21,22 +20,6 @@ import (
 	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/store"
 )
-
-// newSenderM is a sender on miniredis, whose handle is returned to inject
-// errors; go-redis does not retry.
-func newSenderM(t *testing.T) (*telegram.Sender, *telegramtest.Server, *store.Redis, *miniredis.Miniredis) {
-	t.Helper()
-	fake := telegramtest.NewServer(t, "")
-	client, err := telegram.NewClient(t.Context(), fake.URL, fake.Token, telegramtest.LoopbackClient(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := miniredis.RunT(t)
-	rc := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: -1})
-	t.Cleanup(func() { _ = rc.Close() })
-	st := store.New(rc, store.Options{Prefix: "snd:v1", DataKey: []byte("k")})
-	return &telegram.Sender{Client: client, Store: tgredis.Store{Redis: st}, ChatRate: 100, ChatBurst: 100}, fake, st, m
-}
 
 // A drain whose send is in flight when Run's ctx ends, kicked or from a
 // worker: its last Finish is written by the held finishes' final flush

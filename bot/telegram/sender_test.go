@@ -19,16 +19,32 @@ import (
 
 func newSender(t *testing.T) (*telegram.Sender, *telegramtest.Server, *store.Redis) {
 	t.Helper()
+	s, fake, st, _ := newSenderOn(t, &redis.Options{})
+	return s, fake, st
+}
+
+// newSenderM is newSender that also returns its miniredis, to inject
+// errors, with a go-redis client that does not retry.
+func newSenderM(t *testing.T) (*telegram.Sender, *telegramtest.Server, *store.Redis, *miniredis.Miniredis) {
+	t.Helper()
+	return newSenderOn(t, &redis.Options{MaxRetries: -1})
+}
+
+// newSenderOn is a sender against the fake Bot API, on a fresh miniredis
+// reached with opts (its Addr set here).
+func newSenderOn(t *testing.T, opts *redis.Options) (*telegram.Sender, *telegramtest.Server, *store.Redis, *miniredis.Miniredis) {
+	t.Helper()
 	fake := telegramtest.NewServer(t, "")
 	client, err := telegram.NewClient(t.Context(), fake.URL, fake.Token, telegramtest.LoopbackClient(10*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := miniredis.RunT(t)
-	rc := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	opts.Addr = m.Addr()
+	rc := redis.NewClient(opts)
 	t.Cleanup(func() { _ = rc.Close() })
 	st := store.New(rc, store.Options{Prefix: "snd:v1", DataKey: []byte("k")})
-	return &telegram.Sender{Client: client, Store: tgredis.Store{Redis: st}, ChatRate: 100, ChatBurst: 100}, fake, st
+	return &telegram.Sender{Client: client, Store: tgredis.Store{Redis: st}, ChatRate: 100, ChatBurst: 100}, fake, st, m
 }
 
 func commit(t *testing.T, st *store.Redis, resident string, replies ...flows.Reply) {
