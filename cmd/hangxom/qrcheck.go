@@ -86,7 +86,10 @@ func (q *qrChecker) Check(ctx context.Context, resident, lang string, in flows.I
 			outcome = "mismatch"
 		}
 	}
-	lines = append(lines, t("qr.compare_name", nil))
+	if outcome != "not_payment" {
+		// Text that is no code pays nobody: there is no name to compare.
+		lines = append(lines, t("qr.compare_name", nil))
+	}
 	return flows.CheckResult{Outcome: outcome, Text: strings.Join(lines, "\n")}, nil
 }
 
@@ -158,6 +161,8 @@ func outcomeOf(r vietqr.Result) string {
 	switch {
 	case r.Kind == vietqr.KindURL:
 		return "url"
+	case r.Kind == vietqr.KindText:
+		return "not_payment"
 	case r.Verdict == vietqr.Invalid:
 		return "invalid"
 	case r.Kind == vietqr.KindMerchant:
@@ -172,17 +177,16 @@ func outcomeOf(r vietqr.Result) string {
 // masked), amount, purpose, verdict.
 func describe(t func(string, map[string]any) string, r vietqr.Result) []string {
 	var lines []string
-	if r.Verdict == vietqr.Invalid && r.Kind != vietqr.KindURL {
+	switch {
+	case r.Kind == vietqr.KindURL:
+		return []string{t("qr.url", nil)}
+	case r.Kind == vietqr.KindText:
+		return []string{t("qr.not_payment", nil)}
+	case r.Verdict == vietqr.Invalid:
 		// What a broken code seems to say must not be trusted: say only that.
 		return []string{t("qr.invalid", nil)}
-	}
-	switch r.Kind {
-	case vietqr.KindURL:
-		return []string{t("qr.url", nil)}
-	case vietqr.KindOther:
-		if r.BIN == "" && r.Scheme == "" {
-			return []string{t("qr.not_payment", nil)}
-		}
+	case r.Kind == vietqr.KindOther && r.BIN == "" && r.Scheme == "":
+		return []string{t("qr.not_payment", nil)} // an EMVCo code with no account of any scheme
 	}
 	if r.Kind == vietqr.KindAccount || r.Kind == vietqr.KindCard {
 		if r.Bank != "" {

@@ -35,7 +35,8 @@ const (
 	KindCard     Kind = "vietqr-card"    // VietQR transfer to a card number (service QRIBFTTC)
 	KindMerchant Kind = "merchant"       // merchant or bill code with no bank account inside (VNPAY-QR, EVN bills, NAPAS QRPUSH)
 	KindURL      Kind = "url"            // a web link, not a payment code
-	KindOther    Kind = "other"          // anything else: empty, garbage, or EMVCo without any merchant account
+	KindOther    Kind = "other"          // an EMVCo payload with no merchant account, or too damaged to tell which
+	KindText     Kind = "text"           // not a payment code at all: a sentence, a number, another scheme's link, nothing
 )
 
 // Verdict is Parse's judgement of a code.
@@ -157,24 +158,51 @@ func parseTemplate(v string) (template, error) {
 
 // Parse decodes and judges the text of a QR code. It never panics. Leading
 // and trailing white space is trimmed. http/https links come back as KindURL
-// with the "url" warning; empty text and text that is not a TLV payload come
-// back as KindOther, Invalid.
+// with the "url" warning. Text that is no EMVCo payload at all (see
+// looksEMV), empty text included, comes back as KindText, Invalid: "not a
+// payment code", which a conversation must tell apart from a payment code
+// that is damaged (any other Kind, Invalid).
 func Parse(text string) Result {
 	s := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(text), "\uFEFF"))
 	var r Result
 	switch {
 	case s == "":
-		r.Kind = KindOther
+		r.Kind = KindText
 		r.problem("empty input")
 	case hasPrefixFold(s, "http://") || hasPrefixFold(s, "https://"):
 		r.Kind = KindURL
 		r.URL = s
 		r.warn(WarnURL)
+	case !looksEMV(s):
+		r.Kind = KindText
+		r.problem("not an emvco payload")
 	default:
 		r.parsePayload(s)
 	}
 	r.judge()
 	return r
+}
+
+// looksEMV reports whether s is meant as an EMVCo payload, sound or not. Every
+// EMVCo merchant-presented code begins with its payload format indicator,
+// tag 00 of length 02 ("0002", then the version "01"), so a code cut short,
+// mistyped or with a wrong CRC still begins so; one that lost its first
+// characters still holds the NAPAS GUID (VietQR) or ends with its CRC field
+// ("6304" and 4 hex digits); one whose fields were put in another order
+// reads, whole, as a list of fields. A sentence, a number or a link of
+// another scheme does none of these: it is not a payment code, rather than a
+// broken one.
+func looksEMV(s string) bool {
+	if strings.HasPrefix(s, "0002") || strings.Contains(strings.ToUpper(s), NAPASGUID) {
+		return true
+	}
+	if n := len(s); n >= 8 && s[n-8:n-4] == "6304" && isHex(s[n-4:]) {
+		return true
+	}
+	// Three fields at least: a 4- to 8-digit number such as "10001000"
+	// reads as two empty fields by accident.
+	fields, err := parseTLV(s)
+	return err == nil && len(fields) >= 3
 }
 
 func (r *Result) parsePayload(s string) {

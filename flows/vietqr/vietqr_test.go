@@ -168,11 +168,12 @@ func TestParse(t *testing.T) {
 		},
 
 		// Invalid.
-		{name: "empty", in: "", want: Result{Kind: KindOther, Verdict: Invalid}, problem: "empty"},
-		{name: "only white space", in: " \n\t ", want: Result{Kind: KindOther, Verdict: Invalid}, problem: "empty"},
-		{name: "garbage", in: "xin chào", want: Result{Kind: KindOther, Verdict: Invalid}, problem: "not 2 digits"},
-		{name: "other link scheme", in: "ftp://example.com", want: Result{Kind: KindOther, Verdict: Invalid}, problem: "malformed tlv"},
-		{name: "truncated header", in: "000", want: Result{Kind: KindOther, Verdict: Invalid}, problem: "truncated"},
+		{name: "empty", in: "", want: Result{Kind: KindText, Verdict: Invalid}, problem: "empty"},
+		{name: "only white space", in: " \n\t ", want: Result{Kind: KindText, Verdict: Invalid}, problem: "empty"},
+		{name: "garbage", in: "xin chào", want: Result{Kind: KindText, Verdict: Invalid}, problem: "not an emvco payload"},
+		{name: "other link scheme", in: "ftp://example.com", want: Result{Kind: KindText, Verdict: Invalid}, problem: "not an emvco payload"},
+		{name: "too short to be a payload", in: "000", want: Result{Kind: KindText, Verdict: Invalid}, problem: "not an emvco payload"},
+		{name: "payload format indicator alone", in: "0002", want: Result{Kind: KindOther, Verdict: Invalid}, problem: "runs past the end"},
 		{
 			name:    "length not decimal digits",
 			in:      "000201" + "01A211" + "6304ABCD",
@@ -345,6 +346,59 @@ func TestParse(t *testing.T) {
 				t.Errorf("problems %q, want one containing %q", got.Problems, tt.problem)
 			}
 		})
+	}
+}
+
+// TestParseTellsTextFromABrokenCode pins the line between "this is not a
+// payment code" (KindText) and "this payment code is broken, do not pay"
+// (Invalid, any other kind) on what residents really paste or scan.
+func TestParseTellsTextFromABrokenCode(t *testing.T) {
+	// The ACB school-fee code of the QR-check tests, and a dynamic one.
+	const acbStatic = "00020101021138530010A0000007270123000697041601092576788590208QRIBFTTA53037045802VN6304AE9F"
+	dynamicCode := withCRC(pfi, dynamic, acb, vnd, tlv("54", "150000"), country, tlv("62", tlv("08", "hoc phi thang 9")))
+	tests := []struct {
+		name, in string
+		text     bool // KindText: not a payment code; otherwise a broken one
+	}{
+		{"a request in words", "Chuyển khoản giúp tôi 500.000đ cho cô giáo nhé", true},
+		{"an account number written out", "STK 0123456789 Vietcombank NGUYEN VAN AN", true},
+		{"a bare account number", "19036688888017", true},
+		{"an amount", "1500000", true},
+		{"a Wi-Fi code", "WIFI:S:NhaVanHoa;T:WPA;P:xomdinhca2024;;", true},
+		{"a contact card", "BEGIN:VCARD\nVERSION:3.0\nFN:Nguyen Van An\nTEL:0912345678\nEND:VCARD", true},
+		{"a citizen ID card's code", "001089012345|123456789|Nguyễn Văn An|01011989|Nam|Thôn Đình Cả, Võ Nhai|01012021", true},
+		{"an app link", "momo://app?action=payWithApp&phone=0912345678", true},
+		{"a link without http", "www.vietqr.example/pay/2026", true},
+		{"a number that reads as two empty fields", "10001000", true},
+
+		{"a crc changed", flipCRC(acbStatic), false},
+		{"an amount changed, crc kept", strings.Replace(dynamicCode, "5406150000", "5406950000", 1), false},
+		{"cut short", acbStatic[:60], false},
+		{"the crc cut off", acbStatic[:len(acbStatic)-8], false},
+		{"words appended", acbStatic + " (gửi qua Zalo)", false},
+		{"a length made a letter", strings.Replace(acbStatic, "5303704", "53O3704", 1), false},
+		{"fields in another order", withCRC(static, pfi, acb, vnd, country), false},
+		{"payload format indicator 00", withCRC(tlv("00", "00"), dynamic, acb, vnd, country), false},
+		{"the first digit lost in copying", dynamicCode[1:], false},
+		{"the first field lost, crc kept", acbStatic[6:], false},
+		{"pasted inside a sentence", "Mã của trường: " + acbStatic, false}, // checked as it stands: broken
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Parse(tt.in)
+			if got.Verdict != Invalid {
+				t.Fatalf("Parse(%q) is %s %s, want Invalid", tt.in, got.Verdict, got.Kind)
+			}
+			if (got.Kind == KindText) != tt.text {
+				t.Errorf("Parse(%q): kind %s (problems %q); want not a payment code = %v", tt.in, got.Kind, got.Problems, tt.text)
+			}
+		})
+	}
+	// The unbroken codes above are sound, so the cases test what they say.
+	for _, s := range []string{acbStatic, dynamicCode} {
+		if r := Parse(s); r.Verdict != Valid {
+			t.Errorf("Parse(%q) = %s %q, want Valid", s, r.Verdict, r.Problems)
+		}
 	}
 }
 
