@@ -155,14 +155,16 @@ func (t *turn) handle(in Input) error {
 		return nil
 	}
 	if t.s.Stage == StageCheckQR && (in.Kind == InputPhoto || in.Kind == InputText) {
-		if in.Kind == InputText {
+		// A pasted code or link is read first, whatever digits it holds;
+		// the rest is a button, a command word, a secret or other text.
+		if in.Kind == InputText && !CodeText(in.Text) {
 			if a, ok := t.pick(in.Text); ok {
 				return t.act(a)
 			}
 			if w := Intent(in.Text); strings.HasPrefix(w, "/") {
 				return t.word(w, in)
 			}
-			if !PaymentCode(in.Text) && Sensitive(in.Text) {
+			if Sensitive(in.Text) {
 				return t.sensitive()
 			}
 		}
@@ -170,14 +172,15 @@ func (t *turn) handle(in Input) error {
 		return nil
 	}
 	if step := t.waitingStep(); step != nil && step.Type == StepExternal && (in.Kind == InputText || in.Kind == InputPhoto) {
-		if in.Kind == InputText {
+		// An external step checks a QR code: read a pasted one first, as /checkqr does.
+		if in.Kind == InputText && !CodeText(in.Text) {
 			if a, ok := t.pick(in.Text); ok {
 				return t.act(a)
 			}
 			if w := Intent(in.Text); w != "" {
 				return t.word(w, in)
 			}
-			if !PaymentCode(in.Text) && Sensitive(in.Text) {
+			if Sensitive(in.Text) {
 				return t.sensitive()
 			}
 		}
@@ -1163,7 +1166,7 @@ func (t *turn) checked(in Input) error {
 	if step == nil || step.Type != StepExternal {
 		return t.redraw()
 	}
-	if in.Text != "" && !PaymentCode(in.Text) && Sensitive(in.Text) {
+	if in.Text != "" && !CodeText(in.Text) && Sensitive(in.Text) {
 		return t.sensitive()
 	}
 	next, ok := step.Outcomes[in.Data]

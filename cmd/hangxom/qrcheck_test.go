@@ -90,3 +90,90 @@ func TestQRCheckerPhotos(t *testing.T) {
 		})
 	}
 }
+
+// TestQRCheckerPastedText: text that is no payment code at all is "not a
+// payment code", never "broken, do not pay"; a payment code that is damaged
+// is "broken", and what it seems to say is not shown.
+func TestQRCheckerPastedText(t *testing.T) {
+	bundle, err := locales.NewBundle(locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const acb = "00020101021138530010A0000007270123000697041601092576788590208QRIBFTTA53037045802VN6304AE9F"
+	for _, tc := range []struct {
+		name, text, outcome string
+		want, not           []string
+	}{
+		{"a sentence", "Chuyển khoản cho cô giáo giúp tôi", "not_payment", []string{"không phải mã QR thanh toán"}, []string{"hỏng", "so tên người nhận"}},
+		{"a Wi-Fi code", "WIFI:S:NhaVanHoa;T:WPA;P:xomdinhca;;", "not_payment", []string{"không phải mã QR thanh toán"}, []string{"hỏng"}},
+		{"an account number", "STK 0123456789 Vietcombank", "not_payment", []string{"không phải mã QR thanh toán"}, []string{"hỏng", "0123456789"}},
+		{"a bad crc", acb[:len(acb)-1] + "0", "invalid", []string{"Mã bị hỏng", "ĐỪNG trả", "so tên người nhận"}, []string{"không phải mã QR", "257678859"}},
+		{"cut short", acb[:60], "invalid", []string{"Mã bị hỏng"}, []string{"không phải mã QR"}},
+		{"a link with a year", "https://hocphi-dinhca.example/nhan-qua/2026/48392", "url", []string{"đường link"}, []string{"hỏng", "không phải mã QR thanh toán"}},
+		{"sound", acb, "valid", []string{"ACB", "257678859", "✅"}, []string{"hỏng", "không phải mã QR"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := &qrChecker{loc: locales.NewLocalizer(bundle)}
+			r, err := q.Check(t.Context(), "tg:1", "vi", flows.Input{Kind: flows.InputText, Text: tc.text})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Outcome != tc.outcome {
+				t.Errorf("outcome %q, want %q", r.Outcome, tc.outcome)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.Text, w) {
+					t.Errorf("answer lacks %q:\n%s", w, r.Text)
+				}
+			}
+			for _, w := range tc.not {
+				if strings.Contains(r.Text, w) {
+					t.Errorf("answer has %q:\n%s", w, r.Text)
+				}
+			}
+		})
+	}
+}
+
+// TestCheckQRKeepsAnOTPNowhere: inside /checkqr a link is checked, while an
+// OTP typed there is warned about and is neither stored nor logged.
+func TestCheckQRKeepsAnOTPNowhere(t *testing.T) {
+	p := newProgram(t)
+	var out, errb bytes.Buffer
+	err := runWith(t.Context(), []string{"chat", "--user", "lan"}, env("LOG_LEVEL", "debug"),
+		strings.NewReader("/start h_"+tdp1+"\n/checkqr\nhttps://hocphi-dinhca.example/2026/1234\n915372\n"), &out, &errb,
+		appOptions{clock: p.clock, client: p.client, prefix: "test"})
+	if err != nil {
+		t.Fatalf("chat: %v\n%s", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "đường link") || strings.Count(out.String(), "giống mã OTP") != 1 {
+		t.Errorf("want the link warning and one OTP warning:\n%s", out.String())
+	}
+	if !strings.Contains(errb.String(), "level=DEBUG") {
+		t.Fatalf("nothing logged at debug; the check below would prove nothing:\n%s", errb.String())
+	}
+	dump := p.mini.Dump()
+	if !strings.Contains(dump, tdp1) {
+		t.Fatalf("the dump does not even hold the session:\n%s", dump)
+	}
+	for where, s := range map[string]string{"Redis": dump, "the log": errb.String()} {
+		if strings.Contains(s, "915372") {
+			t.Errorf("the OTP is in %s", where)
+		}
+	}
+}
+
+// TestServeChecksAPastedLinkWithoutDeletingIt: on Telegram a link with a
+// year and an id pasted into /checkqr gets the web-link warning and stays;
+// an OTP is still deleted.
+func TestServeChecksAPastedLinkWithoutDeletingIt(t *testing.T) {
+	tt := startServe(t, false, nil, nil, "")
+	tt.say("/start h_vo-nhai-tdp-1-dinh-ca", "Bác muốn được hướng dẫn việc gì?")
+	tt.say("/checkqr", "Bác chụp ảnh mã QR")
+	tt.say("https://hocphi-dinhca.example/nhan-qua/2026/48392", "đường link")
+	if n := len(tt.fake.Calls("deleteMessage")); n != 0 {
+		t.Fatalf("the link was deleted (%d deleteMessage calls)", n)
+	}
+	tt.say("482910", "giống mã OTP")
+	tt.fake.WaitCalls(t, "deleteMessage", 1)
+}
