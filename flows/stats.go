@@ -3,7 +3,6 @@ package flows
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"math"
 	"slices"
@@ -150,16 +149,17 @@ func (r StatsRow) Cells() []string {
 
 // ExportCSV returns rows as CSV in StatsColumns order, UTF-8 with a
 // byte-order mark so that spreadsheet programs show the Vietnamese names
-// correctly.
+// correctly, every cell through CSVCell: hamlet and commune names are typed
+// by coordinators (/addhamlet, areas import) and must not become formulas.
 func ExportCSV(rows []StatsRow) []byte {
 	var b bytes.Buffer
 	b.WriteString("\ufeff")
-	w := csv.NewWriter(&b)
+	w := NewCSVWriter(&b)
 	_ = w.Write(StatsColumns()) // a bytes.Buffer does not fail
 	for _, r := range rows {
 		_ = w.Write(r.Cells())
 	}
-	w.Flush()
+	_ = w.Flush()
 	return b.Bytes()
 }
 
