@@ -24,5 +24,5 @@ func CodeText(text string) bool {
 	if !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") {
 		return false
 	}
-	return !strings.ContainsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' })
+	return !strings.ContainsAny(s, " \t\n\r")
 }
