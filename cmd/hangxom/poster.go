@@ -27,7 +27,6 @@ func runPoster(ctx context.Context, args []string, getenv func(string) string, s
 	hamletID := fs.String("hamlet", "", "id of the hamlet (required; \"hangxom areas list\" lists them)")
 	out := fs.String("out", "", "the PNG file to write, A4 at 150 dpi (required)")
 	bot := fs.String("bot", "", "the bot's Telegram username (default the TELEGRAM_BOT_USERNAME setting)")
-	fontDir := fs.String("font-dir", poster.DefaultFontDir, "directory with DejaVuSans.ttf and DejaVuSans-Bold.ttf")
 	resolve := addSettings(fs, getenv)
 	cfg, err := parseSettings(fs, args, resolve, stderr)
 	if err != nil {
@@ -49,8 +48,7 @@ func runPoster(ctx context.Context, args []string, getenv func(string) string, s
 	if !usernamePattern.MatchString(username) {
 		return usagef("poster: --bot: %q is not a Telegram username", username)
 	}
-	// Fonts first: a machine without them fails before the store starts.
-	fonts, err := poster.LoadFonts(*fontDir)
+	fonts, err := poster.DejaVuSans()
 	if err != nil {
 		return err
 	}
@@ -130,14 +128,13 @@ func writeFileAtomic(name string, data []byte) (err error) {
 	return nil
 }
 
-// renderPoster makes a hamlet's poster for /poster in chat, with the fonts
-// found at run time.
+// renderPoster makes a hamlet's poster for /poster in chat.
 func (a *app) renderPoster(_ context.Context, h, c flows.Area) (flows.Document, string, error) {
 	link, err := poster.StartLink(a.desk.BotUsername, h.ID)
 	if err != nil {
 		return flows.Document{}, "", err
 	}
-	fonts, err := poster.LoadFonts(poster.DefaultFontDir)
+	fonts, err := poster.DejaVuSans()
 	if err != nil {
 		a.logger.Warn("poster fonts", "err", err)
 		return flows.Document{}, "", err
