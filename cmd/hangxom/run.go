@@ -21,7 +21,7 @@ Usage:
   hangxom chat [--user NAME] [--name DISPLAY] [--lang vi|en]   chat with the bot in this terminal
   hangxom stats [--format table|csv|json] [--from YYYY-MM] [--to YYYY-MM]
                                                              completion counts per hamlet and flow
-  hangxom invite --area ID --role team|coordinator [--uses N] [--ttl 7d] [--format json]
+  hangxom invite --area ID --role team|coordinator [--secretary] [--uses N] [--ttl 7d] [--format json]
                                                              an invite code and t.me link for a team member or coordinator
   hangxom areas import FILE.csv                              add or update hamlets from a spreadsheet (all or nothing)
   hangxom areas list [--format table|json]                   every area with its households, population and dates
