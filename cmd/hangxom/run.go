@@ -29,7 +29,7 @@ Usage:
   hangxom targets list [--format table|json]                 the targets in force (imported, else content)
   hangxom poster --hamlet ID --out FILE.png [--bot USERNAME]   a printable A4 poster with the hamlet's QR code
   hangxom loadtest [--phases memory,throughput,latency,report,reminders] [--residents N] [--duration 20s]
-                                                             measure the bot under load (see README, Performance)
+                                                             measure the bot under load (see docs/performance.md)
   hangxom content check                                      validate the flows and the words
   hangxom version                                            print the version
 
