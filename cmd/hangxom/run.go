@@ -34,8 +34,9 @@ Usage:
   hangxom version                                            print the version
 
 Every command that uses the store takes the settings below, as an
-environment variable or a flag (the flag wins). With no Redis setting the
-embedded in-memory store is used.
+environment variable or a flag (the flag wins). With no Redis setting, chat
+and poster use the embedded in-memory store (lost at exit); serve, stats,
+invite, areas and targets refuse to run on it unless STORE=memory is set.
 `
 
 // exitError carries an exit status other than 1.
