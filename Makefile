@@ -35,11 +35,11 @@ fuzz:
 	# that stalled this target at a handful of runs. Bound it.
 	go test ./content -run XXX -fuzz FuzzCheckFlowFile -fuzztime $(FUZZTIME) -fuzzminimizetime 20x
 
-# The QR photo benchmark of the README (about a minute).
+# The QR photo benchmark (docs/operations.md; about a minute).
 bench-qr:
 	go test ./bot/qrimage -run XXX -bench DecodePhotos -benchtime 1x
 
-# The README's performance figures (about 12 minutes; starts its own
+# The performance figures of docs/performance.md (about 12 minutes; starts its own
 # redis-server unless REDIS_URL is set).
 loadtest:
 	go build -o bin/hangxom ./cmd/hangxom

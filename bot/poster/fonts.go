@@ -1,25 +1,13 @@
 package poster
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 
+	"github.com/go-fonts/dejavu/dejavusans"
+	"github.com/go-fonts/dejavu/dejavusansbold"
 	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/font/sfnt"
 	"golang.org/x/text/unicode/norm"
-)
-
-// DefaultFontDir is where Debian's fonts-dejavu-core puts DejaVu Sans.
-const DefaultFontDir = "/usr/share/fonts/truetype/dejavu"
-
-// The files LoadFonts looks for in each directory.
-const (
-	regularFile = "DejaVuSans.ttf"
-	boldFile    = "DejaVuSans-Bold.ttf"
 )
 
 // Fonts are the two faces a poster is set in.
@@ -27,55 +15,27 @@ type Fonts struct {
 	Regular, Bold *opentype.Font
 }
 
-// FontsNotFoundError is LoadFonts' error when no directory has both DejaVu
-// Sans files. It matches fs.ErrNotExist with errors.Is.
-type FontsNotFoundError struct {
-	Dirs []string
-}
-
-func (e *FontsNotFoundError) Error() string {
-	return fmt.Sprintf("poster: no DejaVu Sans font (%s and %s) found in %s: install the Debian package fonts-dejavu-core",
-		regularFile, boldFile, strings.Join(e.Dirs, ", "))
-}
-
-// Unwrap lets errors.Is(err, fs.ErrNotExist) match.
-func (e *FontsNotFoundError) Unwrap() error { return fs.ErrNotExist }
-
-// LoadFonts reads DejaVuSans.ttf and DejaVuSans-Bold.ttf from the first of
-// dirs that has both (DefaultFontDir when dirs is empty). A directory with
-// neither is skipped; a font file that cannot be read or parsed is an error.
-func LoadFonts(dirs ...string) (Fonts, error) {
-	if len(dirs) == 0 {
-		dirs = []string{DefaultFontDir}
-	}
-	for _, dir := range dirs {
-		regular, err := readFont(filepath.Join(dir, regularFile))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return Fonts{}, err
-		}
-		bold, err := readFont(filepath.Join(dir, boldFile))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return Fonts{}, err
-		}
-		return Fonts{Regular: regular, Bold: bold}, nil
-	}
-	return Fonts{}, &FontsNotFoundError{Dirs: dirs}
-}
-
-func readFont(path string) (*opentype.Font, error) {
-	b, err := os.ReadFile(path)
+// DejaVuSans returns DejaVu Sans and DejaVu Sans Bold, compiled into the
+// binary from github.com/go-fonts/dejavu: Go's bundled fonts have no
+// Vietnamese letters, and reading Debian's fonts-dejavu-core from
+// /usr/share/fonts made the poster (and its tests) depend on a system
+// package. TestPosterFontCoversSeedNames checks every Vietnamese letter.
+func DejaVuSans() (Fonts, error) {
+	regular, err := parseFont("DejaVuSans", dejavusans.TTF)
 	if err != nil {
-		return nil, fmt.Errorf("poster: read font: %w", err)
+		return Fonts{}, err
 	}
+	bold, err := parseFont("DejaVuSans-Bold", dejavusansbold.TTF)
+	if err != nil {
+		return Fonts{}, err
+	}
+	return Fonts{Regular: regular, Bold: bold}, nil
+}
+
+func parseFont(name string, b []byte) (*opentype.Font, error) {
 	f, err := opentype.Parse(b)
 	if err != nil {
-		return nil, fmt.Errorf("poster: parse font %s: %w", path, err)
+		return nil, fmt.Errorf("poster: parse font %s: %w", name, err)
 	}
 	return f, nil
 }

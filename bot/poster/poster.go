@@ -5,7 +5,7 @@
 // anyone who would rather type it.
 //
 // Go's bundled fonts have no Vietnamese letters (ơ, ư, ạ, ế…), so the text
-// is set in DejaVu Sans, read at run time from Debian's fonts-dejavu-core;
+// is set in DejaVu Sans, compiled in from github.com/go-fonts/dejavu;
 // Render refuses text the font cannot show rather than print empty boxes.
 package poster
 
@@ -83,7 +83,7 @@ const (
 // for any character of the text.
 func Render(p Poster, fonts Fonts) ([]byte, error) {
 	if fonts.Regular == nil || fonts.Bold == nil {
-		return nil, errors.New("poster: fonts not loaded (use LoadFonts)")
+		return nil, errors.New("poster: fonts not loaded (use DejaVuSans)")
 	}
 	p = Poster{
 		HamletName:  clean(p.HamletName),

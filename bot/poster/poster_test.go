@@ -2,11 +2,9 @@ package poster_test
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"image"
 	"image/png"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
+	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/font/sfnt"
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/hangxomso/hangxom/bot/poster"
@@ -28,12 +28,10 @@ var outDir = flag.String("poster.out", "", "write every rendered poster to this 
 
 const instruction = "Mời bác quét mã bằng camera điện thoại để được hướng dẫn từng bước dùng dịch vụ số"
 
-// loadFonts loads the system's DejaVu Sans. Missing fonts fail the test
-// rather than skip it: CI installs fonts-dejavu-core, and a skip would hide
-// a poster nobody can print.
+// loadFonts loads the embedded DejaVu Sans.
 func loadFonts(t *testing.T) poster.Fonts {
 	t.Helper()
-	f, err := poster.LoadFonts()
+	f, err := poster.DejaVuSans()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,56 +287,20 @@ func TestPosterRenderNeedsNameAndLink(t *testing.T) {
 	}
 }
 
-func TestPosterLoadFontsMissingDir(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "no-fonts-here")
-	_, err := poster.LoadFonts(dir)
-	if err == nil {
-		t.Fatal("loaded fonts from a directory that does not exist")
-	}
-	for _, want := range []string{"fonts-dejavu-core", dir, "DejaVuSans.ttf"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not name %q", err, want)
-		}
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("errors.Is(%v, fs.ErrNotExist) = false", err)
-	}
-}
-
-func TestPosterLoadFontsDirs(t *testing.T) {
-	onlyRegular := t.TempDir()
-	copyFile(t, filepath.Join(poster.DefaultFontDir, "DejaVuSans.ttf"), filepath.Join(onlyRegular, "DejaVuSans.ttf"))
-	// A directory with only one of the two is passed over for the next.
-	f, err := poster.LoadFonts(onlyRegular, poster.DefaultFontDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+func TestPosterFontsAreEmbedded(t *testing.T) {
+	f := loadFonts(t)
 	if f.Regular == nil || f.Bold == nil {
-		t.Fatalf("LoadFonts = %+v, want both fonts", f)
+		t.Fatalf("DejaVuSans = %+v, want both faces", f)
 	}
-	if _, err := poster.LoadFonts(onlyRegular); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("only the regular font: err = %v, want not found", err)
-	}
-	corrupt := t.TempDir()
-	for _, n := range []string{"DejaVuSans.ttf", "DejaVuSans-Bold.ttf"} {
-		if err := os.WriteFile(filepath.Join(corrupt, n), []byte("not a font"), 0o644); err != nil {
-			t.Fatal(err)
+	var buf sfnt.Buffer
+	for _, face := range []struct {
+		font *opentype.Font
+		want string
+	}{{f.Regular, "DejaVu Sans"}, {f.Bold, "DejaVu Sans Bold"}} {
+		name, err := face.font.Name(&buf, sfnt.NameIDFull)
+		if err != nil || name != face.want {
+			t.Errorf("font name = %q (%v), want %q", name, err, face.want)
 		}
-	}
-	_, err = poster.LoadFonts(corrupt, poster.DefaultFontDir)
-	if err == nil || errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), corrupt) {
-		t.Errorf("corrupt font: err = %v, want a parse error naming the file", err)
-	}
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, b, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
 

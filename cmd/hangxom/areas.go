@@ -106,6 +106,9 @@ func startImport(ctx context.Context, cmd string, args []string, getenv func(str
 	if err != nil {
 		return nil, "", nil, cfg, nil, err
 	}
+	if err := requireRedis(cmd, cfg, opts); err != nil {
+		return nil, "", nil, cfg, nil, err
+	}
 	r, name, closeFile, err := openImport(file, stdin)
 	if err != nil {
 		return nil, "", nil, cfg, nil, fmt.Errorf("%s: %w", cmd, err)
@@ -130,6 +133,9 @@ func startList(ctx context.Context, cmd string, args []string, getenv func(strin
 	}
 	if *format != "table" && *format != "json" {
 		return nil, "", usagef("--format: %q: use table or json", *format)
+	}
+	if err := requireRedis(cmd, cfg, opts); err != nil {
+		return nil, "", err
 	}
 	a, err := openApp(ctx, cfg, opts, stderr)
 	if err != nil {

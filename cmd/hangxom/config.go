@@ -305,9 +305,7 @@ func parseSettings(fs *flag.FlagSet, args []string, resolve func() (config, erro
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "Usage of hangxom %s:\n", fs.Name())
-			fs.SetOutput(stderr)
-			fs.PrintDefaults()
+			printHelp(fs, stderr)
 			return err
 		}
 		return &usageError{msg: fs.Name() + ": " + err.Error()}

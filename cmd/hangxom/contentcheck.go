@@ -5,6 +5,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/hangxomso/hangxom/content"
 	"github.com/hangxomso/hangxom/locales"
@@ -21,14 +23,21 @@ func runContentCheck(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var cfs, lfs fs.FS = content.FS, locales.FS
-	if *contentDir != "" {
-		cfs = os.DirFS(*contentDir)
-	}
-	if *localesDir != "" {
-		lfs = os.DirFS(*localesDir)
+	for _, d := range []struct {
+		flag, dir string
+		fsys      *fs.FS
+	}{{"--content", *contentDir, &cfs}, {"--locales", *localesDir, &lfs}} {
+		if d.dir == "" {
+			continue
+		}
+		if st, err := os.Stat(d.dir); err != nil || !st.IsDir() {
+			return usagef("content check: %s %s: not a directory", d.flag, d.dir)
+		}
+		*d.fsys = os.DirFS(d.dir)
 	}
 	problems := content.Check(cfs, lfs)
 	for _, p := range problems {
+		p.File = onDisk(p.File, *contentDir, *localesDir)
 		fmt.Fprintln(stdout, p.String())
 	}
 	if len(problems) > 0 {
@@ -36,4 +45,17 @@ func runContentCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "content check: ok")
 	return nil
+}
+
+// onDisk names a problem's file (content/… or locales/…, as the checker
+// names the built-in trees) by its path in the directory being checked, so
+// an editor can open it.
+func onDisk(file, contentDir, localesDir string) string {
+	if rest, ok := strings.CutPrefix(file, "content/"); ok && contentDir != "" {
+		return filepath.Join(contentDir, filepath.FromSlash(rest))
+	}
+	if rest, ok := strings.CutPrefix(file, "locales/"); ok && localesDir != "" {
+		return filepath.Join(localesDir, filepath.FromSlash(rest))
+	}
+	return file
 }

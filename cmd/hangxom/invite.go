@@ -12,7 +12,7 @@ import (
 // runInvite makes an invite from the command line, for bootstrapping a
 // commune's coordinators and teams:
 //
-//	hangxom invite --area ID --role team|coordinator [--uses N] [--ttl DURATION] [--format text|json]
+//	hangxom invite --area ID --role team|coordinator [--secretary] [--uses N] [--ttl DURATION] [--format text|json]
 func runInvite(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts appOptions) error {
 	fs := newFlagSet("invite")
 	areaID := fs.String("area", "", "a hamlet id for a team member; a commune or province id for a coordinator")
@@ -43,6 +43,9 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	if *areaID == "" {
 		return usagef("--area: required (see \"hangxom areas list\")")
 	}
+	if err := requireRedis("invite", cfg, opts); err != nil {
+		return err
+	}
 	a, err := openApp(ctx, cfg, opts, stderr)
 	if err != nil {
 		return err
@@ -67,7 +70,7 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	link := flows.InviteLink(cfg.TelegramUsername, code)
 	if *format == "json" {
 		out := map[string]any{"code": code, "link": nil, "area_id": area.ID, "area_level": area.Level,
-			"role": string(r), "expires_at": inv.ExpiresAt.Format("2006-01-02T15:04:05Z07:00")}
+			"role": string(r), "secretary": *secretary, "expires_at": inv.ExpiresAt.Format("2006-01-02T15:04:05Z07:00")}
 		if link != "" {
 			out["link"] = link
 		}
@@ -81,7 +84,12 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	} else {
 		fmt.Fprintln(stderr, "hangxom: set TELEGRAM_BOT_USERNAME to print the t.me link")
 	}
-	fmt.Fprintf(stdout, "join: /join %s\nrole: %s of %s (%s)\nuses: %d, until %s\n", code, r, area.Name, area.ID, *uses,
-		inv.ExpiresAt.In(cfg.TZ).Format("2006-01-02 15:04"))
+	roleText := string(r)
+	if *secretary {
+		roleText += " (party-cell secretary: sees the private flows' residents by name)"
+	}
+	// The expiry names its zone: a coordinator may read it far from BOT_TZ.
+	fmt.Fprintf(stdout, "join: /join %s\nrole: %s of %s (%s)\nuses: %d, until %s (%s)\n", code, roleText, area.Name, area.ID, *uses,
+		inv.ExpiresAt.In(cfg.TZ).Format("2006-01-02 15:04 MST"), cfg.TZName)
 	return nil
 }

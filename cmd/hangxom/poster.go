@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hangxomso/hangxom/bot/poster"
+	"github.com/hangxomso/hangxom/bot/telegram"
 	"github.com/hangxomso/hangxom/flows"
 )
 
@@ -26,8 +29,7 @@ func runPoster(ctx context.Context, args []string, getenv func(string) string, s
 	fs := newFlagSet("poster")
 	hamletID := fs.String("hamlet", "", "id of the hamlet (required; \"hangxom areas list\" lists them)")
 	out := fs.String("out", "", "the PNG file to write, A4 at 150 dpi (required)")
-	bot := fs.String("bot", "", "the bot's Telegram username (default the TELEGRAM_BOT_USERNAME setting)")
-	fontDir := fs.String("font-dir", poster.DefaultFontDir, "directory with DejaVuSans.ttf and DejaVuSans-Bold.ttf")
+	bot := fs.String("bot", "", "the bot's Telegram username (default TELEGRAM_BOT_USERNAME, else asked of Telegram with TELEGRAM_BOT_TOKEN)")
 	resolve := addSettings(fs, getenv)
 	cfg, err := parseSettings(fs, args, resolve, stderr)
 	if err != nil {
@@ -43,14 +45,18 @@ func runPoster(ctx context.Context, args []string, getenv func(string) string, s
 	if username == "" {
 		username = cfg.TelegramUsername
 	}
+	if username == "" && cfg.TelegramToken != "" {
+		if username, err = botUsername(ctx, cfg, opts); err != nil {
+			return err
+		}
+	}
 	if username == "" {
-		return usagef("poster: the bot's username is needed for the link: give --bot USERNAME or set TELEGRAM_BOT_USERNAME")
+		return usagef("poster: the bot's username is needed for the link: give --bot USERNAME, or set TELEGRAM_BOT_USERNAME or TELEGRAM_BOT_TOKEN")
 	}
 	if !usernamePattern.MatchString(username) {
 		return usagef("poster: --bot: %q is not a Telegram username", username)
 	}
-	// Fonts first: a machine without them fails before the store starts.
-	fonts, err := poster.LoadFonts(*fontDir)
+	fonts, err := poster.DejaVuSans()
 	if err != nil {
 		return err
 	}
@@ -130,14 +136,13 @@ func writeFileAtomic(name string, data []byte) (err error) {
 	return nil
 }
 
-// renderPoster makes a hamlet's poster for /poster in chat, with the fonts
-// found at run time.
+// renderPoster makes a hamlet's poster for /poster in chat.
 func (a *app) renderPoster(_ context.Context, h, c flows.Area) (flows.Document, string, error) {
 	link, err := poster.StartLink(a.desk.BotUsername, h.ID)
 	if err != nil {
 		return flows.Document{}, "", err
 	}
-	fonts, err := poster.LoadFonts(poster.DefaultFontDir)
+	fonts, err := poster.DejaVuSans()
 	if err != nil {
 		a.logger.Warn("poster fonts", "err", err)
 		return flows.Document{}, "", err
@@ -147,4 +152,20 @@ func (a *app) renderPoster(_ context.Context, h, c flows.Area) (flows.Document, 
 		return flows.Document{}, "", err
 	}
 	return flows.Document{Name: "poster-" + h.ID + ".png", Data: png}, link, nil
+}
+
+// botUsername asks Telegram for the bot's username (getMe) with the
+// configured token, for a command run without --bot.
+func botUsername(ctx context.Context, cfg config, opts appOptions) (string, error) {
+	hc := opts.httpClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	client, err := telegram.NewClient(ctx, cfg.TelegramAPIURL, cfg.TelegramToken, hc)
+	if err != nil {
+		return "", fmt.Errorf("poster: ask Telegram at %s for the bot's username (or give --bot): %w", cfg.TelegramAPIURL, err)
+	}
+	return client.Self().UserName, nil
 }

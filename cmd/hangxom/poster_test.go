@@ -106,8 +106,6 @@ func TestPosterCommandErrors(t *testing.T) {
 		{"bad bot username", env(), []string{"--hamlet", "vo-nhai-tdp-1-dinh-ca", "--bot", "no spaces"}, 2,
 			[]string{"not a Telegram username"}},
 		{"unknown flag", withBot, []string{"--hamlett", "x"}, 2, []string{"hamlett"}},
-		{"no fonts", withBot, []string{"--hamlet", "vo-nhai-tdp-1-dinh-ca", "--font-dir", "/nonexistent/fonts"}, 1,
-			[]string{"fonts-dejavu-core", "/nonexistent/fonts"}},
 		{"unwritable output", withBot, []string{"--hamlet", "vo-nhai-tdp-1-dinh-ca", "--out", "/nonexistent/dir/p.png"}, 1,
 			[]string{"/nonexistent/dir/p.png"}},
 	} {

@@ -21,7 +21,7 @@ Usage:
   hangxom chat [--user NAME] [--name DISPLAY] [--lang vi|en]   chat with the bot in this terminal
   hangxom stats [--format table|csv|json] [--from YYYY-MM] [--to YYYY-MM]
                                                              completion counts per hamlet and flow
-  hangxom invite --area ID --role team|coordinator [--uses N] [--ttl 7d] [--format json]
+  hangxom invite --area ID --role team|coordinator [--secretary] [--uses N] [--ttl 7d] [--format json]
                                                              an invite code and t.me link for a team member or coordinator
   hangxom areas import FILE.csv                              add or update hamlets from a spreadsheet (all or nothing)
   hangxom areas list [--format table|json]                   every area with its households, population and dates
@@ -29,13 +29,14 @@ Usage:
   hangxom targets list [--format table|json]                 the targets in force (imported, else content)
   hangxom poster --hamlet ID --out FILE.png [--bot USERNAME]   a printable A4 poster with the hamlet's QR code
   hangxom loadtest [--phases memory,throughput,latency,report,reminders] [--residents N] [--duration 20s]
-                                                             measure the bot under load (see README, Performance)
+                                                             measure the bot under load (see docs/performance.md)
   hangxom content check                                      validate the flows and the words
   hangxom version                                            print the version
 
 Every command that uses the store takes the settings below, as an
-environment variable or a flag (the flag wins). With no Redis setting the
-embedded in-memory store is used.
+environment variable or a flag (the flag wins). With no Redis setting, chat
+and poster use the embedded in-memory store (lost at exit); serve, stats,
+invite, areas and targets refuse to run on it unless STORE=memory is set.
 `
 
 // exitError carries an exit status other than 1.

@@ -65,6 +65,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return usagef("serve needs Redis (REDIS_URL, REDIS_CLUSTER_ADDRS or REDIS_SENTINEL_ADDRS): residents' progress must survive a restart; set STORE=memory to run on the embedded store anyway")
 	}
 	setServeGC(getenv)
+	routeRedisLog(cfg, stderr)
 	a, err := openApp(ctx, cfg, opts, stderr)
 	if err != nil {
 		return err

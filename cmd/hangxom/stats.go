@@ -47,6 +47,9 @@ func runStats(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	if err := requireRedis("stats", cfg, opts); err != nil {
+		return err
+	}
 	a, err := openApp(ctx, cfg, opts, stderr)
 	if err != nil {
 		return err

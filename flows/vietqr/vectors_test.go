@@ -3,10 +3,7 @@ package vietqr
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,32 +11,15 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-// sharedPath finds rel under a "shared" directory beside the repository by
-// walking up from the working directory: /work/shared beside /work/main here,
-// ../shared beside the clone in CI.
-func sharedPath(tb testing.TB, rel string) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatalf("getwd: %v", err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", filepath.FromSlash(rel))
-		if _, err := os.Stat(p); err == nil {
-			return p
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			tb.Fatalf("stat %s: %v", p, err)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatalf("shared/%s not found in any parent of the working directory: the public VietQR vectors "+
-				"(research §5.4) must be checked out as ../shared beside the repository", rel)
-		}
-		dir = parent
-	}
-}
+// The public VietQR vectors and the bank list they were checked against are
+// copied into testdata/ (its README says where each came from), so the tests
+// need nothing beside the repository.
+const (
+	vectorsFile   = "testdata/vectors.json"
+	banksSnapshot = "testdata/banks.csv"
+)
 
-// vectorFile mirrors shared/data/vietqr/vectors.json. It is decoded strictly,
+// vectorFile mirrors testdata/vectors.json. It is decoded strictly,
 // so a new field in the file fails the test until someone decides whether to
 // check it.
 type vectorFile struct {
@@ -89,7 +69,7 @@ type vector struct {
 
 func loadVectors(tb testing.TB) []vector {
 	tb.Helper()
-	p := sharedPath(tb, "data/vietqr/vectors.json")
+	p := vectorsFile
 	data, err := os.ReadFile(p)
 	if err != nil {
 		tb.Fatalf("read vectors: %v", err)
@@ -241,17 +221,20 @@ func crcMatches(s string) bool {
 	return strings.EqualFold(have, crcHex(body))
 }
 
-// TestBanksMatchShared checks the embedded copy against the research file.
-func TestBanksMatchShared(t *testing.T) {
-	data, err := os.ReadFile(sharedPath(t, "data/vietqr/banks.csv"))
+// TestBanksMatchResearchSnapshot checks the product's bank list
+// (banks.csv, embedded) against the snapshot of the research list in
+// testdata/banks.csv: a bank added to one and not the other is a decision to
+// write down in both.
+func TestBanksMatchResearchSnapshot(t *testing.T) {
+	data, err := os.ReadFile(banksSnapshot)
 	if err != nil {
-		t.Fatalf("read shared banks.csv: %v", err)
+		t.Fatalf("read %s: %v", banksSnapshot, err)
 	}
-	shared, err := parseBanks(data)
+	snapshot, err := parseBanks(data)
 	if err != nil {
-		t.Fatalf("parse shared banks.csv: %v", err)
+		t.Fatalf("parse %s: %v", banksSnapshot, err)
 	}
-	if diff := cmp.Diff(shared, Banks()); diff != "" {
-		t.Errorf("embedded banks.csv differs from shared/data/vietqr/banks.csv (-shared +embedded):\n%s", diff)
+	if diff := cmp.Diff(snapshot, Banks()); diff != "" {
+		t.Errorf("embedded banks.csv differs from %s (-snapshot +embedded):\n%s", banksSnapshot, diff)
 	}
 }
