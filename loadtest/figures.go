@@ -60,11 +60,13 @@ func parseRoundTrips(r io.Reader) (map[string]int64, error) {
 		if !ok {
 			continue
 		}
-		n, err := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+		// The exposition format writes a float: a large count may come
+		// as 1.234567e+06.
+		n, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
 		if err != nil {
 			return nil, fmt.Errorf("metrics line %q: %w", sc.Text(), err)
 		}
-		out[op] = n
+		out[op] = int64(n)
 	}
 	return out, sc.Err()
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -17,6 +18,10 @@ import (
 // and the load test can say where the round trips of an update go. Add it
 // with client.AddHook; it is safe for concurrent use.
 type RoundTrips struct {
+	// Time, when set, observes each round trip's duration in seconds
+	// (a Prometheus histogram in serve). Set it before adding the hook.
+	Time interface{ Observe(float64) }
+
 	total atomic.Int64
 	ops   sync.Map // name → *atomic.Int64
 }
@@ -95,7 +100,13 @@ func (r *RoundTrips) DialHook(next redis.DialHook) redis.DialHook {
 func (r *RoundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		r.add(opName(cmd))
-		return next(ctx, cmd)
+		if r.Time == nil {
+			return next(ctx, cmd)
+		}
+		start := time.Now()
+		err := next(ctx, cmd)
+		r.Time.Observe(time.Since(start).Seconds())
+		return err
 	}
 }
 
@@ -103,7 +114,13 @@ func (r *RoundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (r *RoundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		r.add(pipelineName(cmds))
-		return next(ctx, cmds)
+		if r.Time == nil {
+			return next(ctx, cmds)
+		}
+		start := time.Now()
+		err := next(ctx, cmds)
+		r.Time.Observe(time.Since(start).Seconds())
+		return err
 	}
 }
 

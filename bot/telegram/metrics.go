@@ -1,84 +1,101 @@
 package telegram
 
 import (
-	"fmt"
-	"io"
-	"sort"
-	"strings"
-	"sync"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hangxomso/hangxom/metrics"
 )
 
-// Metrics is a small set of counters exposed in the Prometheus text format
-// at /metrics. Names and label values are fixed strings chosen by the code,
-// never residents' data.
+// updateKinds are the values of Event.Kind, plus "unreadable" for an update
+// that could not be decoded: the kind label's values.
+var updateKinds = []string{"unreadable", "unknown", "message", "edited_message", "callback_query",
+	"my_chat_member", "channel_post", "inline", "poll", "chat_member", "payment"}
+
+// numActions is the number of Action values.
+const numActions = int(GroupHint) + 1
+
+// Metrics are the Telegram channel's counters and histograms, registered on
+// a metrics.Metrics. Every labelled child is resolved at construction, so
+// counting an update or a send is an atomic add (the kind is found in a map
+// that is only read). A nil *Metrics counts nothing.
 type Metrics struct {
-	mu       sync.Mutex
-	counters map[string]float64 // key: name{labels}
-	help     map[string]string
+	updates   map[string]*[numActions]prometheus.Counter
+	sends     [len(sendOutcomes)]prometheus.Counter
+	panics    prometheus.Counter
+	inResp    prometheus.Counter
+	histogram *metrics.Channel
 }
 
-// NewMetrics returns empty metrics with their help texts.
-func NewMetrics() *Metrics {
-	return &Metrics{counters: map[string]float64{}, help: map[string]string{
-		"hangxom_telegram_updates_total":               "Updates received, by kind and outcome.",
-		"hangxom_telegram_sends_total":                 "Outgoing messages, by result.",
-		"hangxom_telegram_panics_total":                "Updates whose handling panicked (recovered).",
-		"hangxom_telegram_callbacks_in_response_total": "Button presses answered in the webhook's response (no request of the bot's).",
-	}}
+// sendOutcomes lists every metrics.SendOutcome, in order.
+var sendOutcomes = [...]metrics.SendOutcome{metrics.Sent, metrics.Uncertain, metrics.Throttled,
+	metrics.Blocked, metrics.Rejected, metrics.Retry}
+
+// NewMetrics registers the Telegram channel's metrics on m.
+func NewMetrics(m *metrics.Metrics) *Metrics {
+	updates := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hangxom_telegram_updates_total", Help: "Updates received, by kind and action.",
+	}, []string{"kind", "action"})
+	sends := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hangxom_telegram_sends_total", Help: "Outgoing messages, by result.",
+	}, []string{"result"})
+	t := &Metrics{
+		updates: map[string]*[numActions]prometheus.Counter{},
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hangxom_telegram_panics_total", Help: "Updates whose handling panicked (recovered).",
+		}),
+		inResp: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hangxom_telegram_callbacks_in_response_total",
+			Help: "Button presses answered in the webhook's response (no request of the bot's).",
+		}),
+		histogram: m.Channel("telegram"),
+	}
+	for _, k := range updateKinds {
+		var byAction [numActions]prometheus.Counter
+		for a := range Action(numActions) {
+			byAction[a] = updates.WithLabelValues(k, a.String())
+		}
+		t.updates[k] = &byAction
+	}
+	for i, o := range sendOutcomes {
+		t.sends[i] = sends.WithLabelValues(o.String())
+	}
+	m.Register(updates, sends, t.panics, t.inResp)
+	return t
 }
 
-// Add increments a counter; labels are name, value pairs.
-func (m *Metrics) Add(name string, labels ...string) {
+func (m *Metrics) update(kind string, a Action) {
 	if m == nil {
 		return
 	}
-	var b strings.Builder
-	b.WriteString(name)
-	if len(labels) > 0 {
-		b.WriteByte('{')
-		for i := 0; i+1 < len(labels); i += 2 {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, "%s=%q", labels[i], labels[i+1])
-		}
-		b.WriteByte('}')
+	if c, ok := m.updates[kind]; ok {
+		c[a].Inc()
 	}
-	m.mu.Lock()
-	m.counters[b.String()]++
-	m.mu.Unlock()
 }
 
-// Get returns a counter's value (for tests).
-func (m *Metrics) Get(series string) float64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.counters[series]
+func (m *Metrics) updateTime(seconds float64) {
+	if m != nil {
+		m.histogram.Update(seconds)
+	}
 }
 
-// WriteTo writes every counter in the Prometheus text exposition format.
-func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
-	m.mu.Lock()
-	keys := make([]string, 0, len(m.counters))
-	for k := range m.counters {
-		keys = append(keys, k)
+func (m *Metrics) send(o metrics.SendOutcome, seconds float64) {
+	if m == nil {
+		return
 	}
-	sort.Strings(keys)
-	var b strings.Builder
-	names := make([]string, 0, len(m.help))
-	for n := range m.help {
-		names = append(names, n)
+	m.sends[o].Inc()
+	if seconds >= 0 {
+		m.histogram.Send(o, seconds)
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s counter\n", n, m.help[n], n)
-		for _, k := range keys {
-			if k == n || strings.HasPrefix(k, n+"{") {
-				fmt.Fprintf(&b, "%s %g\n", k, m.counters[k])
-			}
-		}
+}
+
+func (m *Metrics) panicked() {
+	if m != nil {
+		m.panics.Inc()
 	}
-	m.mu.Unlock()
-	n, err := io.WriteString(w, b.String())
-	return int64(n), err
+}
+
+func (m *Metrics) callbackInResponse() {
+	if m != nil {
+		m.inResp.Inc()
+	}
 }

@@ -65,9 +65,11 @@ func (r *Receiver) ReceiveWebhook(ctx context.Context, raw []byte) (tgbotapi.Cha
 }
 
 func (r *Receiver) receive(ctx context.Context, raw []byte, inResponse bool) (answer tgbotapi.Chattable, err error) {
+	start := time.Now()
 	defer func() {
+		r.Metrics.updateTime(time.Since(start).Seconds())
 		if p := recover(); p != nil {
-			r.Metrics.Add("hangxom_telegram_panics_total")
+			r.Metrics.panicked()
 			r.logger().Error("panic while handling an update", "update", updateID(raw), "panic", fmt.Sprint(p),
 				"stack", string(debug.Stack()))
 			err = nil // acknowledged: retrying would panic again (a tap is still answered)
@@ -75,11 +77,11 @@ func (r *Receiver) receive(ctx context.Context, raw []byte, inResponse bool) (an
 	}()
 	ev, derr := Decode(raw, r.Username)
 	if derr != nil {
-		r.Metrics.Add("hangxom_telegram_updates_total", "kind", "unreadable", "action", "ignore")
+		r.Metrics.update("unreadable", Ignore)
 		r.logger().Warn("unreadable update acknowledged", "update", updateID(raw), "err", derr)
 		return nil, nil
 	}
-	r.Metrics.Add("hangxom_telegram_updates_total", "kind", ev.Kind, "action", ev.Action.String())
+	r.Metrics.update(ev.Kind, ev.Action)
 	switch ev.Action {
 	case Ignore:
 		r.logger().Debug("update ignored", "update", ev.UpdateID, "kind", ev.Kind)
@@ -122,7 +124,7 @@ func (r *Receiver) receive(ctx context.Context, raw []byte, inResponse bool) (an
 					// Not answered yet: the response carries it.
 					once.Do(func() {})
 					answer = tgbotapi.NewCallback(ev.CallbackID, "")
-					r.Metrics.Add("hangxom_telegram_callbacks_in_response_total")
+					r.Metrics.callbackInResponse()
 				} else {
 					answerByCall()
 				}

@@ -13,6 +13,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/metrics"
 )
 
 // SendState is what the store knows of one reply's delivery.
@@ -537,7 +538,7 @@ func (s *Sender) deliver(ctx context.Context, claim SendClaim, resident string, 
 			// may have been shown. A missing message costs the resident a
 			// tap ("menu"); a doubled one costs trust. Do not repeat.
 			s.Logger.Warn("reply not repeated after an uncertain attempt", "resident", resident, "reply", id)
-			s.count("uncertain")
+			s.Metrics.send(metrics.Uncertain, -1) // no call now: nothing to time
 			if last {
 				return claim.Finish(ctx, r.ID, false, 0, release)
 			}
@@ -614,6 +615,7 @@ func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, te
 		}
 		var msgID int
 		var err error
+		start := time.Now()
 		if contact != "" {
 			msgID, err = s.Client.SendContactRequest(ctx, chatID, text, contact)
 		} else if doc != nil {
@@ -634,18 +636,19 @@ func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, te
 			}
 			msgID, err = s.Client.SendText(ctx, chatID, text, kb)
 		}
+		took := time.Since(start).Seconds()
 		if err == nil {
-			s.count("sent")
+			s.Metrics.send(metrics.Sent, took)
 			return msgID, nil
 		}
 		var ae *APIError
 		switch {
 		case errors.Is(err, ErrUncertain):
-			s.count("uncertain")
+			s.Metrics.send(metrics.Uncertain, took)
 			s.Logger.Warn("send outcome unknown; not repeated", "resident", resident, "reply", id, "err", err)
 			return 0, nil // treated as sent: the marker stays "attempt"
 		case errors.As(err, &ae) && ae.Code == 429:
-			s.count("throttled")
+			s.Metrics.send(metrics.Throttled, took)
 			s.abort(ctx, resident, id)
 			if err := sleep(ctx, ae.RetryAfter+time.Duration(rand.N(250))*time.Millisecond); err != nil {
 				return 0, err
@@ -657,7 +660,7 @@ func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, te
 			attempt-- // a 429 is not a failure: it does not use up a retry
 			continue
 		case errors.As(err, &ae) && ae.Blocked():
-			s.count("blocked")
+			s.Metrics.send(metrics.Blocked, took)
 			s.abort(ctx, resident, id)
 			if err := s.Store.SetReachable(ctx, resident, false); err != nil {
 				return 0, err
@@ -667,11 +670,11 @@ func (s *Sender) send(ctx context.Context, resident string, chatID int64, id, te
 		case errors.As(err, &ae) && ae.Code >= 400 && ae.Code < 500:
 			// A message Telegram will never take (bad markup, too long):
 			// dropped so it cannot block the chat.
-			s.count("rejected")
+			s.Metrics.send(metrics.Rejected, took)
 			s.Logger.Error("reply rejected by Telegram; dropped", "resident", resident, "reply", id, "err", err)
 			return 0, nil
 		}
-		s.count("retry")
+		s.Metrics.send(metrics.Retry, took)
 		s.abort(ctx, resident, id)
 		if attempt+1 >= maxRetries {
 			return 0, err // left in the outbox for the recovery scan
@@ -734,12 +737,6 @@ func (s *Sender) wait(ctx context.Context, key string, rate float64, burst int) 
 		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
-	}
-}
-
-func (s *Sender) count(result string) {
-	if s.Metrics != nil {
-		s.Metrics.Add("hangxom_telegram_sends_total", "result", result)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/hangxomso/hangxom/bot/telegram/telegramtest"
 	"github.com/hangxomso/hangxom/bot/telegram/tgredis"
 	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/metrics"
 	"github.com/hangxomso/hangxom/store"
 )
 
@@ -133,14 +134,14 @@ func TestReceiverRecoversFromAPanic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	metrics := telegram.NewMetrics()
-	r := &telegram.Receiver{Service: panicky{}, Client: client, Metrics: metrics}
+	m := metrics.New()
+	r := &telegram.Receiver{Service: panicky{}, Client: client, Metrics: telegram.NewMetrics(m)}
 	raw := []byte(`{"update_id":5,"message":{"message_id":1,"date":1,"chat":{"id":7,"type":"private"},"text":"hi"}}`)
 	if err := r.Receive(t.Context(), raw); err != nil {
 		t.Fatalf("a panicking update must be acknowledged, got %v", err)
 	}
-	if metrics.Get("hangxom_telegram_panics_total") != 1 {
-		t.Error("the panic was not counted")
+	if page := scrape(t, m); !strings.Contains(page, "\nhangxom_telegram_panics_total 1\n") {
+		t.Errorf("the panic was not counted:\n%s", page)
 	}
 }
 

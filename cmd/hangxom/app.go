@@ -15,6 +15,7 @@ import (
 	"github.com/hangxomso/hangxom/content"
 	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/locales"
+	"github.com/hangxomso/hangxom/metrics"
 	"github.com/hangxomso/hangxom/store"
 )
 
@@ -42,6 +43,8 @@ type app struct {
 	// trips counts Redis round trips by operation (/metrics); nil when a
 	// test supplied the client.
 	trips *store.RoundTrips
+	// metrics is what serve shows at /metrics, the round trips included.
+	metrics *metrics.Metrics
 }
 
 // appOptions lets tests replace the clock, the key prefix and the Redis
@@ -56,6 +59,8 @@ type appOptions struct {
 	leaseTTL    time.Duration     // a shorter polling lease in tests
 	sweepEvery  time.Duration     // the periodic loop (sweep, areas, escalation, reminders); default 1 min
 	listening   func(addr string) // told the HTTP server's address
+	// metricsListening is told the metrics server's address.
+	metricsListening func(addr string)
 }
 
 func newLogger(cfg config, stderr io.Writer) *slog.Logger {
@@ -87,6 +92,7 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 	}
 	a.loc = locales.NewLocalizer(bundle)
 
+	a.metrics = metrics.New()
 	switch {
 	case opts.client != nil:
 		a.client = opts.client
@@ -108,8 +114,10 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 		}
 		a.client = client
 		a.closers = append(a.closers, func() { _ = client.Close() })
-		a.trips = new(store.RoundTrips)
+		a.trips = &store.RoundTrips{Time: a.metrics.RedisTime()}
 		client.AddHook(a.trips)
+		a.metrics.Register(metrics.NewCounts("hangxom_redis_round_trips_total",
+			"Redis round trips (a pipeline or a script is one), by operation.", "op", a.trips.ByOp))
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err = client.Ping(pctx).Err()
 		cancel()

@@ -39,7 +39,8 @@ var settings = []setting{
 	{env: "TELEGRAM_BOT_USERNAME", flag: "telegram-bot-username", help: "the bot's username for t.me links when no token is configured (else from getMe)"},
 	{env: "WEBHOOK_URL", flag: "webhook-url", help: "set: webhook mode at this public https URL; unset: long polling (serve)"},
 	{env: "WEBHOOK_SECRET", flag: "webhook-secret", help: "secret Telegram sends with every webhook call, 1–256 of A-Z a-z 0-9 _ - (required in webhook mode)", secret: true},
-	{env: "HTTP_LISTEN", flag: "http-listen", def: ":8080", help: "address of the HTTP server: the webhook, /healthz and /metrics (serve)"},
+	{env: "HTTP_LISTEN", flag: "http-listen", def: ":8080", help: "address of the HTTP server: the webhook and /healthz (serve)"},
+	{env: "METRICS_LISTEN", flag: "metrics-listen", def: "127.0.0.1:9090", help: "address serving /metrics in the Prometheus format (serve); loopback by default, a port already taken is logged and skipped"},
 	{env: "PPROF_LISTEN", flag: "pprof-listen", help: "if set, a loopback address (127.0.0.1:6060) serving Go's profiler at /debug/pprof/ (serve); never a public one"},
 	{env: "COORDINATOR_IDS", flag: "coordinator-ids", help: "province-wide coordinators, comma-separated: tg:123 or a bare Telegram id"},
 	{env: "PRIVATE_FLOWS", flag: "private-flows", def: "party-handbook", help: "flows whose residents only coordinators and party-cell secretaries see by name, comma-separated"},
@@ -78,6 +79,7 @@ type config struct {
 	WebhookSecret    string
 	HTTPListen       string
 	PprofListen      string
+	MetricsListen    string
 	Coordinators     []string
 	PrivateFlows     []string
 	BulkRate         float64
@@ -143,6 +145,10 @@ func parseConfig(raw map[string]string) (config, error) {
 	c.WebhookSecret = raw["WEBHOOK_SECRET"]
 	c.HTTPListen = raw["HTTP_LISTEN"]
 	c.PprofListen = raw["PPROF_LISTEN"]
+	c.MetricsListen = raw["METRICS_LISTEN"]
+	if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+		return c, usagef("METRICS_LISTEN: %q: give host:port, such as 127.0.0.1:9090", c.MetricsListen)
+	}
 	if c.PprofListen != "" {
 		host, _, err := net.SplitHostPort(c.PprofListen)
 		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {

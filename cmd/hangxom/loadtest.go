@@ -337,7 +337,8 @@ func deleteKeys(ctx context.Context, c redis.UniversalClient, pattern string) er
 // bot is one `hangxom serve` process in webhook mode.
 type bot struct {
 	cmd     *exec.Cmd
-	http    string // host:port of /healthz and /metrics
+	http    string // host:port of /healthz (HTTP_LISTEN)
+	metrics string // host:port of /metrics (METRICS_LISTEN)
 	log     *bytes.Buffer
 	mu      *sync.Mutex
 	stopped chan struct{}
@@ -351,12 +352,17 @@ func (r *loadRun) startBot(ctx context.Context, prefix string, extra ...string) 
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
+	mport, err := loadtest.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	maddr := "127.0.0.1:" + strconv.Itoa(mport)
 	var secret [16]byte
 	_, _ = rand.Read(secret[:])
 	env := append(os.Environ(),
 		"TELEGRAM_BOT_TOKEN="+loadToken, "TELEGRAM_API_URL="+r.api.URL,
 		"WEBHOOK_URL=http://"+addr+"/telegram", "WEBHOOK_SECRET="+hex.EncodeToString(secret[:]),
-		"HTTP_LISTEN="+addr, "REDIS_URL="+r.redis, "KEY_PREFIX="+prefix, "DATA_KEY="+loadDataKey,
+		"HTTP_LISTEN="+addr, "METRICS_LISTEN="+maddr, "REDIS_URL="+r.redis, "KEY_PREFIX="+prefix, "DATA_KEY="+loadDataKey,
 		"LOG_LEVEL=warn", "BOT_TZ="+r.tz)
 	if r.pprof != "" {
 		env = append(env, "PPROF_LISTEN="+r.pprof)
@@ -364,7 +370,7 @@ func (r *loadRun) startBot(ctx context.Context, prefix string, extra ...string) 
 	env = append(env, extra...)
 	cmd := exec.Command(r.bin, "serve")
 	cmd.Env = env
-	b := &bot{cmd: cmd, http: addr, log: new(bytes.Buffer), mu: new(sync.Mutex), stopped: make(chan struct{})}
+	b := &bot{cmd: cmd, http: addr, metrics: maddr, log: new(bytes.Buffer), mu: new(sync.Mutex), stopped: make(chan struct{})}
 	w := lockedWriter{b.mu, b.log}
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
@@ -375,6 +381,12 @@ func (r *loadRun) startBot(ctx context.Context, prefix string, extra ...string) 
 	for {
 		url, _ := r.api.Webhook()
 		if url == "http://"+addr+"/telegram" && b.healthy(ctx, r.hc) {
+			// The round trips per update come from /metrics: a bot whose
+			// metrics cannot be read would report none.
+			if _, err := loadtest.RoundTrips(ctx, r.hc, "http://"+maddr+"/metrics"); err != nil {
+				b.kill()
+				return nil, fmt.Errorf("the bot's /metrics: %w\n%s", err, b.output())
+			}
 			return b, nil
 		}
 		select {
@@ -427,7 +439,7 @@ func (b *bot) cpu() time.Duration {
 }
 
 func (b *bot) trips(ctx context.Context, hc *http.Client) map[string]int64 {
-	m, _ := loadtest.RoundTrips(ctx, hc, "http://"+b.http+"/metrics")
+	m, _ := loadtest.RoundTrips(ctx, hc, "http://"+b.metrics+"/metrics")
 	return m
 }
 

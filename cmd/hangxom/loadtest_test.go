@@ -50,5 +50,10 @@ func TestLoadtestSmoke(t *testing.T) {
 			t.Errorf("no %q in the output:\n%s", want, out)
 		}
 	}
+	// The round trips come from the bot's /metrics (METRICS_LISTEN): none
+	// read would print zero.
+	if strings.Contains(string(out), "Redis round trips per update: 0.00") {
+		t.Errorf("no round trips read from the bot's /metrics:\n%s", out)
+	}
 	t.Logf("loadtest at a tiny size:\n%s", out)
 }

@@ -20,15 +20,12 @@ import (
 
 	"github.com/hangxomso/hangxom/bot/telegram"
 	"github.com/hangxomso/hangxom/bot/telegram/tgredis"
-	"github.com/hangxomso/hangxom/store"
 )
 
 // shutdownGrace bounds the whole stop after SIGTERM: stop taking updates,
 // finish the ones in hand, exit within 10 s.
 const shutdownGrace = 9 * time.Second
 
-// runServe runs the Telegram bot: long polling, or a webhook when
-// WEBHOOK_URL is set; plus /healthz and /metrics on HTTP_LISTEN.
 // serveGCPercent is serve's collector target when GOGC is not set.
 const serveGCPercent = 400
 
@@ -45,6 +42,9 @@ func setServeGC(getenv func(string) string) {
 	}
 }
 
+// runServe runs the Telegram bot: long polling, or a webhook when
+// WEBHOOK_URL is set; plus /healthz on HTTP_LISTEN and /metrics on
+// METRICS_LISTEN.
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts appOptions) error {
 	fs := newFlagSet("serve")
 	resolve := addSettings(fs, getenv)
@@ -102,7 +102,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := setCommands(ctx, client, a); err != nil {
 		logger.Warn("set the command menus", "err", err)
 	}
-	metrics := telegram.NewMetrics()
+	metrics := telegram.NewMetrics(a.metrics)
 	st := tgredis.Store{Redis: a.store}
 	sender := &telegram.Sender{Client: client, Store: st, Logger: logger, Clock: a.clock,
 		ChatRate: cfg.ChatRate, ChatBurst: cfg.ChatBurst, BulkRate: cfg.BulkRate, Metrics: metrics}
@@ -120,11 +120,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return
 		}
 		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		_, _ = metrics.WriteTo(w)
-		writeRoundTrips(w, a.trips)
 	})
 	if cfg.WebhookURL != "" {
 		u, _ := url.Parse(cfg.WebhookURL)
@@ -160,6 +155,28 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		logger.Info("profiler listening", "addr", pln.Addr().String())
 	}
 
+	// /metrics has its own listener, loopback by default: it is no business
+	// of the public webhook's. Replicas sharing a host cannot all have the
+	// port: the one that misses it logs an error and serves residents on.
+	var msrv *http.Server
+	if mln, err := net.Listen("tcp", cfg.MetricsListen); err != nil {
+		logger.Error("metrics not served: METRICS_LISTEN unusable (another replica on this host?); the bot runs on",
+			"addr", cfg.MetricsListen, "err", err)
+	} else {
+		mm := http.NewServeMux()
+		mm.Handle("/metrics", a.metrics.Handler())
+		msrv = newHTTPServer(mm)
+		if opts.metricsListening != nil {
+			opts.metricsListening(mln.Addr().String())
+		}
+		go func() {
+			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("metrics server stopped", "err", err)
+			}
+		}()
+		logger.Info("metrics listening", "addr", mln.Addr().String())
+	}
+
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wg sync.WaitGroup
@@ -186,6 +203,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		if err := client.SetWebhook(ctx, cfg.WebhookURL, cfg.WebhookSecret, telegram.AllowedUpdates(), 40); err != nil {
 			stop()
 			_ = srv.Close()
+			if msrv != nil {
+				_ = msrv.Close()
+			}
 			wg.Wait()
 			return fmt.Errorf("set the webhook: %w", err)
 		}
@@ -201,9 +221,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	logger.Info("stopping")
 	sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil { // webhook calls in hand finish
-		// The grace ran out with connections still open: cut them.
-		_ = srv.Close()
+	for _, hs := range []*http.Server{srv, msrv} {
+		if hs == nil {
+			continue
+		}
+		if err := hs.Shutdown(sctx); err != nil { // webhook calls in hand finish
+			// The grace ran out with connections still open: cut them.
+			_ = hs.Close()
+		}
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -287,16 +312,4 @@ func (l redactingLogger) out(s string) {
 		s = strings.ReplaceAll(s, l.token, "<token>")
 	}
 	l.logger.Debug("telegram library", "msg", strings.TrimSpace(s))
-}
-
-// writeRoundTrips adds the Redis round-trip counters to /metrics.
-func writeRoundTrips(w io.Writer, trips *store.RoundTrips) {
-	if trips == nil {
-		return
-	}
-	fmt.Fprintf(w, "# HELP hangxom_redis_round_trips_total Redis round trips (a pipeline or a script is one), by operation.\n# TYPE hangxom_redis_round_trips_total counter\n")
-	by := trips.ByOp()
-	for _, op := range trips.Ops() {
-		fmt.Fprintf(w, "hangxom_redis_round_trips_total{op=%q} %d\n", op, by[op])
-	}
 }

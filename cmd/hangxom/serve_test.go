@@ -38,6 +38,7 @@ type tgTest struct {
 	cancel  context.CancelFunc
 	done    chan error
 	addr    string
+	metrics string // the address of /metrics (METRICS_LISTEN)
 	chat    int64
 	nextID  int
 	log     *syncBuffer // serve's stderr
@@ -94,7 +95,8 @@ func startServeAt(t *testing.T, webhook bool, fake *telegramtest.Server, client 
 	tt := &tgTest{t: t, fake: fake, client: client, prefix: prefix, done: make(chan error, 1), chat: 555001}
 	listen := freePort(t)
 	kv := []string{"TELEGRAM_BOT_TOKEN", fake.Token, "TELEGRAM_API_URL", fake.URL, "HTTP_LISTEN", listen,
-		"SEND_RATE_CHAT", "50,20", "DATA_KEY", "test-data-key-0123456789", "LOG_LEVEL", "debug"}
+		"SEND_RATE_CHAT", "50,20", "DATA_KEY", "test-data-key-0123456789", "LOG_LEVEL", "debug",
+		"METRICS_LISTEN", "127.0.0.1:0"}
 	if webhook {
 		tt.webhook = "http://" + listen + "/tg/hook"
 		kv = append(kv, "WEBHOOK_URL", tt.webhook, "WEBHOOK_SECRET", "s3cret_token-1")
@@ -102,7 +104,7 @@ func startServeAt(t *testing.T, webhook bool, fake *telegramtest.Server, client 
 	kv = append(kv, extra...)
 	ctx, cancel := context.WithCancel(context.Background())
 	tt.cancel = cancel
-	ready := make(chan string, 1)
+	ready, metricsReady := make(chan string, 1), make(chan string, 1)
 	var out, errb syncBuffer
 	tt.log = &errb
 	t.Cleanup(func() {
@@ -114,6 +116,7 @@ func startServeAt(t *testing.T, webhook bool, fake *telegramtest.Server, client 
 		tt.done <- runWith(ctx, []string{"serve"}, env(kv...), strings.NewReader(""), &out, &errb, appOptions{
 			clock: clock, client: client, prefix: prefix, httpClient: telegramtest.LoopbackClient(30 * time.Second),
 			pollTimeout: time.Second, leaseTTL: 3 * time.Second, listening: func(a string) { ready <- a },
+			metricsListening: func(a string) { metricsReady <- a },
 		})
 	}()
 	select {
@@ -122,6 +125,10 @@ func startServeAt(t *testing.T, webhook bool, fake *telegramtest.Server, client 
 		t.Fatalf("serve stopped at start: %v\n%s", err, errb.String())
 	case <-time.After(20 * time.Second):
 		t.Fatal("serve did not start")
+	}
+	select {
+	case tt.metrics = <-metricsReady: // told before the HTTP server's address
+	default: // not served: METRICS_LISTEN was taken
 	}
 	t.Cleanup(func() { tt.stop() })
 	if webhook {
@@ -598,14 +605,69 @@ func TestServeWebhookWhileRedisIsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	tt.say("giúp", "Cách dùng")
-	resp, err = http.Get("http://" + tt.addr + "/metrics")
+	body := tt.get("http://"+tt.metrics+"/metrics", http.StatusOK)
+	if !strings.Contains(body, `hangxom_telegram_updates_total{action="process",kind="message"}`) {
+		t.Errorf("/metrics lacks the update counter:\n%s", body)
+	}
+}
+
+// get fetches url and checks the status; it returns the body.
+func (tt *tgTest) get(url string, status int) string {
+	tt.t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		tt.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != status {
+		tt.t.Fatalf("GET %s = %d, want %d", url, resp.StatusCode, status)
+	}
+	return string(body)
+}
+
+// /metrics is not on the public listener (the webhook's) but on
+// METRICS_LISTEN, with the update, send and Redis histograms by channel
+// beside Go's runtime and process metrics.
+func TestServeMetricsOnTheirOwnListener(t *testing.T) {
+	tt := startServe(t, true, nil, nil, "")
+	tt.say("/start h_vo-nhai-tdp-1-dinh-ca", "Bác muốn được hướng dẫn việc gì?")
+	tt.get("http://"+tt.addr+"/metrics", http.StatusNotFound)
+	tt.get("http://"+tt.addr+"/healthz", http.StatusOK)
+	if tt.metrics == "" {
+		t.Fatal("metrics not served")
+	}
+	body := tt.get("http://"+tt.metrics+"/metrics", http.StatusOK)
+	for _, want := range []string{
+		`hangxom_update_seconds_count{channel="telegram"} `,
+		`hangxom_send_seconds_count{channel="telegram",outcome="sent"} `,
+		`hangxom_telegram_sends_total{result="sent"} `,
+		"go_goroutines ", "process_cpu_seconds_total ",
+	} {
+		if !strings.Contains(body, "\n"+want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(body, `hangxom_update_seconds_count{channel="telegram"} 0`) {
+		t.Error("the update was not timed")
+	}
+}
+
+// A replica whose METRICS_LISTEN port is taken (another replica on the
+// host) logs an error and serves residents all the same.
+func TestServeRunsWhenTheMetricsPortIsTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(body), `hangxom_telegram_updates_total{kind="message",action="process"}`) {
-		t.Errorf("/metrics lacks the update counter:\n%s", body)
+	t.Cleanup(func() { _ = taken.Close() })
+	tt := startServe(t, true, nil, nil, "", "METRICS_LISTEN", taken.Addr().String())
+	tt.say("/start h_vo-nhai-tdp-1-dinh-ca", "Bác muốn được hướng dẫn việc gì?")
+	if tt.metrics != "" {
+		t.Errorf("metrics served at %s, a port already taken", tt.metrics)
+	}
+	if log := tt.log.String(); !strings.Contains(log, "level=ERROR") || !strings.Contains(log, "METRICS_LISTEN") {
+		t.Errorf("no error logged about METRICS_LISTEN:\n%s", log)
 	}
 }
 
