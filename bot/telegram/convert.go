@@ -86,7 +86,7 @@ func Decode(raw []byte, botUsername string) (Event, error) {
 	case u.MyChatMember != nil:
 		ev.Kind = "my_chat_member"
 		m := u.MyChatMember
-		if m.Chat.Type == "private" {
+		if m.Chat.Type == "private" && m.Chat.ID > 0 {
 			ev.ChatID = m.Chat.ID
 			ev.Resident = ResidentID(m.Chat.ID)
 			switch m.NewChatMember.Status {
@@ -128,6 +128,17 @@ func fromMessage(ev *Event, m *tgbotapi.Message, botUsername string) {
 	if m.From != nil && m.From.IsBot {
 		return
 	}
+	if m.Chat.ID <= 0 {
+		// A private chat's id is its user's, always positive: a chat id
+		// of 0 or below is forged or broken, and a reply could never be
+		// sent to it. Ignored before anything is stored for it.
+		return
+	}
+	if m.IsCommand() && addressedToOther(m.CommandWithAt(), botUsername) {
+		// "/start@OtherBot": not ours (pasted, or forwarded from a chat
+		// with another bot).
+		return
+	}
 	ev.Resident = ResidentID(m.Chat.ID)
 	ev.Action = Process
 	if m.From != nil {
@@ -161,6 +172,14 @@ func fromMessage(ev *Event, m *tgbotapi.Message, botUsername string) {
 	}
 }
 
+// addressedToOther reports whether a command ("start@name", as
+// Message.CommandWithAt gives it) names a bot other than this one. With our
+// username unknown, a named command is taken as ours.
+func addressedToOther(command, botUsername string) bool {
+	_, at, ok := strings.Cut(command, "@")
+	return ok && botUsername != "" && !strings.EqualFold(at, botUsername)
+}
+
 func addressedToBot(text, botUsername string) bool {
 	first, _, _ := strings.Cut(text, " ")
 	_, at, ok := strings.Cut(first, "@")
@@ -185,6 +204,10 @@ func fromCallback(ev *Event, q *tgbotapi.CallbackQuery) {
 		ev.ChatID = q.From.ID
 	default:
 		return // a group's or an inline message's button: just answered
+	}
+	if ev.ChatID <= 0 {
+		ev.ChatID = 0
+		return // no private chat has such an id: answered, nothing stored
 	}
 	ev.Resident = ResidentID(ev.ChatID)
 	ev.Action = Process

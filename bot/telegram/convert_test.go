@@ -28,7 +28,7 @@ func TestFixtureOutcomes(t *testing.T) {
 		"01-text-private.json":                   {telegram.Process, "tg:", flows.Input{Kind: flows.InputText, Text: "hello there", UpdateID: "tg:800000001"}, false},
 		"02-text-private-digit-answer.json":      {telegram.Process, "tg:", flows.Input{Kind: flows.InputText, Text: "4", UpdateID: "tg:800000002"}, false},
 		"03-start-with-deeplink-payload.json":    {telegram.Process, "tg:10081232", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "ref_AbC-123_x", UpdateID: "tg:800000003"}, false},
-		"04-command-with-at-botname.json":        {telegram.Process, "tg:10081232", flows.Input{Kind: flows.InputCommand, Command: "test", UpdateID: "tg:800000004"}, false},
+		"04-command-with-at-botname.json":        {Action: telegram.Ignore}, // "/test@foo_bot": another bot's command
 		"05-command-entity-not-at-offset-0.json": {telegram.Process, "tg:10081232", flows.Input{Kind: flows.InputText, Text: "aa /test", UpdateID: "tg:800000005"}, false},
 		"06-callback-query.json":                 {telegram.Process, "tg:222222222", flows.Input{Kind: flows.InputChoice, Data: "thedata", UpdateID: "tg:800000006"}, true},
 		"07-callback-query-structured-data.json": {telegram.Process, "tg:222222222", flows.Input{Kind: flows.InputChoice, Data: "c=uud&pid=1&bid=1", UpdateID: "tg:800000007"}, true},
@@ -50,7 +50,7 @@ func TestFixtureOutcomes(t *testing.T) {
 		"21-my-chat-member-added-to-group.json":            {Action: telegram.Ignore},
 		"22-my-chat-member-promoted-admin-supergroup.json": {Action: telegram.Ignore},
 		"23-my-chat-member-removed-from-supergroup.json":   {Action: telegram.Ignore},
-		"24-my-chat-member-private-kicked-minimal.json":    {Action: telegram.Blocked},
+		"24-my-chat-member-private-kicked-minimal.json":    {Action: telegram.Ignore}, // chat id 0: no private chat has it
 		"25-chat-member.json":                              {Action: telegram.Ignore},
 		"26-channel-post-service.json":                     {Action: telegram.Ignore},
 		"27-channel-post-text.json":                        {Action: telegram.Ignore},

@@ -85,6 +85,21 @@ func (r *Receiver) receive(ctx context.Context, raw []byte, inResponse bool) (an
 	switch ev.Action {
 	case Ignore:
 		r.logger().Debug("update ignored", "update", ev.UpdateID, "kind", ev.Kind)
+		if ev.CallbackID == "" {
+			return nil, nil
+		}
+		// A tap that leads nowhere (a button of an inline-mode message or
+		// of a group's) is answered all the same: unanswered, the
+		// resident's button spins for some 15 s.
+		if inResponse {
+			r.Metrics.callbackInResponse()
+			return tgbotapi.NewCallback(ev.CallbackID, ""), nil
+		}
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := r.Client.AnswerCallback(actx, ev.CallbackID, ""); err != nil {
+			r.logger().Debug("answer callback", "update", ev.UpdateID, "err", err)
+		}
 		return nil, nil
 	case Blocked, Unblocked:
 		if err := r.Store.SetReachable(ctx, ev.Resident, ev.Action == Unblocked); err != nil {
