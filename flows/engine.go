@@ -94,7 +94,8 @@ func (t *turn) handle(in Input) error {
 	if in.Name != "" {
 		t.s.Name = in.Name
 	}
-	// First contact: greet whatever was sent, unless it is a hamlet link.
+	// First contact: greet whatever was sent. A hamlet link files the
+	// resident at once; any other command is answered after the greeting.
 	if t.s.Stage == StageNew {
 		switch {
 		case in.Lang == "vi" || in.Lang == "en":
@@ -103,19 +104,27 @@ func (t *turn) handle(in Input) error {
 			t.s.Lang = "vi"
 		}
 		t.say("common.welcome", nil)
-		if in.Kind == InputCommand && in.Command == "start" {
+		if in.Kind != InputCommand {
+			return t.showCommunes()
+		}
+		cmd := strings.ToLower(in.Command)
+		if cmd == "start" {
 			if h, ok := t.linkHamlet(in.Text); ok {
 				return t.setHamlet(h)
 			}
-			if code, ok := strings.CutPrefix(in.Text, "j_"); ok {
-				t.res.Staff = &StaffRequest{Command: "join", Args: code}
+			code, ok := strings.CutPrefix(in.Text, "j_")
+			if !ok {
+				return t.showCommunes()
 			}
+			cmd, in.Text = "join", code // an invite link: /join CODE
 		}
-		if in.Kind == InputCommand && staffCommands[strings.ToLower(in.Command)] {
-			// A volunteer's first message may be /join CODE: greet, and do it.
-			t.res.Staff = &StaffRequest{Command: strings.ToLower(in.Command), Args: strings.TrimSpace(in.Text)}
-		}
-		return t.showCommunes()
+		// The command is answered as it would be later (a coordinator's
+		// /pending, a volunteer's /join CODE, a resident's /help or
+		// /checkqr); a screen that needs the resident's hamlet falls back
+		// to the commune picker, and the next message shows it after a
+		// team command's answer (whose screen replaces the keyboard).
+		t.s.Stage = StageCommune
+		return t.command(cmd, in.Text)
 	}
 
 	// Content changed under the resident: the input was meant for a step
