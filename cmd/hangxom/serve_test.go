@@ -448,8 +448,13 @@ func TestServeFixtures(t *testing.T) {
 	if ok, err := st.Reachable(t.Context(), "tg:"+fixtureChat(t, fixtures, "20-my-chat-member-private-unblocked.json")); err != nil || !ok {
 		t.Errorf("unblocked resident not reachable: %v %v", ok, err)
 	}
-	if ok, _ := st.Reachable(t.Context(), "tg:"+fixtureChat(t, fixtures, "24-my-chat-member-private-kicked-minimal.json")); ok {
-		t.Error("blocked resident still reachable")
+	// 24 "blocks" from chat 0, which no private chat has: refused, nothing
+	// is stored for it.
+	if keys, err := tt.client.Keys(t.Context(), tt.prefix+":{r:tg:"+fixtureChat(t, fixtures, "24-my-chat-member-private-kicked-minimal.json")+"}:*").Result(); err != nil || len(keys) != 0 {
+		t.Errorf("keys stored for chat 0: %q %v", keys, err)
+	}
+	if keys, _ := tt.client.Keys(t.Context(), tt.prefix+":{r:tg:10081232}:*").Result(); len(keys) == 0 {
+		t.Error("no keys for fixture 03's resident: the key pattern above matches nothing")
 	}
 	// 09: a callback without a message is answered.
 	answered := false
