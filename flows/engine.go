@@ -27,10 +27,6 @@ type Engine struct {
 	MaxSteps int
 }
 
-// staffCommands are handled by the Desk, not the engine.
-var staffCommands = map[string]bool{"join": true, "invite": true, "team": true, "pending": true,
-	"stats": true, "export": true, "log": true, "helpdesk": true, "remind": true, "poster": true, "addhamlet": true, "move": true, "payee": true}
-
 // DefaultMaxSteps is the step budget per input when Engine.MaxSteps is zero.
 const DefaultMaxSteps = 50
 
@@ -433,7 +429,7 @@ func (t *turn) command(cmd, args string) error {
 		return t.redraw()
 	case "checkqr":
 		return t.checkQRScreen("common.checkqr_ask")
-	case "join", "invite", "team", "pending", "stats", "export", "log", "helpdesk", "remind", "poster", "addhamlet", "move", "payee": // staffCommands
+	case "join", "invite", "team", "pending", "stats", "export", "log", "helpdesk", "remind", "poster", "addhamlet", "move", "payee": // the Desk's
 		t.res.Staff = &StaffRequest{Command: strings.ToLower(cmd), Args: strings.TrimSpace(args)}
 		return nil
 	case "stop":
