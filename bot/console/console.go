@@ -15,9 +15,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hangxomso/hangxom/bot"
 	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/metrics"
 )
 
 // Channel runs one console conversation for one resident.
@@ -36,6 +38,9 @@ type Channel struct {
 	// Dir is where documents (exports) are written; "" is the working
 	// directory.
 	Dir string
+	// Metrics times each input's handling and each reply's printing;
+	// nil times nothing.
+	Metrics *metrics.Channel
 }
 
 // Run reads one message per line until end of input or ctx is done, and
@@ -93,7 +98,10 @@ func (c *Channel) one(ctx context.Context, line string) error {
 	}
 	in := Input(line)
 	in.UpdateID = c.updateID()
-	if _, err := c.Handler.Handle(ctx, c.Resident, in); err != nil {
+	start := time.Now()
+	_, err := c.Handler.Handle(ctx, c.Resident, in)
+	c.Metrics.Update(time.Since(start).Seconds())
+	if err != nil {
 		if errors.Is(err, flows.ErrLocked) {
 			fmt.Fprintln(c.Err, "console: this resident is busy in another session; try again")
 			return nil
@@ -120,7 +128,9 @@ func (c *Channel) drain(ctx context.Context) error {
 		return fmt.Errorf("console: read outbox: %w", err)
 	}
 	for _, r := range replies {
+		start := time.Now()
 		Print(c.Out, r)
+		c.Metrics.Send(metrics.Sent, time.Since(start).Seconds())
 		if r.Document != nil {
 			path, err := c.save(*r.Document)
 			if err != nil {

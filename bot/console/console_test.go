@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/hangxomso/hangxom/bot/console"
 	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/metrics"
 )
 
 // memOutbox is a fake outbox at the process boundary: the real one is Redis,
@@ -143,5 +146,25 @@ func TestDocumentsAreWrittenToTheDirectory(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "📄 "+path) {
 		t.Errorf("path not printed: %s", out.String())
+	}
+}
+
+// The console channel's inputs and printed replies are timed under the
+// channel label "console", as the Telegram channel's are under "telegram".
+func TestRunTimesInputsAndReplies(t *testing.T) {
+	ob := &memOutbox{queue: map[string][]flows.Reply{}}
+	m := metrics.New()
+	c := &console.Channel{Resident: "console:lan", In: strings.NewReader("chào\n/menu\n"), Out: io.Discard, Err: io.Discard,
+		Handler: &echoHandler{out: ob}, Outbox: ob, Metrics: m.Channel("console")}
+	if err := c.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, want := range []string{`hangxom_update_seconds_count{channel="console"} 2`,
+		`hangxom_send_seconds_count{channel="console",outcome="sent"} 2`} {
+		if !strings.Contains(rec.Body.String(), "\n"+want+"\n") {
+			t.Errorf("no %q in /metrics", want)
+		}
 	}
 }

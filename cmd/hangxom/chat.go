@@ -56,6 +56,7 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 		Handler: &langHandler{h: a.service, lang: *lang, name: strings.TrimSpace(*name)},
 		Outbox:  a.store,
 		Echo:    !interactive,
+		Metrics: a.metrics.Channel("console"),
 	}
 	return ch.Run(ctx)
 }
