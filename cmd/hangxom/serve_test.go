@@ -738,3 +738,19 @@ func TestHTTPServerBoundsEveryPhase(t *testing.T) {
 		t.Errorf("WriteTimeout %v cuts a webhook handler's 25 s", s.WriteTimeout)
 	}
 }
+
+// On Telegram, a coordinator whose first message is /pending gets the
+// greeting and the answer, not the commune picker in its place.
+func TestServeAnswersACoordinatorsFirstPending(t *testing.T) {
+	tt := startServe(t, true, nil, nil, "", "COORDINATOR_IDS", "tg:555001")
+	tt.say("/pending", "không có ai đang làm dở")
+	ms := tt.fake.Messages(tt.chat)
+	if len(ms) != 2 || !strings.Contains(ms[0].Text, "Chào bác") {
+		t.Fatalf("want the greeting and the answer, got %+v", ms)
+	}
+	for _, m := range ms {
+		if strings.Contains(m.Text, "Bác ở xã nào?") {
+			t.Errorf("the commune picker came with the answer: %+v", ms)
+		}
+	}
+}
