@@ -249,6 +249,7 @@ func TestUsageErrors(t *testing.T) {
 		{"months reversed", []string{"stats", "--from", "2025-05", "--to", "2025-01"}, nil, "--to"},
 		{"bad key prefix", []string{"stats"}, []string{"KEY_PREFIX", "a b"}, "KEY_PREFIX"},
 		{"short data key", []string{"stats"}, []string{"DATA_KEY", "short"}, "DATA_KEY"},
+		{"bad metrics address", []string{"stats"}, []string{"METRICS_LISTEN", "9090"}, "METRICS_LISTEN"},
 		{"unknown flag", []string{"chat", "--colour"}, nil, "colour"},
 		{"unknown private flow", []string{"stats"}, []string{"STORE", "memory", "PRIVATE_FLOWS", "party-handbook,secret-club"}, "PRIVATE_FLOWS"},
 		{"unknown command", []string{"fly"}, nil, "unknown command"},
