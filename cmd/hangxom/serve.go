@@ -134,9 +134,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return &usageError{msg: fmt.Sprintf("HTTP_LISTEN: %v", err)}
 	}
 	srv := newHTTPServer(mux)
-	if opts.listening != nil {
-		opts.listening(ln.Addr().String())
-	}
 
 	if cfg.PprofListen != "" {
 		pln, err := net.Listen("tcp", cfg.PprofListen)
@@ -175,6 +172,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			}
 		}()
 		logger.Info("metrics listening", "addr", mln.Addr().String())
+	}
+	if opts.listening != nil {
+		opts.listening(ln.Addr().String()) // after METRICS_LISTEN's, so a test knows both
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
