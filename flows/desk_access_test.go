@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/store"
 )
@@ -330,4 +332,94 @@ func TestRemindJustBeforeTheQuietHours(t *testing.T) {
 	if n := reminded(); n != 3 {
 		t.Errorf("%d reminders after the morning run, want 3", n)
 	}
+}
+
+// A phone number a resident shares for the helper who comes is personal
+// data: once the request is closed and the resident has run /forget, it is
+// in no Redis key or value, and it was never in a reply id (the sender logs
+// ids when a send fails) nor in the log.
+func TestSharedPhoneNumberLeavesNoTrace(t *testing.T) {
+	w := newStaffWorld(t)
+	var logs bytes.Buffer
+	w.svc.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	joinHoa(t, w)
+	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
+	w.tap("tg:20", "common.btn.human")
+	data := w.outboxOf("tg:5")[0].Buttons[0].Data
+	w.send("tg:5", flows.Input{Kind: flows.InputChoice, Data: data}) // claim, then the number reaches Hoa
+	w.send("tg:20", flows.Input{Kind: flows.InputContact, Text: "+84912345678"})
+	const number = "912345678"
+	var ids []string
+	for _, who := range []string{"tg:1", "tg:5", "tg:20"} {
+		// Sent as a channel sends: each reply marked in the sent hash.
+		for _, r := range w.outboxOf(who) {
+			ids = append(ids, r.ID)
+			if _, err := w.st.BeginSend(t.Context(), who, r.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.st.FinishSend(t.Context(), who, r.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if !strings.Contains(strings.Join(ids, " "), "contact") {
+		t.Fatalf("the number was not passed on to Hoa: reply ids %q", ids)
+	}
+	for _, id := range ids {
+		if strings.Contains(id, number) {
+			t.Errorf("reply id %q carries the resident's phone number", id)
+		}
+	}
+	w.tap("tg:5", "staff.btn.close")
+	w.cmd("tg:20", "forget", "")
+	w.tap("tg:20", "common.btn.forget_yes")
+	for _, key := range w.mini.Keys() {
+		if v := redisValue(t, w.mini, key); strings.Contains(key+"\n"+v, number) {
+			t.Errorf("the phone number is still in Redis after close and /forget: %s\n%s", key, v)
+		}
+	}
+	if strings.Contains(logs.String(), number) {
+		t.Errorf("the phone number is in the log:\n%s", logs.String())
+	}
+}
+
+// redisValue renders whatever key holds, whatever its type.
+func redisValue(t *testing.T, m *miniredis.Miniredis, key string) string {
+	t.Helper()
+	var out []string
+	var err error
+	switch m.Type(key) {
+	case "string":
+		var v string
+		v, err = m.Get(key)
+		out = []string{v}
+	case "list":
+		out, err = m.List(key)
+	case "set":
+		out, err = m.Members(key)
+	case "hash":
+		var fs []string
+		fs, err = m.HKeys(key)
+		for _, f := range fs {
+			out = append(out, f+"="+m.HGet(key, f))
+		}
+	case "zset":
+		var z map[string]float64
+		z, err = m.SortedSet(key)
+		for k := range z {
+			out = append(out, k)
+		}
+	case "stream":
+		var es []miniredis.StreamEntry
+		es, err = m.Stream(key)
+		for _, e := range es {
+			out = append(out, e.Values...)
+		}
+	default:
+		t.Fatalf("%s: type %q not rendered", key, m.Type(key))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(out, "\n")
 }

@@ -514,7 +514,11 @@ func (k *desk) contact(phone string) error {
 			}
 			name := h.Name
 			text, _ := k.d.Loc.Localize(lang, "staff.contact_shared", map[string]any{"Name": name, "Phone": phone})
-			if err := k.d.Help.Enqueue(k.ctx, h.ClaimedBy, Reply{ID: "contact:" + h.ID + ":" + phone, Text: text}); err != nil {
+			// The id names the request and the turn, never the number: ids
+			// outlive the message in the helper's sent markers and are
+			// logged when a send fails.
+			r := Reply{ID: "contact:" + h.ID + ":" + strconv.FormatInt(k.now.UnixNano(), 36), Text: text}
+			if err := k.d.Help.Enqueue(k.ctx, h.ClaimedBy, r); err != nil {
 				return err
 			}
 			if k.d.Notify != nil {
