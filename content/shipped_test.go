@@ -30,3 +30,28 @@ func TestLoadShipped(t *testing.T) {
 		}
 	}
 }
+
+// The screens that ask for a login are marked Secret, so a password typed
+// there by mistake is caught (flows.PasswordLike): the party handbook's
+// login first of all.
+func TestLoginStepsAreSecret(t *testing.T) {
+	lib, _, _, err := content.Load(content.FS, locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for flow, steps := range map[string][]string{
+		"party-handbook": {"login"},
+		"vneid":          {"otp", "password", "passcode", "security_q", "portal_login"},
+		"ewallet":        {"otp", "mm_viettel_pin"},
+	} {
+		f, ok := lib.Flow(flow)
+		if !ok {
+			t.Fatalf("no flow %s", flow)
+		}
+		for _, id := range steps {
+			if s, ok := f.Step(id); !ok || !s.Secret {
+				t.Errorf("%s step %s: not marked secret", flow, id)
+			}
+		}
+	}
+}

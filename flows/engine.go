@@ -285,6 +285,10 @@ func (t *turn) typed(in Input) error {
 	if w := Intent(in.Text); w != "" {
 		return t.word(w, in)
 	}
+	if step := t.waitingStep(); step != nil && step.Secret && PasswordLike(in.Text) {
+		// At a login screen a lone word may be the password itself.
+		return t.sensitive()
+	}
 	// Area names typed instead of tapped, aliases included.
 	if a, ok := t.matchArea(f); ok {
 		return t.act(a)

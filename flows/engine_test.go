@@ -670,3 +670,56 @@ func TestCheckQRCommand(t *testing.T) {
 	res = c.text("menu")
 	check(t, "back to the menu", "common.menu", texts(res)[len(texts(res))-1])
 }
+
+// At a step whose screen asks for a login (Secret), a lone word that may be
+// the password is warned about and kept nowhere; elsewhere it is only a
+// word the bot does not understand. The resident's "xong" still works.
+func TestPasswordAtALoginStep(t *testing.T) {
+	for _, secret := range []bool{true, false} {
+		fs := demoFlows()
+		fs[1].Steps[0].Secret = secret // other.one: "log in to the app"
+		lib, err := flows.NewLibrary(fs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newConv(t)
+		c.e.Library = lib
+		onboard(c)
+		c.tap("other.title")
+		for _, typed := range []string{"hoamai99", "matkhau123", "Hoamai"} {
+			if res := c.text(typed); res.Sensitive != (secret || flows.Sensitive(typed)) {
+				t.Errorf("secret step %v: %q flagged %v", secret, typed, res.Sensitive)
+			}
+		}
+		check(t, "done still works", []string{"other.fin", "common.menu_again"}, texts(c.text("xong")))
+	}
+}
+
+// A pasted web link is not a secret: at /checkqr it goes to the checker
+// (which warns about links), even with a year or an id in it.
+func TestPastedLinkIsCheckedNotHidden(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.cmd("checkqr", "")
+	res := c.text("https://tracuu-hocphi.example.vn/2025/hoa-don?id=48392017")
+	if res.Sensitive || res.Check == nil || res.Check.Checker != flows.QRChecker {
+		t.Fatalf("a pasted link: sensitive %v, check %+v", res.Sensitive, res.Check)
+	}
+}
+
+// Where the resident lives, written for their helper, goes through the
+// same filter: a password in it is warned about and not passed on.
+func TestNoteWithASecretIsNotPassedOn(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.s.Stage, c.s.NoteFor = flows.StageNote, "h1"
+	res := c.text("Xóm 3, mk: hoamai99")
+	if !res.Sensitive || res.Staff != nil {
+		t.Fatalf("a note with a password: sensitive %v, staff %+v", res.Sensitive, res.Staff)
+	}
+	c.s.Stage, c.s.NoteFor = flows.StageNote, "h1"
+	res = c.text("Nhà 12, xóm 3, gần trường; số em 0912345678")
+	if res.Sensitive || res.Staff == nil {
+		t.Fatalf("a plain note: sensitive %v, staff %+v", res.Sensitive, res.Staff)
+	}
+}

@@ -88,6 +88,10 @@ type Step struct {
 	Checker  string            `yaml:"checker"` // external
 	Outcomes map[string]string `yaml:"outcomes"`
 	Image    string            `yaml:"image"` // optional image reference shown with Say
+	// Secret marks a step whose screen asks the resident for a login
+	// (a password, a PIN, a code): a password-like word typed here is taken
+	// for one (PasswordLike), warned about and kept nowhere.
+	Secret bool `yaml:"secret"`
 
 	Line int `yaml:"-"` // source line, filled by the loader
 }

@@ -1,91 +1,365 @@
 package flows
 
 import (
+	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Sensitive reports whether text looks like a secret a resident must never
-// share: an OTP or PIN (4–8 digits), a 12-digit citizen ID number, a payment
-// card number (13–19 digits passing the Luhn check), or a password given
-// after a word such as "mật khẩu". Phone numbers (10 digits starting with 0,
-// or +84) are not secrets. False positives only cost a warning; a miss could
-// cost a resident their savings, so the rules lean towards warning.
+// share: an OTP, a PIN, a password, an ID-card or a payment-card number.
+// A miss could cost a resident their savings, and a false alarm deletes a
+// message they meant to send (a phone number for their helper, an amount),
+// so the rules are these, pinned by TestSensitive:
+//
+//  1. The text is read in NFKC form, so full-width digits ("４８３９２０") and
+//     letters count as plain ones. Web links and e-mail addresses are set
+//     aside first: a link is not a secret (the QR checker warns about it).
+//  2. Digits joined by spaces (any number of them), a dot or a dash are one
+//     number ("483  920", "4111-1111-…"). A number is a secret when it has
+//     4–8 digits (an OTP or a PIN), 9 (an old ID card, CMND), 12 (a citizen
+//     ID, CCCD), or 13–19 passing the Luhn check (a payment card), unless
+//     it is
+//     - a phone number: 10 digits starting with 0, or +84 and 9 digits;
+//     - a year: 4 digits from 1900 to 2099;
+//     - an amount: followed by a currency word (đ, đồng, vnd, k, nghìn,
+//     ngàn, triệu, tr), or written in thousands ("500.000");
+//     - a quantity: followed by a unit (kg, km, m, ha, mAh, kWh, hộ,
+//     người, tuổi);
+//     - a date: day, month and year joined by dots or dashes;
+//     - a house or lane number: after "nhà", "ngõ", "ngách", "hẻm",
+//     "kiệt";
+//     - part of a word (letters right before or after it: "xom-1234",
+//     "Hè2025", an invite code), unless it has an ID card's 9 or 12
+//     digits or is a card number.
+//  3. A secret word ("mật khẩu", "mk", "password", "passcode", "pw", "mã
+//     pin", "OTP", "mã xác thực", "mã xác nhận", "mã bảo mật", "CVV"; "pin"
+//     and "pass" only as below, since they also mean a battery and "to sell
+//     on") followed, past small words such as "của tôi", by a word that has
+//     a digit and 4 or more characters and is not a year; or, when a ":",
+//     "=", "là" or "is" marks the word as the secret, by a word of 6 or
+//     more characters, or 4 or more with a digit or a symbol ("mật khẩu:
+//     hoamai", "password:hunter22", "mã PIN là 1985"). A word that starts
+//     with a secret word and goes on with 3 or more characters including a
+//     digit is one too ("matkhau123", "mk123456", "pass1234").
+//  4. A password-like word: 8 or more ASCII characters mixing three of
+//     lower case, upper case, digits and symbols ("MyP@ssw0rd!"); dashes,
+//     underscores and dots are not symbols here, so a hamlet id or an
+//     invite code is not one.
+//
+// At a step whose screen asks for a login (Step.Secret), PasswordLike
+// catches more: see there.
 func Sensitive(text string) bool {
-	for _, run := range digitRuns(text) {
-		n := len(run)
-		switch {
-		case n >= 4 && n <= 8:
-			return true
-		case n == 12:
-			return true
-		case n >= 13 && n <= 19 && luhn(run):
+	text = norm.NFKC.String(strings.ToValidUTF8(text, ""))
+	text = links.ReplaceAllString(text, " ")
+	for _, n := range numbers(text) {
+		if n.secret() {
 			return true
 		}
 	}
-	f := Fold(text)
-	for _, kw := range secretWords {
-		i := strings.Index(" "+f+" ", " "+kw+" ")
-		if i < 0 {
-			continue
-		}
-		rest := strings.TrimLeft(f[i+len(kw):], " :=-")
-		marked := len(rest) < len(strings.TrimLeft(f[i+len(kw):], " "))
-		for _, p := range []string{"la ", "is ", "cua toi la "} {
-			if strings.HasPrefix(rest, p) {
-				rest, marked = strings.TrimLeft(rest[len(p):], " :"), true
-			}
-		}
-		token, _, _ := strings.Cut(rest, " ")
-		if len([]rune(token)) >= 4 && (marked || strings.ContainsAny(token, "0123456789")) {
+	if secretWordNear(text) {
+		return true
+	}
+	for _, w := range strings.Fields(text) {
+		if passwordMix(w) {
 			return true
 		}
 	}
 	return false
 }
 
-var secretWords = []string{"mat khau", "password", "passcode", "ma pin", "pin", "otp", "cvv", "mk"}
-
-// digitRuns returns the groups of digits in text, where digits separated
-// only by single spaces, dots or dashes belong together ("123 456" is one
-// OTP). A phone number is dropped.
-func digitRuns(text string) []string {
-	var runs []string
-	var cur strings.Builder
-	plus := false
-	flush := func() {
-		if cur.Len() > 0 {
-			d := cur.String()
-			if !isPhone(d, plus) {
-				runs = append(runs, d)
-			}
-		}
-		cur.Reset()
-		plus = false
+// PasswordLike reports whether text, typed at a step whose screen asks for
+// a login (Step.Secret), may be the password itself: a secret by Sensitive,
+// or one word (no space) of 6 or more characters, or of 4 or more with a
+// digit or a symbol ("hoamai", "matkhau123"). The engine asks it only after
+// the text matched no button, command or known word ("xong", "menu").
+func PasswordLike(text string) bool {
+	if Sensitive(text) {
+		return true
 	}
-	rs := []rune(text)
-	for i, r := range rs {
-		switch {
-		case unicode.IsDigit(r) && r < 128:
-			if cur.Len() == 0 && i > 0 && rs[i-1] == '+' {
-				plus = true
-			}
-			cur.WriteRune(r)
-		case (r == ' ' || r == '.' || r == '-') && cur.Len() > 0 && i+1 < len(rs) && unicode.IsDigit(rs[i+1]):
-			// separator inside a number
-		default:
-			flush()
-		}
+	t := strings.TrimSpace(norm.NFKC.String(strings.ToValidUTF8(text, "")))
+	if t == "" || strings.ContainsFunc(t, unicode.IsSpace) || links.MatchString(t) {
+		return false
 	}
-	flush()
-	return runs
+	n := len([]rune(t))
+	return n >= 6 || (n >= 4 && strings.ContainsFunc(t, func(r rune) bool { return !unicode.IsLetter(r) }))
 }
 
-func isPhone(d string, plus bool) bool {
+// links matches web links and e-mail addresses.
+var links = regexp.MustCompile(`(?i)(?:https?://|www\.)\S+|[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/\S*`)
+
+// number is a run of digits as typed, with what stands around it.
+type number struct {
+	digits string
+	groups []string // the digit groups, in order
+	seps   []rune   // the separator between each two groups: ' ', '.' or '-'
+	plus   bool     // a "+" right before it
+	inWord bool     // letters glued before or after it
+	after  string   // the folded word right after it (glued or not)
+	before string   // the folded word right before it
+}
+
+func (n number) secret() bool {
+	d := len(n.digits)
+	switch {
+	case d == 9 || d == 12:
+	case d >= 13 && d <= 19:
+		return luhn(n.digits)
+	case d >= 4 && d <= 8:
+	default:
+		return false
+	}
+	if n.isPhone() || currencies[n.after] || units[n.after] {
+		return false
+	}
+	if d >= 9 {
+		return true // an ID card's length, even glued to a word ("CCCD001…")
+	}
+	if n.inWord || addressWords[n.before] || n.thousands() || n.date() {
+		return false
+	}
+	return !(d == 4 && isYear(n.digits))
+}
+
+func (n number) isPhone() bool {
+	d := n.digits
 	if len(d) == 10 && d[0] == '0' && d[1] != '0' {
 		return true
 	}
-	return plus && strings.HasPrefix(d, "84") && len(d) == 11
+	return n.plus && strings.HasPrefix(d, "84") && len(d) == 11
+}
+
+// thousands: "500.000", "1.250.000".
+func (n number) thousands() bool {
+	if len(n.groups) < 2 || len(n.groups[0]) > 3 {
+		return false
+	}
+	for i, g := range n.groups[1:] {
+		if len(g) != 3 || n.seps[i] != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// date: "07.12.2025", "7-12-2025", "2025-12-07".
+func (n number) date() bool {
+	if len(n.groups) != 3 || n.seps[0] == ' ' || n.seps[0] != n.seps[1] {
+		return false
+	}
+	g := n.groups
+	short := func(s string) bool { return len(s) <= 2 }
+	return (short(g[0]) && short(g[1]) && isYear(g[2])) || (isYear(g[0]) && short(g[1]) && short(g[2]))
+}
+
+func isYear(s string) bool {
+	y, err := strconv.Atoi(s)
+	return err == nil && len(s) == 4 && y >= 1900 && y <= 2099
+}
+
+var currencies = map[string]bool{"d": true, "dong": true, "vnd": true, "k": true, "nghin": true, "ngan": true,
+	"trieu": true, "tr": true, "ty": true, "ti": true}
+
+var units = map[string]bool{"kg": true, "km": true, "m": true, "ha": true, "mah": true, "kwh": true, "ho": true,
+	"nguoi": true, "tuoi": true}
+
+var addressWords = map[string]bool{"nha": true, "ngo": true, "ngach": true, "hem": true, "kiet": true}
+
+// numbers finds the numbers in text (rule 2 of Sensitive).
+func numbers(text string) []number {
+	rs := []rune(text)
+	var out []number
+	for i := 0; i < len(rs); {
+		if !isDigit(rs[i]) {
+			i++
+			continue
+		}
+		n := number{plus: i > 0 && rs[i-1] == '+'}
+		start := i
+		var g strings.Builder
+		for {
+			for i < len(rs) && isDigit(rs[i]) {
+				g.WriteRune(rs[i])
+				i++
+			}
+			n.groups = append(n.groups, g.String())
+			g.Reset()
+			// A separator continues the number only when a digit follows.
+			j, sep := i, rune(0)
+			switch {
+			case j < len(rs) && (rs[j] == '.' || rs[j] == '-'):
+				sep = rs[j]
+				j++
+			default:
+				for j < len(rs) && unicode.IsSpace(rs[j]) {
+					sep = ' '
+					j++
+				}
+			}
+			if sep == 0 || j >= len(rs) || !isDigit(rs[j]) {
+				break
+			}
+			n.seps = append(n.seps, sep)
+			i = j
+		}
+		n.digits = strings.Join(n.groups, "")
+		n.inWord = glued(rs, start-1, -1) || glued(rs, i, +1)
+		n.before = Fold(wordAt(rs, start-1, -1))
+		n.after = Fold(wordAt(rs, i, +1))
+		out = append(out, n)
+	}
+	return out
+}
+
+// glued reports whether the rune at i (going in direction dir) ties the
+// number to a word: a letter, an underscore, or a dash or "@" next to one.
+func glued(rs []rune, i, dir int) bool {
+	if i < 0 || i >= len(rs) {
+		return false
+	}
+	r := rs[i]
+	if unicode.IsLetter(r) || r == '_' {
+		return true
+	}
+	if r == '-' || r == '@' {
+		j := i + dir
+		return j >= 0 && j < len(rs) && (unicode.IsLetter(rs[j]) || isDigit(rs[j]))
+	}
+	return false
+}
+
+// wordAt returns the word of letters nearest to i in direction dir, past
+// spaces only.
+func wordAt(rs []rune, i, dir int) string {
+	for i >= 0 && i < len(rs) && unicode.IsSpace(rs[i]) {
+		i += dir
+	}
+	j := i
+	for j >= 0 && j < len(rs) && unicode.IsLetter(rs[j]) {
+		j += dir
+	}
+	if dir < 0 {
+		return string(rs[j+1 : i+1])
+	}
+	return string(rs[i:j])
+}
+
+func isDigit(r rune) bool { return r >= '0' && r <= '9' }
+
+// secretWords are the words of rule 3, folded; weak ones count only when
+// marked or glued.
+var secretWords = []struct {
+	words []string
+	weak  bool
+}{
+	{words: []string{"mat", "khau"}}, {words: []string{"matkhau"}}, {words: []string{"mk"}},
+	{words: []string{"password"}}, {words: []string{"passcode"}}, {words: []string{"pw"}},
+	{words: []string{"ma", "pin"}}, {words: []string{"otp"}}, {words: []string{"cvv"}}, {words: []string{"cvc"}},
+	{words: []string{"ma", "xac", "thuc"}}, {words: []string{"ma", "xac", "nhan"}}, {words: []string{"ma", "bao", "mat"}},
+	{words: []string{"pin"}, weak: true}, {words: []string{"pass"}, weak: true},
+}
+
+// gluedPrefixes start a word that is a secret with its digits (rule 3).
+var gluedPrefixes = []string{"matkhau", "password", "passcode", "pass", "mk", "pw", "pin", "otp", "cvv"}
+
+// fillers are the small words between a secret word and the secret.
+var fillers = map[string]bool{"cua": true, "toi": true, "minh": true, "em": true, "chau": true, "bac": true,
+	"con": true, "anh": true, "chi": true, "moi": true, "my": true, "the": true, "new": true, "ma": true}
+
+// markers say that the next word is the secret.
+var markers = map[string]bool{":": true, "=": true, "la": true, "is": true}
+
+// secretWordNear applies rule 3 of Sensitive.
+func secretWordNear(text string) bool {
+	f := Fold(strings.NewReplacer(":", " : ", "=", " = ").Replace(text))
+	words := strings.Fields(f)
+	for i, w := range words {
+		w = strings.Trim(w, ",.;!?()\"'")
+		for _, p := range gluedPrefixes {
+			if rest, ok := strings.CutPrefix(w, p); ok && len(rest) >= 3 && strings.ContainsFunc(rest, isDigit) {
+				return true
+			}
+		}
+		for _, kw := range secretWords {
+			if !hasWords(words[i:], kw.words) {
+				continue
+			}
+			marked := false
+			for _, next := range words[i+len(kw.words) : min(len(words), i+len(kw.words)+5)] {
+				if markers[next] {
+					marked = true
+					continue
+				}
+				if fillers[next] {
+					continue
+				}
+				if secretAfterWord(next, marked, kw.weak) {
+					return true
+				}
+				break // the first word that is not small decides
+			}
+		}
+	}
+	return false
+}
+
+func hasWords(words, want []string) bool {
+	if len(words) < len(want) {
+		return false
+	}
+	for i, w := range want {
+		if strings.Trim(words[i], ",.;!?()\"'") != w {
+			return false
+		}
+	}
+	return true
+}
+
+// secretAfterWord says whether w, the first word after a secret word, is
+// the secret.
+func secretAfterWord(w string, marked, weak bool) bool {
+	w = strings.TrimRight(w, ",.;!?)\"'")
+	n := len([]rune(w))
+	digit := strings.ContainsFunc(w, isDigit)
+	if marked {
+		other := strings.ContainsFunc(w, func(r rune) bool { return !unicode.IsLetter(r) })
+		return n >= 6 || (n >= 4 && other)
+	}
+	return !weak && digit && n >= 4 && !isYear(w)
+}
+
+// passwordMix applies rule 4 of Sensitive to one word.
+func passwordMix(w string) bool {
+	w = strings.Trim(w, ",.;:!?()\"'«»")
+	if len(w) < 8 {
+		return false
+	}
+	var lower, upper, digit, symbol bool
+	for _, r := range w {
+		switch {
+		case r > unicode.MaxASCII:
+			return false
+		case unicode.IsLower(r):
+			lower = true
+		case unicode.IsUpper(r):
+			upper = true
+		case isDigit(r):
+			digit = true
+		case r == '-' || r == '_' || r == '.':
+		default:
+			symbol = true
+		}
+	}
+	classes := 0
+	for _, b := range []bool{lower, upper, digit, symbol} {
+		if b {
+			classes++
+		}
+	}
+	return classes >= 3
 }
 
 func luhn(d string) bool {

@@ -42,29 +42,137 @@ func TestIntent(t *testing.T) {
 	}
 }
 
+// TestSensitive pins the rules of flows.Sensitive (see its doc comment):
+// what a resident may type on purpose, and the secrets they must not.
 func TestSensitive(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
 		want bool
 	}{
-		{"123456", true},               // OTP
-		{"mã là 4821", true},           // PIN
-		{"12 34 56", true},             // spaced OTP
-		{"001234567890", true},         // 12-digit citizen ID
-		{"4111 1111 1111 1111", true},  // card passing Luhn
-		{"mật khẩu là Abc@2024", true}, // password
-		{"mk abc12345", true},          // password abbreviation with a digit
+		// OTPs and PINs: 4–8 digits, however spaced or wide.
+		{"123456", true},
+		{"mã là 4821", true},
+		{"12 34 56", true},
+		{"483  920", true}, // two spaces
+		{"483\u00a0920", true},
+		{"４８３９２０", true}, // full-width digits
+		{"mã OTP 8 8 1 2 3 4", true},
 		{"OTP: 998877", true},
-		{"0912345678", false},      // phone number
-		{"+84 912 345 678", false}, // phone number, international
-		{"3", false},               // a button number
-		{"xong rồi", false},
+		{"mã xác thực là 2019", true}, // a year-like code, but marked as the code
+		{"Your code is 55 66 77", true},
+		{"48392017", true},
+		{"my PIN is 1985", true},
+		// ID and card numbers.
+		{"123456789", true},           // 9-digit old ID card (CMND)
+		{"001234567890", true},        // 12-digit citizen ID (CCCD)
+		{"001 234 567 890", true},     // CCCD, spaced
+		{"CCCD001234567890", true},    // glued to a word, still an ID's length
+		{"4111 1111 1111 1111", true}, // card passing Luhn
+		{"4111-1111-1111-1111", true},
+		// Passwords after a secret word.
+		{"mật khẩu: hoamai", true},
+		{"mat khau: hoamai", true},
+		{"mk: hoamai99", true},
+		{"password:hunter22", true},
+		{"Password = sunflower", true},
+		{"mật khẩu là Abc@2024", true},
+		{"mật khẩu của tôi là hoamai", true},
+		{"mk abc12345", true},
+		{"matkhau123", true},
+		{"mk123456", true},
+		{"pass1234", true},
+		{"mã PIN là 1985", true},
+		{"pin: 1985", true},
+		{"CVV 123a", true},
+		// Password-like words on their own.
+		{"MyP@ssw0rd!", true},
+		{"Hoamai@99", true},
+		{"tôi gõ Xuan#2024ab rồi", true},
+
+		// Phone numbers given on purpose.
+		{"0912345678", false},
+		{"0912 345 678", false},
+		{"0912.345.678", false},
+		{"+84 912 345 678", false},
+		{"+84912345678", false},
+		{"Số em 0987654321, bác gọi nhé", false},
+		// Amounts, years, dates, house numbers.
+		{"500000 đồng", false},
+		{"500.000đ", false},
+		{"500000đ", false},
+		{"1.250.000", false},
+		{"học phí 350000 VND", false},
+		{"150k", false},
+		{"2 triệu 500 nghìn", false},
+		{"2025", false},
+		{"tôi sinh năm 1958", false},
+		{"07.12.2025", false},
+		{"7-12-2025", false},
+		{"2025-12-07", false},
+		{"số nhà 1234, xóm 3", false},
+		{"ngõ 4567 đường Lê Lợi", false},
+		{"nhà 12/3, xóm Nà Lưu", false},
+		// Codes of the bot: invite codes and hamlet ids typed alone.
+		{"mfrgg4ltmnqw4zlb", false},
+		{"ab234567cdefghij", false},
+		{"j_ab234567cdefghij", false},
+		{"h_vo-nhai-tdp-1-dinh-ca", false},
+		{"xom-1234", false},
+		{"XOM-04512", false},
+		// Web links and e-mail addresses: not secrets.
+		{"https://example.com/tin-tuc/2025/12/07/bai-483920.html", false},
+		{"www.vneid.gov.vn/p?id=48392017", false},
+		{"xem dichvucong.gov.vn/p/home/12345678", false},
+		{"lan1985@gmail.com", false},
+		// Words about secrets, without one.
+		{"Tôi quên mật khẩu rồi", false},
+		{"mật khẩu là gì?", false},
+		{"mật khẩu: quên rồi", false},
+		{"Mã OTP chưa về", false},
+		{"OTP là mã gì", false},
+		{"OTP của tôi hết hạn sau 5 phút", false},
+		{"I forgot my password", false},
+		{"tôi đổi mật khẩu năm 2024", false},
 		{"pin điện thoại yếu quá", false}, // "pin" is also a battery
-		{"4111 1111 1111 1112", false},    // 16 digits failing Luhn
-		{"*998#", false},                  // a USSD code
+		{"pin 5000 mAh", false},
+		{"xóm có 1250 hộ, 4800 người", false},
+		{"pass lại xe máy", false},
+		{"passport", false},
+		// Everyday messages.
+		{"3", false},
+		{"xong rồi", false},
+		{"Nguyễn Thị Hoa", false},
+		{"Xóm 3, gần trường tiểu học", false},
+		{"tôi 65 tuổi, có 2 con", false},
+		{"4111 1111 1111 1112", false}, // 16 digits failing Luhn
+		{"*998#", false},               // a USSD code
+		{"1234567890", false},          // 10 digits: not an OTP, an ID or a card
 	} {
 		if got := flows.Sensitive(tc.in); got != tc.want {
 			t.Errorf("Sensitive(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestPasswordLike(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"matkhau123", true},
+		{"hoamai", true},
+		{"hoa99", true},
+		{"Abc@2024", true},
+		{"123456", true},
+		{"xong", false},
+		{"được", false},
+		{"chưa được", false},
+		{"cảm ơn bác", false},
+		{"", false},
+		{"https://vneid.gov.vn", false},
+	} {
+		if got := flows.PasswordLike(tc.in); got != tc.want {
+			t.Errorf("PasswordLike(%q) = %v, want %v", tc.in, got, tc.want)
 		}
 	}
 }
