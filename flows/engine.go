@@ -2,6 +2,7 @@ package flows
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -22,9 +23,26 @@ type Engine struct {
 	SessionExpiry time.Duration
 	// Location is the time zone of dates shown to residents.
 	Location *time.Location
+	// Retention is how long what the bot keeps about a resident (session,
+	// name, help requests) lives after their last message; the store's
+	// sweep deletes it then (Service.Retire), and the first screen says so.
+	// Zero means DefaultRetention.
+	Retention time.Duration
 	// MaxSteps bounds the steps one input may walk through, so a loop in
 	// content cannot spin. Zero means DefaultMaxSteps.
 	MaxSteps int
+}
+
+// DefaultRetention is Engine.Retention when it is not set: 12 months.
+const DefaultRetention = 365 * 24 * time.Hour
+
+// retentionMonths is Retention in whole months, as the first screen says it.
+func (e *Engine) retentionMonths() int {
+	r := e.Retention
+	if r <= 0 {
+		r = DefaultRetention
+	}
+	return max(1, int(math.Round(r.Hours()/24/30.44)))
 }
 
 // DefaultMaxSteps is the step budget per input when Engine.MaxSteps is zero.
@@ -85,7 +103,11 @@ func (e *Engine) Handle(s Session, in Input, now time.Time) (Result, error) {
 
 func (t *turn) handle(in Input) error {
 	t.expire()
-	t.s.Seen = t.now
+	if in.Kind != InputMoved {
+		// A message from the resident; a team member's /move is not one
+		// (Seen starts the retention period).
+		t.s.Seen = t.now
+	}
 
 	if in.Name != "" {
 		t.s.Name = in.Name
@@ -99,7 +121,7 @@ func (t *turn) handle(in Input) error {
 		case t.s.Lang == "":
 			t.s.Lang = "vi"
 		}
-		t.say("common.welcome", nil)
+		t.say("common.welcome", map[string]any{"Months": t.e.retentionMonths()})
 		if in.Kind != InputCommand {
 			return t.showCommunes()
 		}
@@ -233,6 +255,19 @@ func (t *turn) handle(in Input) error {
 		return t.typed(in)
 	}
 	return fmt.Errorf("flows: unknown input kind %q", in.Kind)
+}
+
+// Retire is what the engine does for a resident silent for longer than
+// Retention: what /forget does, without a word to them. Their unfinished
+// flows leave the hamlet's lists and they leave its residents; the result
+// asks the service to forget them (Result.Forget). s is not modified.
+func (e *Engine) Retire(s Session, now time.Time) Result {
+	t := &turn{e: e, s: e.Expand(s).Clone(), now: now}
+	for _, r := range t.openRuns() {
+		t.left(r, "retention")
+	}
+	t.effect(Effect{Kind: EffectUnfiled, Hamlet: t.s.Hamlet})
+	return Result{Session: Session{Forgetting: true}, Effects: t.res.Effects, Forget: true}
 }
 
 // expire drops flow positions older than SessionExpiry.
@@ -404,7 +439,7 @@ func (t *turn) command(cmd, args string) error {
 			}
 		}
 		if t.s.Hamlet == "" {
-			t.say("common.welcome", nil)
+			t.say("common.welcome", map[string]any{"Months": t.e.retentionMonths()})
 			return t.showCommunes()
 		}
 		return t.menu("")

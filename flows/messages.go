@@ -10,7 +10,7 @@ func ContentFields() []string { return []string{"Hamlet", "Commune"} }
 // template asks for a field that is never supplied.
 func SystemMessages() map[string][]string {
 	m := map[string][]string{
-		"common.welcome":           nil,
+		"common.welcome":           {"Months"},
 		"common.choose_commune":    nil,
 		"common.choose_hamlet":     {"Commune"},
 		"common.hamlet_set":        {"Hamlet", "Commune"},

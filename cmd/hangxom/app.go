@@ -159,7 +159,7 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 	a.live = flows.NewLiveAreas(stored)
 	a.engine = &flows.Engine{
 		Library: a.library, Areas: a.live, Loc: a.loc,
-		WaitExpiry: cfg.WaitExpiry, SessionExpiry: cfg.SessionExpiry, Location: cfg.TZ,
+		WaitExpiry: cfg.WaitExpiry, SessionExpiry: cfg.SessionExpiry, Location: cfg.TZ, Retention: cfg.Retention,
 	}
 	if err := a.useStoredTargets(ctx); err != nil {
 		a.Close()
@@ -196,12 +196,14 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 	return a, nil
 }
 
-// sweep repairs effects left unapplied by a crash, expires old flows and
-// counts the stalled residents for the reports.
+// sweep repairs effects left unapplied by a crash, expires old flows,
+// counts the stalled residents for the reports and forgets the residents
+// silent for RETENTION.
 func (a *app) sweep(ctx context.Context) (store.SweepReport, error) {
 	return a.store.Sweep(ctx, a.clock.Now(), store.SweepOptions{
 		SessionExpiry: a.cfg.SessionExpiry, StalledAfter: a.cfg.WaitExpiry,
 		Hamlets: a.hamletIDs(), Flows: a.flowIDs(),
+		Retention: a.cfg.Retention, Retire: a.service.Retire,
 	})
 }
 

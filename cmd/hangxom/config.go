@@ -32,6 +32,7 @@ var settings = []setting{
 	{env: "DATA_KEY", flag: "data-key", help: "secret key for the residents' pseudonyms in counts and logs (at least 16 characters)", secret: true},
 	{env: "WAIT_EXPIRY", flag: "wait-expiry", def: "72h", help: "unanswered this long, a flow counts as stalled"},
 	{env: "SESSION_EXPIRY", flag: "session-expiry", def: "720h", help: "unanswered this long, a flow's position is dropped (abandoned)"},
+	{env: "RETENTION", flag: "retention", def: "365d", help: "a resident silent this long is forgotten as by /forget (anonymous counts kept)"},
 	{env: "BOT_TZ", flag: "bot-tz", def: "Asia/Ho_Chi_Minh", help: "time zone for dates and monthly counts"},
 	{env: "LOG_LEVEL", flag: "log-level", def: "info", help: "debug, info, warn or error"},
 	{env: "TELEGRAM_BOT_TOKEN", flag: "telegram-bot-token", help: "the bot's token from BotFather (serve)", secret: true},
@@ -66,6 +67,7 @@ type config struct {
 	DataKey        string
 	WaitExpiry     time.Duration
 	SessionExpiry  time.Duration
+	Retention      time.Duration
 	TZ             *time.Location
 	TZName         string
 	LogLevel       string
@@ -251,6 +253,12 @@ func parseConfig(raw map[string]string) (config, error) {
 	}
 	if c.SessionExpiry <= c.WaitExpiry {
 		return c, usagef("SESSION_EXPIRY: must be longer than WAIT_EXPIRY (%s)", c.WaitExpiry)
+	}
+	if c.Retention, err = parseDuration(raw["RETENTION"]); err != nil {
+		return c, usagef("RETENTION: %v", err)
+	}
+	if c.Retention <= c.SessionExpiry {
+		return c, usagef("RETENTION: must be longer than SESSION_EXPIRY (%s)", c.SessionExpiry)
 	}
 	c.TZName = raw["BOT_TZ"]
 	if c.TZ, err = time.LoadLocation(c.TZName); err != nil {

@@ -238,6 +238,8 @@ func TestUsageErrors(t *testing.T) {
 		{"memory and redis", []string{"stats"}, []string{"STORE", "memory", "REDIS_URL", "redis://x:1"}, "REDIS_URL and STORE=memory"},
 		{"bad duration", []string{"chat"}, []string{"WAIT_EXPIRY", "soon"}, "WAIT_EXPIRY"},
 		{"bad flag value", []string{"chat", "--session-expiry", "1h"}, nil, "SESSION_EXPIRY"},
+		{"retention shorter than a session", []string{"chat", "--retention", "10d"}, nil, "RETENTION"},
+		{"bad retention", []string{"chat"}, []string{"RETENTION", "a year"}, "RETENTION"},
 		{"bad tz", []string{"stats"}, []string{"BOT_TZ", "Mars/Base"}, "BOT_TZ"},
 		{"bad store", []string{"stats"}, []string{"STORE", "disk"}, "STORE"},
 		{"sentinel without master", []string{"stats"}, []string{"REDIS_SENTINEL_ADDRS", "a:1"}, "REDIS_MASTER_NAME"},

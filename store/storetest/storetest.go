@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,6 +65,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"PutAreasAndTargets", testPutAreasAndTargets},
 		{"CountsMonths", testCountsMonths},
 		{"Pseudonym", testPseudonym},
+		{"Retention", testRetention},
 		{"OutboxIndex", testOutboxIndex},
 		{"SendMarkers", testSendMarkers},
 		{"FinishSendRace", testFinishSendRace},
@@ -1064,6 +1066,56 @@ func testPseudonym(t *testing.T, s *store.Redis) {
 	// The counts stay.
 	diff(t, "counts after Forget", store.Counts{Started: 1},
 		counts(t, s, store.HamletFlow{Hamlet: "h-p", Flow: "ewallet"}, t0, "2026-04"))
+}
+
+// testRetention checks that Sweep hands Retire the residents whose last
+// message is older than the retention period, found by the index commits
+// write (or, for sessions stored before it, by the backfill), and no one
+// twice: a forgotten resident leaves the index, a kept one is looked at
+// again from the time Retire gives.
+func testRetention(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	now := t0.Add(400 * 24 * time.Hour)
+	silent, recent, old := residentID(), residentID(), residentID()
+	for _, r := range []struct {
+		resident string
+		seen     time.Time
+		indexed  bool
+	}{{silent, t0, true}, {recent, now.Add(-24 * time.Hour), true}, {old, t0, false}} {
+		c := flows.Commit{Resident: r.resident, Session: flows.Session{Seen: r.seen, Name: "Lan"}}
+		if r.indexed {
+			c.Seen = r.seen
+		}
+		if err := s.Commit(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var asked []string
+	retire := func(ctx context.Context, resident string, before time.Time) (time.Time, error) {
+		asked = append(asked, resident)
+		if resident == old {
+			return now, nil // kept (a team member, say)
+		}
+		return time.Time{}, s.Forget(ctx, resident)
+	}
+	opts := store.SweepOptions{Retention: 365 * 24 * time.Hour, Retire: retire}
+	rep, err := s.Sweep(ctx, now, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(asked)
+	want := []string{silent, old}
+	slices.Sort(want)
+	diff(t, "residents handed to Retire", want, asked)
+	diff(t, "retired", 1, rep.Retired)
+	if sess, err := s.Session(ctx, silent); err != nil || sess.Version != 0 {
+		t.Errorf("the silent resident's session after Retire: %+v, %v", sess, err)
+	}
+	asked = nil
+	if _, err := s.Sweep(ctx, now.Add(time.Hour), opts); err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "residents handed to Retire again", []string(nil), asked)
 }
 
 // testEffectsWaiting checks that Begin tells of effects an earlier turn
