@@ -45,10 +45,12 @@ import (
 //     hoamai", "password:hunter22", "mã PIN là 1985"). A word that starts
 //     with a secret word and goes on with 3 or more characters including a
 //     digit is one too ("matkhau123", "mk123456", "pass1234").
-//  4. A password-like word: 8 or more ASCII characters mixing three of
+//  4. A password-like word: 8 to 32 ASCII characters mixing three of
 //     lower case, upper case, digits and symbols ("MyP@ssw0rd!"); dashes,
 //     underscores and dots are not symbols here, so a hamlet id or an
-//     invite code is not one.
+//     invite code is not one, and a word with ":" or ";" is the text of
+//     some other code ("WIFI:S:…;P:…;;", a contact card), which the QR
+//     checker answers.
 //
 // At a step whose screen asks for a login (Step.Secret), PasswordLike
 // catches more: see there.
@@ -334,7 +336,7 @@ func secretAfterWord(w string, marked, weak bool) bool {
 // passwordMix applies rule 4 of Sensitive to one word.
 func passwordMix(w string) bool {
 	w = strings.Trim(w, ",.;:!?()\"'«»")
-	if len(w) < 8 {
+	if len(w) < 8 || len(w) > 32 || strings.ContainsAny(w, ":;") {
 		return false
 	}
 	var lower, upper, digit, symbol bool

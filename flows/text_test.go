@@ -124,6 +124,7 @@ func TestSensitive(t *testing.T) {
 		{"www.vneid.gov.vn/p?id=48392017", false},
 		{"xem dichvucong.gov.vn/p/home/12345678", false},
 		{"lan1985@gmail.com", false},
+		{"WIFI:S:NhaVanHoa;T:WPA;P:xomdinhca;;", false}, // a Wi-Fi code's text: the QR checker answers it
 		// Words about secrets, without one.
 		{"Tôi quên mật khẩu rồi", false},
 		{"mật khẩu là gì?", false},
