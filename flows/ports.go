@@ -61,11 +61,6 @@ type Commit struct {
 	UpdateID string
 	Outbox   []Reply
 	Effects  []Effect
-	// Seen, when set, is the time of the resident's own message in this
-	// turn, for the store's index of residents by last message, which the
-	// retention sweep reads. The service sets it once a day per resident
-	// at most (Seen's day changed), so the index costs little.
-	Seen time.Time
 	// Release asks a Beginner store to release the resident's lock taken by
 	// Begin in the same write, when nothing after the write needs it; the
 	// unlock function Begin returned then costs nothing. Other stores

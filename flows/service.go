@@ -233,7 +233,7 @@ func (s *Service) ready(resident string, in Input, res *Result, now time.Time) {
 
 // turnCommit is the write of a turn taken on sess with the result res.
 func turnCommit(resident string, in Input, sess Session, res Result) Commit {
-	c := Commit{
+	return Commit{
 		Resident: resident,
 		Expect:   sess.Version,
 		Session:  res.Session,
@@ -241,39 +241,34 @@ func turnCommit(resident string, in Input, sess Session, res Result) Commit {
 		Outbox:   res.Replies,
 		Effects:  res.Effects,
 	}
-	if s := res.Session.Seen; !res.Forget && !s.IsZero() && (sess.Version == 0 || s.UTC().YearDay() != sess.Seen.UTC().YearDay() || s.Sub(sess.Seen) > 24*time.Hour) {
-		c.Seen = s
-	}
-	return c
 }
 
 // Retire forgets resident as /forget does, without a word to them, if
 // their last message is older than before (their session's Seen): the
 // retention the first screen announces (Engine.Retention). A team member
 // or coordinator is kept: their role is the coordinators' to end (/team).
-// It reports the time to look at the resident again: zero when they were
-// forgotten, else their last message or, for a member, now.
-func (s *Service) Retire(ctx context.Context, resident string, before time.Time) (time.Time, error) {
+// It reports whether they were forgotten.
+func (s *Service) Retire(ctx context.Context, resident string, before time.Time) (bool, error) {
 	unlock, _, sess, err := s.begin(ctx, resident, "")
 	if err != nil {
-		return time.Time{}, fmt.Errorf("flows: retire %s: %w", resident, err)
+		return false, fmt.Errorf("flows: retire %s: %w", resident, err)
 	}
 	defer unlock()
 	now := s.Clock.Now()
 	if sess.Seen.After(before) {
-		return sess.Seen, nil // they came back
+		return false, nil // they came back
 	}
 	if s.Desk != nil {
 		if _, member, err := s.Desk.memberOf(ctx, resident, ""); err != nil {
-			return time.Time{}, fmt.Errorf("flows: retire %s: %w", resident, err)
+			return false, fmt.Errorf("flows: retire %s: %w", resident, err)
 		} else if member {
-			return now, nil
+			return false, nil
 		}
 	}
 	if sess.Version > 0 {
 		res := s.Engine.Retire(sess, now)
 		if err := s.Store.Commit(ctx, turnCommit(resident, Input{}, sess, res)); err != nil {
-			return time.Time{}, fmt.Errorf("flows: retire %s: %w", resident, err)
+			return false, fmt.Errorf("flows: retire %s: %w", resident, err)
 		}
 		s.Cache.Drop(resident)
 		if len(res.Effects) > 0 {
@@ -281,9 +276,9 @@ func (s *Service) Retire(ctx context.Context, resident string, before time.Time)
 		}
 	}
 	if err := s.forget(ctx, resident); err != nil {
-		return time.Time{}, fmt.Errorf("flows: retire %s: %w", resident, err)
+		return false, fmt.Errorf("flows: retire %s: %w", resident, err)
 	}
-	return time.Time{}, nil
+	return true, nil
 }
 
 // fast runs a turn on a session this process wrote last, without the

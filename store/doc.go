@@ -69,9 +69,7 @@
 //	P:work                                ZSET    none         Commit (ZADD NX), ApplyEffects (ZREM)
 //	P:outboxes                            ZSET    none         Commit (ZADD NX), AckOutbox, FinishSend, DropReply,
 //	                                                           PendingOutboxes (ZREM when the outbox is empty)
-//	P:seen                                ZSET    none         Commit (ZADD resident → last message ms, once a day
-//	                                                           at most), Sweep (backfill NX, XX), Forget (ZREM)
-//	P:seen:backfilled                     STRING  none         Sweep (once every session is in P:seen)
+//	P:retention:cursor                    HASH    none         Sweep (node address → SCAN cursor over the sessions)
 //	P:lease:<name>                        STRING  lease TTL    AcquireLease (SET NX), Renew, Release (token)
 //	P:rate:<key>                          STRING  burst drain  Allow (GCRA arrival time, µs)
 //	P:pairs                               SET     none         ApplyEffects (JSON [hamlet, flow])

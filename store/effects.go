@@ -75,9 +75,6 @@ func (r *Redis) Forget(ctx context.Context, resident string) error {
 	if err := r.c.Del(ctx, r.keys.Resident(r.Pseudonym(resident))).Err(); err != nil {
 		return fmt.Errorf("store: forget %s: %w", resident, err)
 	}
-	if err := r.c.ZRem(ctx, r.keys.Seen(), resident).Err(); err != nil {
-		return fmt.Errorf("store: forget %s: %w", resident, err)
-	}
 	return nil
 }
 

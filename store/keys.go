@@ -195,17 +195,10 @@ func (k Keys) Work() string { return k.prefix + ":work" }
 // PendingOutboxes.
 func (k Keys) OutboxIndex() string { return k.prefix + ":outboxes" }
 
-// Seen is ZSET resident → unix ms of their last message (to within a day),
-// no TTL, global: the retention sweep's way to find the residents silent
-// for longer than RETENTION without reading every session. ZADD by Commit
-// when the commit carries Seen (once a day per resident at most), by
-// Sweep's backfill (NX) and by Sweep for a resident it keeps (XX); ZREM by
-// Forget.
-func (k Keys) Seen() string { return k.prefix + ":seen" }
-
-// SeenBackfilled is STRING "1", no TTL, global: present once Sweep has
-// put every session stored before Keys.Seen existed into it.
-func (k Keys) SeenBackfilled() string { return k.prefix + ":seen:backfilled" }
+// RetentionCursor is HASH Redis node address → SCAN cursor, no TTL,
+// global: where the retention step of Sweep goes on reading the sessions
+// on each node; HSET by Sweep (0 once a pass ended).
+func (k Keys) RetentionCursor() string { return k.prefix + ":retention:cursor" }
 
 // Lease is STRING random token, PX the lease's TTL, global: one single-runner
 // job; SET NX by AcquireLease, PEXPIREd by Renew and deleted by Release only

@@ -57,9 +57,7 @@ type Redis struct {
 	pairs sync.Map // JSON [hamlet, flow] already added to Keys.Pairs
 	// migrated is set once Sweep found no counters of the old layout left.
 	migrated atomic.Bool
-	// seenBackfilled is set once Keys.SeenBackfilled is known to exist.
-	seenBackfilled atomic.Bool
-	held           sync.Map // resident → *heldLock, for locks taken by Begin or a fast commit
+	held     sync.Map // resident → *heldLock, for locks taken by Begin or a fast commit
 	// pushed: resident → the effects (JSON) a fast commit just wrote, when
 	// they are the whole list under the lock it took: ApplyEffects starts
 	// from them rather than reading the list.
@@ -424,9 +422,6 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 		if len(c.Outbox) > 0 {
 			indexed = p.ZAddNX(ctx, r.keys.OutboxIndex(), redis.Z{Score: now, Member: c.Resident})
 		}
-		if !c.Seen.IsZero() {
-			p.ZAdd(ctx, r.keys.Seen(), redis.Z{Score: float64(c.Seen.UnixMilli()), Member: c.Resident})
-		}
 	}
 	keys := r.keys.commitKeys(c.Resident, c.UpdateID)
 	var run *redis.Cmd
@@ -440,7 +435,7 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 			return fail(err)
 		}
 	} else {
-		if len(c.Effects) > 0 || len(c.Outbox) > 0 || !c.Seen.IsZero() {
+		if len(c.Effects) > 0 || len(c.Outbox) > 0 {
 			// Both indexes before the script, so that a crash after it
 			// leaves nothing unindexed. On a cluster the two global keys
 			// are on different nodes: the pipeline sends to both at once,

@@ -35,13 +35,13 @@ type SweepOptions struct {
 	Hamlets []string
 	Flows   []string
 	// Retention, with Retire, deletes what is kept about residents whose
-	// last message (Keys.Seen) is older than now−Retention: Sweep calls
-	// Retire for each (the service's Retire, which forgets them as /forget
-	// does and keeps the anonymous counts), at most maxRetires a run. Retire
-	// returns zero when it forgot the resident, else when to look at them
-	// again. Zero Retention or a nil Retire skips the step.
+	// last message (Session.Seen) is older than now−Retention: each Sweep
+	// reads the next stretch of stored sessions (see retireScans) and calls
+	// Retire for each such resident (the service's Retire, which forgets
+	// them as /forget does and keeps the anonymous counts, and reports
+	// whether it did). Zero Retention or a nil Retire skips the step.
 	Retention time.Duration
-	Retire    func(ctx context.Context, resident string, before time.Time) (time.Time, error)
+	Retire    func(ctx context.Context, resident string, before time.Time) (bool, error)
 }
 
 // SweepReport says what a Sweep did.
@@ -61,12 +61,8 @@ type SweepReport struct {
 	Retired int
 }
 
-// maxRepairs bounds the residents one Sweep repairs, and maxRetires those
-// it forgets; the rest wait for the next run.
-const (
-	maxRepairs = 1000
-	maxRetires = 1000
-)
+// maxRepairs bounds the residents one Sweep repairs.
+const maxRepairs = 1000
 
 // Sweep repairs and expires, at most one sweeper at a time across processes.
 // It applies the effects of residents in the work index since before
@@ -108,65 +104,38 @@ func (r *Redis) Sweep(ctx context.Context, now time.Time, opts SweepOptions) (Sw
 	return rep, nil
 }
 
-// retire hands the residents silent since before now−Retention to
-// opts.Retire, oldest first. The index is read, not every session: a
-// resident's entry is their last message to within a day (see
-// flows.Commit.Seen), and Retire checks the session itself.
-func (r *Redis) retire(ctx context.Context, now time.Time, opts SweepOptions, rep *SweepReport) error {
-	if err := r.backfillSeen(ctx, now); err != nil {
-		return fmt.Errorf("backfill: %w", err)
-	}
-	before := now.Add(-opts.Retention)
-	residents, err := r.c.ZRangeByScore(ctx, r.keys.Seen(), &redis.ZRangeBy{
-		Min:   "-inf",
-		Max:   "(" + strconv.FormatInt(before.UnixMilli(), 10),
-		Count: maxRetires,
-	}).Result()
-	if err != nil {
-		return err
-	}
-	for _, res := range residents {
-		again, err := opts.Retire(ctx, res, before)
-		if errors.Is(err, flows.ErrLocked) {
-			rep.Busy++ // busy, so not silent: the next run sees
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if again.IsZero() {
-			rep.Retired++ // Forget took them out of the index
-			continue
-		}
-		if err := r.c.ZAddXX(ctx, r.keys.Seen(), redis.Z{Score: float64(again.UnixMilli()), Member: res}).Err(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// retireScans is how many SCAN calls (COUNT 1000) the retention step makes
+// per node and Sweep run. Redis SCAN walks the whole keyspace, about ten
+// keys a resident, so with a Sweep a minute a pass over a million residents
+// takes some eight hours: well within a retention counted in months, for a
+// few round trips a minute and no memory at all (an index of last messages
+// would cost some 100 bytes a resident, measured: a tenth of the budget).
+const retireScans = 10
 
-// backfillSeen puts every stored session into Keys.Seen (NX: a newer entry
-// a commit wrote wins) by its last message, once per deployment: sessions
-// stored before the index existed would otherwise be kept for ever. A
-// session without one counts from now.
-func (r *Redis) backfillSeen(ctx context.Context, now time.Time) error {
-	if r.seenBackfilled.Load() {
-		return nil
-	}
-	if n, err := r.c.Exists(ctx, r.keys.SeenBackfilled()).Result(); err != nil {
-		return err
-	} else if n > 0 {
-		r.seenBackfilled.Store(true)
-		return nil
-	}
+// retire reads the next stretch of stored sessions on each node (a SCAN
+// cursor kept in Keys.RetentionCursor) and hands the residents whose last
+// message (Session.Seen) is older than now−Retention to opts.Retire, which
+// checks again under their lock.
+func (r *Redis) retire(ctx context.Context, now time.Time, opts SweepOptions, rep *SweepReport) error {
+	before := now.Add(-opts.Retention)
 	head := r.keys.prefix + ":{r:"
 	scan := func(ctx context.Context, c *redis.Client) error {
-		iter := c.Scan(ctx, 0, head+"*}:session", 1000).Iterator()
+		node := c.Options().Addr
+		cur, err := r.c.HGet(ctx, r.keys.RetentionCursor(), node).Uint64()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
 		var keys []string
-		flush := func() error {
-			if len(keys) == 0 {
-				return nil
+		for range retireScans {
+			var ks []string
+			if ks, cur, err = c.Scan(ctx, cur, head+"*}:session", 1000).Result(); err != nil {
+				return err
 			}
+			if keys = append(keys, ks...); cur == 0 {
+				break // a pass ended: the next run starts another
+			}
+		}
+		if len(keys) > 0 {
 			// A pipeline, not MGET: on a cluster node the keys span slots.
 			gets := make([]*redis.StringCmd, len(keys))
 			if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -177,7 +146,6 @@ func (r *Redis) backfillSeen(ctx context.Context, now time.Time) error {
 			}); err != nil && !errors.Is(err, redis.Nil) {
 				return err
 			}
-			zs := make([]redis.Z, 0, len(keys))
 			for i, k := range keys {
 				raw, err := gets[i].Result()
 				if err != nil {
@@ -186,47 +154,30 @@ func (r *Redis) backfillSeen(ctx context.Context, now time.Time) error {
 				var s struct {
 					Seen time.Time `json:"seen"`
 				}
-				seen := now
-				if json.Unmarshal([]byte(raw), &s) == nil && !s.Seen.IsZero() {
-					seen = s.Seen
+				if json.Unmarshal([]byte(raw), &s) != nil || s.Seen.After(before) {
+					continue
 				}
-				zs = append(zs, redis.Z{Score: float64(seen.UnixMilli()), Member: strings.TrimSuffix(strings.TrimPrefix(k, head), "}:session")})
-			}
-			keys = keys[:0]
-			if len(zs) == 0 {
-				return nil
-			}
-			return r.c.ZAddNX(ctx, r.keys.Seen(), zs...).Err()
-		}
-		for iter.Next(ctx) {
-			if keys = append(keys, iter.Val()); len(keys) == 500 {
-				if err := flush(); err != nil {
+				resident := strings.TrimSuffix(strings.TrimPrefix(k, head), "}:session")
+				forgot, err := opts.Retire(ctx, resident, before)
+				switch {
+				case errors.Is(err, flows.ErrLocked):
+					rep.Busy++ // busy, so not silent
+				case err != nil:
 					return err
+				case forgot:
+					rep.Retired++
 				}
 			}
 		}
-		if err := iter.Err(); err != nil {
-			return err
-		}
-		return flush()
+		return r.c.HSet(ctx, r.keys.RetentionCursor(), node, cur).Err()
 	}
-	var err error
 	switch c := r.c.(type) {
 	case *redis.ClusterClient:
-		err = c.ForEachMaster(ctx, scan)
+		return c.ForEachMaster(ctx, scan)
 	case *redis.Client:
-		err = scan(ctx, c)
-	default:
-		err = errors.New("unknown client: sessions not indexed")
+		return scan(ctx, c)
 	}
-	if err != nil {
-		return err
-	}
-	if err := r.c.Set(ctx, r.keys.SeenBackfilled(), "1", 0).Err(); err != nil {
-		return err
-	}
-	r.seenBackfilled.Store(true)
-	return nil
+	return errors.New("a client that is neither a node nor a cluster: retention skipped")
 }
 
 // repair applies the effects of residents waiting in the work index since

@@ -1069,53 +1069,49 @@ func testPseudonym(t *testing.T, s *store.Redis) {
 }
 
 // testRetention checks that Sweep hands Retire the residents whose last
-// message is older than the retention period, found by the index commits
-// write (or, for sessions stored before it, by the backfill), and no one
-// twice: a forgotten resident leaves the index, a kept one is looked at
-// again from the time Retire gives.
+// message (the session's Seen) is older than the retention period, and
+// only them, reading the sessions a stretch at a time: a forgotten
+// resident is not handed over again.
 func testRetention(t *testing.T, s *store.Redis) {
 	ctx := t.Context()
 	now := t0.Add(400 * 24 * time.Hour)
-	silent, recent, old := residentID(), residentID(), residentID()
+	silent, recent, member := residentID(), residentID(), residentID()
 	for _, r := range []struct {
 		resident string
 		seen     time.Time
-		indexed  bool
-	}{{silent, t0, true}, {recent, now.Add(-24 * time.Hour), true}, {old, t0, false}} {
-		c := flows.Commit{Resident: r.resident, Session: flows.Session{Seen: r.seen, Name: "Lan"}}
-		if r.indexed {
-			c.Seen = r.seen
-		}
-		if err := s.Commit(ctx, c); err != nil {
+	}{{silent, t0}, {recent, now.Add(-24 * time.Hour)}, {member, t0}} {
+		if err := s.Commit(ctx, flows.Commit{Resident: r.resident, Session: flows.Session{Seen: r.seen, Name: "Lan"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var asked []string
-	retire := func(ctx context.Context, resident string, before time.Time) (time.Time, error) {
+	retire := func(ctx context.Context, resident string, before time.Time) (bool, error) {
 		asked = append(asked, resident)
-		if resident == old {
-			return now, nil // kept (a team member, say)
+		if resident == member {
+			return false, nil // kept (a team member, say)
 		}
-		return time.Time{}, s.Forget(ctx, resident)
+		return true, s.Forget(ctx, resident)
 	}
 	opts := store.SweepOptions{Retention: 365 * 24 * time.Hour, Retire: retire}
-	rep, err := s.Sweep(ctx, now, opts)
-	if err != nil {
-		t.Fatal(err)
+	retired := 0
+	// The other tests' keys share the server: a few runs end a pass.
+	for range 5 {
+		rep, err := s.Sweep(ctx, now, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		retired += rep.Retired
 	}
-	slices.Sort(asked)
-	want := []string{silent, old}
-	slices.Sort(want)
-	diff(t, "residents handed to Retire", want, asked)
-	diff(t, "retired", 1, rep.Retired)
+	if !slices.Contains(asked, silent) || !slices.Contains(asked, member) || slices.Contains(asked, recent) {
+		t.Errorf("residents handed to Retire: %q; want the silent one and the member, not the recent one", asked)
+	}
+	if n := len(slices.DeleteFunc(slices.Clone(asked), func(r string) bool { return r != silent })); n != 1 {
+		t.Errorf("the forgotten resident was handed to Retire again: %q", asked)
+	}
+	diff(t, "retired", 1, retired)
 	if sess, err := s.Session(ctx, silent); err != nil || sess.Version != 0 {
 		t.Errorf("the silent resident's session after Retire: %+v, %v", sess, err)
 	}
-	asked = nil
-	if _, err := s.Sweep(ctx, now.Add(time.Hour), opts); err != nil {
-		t.Fatal(err)
-	}
-	diff(t, "residents handed to Retire again", []string(nil), asked)
 }
 
 // testEffectsWaiting checks that Begin tells of effects an earlier turn
