@@ -380,13 +380,3 @@ func luhn(d string) bool {
 	}
 	return sum%10 == 0
 }
-
-// PaymentCode reports whether text is a pasted EMVCo merchant-presented QR
-// payload, such as a VietQR code: it starts with the Payload Format
-// Indicator "000201" (tag 00, length 02, value 01; NAPAS VietQR spec, see
-// research §5.1). Its digits are not an OTP, so the safety filter lets it
-// through to the step that checks it.
-func PaymentCode(text string) bool {
-	t := strings.TrimSpace(text)
-	return len(t) > 20 && strings.HasPrefix(t, "000201")
-}

@@ -182,16 +182,6 @@ func (sc StatsScope) Pairs() []HamletFlow {
 	return out
 }
 
-// ReadStats reads the counts of the scope with one CountReader call and
-// returns its rows (see StatsRows).
-func ReadStats(ctx context.Context, r CountReader, sc StatsScope, months []string, stalledBefore time.Time) ([]StatsRow, error) {
-	counts, err := r.Counts(ctx, sc.Pairs(), months, stalledBefore)
-	if err != nil {
-		return nil, err // the reader names the operation
-	}
-	return StatsRows(sc, counts), nil
-}
-
 // StatsRows builds one row per (hamlet, flow) of the scope, zero rows
 // included, sorted by commune, hamlet (names folded, numbers compared as
 // numbers, then ids) and the scope's flow order. The share is completions

@@ -138,24 +138,6 @@ func statsTargets(ts []content.Target) []flows.Target {
 	return out
 }
 
-// target finds the target for flow that applies to hamlet h: the one set on
-// the nearest area up the tree (as flows.TargetFor does for the stats).
-func (a *app) target(flow string, h flows.Area) (content.Target, bool) {
-	for id, depth := h.ID, 0; id != "" && depth < 10; depth++ {
-		for _, t := range a.targets {
-			if t.Flow == flow && t.Area == id {
-				return t, true
-			}
-		}
-		x, ok := a.areas.Area(id)
-		if !ok {
-			break
-		}
-		id = x.ParentID
-	}
-	return content.Target{}, false
-}
-
 func writeStatsJSON(w io.Writer, rows []statsRow, now time.Time) error {
 	if rows == nil {
 		rows = []statsRow{}

@@ -37,11 +37,6 @@ var bankIndex = sync.OnceValue(func() map[string]Bank {
 	return m
 })
 
-// Banks returns the embedded bank list in file order. The slice is a copy.
-func Banks() []Bank {
-	return append([]Bank(nil), bankList()...)
-}
-
 // BankByBIN looks a bank up by its 6-digit BIN.
 func BankByBIN(bin string) (Bank, bool) {
 	b, ok := bankIndex()[bin]

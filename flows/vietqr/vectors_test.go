@@ -234,7 +234,7 @@ func TestBanksMatchResearchSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("parse %s: %v", banksSnapshot, err)
 	}
-	if diff := cmp.Diff(snapshot, Banks()); diff != "" {
+	if diff := cmp.Diff(snapshot, bankList()); diff != "" {
 		t.Errorf("embedded banks.csv differs from %s (-snapshot +embedded):\n%s", banksSnapshot, diff)
 	}
 }
