@@ -352,12 +352,16 @@ func TestSharedPhoneNumberLeavesNoTrace(t *testing.T) {
 	var ids []string
 	for _, who := range []string{"tg:1", "tg:5", "tg:20"} {
 		// Sent as a channel sends: each reply marked in the sent hash.
-		for _, r := range w.outboxOf(who) {
+		c, err := w.st.ClaimOutbox(t.Context(), who, 1000, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range c.Replies() {
 			ids = append(ids, r.ID)
-			if _, err := w.st.BeginSend(t.Context(), who, r.ID); err != nil {
+			if _, _, _, err := c.Begin(t.Context(), r.ID, 1000, 1000); err != nil {
 				t.Fatal(err)
 			}
-			if err := w.st.FinishSend(t.Context(), who, r.ID); err != nil {
+			if err := c.Finish(t.Context(), r.ID, true, 0, i == len(c.Replies())-1); err != nil {
 				t.Fatal(err)
 			}
 		}

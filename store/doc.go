@@ -26,15 +26,16 @@
 // Every resident whose outbox holds replies is in the outbox index, which
 // Commit fills and the senders empty; PendingOutboxes lists those waiting for
 // long, which is how replies a crash left behind get sent. A channel drains
-// an outbox under LockSend (not Lock: sending never delays processing),
-// oldest reply first, and guards each send with a marker so that no reply
-// goes out twice:
+// an outbox under the send lock a ClaimOutbox takes (not Lock: sending never
+// delays processing), oldest reply first, and guards each send with a marker
+// so that no reply goes out twice:
 //
-//	switch BeginSend(reply id) {
-//	case SendNew:       send; then FinishSend, or AbortSend if it surely did
-//	                    not go out, or DropReply if it never will
-//	case SendDone:      FinishSend (a crash came between the send and the pop)
-//	case SendUncertain: DropReply (an earlier attempt's outcome is unknown)
+//	switch claim.Begin(reply id) {
+//	case SendNew:       send; then claim.Finish (sent), or AbortSend if it
+//	                    surely did not go out, or DropReply if it never will
+//	case SendDone:      claim.Finish (a crash came between the send and the pop)
+//	case SendUncertain: claim.Finish (not sent), as DropReply (an earlier
+//	                    attempt's outcome is unknown)
 //	}
 //
 // # Keys
@@ -47,15 +48,15 @@
 //	                                                           unlock, the last effect's pop (compare-and-delete)
 //	P:{r:R}:session                       STRING  none         Commit, CommitUnlocked (JSON flows.Session, "v" first)
 //	P:{r:R}:upd:<update id>               STRING  48 h         Commit
-//	P:{r:R}:outbox                        LIST    7 d, renewed Commit (RPUSH), AckOutbox, FinishSend, DropReply
+//	P:{r:R}:outbox                        LIST    7 d, renewed Commit (RPUSH), AckOutbox, SendClaim.Finish, DropReply
 //	                                                           (LPOP of the head with the given reply id)
 //	P:{r:R}:effects                       LIST    none         Commit (RPUSH), ApplyEffects (LPOP)
 //	P:{r:R}:sent                          HASH    7 d, renewed BeginSend (HSETNX attempt), ClaimOutbox (attempt:<token>),
-//	                                                           FinishSend (HSET sent), AbortSend (HDEL attempt)
-//	P:{r:R}:sendlock                      STRING  LockTTL      LockSend (token), unlock (compare-and-delete)
-//	P:{r:R}:unreachable                   STRING  none         SetReachable
-//	P:{r:R}:kbmsg                         STRING  7 d          SwapKeyboardMessage (SET GET), ClearKeyboardMessage
+//	                                                           SendClaim.Finish (HSET sent), AbortSend (HDEL attempt)
+//	P:{r:R}:sendlock                      STRING  LockTTL      ClaimOutbox (token), SendClaim.Finish and Release
 //	                                                           (compare-and-delete)
+//	P:{r:R}:unreachable                   STRING  none         SetReachable
+//	P:{r:R}:kbmsg                         STRING  7 d          SendClaim.Finish (the message now carrying buttons)
 //	P:{p:X}:resident                      STRING  none         ApplyEffects, Forget (DEL)
 //	P:{h:H}:started:<flow>                SET     none         ApplyEffects (pseudonyms)
 //	P:{h:H}:done:<flow>                   SET     none         ApplyEffects (pseudonyms)
@@ -67,7 +68,7 @@
 //	P:{h:H}:help_total                    STRING  none         ApplyEffects (INCR)
 //	P:{h:H}:dedupe:<pseud>:<effect id>    STRING  7 d          ApplyEffects (SET NX)
 //	P:work                                ZSET    none         Commit (ZADD NX), ApplyEffects (ZREM)
-//	P:outboxes                            ZSET    none         Commit (ZADD NX), AckOutbox, FinishSend, DropReply,
+//	P:outboxes                            ZSET    none         Commit (ZADD NX), AckOutbox, SendClaim.Finish, DropReply,
 //	                                                           PendingOutboxes (ZREM when the outbox is empty)
 //	P:retention:cursor                    HASH    none         Sweep (node address → SCAN cursor over the sessions)
 //	P:lease:<name>                        STRING  lease TTL    AcquireLease (SET NX), Renew, Release (token)

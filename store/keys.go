@@ -87,10 +87,10 @@ func (k Keys) Processed(resident, updateID string) string {
 func (k Keys) Outbox(resident string) string { return k.resident(resident, "outbox") }
 
 // Sent is HASH reply id → "attempt" or "sent", PX OutboxTTL renewed by
-// BeginSend and FinishSend: the at-most-once markers of the resident's
+// BeginSend and SendClaim.Finish: the at-most-once markers of the resident's
 // replies. HSETNX "attempt" by BeginSend ("attempt:<lock token>" when
 // ClaimOutbox marks the head, so that the claim can be told apart if its
-// answer is lost), HSET "sent" by FinishSend, HDEL of an "attempt" by
+// answer is lost), HSET "sent" by SendClaim.Finish, HDEL of an "attempt" by
 // AbortSend. Fields cannot expire one by one on Redis 7.0
 // (HEXPIRE is 7.4), so the hash grows by some 30 bytes a reply until the
 // resident is quiet for OutboxTTL.
@@ -103,7 +103,8 @@ func (k Keys) Pace(resident string) string { return k.resident(resident, "pace")
 
 // SendLock is STRING random token, PX LockTTL: the lock of the resident's
 // outbox sender, apart from Lock so that sending never delays processing;
-// written by LockSend, deleted by its unlock only while it holds the token.
+// written by ClaimOutbox, deleted by the claim's last Finish or Release only
+// while it holds the token.
 func (k Keys) SendLock(resident string) string { return k.resident(resident, "sendlock") }
 
 // Unreachable is STRING "1", no TTL, present while the resident cannot be
@@ -111,8 +112,8 @@ func (k Keys) SendLock(resident string) string { return k.resident(resident, "se
 func (k Keys) Unreachable(resident string) string { return k.resident(resident, "unreachable") }
 
 // KeyboardMessage is STRING the channel's id of the last message sent with
-// buttons, PX OutboxTTL; SET … GET by SwapKeyboardMessage, deleted by
-// ClearKeyboardMessage only while it holds the given id.
+// buttons, PX OutboxTTL; SET by SendClaim.Finish, read by ClaimOutbox and
+// SendClaim.Begin, deleted by Forget.
 func (k Keys) KeyboardMessage(resident string) string { return k.resident(resident, "kbmsg") }
 
 // Effects is LIST of JSON effects with their ids, oldest first, no TTL;
@@ -190,8 +191,8 @@ func (k Keys) Work() string { return k.prefix + ":work" }
 
 // OutboxIndex is ZSET resident → unix ms when its outbox became non-empty,
 // no TTL, global; ZADD NX by Commit (before its script, and again after it
-// when the commit filled an empty outbox), ZREM by AckOutbox, FinishSend,
-// DropReply and PendingOutboxes once the outbox is empty; read by
+// when the commit filled an empty outbox), ZREM by AckOutbox,
+// SendClaim.Finish, DropReply and PendingOutboxes once the outbox is empty; read by
 // PendingOutboxes.
 func (k Keys) OutboxIndex() string { return k.prefix + ":outboxes" }
 

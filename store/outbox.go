@@ -167,7 +167,7 @@ type SendState int
 const (
 	// SendNew: no attempt was recorded; this one now is. Send the reply.
 	SendNew SendState = iota + 1
-	// SendDone: the reply was sent; FinishSend pops it if still queued.
+	// SendDone: the reply was sent; a claim's Finish pops it if still queued.
 	SendDone
 	// SendUncertain: an earlier attempt began and never finished nor
 	// aborted, so whether it reached the resident is unknown.
@@ -189,9 +189,9 @@ func (s SendState) String() string {
 
 // BeginSend records an attempt to send the resident's reply replyID, unless
 // one was recorded before (HSETNX in Keys.Sent), and says which: SendNew
-// when this call recorded it, SendDone when FinishSend marked it sent,
+// when this call recorded it, SendDone when a claim's Finish marked it sent,
 // SendUncertain when an attempt began earlier and was neither finished nor
-// aborted. Call it under LockSend, just before the send.
+// aborted. Call it under the send lock (ClaimOutbox), just before the send.
 func (r *Redis) BeginSend(ctx context.Context, resident, replyID string) (SendState, error) {
 	v, err := beginSendScript.Run(ctx, r.c, []string{r.keys.Sent(resident)},
 		replyID, OutboxTTL.Milliseconds()).Text()
@@ -206,16 +206,6 @@ func (r *Redis) BeginSend(ctx context.Context, resident, replyID string) (SendSt
 	default:
 		return SendUncertain, nil
 	}
-}
-
-// FinishSend marks the reply sent and pops it if it is at the head of the
-// outbox, in one script, then takes the resident out of the outbox index if
-// the outbox is empty. Calling it again does nothing more.
-func (r *Redis) FinishSend(ctx context.Context, resident, replyID string) error {
-	if err := r.popReply(ctx, resident, replyID, "sent"); err != nil {
-		return fmt.Errorf("store: finish send %s %s: %w", resident, replyID, err)
-	}
-	return nil
 }
 
 // AbortSend forgets the attempt BeginSend recorded, for a send that surely

@@ -188,15 +188,20 @@ func TestMiniredisLeaseExpiry(t *testing.T) {
 		t.Fatalf("AcquireLease after expiry: %v %v", ok, err)
 	}
 
-	if _, err := s.LockSend(ctx, "tg:1"); err != nil {
+	// The send lock a claim takes (an outbox with a reply keeps it).
+	if err := s.Commit(ctx, flows.Commit{Resident: "tg:1", UpdateID: "tg:1",
+		Outbox: []flows.Reply{{ID: "tg:1#0", Text: "x"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.LockSend(ctx, "tg:1"); !errors.Is(err, flows.ErrLocked) {
-		t.Fatalf("second LockSend: got %v, want ErrLocked", err)
+	if _, err := s.ClaimOutbox(ctx, "tg:1", 10, 5); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClaimOutbox(ctx, "tg:1", 10, 5); !errors.Is(err, flows.ErrLocked) {
+		t.Fatalf("second ClaimOutbox: got %v, want ErrLocked", err)
 	}
 	m.FastForward(2 * time.Second)
-	if _, err := s.LockSend(ctx, "tg:1"); err != nil {
-		t.Fatalf("LockSend after the holder's TTL: %v", err)
+	if _, err := s.ClaimOutbox(ctx, "tg:1", 10, 5); err != nil {
+		t.Fatalf("ClaimOutbox after the holder's TTL: %v", err)
 	}
 }
 

@@ -220,7 +220,7 @@ return {1, seen, redis.call('GET', KEYS[2]), redis.call('LLEN', KEYS[3])}
 
 // popReplyScript removes the head of a resident's outbox if it is the reply
 // with the given id (the "id" field of its JSON), and first marks that reply
-// sent when asked: FinishSend's mark and pop are one step, so a crash cannot
+// sent when asked: a Finish's mark and pop are one step, so a crash cannot
 // leave a sent reply at the head without its marker. A head that does not
 // decode never matches.
 //

@@ -35,7 +35,6 @@ type SendStore interface {
 	// It may pace and mark the first reply as Begin would (rate, burst).
 	ClaimOutbox(ctx context.Context, resident string, rate float64, burst int) (SendClaim, error)
 	BeginSend(ctx context.Context, resident, replyID string) (SendState, error)
-	FinishSend(ctx context.Context, resident, replyID string) error
 	AbortSend(ctx context.Context, resident, replyID string) error
 	DropReply(ctx context.Context, resident, replyID string) error
 	PendingOutboxes(ctx context.Context, olderThan time.Time, limit int) ([]string, error)

@@ -40,6 +40,17 @@ func commitRepliesErr(t *testing.T, s *store.Redis, resident, updateID string, r
 		UpdateID: updateID, Outbox: replies})
 }
 
+// finishSent marks the reply sent and pops it if it heads the outbox, as a
+// sender's last Finish does, under a claim of its own (which marks an
+// attempt at the head reply if it has no marker yet).
+func finishSent(ctx context.Context, s *store.Redis, resident, replyID string) error {
+	c, err := s.ClaimOutbox(ctx, resident, 1000, 1000)
+	if err != nil {
+		return err
+	}
+	return c.Finish(ctx, replyID, true, 0, true)
+}
+
 // indexed reports whether the resident is in the outbox index.
 func indexed(t *testing.T, s *store.Redis, resident string) bool {
 	t.Helper()
@@ -113,8 +124,8 @@ func testOutboxIndex(t *testing.T, s *store.Redis) {
 	commitReplies(t, s, a, "tg:4", flows.Reply{ID: "tg:4:0", Text: "bốn"})
 	diff(t, "score after a second commit", first, score(a))
 
-	// Draining with AckOutbox, FinishSend and DropReply: the resident leaves
-	// the index only with the last reply.
+	// Draining with AckOutbox, a claim's Finish and DropReply: the resident
+	// leaves the index only with the last reply.
 	steps := []struct {
 		name string
 		do   func() error
@@ -122,7 +133,7 @@ func testOutboxIndex(t *testing.T, s *store.Redis) {
 		in   bool
 	}{
 		{"ack tg:1:0", func() error { return s.AckOutbox(ctx, a, "tg:1:0") }, []string{"tg:1:1", "tg:4:0"}, true},
-		{"finish tg:1:1", func() error { return s.FinishSend(ctx, a, "tg:1:1") }, []string{"tg:4:0"}, true},
+		{"finish tg:1:1", func() error { return finishSent(ctx, s, a, "tg:1:1") }, []string{"tg:4:0"}, true},
 		{"drop tg:9:9 (not queued)", func() error { return s.DropReply(ctx, a, "tg:9:9") }, []string{"tg:4:0"}, true},
 		{"drop tg:4:0", func() error { return s.DropReply(ctx, a, "tg:4:0") }, []string{}, false},
 	}
@@ -135,19 +146,23 @@ func testOutboxIndex(t *testing.T, s *store.Redis) {
 	}
 
 	// Drain b the way a channel does.
-	for _, r := range []string{"tg:2:0"} {
-		st, err := s.BeginSend(ctx, b, r)
+	c, err := s.ClaimOutbox(ctx, b, 1000, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range c.Replies() {
+		st, _, _, err := c.Begin(ctx, r.ID, 1000, 1000)
 		if err != nil || st != store.SendNew {
-			t.Fatalf("BeginSend %s: %v %v", r, st, err)
+			t.Fatalf("Begin %s: %v %v", r.ID, st, err)
 		}
-		if err := s.FinishSend(ctx, b, r); err != nil {
+		if err := c.Finish(ctx, r.ID, true, 0, i == len(c.Replies())-1); err != nil {
 			t.Fatal(err)
 		}
 	}
 	diff(t, "pending after draining", []string{}, pending(t, s, later, 0))
 
 	// A commit that loses its race leaves nothing in the index.
-	err := s.Commit(ctx, flows.Commit{Resident: b, Expect: 0, UpdateID: "tg:5",
+	err = s.Commit(ctx, flows.Commit{Resident: b, Expect: 0, UpdateID: "tg:5",
 		Outbox: []flows.Reply{{ID: "tg:5:0", Text: "x"}}})
 	if !errors.Is(err, flows.ErrStale) {
 		t.Fatalf("stale commit: got %v, want ErrStale", err)
@@ -187,13 +202,18 @@ func testSendMarkers(t *testing.T, s *store.Redis) {
 
 	begin("tg:1:0", store.SendNew)
 	begin("tg:1:0", store.SendUncertain) // the first attempt's outcome is unknown
-	if err := s.FinishSend(ctx, res, "tg:1:0"); err != nil {
+	// The head's attempt is there: the claim leaves it as it is.
+	c, err := s.ClaimOutbox(ctx, res, 1000, 1000)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FinishSend(ctx, res, "tg:1:0"); err != nil { // again: nothing more
+	if err := c.Finish(ctx, "tg:1:0", true, 0, false); err != nil {
 		t.Fatal(err)
 	}
-	diff(t, "outbox after FinishSend twice", []string{"tg:1:1", "tg:1:2"}, outboxIDs(t, s, res))
+	if err := c.Finish(ctx, "tg:1:0", true, 0, true); err != nil { // again: nothing more
+		t.Fatal(err)
+	}
+	diff(t, "outbox after finishing twice", []string{"tg:1:1", "tg:1:2"}, outboxIDs(t, s, res))
 	begin("tg:1:0", store.SendDone)
 	if err := s.AbortSend(ctx, res, "tg:1:0"); err != nil {
 		t.Fatal(err)
@@ -206,7 +226,7 @@ func testSendMarkers(t *testing.T, s *store.Redis) {
 		t.Fatal(err)
 	}
 	begin("tg:1:1", store.SendNew)
-	if err := s.FinishSend(ctx, res, "tg:1:1"); err != nil {
+	if err := finishSent(ctx, s, res, "tg:1:1"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -222,10 +242,9 @@ func testSendMarkers(t *testing.T, s *store.Redis) {
 		t.Error("drained outbox still indexed")
 	}
 
-	// FinishSend of a reply that is not at the head marks it but pops
-	// nothing.
+	// Finishing a reply that is not at the head marks it but pops nothing.
 	commitReplies(t, s, res, "tg:2", flows.Reply{ID: "tg:2:0", Text: "d"}, flows.Reply{ID: "tg:2:1", Text: "e"})
-	if err := s.FinishSend(ctx, res, "tg:2:1"); err != nil {
+	if err := finishSent(ctx, s, res, "tg:2:1"); err != nil {
 		t.Fatal(err)
 	}
 	diff(t, "outbox after finishing a later reply", []string{"tg:2:0", "tg:2:1"}, outboxIDs(t, s, res))
@@ -251,10 +270,10 @@ func testSendMarkers(t *testing.T, s *store.Redis) {
 		fmt.Sprint(store.SendNew, " ", store.SendDone, " ", store.SendUncertain))
 }
 
-// testFinishSendRace runs a sender emptying an outbox against a Commit adding
+// testFinishRace runs a sender emptying an outbox against a Commit adding
 // to it, many times: whatever the interleaving, a non-empty outbox must end
 // in the index.
-func testFinishSendRace(t *testing.T, s *store.Redis) {
+func testFinishRace(t *testing.T, s *store.Redis) {
 	ctx := t.Context()
 	const rounds = 150
 	for i := range rounds {
@@ -273,11 +292,16 @@ func testFinishSendRace(t *testing.T, s *store.Redis) {
 					return
 				}
 			}
-			if _, err := s.BeginSend(ctx, res, "tg:1:0"); err != nil {
+			c, err := s.ClaimOutbox(ctx, res, 1000, 1000)
+			if err != nil {
 				errs <- err
 				return
 			}
-			errs <- s.FinishSend(ctx, res, "tg:1:0")
+			if _, _, _, err := c.Begin(ctx, "tg:1:0", 1000, 1000); err != nil {
+				errs <- err
+				return
+			}
+			errs <- c.Finish(ctx, "tg:1:0", true, 0, true)
 		})
 		wg.Go(func() {
 			<-start
@@ -306,44 +330,45 @@ func testFinishSendRace(t *testing.T, s *store.Redis) {
 	}
 }
 
-func testLockSend(t *testing.T, s *store.Redis) {
+// testSendLock checks the send lock a claim takes: apart from the processing
+// lock (neither blocks the other), per resident, with a TTL, and released
+// by its own claim only, however often.
+func testSendLock(t *testing.T, s *store.Redis) {
 	ctx := t.Context()
 	res := residentID()
-	// The processing lock does not block sending, nor the other way.
+	commitReplies(t, s, res, "tg:1", flows.Reply{ID: "tg:1#0", Text: "a"})
 	unlock, err := s.Lock(ctx, res)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unlock()
-	unlockSend, err := s.LockSend(ctx, res)
+	first, err := s.ClaimOutbox(ctx, res, 1000, 1000)
 	if err != nil {
-		t.Fatalf("LockSend while Lock is held: %v", err)
+		t.Fatalf("ClaimOutbox while Lock is held: %v", err)
 	}
-	start := time.Now()
-	if _, err := s.LockSend(ctx, res); !errors.Is(err, flows.ErrLocked) {
-		t.Fatalf("second LockSend: got %v, want ErrLocked", err)
+	if _, err := s.ClaimOutbox(ctx, res, 1000, 1000); !errors.Is(err, flows.ErrLocked) {
+		t.Fatalf("second ClaimOutbox: got %v, want ErrLocked", err)
 	}
-	if waited := time.Since(start); waited < 1500*time.Millisecond {
-		t.Errorf("second LockSend gave up after %v, want about LockWait (2s)", waited)
-	}
-	other, err := s.LockSend(ctx, residentID())
+	other := residentID()
+	commitReplies(t, s, other, "tg:1", flows.Reply{ID: "tg:1#0", Text: "a"})
+	c, err := s.ClaimOutbox(ctx, other, 1000, 1000)
 	if err != nil {
 		t.Fatalf("send lock of another resident: %v", err)
 	}
-	other()
+	c.Release(ctx)
 
-	// A stale unlock does not release the next holder's lock.
+	// A stale release does not free the next holder's lock.
 	key := s.Keys().SendLock(res)
 	if err := s.Client().Del(ctx, key).Err(); err != nil {
 		t.Fatal(err)
 	}
-	second, err := s.LockSend(ctx, res)
+	second, err := s.ClaimOutbox(ctx, res, 1000, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	unlockSend()
+	first.Release(ctx)
 	if n, err := s.Client().Exists(ctx, key).Result(); err != nil || n != 1 {
-		t.Fatalf("a stale unlock released the send lock: %d %v", n, err)
+		t.Fatalf("a stale release freed the send lock: %d %v", n, err)
 	}
 	ttl, err := s.Client().PTTL(ctx, key).Result()
 	if err != nil {
@@ -352,8 +377,8 @@ func testLockSend(t *testing.T, s *store.Redis) {
 	if ttl <= 0 || ttl > 10*time.Second {
 		t.Errorf("send lock TTL = %v, want in (0, 10s]", ttl)
 	}
-	second()
-	second()
+	second.Release(ctx)
+	second.Release(ctx)
 	if n, err := s.Client().Exists(ctx, key).Result(); err != nil || n != 0 {
 		t.Errorf("send lock after release: %d %v", n, err)
 	}
@@ -388,45 +413,6 @@ func testReachable(t *testing.T, s *store.Redis) {
 	other, err := s.Reachable(ctx, residentID())
 	if err != nil || !other {
 		t.Errorf("another resident: %v %v", other, err)
-	}
-}
-
-func testKeyboardMessage(t *testing.T, s *store.Redis) {
-	ctx := t.Context()
-	res := residentID()
-	swap := func(id, want int) {
-		t.Helper()
-		got, err := s.SwapKeyboardMessage(ctx, res, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		diff(t, fmt.Sprintf("previous of swap(%d)", id), want, got)
-	}
-	clear := func(id int) {
-		t.Helper()
-		if err := s.ClearKeyboardMessage(ctx, res, id); err != nil {
-			t.Fatal(err)
-		}
-	}
-	clear(5) // nothing stored: nothing happens
-	swap(5, 0)
-	swap(7, 5)
-	ttl, err := s.Client().PTTL(ctx, s.Keys().KeyboardMessage(res)).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ttl < store.OutboxTTL-time.Minute || ttl > store.OutboxTTL {
-		t.Errorf("keyboard message TTL = %v, want about %v", ttl, store.OutboxTTL)
-	}
-	clear(5) // not the current one: 7 stays
-	swap(8, 7)
-	clear(8)
-	swap(9, 0)
-	swap(0, 9) // 0 clears
-	swap(10, 0)
-	other, err := s.SwapKeyboardMessage(ctx, residentID(), 1)
-	if err != nil || other != 0 {
-		t.Errorf("another resident: %d %v", other, err)
 	}
 }
 
