@@ -22,7 +22,15 @@ type AreaIndex struct {
 	rank map[string]int
 }
 
-var _ Directory = (*AreaIndex)(nil)
+// foldedNamer is a Directory that keeps its names folded, which StatsRows
+// finds by type assertion to skip folding every name again.
+type foldedNamer interface{ FoldedName(name string) string }
+
+var (
+	_ Directory   = (*AreaIndex)(nil)
+	_ foldedNamer = (*AreaIndex)(nil)
+	_ foldedNamer = (*LiveAreas)(nil)
+)
 
 // NewAreaIndex indexes areas.
 func NewAreaIndex(areas []Area) *AreaIndex {

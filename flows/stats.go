@@ -195,7 +195,7 @@ func StatsRows(sc StatsScope, counts map[HamletFlow]Counts) []StatsRow {
 	// NaturalCompare and Fold are not cheap (the report phase of hangxom
 	// loadtest). An AreaIndex has ranked its hamlets already.
 	fold := Fold
-	if d, ok := sc.Areas.(interface{ FoldedName(string) string }); ok {
+	if d, ok := sc.Areas.(foldedNamer); ok {
 		fold = d.FoldedName // an AreaIndex keeps its names folded
 	}
 	places := make([]place, len(sc.Hamlets))

@@ -45,6 +45,10 @@ func (r *Redis) Resident(ctx context.Context, pseudonym string) (string, bool, e
 	return id, true, nil
 }
 
+// flows.Service finds Forget by type assertion: without this check a
+// drifted signature would silently turn /forget into a no-op.
+var _ flows.Forgetter = (*Redis)(nil)
+
 // Forget deletes what is kept about a resident: the session, the delivery
 // and reminder state, their help requests (with any contact in them), their
 // team role, and the mapping from their pseudonym back to them. The hamlet

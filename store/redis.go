@@ -17,9 +17,14 @@ import (
 	"github.com/hangxomso/hangxom/flows"
 )
 
+// The optional interfaces flows.Service finds by type assertion are checked
+// here too: a signature that drifts fails the build instead of silently
+// turning off the one-round-trip turn, Begin or the effects a turn applies.
 var (
-	_ flows.Store    = (*Redis)(nil)
-	_ flows.Beginner = (*Redis)(nil)
+	_ flows.Store         = (*Redis)(nil)
+	_ flows.Beginner      = (*Redis)(nil)
+	_ flows.FastCommitter = (*Redis)(nil)
+	_ flows.EffectsWaiter = (*Redis)(nil)
 )
 
 // Options configure a Redis store. The zero value of each field has a usable

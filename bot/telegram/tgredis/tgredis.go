@@ -15,7 +15,13 @@ import (
 // Store is the Redis store seen by the Telegram channel.
 type Store struct{ *store.Redis }
 
-var _ telegram.SendStore = Store{}
+// The Sender finds FinishDeferrer by type assertion: checked here, so that a
+// drifted signature fails the build rather than silently costing a round
+// trip per drain.
+var (
+	_ telegram.SendStore      = Store{}
+	_ telegram.FinishDeferrer = Store{}
+)
 
 func state(s store.SendState) telegram.SendState {
 	switch s {
