@@ -80,7 +80,7 @@ func (r *Redis) AckReminder(ctx context.Context, x flows.Reminder) error {
 //	ARGV[1] now, unix ms
 //	ARGV[2] how many at most
 //	ARGV[3] lease end for the ones taken now, unix ms
-var takeDueScript = redis.NewScript(`
+var takeDueScript = newScript("takedue", `
 local lost = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
 for _, m in ipairs(lost) do
   redis.call('ZREM', KEYS[2], m)

@@ -47,26 +47,6 @@ func (r *RoundTrips) Ops() []string {
 	return names
 }
 
-// storeScripts are the store's Lua scripts by name: round trips are
-// counted under "script:<name>", and LoadScripts loads them all.
-var storeScripts = map[string]*redis.Script{
-	"takedue": takeDueScript, "compare-delete": compareDeleteScript, "renew": renewScript,
-	"commit": commitScript, "fastcommit": fastCommitScript, "pophead": popHeadScript, "begin": beginScript, "popreply": popReplyScript,
-	"beginsend": beginSendScript, "abortsend": abortSendScript, "rate": rateScript, "effect": effectScript,
-	"expire": expireScript, "redeem": redeemScript, "poplast": popLastScript,
-	"claim": claimScript, "pacemark": paceMarkScript, "finish": finishScript, "finishnext": finishNextScript,
-}
-
-// scriptNames names the store's Lua scripts by their SHA1, so a script's
-// round trips are counted under its name ("script:commit"), not "evalsha".
-var scriptNames = map[string]string{}
-
-func init() {
-	for name, sc := range storeScripts {
-		scriptNames[sc.Hash()] = "script:" + name
-	}
-}
-
 // opName is the name a command is counted under.
 func opName(cmd redis.Cmder) string {
 	name := cmd.Name()

@@ -9,6 +9,34 @@ import (
 // The Lua scripts. Every key a script touches is passed in KEYS and all of
 // them share one hash tag (see Keys), so they run on a cluster. They use only
 // Redis 7.0 commands and Lua 5.1 with cjson (miniredis has no bit library).
+// Each is made with newScript, which names it where it is defined.
+
+// storeScripts are the store's Lua scripts by name, as newScript records
+// them: LoadScripts loads them all.
+var storeScripts = map[string]*redis.Script{}
+
+// scriptNames names the store's Lua scripts by their SHA1, as newScript
+// records them, so that a script's round trips are counted under its name
+// ("script:commit"), not "evalsha".
+var scriptNames = map[string]string{}
+
+// newScript makes the store's Lua script src and records it under name, for
+// LoadScripts and the round trips counted by operation. Only package
+// variables call it, while the package is initialised; a name or a source
+// given twice is a programming error and panics then, so no test can pass
+// with it.
+func newScript(name, src string) *redis.Script {
+	sc := redis.NewScript(src)
+	if _, ok := storeScripts[name]; ok {
+		panic("store: two scripts named " + name)
+	}
+	if other, ok := scriptNames[sc.Hash()]; ok {
+		panic("store: script " + name + " has the source of " + other)
+	}
+	storeScripts[name] = sc
+	scriptNames[sc.Hash()] = "script:" + name
+	return sc
+}
 
 // compareDeleteScript deletes a key only while it still holds the caller's
 // value: a lock or lease holder whose key expired cannot release the next
@@ -20,7 +48,7 @@ import (
 //	ARGV[1] the token (the message id for Keys.KeyboardMessage)
 //
 // It returns 1 if the key was deleted, 0 otherwise.
-var compareDeleteScript = redis.NewScript(`
+var compareDeleteScript = newScript("compare-delete", `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
@@ -35,7 +63,7 @@ return 0
 //	ARGV[2] the TTL in ms
 //
 // It returns 1 if the lease was extended, 0 otherwise.
-var renewScript = redis.NewScript(`
+var renewScript = newScript("renew", `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
@@ -63,7 +91,7 @@ return 0
 // again, see Keys.OutboxIndex), 1 when committed otherwise. The lock is
 // released only by a write that happened, and only if it still holds the
 // token.
-var commitScript = redis.NewScript(commitVersionLua("0") + commitWriteLua(7) + `
+var commitScript = newScript("commit", commitVersionLua("0")+commitWriteLua(7)+`
 if ARGV[6] ~= '' and redis.call('GET', KEYS[4]) == ARGV[6] then
   redis.call('DEL', KEYS[4])
 end
@@ -87,14 +115,14 @@ return 1
 // It returns {code, effects waiting}: code -1 when the lock is held, -2
 // when the update id was processed, 0 when the version moved (nothing
 // written), else as commitScript's answer.
-var fastCommitScript = redis.NewScript(`
+var fastCommitScript = newScript("fastcommit", `
 if redis.call('EXISTS', KEYS[4]) == 1 then
   return {-1, 0}
 end
 if KEYS[5] and redis.call('EXISTS', KEYS[5]) == 1 then
   return {-2, 0}
 end
-` + commitVersionLua("{0, 0}") + commitWriteLua(8) + `
+`+commitVersionLua("{0, 0}")+commitWriteLua(8)+`
 local waiting = redis.call('LLEN', KEYS[3])
 if waiting > 0 then
   redis.call('SET', KEYS[4], ARGV[6], 'PX', ARGV[7])
@@ -161,7 +189,7 @@ end
 // It returns the length of the list left after popping, or -1 if the head
 // was not the element (nothing popped), so that the caller needs no further
 // read to know the list is empty.
-var popHeadScript = redis.NewScript(`
+var popHeadScript = newScript("pophead", `
 if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
   redis.call('LPOP', KEYS[1])
   return redis.call('LLEN', KEYS[1])
@@ -180,7 +208,7 @@ return -1
 //
 // It returns {the length left, or -1 if the head was not the element;
 // 1 if the lock was released, else 0}.
-var popLastScript = redis.NewScript(`
+var popLastScript = newScript("poplast", `
 if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then
   return {-1, 0}
 end
@@ -207,7 +235,7 @@ return {left, 0}
 //
 // It returns {0} when the lock is busy, otherwise {1, seen (0 or 1), the
 // session JSON or false when there is none, effects waiting}.
-var beginScript = redis.NewScript(`
+var beginScript = newScript("begin", `
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {0}
 end
@@ -238,7 +266,7 @@ return {1, seen, redis.call('GET', KEYS[2]), redis.call('LLEN', KEYS[3])}
 // once when a retry queues it again.
 //
 // It returns the length of the outbox afterwards.
-var popReplyScript = redis.NewScript(popReplyLua + `
+var popReplyScript = newScript("popreply", popReplyLua+`
 return redis.call('LLEN', KEYS[1])
 `)
 
@@ -272,7 +300,7 @@ end
 //
 // It returns "new" if it recorded the attempt, otherwise the marker found
 // ("attempt", for "attempt:<token>" too, or "sent").
-var beginSendScript = redis.NewScript(`
+var beginSendScript = newScript("beginsend", `
 local set = redis.call('HSETNX', KEYS[1], ARGV[1], 'attempt')
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 if set == 1 then
@@ -292,7 +320,7 @@ return m
 //	ARGV[1] the reply id
 //
 // It returns 1 if it forgot an attempt, 0 otherwise.
-var abortSendScript = redis.NewScript(`
+var abortSendScript = newScript("abortsend", `
 local m = redis.call('HGET', KEYS[1], ARGV[1])
 if m == 'attempt' or (m and string.sub(m, 1, 8) == 'attempt:') then
   return redis.call('HDEL', KEYS[1], ARGV[1])
@@ -338,7 +366,7 @@ end
 //	ARGV[3] the burst, ≥ 1
 //
 // It returns {1, 0} when allowed, {0, µs to wait} when not.
-var rateScript = redis.NewScript(gcraLua("KEYS[1]", "ARGV[1]", "ARGV[2]", "ARGV[3]") + `
+var rateScript = newScript("rate", gcraLua("KEYS[1]", "ARGV[1]", "ARGV[2]", "ARGV[3]")+`
 if gcraOK then
   return {1, '0'}
 end
@@ -377,7 +405,7 @@ return {0, gcraWait}
 //	ARGV[10] stream MAXLEN (approximate)
 //
 // It returns 1 when applied, 0 when it had been applied before.
-var effectScript = redis.NewScript(`
+var effectScript = newScript("effect", `
 local kind, p = ARGV[1], ARGV[2]
 local c = ARGV[5]
 if c == '' then c = '_' end
@@ -433,7 +461,7 @@ return 1
 //	ARGV[3] stalled cutoff, unix ms (exclusive); "" counts nobody
 //
 // It returns {residents dropped, residents stalled}.
-var expireScript = redis.NewScript(`
+var expireScript = newScript("expire", `
 local n = 0
 if ARGV[1] ~= '' then
   n = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])

@@ -73,7 +73,7 @@ const attemptLua = `'attempt'`
 //
 // It returns false when the lock is held by someone else, otherwise {the
 // head's state or "none", extra (see paceMarkLua), the outbox's replies…}.
-var claimScript = redis.NewScript(`
+var claimScript = newScript("claim", `
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return false
 end
@@ -94,7 +94,7 @@ if ok and type(head) == 'table' and type(head.id) == 'string' and type(head.text
       redis.call('HDEL', KEYS[3], id)
     end
   end
-` + paceMarkLua(3, 4, 5, 3, 4, 5, 6, `'attempt:' .. ARGV[1]`) + `
+`+paceMarkLua(3, 4, 5, 3, 4, 5, 6, `'attempt:' .. ARGV[1]`)+`
   if state ~= 'attempt' then
     -- An attempt found is looked at again by Begin: the sender may know it
     -- never left (and unmark it first).
@@ -119,9 +119,9 @@ return out
 //	ARGV[5] the burst, ≥ 1
 //
 // It returns {state, extra} (see paceMarkLua).
-var paceMarkScript = redis.NewScript(`
+var paceMarkScript = newScript("pacemark", `
 local id = ARGV[1]
-` + paceMarkLua(1, 2, 3, 3, 4, 5, 2, attemptLua) + `
+`+paceMarkLua(1, 2, 3, 3, 4, 5, 2, attemptLua)+`
 return {state, extra}
 `)
 
@@ -146,7 +146,7 @@ return {state, extra}
 // script (no Commit can come between on one node); on a cluster the index
 // is elsewhere and the caller runs unindexOutbox. It returns the outbox's
 // length afterwards.
-var finishScript = redis.NewScript(popReplyLua + `
+var finishScript = newScript("finish", popReplyLua+`
 if ARGV[4] ~= '' then
   redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[3])
 end
@@ -180,12 +180,12 @@ return left
 //
 // It returns {the outbox's length, the next's state, extra} (see
 // paceMarkLua).
-var finishNextScript = redis.NewScript(popReplyLua + `
+var finishNextScript = newScript("finishnext", popReplyLua+`
 if ARGV[4] ~= '' then
   redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[3])
 end
 local id = ARGV[5]
-` + paceMarkLua(2, 4, 3, 6, 7, 8, 3, attemptLua) + `
+`+paceMarkLua(2, 4, 3, 6, 7, 8, 3, attemptLua)+`
 return {redis.call('LLEN', KEYS[1]), state, extra}
 `)
 

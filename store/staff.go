@@ -112,7 +112,7 @@ func (r *Redis) RedeemInvite(ctx context.Context, code string) (flows.Invite, er
 //
 // It returns the invite as it was (JSON), or nil if there is none; the key
 // is deleted with its last use and otherwise keeps its TTL.
-var redeemScript = redis.NewScript(`
+var redeemScript = newScript("redeem", `
 local raw = redis.call('GET', KEYS[1])
 if not raw then
   return false

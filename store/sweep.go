@@ -336,7 +336,7 @@ func cutLast(s, sep string) (before, after string, found bool) {
 
 // migrateCounterScript adds the old counter KEYS[1] to KEYS[2], each field
 // prefixed with ARGV[1], and deletes KEYS[1].
-var migrateCounterScript = redis.NewScript(`
+var migrateCounterScript = newScript("migratecounter", `
 local kv = redis.call('HGETALL', KEYS[1])
 for i = 1, #kv, 2 do
   redis.call('HINCRBY', KEYS[2], ARGV[1] .. kv[i], kv[i + 1])
