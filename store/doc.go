@@ -53,6 +53,7 @@
 //	P:{r:R}:effects                       LIST    none         Commit (RPUSH), ApplyEffects (LPOP)
 //	P:{r:R}:sent                          HASH    7 d, renewed BeginSend (HSETNX attempt), ClaimOutbox (attempt:<token>),
 //	                                                           SendClaim.Finish (HSET sent), AbortSend (HDEL attempt)
+//	P:{r:R}:pace                          STRING  until due    ClaimOutbox, SendClaim.Begin and Finish (GCRA arrival time, µs)
 //	P:{r:R}:sendlock                      STRING  LockTTL      ClaimOutbox (token), SendClaim.Finish and Release
 //	                                                           (compare-and-delete)
 //	P:{r:R}:unreachable                   STRING  none         SetReachable

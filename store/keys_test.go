@@ -2,6 +2,9 @@ package store
 
 import (
 	"os"
+	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -111,6 +114,64 @@ func TestSlotMatchesCluster(t *testing.T) {
 		}
 		if int(got) != slot(key) {
 			t.Errorf("slot(%q) = %d, CLUSTER KEYSLOT says %d", key, slot(key), got)
+		}
+	}
+}
+
+// docKeys reads the key column of the table in doc.go's package comment,
+// each key with its placeholders ("R", "<flow>") turned into "*".
+func docKeys(t *testing.T) []string {
+	t.Helper()
+	src, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A row starts with the prefix P; the key column ends at two spaces (a
+	// placeholder such as "<update id>" holds one).
+	row := regexp.MustCompile(`(?m)^//\t(P:\S.*?) {2,}`)
+	tag := regexp.MustCompile(`\{([a-z]):[A-Z]\}`)
+	placeholder := regexp.MustCompile(`<[^>]*>`)
+	var keys []string
+	for _, m := range row.FindAllStringSubmatch(string(src), -1) {
+		k := tag.ReplaceAllString(m[1], "{$1:*}")
+		keys = append(keys, placeholder.ReplaceAllString(k, "*"))
+	}
+	if len(keys) < 10 {
+		t.Fatalf("found %d rows in doc.go's key table: has its layout changed?", len(keys))
+	}
+	return keys
+}
+
+// TestDocKeyTableMatchesKeys checks doc.go's table of keys against keys.go:
+// every key builder (an exported method of Keys that returns a key) has its
+// row, and every row a builder, so that a key added, renamed or dropped in
+// keys.go cannot leave the table behind.
+func TestDocKeyTableMatchesKeys(t *testing.T) {
+	documented := docKeys(t)
+	k := reflect.ValueOf(NewKeys("P"))
+	var built []string
+	for i := range k.NumMethod() {
+		name := k.Type().Method(i).Name
+		m := k.Method(i)
+		if name == "Prefix" || m.Type().NumOut() != 1 || m.Type().Out(0).Kind() != reflect.String {
+			continue
+		}
+		args := make([]reflect.Value, m.Type().NumIn())
+		for j := range args {
+			if m.Type().In(j).Kind() != reflect.String {
+				t.Fatalf("Keys.%s takes a %s: teach this test its placeholder", name, m.Type().In(j))
+			}
+			args[j] = reflect.ValueOf("\x00")
+		}
+		key := strings.ReplaceAll(m.Call(args)[0].String(), "\x00", "*")
+		built = append(built, key)
+		if !slices.Contains(documented, key) {
+			t.Errorf("Keys.%s builds %s, which has no row in doc.go's key table", name, key)
+		}
+	}
+	for _, key := range documented {
+		if !slices.Contains(built, key) {
+			t.Errorf("doc.go's key table has %s, which no method of Keys builds", key)
 		}
 	}
 }
