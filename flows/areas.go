@@ -201,9 +201,6 @@ func NewLiveAreas(areas []Area) *LiveAreas {
 // Set replaces the snapshot.
 func (l *LiveAreas) Set(areas []Area) { l.cur.Store(NewAreaIndex(areas)) }
 
-// Index returns the current snapshot.
-func (l *LiveAreas) Index() *AreaIndex { return l.cur.Load() }
-
 // FoldedName returns Fold(name), kept for the current snapshot's names.
 func (l *LiveAreas) FoldedName(name string) string { return l.cur.Load().FoldedName(name) }
 

@@ -41,9 +41,6 @@ func (r *Redis) AcquireLease(ctx context.Context, name string, ttl time.Duration
 // Name returns the lease's name.
 func (l *Lease) Name() string { return l.name }
 
-// TTL returns the lifetime each Renew gives the lease.
-func (l *Lease) TTL() time.Duration { return l.ttl }
-
 // Renew extends the lease by its TTL from now if it is still held, and
 // reports whether it was. Once it reports false the lease is lost for good:
 // stop the job, and acquire a new lease to run it again. Renew well within

@@ -39,14 +39,6 @@ func (r *RoundTrips) ByOp() map[string]int64 {
 	return out
 }
 
-// Ops returns the operation names counted so far, sorted.
-func (r *RoundTrips) Ops() []string {
-	var names []string
-	r.ops.Range(func(k, _ any) bool { names = append(names, k.(string)); return true })
-	sort.Strings(names)
-	return names
-}
-
 // opName is the name a command is counted under.
 func opName(cmd redis.Cmder) string {
 	name := cmd.Name()
