@@ -12,9 +12,11 @@ import (
 	"strings"
 	"time"
 
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/hangxomso/hangxom/desk"
 	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/locales"
-	yaml "go.yaml.in/yaml/v3"
 )
 
 // MaxMessageRunes is the longest a flow message may be once rendered with
@@ -68,7 +70,7 @@ func (p Problem) String() string {
 //     use, templates that parse, render and use only the fields supplied
 //     (flows.ContentFields for say and invalid, none for titles and button
 //     labels, which the engine renders without data, the fields
-//     flows.SystemMessages lists for system messages, plus Count for counted
+//     flows.SystemMessages and desk.Messages list for system messages, plus Count for counted
 //     ones), counted messages with the plural forms their language needs,
 //     no counted flow message, no empty text, flow messages at most
 //     MaxMessageRunes long when rendered with sample data;
@@ -77,7 +79,17 @@ func (p Problem) String() string {
 //   - targets: flow and area exist, 0 < pct <= 100, a known basis, a
 //     source, one target per flow and area.
 func Check(contentFS, localesFS fs.FS) []Problem {
-	return check(contentFS, localesFS, flows.ContentFields(), flows.SystemMessages())
+	return check(contentFS, localesFS, flows.ContentFields(), systemMessages())
+}
+
+// systemMessages are the messages the engine and the team desk render
+// themselves, with the fields each supplies.
+func systemMessages() map[string][]string {
+	m := flows.SystemMessages()
+	for id, fields := range desk.Messages() {
+		m[id] = fields
+	}
+	return m
 }
 
 // check is Check with the engine's fields and system messages as arguments,

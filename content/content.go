@@ -80,7 +80,7 @@ func (ps Problems) Error() string {
 // flows, areas and targets. If Check finds any problem it returns them all
 // as a Problems error and nothing else.
 func Load(contentFS, localesFS fs.FS) (*flows.Library, []flows.Area, []Target, error) {
-	return load(contentFS, localesFS, flows.ContentFields(), flows.SystemMessages())
+	return load(contentFS, localesFS, flows.ContentFields(), systemMessages())
 }
 
 func load(contentFS, localesFS fs.FS, contentFields []string, system map[string][]string) (*flows.Library, []flows.Area, []Target, error) {

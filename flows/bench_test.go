@@ -13,13 +13,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/flows/flowstest"
 	"github.com/hangxomso/hangxom/store"
 )
 
 // BenchmarkEngine measures one pure engine turn (no I/O): a checkpoint
 // answered with a typed word, on the demo flow.
 func BenchmarkEngine(b *testing.B) {
-	c := &conv{t: b, e: newEngine(b), now: t0}
+	c := &conv{t: b, e: flowstest.NewEngine(b), now: flowstest.T0}
 	c.text("chào")
 	c.text("xa a")
 	c.text("1")
@@ -29,7 +30,7 @@ func BenchmarkEngine(b *testing.B) {
 	in := flows.Input{Kind: flows.InputText, Text: "Đã xong rồi ạ"}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.e.Handle(s, in, t0); err != nil {
+		if _, err := c.e.Handle(s, in, flowstest.T0); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -84,7 +85,7 @@ func BenchmarkRoundTripsPerUpdate(b *testing.B) {
 	c.AddHook(rt)
 	st := store.New(c, store.Options{Prefix: "rt:v1", DataKey: []byte("k")})
 	// With a session cache, as serve runs it.
-	svc := &flows.Service{Engine: newEngine(b), Store: st, Clock: flows.ClockFunc(func() time.Time { return t0 }),
+	svc := &flows.Service{Engine: flowstest.NewEngine(b), Store: st, Clock: flows.ClockFunc(func() time.Time { return flowstest.T0 }),
 		Cache: &flows.SessionCache{}}
 	ctx := b.Context()
 	n := 0

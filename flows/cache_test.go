@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/flows/flowstest"
 	"github.com/hangxomso/hangxom/store"
 )
 
@@ -21,11 +22,11 @@ func cachedReplicas(t *testing.T, n int) ([]*flows.Service, *store.Redis, *round
 	t.Cleanup(func() { _ = c.Close() })
 	rt := &roundTrips{}
 	c.AddHook(rt)
-	clock := flows.ClockFunc(func() time.Time { return t0 })
+	clock := flows.ClockFunc(func() time.Time { return flowstest.T0 })
 	st := store.New(c, store.Options{Prefix: "cache:v1", DataKey: []byte("k"), Clock: clock})
 	var out []*flows.Service
 	for range n {
-		out = append(out, &flows.Service{Engine: newEngine(t), Store: st, Clock: clock, Cache: &flows.SessionCache{}})
+		out = append(out, &flows.Service{Engine: flowstest.NewEngine(t), Store: st, Clock: clock, Cache: &flows.SessionCache{}})
 	}
 	return out, st, rt
 }
@@ -109,11 +110,11 @@ func TestCachedReplicasAgreeWithOne(t *testing.T) {
 		t.Errorf("sessions differ: replicas %+v, one %+v", a, b)
 	}
 	for _, h := range []string{"a-1"} {
-		got, err := st.Counts(ctx, []store.HamletFlow{{Hamlet: h, Flow: "demo"}}, []string{t0.Format("2006-01")}, t0.Add(-time.Hour))
+		got, err := st.Counts(ctx, []store.HamletFlow{{Hamlet: h, Flow: "demo"}}, []string{flowstest.T0.Format("2006-01")}, flowstest.T0.Add(-time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := plainSt.Counts(ctx, []store.HamletFlow{{Hamlet: h, Flow: "demo"}}, []string{t0.Format("2006-01")}, t0.Add(-time.Hour))
+		want, err := plainSt.Counts(ctx, []store.HamletFlow{{Hamlet: h, Flow: "demo"}}, []string{flowstest.T0.Format("2006-01")}, flowstest.T0.Add(-time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}

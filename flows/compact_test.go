@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/flows/flowstest"
 )
 
 // compactAt returns the session of the last turn before and after Compact.
@@ -79,7 +80,7 @@ func TestCompactedKeyboardAfterTheContentChanged(t *testing.T) {
 	// A release removes the first flow: the menu the resident sees is not
 	// the one a rebuilt keyboard would be, so a tap on it must not start
 	// whatever is first now.
-	lib, err := flows.NewLibrary(demoFlows()[1:]...)
+	lib, err := flows.NewLibrary(flowstest.DemoFlows()[1:]...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func TestCompactedKeyboardAfterTheContentChanged(t *testing.T) {
 
 func TestCompactKeepsWholeSeconds(t *testing.T) {
 	c := newConv(t)
-	c.now = t0.Add(1234567891 * time.Nanosecond)
+	c.now = flowstest.T0.Add(1234567891 * time.Nanosecond)
 	onboard(c)
 	c.tap("other.title")
 	c.tap("common.btn.done")

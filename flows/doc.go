@@ -5,8 +5,9 @@
 //
 // The package is the domain: it imports nothing else of this module and does
 // no I/O of its own. It declares the small interfaces it consumes (Store,
-// Localizer, Directory, Clock, Checker) and the store, locales and channel
-// packages satisfy them; only cmd/hangxom wires concrete types together.
+// Localizer, Directory, Clock, Checker, TeamDesk) and the store, locales,
+// desk and channel packages satisfy them; only cmd/hangxom wires concrete
+// types together.
 //
 // Data flows one way:
 //

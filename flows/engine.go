@@ -64,7 +64,7 @@ const (
 	actForget   = "forget:yes"
 	actKeep     = "keep"
 	actStop     = "stop:yes"
-	actStaff    = "staff:" // + the Desk's own action
+	actStaff    = StaffAction
 	actDone     = "ck:done"
 	actStuck    = "ck:stuck"
 	actSkip     = "ck:skip"
@@ -493,17 +493,17 @@ func (t *turn) command(cmd, args string) error {
 
 // choice handles a tapped button: its data must belong to the latest keyboard.
 func (t *turn) choice(data string) error {
-	if flow, ok := strings.CutPrefix(data, resumePrefix); ok && flow != "" {
+	if flow, ok := strings.CutPrefix(data, ResumePrefix); ok && flow != "" {
 		// A reminder's button: start or resume that flow.
 		return t.act(actFlow + flow)
 	}
-	if id, ok := strings.CutPrefix(data, notePrefix); ok && id != "" {
+	if id, ok := strings.CutPrefix(data, NotePrefix); ok && id != "" {
 		// "🏠 Write where I live", under the message saying who will come.
 		t.s.Stage, t.s.NoteFor = StageNote, id
 		t.say("common.write_place_ask", nil)
 		return nil
 	}
-	if id, ok := strings.CutPrefix(data, helpClaimPrefix); ok && id != "" {
+	if id, ok := strings.CutPrefix(data, HelpClaimPrefix); ok && id != "" {
 		t.res.Staff = &StaffRequest{Action: actStaff + "claim:" + id}
 		return nil
 	}

@@ -1,10 +1,7 @@
 package flows_test
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -12,79 +9,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/flows/flowstest"
 )
-
-// fakeLoc renders a message as "id" plus its data, so tests can assert on
-// which message was chosen without depending on the real words.
-type fakeLoc struct{}
-
-func (fakeLoc) Localize(lang, id string, data map[string]any) (string, error) {
-	if len(data) == 0 || !(strings.HasPrefix(id, "common.") || strings.HasPrefix(id, "staff.")) {
-		return id, nil
-	}
-	var kv []string
-	for k, v := range data {
-		kv = append(kv, fmt.Sprintf("%s=%v", k, v))
-	}
-	sort.Strings(kv)
-	return id + "{" + strings.Join(kv, ",") + "}", nil
-}
-
-func intp(n int) *int { return &n }
-
-var testAreas = []flows.Area{
-	{ID: "prov", Level: flows.LevelProvince, Name: "Tỉnh"},
-	{ID: "xa-a", Level: flows.LevelCommune, Name: "Xã A", ParentID: "prov", ValidFrom: "2025-07-01"},
-	{ID: "xa-b", Level: flows.LevelCommune, Name: "Xã B", ParentID: "prov"},
-	{ID: "xa-old", Level: flows.LevelCommune, Name: "Xã Cũ", ParentID: "prov", ValidTo: "2025-06-30", Successor: "xa-a"},
-	{ID: "a-1", Level: flows.LevelHamlet, Name: "Xóm 1", ParentID: "xa-a", Households: intp(10)},
-	{ID: "a-10", Level: flows.LevelHamlet, Name: "Xóm 10", ParentID: "xa-a", Aliases: []string{"Nà Lưu"}},
-	{ID: "a-2", Level: flows.LevelHamlet, Name: "Xóm 2", ParentID: "xa-a"},
-	{ID: "a-none", Level: flows.LevelHamlet, Name: "Chưa xếp", ParentID: "xa-a", Unassigned: true},
-	{ID: "b-1", Level: flows.LevelHamlet, Name: "Bản Một", ParentID: "xa-b"},
-	{ID: "b-none", Level: flows.LevelHamlet, Name: "Chưa xếp", ParentID: "xa-b", Unassigned: true},
-}
-
-func demoFlows() []*flows.Flow {
-	return []*flows.Flow{
-		{ID: "demo", Title: "demo.title", Order: 1, Start: "phone", Steps: []flows.Step{
-			{ID: "phone", Type: flows.StepChoice, Say: "demo.phone", Buttons: []flows.Button{
-				{ID: "android", Label: "demo.btn.android", Next: "why"},
-				{ID: "iphone", Label: "demo.btn.iphone", Next: "why"},
-				{ID: "notme", Label: "demo.btn.notme", Next: flows.LeaveTarget},
-			}},
-			{ID: "why", Type: flows.StepInfo, Say: "demo.why", Next: "install"},
-			{ID: "install", Type: flows.StepCheckpoint, Say: "demo.install", Next: "ask", Skip: "scan", Stuck: "install_help"},
-			{ID: "install_help", Type: flows.StepCheckpoint, Say: "demo.install_help", Next: "ask"},
-			{ID: "ask", Type: flows.StepQuestion, Say: "demo.ask", Validate: "phone", Save: "phone", Next: "scan"},
-			{ID: "scan", Type: flows.StepExternal, Say: "demo.scan", Checker: "qr", Outcomes: map[string]string{"ok": "end", "bad": "install", "default": "scan"},
-				Buttons: []flows.Button{{ID: "skip", Label: "demo.btn.skip_check", Next: "end"}}},
-			{ID: "end", Type: flows.StepEnd, Say: "demo.end"},
-		}},
-		{ID: "other", Title: "other.title", Order: 2, Start: "one", Steps: []flows.Step{
-			{ID: "one", Type: flows.StepCheckpoint, Say: "other.one", Next: "fin"},
-			{ID: "fin", Type: flows.StepEnd, Say: "other.fin"},
-		}},
-		{ID: "loop", Title: "loop.title", Order: 3, Start: "a", Steps: []flows.Step{
-			{ID: "a", Type: flows.StepInfo, Say: "loop.a", Next: "b"},
-			{ID: "b", Type: flows.StepInfo, Say: "loop.b", Next: "a"},
-		}},
-	}
-}
-
-var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
-
-func newEngine(t testing.TB) *flows.Engine {
-	t.Helper()
-	lib, err := flows.NewLibrary(demoFlows()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &flows.Engine{
-		Library: lib, Areas: flows.NewAreaIndex(testAreas), Loc: fakeLoc{},
-		WaitExpiry: 72 * time.Hour, SessionExpiry: 720 * time.Hour, Location: time.UTC,
-	}
-}
 
 // conv drives an engine through inputs, keeping the session, as a resident would.
 type conv struct {
@@ -95,7 +21,7 @@ type conv struct {
 	res flows.Result
 }
 
-func newConv(t *testing.T) *conv { return &conv{t: t, e: newEngine(t), now: t0} }
+func newConv(t *testing.T) *conv { return &conv{t: t, e: flowstest.NewEngine(t), now: flowstest.T0} }
 
 func (c *conv) send(in flows.Input) flows.Result {
 	c.t.Helper()
@@ -103,26 +29,9 @@ func (c *conv) send(in flows.Input) flows.Result {
 	if err != nil {
 		c.t.Fatalf("handle %+v: %v", in, err)
 	}
-	c.s, c.res = stored(c.t, c.e, res.Session), res
+	c.s, c.res = flowstest.Stored(c.t, c.e, res.Session), res
 	c.now = c.now.Add(time.Minute)
 	return res
-}
-
-// stored is the session as the next turn finds it: compacted and through
-// JSON, as the service stores it. Every conversation test goes through it,
-// so a keyboard Compact leaves out must come back whole.
-func stored(t testing.TB, e *flows.Engine, s flows.Session) flows.Session {
-	t.Helper()
-	e.Compact(&s)
-	b, err := json.Marshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var back flows.Session
-	if err := json.Unmarshal(b, &back); err != nil {
-		t.Fatal(err)
-	}
-	return back
 }
 
 func (c *conv) text(s string) flows.Result {
@@ -605,7 +514,7 @@ func (w wordsLoc) Localize(lang, id string, data map[string]any) (string, error)
 	if s, ok := w[id]; ok {
 		return s, nil
 	}
-	return fakeLoc{}.Localize(lang, id, data)
+	return flowstest.Loc{}.Localize(lang, id, data)
 }
 
 func TestTypedWordsAtAChoice(t *testing.T) {
@@ -676,7 +585,7 @@ func TestCheckQRCommand(t *testing.T) {
 // word the bot does not understand. The resident's "xong" still works.
 func TestPasswordAtALoginStep(t *testing.T) {
 	for _, secret := range []bool{true, false} {
-		fs := demoFlows()
+		fs := flowstest.DemoFlows()
 		fs[1].Steps[0].Secret = secret // other.one: "log in to the app"
 		lib, err := flows.NewLibrary(fs...)
 		if err != nil {
@@ -721,5 +630,21 @@ func TestNoteWithASecretIsNotPassedOn(t *testing.T) {
 	res = c.text("Nhà 12, xóm 3, gần trường; số em 0912345678")
 	if res.Sensitive || res.Staff == nil {
 		t.Fatalf("a plain note: sensitive %v, staff %+v", res.Sensitive, res.Staff)
+	}
+}
+
+func TestStopReminders(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.text("dừng")
+	res := c.tap("common.btn.stop_yes")
+	check(t, "stopped", "common.stopped", texts(res)[0])
+	if !c.s.NoReminders {
+		t.Fatal("reminders not stopped")
+	}
+	res = c.cmd("start", "")
+	check(t, "back on", "common.reminders_on", texts(res)[0])
+	if c.s.NoReminders {
+		t.Error("reminders still stopped after /start")
 	}
 }

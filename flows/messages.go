@@ -6,8 +6,9 @@ func ContentFields() []string { return []string{"Hamlet", "Commune"} }
 
 // SystemMessages returns every message id the engine and service render
 // themselves (outside flow files), with the template fields supplied to each.
-// content check uses it to prove every locale has every message and that no
-// template asks for a field that is never supplied.
+// content check uses it, with the team desk's (desk.Messages), to prove every
+// locale has every message and that no template asks for a field that is
+// never supplied.
 func SystemMessages() map[string][]string {
 	m := map[string][]string{
 		"common.welcome":           {"Months"},
@@ -71,7 +72,7 @@ func SystemMessages() map[string][]string {
 	for _, c := range []string{"start", "menu", "back", "cancel", "help", "progress", "lang", "forget", "stop", "checkqr"} {
 		m["common.cmd."+c] = nil
 	}
-	for _, more := range []func() map[string][]string{staffMessages, payeeMessages, qrMessages, moveMessages, areaMessages, helpMessages, statsMessages} {
+	for _, more := range []func() map[string][]string{qrMessages} {
 		for id, fields := range more() {
 			m[id] = fields
 		}
@@ -80,32 +81,6 @@ func SystemMessages() map[string][]string {
 		m["common.invalid."+v] = ContentFields()
 	}
 	return m
-}
-
-// staffMessages are the Desk's words and their fields.
-func staffMessages() map[string][]string {
-	return map[string][]string{
-		"staff.unknown": nil, "staff.join_slow_down": nil, "staff.join_invalid": nil,
-		"staff.join_already_coordinator": nil, "staff.joined_team": {"Area"}, "staff.joined_coordinator": {"Area"},
-		"staff.only_coordinators": nil, "staff.invite_role": nil, "staff.invite_area": nil,
-		"staff.invite_no_area": nil, "staff.not_your_area": nil,
-		"staff.invite_made": {"Code", "Area", "Days"}, "staff.invite_made_link": {"Code", "Area", "Days", "Link"},
-		"staff.not_a_member": nil, "staff.team_mine": {"Hamlets"}, "staff.team_line": {"Name", "Role", "Areas"},
-		"staff.team_list": {"List"}, "staff.team_empty": nil, "staff.role_team": nil, "staff.role_coordinator": nil,
-		"staff.remove_ask": {"Name"}, "staff.removed": {"Name"},
-		"staff.btn.role_team": nil, "staff.btn.role_coordinator": nil, "staff.btn.invite": nil,
-		"staff.btn.remove": {"Name"}, "staff.btn.remove_yes": nil,
-		"staff.pending":        {"Total", "Page", "Pages", "List"},
-		"staff.pending_line":   {"Name", "Hamlet", "Flow", "Step", "Steps", "Days"},
-		"staff.pending_none":   nil,
-		"staff.pending_hidden": {"Flow", "Total"},
-		"staff.pending_note":   {"Note"},
-		"staff.someone":        nil,
-		"staff.mark_stalled":   nil,
-		"staff.mark_help":      nil,
-		"staff.btn.next_page":  nil,
-		"staff.btn.prev_page":  nil,
-	}
 }
 
 // qrMessages are the words of the QR checker (cmd/hangxom wires it to the

@@ -126,6 +126,24 @@ type CheckResult struct {
 	Text    string
 }
 
+// TeamDesk answers the commands of team members and coordinators and routes
+// residents' help requests to them. Unlike the engine it reads other
+// people's data, with I/O, so the service calls it around the engine's turn;
+// package desk implements it.
+type TeamDesk interface {
+	// Do answers a team command or a staff button (the engine's
+	// Result.Staff) for resident, changing s (their screen) as it goes. A
+	// refusal is a reply; an error is a failure of a store, and the turn is
+	// then not committed.
+	Do(ctx context.Context, resident string, s *Session, req StaffRequest, now time.Time) ([]Reply, error)
+	// NotifyHelp turns a committed EffectHelp into a help request and tells
+	// the hamlet's team.
+	NotifyHelp(ctx context.Context, resident string, s Session, e Effect) error
+	// IsMember reports whether resident is a team member or coordinator
+	// (whom retention keeps).
+	IsMember(ctx context.Context, resident string) (bool, error)
+}
+
 // Clock tells the time; tests use a fixed one.
 type Clock interface{ Now() time.Time }
 

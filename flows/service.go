@@ -27,7 +27,7 @@ type Service struct {
 	Checkers map[string]Checker
 	// Desk answers team and coordinator commands; without it they are
 	// unknown commands.
-	Desk   *Desk
+	Desk   TeamDesk
 	Logger *slog.Logger
 	// Cache, when set and the store is a FastCommitter, keeps the sessions
 	// this process wrote last: a resident's next turn here runs on the
@@ -162,7 +162,7 @@ func (s *Service) once(ctx context.Context, resident string, in Input, sess Sess
 	if err == nil && res.Staff != nil {
 		var replies []Reply
 		if s.Desk == nil {
-			text, _ := s.Engine.Loc.Localize(langOr(res.Session.Lang), "common.unknown_command", nil)
+			text, _ := s.Engine.Loc.Localize(LangOrDefault(res.Session.Lang), "common.unknown_command", nil)
 			replies = []Reply{{Text: text}}
 		} else if replies, err = s.Desk.Do(ctx, resident, &res.Session, *res.Staff, now); err != nil {
 			return Handled{}, false, err // a store failure: nothing committed, the update comes again
@@ -173,7 +173,7 @@ func (s *Service) once(ctx context.Context, resident string, in Input, sess Sess
 		// A broken flow must not wedge the resident: keep the session,
 		// record the update, apologise.
 		s.logger().Error("engine failed", "resident", resident, "kind", in.Kind, "err", err)
-		text, _ := s.Engine.Loc.Localize(langOr(sess.Lang), "common.error", nil)
+		text, _ := s.Engine.Loc.Localize(LangOrDefault(sess.Lang), "common.error", nil)
 		res = Result{Session: sess, Replies: []Reply{{Text: text}}}
 	}
 	s.ready(resident, in, &res, now)
@@ -259,7 +259,7 @@ func (s *Service) Retire(ctx context.Context, resident string, before time.Time)
 		return false, nil // they came back
 	}
 	if s.Desk != nil {
-		if _, member, err := s.Desk.memberOf(ctx, resident, ""); err != nil {
+		if member, err := s.Desk.IsMember(ctx, resident); err != nil {
 			return false, fmt.Errorf("flows: retire %s: %w", resident, err)
 		} else if member {
 			return false, nil
@@ -324,7 +324,7 @@ func (s *Service) check(ctx context.Context, resident string, res Result, now ti
 	req := res.Check
 	outcome, said := "unavailable", ""
 	if c, ok := s.Checkers[req.Checker]; ok {
-		r, err := c.Check(ctx, resident, langOr(res.Session.Lang), req.Input)
+		r, err := c.Check(ctx, resident, LangOrDefault(res.Session.Lang), req.Input)
 		if err != nil {
 			s.logger().Warn("checker failed", "checker", req.Checker, "resident", resident, "err", err)
 			r = CheckResult{Outcome: "error"}
@@ -356,7 +356,9 @@ func (s *Service) logger() *slog.Logger {
 	return s.Logger
 }
 
-func langOr(l string) string {
+// LangOrDefault is the language l, or Vietnamese (the default) when the
+// resident has not chosen one.
+func LangOrDefault(l string) string {
 	if l == "" {
 		return "vi"
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/flows/flowstest"
 	"github.com/hangxomso/hangxom/store"
 )
 
@@ -35,10 +36,10 @@ func newService(t testing.TB) (*flows.Service, *store.Redis, *qrChecker) {
 	m := miniredis.RunT(t)
 	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	t.Cleanup(func() { _ = c.Close() })
-	clock := flows.ClockFunc(func() time.Time { return t0 })
+	clock := flows.ClockFunc(func() time.Time { return flowstest.T0 })
 	st := store.New(c, store.Options{Prefix: "svc:v1", DataKey: []byte("k"), Clock: clock})
 	qr := &qrChecker{out: "ok"}
-	return &flows.Service{Engine: newEngine(t), Store: st, Clock: clock, Checkers: map[string]flows.Checker{"qr": qr}}, st, qr
+	return &flows.Service{Engine: flowstest.NewEngine(t), Store: st, Clock: clock, Checkers: map[string]flows.Checker{"qr": qr}}, st, qr
 }
 
 func outboxTexts(t *testing.T, st *store.Redis, resident string) []string {

@@ -59,18 +59,24 @@ type Invite struct {
 // ErrInviteInvalid means an invite code is unknown, expired or used up.
 var ErrInviteInvalid = errors.New("invite code unknown, expired or used up")
 
-// StaffStore keeps members and invites.
-type StaffStore interface {
-	Member(ctx context.Context, id string) (Member, bool, error)
-	PutMember(ctx context.Context, m Member) error
-	RemoveMember(ctx context.Context, id string) error
-	Members(ctx context.Context) ([]Member, error)
-	CreateInvite(ctx context.Context, inv Invite) error
-	// RedeemInvite uses one use of a code atomically.
-	RedeemInvite(ctx context.Context, code string) (Invite, error)
-	// Allow is a rate limiter shared by replicas (against guessing codes).
-	Allow(ctx context.Context, key string, ratePerSec float64, burst int) (bool, time.Duration, error)
-}
+// Button data and actions the engine and the team desk share.
+const (
+	// StaffAction starts the action of a button on a team member's or
+	// coordinator's screen; the rest is the desk's own.
+	StaffAction = "staff:"
+	// HelpClaimPrefix starts the callback data of the "I will help" button
+	// on a help notification. That message goes to another person's chat,
+	// outside their session's keyboard, so the data names the request
+	// itself; the desk checks the presser's role and area, so forged data
+	// gains nothing.
+	HelpClaimPrefix = "h:"
+	// NotePrefix starts the data of the resident's "🏠 Write where I live"
+	// button under the message saying who will come.
+	NotePrefix = "n:"
+	// ResumePrefix starts the callback data of a reminder's resume button
+	// (a message outside the resident's session keyboard).
+	ResumePrefix = "r:"
+)
 
 // StaffRequest is a team or coordinator command, or the action of a button
 // on one of their screens, handed by the engine to the Desk.
@@ -85,18 +91,6 @@ type StaffRequest struct {
 type OpenEntry struct {
 	Pseudonym string
 	Last      time.Time
-}
-
-// FollowUpStore answers the team's questions about residents.
-type FollowUpStore interface {
-	// Open lists a hamlet's residents with an unfinished flow, oldest first.
-	Open(ctx context.Context, hamlet, flow string) ([]OpenEntry, error)
-	// Resident maps a pseudonym back to the resident, unless forgotten.
-	Resident(ctx context.Context, pseudonym string) (string, bool, error)
-	Session(ctx context.Context, resident string) (Session, error)
-	// HamletResidents lists the pseudonyms of the residents filed under a
-	// hamlet.
-	HamletResidents(ctx context.Context, hamlet string) ([]string, error)
 }
 
 // Help request states.
@@ -132,16 +126,6 @@ type HelpRequest struct {
 // ErrNoHelp means a help request does not exist (any more).
 var ErrNoHelp = errors.New("no such help request")
 
-// HelpStore keeps help requests and reaches other people's outboxes.
-type HelpStore interface {
-	CreateHelp(ctx context.Context, h HelpRequest) (bool, error)
-	Help(ctx context.Context, id string) (HelpRequest, bool, error)
-	UpdateHelp(ctx context.Context, id string, change func(*HelpRequest) bool) (HelpRequest, bool, error)
-	OpenHelps(ctx context.Context, hamlet string) ([]HelpRequest, error)
-	UnclaimedBefore(ctx context.Context, t time.Time) ([]HelpRequest, error)
-	Enqueue(ctx context.Context, resident string, replies ...Reply) error
-}
-
 // Reminder is one reminder waiting to be sent to a resident.
 type Reminder struct {
 	ID       string    `json:"id"`
@@ -151,19 +135,9 @@ type Reminder struct {
 	Due      time.Time `json:"due"`
 }
 
-// ReminderStore keeps the reminder queue.
-type ReminderStore interface {
-	QueueReminders(ctx context.Context, rs []Reminder) error
-	// TakeDueReminders claims due reminders; each must be acknowledged,
-	// or it comes back after a lease (a crashed sender).
-	TakeDueReminders(ctx context.Context, now time.Time, n int) ([]Reminder, error)
-	AckReminder(ctx context.Context, r Reminder) error
-	// MarkReminded records reminder id for the resident, false if another
-	// reminder did within ttl; the same id may mark again.
-	MarkReminded(ctx context.Context, resident, id string, ttl time.Duration) (bool, error)
-	Reminded(ctx context.Context, resident string) (bool, error)
-	Reachable(ctx context.Context, resident string) (bool, error)
-}
+// PayeeChecker names the checker that reads a payee's genuine QR code for
+// /payee add: its outcome is "ok:<BIN>:<account>" or a failure.
+const PayeeChecker = "vietqr-payee"
 
 // Payee is a genuine account of an area's payee (a school, a health station,
 // an electricity or water agent), registered by its team so residents'

@@ -9,10 +9,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hangxomso/hangxom/desk"
 	"github.com/hangxomso/hangxom/flows"
 )
 
-var _ flows.HelpStore = (*Redis)(nil)
+var _ desk.HelpStore = (*Redis)(nil)
 
 // Enqueue appends replies to someone else's outbox (a team member told of a
 // help request, a resident told who will come). The sender drains it like

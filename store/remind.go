@@ -9,10 +9,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hangxomso/hangxom/desk"
 	"github.com/hangxomso/hangxom/flows"
 )
 
-var _ flows.ReminderStore = (*Redis)(nil)
+var _ desk.ReminderStore = (*Redis)(nil)
 
 // QueueReminders puts reminders in the queue, each due at its time; they
 // survive restarts and wait there through the quiet hours.

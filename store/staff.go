@@ -10,10 +10,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hangxomso/hangxom/desk"
 	"github.com/hangxomso/hangxom/flows"
 )
 
-var _ flows.StaffStore = (*Redis)(nil)
+var _ desk.StaffStore = (*Redis)(nil)
 
 // Member returns a team member or coordinator.
 func (r *Redis) Member(ctx context.Context, id string) (flows.Member, bool, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hangxomso/hangxom/content"
+	"github.com/hangxomso/hangxom/desk"
 	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/locales"
 	"github.com/hangxomso/hangxom/metrics"
@@ -36,7 +37,7 @@ type app struct {
 	loc     *locales.Localizer
 	engine  *flows.Engine
 	service *flows.Service
-	desk    *flows.Desk
+	desk    *desk.Desk
 	qr      *qrChecker
 	clock   flows.Clock
 	closers []func()
@@ -165,10 +166,10 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 		a.Close()
 		return nil, err
 	}
-	a.desk = &flows.Desk{Store: a.store, Areas: a.live, Loc: a.loc, Coordinators: cfg.Coordinators,
+	a.desk = &desk.Desk{Store: a.store, Areas: a.live, Loc: a.loc, Coordinators: cfg.Coordinators,
 		BotUsername: cfg.TelegramUsername, FollowUp: a.store, Library: a.library, WaitExpiry: cfg.WaitExpiry,
 		Help: a.store, Reminders: a.store, Location: cfg.TZ, BulkRate: cfg.BulkRate, PrivateFlows: cfg.PrivateFlows,
-		Stats: flows.DeskStats{Counts: a.store, TeamLog: a.store, Targets: statsTargets(a.targets)}}
+		Stats: desk.DeskStats{Counts: a.store, TeamLog: a.store, Targets: statsTargets(a.targets)}}
 	a.desk.AddArea = func(ctx context.Context, x flows.Area) error {
 		if err := a.store.PutArea(ctx, x); err != nil {
 			return err

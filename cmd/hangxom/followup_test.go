@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hangxomso/hangxom/bot/telegram/telegramtest"
+	"github.com/hangxomso/hangxom/desk"
 	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/store"
 )
@@ -877,7 +878,7 @@ func TestFollowupEndToEnd(t *testing.T) {
 	v.clock.Set(time.Date(2026, 11, 21, 6, 59, 0, 0, ict))
 	cfg := mustConfig(t)
 	cfg.DataKey, cfg.Coordinators = followKey, []string{son.ID()}
-	var desks []*flows.Desk
+	var desks []*desk.Desk
 	for range 2 {
 		a, err := openApp(ctx, cfg, appOptions{client: v.client, prefix: v.prefix, clock: v.clock}, io.Discard)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/hangxomso/hangxom/desk"
 	"github.com/hangxomso/hangxom/flows"
 )
 
@@ -58,7 +59,7 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	if (r == flows.RoleTeam) != (area.Level == flows.LevelHamlet) {
 		return usagef("--area: %s is a %s; team members join a hamlet, coordinators a commune or the province", area.ID, area.Level)
 	}
-	code, err := flows.InviteCode(nil)
+	code, err := desk.InviteCode(nil)
 	if err != nil {
 		return err
 	}
@@ -67,7 +68,7 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	if err := a.store.CreateInvite(ctx, inv); err != nil {
 		return err
 	}
-	link := flows.InviteLink(cfg.TelegramUsername, code)
+	link := desk.InviteLink(cfg.TelegramUsername, code)
 	if *format == "json" {
 		out := map[string]any{"code": code, "link": nil, "area_id": area.ID, "area_level": area.Level,
 			"role": string(r), "secretary": *secretary, "expires_at": inv.ExpiresAt.Format("2006-01-02T15:04:05Z07:00")}

@@ -1,4 +1,4 @@
-package flows
+package desk
 
 import (
 	"context"
@@ -8,20 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hangxomso/hangxom/flows"
 )
 
-// helpClaimPrefix starts the callback data of the "I will help" button on a
-// help notification. That message goes to another person's chat, outside
-// their session's keyboard, so the data names the request itself; the Desk
-// checks the presser's role and area, so forged data gains nothing.
-const helpClaimPrefix = "h:"
-
-// notePrefix starts the data of the resident's "🏠 Write where I live"
-// button under the message saying who will come.
-const notePrefix = "n:"
-
 // helpID names the help request of one help effect, the same on every retry.
-func helpID(resident string, e Effect) string {
+func helpID(resident string, e flows.Effect) string {
 	sum := sha256.Sum256([]byte(resident + "|" + strconv.FormatInt(e.At.UnixNano(), 10) + "|" + e.Flow + "|" + e.Step))
 	return hex.EncodeToString(sum[:8])
 }
@@ -30,12 +22,12 @@ func helpID(resident string, e Effect) string {
 // every team member of the hamlet, with a button to claim it; a hamlet with
 // no team member goes to the coordinators covering it. It is idempotent:
 // the request is created once, and only its creator notifies.
-func (d *Desk) NotifyHelp(ctx context.Context, resident string, s Session, e Effect) error {
+func (d *Desk) NotifyHelp(ctx context.Context, resident string, s flows.Session, e flows.Effect) error {
 	if d.Help == nil || e.Hamlet == "" {
 		return nil
 	}
-	h := HelpRequest{ID: helpID(resident, e), Hamlet: e.Hamlet, Flow: e.Flow, Step: e.Step,
-		Resident: resident, Name: s.Name, At: e.At, Status: HelpOpen}
+	h := flows.HelpRequest{ID: helpID(resident, e), Hamlet: e.Hamlet, Flow: e.Flow, Step: e.Step,
+		Resident: resident, Name: s.Name, At: e.At, Status: flows.HelpOpen}
 	created, err := d.Help.CreateHelp(ctx, h)
 	if err != nil || !created {
 		return err
@@ -45,13 +37,13 @@ func (d *Desk) NotifyHelp(ctx context.Context, resident string, s Session, e Eff
 
 // offerHelp tells the helpers of an open request about it, escalated to
 // the coordinators when the hamlet has no team member who may take it.
-func (d *Desk) offerHelp(ctx context.Context, h HelpRequest) error {
+func (d *Desk) offerHelp(ctx context.Context, h flows.HelpRequest) error {
 	to, escalated, err := d.helpers(ctx, h.Hamlet, h.Flow)
 	if err != nil {
 		return err
 	}
 	if escalated {
-		if _, _, err := d.Help.UpdateHelp(ctx, h.ID, func(x *HelpRequest) bool { x.Escalated = true; return true }); err != nil {
+		if _, _, err := d.Help.UpdateHelp(ctx, h.ID, func(x *flows.HelpRequest) bool { x.Escalated = true; return true }); err != nil {
 			return err
 		}
 	}
@@ -69,9 +61,9 @@ func (d *Desk) helpers(ctx context.Context, hamlet, flow string) ([]string, bool
 	var team, coord []string
 	for _, m := range all {
 		switch {
-		case m.Role == RoleTeam && slices.Contains(m.Areas, hamlet) && d.mayName(m, hamlet, flow):
+		case m.Role == flows.RoleTeam && slices.Contains(m.Areas, hamlet) && d.mayName(m, hamlet, flow):
 			team = append(team, m.ID)
-		case m.Role == RoleCoordinator && Covers(d.Areas, m, hamlet):
+		case m.Role == flows.RoleCoordinator && Covers(d.Areas, m, hamlet):
 			coord = append(coord, m.ID)
 		}
 	}
@@ -86,7 +78,7 @@ func (d *Desk) helpers(ctx context.Context, hamlet, flow string) ([]string, bool
 	return coord, true, nil
 }
 
-func (d *Desk) tellHelpers(ctx context.Context, h HelpRequest, to []string, msg string) error {
+func (d *Desk) tellHelpers(ctx context.Context, h flows.HelpRequest, to []string, msg string) error {
 	for _, id := range to {
 		lang := "vi"
 		if d.FollowUp != nil {
@@ -97,8 +89,8 @@ func (d *Desk) tellHelpers(ctx context.Context, h HelpRequest, to []string, msg 
 		data := d.helpData(lang, h)
 		text, _ := d.Loc.Localize(lang, msg, data)
 		label, _ := d.Loc.Localize(lang, "staff.btn.claim", nil)
-		r := Reply{ID: "help:" + h.ID + ":" + msg + ":" + id, Text: text,
-			Buttons: []Choice{{Data: helpClaimPrefix + h.ID, Label: label}}}
+		r := flows.Reply{ID: "help:" + h.ID + ":" + msg + ":" + id, Text: text,
+			Buttons: []flows.Choice{{Data: flows.HelpClaimPrefix + h.ID, Label: label}}}
 		if err := d.Help.Enqueue(ctx, id, r); err != nil {
 			return err
 		}
@@ -109,7 +101,7 @@ func (d *Desk) tellHelpers(ctx context.Context, h HelpRequest, to []string, msg 
 	return nil
 }
 
-func (d *Desk) helpData(lang string, h HelpRequest) map[string]any {
+func (d *Desk) helpData(lang string, h flows.HelpRequest) map[string]any {
 	name := h.Name
 	if name == "" {
 		name, _ = d.Loc.Localize(lang, "staff.someone", nil)
@@ -121,7 +113,7 @@ func (d *Desk) helpData(lang string, h HelpRequest) map[string]any {
 	if d.Library != nil {
 		if f, ok := d.Library.Flow(h.Flow); ok {
 			data["Flow"], _ = d.Loc.Localize(lang, f.Title, nil)
-			data["Step"] = slices.IndexFunc(f.Steps, func(x Step) bool { return x.ID == h.Step }) + 1
+			data["Step"] = slices.IndexFunc(f.Steps, func(x flows.Step) bool { return x.ID == h.Step }) + 1
 		}
 	}
 	if data["Flow"] == "" {
@@ -142,8 +134,8 @@ func (d *Desk) Escalate(ctx context.Context, now time.Time) (int, error) {
 	}
 	n := 0
 	for _, h := range hs {
-		_, wrote, err := d.Help.UpdateHelp(ctx, h.ID, func(x *HelpRequest) bool {
-			if x.Escalated || x.Status != HelpOpen {
+		_, wrote, err := d.Help.UpdateHelp(ctx, h.ID, func(x *flows.HelpRequest) bool {
+			if x.Escalated || x.Status != flows.HelpOpen {
 				return false
 			}
 			x.Escalated = true
@@ -158,7 +150,7 @@ func (d *Desk) Escalate(ctx context.Context, now time.Time) (int, error) {
 		}
 		var to []string
 		for _, m := range all {
-			if m.Role == RoleCoordinator && Covers(d.Areas, m, h.Hamlet) {
+			if m.Role == flows.RoleCoordinator && Covers(d.Areas, m, h.Hamlet) {
 				to = append(to, m.ID)
 			}
 		}
@@ -176,24 +168,24 @@ func (d *Desk) Escalate(ctx context.Context, now time.Time) (int, error) {
 }
 
 // mayHelp reports whether m may claim or see a request of hamlet.
-func (k *desk) mayHelp(m Member, hamlet string) bool { return k.d.mayHelp(m, hamlet) }
+func (k *desk) mayHelp(m flows.Member, hamlet string) bool { return k.d.mayHelp(m, hamlet) }
 
-func (d *Desk) mayHelp(m Member, hamlet string) bool {
-	if m.Role == RoleTeam {
+func (d *Desk) mayHelp(m flows.Member, hamlet string) bool {
+	if m.Role == flows.RoleTeam {
 		return slices.Contains(m.Areas, hamlet)
 	}
-	return m.Role == RoleCoordinator && Covers(d.Areas, m, hamlet)
+	return m.Role == flows.RoleCoordinator && Covers(d.Areas, m, hamlet)
 }
 
 // mayTake reports whether m may see and take help request h: a member
 // covering its hamlet who may see its resident by name.
-func (d *Desk) mayTake(m Member, h HelpRequest) bool {
+func (d *Desk) mayTake(m flows.Member, h flows.HelpRequest) bool {
 	return d.mayHelp(m, h.Hamlet) && d.mayName(m, h.Hamlet, h.Flow)
 }
 
 // claimerMay reports whether h's claimer may still act on it: a member
 // who was removed, or no longer covers its hamlet, may not.
-func (d *Desk) claimerMay(ctx context.Context, h HelpRequest) (bool, error) {
+func (d *Desk) claimerMay(ctx context.Context, h flows.HelpRequest) (bool, error) {
 	if h.ClaimedBy == "" {
 		return false, nil
 	}
@@ -205,8 +197,8 @@ func (d *Desk) claimerMay(ctx context.Context, h HelpRequest) (bool, error) {
 }
 
 // mine reports whether the caller claimed h and may still act on it.
-func (k *desk) mine(h HelpRequest) (bool, error) {
-	if h.ClaimedBy != k.me || h.Status != HelpClaimed {
+func (k *desk) mine(h flows.HelpRequest) (bool, error) {
+	if h.ClaimedBy != k.me || h.Status != flows.HelpClaimed {
 		return false, nil
 	}
 	return k.d.claimerMay(k.ctx, h)
@@ -215,21 +207,21 @@ func (k *desk) mine(h HelpRequest) (bool, error) {
 // releaseClaims opens again the requests x claimed (x was removed) and
 // offers them to the hamlet's helpers, so that no resident waits on
 // someone who left, and no one who left keeps their contact.
-func (k *desk) releaseClaims(x Member) error {
+func (k *desk) releaseClaims(x flows.Member) error {
 	for _, hm := range k.hamletsOf(x) {
 		hs, err := k.d.Help.OpenHelps(k.ctx, hm.ID)
 		if err != nil {
 			return err
 		}
 		for _, h := range hs {
-			if h.ClaimedBy != x.ID || h.Status != HelpClaimed {
+			if h.ClaimedBy != x.ID || h.Status != flows.HelpClaimed {
 				continue
 			}
-			h, wrote, err := k.d.Help.UpdateHelp(k.ctx, h.ID, func(r *HelpRequest) bool {
-				if r.ClaimedBy != x.ID || r.Status != HelpClaimed {
+			h, wrote, err := k.d.Help.UpdateHelp(k.ctx, h.ID, func(r *flows.HelpRequest) bool {
+				if r.ClaimedBy != x.ID || r.Status != flows.HelpClaimed {
 					return false
 				}
-				r.Status, r.ClaimedBy, r.ClaimerName, r.ClaimedAt = HelpOpen, "", "", time.Time{}
+				r.Status, r.ClaimedBy, r.ClaimerName, r.ClaimedAt = flows.HelpOpen, "", "", time.Time{}
 				return true
 			})
 			if err != nil {
@@ -263,17 +255,17 @@ func (k *desk) claim(id string) error {
 	if name == "" {
 		name = m.Name
 	}
-	h, wrote, err := k.d.Help.UpdateHelp(k.ctx, id, func(x *HelpRequest) bool {
-		if x.Status != HelpOpen {
+	h, wrote, err := k.d.Help.UpdateHelp(k.ctx, id, func(x *flows.HelpRequest) bool {
+		if x.Status != flows.HelpOpen {
 			return false
 		}
-		x.Status, x.ClaimedBy, x.ClaimerName, x.ClaimedAt = HelpClaimed, k.me, name, k.now
+		x.Status, x.ClaimedBy, x.ClaimerName, x.ClaimedAt = flows.HelpClaimed, k.me, name, k.now
 		return true
 	})
 	if err != nil {
 		return err
 	}
-	data := k.d.helpData(langOr(k.s.Lang), h)
+	data := k.d.helpData(flows.LangOrDefault(k.s.Lang), h)
 	if !wrote {
 		if h.ClaimedBy == k.me {
 			k.say("staff.help_yours", data)
@@ -283,7 +275,7 @@ func (k *desk) claim(id string) error {
 		k.say("staff.help_taken", data)
 		return nil
 	}
-	k.ask("staff.help_claimed_you", data, []Choice{
+	k.ask("staff.help_claimed_you", data, []flows.Choice{
 		{Label: k.text("staff.btn.message", data), Action: actStaff + "msg:" + id},
 		{Label: k.text("staff.btn.close", nil), Action: actStaff + "close:" + id},
 	})
@@ -299,9 +291,7 @@ func (k *desk) claim(id string) error {
 	place, _ := k.d.Loc.Localize(lang, "common.btn.write_place", nil)
 	hint, _ := k.d.Loc.Localize(lang, "common.share_phone_hint", nil)
 	phone, _ := k.d.Loc.Localize(lang, "common.btn.share_phone", nil)
-	if err := k.d.Help.Enqueue(k.ctx, h.Resident,
-		Reply{ID: "helpcoming:" + id, Text: text, Buttons: []Choice{{Data: notePrefix + id, Label: place}}},
-		Reply{ID: "helpphone:" + id, Text: hint, Buttons: []Choice{{Label: phone, Contact: true}}}); err != nil {
+	if err := k.d.Help.Enqueue(k.ctx, h.Resident, flows.Reply{ID: "helpcoming:" + id, Text: text, Buttons: []flows.Choice{{Data: flows.NotePrefix + id, Label: place}}}, flows.Reply{ID: "helpphone:" + id, Text: hint, Buttons: []flows.Choice{{Label: phone, Contact: true}}}); err != nil {
 		return err
 	}
 	if k.d.Notify != nil {
@@ -328,21 +318,21 @@ func (k *desk) closeHelp(id string) error {
 	if err != nil {
 		return err
 	}
-	if !ok || !found || !(k.mayHelp(m, h.Hamlet) && (h.ClaimedBy == k.me || m.Role == RoleCoordinator)) {
+	if !ok || !found || !(k.mayHelp(m, h.Hamlet) && (h.ClaimedBy == k.me || m.Role == flows.RoleCoordinator)) {
 		k.say("staff.not_your_area", nil)
 		return nil
 	}
-	if _, _, err := k.d.Help.UpdateHelp(k.ctx, id, func(x *HelpRequest) bool {
-		if x.Status == HelpClosed {
+	if _, _, err := k.d.Help.UpdateHelp(k.ctx, id, func(x *flows.HelpRequest) bool {
+		if x.Status == flows.HelpClosed {
 			return false
 		}
 		// Done: the phone number and the place were for the visit.
-		x.Status, x.Contact, x.Note = HelpClosed, "", ""
+		x.Status, x.Contact, x.Note = flows.HelpClosed, "", ""
 		return true
 	}); err != nil {
 		return err
 	}
-	k.say("staff.help_closed", k.d.helpData(langOr(k.s.Lang), h))
+	k.say("staff.help_closed", k.d.helpData(flows.LangOrDefault(k.s.Lang), h))
 	return nil
 }
 
@@ -353,7 +343,7 @@ func (k *desk) helpdesk() error {
 		return err
 	}
 	var lines []string
-	var cs []Choice
+	var cs []flows.Choice
 	for _, hm := range k.hamletsOf(m) {
 		hs, err := k.d.Help.OpenHelps(k.ctx, hm.ID)
 		if err != nil {
@@ -363,20 +353,20 @@ func (k *desk) helpdesk() error {
 			if !k.d.mayTake(m, h) {
 				continue // a private flow's request, for its secretaries
 			}
-			data := k.d.helpData(langOr(k.s.Lang), h)
+			data := k.d.helpData(flows.LangOrDefault(k.s.Lang), h)
 			data["Status"] = k.text("staff.help_status_"+h.Status, map[string]any{"Claimer": h.ClaimerName})
 			lines = append(lines, k.text("staff.helpdesk_line", data))
 			switch {
-			case h.Status == HelpOpen:
-				cs = append(cs, Choice{Label: k.text("staff.btn.claim_name", data), Action: actStaff + "claim:" + h.ID})
-			case h.ClaimedBy == k.me || m.Role == RoleCoordinator:
+			case h.Status == flows.HelpOpen:
+				cs = append(cs, flows.Choice{Label: k.text("staff.btn.claim_name", data), Action: actStaff + "claim:" + h.ID})
+			case h.ClaimedBy == k.me || m.Role == flows.RoleCoordinator:
 				if h.ClaimedBy == k.me {
-					cs = append(cs, Choice{Label: k.text("staff.btn.message", data), Action: actStaff + "msg:" + h.ID})
+					cs = append(cs, flows.Choice{Label: k.text("staff.btn.message", data), Action: actStaff + "msg:" + h.ID})
 					if h.Contact != "" {
 						lines = append(lines, k.text("staff.contact_shared", map[string]any{"Name": data["Name"], "Phone": h.Contact}))
 					}
 				}
-				cs = append(cs, Choice{Label: k.text("staff.btn.close_name", data), Action: actStaff + "close:" + h.ID})
+				cs = append(cs, flows.Choice{Label: k.text("staff.btn.close_name", data), Action: actStaff + "close:" + h.ID})
 			}
 		}
 	}
@@ -403,8 +393,8 @@ func (k *desk) compose(id string) error {
 		k.say("staff.not_your_area", nil)
 		return nil
 	}
-	k.s.Stage, k.s.Compose = StageCompose, id
-	k.ask("staff.compose", k.d.helpData(langOr(k.s.Lang), h), []Choice{
+	k.s.Stage, k.s.Compose = flows.StageCompose, id
+	k.ask("staff.compose", k.d.helpData(flows.LangOrDefault(k.s.Lang), h), []flows.Choice{
 		{Label: k.text("common.btn.back", nil), Action: actStaff + "helpdesk"},
 	})
 	return nil
@@ -432,13 +422,13 @@ func (k *desk) sendToResident(id, text string) error {
 		lang = s.Lang
 	}
 	msg, _ := k.d.Loc.Localize(lang, "common.message_from_team", map[string]any{"Name": firstName(h.ClaimerName), "Text": text})
-	if err := k.d.Help.Enqueue(k.ctx, h.Resident, Reply{ID: "msg:" + id + ":" + strconv.FormatInt(k.now.UnixNano(), 36), Text: msg}); err != nil {
+	if err := k.d.Help.Enqueue(k.ctx, h.Resident, flows.Reply{ID: "msg:" + id + ":" + strconv.FormatInt(k.now.UnixNano(), 36), Text: msg}); err != nil {
 		return err
 	}
 	if k.d.Notify != nil {
 		k.d.Notify(h.Resident)
 	}
-	k.say("staff.message_sent", k.d.helpData(langOr(k.s.Lang), h))
+	k.say("staff.message_sent", k.d.helpData(flows.LangOrDefault(k.s.Lang), h))
 	return nil
 }
 
@@ -450,14 +440,14 @@ func (k *desk) note(id, text string) error {
 		return err
 	}
 	text = strings.TrimSpace(text)
-	if !ok || h.Resident != k.me || h.Status == HelpClosed || text == "" {
+	if !ok || h.Resident != k.me || h.Status == flows.HelpClosed || text == "" {
 		k.say("common.tap_button", nil)
 		return nil
 	}
 	if len([]rune(text)) > 200 {
 		text = string([]rune(text)[:200])
 	}
-	if _, _, err := k.d.Help.UpdateHelp(k.ctx, id, func(x *HelpRequest) bool { x.Note = text; return true }); err != nil {
+	if _, _, err := k.d.Help.UpdateHelp(k.ctx, id, func(x *flows.HelpRequest) bool { x.Note = text; return true }); err != nil {
 		return err
 	}
 	tell, err := k.d.claimerMay(k.ctx, h)
@@ -470,7 +460,7 @@ func (k *desk) note(id, text string) error {
 			lang = s.Lang
 		}
 		msg, _ := k.d.Loc.Localize(lang, "staff.note_from_resident", map[string]any{"Name": h.Name, "Note": text})
-		if err := k.d.Help.Enqueue(k.ctx, h.ClaimedBy, Reply{ID: "note:" + id + ":" + strconv.FormatInt(k.now.UnixNano(), 36), Text: msg}); err != nil {
+		if err := k.d.Help.Enqueue(k.ctx, h.ClaimedBy, flows.Reply{ID: "note:" + id + ":" + strconv.FormatInt(k.now.UnixNano(), 36), Text: msg}); err != nil {
 			return err
 		}
 		if k.d.Notify != nil {
@@ -496,7 +486,7 @@ func (k *desk) contact(phone string) error {
 		if h.Resident != k.me {
 			continue
 		}
-		h, wrote, err := k.d.Help.UpdateHelp(k.ctx, h.ID, func(x *HelpRequest) bool { x.Contact = phone; return true })
+		h, wrote, err := k.d.Help.UpdateHelp(k.ctx, h.ID, func(x *flows.HelpRequest) bool { x.Contact = phone; return true })
 		if err != nil {
 			return err
 		}
@@ -517,7 +507,7 @@ func (k *desk) contact(phone string) error {
 			// The id names the request and the turn, never the number: ids
 			// outlive the message in the helper's sent markers and are
 			// logged when a send fails.
-			r := Reply{ID: "contact:" + h.ID + ":" + strconv.FormatInt(k.now.UnixNano(), 36), Text: text}
+			r := flows.Reply{ID: "contact:" + h.ID + ":" + strconv.FormatInt(k.now.UnixNano(), 36), Text: text}
 			if err := k.d.Help.Enqueue(k.ctx, h.ClaimedBy, r); err != nil {
 				return err
 			}

@@ -1,4 +1,4 @@
-package flows
+package desk
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hangxomso/hangxom/flows"
 )
 
 // Reminder rules: nothing is sent between 21:00 and 07:00 (BOT_TZ), and a
@@ -61,7 +63,7 @@ func (k *desk) remind(args string) error {
 		k.say("staff.unknown", nil)
 		return nil
 	}
-	var only *Flow
+	var only *flows.Flow
 	if args != "" {
 		f, ok := k.d.Library.Flow(args)
 		if !ok {
@@ -118,7 +120,7 @@ func (k *desk) remind(args string) error {
 	if err != nil {
 		return err
 	}
-	var queue []Reminder
+	var queue []flows.Reminder
 	skipped := 0
 	for _, i := range first {
 		c := cs[i]
@@ -127,7 +129,7 @@ func (k *desk) remind(args string) error {
 			continue
 		}
 		sum := sha256.Sum256([]byte(k.me + "|" + c.resident + "|" + c.flow + "|" + strconv.FormatInt(k.now.UnixNano(), 10)))
-		queue = append(queue, Reminder{ID: hex.EncodeToString(sum[:8]), Resident: c.resident, Flow: c.flow, By: k.me, Due: due})
+		queue = append(queue, flows.Reminder{ID: hex.EncodeToString(sum[:8]), Resident: c.resident, Flow: c.flow, By: k.me, Due: due})
 	}
 	now, later := len(queue), 0
 	if isQuiet {
@@ -160,7 +162,7 @@ func (k *desk) remind(args string) error {
 // asked for: the flow unfinished, not opted out, reachable, and not reminded
 // in the last three days.
 func (d *Desk) mayRemind(ctx context.Context, resident, flow string) (bool, error) {
-	if ok, err := d.mayRemindTaken(ctx, Reminder{Resident: resident, Flow: flow}); err != nil || !ok {
+	if ok, err := d.mayRemindTaken(ctx, flows.Reminder{Resident: resident, Flow: flow}); err != nil || !ok {
 		return false, err
 	}
 	recent, err := d.Reminders.Reminded(ctx, resident)
@@ -253,7 +255,7 @@ func parallel(n, workers int, fn func(i int) error) error {
 // remindOne sends one taken reminder if the rules still allow it. A retry
 // after a crash sends it at most once: the reply id is the reminder's, and
 // the sender sends a reply id once.
-func (d *Desk) remindOne(ctx context.Context, r Reminder, now time.Time) (bool, error) {
+func (d *Desk) remindOne(ctx context.Context, r flows.Reminder, now time.Time) (bool, error) {
 	ok, err := d.mayRemindTaken(ctx, r)
 	if err != nil || !ok {
 		return false, err
@@ -266,12 +268,12 @@ func (d *Desk) remindOne(ctx context.Context, r Reminder, now time.Time) (bool, 
 		return false, nil
 	}
 	s, _ := d.FollowUp.Session(ctx, r.Resident)
-	lang := langOr(s.Lang)
+	lang := flows.LangOrDefault(s.Lang)
 	title, _ := d.Loc.Localize(lang, f.Title, nil)
 	text, _ := d.Loc.Localize(lang, "common.reminder", map[string]any{"Flow": title})
 	label, _ := d.Loc.Localize(lang, "common.btn.resume", map[string]any{"Flow": title})
-	reply := Reply{ID: "remind:" + r.ID, Text: text, Bulk: true, NotAfter: quietStart(now, d.Location).Unix(),
-		Buttons: []Choice{{Data: resumePrefix + f.ID, Label: label}}}
+	reply := flows.Reply{ID: "remind:" + r.ID, Text: text, Bulk: true, NotAfter: quietStart(now, d.Location).Unix(),
+		Buttons: []flows.Choice{{Data: flows.ResumePrefix + f.ID, Label: label}}}
 	if err := d.Help.Enqueue(ctx, r.Resident, reply); err != nil {
 		return false, err
 	}
@@ -286,7 +288,7 @@ func (d *Desk) remindOne(ctx context.Context, r Reminder, now time.Time) (bool, 
 
 // mayRemindTaken is mayRemind for a reminder already marked by an earlier
 // attempt of its own (a retry): the "recently reminded" rule is its own mark.
-func (d *Desk) mayRemindTaken(ctx context.Context, r Reminder) (bool, error) {
+func (d *Desk) mayRemindTaken(ctx context.Context, r flows.Reminder) (bool, error) {
 	s, err := d.FollowUp.Session(ctx, r.Resident)
 	if err != nil {
 		return false, err
@@ -303,7 +305,3 @@ func (d *Desk) mayRemindTaken(ctx context.Context, r Reminder) (bool, error) {
 	}
 	return d.Reminders.Reachable(ctx, r.Resident)
 }
-
-// resumePrefix starts the callback data of a reminder's resume button (a
-// message outside the resident's session keyboard).
-const resumePrefix = "r:"

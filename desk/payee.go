@@ -1,23 +1,21 @@
-package flows
+package desk
 
 import (
 	"crypto/rand"
 	"encoding/hex"
 	"strings"
 	"unicode/utf8"
-)
 
-// PayeeChecker names the checker that reads a payee's genuine QR code for
-// /payee add: its outcome is "ok:<BIN>:<account>" or a failure.
-const PayeeChecker = "vietqr-payee"
+	"github.com/hangxomso/hangxom/flows"
+)
 
 // payeeAreas are where a member may register payees: a team member's
 // hamlets, a coordinator's communes.
-func (k *desk) payeeAreas(m Member) []Area {
-	if m.Role == RoleTeam {
+func (k *desk) payeeAreas(m flows.Member) []flows.Area {
+	if m.Role == flows.RoleTeam {
 		return k.hamletsOf(m)
 	}
-	var out []Area
+	var out []flows.Area
 	for _, c := range k.d.Areas.Communes() {
 		if Covers(k.d.Areas, m, c.ID) && c.ValidOn(k.now.Format("2006-01-02")) {
 			out = append(out, c)
@@ -40,7 +38,7 @@ func (k *desk) payee(args string) error {
 	switch strings.ToLower(verb) {
 	case "add", "them", "thêm":
 		name := strings.Join(strings.Fields(rest), " ")
-		if name == "" || utf8.RuneCountInString(name) > 80 || Sensitive(name) {
+		if name == "" || utf8.RuneCountInString(name) > 80 || flows.Sensitive(name) {
 			k.say("staff.payee_usage", nil)
 			return nil
 		}
@@ -48,9 +46,9 @@ func (k *desk) payee(args string) error {
 		if len(areas) == 1 {
 			return k.payeeAsk(areas[0].ID, name)
 		}
-		var cs []Choice
+		var cs []flows.Choice
 		for _, a := range areas {
-			cs = append(cs, Choice{Label: a.Name, Action: actStaff + "payarea:" + a.ID + ":" + name})
+			cs = append(cs, flows.Choice{Label: a.Name, Action: actStaff + "payarea:" + a.ID + ":" + name})
 		}
 		if len(cs) == 0 {
 			k.say("staff.no_hamlet_here", nil)
@@ -72,14 +70,14 @@ func (k *desk) payeeAsk(area, name string) error {
 		k.say("staff.not_your_area", nil)
 		return nil
 	}
-	k.s.Stage, k.s.PayeeArea, k.s.PayeeName = StagePayee, area, name
-	k.ask("staff.payee_send_qr", map[string]any{"Name": name}, []Choice{{Label: k.text("common.btn.back", nil), Action: actStaff + "payee"}})
+	k.s.Stage, k.s.PayeeArea, k.s.PayeeName = flows.StagePayee, area, name
+	k.ask("staff.payee_send_qr", map[string]any{"Name": name}, []flows.Choice{{Label: k.text("common.btn.back", nil), Action: actStaff + "payee"}})
 	return nil
 }
 
 // mayAddPayee reports whether m may register a payee of area.
-func (k *desk) mayAddPayee(m Member, area string) bool {
-	return Covers(k.d.Areas, m, area) || (m.Role == RoleTeam && k.mayHelp(m, area))
+func (k *desk) mayAddPayee(m flows.Member, area string) bool {
+	return Covers(k.d.Areas, m, area) || (m.Role == flows.RoleTeam && k.mayHelp(m, area))
 }
 
 // payeeAdd stores the payee once its code was read. The caller's role and
@@ -102,13 +100,13 @@ func (k *desk) payeeAdd(outcome string) error {
 	}
 	if len(parts) != 3 || parts[0] != "ok" {
 		// Unreadable or not a VietQR transfer code: ask again.
-		k.s.Stage, k.s.PayeeArea, k.s.PayeeName = StagePayee, area, name
+		k.s.Stage, k.s.PayeeArea, k.s.PayeeName = flows.StagePayee, area, name
 		k.say("staff.payee_bad_qr", nil)
 		return nil
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	p := Payee{ID: hex.EncodeToString(b[:]), Area: area, Name: name, BIN: parts[1], Account: parts[2], AddedBy: k.me, AddedAt: k.now}
+	p := flows.Payee{ID: hex.EncodeToString(b[:]), Area: area, Name: name, BIN: parts[1], Account: parts[2], AddedBy: k.me, AddedAt: k.now}
 	if err := k.d.Payees.PutPayee(k.ctx, p); err != nil {
 		return err
 	}
@@ -117,20 +115,20 @@ func (k *desk) payeeAdd(outcome string) error {
 	return nil
 }
 
-func (k *desk) payeeList(m Member) error {
+func (k *desk) payeeList(m flows.Member) error {
 	all, err := k.d.Payees.Payees(k.ctx)
 	if err != nil {
 		return err
 	}
 	var lines []string
-	var cs []Choice
+	var cs []flows.Choice
 	for _, p := range all {
 		if !Covers(k.d.Areas, m, p.Area) && !k.mayHelp(m, p.Area) {
 			continue
 		}
 		a, _ := k.d.Areas.Area(p.Area)
 		lines = append(lines, k.text("staff.payee_line", map[string]any{"Name": p.Name, "Area": a.Name, "Account": p.Account}))
-		cs = append(cs, Choice{Label: k.text("staff.btn.remove", map[string]any{"Name": p.Name}), Action: actStaff + "payrm:" + p.ID})
+		cs = append(cs, flows.Choice{Label: k.text("staff.btn.remove", map[string]any{"Name": p.Name}), Action: actStaff + "payrm:" + p.ID})
 	}
 	if len(lines) == 0 {
 		k.say("staff.payee_none", nil)

@@ -1,4 +1,4 @@
-package flows_test
+package desk_test
 
 import (
 	"bytes"
@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+
 	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/flows/flowstest"
 	"github.com/hangxomso/hangxom/store"
 )
 
@@ -205,9 +207,9 @@ func TestForgetLeavesTheHamletsLists(t *testing.T) {
 // `hangxom stats` (a review found the chat's reports without the roll-up).
 func TestExportRollsUpAMergedHamlet(t *testing.T) {
 	w := newStatsWorld(t)
-	areas := append(slices.Clone(testAreas),
+	areas := append(slices.Clone(flowstest.Areas),
 		flows.Area{ID: "a-old", Level: flows.LevelHamlet, Name: "Xóm Cũ", ParentID: "xa-a", ValidTo: "2026-01-31", Successor: "a-1"})
-	w.svc.Desk.Areas = flows.NewAreaIndex(areas)
+	w.desk.Areas = flows.NewAreaIndex(areas)
 	for _, r := range []struct{ who, hamlet string }{{"tg:30", "a-old"}, {"tg:31", "a-1"}} {
 		s := flows.Session{Lang: "vi", Hamlet: r.hamlet, Commune: "xa-a"}
 		c := flows.Commit{Resident: r.who, Session: s, Effects: []flows.Effect{
@@ -303,7 +305,7 @@ func TestForgetFinishedByTheRedelivery(t *testing.T) {
 // morning rather than let them be dropped at 21:00.
 func TestRemindJustBeforeTheQuietHours(t *testing.T) {
 	w := newStaffWorld(t)
-	w.svc.Desk.BulkRate = 1 // a message a second
+	w.desk.BulkRate = 1 // a message a second
 	joinHoa(t, w)
 	residents := []string{"tg:20", "tg:21", "tg:22"}
 	for _, who := range residents {
@@ -326,7 +328,7 @@ func TestRemindJustBeforeTheQuietHours(t *testing.T) {
 		t.Errorf("%d reminders handed to the sender before 21:00, want 1", n)
 	}
 	w.now = time.Date(2026, 11, 21, 7, 0, 30, 0, ict)
-	if n, err := w.svc.Desk.RunReminders(t.Context(), w.now); err != nil || n != 2 {
+	if n, err := w.desk.RunReminders(t.Context(), w.now); err != nil || n != 2 {
 		t.Errorf("the morning run sent %d, %v; want the 2 kept for it", n, err)
 	}
 	if n := reminded(); n != 3 {

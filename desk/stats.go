@@ -1,4 +1,4 @@
-package flows
+package desk
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hangxomso/hangxom/flows"
 )
 
 // The coordinators' counts (/stats, /export) and the team's face-to-face
@@ -23,11 +25,11 @@ import (
 type DeskStats struct {
 	// Counts reads the hamlet counters; without it the commands say the
 	// numbers are not available.
-	Counts CountReader
+	Counts flows.CountReader
 	// TeamLog records /log; without it /log says it is not available.
-	TeamLog TeamLogger
+	TeamLog flows.TeamLogger
 	// Targets are the adoption targets the numbers are compared with.
-	Targets []Target
+	Targets []flows.Target
 	// Since is the first month /stats counts and /export starts from by
 	// default, YYYY-MM; default StatsEpoch. Months are counted in the
 	// Desk's Location (default UTC).
@@ -47,13 +49,13 @@ const (
 
 // member answers a command's first question: who is asking. A resident is
 // told so, and ok is false.
-func (k *desk) member() (Member, bool, error) {
+func (k *desk) member() (flows.Member, bool, error) {
 	m, ok, err := k.whoami()
 	if err != nil || !ok {
 		if err == nil {
 			k.say("staff.not_a_member", nil)
 		}
-		return Member{}, false, err
+		return flows.Member{}, false, err
 	}
 	return m, true, nil
 }
@@ -71,7 +73,7 @@ func (k *desk) since() string {
 	if k.d.Stats.Since != "" {
 		return k.d.Stats.Since
 	}
-	return StatsEpoch
+	return flows.StatsEpoch
 }
 
 func (k *desk) flowIDs() []string {
@@ -86,37 +88,37 @@ func (k *desk) flowIDs() []string {
 // over months with one read of the counters. A hamlet merged into another
 // has no row: its counts are in its successor's (RollUp), as in `hangxom
 // stats`.
-func (k *desk) rows(hamlets []Area, flows []string, months []string) ([]StatsRow, error) {
-	if flows == nil {
-		flows = k.flowIDs()
+func (k *desk) rows(hamlets []flows.Area, flowIDs []string, months []string) ([]flows.StatsRow, error) {
+	if flowIDs == nil {
+		flowIDs = k.flowIDs()
 	}
 	loc := k.d.Location
 	if loc == nil {
 		loc = time.UTC
 	}
 	today := k.now.In(loc).Format(time.DateOnly)
-	var shown []Area
+	var shown []flows.Area
 	for _, h := range hamlets {
-		if !MergedAway(h, today) {
+		if !flows.MergedAway(h, today) {
 			shown = append(shown, h)
 		}
 	}
-	read := StatsScope{Areas: k.d.Areas, Hamlets: k.withMergedInto(shown, today), Flows: flows}
+	read := flows.StatsScope{Areas: k.d.Areas, Hamlets: k.withMergedInto(shown, today), Flows: flowIDs}
 	counts, err := k.d.Stats.Counts.Counts(k.ctx, read.Pairs(), months, k.now.Add(-k.d.WaitExpiry))
 	if err != nil {
 		return nil, err
 	}
-	sc := StatsScope{Areas: k.d.Areas, Hamlets: shown, Flows: flows, Targets: k.d.Stats.Targets}
-	return StatsRows(sc, RollUp(counts, k.d.Areas, today)), nil
+	sc := flows.StatsScope{Areas: k.d.Areas, Hamlets: shown, Flows: flowIDs, Targets: k.d.Stats.Targets}
+	return flows.StatsRows(sc, flows.RollUp(counts, k.d.Areas, today)), nil
 }
 
 // withMergedInto is hamlets and every hamlet merged into one of them (its
 // successor chain ends there), wherever it was.
-func (k *desk) withMergedInto(hamlets []Area, today string) []Area {
+func (k *desk) withMergedInto(hamlets []flows.Area, today string) []flows.Area {
 	out := slices.Clone(hamlets)
 	for _, c := range k.d.Areas.Communes() {
 		for _, h := range k.d.Areas.Children(c.ID) {
-			if h.Level != LevelHamlet || !MergedAway(h, today) {
+			if h.Level != flows.LevelHamlet || !flows.MergedAway(h, today) {
 				continue
 			}
 			to := h
@@ -126,11 +128,11 @@ func (k *desk) withMergedInto(hamlets []Area, today string) []Area {
 					break
 				}
 				to = next
-				if !MergedAway(to, today) {
+				if !flows.MergedAway(to, today) {
 					break
 				}
 			}
-			if slices.ContainsFunc(hamlets, func(x Area) bool { return x.ID == to.ID }) {
+			if slices.ContainsFunc(hamlets, func(x flows.Area) bool { return x.ID == to.ID }) {
 				out = append(out, h)
 			}
 		}
@@ -144,14 +146,14 @@ func (k *desk) allMonths() ([]string, error) {
 	if to < from {
 		to = from
 	}
-	return MonthsBetween(from, to)
+	return flows.MonthsBetween(from, to)
 }
 
 // hamletsUnder lists the hamlets of a commune, in display order.
-func (k *desk) hamletsUnder(commune string) []Area {
-	var out []Area
+func (k *desk) hamletsUnder(commune string) []flows.Area {
+	var out []flows.Area
 	for _, h := range k.d.Areas.Children(commune) {
-		if h.Level == LevelHamlet {
+		if h.Level == flows.LevelHamlet {
 			out = append(out, h)
 		}
 	}
@@ -159,8 +161,8 @@ func (k *desk) hamletsUnder(commune string) []Area {
 }
 
 // communesOf lists the communes with hamlets that a coordinator covers.
-func (k *desk) communesOf(m Member) []Area {
-	var out []Area
+func (k *desk) communesOf(m flows.Member) []flows.Area {
+	var out []flows.Area
 	for _, c := range k.d.Areas.Communes() {
 		if Covers(k.d.Areas, m, c.ID) && len(k.hamletsUnder(c.ID)) > 0 {
 			out = append(out, c)
@@ -171,38 +173,38 @@ func (k *desk) communesOf(m Member) []Area {
 
 // hamletFlow returns the hamlet and flow a button names, when m may see the
 // hamlet and the flow still exists; otherwise it tells m why not.
-func (k *desk) hamletFlow(m Member, hamlet, flow string) (Area, *Flow, bool) {
+func (k *desk) hamletFlow(m flows.Member, hamlet, flow string) (flows.Area, *flows.Flow, bool) {
 	h, ok := k.mayHamlet(m, hamlet)
 	if !ok {
 		k.say("staff.not_your_area", nil)
-		return Area{}, nil, false
+		return flows.Area{}, nil, false
 	}
 	f, ok := k.d.Library.Flow(flow)
 	if !ok {
 		k.say("common.flow_gone", nil)
-		return Area{}, nil, false
+		return flows.Area{}, nil, false
 	}
 	return h, f, true
 }
 
 // mayHamlet returns hamlet id if m may see and log it: a team member's own
 // hamlet, or one a coordinator covers.
-func (k *desk) mayHamlet(m Member, id string) (Area, bool) {
+func (k *desk) mayHamlet(m flows.Member, id string) (flows.Area, bool) {
 	h, ok := k.d.Areas.Area(id)
-	if !ok || h.Level != LevelHamlet {
-		return Area{}, false
+	if !ok || h.Level != flows.LevelHamlet {
+		return flows.Area{}, false
 	}
-	if m.Role == RoleTeam {
+	if m.Role == flows.RoleTeam {
 		return h, slices.Contains(m.Areas, id)
 	}
-	return h, m.Role == RoleCoordinator && Covers(k.d.Areas, m, id)
+	return h, m.Role == flows.RoleCoordinator && Covers(k.d.Areas, m, id)
 }
 
 // mayCommune returns commune id if m is a coordinator covering it.
-func (k *desk) mayCommune(m Member, id string) (Area, bool) {
+func (k *desk) mayCommune(m flows.Member, id string) (flows.Area, bool) {
 	c, ok := k.d.Areas.Area(id)
-	if !ok || c.Level != LevelCommune || m.Role != RoleCoordinator || !Covers(k.d.Areas, m, id) {
-		return Area{}, false
+	if !ok || c.Level != flows.LevelCommune || m.Role != flows.RoleCoordinator || !Covers(k.d.Areas, m, id) {
+		return flows.Area{}, false
 	}
 	return c, true
 }
@@ -215,12 +217,12 @@ func paging(n, page, size int) (lo, hi, p, pages int) {
 }
 
 // pager adds the previous and next page buttons.
-func (k *desk) pager(cs []Choice, page, pages int, action func(int) string) []Choice {
+func (k *desk) pager(cs []flows.Choice, page, pages int, action func(int) string) []flows.Choice {
 	if page > 0 {
-		cs = append(cs, Choice{Label: k.text("staff.btn.prev_page", nil), Action: action(page - 1)})
+		cs = append(cs, flows.Choice{Label: k.text("staff.btn.prev_page", nil), Action: action(page - 1)})
 	}
 	if page+1 < pages {
-		cs = append(cs, Choice{Label: k.text("staff.btn.next_page", nil), Action: action(page + 1)})
+		cs = append(cs, flows.Choice{Label: k.text("staff.btn.next_page", nil), Action: action(page + 1)})
 	}
 	return cs
 }
@@ -263,8 +265,8 @@ func (k *desk) stats(string) error {
 // statsHome is the first screen: the communes (a coordinator of several),
 // one commune, the member's hamlets (a team member of several), or one
 // hamlet.
-func (k *desk) statsHome(m Member) error {
-	if m.Role == RoleCoordinator {
+func (k *desk) statsHome(m flows.Member) error {
+	if m.Role == flows.RoleCoordinator {
 		cs := k.communesOf(m)
 		switch len(cs) {
 		case 0:
@@ -328,7 +330,7 @@ func (k *desk) period(data map[string]any, months []string) map[string]any {
 	return data
 }
 
-func totalData(t StatsTotal) map[string]any {
+func totalData(t flows.StatsTotal) map[string]any {
 	return map[string]any{"Started": t.Started, "Completed": t.Completed, "Self": t.CompletedSelf,
 		"Team": t.CompletedTeam, "Stalled": t.Stalled, "Help": t.HelpRequests}
 }
@@ -336,7 +338,7 @@ func totalData(t StatsTotal) map[string]any {
 // pct renders a percentage the way the reader writes numbers.
 func (k *desk) pct(p float64) string {
 	s := strconv.FormatFloat(p, 'f', -1, 64)
-	if langOr(k.s.Lang) == "vi" {
+	if flows.LangOrDefault(k.s.Lang) == "vi" {
 		s = strings.Replace(s, ".", ",", 1)
 	}
 	return s
@@ -344,7 +346,7 @@ func (k *desk) pct(p float64) string {
 
 // flowLine is one flow's numbers, with the share reached through the bot
 // and the target when known.
-func (k *desk) flowLine(f *Flow, t StatsTotal, basis string, share, target *float64) string {
+func (k *desk) flowLine(f *flows.Flow, t flows.StatsTotal, basis string, share, target *float64) string {
 	data := totalData(t)
 	data["Flow"] = k.text(f.Title, nil)
 	data["Share"], data["Basis"], data["Target"] = "", "", ""
@@ -359,14 +361,14 @@ func (k *desk) flowLine(f *Flow, t StatsTotal, basis string, share, target *floa
 }
 
 // statsCommunes lists a coordinator's communes, a page at a time.
-func (k *desk) statsCommunes(m Member, page int) error {
-	if m.Role != RoleCoordinator {
+func (k *desk) statsCommunes(m flows.Member, page int) error {
+	if m.Role != flows.RoleCoordinator {
 		k.say("staff.not_your_area", nil)
 		return nil
 	}
 	cs := k.communesOf(m)
 	lo, hi, page, pages := paging(len(cs), page, statsPage)
-	var hamlets []Area
+	var hamlets []flows.Area
 	for _, c := range cs[lo:hi] {
 		hamlets = append(hamlets, k.hamletsUnder(c.ID)...)
 	}
@@ -378,17 +380,17 @@ func (k *desk) statsCommunes(m Member, page int) error {
 	if err != nil {
 		return err
 	}
-	lines, buttons := k.areaList(cs[lo:hi], totalsBy(rows, func(r StatsRow) string { return r.CommuneID }),
-		func(a Area) string { return actStaff + "st:c:" + a.ID + ":0" })
+	lines, buttons := k.areaList(cs[lo:hi], totalsBy(rows, func(r flows.StatsRow) string { return r.CommuneID }),
+		func(a flows.Area) string { return actStaff + "st:c:" + a.ID + ":0" })
 	buttons = k.pager(buttons, page, pages, func(p int) string { return fmt.Sprintf("%sst:cs:%d", actStaff, p) })
-	buttons = append(buttons, Choice{Label: k.text("stats.btn.export", nil), Action: actStaff + "exp"})
+	buttons = append(buttons, flows.Choice{Label: k.text("stats.btn.export", nil), Action: actStaff + "exp"})
 	k.ask("stats.communes", k.period(map[string]any{"List": strings.Join(lines, "\n"), "Page": page + 1, "Pages": pages}, months), buttons)
 	return nil
 }
 
 // statsCommune shows a commune's numbers per flow, and its hamlets as
 // buttons, a page at a time.
-func (k *desk) statsCommune(m Member, id string, page int) error {
+func (k *desk) statsCommune(m flows.Member, id string, page int) error {
 	c, ok := k.mayCommune(m, id)
 	if !ok {
 		k.say("staff.not_your_area", nil)
@@ -403,15 +405,15 @@ func (k *desk) statsCommune(m Member, id string, page int) error {
 	if err != nil {
 		return err
 	}
-	byFlow := map[string]*StatsTotal{}
-	byHamlet := map[string]*StatsTotal{}
+	byFlow := map[string]*flows.StatsTotal{}
+	byHamlet := map[string]*flows.StatsTotal{}
 	for _, r := range rows {
 		for _, x := range []struct {
-			m   map[string]*StatsTotal
+			m   map[string]*flows.StatsTotal
 			key string
 		}{{byFlow, r.Flow}, {byHamlet, r.HamletID}} {
 			if x.m[x.key] == nil {
-				x.m[x.key] = &StatsTotal{}
+				x.m[x.key] = &flows.StatsTotal{}
 			}
 			x.m[x.key].Add(r)
 		}
@@ -419,32 +421,32 @@ func (k *desk) statsCommune(m Member, id string, page int) error {
 	var lines []string
 	known := false
 	for _, f := range k.d.Library.Flows() {
-		t := StatsTotal{}
+		t := flows.StatsTotal{}
 		if p := byFlow[f.ID]; p != nil {
 			t = *p
 		}
 		var target *float64
 		basis := ""
-		if tg, ok := TargetFor(k.d.Areas, k.d.Stats.Targets, f.ID, c.ID); ok {
+		if tg, ok := flows.TargetFor(k.d.Areas, k.d.Stats.Targets, f.ID, c.ID); ok {
 			target, basis = &tg.Pct, tg.Basis
 		}
-		basis, share := AreaShare(c, hamlets, t.Completed, basis)
+		basis, share := flows.AreaShare(c, hamlets, t.Completed, basis)
 		known = known || share != nil
 		lines = append(lines, k.flowLine(f, t, basis, share, target))
 	}
 	lo, hi, page, pages := paging(len(hamlets), page, statsPage)
-	var buttons []Choice
+	var buttons []flows.Choice
 	for _, h := range hamlets[lo:hi] {
 		var done int64
 		if p := byHamlet[h.ID]; p != nil {
 			done = p.Completed
 		}
-		buttons = append(buttons, Choice{Label: k.text("stats.btn.area", map[string]any{"Name": h.Name, "Completed": done}),
+		buttons = append(buttons, flows.Choice{Label: k.text("stats.btn.area", map[string]any{"Name": h.Name, "Completed": done}),
 			Action: actStaff + "st:h:" + h.ID})
 	}
 	buttons = k.pager(buttons, page, pages, func(p int) string { return fmt.Sprintf("%sst:c:%s:%d", actStaff, c.ID, p) })
 	if len(k.communesOf(m)) > 1 {
-		buttons = append(buttons, Choice{Label: k.text("common.btn.back", nil), Action: actStaff + "st:cs:0"})
+		buttons = append(buttons, flows.Choice{Label: k.text("common.btn.back", nil), Action: actStaff + "st:cs:0"})
 	}
 	data := map[string]any{"Commune": c.Name, "List": strings.Join(lines, "\n"), "Page": page + 1, "Pages": pages, "Note": ""}
 	if known {
@@ -455,9 +457,9 @@ func (k *desk) statsCommune(m Member, id string, page int) error {
 }
 
 // statsHamlets lists a team member's hamlets, a page at a time.
-func (k *desk) statsHamlets(m Member, page int) error {
+func (k *desk) statsHamlets(m flows.Member, page int) error {
 	hs := k.hamletsOf(m)
-	if m.Role != RoleTeam || len(hs) == 0 {
+	if m.Role != flows.RoleTeam || len(hs) == 0 {
 		k.say("staff.not_your_area", nil)
 		return nil
 	}
@@ -470,15 +472,15 @@ func (k *desk) statsHamlets(m Member, page int) error {
 	if err != nil {
 		return err
 	}
-	lines, buttons := k.areaList(hs[lo:hi], totalsBy(rows, func(r StatsRow) string { return r.HamletID }),
-		func(a Area) string { return actStaff + "st:h:" + a.ID })
+	lines, buttons := k.areaList(hs[lo:hi], totalsBy(rows, func(r flows.StatsRow) string { return r.HamletID }),
+		func(a flows.Area) string { return actStaff + "st:h:" + a.ID })
 	buttons = k.pager(buttons, page, pages, func(p int) string { return fmt.Sprintf("%sst:hs:%d", actStaff, p) })
 	k.ask("stats.hamlets", k.period(map[string]any{"List": strings.Join(lines, "\n"), "Page": page + 1, "Pages": pages}, months), buttons)
 	return nil
 }
 
 // statsHamlet shows a hamlet's numbers per flow, with buttons to each flow.
-func (k *desk) statsHamlet(m Member, id string) error {
+func (k *desk) statsHamlet(m flows.Member, id string) error {
 	h, ok := k.mayHamlet(m, id)
 	if !ok {
 		k.say("staff.not_your_area", nil)
@@ -488,30 +490,30 @@ func (k *desk) statsHamlet(m Member, id string) error {
 	if err != nil {
 		return err
 	}
-	rows, err := k.rows([]Area{h}, nil, months)
+	rows, err := k.rows([]flows.Area{h}, nil, months)
 	if err != nil {
 		return err
 	}
 	var lines []string
-	var buttons []Choice
+	var buttons []flows.Choice
 	known := false
 	for _, r := range rows {
 		f, ok := k.d.Library.Flow(r.Flow)
 		if !ok {
 			continue
 		}
-		var t StatsTotal
+		var t flows.StatsTotal
 		t.Add(r)
 		known = known || r.SharePct != nil
 		lines = append(lines, k.flowLine(f, t, r.Basis, r.SharePct, r.TargetPct))
-		buttons = append(buttons, Choice{Label: k.text("stats.btn.flow", map[string]any{"Flow": k.text(f.Title, nil)}),
+		buttons = append(buttons, flows.Choice{Label: k.text("stats.btn.flow", map[string]any{"Flow": k.text(f.Title, nil)}),
 			Action: actStaff + "st:f:" + h.ID + ":" + f.ID})
 	}
 	switch {
-	case m.Role == RoleCoordinator:
-		buttons = append(buttons, Choice{Label: k.text("common.btn.back", nil), Action: actStaff + "st:c:" + h.ParentID + ":0"})
+	case m.Role == flows.RoleCoordinator:
+		buttons = append(buttons, flows.Choice{Label: k.text("common.btn.back", nil), Action: actStaff + "st:c:" + h.ParentID + ":0"})
 	case len(k.hamletsOf(m)) > 1:
-		buttons = append(buttons, Choice{Label: k.text("common.btn.back", nil), Action: actStaff + "st:hs:0"})
+		buttons = append(buttons, flows.Choice{Label: k.text("common.btn.back", nil), Action: actStaff + "st:hs:0"})
 	}
 	data := map[string]any{"Hamlet": h.Name, "Commune": k.areaName(h.ParentID), "List": strings.Join(lines, "\n"), "Note": ""}
 	if known {
@@ -522,7 +524,7 @@ func (k *desk) statsHamlet(m Member, id string) error {
 }
 
 // statsFlow shows one flow in one hamlet in full.
-func (k *desk) statsFlow(m Member, hamlet, flow string) error {
+func (k *desk) statsFlow(m flows.Member, hamlet, flow string) error {
 	h, f, ok := k.hamletFlow(m, hamlet, flow)
 	if !ok {
 		return nil
@@ -531,12 +533,12 @@ func (k *desk) statsFlow(m Member, hamlet, flow string) error {
 	if err != nil {
 		return err
 	}
-	rows, err := k.rows([]Area{h}, []string{f.ID}, months)
+	rows, err := k.rows([]flows.Area{h}, []string{f.ID}, months)
 	if err != nil {
 		return err
 	}
 	r := rows[0]
-	var t StatsTotal
+	var t flows.StatsTotal
 	t.Add(r)
 	data := totalData(t)
 	unknown := k.text("stats.unknown", nil)
@@ -556,7 +558,7 @@ func (k *desk) statsFlow(m Member, hamlet, flow string) error {
 	if r.TargetPct != nil {
 		data["Target"] = k.pct(*r.TargetPct)
 	}
-	k.ask("stats.flow", k.period(data, months), []Choice{
+	k.ask("stats.flow", k.period(data, months), []flows.Choice{
 		{Label: k.text("common.btn.back", nil), Action: actStaff + "st:h:" + h.ID},
 	})
 	return nil
@@ -587,7 +589,7 @@ func (k *desk) export(args string) error {
 		k.say("stats.export_usage", nil)
 		return nil
 	}
-	months, err := MonthsBetween(from, to)
+	months, err := flows.MonthsBetween(from, to)
 	if err != nil || len(months) > 12*50 {
 		k.say("stats.export_usage", nil)
 		return nil
@@ -607,15 +609,15 @@ func (k *desk) export(args string) error {
 	if len(m.Areas) == 1 {
 		scope = m.Areas[0]
 	}
-	doc := Document{Name: "hangxom-" + scope + "-" + from + "_" + to + ".csv", Data: ExportCSV(rows)}
+	doc := flows.Document{Name: "hangxom-" + scope + "-" + from + "_" + to + ".csv", Data: flows.ExportCSV(rows)}
 	k.document(k.text("stats.export_ready", map[string]any{"Name": doc.Name, "Rows": len(rows), "From": from, "To": to}), doc)
 	return nil
 }
 
 // document sends text with the document: the console writes it to the
 // working directory and prints the path, Telegram sends it as a file.
-func (k *desk) document(text string, doc Document) {
-	k.replies = append(k.replies, Reply{Text: text, Document: &doc})
+func (k *desk) document(text string, doc flows.Document) {
+	k.replies = append(k.replies, flows.Reply{Text: text, Document: &doc})
 }
 
 // ---- /log ----------------------------------------------------------------
@@ -657,10 +659,10 @@ func goodLabel(label string) bool {
 		}
 		return -1
 	}, label), "d")
-	return utf8.RuneCountInString(label) <= logLabelMax && Fold(label) != "" && !Sensitive(label) && digits < 7
+	return utf8.RuneCountInString(label) <= logLabelMax && flows.Fold(label) != "" && !flows.Sensitive(label) && digits < 7
 }
 
-func (k *desk) logStart(m Member, label string) error {
+func (k *desk) logStart(m flows.Member, label string) error {
 	hs := k.hamletsOf(m)
 	switch {
 	case len(hs) == 0:
@@ -668,13 +670,13 @@ func (k *desk) logStart(m Member, label string) error {
 		return nil
 	case len(hs) == 1:
 		return k.logFlows(m, hs[0].ID, label)
-	case m.Role == RoleCoordinator && len(k.communesOf(m)) > 1:
+	case m.Role == flows.RoleCoordinator && len(k.communesOf(m)) > 1:
 		return k.logCommunes(m, 0, label)
 	}
 	return k.logHamlets(m, "", 0, label)
 }
 
-func (k *desk) logAction(m Member, parts []string) error {
+func (k *desk) logAction(m flows.Member, parts []string) error {
 	switch arg(parts, 0) {
 	case "cs":
 		return k.logCommunes(m, atoi(arg(parts, 1)), rest(parts, 2))
@@ -692,16 +694,16 @@ func (k *desk) logAction(m Member, parts []string) error {
 	return k.logStart(m, "")
 }
 
-func (k *desk) logCommunes(m Member, page int, label string) error {
-	if m.Role != RoleCoordinator {
+func (k *desk) logCommunes(m flows.Member, page int, label string) error {
+	if m.Role != flows.RoleCoordinator {
 		k.say("staff.not_your_area", nil)
 		return nil
 	}
 	cs := k.communesOf(m)
 	lo, hi, page, pages := paging(len(cs), page, statsPage)
-	var buttons []Choice
+	var buttons []flows.Choice
 	for _, c := range cs[lo:hi] {
-		buttons = append(buttons, Choice{Label: c.Name, Action: actStaff + "log:hs:" + c.ID + ":0:" + label})
+		buttons = append(buttons, flows.Choice{Label: c.Name, Action: actStaff + "log:hs:" + c.ID + ":0:" + label})
 	}
 	buttons = k.pager(buttons, page, pages, func(p int) string { return fmt.Sprintf("%slog:cs:%d:%s", actStaff, p, label) })
 	k.ask("stats.log_commune", nil, buttons)
@@ -710,8 +712,8 @@ func (k *desk) logCommunes(m Member, page int, label string) error {
 
 // logHamlets offers the hamlets of commune (coordinators), or all the
 // member's hamlets (commune "").
-func (k *desk) logHamlets(m Member, commune string, page int, label string) error {
-	var hs []Area
+func (k *desk) logHamlets(m flows.Member, commune string, page int, label string) error {
+	var hs []flows.Area
 	if commune == "" {
 		hs = k.hamletsOf(m)
 	} else if _, ok := k.mayCommune(m, commune); ok {
@@ -722,9 +724,9 @@ func (k *desk) logHamlets(m Member, commune string, page int, label string) erro
 		return nil
 	}
 	lo, hi, page, pages := paging(len(hs), page, statsPage)
-	var buttons []Choice
+	var buttons []flows.Choice
 	for _, h := range hs[lo:hi] {
-		buttons = append(buttons, Choice{Label: h.Name, Action: actStaff + "log:h:" + h.ID + ":" + label})
+		buttons = append(buttons, flows.Choice{Label: h.Name, Action: actStaff + "log:h:" + h.ID + ":" + label})
 	}
 	buttons = k.pager(buttons, page, pages, func(p int) string {
 		return fmt.Sprintf("%slog:hs:%s:%d:%s", actStaff, commune, p, label)
@@ -734,7 +736,7 @@ func (k *desk) logHamlets(m Member, commune string, page int, label string) erro
 }
 
 // logFlows asks which flow was finished in hamlet.
-func (k *desk) logFlows(m Member, hamlet, label string) error {
+func (k *desk) logFlows(m flows.Member, hamlet, label string) error {
 	h, ok := k.mayHamlet(m, hamlet)
 	if !ok {
 		k.say("staff.not_your_area", nil)
@@ -744,13 +746,13 @@ func (k *desk) logFlows(m Member, hamlet, label string) error {
 		k.say("stats.log_bad_label", nil)
 		return nil
 	}
-	var buttons []Choice
+	var buttons []flows.Choice
 	for _, f := range k.d.Library.Flows() {
 		action := actStaff + "log:f:" + h.ID + ":" + f.ID + ":0"
 		if label != "" {
 			action = actStaff + "log:l:" + h.ID + ":" + f.ID + ":" + label
 		}
-		buttons = append(buttons, Choice{Label: k.text(f.Title, nil), Action: action})
+		buttons = append(buttons, flows.Choice{Label: k.text(f.Title, nil), Action: action})
 	}
 	if label != "" {
 		k.ask("stats.log_flow_household", map[string]any{"Hamlet": h.Name, "Label": label}, buttons)
@@ -761,19 +763,19 @@ func (k *desk) logFlows(m Member, hamlet, label string) error {
 }
 
 // mayName reports whether m may see residents of hamlet in flow by name.
-func (k *desk) mayName(m Member, hamlet, flow string) bool {
+func (k *desk) mayName(m flows.Member, hamlet, flow string) bool {
 	return k.d.mayName(m, hamlet, flow)
 }
 
 // mayName reports whether m may see residents of hamlet in flow by name:
 // anyone, unless the flow is private; then coordinators and the hamlet's
 // party-cell secretaries.
-func (d *Desk) mayName(m Member, hamlet, flow string) bool {
+func (d *Desk) mayName(m flows.Member, hamlet, flow string) bool {
 	private := d.PrivateFlows
 	if private == nil {
 		private = []string{"party-handbook"}
 	}
-	return !slices.Contains(private, flow) || m.Role == RoleCoordinator || m.SecretaryOf(hamlet)
+	return !slices.Contains(private, flow) || m.Role == flows.RoleCoordinator || m.SecretaryOf(hamlet)
 }
 
 // displayName is a resident's name for the team's lists, from their
@@ -795,7 +797,7 @@ func (k *desk) displayName(pseudonym string) (string, error) {
 
 // logList offers the residents of hamlet with flow unfinished, longest
 // waiting first, a page at a time.
-func (k *desk) logList(m Member, hamlet, flow string, page int) error {
+func (k *desk) logList(m flows.Member, hamlet, flow string, page int) error {
 	h, f, ok := k.hamletFlow(m, hamlet, flow)
 	if !ok {
 		return nil
@@ -814,14 +816,14 @@ func (k *desk) logList(m Member, hamlet, flow string, page int) error {
 		return nil
 	}
 	lo, hi, page, pages := paging(len(es), page, logPage)
-	var buttons []Choice
+	var buttons []flows.Choice
 	for _, e := range es[lo:hi] {
 		name, err := k.displayName(e.Pseudonym)
 		if err != nil {
 			return err
 		}
 		days := int(k.now.Sub(e.Last).Hours() / 24)
-		buttons = append(buttons, Choice{Label: k.text("stats.btn.resident", map[string]any{"Name": name, "Days": days}),
+		buttons = append(buttons, flows.Choice{Label: k.text("stats.btn.resident", map[string]any{"Name": name, "Days": days}),
 			Action: actStaff + "log:r:" + h.ID + ":" + f.ID + ":" + e.Pseudonym})
 	}
 	buttons = k.pager(buttons, page, pages, func(p int) string {
@@ -834,7 +836,7 @@ func (k *desk) logList(m Member, hamlet, flow string, page int) error {
 // logResident records that the team helped a resident of the list finish
 // flow. The resident must still be on the list: one who finished in the
 // meantime is already counted.
-func (k *desk) logResident(m Member, hamlet, flow, pseudonym string) error {
+func (k *desk) logResident(m flows.Member, hamlet, flow, pseudonym string) error {
 	h, f, ok := k.hamletFlow(m, hamlet, flow)
 	if !ok {
 		return nil
@@ -847,7 +849,7 @@ func (k *desk) logResident(m Member, hamlet, flow, pseudonym string) error {
 	if err != nil {
 		return err
 	}
-	if !slices.ContainsFunc(es, func(e OpenEntry) bool { return e.Pseudonym == pseudonym }) {
+	if !slices.ContainsFunc(es, func(e flows.OpenEntry) bool { return e.Pseudonym == pseudonym }) {
 		k.say("stats.log_gone", nil)
 		return nil
 	}
@@ -864,14 +866,14 @@ func (k *desk) logResident(m Member, hamlet, flow, pseudonym string) error {
 	if !counted {
 		id = "stats.log_already"
 	}
-	k.ask(id, data, []Choice{{Label: k.text("stats.btn.log_more", nil), Action: actStaff + "log:h:" + h.ID + ":"}})
+	k.ask(id, data, []flows.Choice{{Label: k.text("stats.btn.log_more", nil), Action: actStaff + "log:h:" + h.ID + ":"}})
 	return nil
 }
 
 // logHousehold records that the team helped a household, known by the
 // label the team member typed, finish flow. The same label (folded) in the
 // same hamlet counts once.
-func (k *desk) logHousehold(m Member, hamlet, flow, label string) error {
+func (k *desk) logHousehold(m flows.Member, hamlet, flow, label string) error {
 	h, f, ok := k.hamletFlow(m, hamlet, flow)
 	if !ok {
 		return nil
@@ -880,7 +882,7 @@ func (k *desk) logHousehold(m Member, hamlet, flow, label string) error {
 		k.say("stats.log_bad_label", nil)
 		return nil
 	}
-	counted, err := k.d.Stats.TeamLog.LogTeamCompletion(k.ctx, h.ID, f.ID, HouseholdSubject(h.ID, label), k.now, f.ID)
+	counted, err := k.d.Stats.TeamLog.LogTeamCompletion(k.ctx, h.ID, f.ID, flows.HouseholdSubject(h.ID, label), k.now, f.ID)
 	if err != nil {
 		return err
 	}
@@ -889,7 +891,7 @@ func (k *desk) logHousehold(m Member, hamlet, flow, label string) error {
 	if !counted {
 		id = "stats.log_already_household"
 	}
-	k.ask(id, data, []Choice{{Label: k.text("stats.btn.log_more", nil), Action: actStaff + "log:h:" + h.ID + ":"}})
+	k.ask(id, data, []flows.Choice{{Label: k.text("stats.btn.log_more", nil), Action: actStaff + "log:h:" + h.ID + ":"}})
 	return nil
 }
 
@@ -899,46 +901,46 @@ func statsMessages() map[string][]string {
 	period := []string{"From", "To", "Legend"}
 	with := func(a []string, more ...string) []string { return append(slices.Clone(a), more...) }
 	return map[string][]string{
-		"stats.unavailable":              nil,
-		"stats.no_hamlets":               nil,
-		"stats.legend":                   nil,
-		"stats.unknown":                  nil,
-		"stats.share_note":               nil,
-		"stats.basis_" + BasisHouseholds: nil,
-		"stats.basis_" + BasisPopulation: nil,
-		"stats.line_area":                area,
-		"stats.line_flow":                with(area[1:], "Flow", "Share", "Basis", "Target"),
-		"stats.communes":                 with(period, "List", "Page", "Pages"),
-		"stats.commune":                  with(period, "Commune", "List", "Note", "Page", "Pages"),
-		"stats.hamlets":                  with(period, "List", "Page", "Pages"),
-		"stats.hamlet":                   with(period, "Hamlet", "Commune", "List", "Note"),
-		"stats.flow":                     with(period, with(area[1:], "Flow", "Hamlet", "Households", "Population", "Share", "Basis", "Target", "Note")...),
-		"stats.btn.area":                 {"Name", "Completed"},
-		"stats.btn.flow":                 {"Flow"},
-		"stats.btn.export":               nil,
-		"stats.export_ready":             {"Name", "Rows", "From", "To"},
-		"stats.export_usage":             nil,
-		"stats.log_bad_label":            nil,
-		"stats.log_commune":              nil,
-		"stats.log_hamlet":               nil,
-		"stats.log_flow":                 {"Hamlet"},
-		"stats.log_flow_household":       {"Hamlet", "Label"},
-		"stats.log_private":              {"Flow"},
-		"stats.log_none_open":            {"Flow", "Hamlet"},
-		"stats.log_pick":                 {"Flow", "Hamlet", "Total", "Page", "Pages"},
-		"stats.btn.resident":             {"Name", "Days"},
-		"stats.log_gone":                 nil,
-		"stats.logged":                   {"Name", "Flow", "Hamlet"},
-		"stats.log_already":              {"Name", "Flow", "Hamlet"},
-		"stats.logged_household":         {"Label", "Flow", "Hamlet"},
-		"stats.log_already_household":    {"Label", "Flow", "Hamlet"},
-		"stats.btn.log_more":             nil,
+		"stats.unavailable":                    nil,
+		"stats.no_hamlets":                     nil,
+		"stats.legend":                         nil,
+		"stats.unknown":                        nil,
+		"stats.share_note":                     nil,
+		"stats.basis_" + flows.BasisHouseholds: nil,
+		"stats.basis_" + flows.BasisPopulation: nil,
+		"stats.line_area":                      area,
+		"stats.line_flow":                      with(area[1:], "Flow", "Share", "Basis", "Target"),
+		"stats.communes":                       with(period, "List", "Page", "Pages"),
+		"stats.commune":                        with(period, "Commune", "List", "Note", "Page", "Pages"),
+		"stats.hamlets":                        with(period, "List", "Page", "Pages"),
+		"stats.hamlet":                         with(period, "Hamlet", "Commune", "List", "Note"),
+		"stats.flow":                           with(period, with(area[1:], "Flow", "Hamlet", "Households", "Population", "Share", "Basis", "Target", "Note")...),
+		"stats.btn.area":                       {"Name", "Completed"},
+		"stats.btn.flow":                       {"Flow"},
+		"stats.btn.export":                     nil,
+		"stats.export_ready":                   {"Name", "Rows", "From", "To"},
+		"stats.export_usage":                   nil,
+		"stats.log_bad_label":                  nil,
+		"stats.log_commune":                    nil,
+		"stats.log_hamlet":                     nil,
+		"stats.log_flow":                       {"Hamlet"},
+		"stats.log_flow_household":             {"Hamlet", "Label"},
+		"stats.log_private":                    {"Flow"},
+		"stats.log_none_open":                  {"Flow", "Hamlet"},
+		"stats.log_pick":                       {"Flow", "Hamlet", "Total", "Page", "Pages"},
+		"stats.btn.resident":                   {"Name", "Days"},
+		"stats.log_gone":                       nil,
+		"stats.logged":                         {"Name", "Flow", "Hamlet"},
+		"stats.log_already":                    {"Name", "Flow", "Hamlet"},
+		"stats.logged_household":               {"Label", "Flow", "Hamlet"},
+		"stats.log_already_household":          {"Label", "Flow", "Hamlet"},
+		"stats.btn.log_more":                   nil,
 	}
 }
 
 // totalsBy sums rows per key (a commune or a hamlet).
-func totalsBy(rows []StatsRow, key func(StatsRow) string) map[string]StatsTotal {
-	out := map[string]StatsTotal{}
+func totalsBy(rows []flows.StatsRow, key func(flows.StatsRow) string) map[string]flows.StatsTotal {
+	out := map[string]flows.StatsTotal{}
 	for _, r := range rows {
 		t := out[key(r)]
 		t.Add(r)
@@ -948,15 +950,15 @@ func totalsBy(rows []StatsRow, key func(StatsRow) string) map[string]StatsTotal 
 }
 
 // areaList renders a line and a drill-down button per area.
-func (k *desk) areaList(areas []Area, totals map[string]StatsTotal, action func(Area) string) ([]string, []Choice) {
+func (k *desk) areaList(areas []flows.Area, totals map[string]flows.StatsTotal, action func(flows.Area) string) ([]string, []flows.Choice) {
 	var lines []string
-	var buttons []Choice
+	var buttons []flows.Choice
 	for _, a := range areas {
 		t := totals[a.ID]
 		data := totalData(t)
 		data["Name"] = a.Name
 		lines = append(lines, k.text("stats.line_area", data))
-		buttons = append(buttons, Choice{Label: k.text("stats.btn.area", map[string]any{"Name": a.Name, "Completed": t.Completed}),
+		buttons = append(buttons, flows.Choice{Label: k.text("stats.btn.area", map[string]any{"Name": a.Name, "Completed": t.Completed}),
 			Action: action(a)})
 	}
 	return lines, buttons

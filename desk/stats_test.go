@@ -1,4 +1,4 @@
-package flows_test
+package desk_test
 
 import (
 	"bytes"
@@ -19,13 +19,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hangxomso/hangxom/desk"
 	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/flows/flowstest"
 	"github.com/hangxomso/hangxom/locales"
 	"github.com/hangxomso/hangxom/store"
 )
 
 // statsLoc renders any message given data as id{Field=value,…}, the
-// "stats." ones included (fakeLoc does so only for "common." and "staff.").
+// "stats." ones included (flowstest.Loc does so only for "common." and "staff.").
 type statsLoc struct{}
 
 func (statsLoc) Localize(lang, id string, data map[string]any) (string, error) {
@@ -52,14 +54,14 @@ func newStatsWorld(t *testing.T) *staffWorld {
 	m := miniredis.RunT(t)
 	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	t.Cleanup(func() { _ = c.Close() })
-	w := &staffWorld{t: t, now: t0}
+	w := &staffWorld{t: t, now: flowstest.T0}
 	clock := flows.ClockFunc(func() time.Time { return w.now })
 	st := store.New(c, store.Options{Prefix: "stats:v1", DataKey: []byte("k"), Clock: clock})
-	e := newEngine(t)
-	desk := &flows.Desk{Store: st, Areas: e.Areas, Loc: statsLoc{}, Coordinators: []string{"tg:1"},
+	e := flowstest.NewEngine(t)
+	d := &desk.Desk{Store: st, Areas: e.Areas, Loc: statsLoc{}, Coordinators: []string{"tg:1"},
 		FollowUp: st, Library: e.Library, WaitExpiry: 72 * time.Hour, PrivateFlows: []string{"loop"},
-		Stats: flows.DeskStats{Counts: st, TeamLog: st, Targets: statsTargets, Since: "2026-10"}}
-	w.svc, w.st = &flows.Service{Engine: e, Store: st, Clock: clock, Desk: desk}, st
+		Stats: desk.DeskStats{Counts: st, TeamLog: st, Targets: statsTargets, Since: "2026-10"}}
+	w.svc, w.st, w.desk = &flows.Service{Engine: e, Store: st, Clock: clock, Desk: d}, st, d
 	for id, x := range map[string]struct {
 		role  flows.Role
 		areas []string
@@ -422,7 +424,7 @@ func TestLogHouseholdTwiceCountsOnce(t *testing.T) {
 
 func TestLogPrivateFlowListOnlyForCoordinators(t *testing.T) {
 	w := newStatsWorld(t)
-	w.svc.Desk.PrivateFlows = []string{"other"}
+	w.desk.PrivateFlows = []string{"other"}
 	w.begin("tg:20", "Lan", "a-1", "other")
 	if got := w.forge("tg:5", "staff:log:f:a-1:other:0"); !has(got, "stats.log_private") {
 		t.Errorf("team member sees a private list: %q", got)
@@ -497,7 +499,7 @@ func TestStatsRoundTripsFor1000Hamlets(t *testing.T) {
 	c.AddHook(hook)
 	t.Cleanup(func() { _ = c.Close() })
 	st := store.New(c, store.Options{Prefix: "rt:v1", DataKey: []byte("k")})
-	lib, err := flows.NewLibrary(demoFlows()...)
+	lib, err := flows.NewLibrary(flowstest.DemoFlows()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,14 +508,14 @@ func TestStatsRoundTripsFor1000Hamlets(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := flows.NewAreaIndex(areas)
-	d := &flows.Desk{Store: st, Areas: dir, Loc: locales.NewLocalizer(bundle), Coordinators: []string{"tg:1"},
+	d := &desk.Desk{Store: st, Areas: dir, Loc: locales.NewLocalizer(bundle), Coordinators: []string{"tg:1"},
 		FollowUp: st, Library: lib, WaitExpiry: 72 * time.Hour,
-		Stats: flows.DeskStats{Counts: st, TeamLog: st, Since: "2026-10",
+		Stats: desk.DeskStats{Counts: st, TeamLog: st, Since: "2026-10",
 			Targets: []flows.Target{{Flow: "demo", Area: "prov", Pct: 80, Basis: flows.BasisHouseholds}}}}
 	// Residents: 3,000 households logged across the hamlets.
 	for i := range 3000 {
 		h := areas[1+(i%communes)*(perCommune+1)+1+i%perCommune].ID
-		if _, err := st.LogTeamCompletion(t.Context(), h, "demo", fmt.Sprintf("household:%s:%d", h, i), t0, "demo"); err != nil {
+		if _, err := st.LogTeamCompletion(t.Context(), h, "demo", fmt.Sprintf("household:%s:%d", h, i), flowstest.T0, "demo"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -528,7 +530,7 @@ func TestStatsRoundTripsFor1000Hamlets(t *testing.T) {
 			hamletIDs = append(hamletIDs, a.ID)
 		}
 	}
-	if _, err := st.Sweep(t.Context(), t0, store.SweepOptions{StalledAfter: d.WaitExpiry, Hamlets: hamletIDs, Flows: []string{"demo"}}); err != nil {
+	if _, err := st.Sweep(t.Context(), flowstest.T0, store.SweepOptions{StalledAfter: d.WaitExpiry, Hamlets: hamletIDs, Flows: []string{"demo"}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -549,7 +551,7 @@ func TestStatsRoundTripsFor1000Hamlets(t *testing.T) {
 			s := &flows.Session{Lang: "vi"}
 			hook.trips.Store(0)
 			hook.cmds.Store(0)
-			rs, err := d.Do(t.Context(), tc.who, s, tc.req, t0)
+			rs, err := d.Do(t.Context(), tc.who, s, tc.req, flowstest.T0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -571,7 +573,7 @@ func TestStatsRoundTripsFor1000Hamlets(t *testing.T) {
 	}
 	// The export covers every hamlet: 1,000 × 3 flows.
 	sc := flows.StatsScope{Areas: dir, Hamlets: hamletsIn(areas), Flows: []string{"demo", "other", "loop"}}
-	counts, err := st.Counts(t.Context(), sc.Pairs(), []string{"2026-10", "2026-11"}, t0)
+	counts, err := st.Counts(t.Context(), sc.Pairs(), []string{"2026-10", "2026-11"}, flowstest.T0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,18 +1,20 @@
-package flows
+package desk
 
 import (
 	"context"
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/hangxomso/hangxom/flows"
 )
 
 // PosterFunc renders a hamlet's printable poster (a PNG) for /poster; the
 // command wires it to the renderer so this package does no image work.
-type PosterFunc func(ctx context.Context, hamlet, commune Area) (Document, string, error)
+type PosterFunc func(ctx context.Context, hamlet, commune flows.Area) (flows.Document, string, error)
 
 // AddAreaFunc stores a new area and makes the bot see it.
-type AddAreaFunc func(ctx context.Context, a Area) error
+type AddAreaFunc func(ctx context.Context, a flows.Area) error
 
 // poster sends a team member or coordinator the printable poster of one of
 // their hamlets, asking which with buttons when they have several.
@@ -25,7 +27,7 @@ func (k *desk) poster(hamletID string) error {
 		k.say("staff.poster_unavailable", nil)
 		return nil
 	}
-	var mine []Area
+	var mine []flows.Area
 	for _, h := range k.hamletsOf(m) {
 		if !h.Unassigned && h.ValidOn(k.now.Format("2006-01-02")) {
 			mine = append(mine, h)
@@ -35,9 +37,9 @@ func (k *desk) poster(hamletID string) error {
 		hamletID = mine[0].ID
 	}
 	if hamletID == "" {
-		var cs []Choice
+		var cs []flows.Choice
 		for _, h := range mine {
-			cs = append(cs, Choice{Label: h.Name, Action: actStaff + "poster:" + h.ID})
+			cs = append(cs, flows.Choice{Label: h.Name, Action: actStaff + "poster:" + h.ID})
 		}
 		if len(cs) == 0 {
 			k.say("staff.no_hamlet_here", nil)
@@ -47,7 +49,7 @@ func (k *desk) poster(hamletID string) error {
 		return nil
 	}
 	h, ok := k.d.Areas.Area(hamletID)
-	if !ok || h.Level != LevelHamlet || !k.mayHelp(m, h.ID) {
+	if !ok || h.Level != flows.LevelHamlet || !k.mayHelp(m, h.ID) {
 		k.say("staff.not_your_area", nil)
 		return nil
 	}
@@ -57,7 +59,7 @@ func (k *desk) poster(hamletID string) error {
 		k.say("staff.poster_unavailable", nil)
 		return nil
 	}
-	k.replies = append(k.replies, Reply{Text: k.text("staff.poster_ready", map[string]any{"Hamlet": h.Name, "Link": link}), Document: &doc})
+	k.replies = append(k.replies, flows.Reply{Text: k.text("staff.poster_ready", map[string]any{"Hamlet": h.Name, "Link": link}), Document: &doc})
 	return nil
 }
 
@@ -68,17 +70,17 @@ func (k *desk) addHamlet(name, communeID string) error {
 	if err != nil {
 		return err
 	}
-	if !ok || m.Role != RoleCoordinator {
+	if !ok || m.Role != flows.RoleCoordinator {
 		k.say("staff.only_coordinators_add", nil)
 		return nil
 	}
 	name = strings.Join(strings.Fields(name), " ")
-	if name == "" || utf8.RuneCountInString(name) > 60 || Sensitive(name) {
+	if name == "" || utf8.RuneCountInString(name) > 60 || flows.Sensitive(name) {
 		k.say("staff.addhamlet_usage", nil)
 		return nil
 	}
 	day := k.now.Format("2006-01-02")
-	var communes []Area
+	var communes []flows.Area
 	for _, c := range k.d.Areas.Communes() {
 		if c.ValidOn(day) && Covers(k.d.Areas, m, c.ID) {
 			communes = append(communes, c)
@@ -88,20 +90,20 @@ func (k *desk) addHamlet(name, communeID string) error {
 		communeID = communes[0].ID
 	}
 	if communeID == "" {
-		var cs []Choice
+		var cs []flows.Choice
 		for _, c := range communes {
-			cs = append(cs, Choice{Label: c.Name, Action: actStaff + "addh:" + c.ID + ":" + name})
+			cs = append(cs, flows.Choice{Label: c.Name, Action: actStaff + "addh:" + c.ID + ":" + name})
 		}
 		k.ask("staff.addhamlet_which", map[string]any{"Name": name}, cs)
 		return nil
 	}
 	c, ok := k.d.Areas.Area(communeID)
-	if !ok || c.Level != LevelCommune || !Covers(k.d.Areas, m, c.ID) {
+	if !ok || c.Level != flows.LevelCommune || !Covers(k.d.Areas, m, c.ID) {
 		k.say("staff.not_your_area", nil)
 		return nil
 	}
 	for _, h := range k.d.Areas.Children(c.ID) {
-		if h.Level == LevelHamlet && Fold(h.Name) == Fold(name) {
+		if h.Level == flows.LevelHamlet && flows.Fold(h.Name) == flows.Fold(name) {
 			k.say("staff.addhamlet_exists", map[string]any{"Name": h.Name, "Commune": c.Name})
 			return nil
 		}
@@ -111,7 +113,7 @@ func (k *desk) addHamlet(name, communeID string) error {
 		return nil
 	}
 	id := newAreaID(k.d.Areas, c.ID, name)
-	if err := k.d.AddArea(k.ctx, Area{ID: id, Level: LevelHamlet, Name: name, ParentID: c.ID, ValidFrom: day}); err != nil {
+	if err := k.d.AddArea(k.ctx, flows.Area{ID: id, Level: flows.LevelHamlet, Name: name, ParentID: c.ID, ValidFrom: day}); err != nil {
 		return err
 	}
 	k.say("staff.addhamlet_done", map[string]any{"Name": name, "Commune": c.Name, "ID": id})
@@ -119,10 +121,10 @@ func (k *desk) addHamlet(name, communeID string) error {
 }
 
 // newAreaID makes a stable ASCII id "<commune>-<slug>", unique, ≤ 40.
-func newAreaID(dir Directory, commune, name string) string {
+func newAreaID(dir flows.Directory, commune, name string) string {
 	var b strings.Builder
 	dash := false
-	for _, r := range Fold(name) {
+	for _, r := range flows.Fold(name) {
 		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
 			b.WriteRune(r)
 			dash = false

@@ -1,4 +1,11 @@
-package flows
+// Package desk is the team desk of Hàng xóm số: the commands of team members
+// and coordinators (joining by invite, the team list, /pending, the help
+// requests, reminders, /stats, /export, /log, posters, payees, /move).
+// Unlike the engine it reads and writes other people's data, so it does I/O
+// behind the store interfaces it declares (stores.go); the service calls it
+// through flows.TeamDesk, which Desk implements. It imports flows, never the
+// other way round.
+package desk
 
 import (
 	"context"
@@ -12,6 +19,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/hangxomso/hangxom/flows"
 )
 
 // Desk answers the commands of team members and coordinators: joining by
@@ -20,8 +29,8 @@ import (
 // the caller's role and area first.
 type Desk struct {
 	Store StaffStore
-	Areas Directory
-	Loc   Localizer
+	Areas flows.Directory
+	Loc   flows.Localizer
 	// Coordinators are province-wide coordinators from configuration
 	// (COORDINATOR_IDS), whatever the store says.
 	Coordinators []string
@@ -52,22 +61,27 @@ type Desk struct {
 
 	// FollowUp, Library and WaitExpiry serve /pending.
 	FollowUp   FollowUpStore
-	Library    *Library
+	Library    *flows.Library
 	WaitExpiry time.Duration
 	// PrivateFlows are flows whose residents only coordinators and party-cell
 	// secretaries may see by name (party membership is sensitive); others
 	// see a count. Default: party-handbook.
 	PrivateFlows []string
 	// Payees keeps the registered payees (/payee).
-	Payees PayeeStore
+	Payees flows.PayeeStore
 	// Move files a resident under a hamlet for /move.
 	Move MoveFunc
 	// Poster renders a hamlet's poster; AddArea stores a new hamlet.
 	Poster  PosterFunc
 	AddArea AddAreaFunc
-	// Stats serves /stats, /export and /log (desk_stats.go).
+	// Stats serves /stats, /export and /log (stats.go).
 	Stats DeskStats
 }
+
+// actStaff starts the action of every button on the desk's screens.
+const actStaff = flows.StaffAction
+
+var _ flows.TeamDesk = (*Desk)(nil)
 
 // pendingPage is how many residents one /pending message lists.
 const pendingPage = 8
@@ -86,7 +100,7 @@ func InviteCode(r io.Reader) (string, error) {
 	}
 	var b [10]byte
 	if _, err := io.ReadFull(r, b[:]); err != nil {
-		return "", fmt.Errorf("flows: invite code: %w", err)
+		return "", fmt.Errorf("desk: invite code: %w", err)
 	}
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])), nil
 }
@@ -106,22 +120,22 @@ type desk struct {
 	d       *Desk
 	ctx     context.Context
 	me      string
-	s       *Session
+	s       *flows.Session
 	now     time.Time
-	replies []Reply
+	replies []flows.Reply
 	args    string // text that came with an action (a message to send)
 }
 
 // Do performs a staff request for resident and returns the replies. A
 // refusal (wrong role, wrong area) is a reply, not an error; errors are
 // failures of the store.
-func (d *Desk) Do(ctx context.Context, resident string, s *Session, req StaffRequest, now time.Time) ([]Reply, error) {
+func (d *Desk) Do(ctx context.Context, resident string, s *flows.Session, req flows.StaffRequest, now time.Time) ([]flows.Reply, error) {
 	k := &desk{d: d, ctx: ctx, me: resident, s: s, now: now}
 	if req.Action == actStaff+"contact" {
 		// A resident sharing a phone number mid-guide: their screen stays.
 		return k.replies, k.contact(req.Args)
 	}
-	s.Stage = StageStaff
+	s.Stage = flows.StageStaff
 	s.Keyboard, s.KeyboardSum = nil, ""
 	s.Compose = ""
 	var err error
@@ -162,7 +176,7 @@ func (d *Desk) Do(ctx context.Context, resident string, s *Session, req StaffReq
 }
 
 func (k *desk) text(id string, data map[string]any) string {
-	t, _ := k.d.Loc.Localize(langOr(k.s.Lang), id, data)
+	t, _ := k.d.Loc.Localize(flows.LangOrDefault(k.s.Lang), id, data)
 	if t == "" {
 		return id
 	}
@@ -170,26 +184,26 @@ func (k *desk) text(id string, data map[string]any) string {
 }
 
 func (k *desk) say(id string, data map[string]any) {
-	k.replies = append(k.replies, Reply{Text: k.text(id, data)})
+	k.replies = append(k.replies, flows.Reply{Text: k.text(id, data)})
 }
 
-func (k *desk) ask(id string, data map[string]any, cs []Choice) {
-	k.replies = append(k.replies, Reply{Text: k.text(id, data), Buttons: SetKeyboard(k.s, cs)})
+func (k *desk) ask(id string, data map[string]any, cs []flows.Choice) {
+	k.replies = append(k.replies, flows.Reply{Text: k.text(id, data), Buttons: flows.SetKeyboard(k.s, cs)})
 }
 
 // whoami returns the caller's role: configured coordinators first, then
 // the store. ok is false for a plain resident.
-func (k *desk) whoami() (Member, bool, error) {
+func (k *desk) whoami() (flows.Member, bool, error) {
 	return k.d.memberOf(k.ctx, k.me, k.s.Name)
 }
 
 // memberOf is person id as a member: a province-wide coordinator of the
 // configuration (named name), or a stored member.
-func (d *Desk) memberOf(ctx context.Context, id, name string) (Member, bool, error) {
+func (d *Desk) memberOf(ctx context.Context, id, name string) (flows.Member, bool, error) {
 	if slices.Contains(d.Coordinators, id) {
-		m := Member{ID: id, Role: RoleCoordinator, Name: name}
+		m := flows.Member{ID: id, Role: flows.RoleCoordinator, Name: name}
 		for _, c := range d.Areas.Communes() {
-			if p, ok := d.Areas.Area(c.ParentID); ok && p.Level == LevelProvince && !slices.Contains(m.Areas, p.ID) {
+			if p, ok := d.Areas.Area(c.ParentID); ok && p.Level == flows.LevelProvince && !slices.Contains(m.Areas, p.ID) {
 				m.Areas = append(m.Areas, p.ID)
 			}
 		}
@@ -198,9 +212,16 @@ func (d *Desk) memberOf(ctx context.Context, id, name string) (Member, bool, err
 	return d.Store.Member(ctx, id)
 }
 
+// IsMember reports whether resident is a team member or coordinator, of
+// the configuration or the store.
+func (d *Desk) IsMember(ctx context.Context, resident string) (bool, error) {
+	_, ok, err := d.memberOf(ctx, resident, "")
+	return ok, err
+}
+
 // staff is whoami for commands that need a team member or coordinator: a
 // resident is told so, and ok is false.
-func (k *desk) staff() (Member, bool, error) {
+func (k *desk) staff() (flows.Member, bool, error) {
 	m, ok, err := k.whoami()
 	if err == nil && !ok {
 		k.say("staff.not_a_member", nil)
@@ -209,7 +230,7 @@ func (k *desk) staff() (Member, bool, error) {
 }
 
 // Covers reports whether area id lies within (or is one of) m's areas.
-func Covers(dir Directory, m Member, id string) bool {
+func Covers(dir flows.Directory, m flows.Member, id string) bool {
 	for depth := 0; id != "" && depth < 8; depth++ {
 		if slices.Contains(m.Areas, id) {
 			return true
@@ -245,7 +266,7 @@ func (k *desk) join(code string) error {
 		return nil
 	}
 	inv, err := k.d.Store.RedeemInvite(k.ctx, code)
-	if errors.Is(err, ErrInviteInvalid) {
+	if errors.Is(err, flows.ErrInviteInvalid) {
 		k.say("staff.join_invalid", nil)
 		return nil
 	}
@@ -256,12 +277,12 @@ func (k *desk) join(code string) error {
 	if err != nil {
 		return err
 	}
-	if found && m.Role == RoleCoordinator && inv.Role == RoleTeam {
+	if found && m.Role == flows.RoleCoordinator && inv.Role == flows.RoleTeam {
 		k.say("staff.join_already_coordinator", nil)
 		return nil
 	}
 	if !found || m.Role != inv.Role {
-		m = Member{ID: k.me, Role: inv.Role, Since: k.now, AddedBy: inv.CreatedBy}
+		m = flows.Member{ID: k.me, Role: inv.Role, Since: k.now, AddedBy: inv.CreatedBy}
 	}
 	if m.Secretary && len(m.SecretaryAreas) == 0 {
 		// Stored before SecretaryAreas: a secretary of the areas held so
@@ -292,26 +313,26 @@ func (k *desk) invite(args []string) error {
 	if err != nil {
 		return err
 	}
-	if !ok || m.Role != RoleCoordinator {
+	if !ok || m.Role != flows.RoleCoordinator {
 		k.say("staff.only_coordinators", nil)
 		return nil
 	}
 	if len(args) == 0 {
-		k.ask("staff.invite_role", nil, []Choice{
+		k.ask("staff.invite_role", nil, []flows.Choice{
 			{Label: k.text("staff.btn.role_team", nil), Action: actStaff + "inv:team"},
 			{Label: k.text("staff.btn.role_coordinator", nil), Action: actStaff + "inv:coordinator"},
 		})
 		return nil
 	}
-	role := Role(args[0])
-	if role != RoleTeam && role != RoleCoordinator {
+	role := flows.Role(args[0])
+	if role != flows.RoleTeam && role != flows.RoleCoordinator {
 		k.say("staff.invite_role", nil)
 		return nil
 	}
 	if len(args) == 1 {
-		var cs []Choice
+		var cs []flows.Choice
 		for _, a := range k.invitable(m, role) {
-			cs = append(cs, Choice{Label: a.Name, Action: actStaff + "inv:" + string(role) + ":" + a.ID})
+			cs = append(cs, flows.Choice{Label: a.Name, Action: actStaff + "inv:" + string(role) + ":" + a.ID})
 		}
 		if len(cs) == 0 {
 			k.say("staff.invite_no_area", nil)
@@ -333,7 +354,7 @@ func (k *desk) invite(args []string) error {
 	if err != nil {
 		return err
 	}
-	inv := Invite{Code: code, AreaID: area.ID, AreaLevel: area.Level, Role: role, Uses: 1, ExpiresAt: k.now.Add(ttl), CreatedBy: k.me,
+	inv := flows.Invite{Code: code, AreaID: area.ID, AreaLevel: area.Level, Role: role, Uses: 1, ExpiresAt: k.now.Add(ttl), CreatedBy: k.me,
 		Secretary: len(args) > 2 && args[2] == "secretary"} // "/invite team <hamlet> secretary"
 	if err := k.d.Store.CreateInvite(k.ctx, inv); err != nil {
 		return err
@@ -349,27 +370,27 @@ func (k *desk) invite(args []string) error {
 }
 
 // levelFits: team members join hamlets, coordinators communes or provinces.
-func levelFits(role Role, level string) bool {
-	if role == RoleTeam {
-		return level == LevelHamlet
+func levelFits(role flows.Role, level string) bool {
+	if role == flows.RoleTeam {
+		return level == flows.LevelHamlet
 	}
-	return level == LevelCommune || level == LevelProvince
+	return level == flows.LevelCommune || level == flows.LevelProvince
 }
 
 // invitable lists the areas a coordinator may invite role to, valid today.
-func (k *desk) invitable(m Member, role Role) []Area {
+func (k *desk) invitable(m flows.Member, role flows.Role) []flows.Area {
 	day := k.now.Format("2006-01-02")
-	var out []Area
+	var out []flows.Area
 	for _, c := range k.d.Areas.Communes() {
 		if !c.ValidOn(day) || !Covers(k.d.Areas, m, c.ID) {
 			continue
 		}
-		if role == RoleCoordinator {
+		if role == flows.RoleCoordinator {
 			out = append(out, c)
 			continue
 		}
 		for _, h := range k.d.Areas.Children(c.ID) {
-			if h.Level == LevelHamlet && h.ValidOn(day) && !h.Unassigned {
+			if h.Level == flows.LevelHamlet && h.ValidOn(day) && !h.Unassigned {
 				h.Name = h.Name + " (" + c.Name + ")"
 				out = append(out, h)
 			}
@@ -385,7 +406,7 @@ func (k *desk) team() error {
 	if err != nil || !ok {
 		return err
 	}
-	if m.Role == RoleTeam {
+	if m.Role == flows.RoleTeam {
 		var names []string
 		for _, a := range m.Areas {
 			names = append(names, k.areaName(a))
@@ -398,7 +419,7 @@ func (k *desk) team() error {
 		return err
 	}
 	var lines []string
-	var cs []Choice
+	var cs []flows.Choice
 	for _, x := range all {
 		if x.ID == k.me || !k.within(m, x) {
 			continue
@@ -412,10 +433,10 @@ func (k *desk) team() error {
 			name = x.ID
 		}
 		lines = append(lines, k.text("staff.team_line", map[string]any{"Name": name, "Role": k.text("staff.role_"+string(x.Role), nil), "Areas": strings.Join(areas, ", ")}))
-		cs = append(cs, Choice{Label: k.text("staff.btn.remove", map[string]any{"Name": name}), Action: actStaff + "rm:" + x.ID})
+		cs = append(cs, flows.Choice{Label: k.text("staff.btn.remove", map[string]any{"Name": name}), Action: actStaff + "rm:" + x.ID})
 	}
 	sort.Strings(lines)
-	cs = append(cs, Choice{Label: k.text("staff.btn.invite", nil), Action: actStaff + "inv"})
+	cs = append(cs, flows.Choice{Label: k.text("staff.btn.invite", nil), Action: actStaff + "inv"})
 	if len(lines) == 0 {
 		k.ask("staff.team_empty", nil, cs)
 		return nil
@@ -425,7 +446,7 @@ func (k *desk) team() error {
 }
 
 // within reports whether every area of x lies in the coordinator m's areas.
-func (k *desk) within(m Member, x Member) bool {
+func (k *desk) within(m flows.Member, x flows.Member) bool {
 	if len(x.Areas) == 0 {
 		return false
 	}
@@ -454,7 +475,7 @@ func (k *desk) action(parts []string) error {
 		if err != nil {
 			return err
 		}
-		if !ok || m.Role != RoleCoordinator || !found || !k.within(m, x) {
+		if !ok || m.Role != flows.RoleCoordinator || !found || !k.within(m, x) {
 			k.say("staff.not_your_area", nil)
 			return nil
 		}
@@ -463,7 +484,7 @@ func (k *desk) action(parts []string) error {
 			name = x.ID
 		}
 		if parts[0] == "rm" {
-			k.ask("staff.remove_ask", map[string]any{"Name": name}, []Choice{
+			k.ask("staff.remove_ask", map[string]any{"Name": name}, []flows.Choice{
 				{Label: k.text("staff.btn.remove_yes", nil), Action: actStaff + "rmok:" + id},
 				{Label: k.text("common.btn.back", nil), Action: actStaff + "team"},
 			})
@@ -538,11 +559,11 @@ func (k *desk) action(parts []string) error {
 
 // hamletsOf lists the hamlets a member follows: a team member's own, or
 // every hamlet (unassigned ones included) in a coordinator's areas.
-func (k *desk) hamletsOf(m Member) []Area {
-	var out []Area
-	if m.Role == RoleTeam {
+func (k *desk) hamletsOf(m flows.Member) []flows.Area {
+	var out []flows.Area
+	if m.Role == flows.RoleTeam {
 		for _, id := range m.Areas {
-			if a, ok := k.d.Areas.Area(id); ok && a.Level == LevelHamlet {
+			if a, ok := k.d.Areas.Area(id); ok && a.Level == flows.LevelHamlet {
 				out = append(out, a)
 			}
 		}
@@ -550,7 +571,7 @@ func (k *desk) hamletsOf(m Member) []Area {
 	}
 	for _, c := range k.d.Areas.Communes() {
 		for _, h := range k.d.Areas.Children(c.ID) {
-			if h.Level == LevelHamlet && Covers(k.d.Areas, m, h.ID) {
+			if h.Level == flows.LevelHamlet && Covers(k.d.Areas, m, h.ID) {
 				out = append(out, h)
 			}
 		}
@@ -559,9 +580,9 @@ func (k *desk) hamletsOf(m Member) []Area {
 }
 
 type pendingRow struct {
-	hamlet Area
-	flow   *Flow
-	entry  OpenEntry
+	hamlet flows.Area
+	flow   *flows.Flow
+	entry  flows.OpenEntry
 }
 
 // pending lists the residents of the member's hamlets with an unfinished
@@ -613,12 +634,12 @@ func (k *desk) pending(page int) error {
 		lines = append(lines, line)
 	}
 	lines = append(lines, notes...)
-	var cs []Choice
+	var cs []flows.Choice
 	if page > 0 {
-		cs = append(cs, Choice{Label: k.text("staff.btn.prev_page", nil), Action: fmt.Sprintf("%spending:%d", actStaff, page-1)})
+		cs = append(cs, flows.Choice{Label: k.text("staff.btn.prev_page", nil), Action: fmt.Sprintf("%spending:%d", actStaff, page-1)})
 	}
 	if page+1 < pages {
-		cs = append(cs, Choice{Label: k.text("staff.btn.next_page", nil), Action: fmt.Sprintf("%spending:%d", actStaff, page+1)})
+		cs = append(cs, flows.Choice{Label: k.text("staff.btn.next_page", nil), Action: fmt.Sprintf("%spending:%d", actStaff, page+1)})
 	}
 	data := map[string]any{"Total": len(rows), "Page": page + 1, "Pages": pages, "List": strings.Join(lines, "\n")}
 	if len(cs) == 0 {
@@ -645,13 +666,13 @@ func (k *desk) pendingLine(r pendingRow) (string, error) {
 		if s.Name != "" {
 			name = s.Name
 		}
-		runs := append([]Run(nil), s.Paused...)
+		runs := append([]flows.Run(nil), s.Paused...)
 		if s.Active != nil {
 			runs = append(runs, *s.Active)
 		}
 		for _, run := range runs {
 			if run.Flow == r.flow.ID {
-				if i := slices.IndexFunc(r.flow.Steps, func(x Step) bool { return x.ID == run.Step }); i >= 0 {
+				if i := slices.IndexFunc(r.flow.Steps, func(x flows.Step) bool { return x.ID == run.Step }); i >= 0 {
 					step = i + 1
 				}
 				help = !s.HelpAt.IsZero() && !s.HelpAt.Before(run.Started)
@@ -668,4 +689,43 @@ func (k *desk) pendingLine(r pendingRow) (string, error) {
 		line += " " + k.text("staff.mark_help", nil)
 	}
 	return line, nil
+}
+
+// staffMessages are the words of this file and their fields.
+func staffMessages() map[string][]string {
+	return map[string][]string{
+		"staff.unknown": nil, "staff.join_slow_down": nil, "staff.join_invalid": nil,
+		"staff.join_already_coordinator": nil, "staff.joined_team": {"Area"}, "staff.joined_coordinator": {"Area"},
+		"staff.only_coordinators": nil, "staff.invite_role": nil, "staff.invite_area": nil,
+		"staff.invite_no_area": nil, "staff.not_your_area": nil,
+		"staff.invite_made": {"Code", "Area", "Days"}, "staff.invite_made_link": {"Code", "Area", "Days", "Link"},
+		"staff.not_a_member": nil, "staff.team_mine": {"Hamlets"}, "staff.team_line": {"Name", "Role", "Areas"},
+		"staff.team_list": {"List"}, "staff.team_empty": nil, "staff.role_team": nil, "staff.role_coordinator": nil,
+		"staff.remove_ask": {"Name"}, "staff.removed": {"Name"},
+		"staff.btn.role_team": nil, "staff.btn.role_coordinator": nil, "staff.btn.invite": nil,
+		"staff.btn.remove": {"Name"}, "staff.btn.remove_yes": nil,
+		"staff.pending":        {"Total", "Page", "Pages", "List"},
+		"staff.pending_line":   {"Name", "Hamlet", "Flow", "Step", "Steps", "Days"},
+		"staff.pending_none":   nil,
+		"staff.pending_hidden": {"Flow", "Total"},
+		"staff.pending_note":   {"Note"},
+		"staff.someone":        nil,
+		"staff.mark_stalled":   nil,
+		"staff.mark_help":      nil,
+		"staff.btn.next_page":  nil,
+		"staff.btn.prev_page":  nil,
+	}
+}
+
+// Messages returns every message id the desk renders, with the template
+// fields supplied to each, for content check (as flows.SystemMessages does
+// for the engine's).
+func Messages() map[string][]string {
+	m := map[string][]string{}
+	for _, more := range []func() map[string][]string{staffMessages, payeeMessages, moveMessages, areaMessages, helpMessages, statsMessages} {
+		for id, fields := range more() {
+			m[id] = fields
+		}
+	}
+	return m
 }

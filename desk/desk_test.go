@@ -1,4 +1,4 @@
-package flows_test
+package desk_test
 
 import (
 	"context"
@@ -10,7 +10,9 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hangxomso/hangxom/desk"
 	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/flows/flowstest"
 	"github.com/hangxomso/hangxom/store"
 )
 
@@ -19,6 +21,7 @@ import (
 type staffWorld struct {
 	t    *testing.T
 	svc  *flows.Service
+	desk *desk.Desk // svc's
 	st   *store.Redis
 	n    int
 	now  time.Time
@@ -32,14 +35,14 @@ func newStaffWorld(t *testing.T) *staffWorld {
 	m := miniredis.RunT(t)
 	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	t.Cleanup(func() { _ = c.Close() })
-	w := &staffWorld{t: t, now: t0, mini: m}
+	w := &staffWorld{t: t, now: flowstest.T0, mini: m}
 	clock := flows.ClockFunc(func() time.Time { return w.now })
 	st := store.New(c, store.Options{Prefix: "desk:v1", DataKey: []byte("k"), Clock: clock})
-	e := newEngine(t)
-	desk := &flows.Desk{Store: st, Areas: e.Areas, Loc: fakeLoc{}, Coordinators: []string{"tg:1"}, BotUsername: "hangxom_bot",
+	e := flowstest.NewEngine(t)
+	d := &desk.Desk{Store: st, Areas: e.Areas, Loc: flowstest.Loc{}, Coordinators: []string{"tg:1"}, BotUsername: "hangxom_bot",
 		Random: rand.NewChaCha8([32]byte{7}), FollowUp: st, Library: e.Library, WaitExpiry: 72 * time.Hour,
 		PrivateFlows: []string{"other"}, Help: st, Reminders: st, Location: ict, Payees: st}
-	w.svc, w.st = &flows.Service{Engine: e, Store: st, Clock: clock, Desk: desk}, st
+	w.svc, w.st, w.desk = &flows.Service{Engine: e, Store: st, Clock: clock, Desk: d}, st, d
 	return w
 }
 
@@ -180,22 +183,6 @@ func TestJoinIsRateLimited(t *testing.T) {
 	check(t, "sixth try", []string{"staff.join_slow_down"}, w.cmd("tg:8", "join", "aaaaaaaaaaaaaaaa"))
 }
 
-func TestStopReminders(t *testing.T) {
-	c := newConv(t)
-	onboard(c)
-	c.text("dừng")
-	res := c.tap("common.btn.stop_yes")
-	check(t, "stopped", "common.stopped", texts(res)[0])
-	if !c.s.NoReminders {
-		t.Fatal("reminders not stopped")
-	}
-	res = c.cmd("start", "")
-	check(t, "back on", "common.reminders_on", texts(res)[0])
-	if c.s.NoReminders {
-		t.Error("reminders still stopped after /start")
-	}
-}
-
 func TestPendingShowsOnlyMyHamletsOldestFirst(t *testing.T) {
 	w := newStaffWorld(t)
 	w.send("tg:1", flows.Input{Kind: flows.InputText, Text: "chào"})
@@ -297,9 +284,9 @@ func TestHelpRequestsReachTheTeam(t *testing.T) {
 	check(t, "too late", []string{"staff.help_taken{Claimer=Nguyễn Thị Hoa,Flow=demo.title,Hamlet=Xóm 1,Name=Lan,Step=3}"}, w.send("tg:6", flows.Input{Kind: flows.InputChoice, Data: data}))
 
 	// The helpdesk shows it as Hoa's; she closes it.
-	desk := w.cmd("tg:5", "helpdesk", "")
-	if len(desk) != 1 || !strings.Contains(desk[0], "Status=staff.help_status_claimed{Claimer=Nguyễn Thị Hoa}") {
-		t.Fatalf("helpdesk: %v", desk)
+	helpdesk := w.cmd("tg:5", "helpdesk", "")
+	if len(helpdesk) != 1 || !strings.Contains(helpdesk[0], "Status=staff.help_status_claimed{Claimer=Nguyễn Thị Hoa}") {
+		t.Fatalf("helpdesk: %v", helpdesk)
 	}
 	w.tap("tg:5", "staff.btn.close_name")
 	check(t, "after closing", []string{"staff.helpdesk_none"}, w.cmd("tg:5", "helpdesk", ""))
@@ -317,20 +304,20 @@ func TestHelpRequestsReachTheTeam(t *testing.T) {
 	w.tap("tg:21", "common.btn.human")
 	outboxTexts(t, w.st, "tg:5")
 	outboxTexts(t, w.st, "tg:6")
-	n, err := w.svc.Desk.Escalate(t.Context(), w.now.Add(25*time.Hour))
+	n, err := w.desk.Escalate(t.Context(), w.now.Add(25*time.Hour))
 	if err != nil || n != 1 {
 		t.Fatalf("escalated %d, %v; want 1 (Nam's went to coordinators already)", n, err)
 	}
 	if rs := w.outboxOf("tg:1"); len(rs) != 1 || !strings.HasPrefix(rs[0].Text, "staff.help_escalated") {
 		t.Errorf("coordinator: %+v", rs)
 	}
-	if n, _ := w.svc.Desk.Escalate(t.Context(), w.now.Add(26*time.Hour)); n != 0 {
+	if n, _ := w.desk.Escalate(t.Context(), w.now.Add(26*time.Hour)); n != 0 {
 		t.Errorf("escalated again: %d", n)
 	}
 }
 
 func TestRemindersFollowTheRules(t *testing.T) {
-	w := newStaffWorld(t) // t0 is 16:00 in Vietnam
+	w := newStaffWorld(t) // flowstest.T0 is 16:00 in Vietnam
 	for _, who := range []string{"tg:1", "tg:5"} {
 		w.send(who, flows.Input{Kind: flows.InputText, Text: "chào"})
 	}
@@ -363,19 +350,19 @@ func TestRemindersFollowTheRules(t *testing.T) {
 
 	// Four days later, at 22:30: queued for the morning, and sent once.
 	w.now = time.Date(2026, 11, 24, 22, 30, 0, 0, ict)
-	w.mini.FastForward(w.now.Sub(t0)) // Redis TTLs follow (the 3-day rule)
+	w.mini.FastForward(w.now.Sub(flowstest.T0)) // Redis TTLs follow (the 3-day rule)
 	check(t, "quiet hours", []string{"staff.remind_done{Later=1,Now=0,Skipped=1}"}, w.cmd("tg:5", "remind", "demo"))
-	if n, err := w.svc.Desk.RunReminders(t.Context(), w.now.Add(time.Hour)); err != nil || n != 0 {
+	if n, err := w.desk.RunReminders(t.Context(), w.now.Add(time.Hour)); err != nil || n != 0 {
 		t.Fatalf("sent %d at night (%v)", n, err)
 	}
 	if len(w.outboxOf("tg:20")) != 0 {
 		t.Fatal("a reminder went out at night")
 	}
 	morning := time.Date(2026, 11, 25, 7, 1, 0, 0, ict)
-	if n, err := w.svc.Desk.RunReminders(t.Context(), morning); err != nil || n != 1 {
+	if n, err := w.desk.RunReminders(t.Context(), morning); err != nil || n != 1 {
 		t.Fatalf("sent %d in the morning (%v), want 1", n, err)
 	}
-	if n, _ := w.svc.Desk.RunReminders(t.Context(), morning); n != 0 {
+	if n, _ := w.desk.RunReminders(t.Context(), morning); n != 0 {
 		t.Errorf("the same reminder sent twice")
 	}
 	// The reminder's button resumes the flow.
@@ -423,8 +410,8 @@ func TestForgetDeletesWhatIsKept(t *testing.T) {
 func TestAddHamletAndPoster(t *testing.T) {
 	w := newStaffWorld(t)
 	var added []flows.Area
-	w.svc.Desk.AddArea = func(_ context.Context, a flows.Area) error { added = append(added, a); return nil }
-	w.svc.Desk.Poster = func(_ context.Context, h, c flows.Area) (flows.Document, string, error) {
+	w.desk.AddArea = func(_ context.Context, a flows.Area) error { added = append(added, a); return nil }
+	w.desk.Poster = func(_ context.Context, h, c flows.Area) (flows.Document, string, error) {
 		return flows.Document{Name: "poster-" + h.ID + ".png", Data: []byte("PNG " + h.Name + " " + c.Name)}, "https://t.me/hangxom_bot?start=h_" + h.ID, nil
 	}
 	for _, who := range []string{"tg:1", "tg:2", "tg:5", "tg:9"} {
@@ -461,7 +448,7 @@ func TestAddHamletAndPoster(t *testing.T) {
 
 func TestMoveFromNotYetAssigned(t *testing.T) {
 	w := newStaffWorld(t)
-	w.svc.Desk.Move = func(ctx context.Context, resident, hamlet string) error {
+	w.desk.Move = func(ctx context.Context, resident, hamlet string) error {
 		w.n++
 		_, err := w.svc.Handle(ctx, resident, flows.Input{Kind: flows.InputMoved, Data: hamlet, UpdateID: "mv" + strings.Repeat("y", w.n)})
 		return err
@@ -591,14 +578,14 @@ func TestAReminderTakenByACrashedReplicaComesBack(t *testing.T) {
 	if ok, _ := w.st.MarkReminded(t.Context(), "tg:20", "r1", 72*time.Hour); !ok {
 		t.Fatal("mark")
 	}
-	if n, _ := w.svc.Desk.RunReminders(t.Context(), w.now.Add(time.Minute)); n != 0 {
+	if n, _ := w.desk.RunReminders(t.Context(), w.now.Add(time.Minute)); n != 0 {
 		t.Fatalf("another replica sent it while it was in flight (%d)", n)
 	}
-	n, err := w.svc.Desk.RunReminders(t.Context(), w.now.Add(6*time.Minute)) // the lease ran out
+	n, err := w.desk.RunReminders(t.Context(), w.now.Add(6*time.Minute)) // the lease ran out
 	if err != nil || n != 1 {
 		t.Fatalf("after the lease: sent %d (%v), want 1", n, err)
 	}
-	if n, _ := w.svc.Desk.RunReminders(t.Context(), w.now.Add(20*time.Minute)); n != 0 {
+	if n, _ := w.desk.RunReminders(t.Context(), w.now.Add(20*time.Minute)); n != 0 {
 		t.Errorf("sent again: %d", n)
 	}
 	if got := outboxTexts(t, w.st, "tg:20"); len(got) != 1 {

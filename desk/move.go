@@ -1,8 +1,10 @@
-package flows
+package desk
 
 import (
 	"context"
 	"slices"
+
+	"github.com/hangxomso/hangxom/flows"
 )
 
 // MoveFunc files a resident under a hamlet on a team member's behalf (the
@@ -11,7 +13,7 @@ type MoveFunc func(ctx context.Context, resident, hamlet string) error
 
 // moveCommunes are the communes whose "not yet assigned" residents a member
 // may place: a team member's hamlets' communes, a coordinator's communes.
-func (k *desk) moveCommunes(m Member) []string {
+func (k *desk) moveCommunes(m flows.Member) []string {
 	var out []string
 	for _, h := range k.hamletsOf(m) {
 		if !slices.Contains(out, h.ParentID) {
@@ -23,7 +25,7 @@ func (k *desk) moveCommunes(m Member) []string {
 
 // mayMoveFrom reports whether m may move a resident out of hamlet: the
 // commune's unassigned hamlet in m's communes, or one of m's hamlets.
-func (k *desk) mayMoveFrom(m Member, hamlet string) bool {
+func (k *desk) mayMoveFrom(m flows.Member, hamlet string) bool {
 	h, ok := k.d.Areas.Area(hamlet)
 	if !ok {
 		return false
@@ -47,7 +49,7 @@ func (k *desk) move(parts []string) error {
 	}
 	switch {
 	case len(parts) == 0: // the list
-		var cs []Choice
+		var cs []flows.Choice
 		for _, c := range k.moveCommunes(m) {
 			for _, h := range k.d.Areas.Children(c) {
 				if !h.Unassigned {
@@ -71,7 +73,7 @@ func (k *desk) move(parts []string) error {
 						name = k.text("staff.someone", nil)
 					}
 					c, _ := k.d.Areas.Area(h.ParentID)
-					cs = append(cs, Choice{Label: k.text("staff.btn.move_who", map[string]any{"Name": name, "Commune": c.Name}), Action: actStaff + "mv:" + p})
+					cs = append(cs, flows.Choice{Label: k.text("staff.btn.move_who", map[string]any{"Name": name, "Commune": c.Name}), Action: actStaff + "mv:" + p})
 					if len(cs) >= 20 {
 						break
 					}
@@ -103,10 +105,10 @@ func (k *desk) move(parts []string) error {
 		}
 		from, _ := k.d.Areas.Area(s.Hamlet)
 		if len(parts) == 1 {
-			var cs []Choice
+			var cs []flows.Choice
 			for _, h := range k.hamletsOf(m) {
 				if h.ParentID == from.ParentID && !h.Unassigned && h.ID != s.Hamlet {
-					cs = append(cs, Choice{Label: h.Name, Action: actStaff + "mv:" + parts[0] + ":" + h.ID})
+					cs = append(cs, flows.Choice{Label: h.Name, Action: actStaff + "mv:" + parts[0] + ":" + h.ID})
 				}
 			}
 			if len(cs) == 0 {
@@ -117,7 +119,7 @@ func (k *desk) move(parts []string) error {
 			return nil
 		}
 		to, ok := k.d.Areas.Area(parts[1])
-		if !ok || to.Level != LevelHamlet || to.Unassigned || to.ParentID != from.ParentID || !k.mayHelp(m, to.ID) {
+		if !ok || to.Level != flows.LevelHamlet || to.Unassigned || to.ParentID != from.ParentID || !k.mayHelp(m, to.ID) {
 			k.say("staff.not_your_area", nil)
 			return nil
 		}
