@@ -18,8 +18,8 @@ type AddAreaFunc func(ctx context.Context, a flows.Area) error
 
 // poster sends a team member or coordinator the printable poster of one of
 // their hamlets, asking which with buttons when they have several.
-func (k *desk) poster(hamletID string) error {
-	m, ok, err := k.staff()
+func (k *desk) poster(ctx context.Context, hamletID string) error {
+	m, ok, err := k.staff(ctx)
 	if err != nil || !ok {
 		return err
 	}
@@ -54,7 +54,7 @@ func (k *desk) poster(hamletID string) error {
 		return nil
 	}
 	c, _ := k.d.Areas.Area(h.ParentID)
-	doc, link, err := k.d.Poster(k.ctx, h, c)
+	doc, link, err := k.d.Poster(ctx, h, c)
 	if err != nil {
 		k.say("staff.poster_unavailable", nil)
 		return nil
@@ -65,8 +65,8 @@ func (k *desk) poster(hamletID string) error {
 
 // addHamlet lets a coordinator add a hamlet to one of their communes:
 // /addhamlet Name, then the commune by button (or at once if they have one).
-func (k *desk) addHamlet(name, communeID string) error {
-	m, ok, err := k.whoami()
+func (k *desk) addHamlet(ctx context.Context, name, communeID string) error {
+	m, ok, err := k.whoami(ctx)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (k *desk) addHamlet(name, communeID string) error {
 		return nil
 	}
 	id := newAreaID(k.d.Areas, c.ID, name)
-	if err := k.d.AddArea(k.ctx, flows.Area{ID: id, Level: flows.LevelHamlet, Name: name, ParentID: c.ID, ValidFrom: day}); err != nil {
+	if err := k.d.AddArea(ctx, flows.Area{ID: id, Level: flows.LevelHamlet, Name: name, ParentID: c.ID, ValidFrom: day}); err != nil {
 		return err
 	}
 	k.say("staff.addhamlet_done", map[string]any{"Name": name, "Commune": c.Name, "ID": id})

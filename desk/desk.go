@@ -118,7 +118,6 @@ func InviteLink(bot, code string) string {
 // desk is one Desk call.
 type desk struct {
 	d       *Desk
-	ctx     context.Context
 	me      string
 	s       *flows.Session
 	now     time.Time
@@ -130,10 +129,10 @@ type desk struct {
 // refusal (wrong role, wrong area) is a reply, not an error; errors are
 // failures of the store.
 func (d *Desk) Do(ctx context.Context, resident string, s *flows.Session, req flows.StaffRequest, now time.Time) ([]flows.Reply, error) {
-	k := &desk{d: d, ctx: ctx, me: resident, s: s, now: now}
+	k := &desk{d: d, me: resident, s: s, now: now}
 	if req.Action == actStaff+"contact" {
 		// A resident sharing a phone number mid-guide: their screen stays.
-		return k.replies, k.contact(req.Args)
+		return k.replies, k.contact(ctx, req.Args)
 	}
 	s.Stage = flows.StageStaff
 	s.Keyboard, s.KeyboardSum = nil, ""
@@ -141,34 +140,34 @@ func (d *Desk) Do(ctx context.Context, resident string, s *flows.Session, req fl
 	var err error
 	switch {
 	case req.Command == "join":
-		err = k.join(req.Args)
+		err = k.join(ctx, req.Args)
 	case req.Command == "invite":
-		err = k.invite(strings.Fields(req.Args))
+		err = k.invite(ctx, strings.Fields(req.Args))
 	case req.Command == "team":
-		err = k.team()
+		err = k.team(ctx)
 	case req.Command == "pending":
-		err = k.pending(0)
+		err = k.pending(ctx, 0)
 	case req.Command == "stats":
-		err = k.stats(req.Args)
+		err = k.stats(ctx, req.Args)
 	case req.Command == "export":
-		err = k.export(req.Args)
+		err = k.export(ctx, req.Args)
 	case req.Command == "log":
-		err = k.log(req.Args)
+		err = k.log(ctx, req.Args)
 	case req.Command == "helpdesk":
-		err = k.helpdesk()
+		err = k.helpdesk(ctx)
 	case req.Command == "remind":
-		err = k.remind(req.Args)
+		err = k.remind(ctx, req.Args)
 	case req.Command == "poster":
-		err = k.poster("")
+		err = k.poster(ctx, "")
 	case req.Command == "addhamlet":
-		err = k.addHamlet(req.Args, "")
+		err = k.addHamlet(ctx, req.Args, "")
 	case req.Command == "move":
-		err = k.move(nil)
+		err = k.move(ctx, nil)
 	case req.Command == "payee":
-		err = k.payee(req.Args)
+		err = k.payee(ctx, req.Args)
 	case strings.HasPrefix(req.Action, actStaff):
 		k.args = req.Args
-		err = k.action(strings.Split(strings.TrimPrefix(req.Action, actStaff), ":"))
+		err = k.action(ctx, strings.Split(strings.TrimPrefix(req.Action, actStaff), ":"))
 	default:
 		k.say("staff.unknown", nil)
 	}
@@ -193,8 +192,8 @@ func (k *desk) ask(id string, data map[string]any, cs []flows.Choice) {
 
 // whoami returns the caller's role: configured coordinators first, then
 // the store. ok is false for a plain resident.
-func (k *desk) whoami() (flows.Member, bool, error) {
-	return k.d.memberOf(k.ctx, k.me, k.s.Name)
+func (k *desk) whoami(ctx context.Context) (flows.Member, bool, error) {
+	return k.d.memberOf(ctx, k.me, k.s.Name)
 }
 
 // memberOf is person id as a member: a province-wide coordinator of the
@@ -221,8 +220,8 @@ func (d *Desk) IsMember(ctx context.Context, resident string) (bool, error) {
 
 // staff is whoami for commands that need a team member or coordinator: a
 // resident is told so, and ok is false.
-func (k *desk) staff() (flows.Member, bool, error) {
-	m, ok, err := k.whoami()
+func (k *desk) staff(ctx context.Context) (flows.Member, bool, error) {
+	m, ok, err := k.whoami(ctx)
 	if err == nil && !ok {
 		k.say("staff.not_a_member", nil)
 	}
@@ -251,8 +250,8 @@ func (k *desk) areaName(id string) string {
 	return id
 }
 
-func (k *desk) join(code string) error {
-	ok, _, err := k.d.Store.Allow(k.ctx, "join:"+k.me, joinRate, joinBurst)
+func (k *desk) join(ctx context.Context, code string) error {
+	ok, _, err := k.d.Store.Allow(ctx, "join:"+k.me, joinRate, joinBurst)
 	if err != nil {
 		return err
 	}
@@ -265,7 +264,7 @@ func (k *desk) join(code string) error {
 		k.say("staff.join_invalid", nil)
 		return nil
 	}
-	inv, err := k.d.Store.RedeemInvite(k.ctx, code)
+	inv, err := k.d.Store.RedeemInvite(ctx, code)
 	if errors.Is(err, flows.ErrInviteInvalid) {
 		k.say("staff.join_invalid", nil)
 		return nil
@@ -273,7 +272,7 @@ func (k *desk) join(code string) error {
 	if err != nil {
 		return err
 	}
-	m, found, err := k.d.Store.Member(k.ctx, k.me)
+	m, found, err := k.d.Store.Member(ctx, k.me)
 	if err != nil {
 		return err
 	}
@@ -299,7 +298,7 @@ func (k *desk) join(code string) error {
 	if k.s.Name != "" {
 		m.Name = k.s.Name
 	}
-	if err := k.d.Store.PutMember(k.ctx, m); err != nil {
+	if err := k.d.Store.PutMember(ctx, m); err != nil {
 		return err
 	}
 	k.say("staff.joined_"+string(inv.Role), map[string]any{"Area": k.areaName(inv.AreaID)})
@@ -308,8 +307,8 @@ func (k *desk) join(code string) error {
 
 // invite makes an invite, asking for the role and the area with buttons
 // when they are not given.
-func (k *desk) invite(args []string) error {
-	m, ok, err := k.whoami()
+func (k *desk) invite(ctx context.Context, args []string) error {
+	m, ok, err := k.whoami(ctx)
 	if err != nil {
 		return err
 	}
@@ -356,7 +355,7 @@ func (k *desk) invite(args []string) error {
 	}
 	inv := flows.Invite{Code: code, AreaID: area.ID, AreaLevel: area.Level, Role: role, Uses: 1, ExpiresAt: k.now.Add(ttl), CreatedBy: k.me,
 		Secretary: len(args) > 2 && args[2] == "secretary"} // "/invite team <hamlet> secretary"
-	if err := k.d.Store.CreateInvite(k.ctx, inv); err != nil {
+	if err := k.d.Store.CreateInvite(ctx, inv); err != nil {
 		return err
 	}
 	data := map[string]any{"Code": code, "Area": area.Name, "Days": int(ttl.Hours() / 24)}
@@ -401,8 +400,8 @@ func (k *desk) invitable(m flows.Member, role flows.Role) []flows.Area {
 
 // team lists the team members a coordinator is responsible for, with a
 // button to remove each and one to invite; a team member sees their hamlets.
-func (k *desk) team() error {
-	m, ok, err := k.staff()
+func (k *desk) team(ctx context.Context) error {
+	m, ok, err := k.staff(ctx)
 	if err != nil || !ok {
 		return err
 	}
@@ -414,7 +413,7 @@ func (k *desk) team() error {
 		k.say("staff.team_mine", map[string]any{"Hamlets": strings.Join(names, ", ")})
 		return nil
 	}
-	all, err := k.d.Store.Members(k.ctx)
+	all, err := k.d.Store.Members(ctx)
 	if err != nil {
 		return err
 	}
@@ -458,20 +457,20 @@ func (k *desk) within(m flows.Member, x flows.Member) bool {
 	return true
 }
 
-func (k *desk) action(parts []string) error {
+func (k *desk) action(ctx context.Context, parts []string) error {
 	switch parts[0] {
 	case "inv":
-		return k.invite(parts[1:])
+		return k.invite(ctx, parts[1:])
 	case "rm", "rmok":
 		if len(parts) < 2 {
 			break
 		}
 		id := strings.Join(parts[1:], ":") // ids contain ":" (tg:123)
-		m, ok, err := k.whoami()
+		m, ok, err := k.whoami(ctx)
 		if err != nil {
 			return err
 		}
-		x, found, err := k.d.Store.Member(k.ctx, id)
+		x, found, err := k.d.Store.Member(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -490,68 +489,68 @@ func (k *desk) action(parts []string) error {
 			})
 			return nil
 		}
-		if err := k.d.Store.RemoveMember(k.ctx, id); err != nil {
+		if err := k.d.Store.RemoveMember(ctx, id); err != nil {
 			return err
 		}
-		if err := k.releaseClaims(x); err != nil {
+		if err := k.releaseClaims(ctx, x); err != nil {
 			return err
 		}
 		k.say("staff.removed", map[string]any{"Name": name})
 		return nil
 	case "team":
-		return k.team()
+		return k.team(ctx)
 	case "poster":
 		if len(parts) > 1 {
-			return k.poster(parts[1])
+			return k.poster(ctx, parts[1])
 		}
 	case "payee":
-		return k.payee("")
+		return k.payee(ctx, "")
 	case "payarea":
 		if len(parts) > 2 {
-			return k.payeeAsk(parts[1], strings.Join(parts[2:], ":"))
+			return k.payeeAsk(ctx, parts[1], strings.Join(parts[2:], ":"))
 		}
 	case "payadd":
-		return k.payeeAdd(k.args)
+		return k.payeeAdd(ctx, k.args)
 	case "payrm":
 		if len(parts) > 1 {
-			return k.payeeRemove(parts[1])
+			return k.payeeRemove(ctx, parts[1])
 		}
 	case "mv":
-		return k.move(parts[1:])
+		return k.move(ctx, parts[1:])
 	case "addh":
 		if len(parts) > 2 {
-			return k.addHamlet(strings.Join(parts[2:], ":"), parts[1])
+			return k.addHamlet(ctx, strings.Join(parts[2:], ":"), parts[1])
 		}
 	case "helpdesk":
-		return k.helpdesk()
+		return k.helpdesk(ctx)
 	case "note":
 		if len(parts) > 1 && k.d.Help != nil {
-			return k.note(parts[1], k.args)
+			return k.note(ctx, parts[1], k.args)
 		}
 	case "msg":
 		if len(parts) > 1 && k.d.Help != nil {
-			return k.compose(parts[1])
+			return k.compose(ctx, parts[1])
 		}
 	case "send":
 		if len(parts) > 1 && k.d.Help != nil {
-			return k.sendToResident(parts[1], k.args)
+			return k.sendToResident(ctx, parts[1], k.args)
 		}
 	case "claim", "close":
 		if len(parts) < 2 || k.d.Help == nil {
 			break
 		}
 		if parts[0] == "claim" {
-			return k.claim(parts[1])
+			return k.claim(ctx, parts[1])
 		}
-		return k.closeHelp(parts[1])
+		return k.closeHelp(ctx, parts[1])
 	case "st", "exp", "log":
-		return k.statsAction(parts)
+		return k.statsAction(ctx, parts)
 	case "pending":
 		page := 0
 		if len(parts) > 1 {
 			fmt.Sscanf(parts[1], "%d", &page)
 		}
-		return k.pending(page)
+		return k.pending(ctx, page)
 	}
 	k.say("staff.unknown", nil)
 	return nil
@@ -587,8 +586,8 @@ type pendingRow struct {
 
 // pending lists the residents of the member's hamlets with an unfinished
 // flow, oldest first, a page at a time.
-func (k *desk) pending(page int) error {
-	m, ok, err := k.staff()
+func (k *desk) pending(ctx context.Context, page int) error {
+	m, ok, err := k.staff(ctx)
 	if err != nil || !ok {
 		return err
 	}
@@ -596,7 +595,7 @@ func (k *desk) pending(page int) error {
 	hidden := map[string]int{}
 	for _, h := range k.hamletsOf(m) {
 		for _, f := range k.d.Library.Flows() {
-			es, err := k.d.FollowUp.Open(k.ctx, h.ID, f.ID)
+			es, err := k.d.FollowUp.Open(ctx, h.ID, f.ID)
 			if err != nil {
 				return err
 			}
@@ -627,7 +626,7 @@ func (k *desk) pending(page int) error {
 	page = max(0, min(page, pages-1))
 	var lines []string
 	for _, r := range rows[page*pendingPage : min(len(rows), (page+1)*pendingPage)] {
-		line, err := k.pendingLine(r)
+		line, err := k.pendingLine(ctx, r)
 		if err != nil {
 			return err
 		}
@@ -652,14 +651,14 @@ func (k *desk) pending(page int) error {
 
 // pendingLine describes one resident: name, hamlet, flow, step, days since
 // the last answer, stalled, help asked.
-func (k *desk) pendingLine(r pendingRow) (string, error) {
+func (k *desk) pendingLine(ctx context.Context, r pendingRow) (string, error) {
 	name := k.text("staff.someone", nil)
 	step, total := 0, len(r.flow.Steps)
 	var help bool
-	if id, ok, err := k.d.FollowUp.Resident(k.ctx, r.entry.Pseudonym); err != nil {
+	if id, ok, err := k.d.FollowUp.Resident(ctx, r.entry.Pseudonym); err != nil {
 		return "", err
 	} else if ok {
-		s, err := k.d.FollowUp.Session(k.ctx, id)
+		s, err := k.d.FollowUp.Session(ctx, id)
 		if err != nil {
 			return "", err
 		}

@@ -197,19 +197,19 @@ func (d *Desk) claimerMay(ctx context.Context, h flows.HelpRequest) (bool, error
 }
 
 // mine reports whether the caller claimed h and may still act on it.
-func (k *desk) mine(h flows.HelpRequest) (bool, error) {
+func (k *desk) mine(ctx context.Context, h flows.HelpRequest) (bool, error) {
 	if h.ClaimedBy != k.me || h.Status != flows.HelpClaimed {
 		return false, nil
 	}
-	return k.d.claimerMay(k.ctx, h)
+	return k.d.claimerMay(ctx, h)
 }
 
 // releaseClaims opens again the requests x claimed (x was removed) and
 // offers them to the hamlet's helpers, so that no resident waits on
 // someone who left, and no one who left keeps their contact.
-func (k *desk) releaseClaims(x flows.Member) error {
+func (k *desk) releaseClaims(ctx context.Context, x flows.Member) error {
 	for _, hm := range k.hamletsOf(x) {
-		hs, err := k.d.Help.OpenHelps(k.ctx, hm.ID)
+		hs, err := k.d.Help.OpenHelps(ctx, hm.ID)
 		if err != nil {
 			return err
 		}
@@ -217,7 +217,7 @@ func (k *desk) releaseClaims(x flows.Member) error {
 			if h.ClaimedBy != x.ID || h.Status != flows.HelpClaimed {
 				continue
 			}
-			h, wrote, err := k.d.Help.UpdateHelp(k.ctx, h.ID, func(r *flows.HelpRequest) bool {
+			h, wrote, err := k.d.Help.UpdateHelp(ctx, h.ID, func(r *flows.HelpRequest) bool {
 				if r.ClaimedBy != x.ID || r.Status != flows.HelpClaimed {
 					return false
 				}
@@ -228,7 +228,7 @@ func (k *desk) releaseClaims(x flows.Member) error {
 				return err
 			}
 			if wrote {
-				if err := k.d.offerHelp(k.ctx, h); err != nil {
+				if err := k.d.offerHelp(ctx, h); err != nil {
 					return err
 				}
 			}
@@ -238,12 +238,12 @@ func (k *desk) releaseClaims(x flows.Member) error {
 }
 
 // claim takes a help request for the caller, if nobody has.
-func (k *desk) claim(id string) error {
-	m, ok, err := k.whoami()
+func (k *desk) claim(ctx context.Context, id string) error {
+	m, ok, err := k.whoami(ctx)
 	if err != nil {
 		return err
 	}
-	h, found, err := k.d.Help.Help(k.ctx, id)
+	h, found, err := k.d.Help.Help(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -255,7 +255,7 @@ func (k *desk) claim(id string) error {
 	if name == "" {
 		name = m.Name
 	}
-	h, wrote, err := k.d.Help.UpdateHelp(k.ctx, id, func(x *flows.HelpRequest) bool {
+	h, wrote, err := k.d.Help.UpdateHelp(ctx, id, func(x *flows.HelpRequest) bool {
 		if x.Status != flows.HelpOpen {
 			return false
 		}
@@ -284,14 +284,14 @@ func (k *desk) claim(id string) error {
 	}
 	// The resident learns who will come: the helper's first name only.
 	lang := "vi"
-	if s, err := k.d.FollowUp.Session(k.ctx, h.Resident); err == nil && s.Lang != "" {
+	if s, err := k.d.FollowUp.Session(ctx, h.Resident); err == nil && s.Lang != "" {
 		lang = s.Lang
 	}
 	text, _ := k.d.Loc.Localize(lang, "common.help_coming", map[string]any{"Name": firstName(name)})
 	place, _ := k.d.Loc.Localize(lang, "common.btn.write_place", nil)
 	hint, _ := k.d.Loc.Localize(lang, "common.share_phone_hint", nil)
 	phone, _ := k.d.Loc.Localize(lang, "common.btn.share_phone", nil)
-	if err := k.d.Help.Enqueue(k.ctx, h.Resident, flows.Reply{ID: "helpcoming:" + id, Text: text, Buttons: []flows.Choice{{Data: flows.NotePrefix + id, Label: place}}}, flows.Reply{ID: "helpphone:" + id, Text: hint, Buttons: []flows.Choice{{Label: phone, Contact: true}}}); err != nil {
+	if err := k.d.Help.Enqueue(ctx, h.Resident, flows.Reply{ID: "helpcoming:" + id, Text: text, Buttons: []flows.Choice{{Data: flows.NotePrefix + id, Label: place}}}, flows.Reply{ID: "helpphone:" + id, Text: hint, Buttons: []flows.Choice{{Label: phone, Contact: true}}}); err != nil {
 		return err
 	}
 	if k.d.Notify != nil {
@@ -309,12 +309,12 @@ func firstName(name string) string {
 }
 
 // closeHelp marks a claimed request done: by its claimer or a coordinator.
-func (k *desk) closeHelp(id string) error {
-	m, ok, err := k.whoami()
+func (k *desk) closeHelp(ctx context.Context, id string) error {
+	m, ok, err := k.whoami(ctx)
 	if err != nil {
 		return err
 	}
-	h, found, err := k.d.Help.Help(k.ctx, id)
+	h, found, err := k.d.Help.Help(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -322,7 +322,7 @@ func (k *desk) closeHelp(id string) error {
 		k.say("staff.not_your_area", nil)
 		return nil
 	}
-	if _, _, err := k.d.Help.UpdateHelp(k.ctx, id, func(x *flows.HelpRequest) bool {
+	if _, _, err := k.d.Help.UpdateHelp(ctx, id, func(x *flows.HelpRequest) bool {
 		if x.Status == flows.HelpClosed {
 			return false
 		}
@@ -337,15 +337,15 @@ func (k *desk) closeHelp(id string) error {
 }
 
 // helpdesk lists the open and claimed requests of the caller's hamlets.
-func (k *desk) helpdesk() error {
-	m, ok, err := k.staff()
+func (k *desk) helpdesk(ctx context.Context) error {
+	m, ok, err := k.staff(ctx)
 	if err != nil || !ok {
 		return err
 	}
 	var lines []string
 	var cs []flows.Choice
 	for _, hm := range k.hamletsOf(m) {
-		hs, err := k.d.Help.OpenHelps(k.ctx, hm.ID)
+		hs, err := k.d.Help.OpenHelps(ctx, hm.ID)
 		if err != nil {
 			return err
 		}
@@ -379,13 +379,13 @@ func (k *desk) helpdesk() error {
 }
 
 // compose starts a message from the claimer to the resident they help.
-func (k *desk) compose(id string) error {
-	h, ok, err := k.d.Help.Help(k.ctx, id)
+func (k *desk) compose(ctx context.Context, id string) error {
+	h, ok, err := k.d.Help.Help(ctx, id)
 	if err != nil {
 		return err
 	}
 	if ok {
-		if ok, err = k.mine(h); err != nil {
+		if ok, err = k.mine(ctx, h); err != nil {
 			return err
 		}
 	}
@@ -401,13 +401,13 @@ func (k *desk) compose(id string) error {
 }
 
 // sendToResident delivers the claimer's message to the resident.
-func (k *desk) sendToResident(id, text string) error {
-	h, ok, err := k.d.Help.Help(k.ctx, id)
+func (k *desk) sendToResident(ctx context.Context, id, text string) error {
+	h, ok, err := k.d.Help.Help(ctx, id)
 	if err != nil {
 		return err
 	}
 	if ok && strings.TrimSpace(text) != "" {
-		if ok, err = k.mine(h); err != nil {
+		if ok, err = k.mine(ctx, h); err != nil {
 			return err
 		}
 	} else {
@@ -418,11 +418,11 @@ func (k *desk) sendToResident(id, text string) error {
 		return nil
 	}
 	lang := "vi"
-	if s, err := k.d.FollowUp.Session(k.ctx, h.Resident); err == nil && s.Lang != "" {
+	if s, err := k.d.FollowUp.Session(ctx, h.Resident); err == nil && s.Lang != "" {
 		lang = s.Lang
 	}
 	msg, _ := k.d.Loc.Localize(lang, "common.message_from_team", map[string]any{"Name": firstName(h.ClaimerName), "Text": text})
-	if err := k.d.Help.Enqueue(k.ctx, h.Resident, flows.Reply{ID: "msg:" + id + ":" + strconv.FormatInt(k.now.UnixNano(), 36), Text: msg}); err != nil {
+	if err := k.d.Help.Enqueue(ctx, h.Resident, flows.Reply{ID: "msg:" + id + ":" + strconv.FormatInt(k.now.UnixNano(), 36), Text: msg}); err != nil {
 		return err
 	}
 	if k.d.Notify != nil {
@@ -434,8 +434,8 @@ func (k *desk) sendToResident(id, text string) error {
 
 // note keeps where the resident lives with their request and tells the
 // claimer.
-func (k *desk) note(id, text string) error {
-	h, ok, err := k.d.Help.Help(k.ctx, id)
+func (k *desk) note(ctx context.Context, id, text string) error {
+	h, ok, err := k.d.Help.Help(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -447,20 +447,20 @@ func (k *desk) note(id, text string) error {
 	if len([]rune(text)) > 200 {
 		text = string([]rune(text)[:200])
 	}
-	if _, _, err := k.d.Help.UpdateHelp(k.ctx, id, func(x *flows.HelpRequest) bool { x.Note = text; return true }); err != nil {
+	if _, _, err := k.d.Help.UpdateHelp(ctx, id, func(x *flows.HelpRequest) bool { x.Note = text; return true }); err != nil {
 		return err
 	}
-	tell, err := k.d.claimerMay(k.ctx, h)
+	tell, err := k.d.claimerMay(ctx, h)
 	if err != nil {
 		return err
 	}
 	if tell {
 		lang := "vi"
-		if s, err := k.d.FollowUp.Session(k.ctx, h.ClaimedBy); err == nil && s.Lang != "" {
+		if s, err := k.d.FollowUp.Session(ctx, h.ClaimedBy); err == nil && s.Lang != "" {
 			lang = s.Lang
 		}
 		msg, _ := k.d.Loc.Localize(lang, "staff.note_from_resident", map[string]any{"Name": h.Name, "Note": text})
-		if err := k.d.Help.Enqueue(k.ctx, h.ClaimedBy, flows.Reply{ID: "note:" + id + ":" + strconv.FormatInt(k.now.UnixNano(), 36), Text: msg}); err != nil {
+		if err := k.d.Help.Enqueue(ctx, h.ClaimedBy, flows.Reply{ID: "note:" + id + ":" + strconv.FormatInt(k.now.UnixNano(), 36), Text: msg}); err != nil {
 			return err
 		}
 		if k.d.Notify != nil {
@@ -473,11 +473,11 @@ func (k *desk) note(id, text string) error {
 
 // contact keeps a phone number a resident shared with their open help
 // requests, for the claimer only, and tells a claimer who already came.
-func (k *desk) contact(phone string) error {
+func (k *desk) contact(ctx context.Context, phone string) error {
 	if k.d.Help == nil {
 		return nil
 	}
-	hs, err := k.d.Help.OpenHelps(k.ctx, k.s.Hamlet)
+	hs, err := k.d.Help.OpenHelps(ctx, k.s.Hamlet)
 	if err != nil {
 		return err
 	}
@@ -486,20 +486,20 @@ func (k *desk) contact(phone string) error {
 		if h.Resident != k.me {
 			continue
 		}
-		h, wrote, err := k.d.Help.UpdateHelp(k.ctx, h.ID, func(x *flows.HelpRequest) bool { x.Contact = phone; return true })
+		h, wrote, err := k.d.Help.UpdateHelp(ctx, h.ID, func(x *flows.HelpRequest) bool { x.Contact = phone; return true })
 		if err != nil {
 			return err
 		}
 		saved = saved || wrote
 		tell := false
 		if wrote {
-			if tell, err = k.d.claimerMay(k.ctx, h); err != nil {
+			if tell, err = k.d.claimerMay(ctx, h); err != nil {
 				return err
 			}
 		}
 		if tell {
 			lang := "vi"
-			if s, err := k.d.FollowUp.Session(k.ctx, h.ClaimedBy); err == nil && s.Lang != "" {
+			if s, err := k.d.FollowUp.Session(ctx, h.ClaimedBy); err == nil && s.Lang != "" {
 				lang = s.Lang
 			}
 			name := h.Name
@@ -508,7 +508,7 @@ func (k *desk) contact(phone string) error {
 			// outlive the message in the helper's sent markers and are
 			// logged when a send fails.
 			r := flows.Reply{ID: "contact:" + h.ID + ":" + strconv.FormatInt(k.now.UnixNano(), 36), Text: text}
-			if err := k.d.Help.Enqueue(k.ctx, h.ClaimedBy, r); err != nil {
+			if err := k.d.Help.Enqueue(ctx, h.ClaimedBy, r); err != nil {
 				return err
 			}
 			if k.d.Notify != nil {

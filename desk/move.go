@@ -38,8 +38,8 @@ func (k *desk) mayMoveFrom(m flows.Member, hamlet string) bool {
 
 // move lists the residents waiting in "not yet assigned" in the member's
 // communes; picking one offers the member's hamlets of that commune.
-func (k *desk) move(parts []string) error {
-	m, ok, err := k.staff()
+func (k *desk) move(ctx context.Context, parts []string) error {
+	m, ok, err := k.staff(ctx)
 	if err != nil || !ok {
 		return err
 	}
@@ -55,16 +55,16 @@ func (k *desk) move(parts []string) error {
 				if !h.Unassigned {
 					continue
 				}
-				ps, err := k.d.FollowUp.HamletResidents(k.ctx, h.ID)
+				ps, err := k.d.FollowUp.HamletResidents(ctx, h.ID)
 				if err != nil {
 					return err
 				}
 				for _, p := range ps {
-					id, ok, err := k.d.FollowUp.Resident(k.ctx, p)
+					id, ok, err := k.d.FollowUp.Resident(ctx, p)
 					if err != nil || !ok || id == k.me {
 						continue
 					}
-					s, err := k.d.FollowUp.Session(k.ctx, id)
+					s, err := k.d.FollowUp.Session(ctx, id)
 					if err != nil {
 						return err
 					}
@@ -87,7 +87,7 @@ func (k *desk) move(parts []string) error {
 		k.ask("staff.move_who", nil, cs)
 		return nil
 	case len(parts) == 1 || len(parts) == 2:
-		id, ok, err := k.d.FollowUp.Resident(k.ctx, parts[0])
+		id, ok, err := k.d.FollowUp.Resident(ctx, parts[0])
 		if err != nil {
 			return err
 		}
@@ -95,7 +95,7 @@ func (k *desk) move(parts []string) error {
 			k.say("staff.not_your_area", nil)
 			return nil
 		}
-		s, err := k.d.FollowUp.Session(k.ctx, id)
+		s, err := k.d.FollowUp.Session(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -123,7 +123,7 @@ func (k *desk) move(parts []string) error {
 			k.say("staff.not_your_area", nil)
 			return nil
 		}
-		if err := k.d.Move(k.ctx, id, to.ID); err != nil {
+		if err := k.d.Move(ctx, id, to.ID); err != nil {
 			return err
 		}
 		if k.d.Notify != nil {

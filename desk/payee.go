@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"strings"
@@ -25,8 +26,8 @@ func (k *desk) payeeAreas(m flows.Member) []flows.Area {
 }
 
 // payee handles /payee [list], /payee add NAME and /payee remove.
-func (k *desk) payee(args string) error {
-	m, ok, err := k.staff()
+func (k *desk) payee(ctx context.Context, args string) error {
+	m, ok, err := k.staff(ctx)
 	if err != nil || !ok {
 		return err
 	}
@@ -44,7 +45,7 @@ func (k *desk) payee(args string) error {
 		}
 		areas := k.payeeAreas(m)
 		if len(areas) == 1 {
-			return k.payeeAsk(areas[0].ID, name)
+			return k.payeeAsk(ctx, areas[0].ID, name)
 		}
 		var cs []flows.Choice
 		for _, a := range areas {
@@ -57,12 +58,12 @@ func (k *desk) payee(args string) error {
 		k.ask("staff.payee_which_area", map[string]any{"Name": name}, cs)
 		return nil
 	}
-	return k.payeeList(m)
+	return k.payeeList(ctx, m)
 }
 
 // payeeAsk waits for the payee's genuine QR code (a photo or its text).
-func (k *desk) payeeAsk(area, name string) error {
-	m, ok, err := k.staff()
+func (k *desk) payeeAsk(ctx context.Context, area, name string) error {
+	m, ok, err := k.staff(ctx)
 	if err != nil || !ok {
 		return err
 	}
@@ -82,7 +83,7 @@ func (k *desk) mayAddPayee(m flows.Member, area string) bool {
 
 // payeeAdd stores the payee once its code was read. The caller's role and
 // area are checked again: they may have been removed since they asked.
-func (k *desk) payeeAdd(outcome string) error {
+func (k *desk) payeeAdd(ctx context.Context, outcome string) error {
 	area, name := k.s.PayeeArea, k.s.PayeeName
 	k.s.PayeeArea, k.s.PayeeName = "", ""
 	parts := strings.SplitN(outcome, ":", 3)
@@ -90,7 +91,7 @@ func (k *desk) payeeAdd(outcome string) error {
 		k.say("staff.unknown", nil)
 		return nil
 	}
-	m, ok, err := k.whoami()
+	m, ok, err := k.whoami(ctx)
 	if err != nil {
 		return err
 	}
@@ -107,7 +108,7 @@ func (k *desk) payeeAdd(outcome string) error {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	p := flows.Payee{ID: hex.EncodeToString(b[:]), Area: area, Name: name, BIN: parts[1], Account: parts[2], AddedBy: k.me, AddedAt: k.now}
-	if err := k.d.Payees.PutPayee(k.ctx, p); err != nil {
+	if err := k.d.Payees.PutPayee(ctx, p); err != nil {
 		return err
 	}
 	a, _ := k.d.Areas.Area(area)
@@ -115,8 +116,8 @@ func (k *desk) payeeAdd(outcome string) error {
 	return nil
 }
 
-func (k *desk) payeeList(m flows.Member) error {
-	all, err := k.d.Payees.Payees(k.ctx)
+func (k *desk) payeeList(ctx context.Context, m flows.Member) error {
+	all, err := k.d.Payees.Payees(ctx)
 	if err != nil {
 		return err
 	}
@@ -138,18 +139,18 @@ func (k *desk) payeeList(m flows.Member) error {
 	return nil
 }
 
-func (k *desk) payeeRemove(id string) error {
-	m, ok, err := k.staff()
+func (k *desk) payeeRemove(ctx context.Context, id string) error {
+	m, ok, err := k.staff(ctx)
 	if err != nil || !ok {
 		return err
 	}
-	all, err := k.d.Payees.Payees(k.ctx)
+	all, err := k.d.Payees.Payees(ctx)
 	if err != nil {
 		return err
 	}
 	for _, p := range all {
 		if p.ID == id && (Covers(k.d.Areas, m, p.Area) || k.mayHelp(m, p.Area)) {
-			if err := k.d.Payees.RemovePayee(k.ctx, id, k.me); err != nil {
+			if err := k.d.Payees.RemovePayee(ctx, id, k.me); err != nil {
 				return err
 			}
 			k.say("staff.removed", map[string]any{"Name": p.Name})

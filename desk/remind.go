@@ -54,8 +54,8 @@ func quietStart(t time.Time, loc *time.Location) time.Time {
 // that flow (or any): not those who opted out (/stop), who blocked the bot,
 // or who were reminded in the last three days. In the quiet hours they wait
 // in Redis until the morning.
-func (k *desk) remind(args string) error {
-	m, ok, err := k.staff()
+func (k *desk) remind(ctx context.Context, args string) error {
+	m, ok, err := k.staff(ctx)
 	if err != nil || !ok {
 		return err
 	}
@@ -86,7 +86,7 @@ func (k *desk) remind(args string) error {
 			if only != nil && f.ID != only.ID {
 				continue
 			}
-			es, err := k.d.FollowUp.Open(k.ctx, h.ID, f.ID)
+			es, err := k.d.FollowUp.Open(ctx, h.ID, f.ID)
 			if err != nil {
 				return err
 			}
@@ -96,7 +96,7 @@ func (k *desk) remind(args string) error {
 		}
 	}
 	err = parallel(len(cs), remindWorkers, func(i int) error {
-		id, ok, err := k.d.FollowUp.Resident(k.ctx, cs[i].pseudonym)
+		id, ok, err := k.d.FollowUp.Resident(ctx, cs[i].pseudonym)
 		cs[i].resident, cs[i].known = id, ok
 		return err
 	})
@@ -113,7 +113,7 @@ func (k *desk) remind(args string) error {
 	}
 	err = parallel(len(first), remindWorkers, func(j int) error {
 		c := &cs[first[j]]
-		ok, err := k.d.mayRemind(k.ctx, c.resident, c.flow)
+		ok, err := k.d.mayRemind(ctx, c.resident, c.flow)
 		c.eligible = ok
 		return err
 	})
@@ -146,11 +146,11 @@ func (k *desk) remind(args string) error {
 			now, later = max(n, 0), len(queue)-max(n, 0)
 		}
 	}
-	if err := k.d.Reminders.QueueReminders(k.ctx, queue); err != nil {
+	if err := k.d.Reminders.QueueReminders(ctx, queue); err != nil {
 		return err
 	}
 	if !isQuiet {
-		if _, err := k.d.RunReminders(k.ctx, k.now); err != nil {
+		if _, err := k.d.RunReminders(ctx, k.now); err != nil {
 			return err
 		}
 	}

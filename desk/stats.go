@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -49,8 +50,8 @@ const (
 
 // member answers a command's first question: who is asking. A resident is
 // told so, and ok is false.
-func (k *desk) member() (flows.Member, bool, error) {
-	m, ok, err := k.whoami()
+func (k *desk) member(ctx context.Context) (flows.Member, bool, error) {
+	m, ok, err := k.whoami(ctx)
 	if err != nil || !ok {
 		if err == nil {
 			k.say("staff.not_a_member", nil)
@@ -88,7 +89,7 @@ func (k *desk) flowIDs() []string {
 // over months with one read of the counters. A hamlet merged into another
 // has no row: its counts are in its successor's (RollUp), as in `hangxom
 // stats`.
-func (k *desk) rows(hamlets []flows.Area, flowIDs []string, months []string) ([]flows.StatsRow, error) {
+func (k *desk) rows(ctx context.Context, hamlets []flows.Area, flowIDs []string, months []string) ([]flows.StatsRow, error) {
 	if flowIDs == nil {
 		flowIDs = k.flowIDs()
 	}
@@ -104,7 +105,7 @@ func (k *desk) rows(hamlets []flows.Area, flowIDs []string, months []string) ([]
 		}
 	}
 	read := flows.StatsScope{Areas: k.d.Areas, Hamlets: k.withMergedInto(shown, today), Flows: flowIDs}
-	counts, err := k.d.Stats.Counts.Counts(k.ctx, read.Pairs(), months, k.now.Add(-k.d.WaitExpiry))
+	counts, err := k.d.Stats.Counts.Counts(ctx, read.Pairs(), months, k.now.Add(-k.d.WaitExpiry))
 	if err != nil {
 		return nil, err
 	}
@@ -250,8 +251,8 @@ func rest(parts []string, i int) string {
 
 // ---- /stats --------------------------------------------------------------
 
-func (k *desk) stats(string) error {
-	m, ok, err := k.member()
+func (k *desk) stats(ctx context.Context, _ string) error {
+	m, ok, err := k.member(ctx)
 	if err != nil || !ok {
 		return err
 	}
@@ -259,13 +260,13 @@ func (k *desk) stats(string) error {
 		k.say("stats.unavailable", nil)
 		return nil
 	}
-	return k.statsHome(m)
+	return k.statsHome(ctx, m)
 }
 
 // statsHome is the first screen: the communes (a coordinator of several),
 // one commune, the member's hamlets (a team member of several), or one
 // hamlet.
-func (k *desk) statsHome(m flows.Member) error {
+func (k *desk) statsHome(ctx context.Context, m flows.Member) error {
 	if m.Role == flows.RoleCoordinator {
 		cs := k.communesOf(m)
 		switch len(cs) {
@@ -273,9 +274,9 @@ func (k *desk) statsHome(m flows.Member) error {
 			k.say("stats.no_hamlets", nil)
 			return nil
 		case 1:
-			return k.statsCommune(m, cs[0].ID, 0)
+			return k.statsCommune(ctx, m, cs[0].ID, 0)
 		}
-		return k.statsCommunes(m, 0)
+		return k.statsCommunes(ctx, m, 0)
 	}
 	hs := k.hamletsOf(m)
 	switch len(hs) {
@@ -283,16 +284,16 @@ func (k *desk) statsHome(m flows.Member) error {
 		k.say("stats.no_hamlets", nil)
 		return nil
 	case 1:
-		return k.statsHamlet(m, hs[0].ID)
+		return k.statsHamlet(ctx, m, hs[0].ID)
 	}
-	return k.statsHamlets(m, 0)
+	return k.statsHamlets(ctx, m, 0)
 }
 
-func (k *desk) statsAction(parts []string) error {
+func (k *desk) statsAction(ctx context.Context, parts []string) error {
 	if parts[0] == "exp" {
-		return k.export(strings.Join(parts[1:], " "))
+		return k.export(ctx, strings.Join(parts[1:], " "))
 	}
-	m, ok, err := k.member()
+	m, ok, err := k.member(ctx)
 	if err != nil || !ok {
 		return err
 	}
@@ -302,7 +303,7 @@ func (k *desk) statsAction(parts []string) error {
 			k.say("stats.unavailable", nil)
 			return nil
 		}
-		return k.logAction(m, parts[1:])
+		return k.logAction(ctx, m, parts[1:])
 	}
 	if k.d.Stats.Counts == nil {
 		k.say("stats.unavailable", nil)
@@ -310,17 +311,17 @@ func (k *desk) statsAction(parts []string) error {
 	}
 	switch arg(parts, 1) {
 	case "cs":
-		return k.statsCommunes(m, atoi(arg(parts, 2)))
+		return k.statsCommunes(ctx, m, atoi(arg(parts, 2)))
 	case "c":
-		return k.statsCommune(m, arg(parts, 2), atoi(arg(parts, 3)))
+		return k.statsCommune(ctx, m, arg(parts, 2), atoi(arg(parts, 3)))
 	case "hs":
-		return k.statsHamlets(m, atoi(arg(parts, 2)))
+		return k.statsHamlets(ctx, m, atoi(arg(parts, 2)))
 	case "h":
-		return k.statsHamlet(m, arg(parts, 2))
+		return k.statsHamlet(ctx, m, arg(parts, 2))
 	case "f":
-		return k.statsFlow(m, arg(parts, 2), arg(parts, 3))
+		return k.statsFlow(ctx, m, arg(parts, 2), arg(parts, 3))
 	}
-	return k.statsHome(m)
+	return k.statsHome(ctx, m)
 }
 
 // period is the From and To of a /stats message.
@@ -361,7 +362,7 @@ func (k *desk) flowLine(f *flows.Flow, t flows.StatsTotal, basis string, share, 
 }
 
 // statsCommunes lists a coordinator's communes, a page at a time.
-func (k *desk) statsCommunes(m flows.Member, page int) error {
+func (k *desk) statsCommunes(ctx context.Context, m flows.Member, page int) error {
 	if m.Role != flows.RoleCoordinator {
 		k.say("staff.not_your_area", nil)
 		return nil
@@ -376,7 +377,7 @@ func (k *desk) statsCommunes(m flows.Member, page int) error {
 	if err != nil {
 		return err
 	}
-	rows, err := k.rows(hamlets, nil, months)
+	rows, err := k.rows(ctx, hamlets, nil, months)
 	if err != nil {
 		return err
 	}
@@ -390,7 +391,7 @@ func (k *desk) statsCommunes(m flows.Member, page int) error {
 
 // statsCommune shows a commune's numbers per flow, and its hamlets as
 // buttons, a page at a time.
-func (k *desk) statsCommune(m flows.Member, id string, page int) error {
+func (k *desk) statsCommune(ctx context.Context, m flows.Member, id string, page int) error {
 	c, ok := k.mayCommune(m, id)
 	if !ok {
 		k.say("staff.not_your_area", nil)
@@ -401,7 +402,7 @@ func (k *desk) statsCommune(m flows.Member, id string, page int) error {
 	if err != nil {
 		return err
 	}
-	rows, err := k.rows(hamlets, nil, months)
+	rows, err := k.rows(ctx, hamlets, nil, months)
 	if err != nil {
 		return err
 	}
@@ -457,7 +458,7 @@ func (k *desk) statsCommune(m flows.Member, id string, page int) error {
 }
 
 // statsHamlets lists a team member's hamlets, a page at a time.
-func (k *desk) statsHamlets(m flows.Member, page int) error {
+func (k *desk) statsHamlets(ctx context.Context, m flows.Member, page int) error {
 	hs := k.hamletsOf(m)
 	if m.Role != flows.RoleTeam || len(hs) == 0 {
 		k.say("staff.not_your_area", nil)
@@ -468,7 +469,7 @@ func (k *desk) statsHamlets(m flows.Member, page int) error {
 	if err != nil {
 		return err
 	}
-	rows, err := k.rows(hs[lo:hi], nil, months)
+	rows, err := k.rows(ctx, hs[lo:hi], nil, months)
 	if err != nil {
 		return err
 	}
@@ -480,7 +481,7 @@ func (k *desk) statsHamlets(m flows.Member, page int) error {
 }
 
 // statsHamlet shows a hamlet's numbers per flow, with buttons to each flow.
-func (k *desk) statsHamlet(m flows.Member, id string) error {
+func (k *desk) statsHamlet(ctx context.Context, m flows.Member, id string) error {
 	h, ok := k.mayHamlet(m, id)
 	if !ok {
 		k.say("staff.not_your_area", nil)
@@ -490,7 +491,7 @@ func (k *desk) statsHamlet(m flows.Member, id string) error {
 	if err != nil {
 		return err
 	}
-	rows, err := k.rows([]flows.Area{h}, nil, months)
+	rows, err := k.rows(ctx, []flows.Area{h}, nil, months)
 	if err != nil {
 		return err
 	}
@@ -524,7 +525,7 @@ func (k *desk) statsHamlet(m flows.Member, id string) error {
 }
 
 // statsFlow shows one flow in one hamlet in full.
-func (k *desk) statsFlow(m flows.Member, hamlet, flow string) error {
+func (k *desk) statsFlow(ctx context.Context, m flows.Member, hamlet, flow string) error {
 	h, f, ok := k.hamletFlow(m, hamlet, flow)
 	if !ok {
 		return nil
@@ -533,7 +534,7 @@ func (k *desk) statsFlow(m flows.Member, hamlet, flow string) error {
 	if err != nil {
 		return err
 	}
-	rows, err := k.rows([]flows.Area{h}, []string{f.ID}, months)
+	rows, err := k.rows(ctx, []flows.Area{h}, []string{f.ID}, months)
 	if err != nil {
 		return err
 	}
@@ -569,8 +570,8 @@ func (k *desk) statsFlow(m flows.Member, hamlet, flow string) error {
 // export makes the CSV of the member's area (a team member: their
 // hamlets) for months from..to: /export, /export 2025-01, /export 2025-01
 // 2025-06.
-func (k *desk) export(args string) error {
-	m, ok, err := k.member()
+func (k *desk) export(ctx context.Context, args string) error {
+	m, ok, err := k.member(ctx)
 	if err != nil || !ok {
 		return err
 	}
@@ -601,7 +602,7 @@ func (k *desk) export(args string) error {
 	}
 	ids := k.flowIDs()
 	slices.Sort(ids) // as `hangxom stats` orders them: the same file
-	rows, err := k.rows(hamlets, ids, months)
+	rows, err := k.rows(ctx, hamlets, ids, months)
 	if err != nil {
 		return err
 	}
@@ -633,8 +634,8 @@ func (k *desk) document(text string, doc flows.Document) {
 
 // log starts /log: /log alone picks a resident from the hamlet's list;
 // /log <household label> records a household that is not on it.
-func (k *desk) log(args string) error {
-	m, ok, err := k.member()
+func (k *desk) log(ctx context.Context, args string) error {
+	m, ok, err := k.member(ctx)
 	if err != nil || !ok {
 		return err
 	}
@@ -676,7 +677,7 @@ func (k *desk) logStart(m flows.Member, label string) error {
 	return k.logHamlets(m, "", 0, label)
 }
 
-func (k *desk) logAction(m flows.Member, parts []string) error {
+func (k *desk) logAction(ctx context.Context, m flows.Member, parts []string) error {
 	switch arg(parts, 0) {
 	case "cs":
 		return k.logCommunes(m, atoi(arg(parts, 1)), rest(parts, 2))
@@ -685,11 +686,11 @@ func (k *desk) logAction(m flows.Member, parts []string) error {
 	case "h":
 		return k.logFlows(m, arg(parts, 1), rest(parts, 2))
 	case "f":
-		return k.logList(m, arg(parts, 1), arg(parts, 2), atoi(arg(parts, 3)))
+		return k.logList(ctx, m, arg(parts, 1), arg(parts, 2), atoi(arg(parts, 3)))
 	case "r":
-		return k.logResident(m, arg(parts, 1), arg(parts, 2), arg(parts, 3))
+		return k.logResident(ctx, m, arg(parts, 1), arg(parts, 2), arg(parts, 3))
 	case "l":
-		return k.logHousehold(m, arg(parts, 1), arg(parts, 2), rest(parts, 3))
+		return k.logHousehold(ctx, m, arg(parts, 1), arg(parts, 2), rest(parts, 3))
 	}
 	return k.logStart(m, "")
 }
@@ -780,12 +781,12 @@ func (d *Desk) mayName(m flows.Member, hamlet, flow string) bool {
 
 // displayName is a resident's name for the team's lists, from their
 // session, or "someone" when unknown or forgotten.
-func (k *desk) displayName(pseudonym string) (string, error) {
-	id, ok, err := k.d.FollowUp.Resident(k.ctx, pseudonym)
+func (k *desk) displayName(ctx context.Context, pseudonym string) (string, error) {
+	id, ok, err := k.d.FollowUp.Resident(ctx, pseudonym)
 	if err != nil || !ok {
 		return k.text("staff.someone", nil), err
 	}
-	s, err := k.d.FollowUp.Session(k.ctx, id)
+	s, err := k.d.FollowUp.Session(ctx, id)
 	if err != nil {
 		return "", err
 	}
@@ -797,7 +798,7 @@ func (k *desk) displayName(pseudonym string) (string, error) {
 
 // logList offers the residents of hamlet with flow unfinished, longest
 // waiting first, a page at a time.
-func (k *desk) logList(m flows.Member, hamlet, flow string, page int) error {
+func (k *desk) logList(ctx context.Context, m flows.Member, hamlet, flow string, page int) error {
 	h, f, ok := k.hamletFlow(m, hamlet, flow)
 	if !ok {
 		return nil
@@ -807,7 +808,7 @@ func (k *desk) logList(m flows.Member, hamlet, flow string, page int) error {
 		k.say("stats.log_private", map[string]any{"Flow": title})
 		return nil
 	}
-	es, err := k.d.FollowUp.Open(k.ctx, h.ID, f.ID)
+	es, err := k.d.FollowUp.Open(ctx, h.ID, f.ID)
 	if err != nil {
 		return err
 	}
@@ -818,7 +819,7 @@ func (k *desk) logList(m flows.Member, hamlet, flow string, page int) error {
 	lo, hi, page, pages := paging(len(es), page, logPage)
 	var buttons []flows.Choice
 	for _, e := range es[lo:hi] {
-		name, err := k.displayName(e.Pseudonym)
+		name, err := k.displayName(ctx, e.Pseudonym)
 		if err != nil {
 			return err
 		}
@@ -836,7 +837,7 @@ func (k *desk) logList(m flows.Member, hamlet, flow string, page int) error {
 // logResident records that the team helped a resident of the list finish
 // flow. The resident must still be on the list: one who finished in the
 // meantime is already counted.
-func (k *desk) logResident(m flows.Member, hamlet, flow, pseudonym string) error {
+func (k *desk) logResident(ctx context.Context, m flows.Member, hamlet, flow, pseudonym string) error {
 	h, f, ok := k.hamletFlow(m, hamlet, flow)
 	if !ok {
 		return nil
@@ -845,7 +846,7 @@ func (k *desk) logResident(m flows.Member, hamlet, flow, pseudonym string) error
 		k.say("staff.not_your_area", nil)
 		return nil
 	}
-	es, err := k.d.FollowUp.Open(k.ctx, h.ID, f.ID)
+	es, err := k.d.FollowUp.Open(ctx, h.ID, f.ID)
 	if err != nil {
 		return err
 	}
@@ -853,11 +854,11 @@ func (k *desk) logResident(m flows.Member, hamlet, flow, pseudonym string) error
 		k.say("stats.log_gone", nil)
 		return nil
 	}
-	name, err := k.displayName(pseudonym)
+	name, err := k.displayName(ctx, pseudonym)
 	if err != nil {
 		return err
 	}
-	counted, err := k.d.Stats.TeamLog.LogTeamCompletion(k.ctx, h.ID, f.ID, pseudonym, k.now, f.ID)
+	counted, err := k.d.Stats.TeamLog.LogTeamCompletion(ctx, h.ID, f.ID, pseudonym, k.now, f.ID)
 	if err != nil {
 		return err
 	}
@@ -873,7 +874,7 @@ func (k *desk) logResident(m flows.Member, hamlet, flow, pseudonym string) error
 // logHousehold records that the team helped a household, known by the
 // label the team member typed, finish flow. The same label (folded) in the
 // same hamlet counts once.
-func (k *desk) logHousehold(m flows.Member, hamlet, flow, label string) error {
+func (k *desk) logHousehold(ctx context.Context, m flows.Member, hamlet, flow, label string) error {
 	h, f, ok := k.hamletFlow(m, hamlet, flow)
 	if !ok {
 		return nil
@@ -882,7 +883,7 @@ func (k *desk) logHousehold(m flows.Member, hamlet, flow, label string) error {
 		k.say("stats.log_bad_label", nil)
 		return nil
 	}
-	counted, err := k.d.Stats.TeamLog.LogTeamCompletion(k.ctx, h.ID, f.ID, flows.HouseholdSubject(h.ID, label), k.now, f.ID)
+	counted, err := k.d.Stats.TeamLog.LogTeamCompletion(ctx, h.ID, f.ID, flows.HouseholdSubject(h.ID, label), k.now, f.ID)
 	if err != nil {
 		return err
 	}
