@@ -1,0 +1,173 @@
+package flows
+
+import "strings"
+
+func (t *turn) command(cmd, args string) error {
+	switch strings.ToLower(cmd) {
+	case "start":
+		if t.s.NoReminders {
+			t.s.NoReminders = false
+			t.say("common.reminders_on", nil)
+		}
+		if code, ok := strings.CutPrefix(strings.TrimSpace(args), "j_"); ok {
+			t.res.Staff = &StaffRequest{Command: "join", Args: code}
+			return nil
+		}
+		if h, ok := t.linkHamlet(args); ok {
+			if t.s.Hamlet == "" {
+				return t.setHamlet(h)
+			}
+			if t.s.Hamlet != h.ID {
+				return t.askMove(h)
+			}
+		}
+		if t.s.Hamlet == "" {
+			t.say("common.welcome", map[string]any{"Months": t.e.retentionMonths()})
+			return t.showCommunes()
+		}
+		return t.menu("")
+	case "menu":
+		return t.menu("")
+	case "back":
+		return t.act(actBack)
+	case "cancel":
+		return t.cancel()
+	case "help":
+		t.say("common.help", nil)
+		return t.redraw()
+	case "lang":
+		switch strings.ToLower(strings.TrimSpace(args)) {
+		case "vi", "en":
+			return t.act(actLang + strings.ToLower(strings.TrimSpace(args)))
+		}
+		t.s.Stage = StageLang
+		t.keyboard("common.lang_choose", nil, []Choice{
+			{Label: t.text1("common.btn.vietnamese"), Action: actLang + "vi"},
+			{Label: t.text1("common.btn.english"), Action: actLang + "en"},
+		})
+		return nil
+	case "progress":
+		t.progress()
+		return t.redraw()
+	case "checkqr":
+		return t.checkQRScreen("common.checkqr_ask")
+	case "join", "invite", "team", "pending", "stats", "export", "log", "helpdesk", "remind", "poster", "addhamlet", "move", "payee": // the Desk's
+		t.res.Staff = &StaffRequest{Command: strings.ToLower(cmd), Args: strings.TrimSpace(args)}
+		return nil
+	case "stop":
+		t.s.Stage = StageStop
+		t.keyboard("common.stop_ask", nil, []Choice{
+			{Label: t.text1("common.btn.stop_yes"), Action: actStop},
+			{Label: t.text1("common.btn.stop_no"), Action: actKeep},
+		})
+		return nil
+	case "forget":
+		t.s.Stage = StageForget
+		t.keyboard("common.forget_ask", nil, []Choice{
+			{Label: t.text1("common.btn.forget_yes"), Action: actForget},
+			{Label: t.text1("common.btn.forget_no"), Action: actKeep},
+		})
+		return nil
+	}
+	t.say("common.unknown_command", nil)
+	t.say("common.help", nil)
+	return t.redraw()
+}
+
+// choice handles a tapped button: its data must belong to the latest keyboard.
+func (t *turn) choice(data string) error {
+	if flow, ok := strings.CutPrefix(data, ResumePrefix); ok && flow != "" {
+		// A reminder's button: start or resume that flow.
+		return t.act(actFlow + flow)
+	}
+	if id, ok := strings.CutPrefix(data, NotePrefix); ok && id != "" {
+		// "🏠 Write where I live", under the message saying who will come.
+		t.s.Stage, t.s.NoteFor = StageNote, id
+		t.say("common.write_place_ask", nil)
+		return nil
+	}
+	if id, ok := strings.CutPrefix(data, HelpClaimPrefix); ok && id != "" {
+		t.res.Staff = &StaffRequest{Action: actStaff + "claim:" + id}
+		return nil
+	}
+	for _, c := range t.s.Keyboard {
+		if c.Data == data {
+			return t.act(c.Action)
+		}
+	}
+	t.say("common.stale_button", nil)
+	return t.redraw()
+}
+
+// act performs a button's action.
+func (t *turn) act(a string) error {
+	switch {
+	case a == actBack:
+		return t.back()
+	case a == actHuman:
+		return t.human()
+	case a == actMenu:
+		return t.menu("")
+	case a == actMoveYes:
+		h, ok := t.e.Areas.Area(t.s.PendingHamlet)
+		t.s.PendingHamlet = ""
+		if !ok {
+			return t.menu("")
+		}
+		return t.setHamlet(h)
+	case a == actMoveNo:
+		t.s.PendingHamlet = ""
+		return t.resumeScreen()
+	case a == actForget:
+		// Out of the hamlet's lists (open flows, residents) as it is: not
+		// counted stalled or abandoned later, nor listed for the team.
+		for _, r := range t.openRuns() {
+			t.left(r, "forget")
+		}
+		t.effect(Effect{Kind: EffectUnfiled, Hamlet: t.s.Hamlet})
+		t.res.Forget = true
+		t.s = Session{Lang: t.s.Lang, Forgetting: true}
+		t.say("common.forgotten", nil)
+		return nil
+	case a == actKeep:
+		return t.resumeScreen()
+	case a == actStop:
+		t.s.NoReminders = true
+		t.say("common.stopped", nil)
+		return t.resumeScreen()
+	case strings.HasPrefix(a, actStaff):
+		t.res.Staff = &StaffRequest{Action: a}
+		return nil
+	case a == actDone || a == actStuck || a == actSkip:
+		return t.checkpoint(a)
+	case a == actNotFound:
+		return t.notListed()
+	case strings.HasPrefix(a, actLang):
+		t.s.Lang = strings.TrimPrefix(a, actLang)
+		if t.s.Stage == StageCommune || t.s.Hamlet == "" {
+			return t.showCommunes()
+		}
+		t.say("common.lang_set", nil)
+		return t.resumeScreen()
+	case strings.HasPrefix(a, actCommune):
+		c, ok := t.e.Areas.Area(strings.TrimPrefix(a, actCommune))
+		if !ok {
+			return t.showCommunes()
+		}
+		return t.showHamlets(c)
+	case strings.HasPrefix(a, actHamlet):
+		h, ok := t.e.Areas.Area(strings.TrimPrefix(a, actHamlet))
+		if !ok {
+			return t.showCommunes()
+		}
+		if t.s.Hamlet != "" && t.s.Hamlet != h.ID {
+			return t.askMove(h)
+		}
+		return t.setHamlet(h)
+	case strings.HasPrefix(a, actFlow):
+		return t.startFlow(strings.TrimPrefix(a, actFlow))
+	case strings.HasPrefix(a, actButton):
+		return t.button(strings.TrimPrefix(a, actButton))
+	}
+	return t.tapButton()
+}

@@ -1,0 +1,52 @@
+package flows
+
+func (t *turn) text(id string, data map[string]any) string {
+	s, err := t.e.Loc.Localize(t.s.Lang, id, data)
+	if err != nil {
+		t.errs = append(t.errs, err)
+		if s == "" {
+			return id
+		}
+	}
+	return s
+}
+
+func (t *turn) text1(id string) string { return t.text(id, nil) }
+
+func (t *turn) say(id string, data map[string]any) { t.sayImage(id, data, "") }
+
+func (t *turn) sayImage(id string, data map[string]any, image string) {
+	t.pending = append(t.pending, Reply{Text: t.text(id, data), Image: image})
+	t.s.Keyboard, t.s.KeyboardSum = nil, ""
+}
+
+func (t *turn) keyboard(id string, data map[string]any, cs []Choice) {
+	t.keyboardImage(id, data, "", cs)
+}
+
+// keyboardImage sends a message with buttons; it becomes the keyboard a
+// typed number or label refers to.
+func (t *turn) keyboardImage(id string, data map[string]any, image string, cs []Choice) {
+	t.pending = append(t.pending, Reply{Text: t.text(id, data), Image: image, Buttons: SetKeyboard(&t.s, cs)})
+}
+
+// SetKeyboard makes cs the resident's current keyboard: each button gets a
+// short token ("<keyboard number>.<position>") for its callback data, so a
+// tap on an older keyboard is recognised. It returns the buttons to show.
+func SetKeyboard(s *Session, cs []Choice) []Choice {
+	s.KeyboardSeq++
+	for i := range cs {
+		cs[i].Data = choiceData(s.KeyboardSeq, i)
+	}
+	s.Keyboard = cs
+	s.KeyboardSum = ""
+	return publicChoices(cs)
+}
+
+func publicChoices(cs []Choice) []Choice {
+	out := make([]Choice, len(cs))
+	for i, c := range cs {
+		out[i] = Choice{Data: c.Data, Label: c.Label}
+	}
+	return out
+}

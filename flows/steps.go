@@ -1,0 +1,354 @@
+package flows
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func (t *turn) flowTitle(f *Flow) string {
+	if f == nil {
+		return ""
+	}
+	return t.text1(f.Title)
+}
+
+func (t *turn) startFlow(id string) error {
+	f, ok := t.e.Library.Flow(id)
+	if !ok {
+		t.say("common.flow_gone", nil)
+		return t.menu("")
+	}
+	if t.s.Active != nil && t.s.Active.Flow == id {
+		return t.enterFlow()
+	}
+	if t.s.Active != nil {
+		t.pause()
+	}
+	if r, ok := t.dropPaused(id); ok {
+		r.Last = t.now
+		t.s.Active = &r
+		t.s.Stage = StageFlow
+		t.effect(Effect{Kind: EffectActivity, Flow: r.Flow, Step: r.Step, Hamlet: t.s.Hamlet})
+		return t.enterFlow()
+	}
+	t.s.Active = &Run{Flow: f.ID, Step: f.Start, Started: t.now, Last: t.now}
+	t.s.Stage = StageFlow
+	t.effect(Effect{Kind: EffectStarted, Flow: f.ID, Step: f.Start, Hamlet: t.s.Hamlet})
+	return t.enterFlow()
+}
+
+// enterFlow shows the active run's current step, walking info steps and
+// finishing at an end step, within the step budget.
+func (t *turn) enterFlow() error {
+	a := t.s.Active
+	t.s.Stage = StageFlow
+	f, ok := t.e.Library.Flow(a.Flow)
+	if !ok {
+		t.left(*a, "gone")
+		t.s.Active = nil
+		t.say("common.flow_gone", nil)
+		return t.menu("")
+	}
+	max := t.e.MaxSteps
+	if max <= 0 {
+		max = DefaultMaxSteps
+	}
+	for {
+		t.steps++
+		if t.steps > max {
+			return fmt.Errorf("flows: flow %s at step %s: %w", f.ID, a.Step, ErrStepBudget)
+		}
+		step, ok := f.Step(a.Step)
+		if !ok {
+			// Content changed under the resident: start the flow again.
+			t.say("common.content_changed", nil)
+			a.Step, a.History = f.Start, nil
+			if _, ok := f.Step(f.Start); !ok {
+				return fmt.Errorf("flows: flow %s: start step %q missing", f.ID, f.Start)
+			}
+			continue
+		}
+		data := t.contentData()
+		switch step.Type {
+		case StepInfo:
+			t.sayImage(step.Say, data, step.Image)
+			a.Step = step.Next
+			continue
+		case StepEnd:
+			t.sayImage(step.Say, data, step.Image)
+			return t.complete(f, step)
+		case StepChoice, StepExternal, StepCheckpoint, StepQuestion:
+			t.keyboardImage(step.Say, data, step.Image, t.stepChoices(step))
+		default:
+			return fmt.Errorf("flows: flow %s step %s: unknown type %q", f.ID, step.ID, step.Type)
+		}
+		return nil
+	}
+}
+
+// stepChoices are the buttons of a waiting step: its own, then back and a
+// human. Like menuChoices they depend only on the language and the content.
+func (t *turn) stepChoices(step *Step) []Choice {
+	var cs []Choice
+	switch step.Type {
+	case StepChoice, StepExternal:
+		for _, b := range step.Buttons {
+			cs = append(cs, Choice{Label: t.text1(b.Label), Action: actButton + b.ID})
+		}
+	case StepCheckpoint:
+		cs = []Choice{
+			{Label: t.text1("common.btn.done"), Action: actDone},
+			{Label: t.text1("common.btn.stuck"), Action: actStuck},
+			{Label: t.text1("common.btn.skip"), Action: actSkip},
+		}
+	}
+	return t.withGlobal(cs)
+}
+
+func (t *turn) withGlobal(cs []Choice) []Choice {
+	return append(cs,
+		Choice{Label: t.text1("common.btn.back"), Action: actBack},
+		Choice{Label: t.text1("common.btn.human"), Action: actHuman})
+}
+
+func (t *turn) contentData() map[string]any {
+	h, _ := t.e.Areas.Area(t.s.Hamlet)
+	c, _ := t.e.Areas.Area(t.s.Commune)
+	return map[string]any{"Hamlet": h.Name, "Commune": c.Name}
+}
+
+// advance leaves the current waiting step for next.
+func (t *turn) advance(next string) error {
+	a := t.s.Active
+	a.History = append(a.History, a.Step)
+	if len(a.History) > 50 {
+		a.History = a.History[len(a.History)-50:]
+	}
+	a.Step = next
+	a.Failures = 0
+	prev := a.Last
+	a.Last = t.now
+	if err := t.enterFlow(); err != nil {
+		return err
+	}
+	if t.s.Active != nil && (t.s.Active != a || t.now.Sub(prev) >= activityEvery) {
+		t.effect(Effect{Kind: EffectActivity, Flow: t.s.Active.Flow, Step: t.s.Active.Step, Hamlet: t.s.Hamlet})
+	}
+	return nil
+}
+
+// activityEvery is how often steps taken in one flow refresh the hamlet's
+// record of the resident's last activity (what "stalled" and the follow-up
+// lists read). Refreshing on every step would make every tap write the
+// hamlet's counters too (five more Redis round trips); an hour is nothing
+// next to WAIT_EXPIRY (72 h) and SESSION_EXPIRY (30 days). The session's own
+// Run.Last stays exact.
+const activityEvery = time.Hour
+
+func (t *turn) complete(f *Flow, step *Step) error {
+	a := t.s.Active
+	t.effect(Effect{Kind: EffectCompleted, Flow: f.ID, Step: step.ID, Hamlet: t.s.Hamlet, Via: "self"})
+	if t.s.Done == nil {
+		t.s.Done = map[string]time.Time{}
+	}
+	t.s.Done[a.Flow] = t.now
+	t.s.Active = nil
+	return t.menu("common.menu_again")
+}
+
+// waitingStep is the step the active flow waits on, if any.
+func (t *turn) waitingStep() *Step {
+	if t.s.Stage != StageFlow || t.s.Active == nil {
+		return nil
+	}
+	f, ok := t.e.Library.Flow(t.s.Active.Flow)
+	if !ok {
+		return nil
+	}
+	s, ok := f.Step(t.s.Active.Step)
+	if !ok {
+		return nil
+	}
+	return s
+}
+
+func (t *turn) button(id string) error {
+	step := t.waitingStep()
+	if step == nil || (step.Type != StepChoice && step.Type != StepExternal) {
+		return t.redraw()
+	}
+	for _, b := range step.Buttons {
+		if b.ID == id {
+			if b.Next == LeaveTarget {
+				return t.leave()
+			}
+			return t.advance(b.Next)
+		}
+	}
+	return t.redraw()
+}
+
+// leave ends the active flow without completing it and shows the menu.
+func (t *turn) leave() error {
+	a := *t.s.Active
+	t.s.Active = nil
+	t.left(a, "cancel")
+	return t.menu("")
+}
+
+func (t *turn) checkpoint(a string) error {
+	step := t.waitingStep()
+	if step == nil || step.Type != StepCheckpoint {
+		return t.redraw()
+	}
+	switch a {
+	case actDone:
+		return t.advance(step.Next)
+	case actSkip:
+		if step.Skip != "" {
+			return t.advance(step.Skip)
+		}
+		return t.advance(step.Next)
+	}
+	t.s.HelpAt = t.now
+	t.effect(Effect{Kind: EffectHelp, Flow: t.s.Active.Flow, Step: step.ID, Hamlet: t.s.Hamlet})
+	t.say("common.stuck_recorded", nil)
+	if step.Stuck != "" {
+		return t.advance(step.Stuck)
+	}
+	return t.redraw()
+}
+
+func (t *turn) back() error {
+	switch t.s.Stage {
+	case StageHamlet:
+		return t.showCommunes()
+	case StageFlow:
+		a := t.s.Active
+		if a == nil {
+			break
+		}
+		if n := len(a.History); n > 0 {
+			a.Step = a.History[n-1]
+			a.History = a.History[:n-1]
+			a.Last = t.now
+			a.Failures = 0
+			return t.enterFlow()
+		}
+	}
+	return t.menu("")
+}
+
+// answer validates free text for a question step.
+func (t *turn) answer(step *Step, text string) error {
+	v, ok := validate(step.Validate, text)
+	if !ok {
+		a := t.s.Active
+		a.Failures++
+		if a.Failures >= MaxFailures {
+			a.Failures = 0
+			t.say("common.offer_human", nil)
+			return t.redraw()
+		}
+		msg := step.Invalid
+		if msg == "" {
+			msg = "common.invalid." + step.Validate
+		}
+		t.say(msg, t.contentData())
+		return t.redraw()
+	}
+	if step.Save != "" {
+		if t.s.Active.Vars == nil {
+			t.s.Active.Vars = map[string]string{}
+		}
+		t.s.Active.Vars[step.Save] = v
+	}
+	return t.advance(step.Next)
+}
+
+// Validators returns the validations a question step may name.
+func Validators() []string { return []string{"text", "number", "phone", "yesno"} }
+
+func validate(kind, text string) (string, bool) {
+	f := Fold(text)
+	switch kind {
+	case "number":
+		d := strings.NewReplacer(".", "", ",", "", " ", "").Replace(f)
+		if _, err := strconv.ParseUint(d, 10, 64); err != nil {
+			return "", false
+		}
+		return d, true
+	case "phone":
+		d := strings.NewReplacer(" ", "", ".", "", "-", "").Replace(f)
+		d = strings.TrimPrefix(d, "+84")
+		if len(d) == 9 {
+			d = "0" + d
+		}
+		if len(d) != 10 || d[0] != '0' {
+			return "", false
+		}
+		if _, err := strconv.ParseUint(d, 10, 64); err != nil {
+			return "", false
+		}
+		return d, true
+	case "yesno":
+		switch f {
+		case "co", "yes", "vang", "da", "u", "uh", "ok", "dung":
+			return "yes", true
+		case "khong", "no", "ko", "k", "chua":
+			return "no", true
+		}
+		return "", false
+	default: // text
+		s := strings.TrimSpace(text)
+		if s == "" || len([]rune(s)) > 200 {
+			return "", false
+		}
+		return s, true
+	}
+}
+
+// checked continues an external step with its checker's outcome.
+func (t *turn) checked(in Input) error {
+	step := t.waitingStep()
+	if step == nil || step.Type != StepExternal {
+		return t.redraw()
+	}
+	if in.Text != "" && !CodeText(in.Text) && Sensitive(in.Text) {
+		return t.sensitive()
+	}
+	next, ok := step.Outcomes[in.Data]
+	if !ok {
+		if next, ok = step.Outcomes["default"]; !ok {
+			return t.tapButton()
+		}
+	}
+	return t.advance(next)
+}
+
+// left reports that an unfinished flow was dropped.
+func (t *turn) left(r Run, reason string) {
+	if t.s.Hamlet == "" {
+		return
+	}
+	t.effect(Effect{Kind: EffectLeft, Flow: r.Flow, Step: r.Step, Hamlet: t.s.Hamlet, Reason: reason})
+}
+
+func (t *turn) effect(e Effect) {
+	if e.Hamlet == "" {
+		return
+	}
+	e.At = t.now
+	// One activity per flow per input is enough.
+	if e.Kind == EffectActivity {
+		for i, x := range t.res.Effects {
+			if x.Kind == EffectActivity && x.Flow == e.Flow && x.Hamlet == e.Hamlet {
+				t.res.Effects[i] = e
+				return
+			}
+		}
+	}
+	t.res.Effects = append(t.res.Effects, e)
+}
