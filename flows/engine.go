@@ -101,6 +101,8 @@ func (e *Engine) Handle(s Session, in Input, now time.Time) (Result, error) {
 	return t.res, nil
 }
 
+// handle runs the turn's stages in order: the first that takes the input
+// ends the turn, and an input none takes is handled by its kind.
 func (t *turn) handle(in Input) error {
 	t.expire()
 	if in.Kind != InputMoved {
@@ -108,133 +110,194 @@ func (t *turn) handle(in Input) error {
 		// (Seen starts the retention period).
 		t.s.Seen = t.now
 	}
-
 	if in.Name != "" {
 		t.s.Name = in.Name
 	}
-	// First contact: greet whatever was sent. A hamlet link files the
-	// resident at once; any other command is answered after the greeting.
-	if t.s.Stage == StageNew {
-		switch {
-		case in.Lang == "vi" || in.Lang == "en":
-			t.s.Lang = in.Lang
-		case t.s.Lang == "":
-			t.s.Lang = "vi"
+	for _, stage := range [...]func(*turn, Input) (bool, error){
+		(*turn).firstContact,
+		(*turn).contentChanged,
+		(*turn).movedByTeamMember,
+		(*turn).pastedCode,
+		(*turn).payeeCode,
+		(*turn).checkQRCode,
+		(*turn).externalStepCode,
+		(*turn).placeNote,
+		(*turn).composedMessage,
+	} {
+		if took, err := stage(t, in); took {
+			return err
 		}
-		t.say("common.welcome", map[string]any{"Months": t.e.retentionMonths()})
-		if in.Kind != InputCommand {
-			return t.showCommunes()
-		}
-		cmd := strings.ToLower(in.Command)
-		if cmd == "start" {
-			if h, ok := t.linkHamlet(in.Text); ok {
-				return t.setHamlet(h)
-			}
-			code, ok := strings.CutPrefix(in.Text, "j_")
-			if !ok {
-				return t.showCommunes()
-			}
-			cmd, in.Text = "join", code // an invite link: /join CODE
-		}
-		// The command is answered as it would be later (a coordinator's
-		// /pending, a volunteer's /join CODE, a resident's /help or
-		// /checkqr); a screen that needs the resident's hamlet falls back
-		// to the commune picker, and the next message shows it after a
-		// team command's answer (whose screen replaces the keyboard).
-		t.s.Stage = StageCommune
-		return t.command(cmd, in.Text)
 	}
+	return t.byKind(in)
+}
 
-	// Content changed under the resident: the input was meant for a step
-	// that no longer exists, so do not interpret it; start the flow again.
+// firstContact greets whatever was sent. A hamlet link files the resident
+// at once; any other command is answered after the greeting.
+func (t *turn) firstContact(in Input) (bool, error) {
+	if t.s.Stage != StageNew {
+		return false, nil
+	}
+	switch {
+	case in.Lang == "vi" || in.Lang == "en":
+		t.s.Lang = in.Lang
+	case t.s.Lang == "":
+		t.s.Lang = "vi"
+	}
+	t.say("common.welcome", map[string]any{"Months": t.e.retentionMonths()})
+	if in.Kind != InputCommand {
+		return true, t.showCommunes()
+	}
+	cmd := strings.ToLower(in.Command)
+	if cmd == "start" {
+		if h, ok := t.linkHamlet(in.Text); ok {
+			return true, t.setHamlet(h)
+		}
+		code, ok := strings.CutPrefix(in.Text, "j_")
+		if !ok {
+			return true, t.showCommunes()
+		}
+		cmd, in.Text = "join", code // an invite link: /join CODE
+	}
+	// The command is answered as it would be later (a coordinator's
+	// /pending, a volunteer's /join CODE, a resident's /help or
+	// /checkqr); a screen that needs the resident's hamlet falls back
+	// to the commune picker, and the next message shows it after a
+	// team command's answer (whose screen replaces the keyboard).
+	t.s.Stage = StageCommune
+	return true, t.command(cmd, in.Text)
+}
+
+// contentChanged: content changed under the resident, so the input was
+// meant for a step that no longer exists; it is not interpreted, and the
+// flow starts again.
+func (t *turn) contentChanged(in Input) (bool, error) {
 	if a := t.s.Active; a != nil && t.s.Stage == StageFlow && in.Kind != InputCommand {
 		if f, ok := t.e.Library.Flow(a.Flow); !ok || !f.HasStep(a.Step) {
-			return t.enterFlow()
+			return true, t.enterFlow()
 		}
 	}
+	return false, nil
+}
 
-	if in.Kind == InputMoved {
-		h, ok := t.e.Areas.Area(in.Data)
-		if !ok || h.Level != LevelHamlet {
-			return fmt.Errorf("flows: move to unknown hamlet %q", in.Data)
-		}
-		t.movedByTeam = true
-		return t.setHamlet(h)
+// movedByTeamMember files the resident under the hamlet a team member
+// chose (/move).
+func (t *turn) movedByTeamMember(in Input) (bool, error) {
+	if in.Kind != InputMoved {
+		return false, nil
 	}
+	h, ok := t.e.Areas.Area(in.Data)
+	if !ok || h.Level != LevelHamlet {
+		return true, fmt.Errorf("flows: move to unknown hamlet %q", in.Data)
+	}
+	t.movedByTeam = true
+	return true, t.setHamlet(h)
+}
 
-	// A pasted payment code must reach its checker before the safety filter.
-	if in.Kind == InputCheck {
-		if t.s.Stage == StagePayee {
-			t.res.Staff = &StaffRequest{Action: actStaff + "payadd", Args: in.Data}
-			return nil
-		}
-		if t.s.Stage == StageCheckQR {
-			// The checker's answer is already said: offer another check.
-			return t.checkQRScreen("common.checkqr_again")
-		}
-		return t.checked(in)
+// pastedCode: a checker's answer about a pasted payment code, which must
+// reach its checker before the safety filter.
+func (t *turn) pastedCode(in Input) (bool, error) {
+	if in.Kind != InputCheck {
+		return false, nil
 	}
-	if t.s.Stage == StagePayee && (in.Kind == InputPhoto || (in.Kind == InputText && !strings.HasPrefix(strings.TrimSpace(in.Text), "/"))) {
-		if a, ok := t.pick(in.Text); ok && in.Kind == InputText {
-			return t.act(a)
-		}
-		t.res.Check = &CheckRequest{Checker: PayeeChecker, Input: in}
-		return nil
+	if t.s.Stage == StagePayee {
+		t.res.Staff = &StaffRequest{Action: actStaff + "payadd", Args: in.Data}
+		return true, nil
 	}
-	if t.s.Stage == StageCheckQR && (in.Kind == InputPhoto || in.Kind == InputText) {
-		// A pasted code or link is read first, whatever digits it holds;
-		// the rest is a button, a command word, a secret or other text.
-		if in.Kind == InputText && !CodeText(in.Text) {
-			if a, ok := t.pick(in.Text); ok {
-				return t.act(a)
-			}
-			if w := Intent(in.Text); strings.HasPrefix(w, "/") {
-				return t.word(w, in)
-			}
-			if Sensitive(in.Text) {
-				return t.sensitive()
-			}
-		}
-		t.res.Check = &CheckRequest{Checker: QRChecker, Input: in}
-		return nil
+	if t.s.Stage == StageCheckQR {
+		// The checker's answer is already said: offer another check.
+		return true, t.checkQRScreen("common.checkqr_again")
 	}
-	if step := t.waitingStep(); step != nil && step.Type == StepExternal && (in.Kind == InputText || in.Kind == InputPhoto) {
-		// An external step checks a QR code: read a pasted one first, as /checkqr does.
-		if in.Kind == InputText && !CodeText(in.Text) {
-			if a, ok := t.pick(in.Text); ok {
-				return t.act(a)
-			}
-			if w := Intent(in.Text); w != "" {
-				return t.word(w, in)
-			}
-			if Sensitive(in.Text) {
-				return t.sensitive()
-			}
-		}
-		t.res.Check = &CheckRequest{Checker: step.Checker, Input: in}
-		return nil
-	}
+	return true, t.checked(in)
+}
 
-	if t.s.Stage == StageNote && t.s.NoteFor != "" && in.Kind == InputText {
-		// Where the resident lives, for the helper who comes.
+// payeeCode sends a team member's photo or text of a payee's code to the
+// payee checker (/payee add), unless the text is a button.
+func (t *turn) payeeCode(in Input) (bool, error) {
+	if t.s.Stage != StagePayee || !(in.Kind == InputPhoto || (in.Kind == InputText && !strings.HasPrefix(strings.TrimSpace(in.Text), "/"))) {
+		return false, nil
+	}
+	if a, ok := t.pick(in.Text); ok && in.Kind == InputText {
+		return true, t.act(a)
+	}
+	t.res.Check = &CheckRequest{Checker: PayeeChecker, Input: in}
+	return true, nil
+}
+
+// checkQRCode sends a photo or a pasted code to the QR checker (/checkqr).
+func (t *turn) checkQRCode(in Input) (bool, error) {
+	if t.s.Stage != StageCheckQR || !(in.Kind == InputPhoto || in.Kind == InputText) {
+		return false, nil
+	}
+	// A pasted code or link is read first, whatever digits it holds;
+	// the rest is a button, a command word, a secret or other text.
+	if in.Kind == InputText && !CodeText(in.Text) {
+		if a, ok := t.pick(in.Text); ok {
+			return true, t.act(a)
+		}
+		if w := Intent(in.Text); strings.HasPrefix(w, "/") {
+			return true, t.word(w, in)
+		}
 		if Sensitive(in.Text) {
-			return t.sensitive()
+			return true, t.sensitive()
 		}
-		id := t.s.NoteFor
-		t.s.NoteFor = ""
-		t.s.Stage = StageMenu
-		t.res.Staff = &StaffRequest{Action: actStaff + "note:" + id, Args: in.Text}
-		return nil
 	}
-	if t.s.Stage == StageCompose && t.s.Compose != "" && in.Kind == InputText {
-		// A team member's message to the resident they are helping.
-		if Sensitive(in.Text) {
-			return t.sensitive()
-		}
-		t.res.Staff = &StaffRequest{Action: actStaff + "send:" + t.s.Compose, Args: in.Text}
-		return nil
-	}
+	t.res.Check = &CheckRequest{Checker: QRChecker, Input: in}
+	return true, nil
+}
 
+// externalStepCode sends a photo or a pasted code to the checker of the
+// external step the resident is at.
+func (t *turn) externalStepCode(in Input) (bool, error) {
+	step := t.waitingStep()
+	if step == nil || step.Type != StepExternal || !(in.Kind == InputText || in.Kind == InputPhoto) {
+		return false, nil
+	}
+	// An external step checks a QR code: read a pasted one first, as /checkqr does.
+	if in.Kind == InputText && !CodeText(in.Text) {
+		if a, ok := t.pick(in.Text); ok {
+			return true, t.act(a)
+		}
+		if w := Intent(in.Text); w != "" {
+			return true, t.word(w, in)
+		}
+		if Sensitive(in.Text) {
+			return true, t.sensitive()
+		}
+	}
+	t.res.Check = &CheckRequest{Checker: step.Checker, Input: in}
+	return true, nil
+}
+
+// placeNote is where the resident lives, written for the helper who comes.
+func (t *turn) placeNote(in Input) (bool, error) {
+	if t.s.Stage != StageNote || t.s.NoteFor == "" || in.Kind != InputText {
+		return false, nil
+	}
+	if Sensitive(in.Text) {
+		return true, t.sensitive()
+	}
+	id := t.s.NoteFor
+	t.s.NoteFor = ""
+	t.s.Stage = StageMenu
+	t.res.Staff = &StaffRequest{Action: actStaff + "note:" + id, Args: in.Text}
+	return true, nil
+}
+
+// composedMessage is a team member's message to the resident they are
+// helping.
+func (t *turn) composedMessage(in Input) (bool, error) {
+	if t.s.Stage != StageCompose || t.s.Compose == "" || in.Kind != InputText {
+		return false, nil
+	}
+	if Sensitive(in.Text) {
+		return true, t.sensitive()
+	}
+	t.res.Staff = &StaffRequest{Action: actStaff + "send:" + t.s.Compose, Args: in.Text}
+	return true, nil
+}
+
+// byKind handles an input no stage took, by its kind.
+func (t *turn) byKind(in Input) error {
 	switch in.Kind {
 	case InputCommand:
 		return t.command(in.Command, in.Text)
