@@ -655,6 +655,6 @@ func TestAFirstCommandIsAnswered(t *testing.T) {
 	if len(got) != 2 || got[0] != "common.welcome{Months=12}" || !strings.HasPrefix(got[1], "staff.") {
 		t.Errorf("coordinator's first /pending = %q, want the welcome and the answer", got)
 	}
-	check(t, "the next message", []string{"common.tap_button", "common.choose_commune"}, w.send("tg:1", flows.Input{Kind: flows.InputText, Text: "chào"}))
+	check(t, "the next message", []string{"common.choose_commune"}, w.send("tg:1", flows.Input{Kind: flows.InputText, Text: "chào"}))
 	check(t, "a commune tapped", []string{"common.choose_hamlet{Commune=Xã A}"}, w.tap("tg:1", "🏡 Xã A"))
 }

@@ -478,6 +478,11 @@ func (t *turn) tapButton() error {
 			return t.redraw()
 		}
 	}
-	t.say("common.tap_button", nil)
+	// With no buttons on the last message (a team command's answer was a
+	// new user's first screen), "tap a button below" would point at
+	// nothing: the screen is shown again, whose buttons come with it.
+	if len(t.s.Keyboard) > 0 {
+		t.say("common.tap_button", nil)
+	}
 	return t.redraw()
 }
