@@ -55,8 +55,10 @@ import (
 // At a step whose screen asks for a login (Step.Secret), PasswordLike
 // catches more: see there.
 func Sensitive(text string) bool {
-	text = norm.NFKC.String(strings.ToValidUTF8(text, ""))
-	text = links.ReplaceAllString(text, " ")
+	text = nfkc(text)
+	if mayHoldLink(text) {
+		text = links.ReplaceAllString(text, " ")
+	}
 	for _, n := range numbers(text) {
 		if n.secret() {
 			return true
@@ -82,12 +84,37 @@ func PasswordLike(text string) bool {
 	if Sensitive(text) {
 		return true
 	}
-	t := strings.TrimSpace(norm.NFKC.String(strings.ToValidUTF8(text, "")))
-	if t == "" || strings.ContainsFunc(t, unicode.IsSpace) || links.MatchString(t) {
+	t := strings.TrimSpace(nfkc(text))
+	if t == "" || strings.ContainsFunc(t, unicode.IsSpace) || (mayHoldLink(t) && links.MatchString(t)) {
 		return false
 	}
 	n := len([]rune(t))
 	return n >= 6 || (n >= 4 && strings.ContainsFunc(t, func(r rune) bool { return !unicode.IsLetter(r) }))
+}
+
+// nfkc returns text as valid UTF-8 in NFKC form; most text already is, and
+// is returned as it is, without a copy.
+func nfkc(text string) string {
+	text = strings.ToValidUTF8(text, "")
+	if norm.NFKC.IsNormalString(text) {
+		return text
+	}
+	return norm.NFKC.String(text)
+}
+
+// mayHoldLink is a cheap test before the links expression, which costs a
+// few microseconds on every message: each of its forms has a "/", an "@"
+// or "www.".
+func mayHoldLink(text string) bool {
+	if strings.ContainsAny(text, "/@") {
+		return true
+	}
+	for i := 0; i+4 <= len(text); i++ {
+		if strings.EqualFold(text[i:i+4], "www.") {
+			return true
+		}
+	}
+	return false
 }
 
 // links matches web links and e-mail addresses.
@@ -274,19 +301,27 @@ var fillers = map[string]bool{"cua": true, "toi": true, "minh": true, "em": true
 // markers say that the next word is the secret.
 var markers = map[string]bool{":": true, "=": true, "la": true, "is": true}
 
+// spaceMarks puts spaces around the marks that say "the secret follows".
+var spaceMarks = strings.NewReplacer(":", " : ", "=", " = ")
+
 // secretWordNear applies rule 3 of Sensitive.
 func secretWordNear(text string) bool {
-	f := Fold(strings.NewReplacer(":", " : ", "=", " = ").Replace(text))
+	f := Fold(spaceMarks.Replace(text))
 	words := strings.Fields(f)
+	// The words without their punctuation, trimmed once (not once per
+	// secret word).
+	bare := make([]string, len(words))
 	for i, w := range words {
-		w = strings.Trim(w, ",.;!?()\"'")
+		bare[i] = strings.Trim(w, ",.;!?()\"'")
+	}
+	for i, w := range bare {
 		for _, p := range gluedPrefixes {
 			if rest, ok := strings.CutPrefix(w, p); ok && len(rest) >= 3 && strings.ContainsFunc(rest, isDigit) {
 				return true
 			}
 		}
 		for _, kw := range secretWords {
-			if !hasWords(words[i:], kw.words) {
+			if !hasWords(bare[i:], kw.words) {
 				continue
 			}
 			marked := false
@@ -308,12 +343,13 @@ func secretWordNear(text string) bool {
 	return false
 }
 
+// hasWords reports whether words (trimmed) begin with want.
 func hasWords(words, want []string) bool {
 	if len(words) < len(want) {
 		return false
 	}
 	for i, w := range want {
-		if strings.Trim(words[i], ",.;!?()\"'") != w {
+		if words[i] != w {
 			return false
 		}
 	}
