@@ -17,6 +17,7 @@ import (
 	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/locales"
 	"github.com/hangxomso/hangxom/metrics"
+	"github.com/hangxomso/hangxom/qrcheck"
 	"github.com/hangxomso/hangxom/store"
 )
 
@@ -38,7 +39,7 @@ type app struct {
 	engine  *flows.Engine
 	service *flows.Service
 	desk    *desk.Desk
-	qr      *qrChecker
+	qr      *qrcheck.Checker
 	clock   flows.Clock
 	closers []func()
 	// trips counts Redis round trips by operation (/metrics); nil when a
@@ -70,9 +71,31 @@ func newLogger(cfg config, stderr io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 }
 
-// openApp loads and checks the content, connects the store (or starts the
-// embedded one), writes the area seed in, and builds the engine and service.
+// channel is what the resident's channel gives the desk and the QR checker.
+// The console and the one-shot commands have the zero value but for the
+// username; serve fills it from Telegram before the desk is built.
+type channel struct {
+	username string               // the bot's username, for t.me links; "" shows codes alone
+	download qrcheck.DownloadFunc // fetches a photo by file id; nil where there are none
+	// notify and notifyBulk wake the sender for a resident's outbox; nil
+	// where the channel drains it in the turn (the console).
+	notify, notifyBulk func(resident string)
+}
+
+// openApp is openStore and assemble for a command with no channel of its
+// own: the console, stats, the imports.
 func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer) (*app, error) {
+	a, err := openStore(ctx, cfg, opts, stderr)
+	if err != nil {
+		return nil, err
+	}
+	a.assemble(channel{username: cfg.TelegramUsername})
+	return a, nil
+}
+
+// openStore loads and checks the content, connects the store (or starts the
+// embedded one), writes the area seed in, and reads the areas and targets.
+func openStore(ctx context.Context, cfg config, opts appOptions, stderr io.Writer) (*app, error) {
 	a := &app{cfg: cfg, logger: newLogger(cfg, stderr), clock: opts.clock}
 	if a.clock == nil {
 		a.clock = flows.ClockFunc(time.Now)
@@ -158,43 +181,54 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 	}
 	a.areas = flows.NewAreaIndex(stored)
 	a.live = flows.NewLiveAreas(stored)
-	a.engine = &flows.Engine{
-		Library: a.library, Areas: a.live, Loc: a.loc,
-		WaitExpiry: cfg.WaitExpiry, SessionExpiry: cfg.SessionExpiry, Location: cfg.TZ, Retention: cfg.Retention,
-	}
 	if err := a.useStoredTargets(ctx); err != nil {
 		a.Close()
 		return nil, err
 	}
+	return a, nil
+}
+
+// assemble builds the engine, the desk, the QR checkers and the service,
+// each once and complete, with what ch gives.
+func (a *app) assemble(ch channel) {
+	cfg := a.cfg
+	a.engine = &flows.Engine{
+		Library: a.library, Areas: a.live, Loc: a.loc,
+		WaitExpiry: cfg.WaitExpiry, SessionExpiry: cfg.SessionExpiry, Location: cfg.TZ, Retention: cfg.Retention,
+	}
 	a.desk = &desk.Desk{Store: a.store, Areas: a.live, Loc: a.loc, Coordinators: cfg.Coordinators,
-		BotUsername: cfg.TelegramUsername, FollowUp: a.store, Library: a.library, WaitExpiry: cfg.WaitExpiry,
+		BotUsername: ch.username, FollowUp: a.store, Library: a.library, WaitExpiry: cfg.WaitExpiry,
 		Help: a.store, Reminders: a.store, Location: cfg.TZ, BulkRate: cfg.BulkRate, PrivateFlows: cfg.PrivateFlows,
+		Notify: ch.notify, NotifyBulk: ch.notifyBulk, AddArea: a.addArea, Poster: a.renderPoster, Move: a.move, Payees: a.store,
 		Stats: desk.DeskStats{Counts: a.store, TeamLog: a.store, Targets: statsTargets(a.targets)}}
-	a.desk.AddArea = func(ctx context.Context, x flows.Area) error {
-		if err := a.store.PutArea(ctx, x); err != nil {
-			return err
-		}
-		stored, err := a.store.Areas(ctx)
-		if err != nil {
-			return err
-		}
-		a.live.Set(stored) // this replica at once; others at their next reload
-		return nil
-	}
-	a.desk.Poster = a.renderPoster
-	a.desk.Move = func(ctx context.Context, resident, hamlet string) error {
-		_, err := a.service.Handle(ctx, resident, flows.Input{Kind: flows.InputMoved, Data: hamlet,
-			UpdateID: "move:" + hamlet + ":" + strconv.FormatInt(a.clock.Now().UnixNano(), 36)})
-		return err
-	}
-	a.qr = &qrChecker{loc: a.loc, payees: a.store, sessions: a.store, areas: a.live}
-	a.desk.Payees = a.store
+	a.qr = qrcheck.New(a.loc, a.store, a.store, a.live, ch.download)
 	a.service = &flows.Service{Engine: a.engine, Store: a.store, Clock: a.clock, Desk: a.desk, Logger: a.logger,
-		Checkers: map[string]flows.Checker{flows.QRChecker: a.qr, flows.PayeeChecker: payeeChecker{qr: a.qr}},
+		Checkers: map[string]flows.Checker{flows.QRChecker: a.qr, flows.PayeeChecker: qrcheck.PayeeChecker{QR: a.qr}},
 		// A resident's next turn on this process skips reading the
 		// session: one round trip fewer (see flows.Service.Cache).
 		Cache: &flows.SessionCache{}}
-	return a, nil
+}
+
+// addArea stores an area a coordinator adds (/addhamlet) and answers with
+// it on this replica at once; others take it at their next reload.
+func (a *app) addArea(ctx context.Context, x flows.Area) error {
+	if err := a.store.PutArea(ctx, x); err != nil {
+		return err
+	}
+	stored, err := a.store.Areas(ctx)
+	if err != nil {
+		return err
+	}
+	a.live.Set(stored)
+	return nil
+}
+
+// move files a resident under a hamlet for the desk's /move, as a turn of
+// the resident's own so that the session and the counts move together.
+func (a *app) move(ctx context.Context, resident, hamlet string) error {
+	_, err := a.service.Handle(ctx, resident, flows.Input{Kind: flows.InputMoved, Data: hamlet,
+		UpdateID: "move:" + hamlet + ":" + strconv.FormatInt(a.clock.Now().UnixNano(), 36)})
+	return err
 }
 
 // sweep repairs effects left unapplied by a crash, expires old flows,

@@ -20,6 +20,7 @@ import (
 
 	"github.com/hangxomso/hangxom/bot/telegram"
 	"github.com/hangxomso/hangxom/bot/telegram/tgredis"
+	"github.com/hangxomso/hangxom/qrcheck"
 )
 
 // shutdownGrace bounds the whole stop after SIGTERM: stop taking updates,
@@ -66,7 +67,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	setServeGC(getenv)
 	routeRedisLog(cfg, stderr)
-	a, err := openApp(ctx, cfg, opts, stderr)
+	a, err := openStore(ctx, cfg, opts, stderr)
 	if err != nil {
 		return err
 	}
@@ -93,10 +94,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("cannot reach Telegram at %s: %w", cfg.TelegramAPIURL, err)
 	}
 	username := client.Self().UserName
-	a.desk.BotUsername = username
-	a.qr.download = func(ctx context.Context, fileID string) ([]byte, error) {
-		return client.Download(ctx, fileID, maxPhotoBytes)
-	}
 	logger.Info("telegram bot ready", "username", username, "mode", mode(cfg))
 
 	if err := setCommands(ctx, client, a); err != nil {
@@ -106,8 +103,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	st := tgredis.Store{Redis: a.store}
 	sender := &telegram.Sender{Client: client, Store: st, Logger: logger, Clock: a.clock,
 		ChatRate: cfg.ChatRate, ChatBurst: cfg.ChatBurst, BulkRate: cfg.BulkRate, Metrics: metrics}
-	a.desk.Notify = sender.Notify
-	a.desk.NotifyBulk = sender.NotifyBulk
+	a.assemble(channel{username: username, notify: sender.Notify, notifyBulk: sender.NotifyBulk,
+		download: func(ctx context.Context, fileID string) ([]byte, error) {
+			return client.Download(ctx, fileID, qrcheck.MaxPhotoBytes)
+		}})
 	receiver := &telegram.Receiver{Service: a.service, Client: client, Sender: sender, Store: a.store,
 		Loc: a.loc, Username: username, Logger: logger, Metrics: metrics}
 

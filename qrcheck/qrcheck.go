@@ -1,4 +1,8 @@
-package main
+// Package qrcheck reads payment QR codes for residents and the team: it
+// implements the "vietqr" and "payee" checkers of flows (flows.Checker) on
+// top of flows/vietqr (the payload) and bot/qrimage (the photo), and compares
+// a code with the payees registered for the resident's area.
+package qrcheck
 
 import (
 	"context"
@@ -10,27 +14,58 @@ import (
 	"github.com/hangxomso/hangxom/flows/vietqr"
 )
 
-// qrChecker is the "vietqr" checker of the qr-pay flow and /checkqr: it
+// Payees lists the registered payees (the store).
+type Payees interface {
+	Payees(ctx context.Context) ([]flows.Payee, error)
+}
+
+// Sessions reads a resident's session, for the hamlet they are filed in
+// (the store).
+type Sessions interface {
+	Session(ctx context.Context, resident string) (flows.Session, error)
+}
+
+// Areas finds an area by id, for the commune above a hamlet.
+type Areas interface {
+	Area(id string) (flows.Area, bool)
+}
+
+// DownloadFunc fetches a photo by the channel's file id.
+type DownloadFunc func(ctx context.Context, fileID string) ([]byte, error)
+
+// MaxPhotoBytes bounds a downloaded photo (Telegram lets bots fetch 20 MB).
+const MaxPhotoBytes = 20 << 20
+
+// Checker is the "vietqr" checker of the qr-pay flow and /checkqr: it
 // reads a pasted payment code, or decodes the QR codes in a photo (in
 // memory, never stored), and says in short lines what the code pays and
 // whether it is well-formed.
-type qrChecker struct {
+type Checker struct {
 	loc flows.Localizer
-	// payees and sessions find the resident's area's registered payees.
-	payees   flows.PayeeStore
-	sessions interface {
-		Session(ctx context.Context, resident string) (flows.Session, error)
-	}
-	areas flows.Directory
-	// download fetches a photo by the channel's file id; nil where the
-	// channel has no photos (the console).
-	download func(ctx context.Context, fileID string) ([]byte, error)
+	// payees, sessions and areas find the resident's area's registered
+	// payees; any of them nil, no code is compared with a payee.
+	payees   Payees
+	sessions Sessions
+	areas    Areas
+	// download fetches a photo; nil where the channel has no photos (the
+	// console).
+	download DownloadFunc
 }
 
-// maxPhotoBytes bounds a downloaded photo (Telegram lets bots fetch 20 MB).
-const maxPhotoBytes = 20 << 20
+// New returns a Checker answering in loc's words. payees, sessions and
+// areas may be nil (no payee comparison); download may be nil (a photo is
+// answered "unavailable").
+func New(loc flows.Localizer, payees Payees, sessions Sessions, areas Areas, download DownloadFunc) *Checker {
+	return &Checker{loc: loc, payees: payees, sessions: sessions, areas: areas, download: download}
+}
 
-func (q *qrChecker) Check(ctx context.Context, resident, lang string, in flows.Input) (flows.CheckResult, error) {
+var (
+	_ flows.Checker = (*Checker)(nil)
+	_ flows.Checker = PayeeChecker{}
+)
+
+// Check reads the code in a pasted text or a photo and describes it.
+func (q *Checker) Check(ctx context.Context, resident, lang string, in flows.Input) (flows.CheckResult, error) {
 	t := func(id string, data map[string]any) string {
 		s, _ := q.loc.Localize(lang, id, data)
 		return s
@@ -96,7 +131,7 @@ func (q *qrChecker) Check(ctx context.Context, resident, lang string, in flows.I
 // matchPayee compares a code with the payees registered for the resident's
 // hamlet and commune: a match names the payee; when the area has payees and
 // none matches, it says so loudly.
-func (q *qrChecker) matchPayee(ctx context.Context, resident string, r vietqr.Result, t func(string, map[string]any) string) (string, bool, error) {
+func (q *Checker) matchPayee(ctx context.Context, resident string, r vietqr.Result, t func(string, map[string]any) string) (string, bool, error) {
 	if q.payees == nil || q.sessions == nil || q.areas == nil {
 		return "", false, nil
 	}
@@ -128,17 +163,19 @@ func (q *qrChecker) matchPayee(ctx context.Context, resident string, r vietqr.Re
 	return "", false, nil
 }
 
-// payeeChecker reads the genuine QR code of a payee being registered:
+// PayeeChecker reads the genuine QR code of a payee being registered:
 // outcome "ok:<BIN>:<account>" for a well-formed VietQR transfer code.
-type payeeChecker struct{ qr *qrChecker }
+// It downloads photos as its Checker does.
+type PayeeChecker struct{ QR *Checker }
 
-func (p payeeChecker) Check(ctx context.Context, resident, lang string, in flows.Input) (flows.CheckResult, error) {
+// Check reads the payee's code in a pasted text or a photo.
+func (p PayeeChecker) Check(ctx context.Context, resident, lang string, in flows.Input) (flows.CheckResult, error) {
 	payloads := []string{strings.TrimSpace(in.Text)}
 	if in.Kind == flows.InputPhoto {
-		if p.qr.download == nil {
+		if p.QR.download == nil {
 			return flows.CheckResult{Outcome: "unavailable"}, nil
 		}
-		data, err := p.qr.download(ctx, in.Photo)
+		data, err := p.QR.download(ctx, in.Photo)
 		if err != nil {
 			return flows.CheckResult{}, err
 		}
