@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -322,15 +319,15 @@ func runTargetsList(ctx context.Context, args []string, getenv func(string) stri
 	return tw.Flush()
 }
 
-// effectiveTargets returns the targets in force: those imported into the
-// store, and the content's (targets.yaml) for every flow and area no
-// import names. imported marks the (flow, area) pairs that come from the
-// store. The result is ordered by flow, then area.
+// effectiveTargets returns the targets in force (content.MergeTargets: the
+// imported ones, and the content's for every flow and area no import
+// names). imported marks the (flow, area) pairs that come from the store.
 func (a *app) effectiveTargets(ctx context.Context) (ts []content.Target, imported map[[2]string]bool, err error) {
 	recs, err := a.store.Targets(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
+	stored := make([]content.Target, 0, len(recs))
 	imported = make(map[[2]string]bool, len(recs))
 	for _, r := range recs {
 		t, err := content.UnmarshalTarget(r.JSON)
@@ -339,21 +336,9 @@ func (a *app) effectiveTargets(ctx context.Context) (ts []content.Target, import
 		}
 		t.Flow, t.Area = r.Flow, r.Area
 		imported[[2]string{r.Flow, r.Area}] = true
-		ts = append(ts, t)
+		stored = append(stored, t)
 	}
-	for _, t := range a.targets {
-		if !imported[[2]string{t.Flow, t.Area}] {
-			ts = append(ts, t)
-		}
-	}
-	sortTargets(ts)
-	return ts, imported, nil
-}
-
-func sortTargets(ts []content.Target) {
-	slices.SortStableFunc(ts, func(x, y content.Target) int {
-		return cmp.Or(strings.Compare(x.Flow, y.Flow), strings.Compare(x.Area, y.Area))
-	})
+	return content.MergeTargets(stored, a.targets), imported, nil
 }
 
 // useStoredTargets makes the targets imported with `hangxom targets import`

@@ -321,10 +321,10 @@ func TestTargetsImport(t *testing.T) {
 	if err := a.useStoredTargets(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if tg, ok := flows.TargetFor(a.areas, statsTargets(a.targets), "ewallet", tdp1); !ok || tg.Pct != 50.5 {
+	if tg, ok := flows.TargetFor(a.areas, content.StatsTargets(a.targets), "ewallet", tdp1); !ok || tg.Pct != 50.5 {
 		t.Errorf("target for TDP 1 = %+v %v, want the imported 50.5%%", tg, ok)
 	}
-	if tg, ok := flows.TargetFor(a.areas, statsTargets(a.targets), "vneid", tdp1); !ok || tg.Basis != "households" {
+	if tg, ok := flows.TargetFor(a.areas, content.StatsTargets(a.targets), "vneid", tdp1); !ok || tg.Basis != "households" {
 		t.Errorf("vneid target for TDP 1 = %+v %v", tg, ok)
 	}
 

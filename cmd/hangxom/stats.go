@@ -120,22 +120,13 @@ func (a *app) statsRows(ctx context.Context, months []string, now time.Time) ([]
 	}
 	ids := a.flowIDs()
 	slices.Sort(ids)
-	sc := flows.StatsScope{Areas: a.areas, Hamlets: hamlets, Flows: ids, Targets: statsTargets(a.targets)}
+	sc := flows.StatsScope{Areas: a.areas, Hamlets: hamlets, Flows: ids, Targets: content.StatsTargets(a.targets)}
 	read := flows.StatsScope{Areas: a.areas, Hamlets: all, Flows: ids}
 	counts, err := a.store.Counts(ctx, read.Pairs(), months, now.Add(-a.cfg.WaitExpiry))
 	if err != nil {
 		return nil, err
 	}
 	return flows.StatsRows(sc, flows.RollUp(counts, a.areas, today)), nil
-}
-
-// statsTargets gives the content's targets to the stats.
-func statsTargets(ts []content.Target) []flows.Target {
-	out := make([]flows.Target, len(ts))
-	for i, t := range ts {
-		out[i] = flows.Target{Flow: t.Flow, Area: t.Area, Pct: t.Pct, Basis: t.Basis}
-	}
-	return out
 }
 
 func writeStatsJSON(w io.Writer, rows []statsRow, now time.Time) error {
