@@ -8,6 +8,11 @@
 // assertions; this one keeps only what a load run needs (each chat's last
 // keyboard, counters, latencies), so memory stays flat over millions of
 // calls.
+//
+// Run is `hangxom loadtest`: it starts the bot binary against the fake (and
+// a redis-server of its own unless given one) and runs the phases one after
+// the other (memory, throughput, latency, report, reminders), one file
+// each, printing every figure beside its goal.
 package loadtest
 
 import (

@@ -1,0 +1,195 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	mrand "math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"time"
+)
+
+// throughput: as many updates as the bot takes, residents pressing buttons
+// as soon as they are answered.
+func (r *runner) throughput(ctx context.Context, n int, warmup, d time.Duration) error {
+	b, err := r.startBot(ctx, r.prefix, "SEND_RATE_CHAT="+r.chatRate)
+	if err != nil {
+		return err
+	}
+	defer b.stop()
+	crowd := &Crowd{API: r.api, HTTP: r.hc, Choose: Wanderer(mrand.New(mrand.NewPCG(1, 2)))}
+	m, err := r.measure(ctx, b, crowd, n, warmup, d)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(r.out, "%d residents, closed loop, %s warm-up, %s measured, SEND_RATE_CHAT=%s\n", n, warmup, d, r.chatRate)
+	fmt.Fprintf(r.out, "sustained updates/s: %.0f  goal ≥ 5,000: %s\n", m.rate, r.verdict(m.rate >= 5000, "≥ 5,000 updates/s"))
+	m.print(r)
+	fmt.Fprintf(r.out, "bot CPU per update: %.3f ms (%.2f CPU s per 1,000 updates)  goal ≤ 0.5 ms: %s\n", m.cpuPer*1000, m.cpuPer*1000,
+		r.verdict(m.cpuPer*1000 <= 0.5, "bot CPU ≤ 0.5 ms per update"))
+	if m.redisCPUPer > 0 && m.selfCPUPer > 0 {
+		// What the box spends on an update, all parts together, and the
+		// rate its CPUs could carry at that cost.
+		all := m.cpuPer + m.redisCPUPer + m.selfCPUPer
+		fmt.Fprintf(r.out, "CPU per update on this box: bot %.3f ms + Redis %.3f ms + residents and fake Bot API (this process) %.3f ms = %.3f ms; %d CPUs carry at most %.0f updates/s at that cost\n",
+			m.cpuPer*1000, m.redisCPUPer*1000, m.selfCPUPer*1000, all*1000, runtime.NumCPU(), float64(runtime.NumCPU())/all)
+	}
+	fmt.Fprintf(r.out, "Redis round trips per update: %.2f  goal ≤ 3: %s\n", m.tripsPer, r.verdict(m.tripsPer <= 3, "≤ 3 Redis round trips per update"))
+	for _, line := range Top(m.trips, float64(m.updates), 12) {
+		fmt.Fprintf(r.out, "    %s\n", line)
+	}
+	return nil
+}
+
+// latency: a fixed pace of updates, the latency percentiles.
+func (r *runner) latency(ctx context.Context, n int, rate float64, warmup, d time.Duration) error {
+	b, err := r.startBot(ctx, r.prefix, "SEND_RATE_CHAT="+r.chatRate)
+	if err != nil {
+		return err
+	}
+	defer b.stop()
+	crowd := &Crowd{API: r.api, HTTP: r.hc, Rate: rate, Choose: Wanderer(mrand.New(mrand.NewPCG(3, 4)))}
+	m, err := r.measure(ctx, b, crowd, n, warmup, d)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(r.out, "%d residents paced to %.0f updates/s together (achieved %.0f/s), %s measured\n", n, rate, m.rate, d)
+	m.print(r)
+	verdict := "(the goal is set at 1,000 updates/s)"
+	if rate >= 1000 {
+		verdict = r.verdict(m.firstP99 <= 10*time.Millisecond && m.rate >= 0.95*rate, "p99 ≤ 10 ms at 1,000 updates/s")
+	}
+	fmt.Fprintf(r.out, "p99 latency at %.0f updates/s (webhook → first API call): %s  goal ≤ 10 ms: %s\n", rate, Ms(m.firstP99), verdict)
+	m.printSeconds(r, 10*time.Millisecond)
+	fmt.Fprintf(r.out, "bot CPU per update at this pace: %.3f ms; Redis round trips per update: %.2f\n", m.cpuPer*1000, m.tripsPer)
+	return nil
+}
+
+type measured struct {
+	updates                            int64
+	rate                               float64
+	firstP50, firstP99, firstMax       time.Duration
+	replyP50, replyP99, replyMax       time.Duration
+	webhookP50, webhookP99, webhookMax time.Duration
+	cpuPer                             float64 // seconds per update
+	redisCPUPer, selfCPUPer            float64 // Redis's, and this process's (residents, fake Bot API); 0 if unknown
+	trips                              map[string]int64
+	tripsPer                           float64
+	errors, timeouts                   int64
+	callsPer, inResponsePer            float64 // Bot API calls an update; of them in webhook answers
+	seconds                            []Second
+	busy, steal                        []float64 // the box's CPU busy, and stolen by the host, each second
+}
+
+func (m measured) print(r *runner) {
+	fmt.Fprintf(r.out, "latency webhook request → first API call for the chat: p50 %s  p99 %s  max %s\n", Ms(m.firstP50), Ms(m.firstP99), Ms(m.firstMax))
+	fmt.Fprintf(r.out, "latency webhook request → the reply message:           p50 %s  p99 %s  max %s\n", Ms(m.replyP50), Ms(m.replyP99), Ms(m.replyMax))
+	fmt.Fprintf(r.out, "webhook answer (update stored):                        p50 %s  p99 %s  max %s\n", Ms(m.webhookP50), Ms(m.webhookP99), Ms(m.webhookMax))
+	fmt.Fprintf(r.out, "Bot API calls per update: %.2f, of them %.2f given in the webhook's answer (no request of the bot's)\n", m.callsPer, m.inResponsePer)
+	fmt.Fprintf(r.out, "errors: %d webhook failures, %d updates unanswered within 10 s\n", m.errors, m.timeouts)
+	if m.errors > 0 || m.timeouts > 0 {
+		r.miss("errors under load")
+	}
+	if len(m.busy) > 0 {
+		b := slices.Sorted(slices.Values(m.busy))
+		st := slices.Sorted(slices.Values(m.steal))
+		fmt.Fprintf(r.out, "the box's CPU busy, second by second (all processes, the host's steal included): min %.0f%%, median %.0f%%, max %.0f%%; stolen by the host: median %.0f%%, max %.0f%%\n",
+			100*b[0], 100*b[len(b)/2], 100*b[len(b)-1], 100*st[len(st)/2], 100*st[len(st)-1])
+	}
+}
+
+// printSeconds tells how many seconds of the run kept their p99 within
+// goal, and the worst second with the box's CPU in it.
+func (m measured) printSeconds(r *runner, goal time.Duration) {
+	if len(m.seconds) == 0 {
+		return
+	}
+	within, worst := 0, 0
+	for i, s := range m.seconds {
+		if s.P99 <= goal {
+			within++
+		}
+		if s.P99 > m.seconds[worst].P99 {
+			worst = i
+		}
+	}
+	w := m.seconds[worst]
+	box := ""
+	if worst < len(m.busy) {
+		box = fmt.Sprintf(", the box's CPU %.0f%% busy (%.0f%% stolen)", 100*m.busy[worst], 100*m.steal[worst])
+	}
+	fmt.Fprintf(r.out, "seconds with p99 ≤ %s: %d of %d; the worst, second %d: p99 %s over %d updates%s\n",
+		Ms(goal), within, len(m.seconds), worst+1, Ms(w.P99), w.Updates, box)
+}
+
+// measure runs crowd with n residents: warm-up, then d recorded.
+func (r *runner) measure(ctx context.Context, b *bot, crowd *Crowd, n int, warmup, d time.Duration) (measured, error) {
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { crowd.Run(runCtx, r.newResidents(n)); close(done) }()
+	select {
+	case <-time.After(warmup):
+	case <-ctx.Done():
+	}
+	crowd.ResetSamples()
+	trips0, cpu0 := b.trips(ctx, r.hc), b.cpu()
+	redis0, redisErr0 := RedisCPU(ctx, r.client)
+	self0, selfErr0 := ProcessCPU(os.Getpid())
+	calls0, inResp0 := r.api.Calls.Load(), r.api.InResponse.Load()
+	crowd.Record(true)
+	t0 := time.Now()
+	// The box's CPU, second by second, to tell a slow box from a slow bot.
+	boxCtx, stopBox := context.WithCancel(ctx)
+	boxDone := make(chan struct{})
+	var busy, steal []float64
+	go func() { busy, steal = BoxBusy(boxCtx, time.Second); close(boxDone) }()
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+	crowd.Record(false)
+	elapsed := time.Since(t0)
+	stopBox()
+	<-boxDone
+	trips1, cpu1 := b.trips(ctx, r.hc), b.cpu()
+	redis1, redisErr1 := RedisCPU(ctx, r.client)
+	self1, selfErr1 := ProcessCPU(os.Getpid())
+	calls1, inResp1 := r.api.Calls.Load(), r.api.InResponse.Load()
+	cancel()
+	<-done
+	if ctx.Err() != nil {
+		return measured{}, ctx.Err()
+	}
+	var m measured
+	m.updates = crowd.Updates.Load()
+	if m.updates == 0 {
+		return m, fmt.Errorf("no update was answered; the bot said:\n%s", b.output())
+	}
+	m.rate = float64(m.updates) / elapsed.Seconds()
+	samples := crowd.Samples()
+	m.seconds = PerSecond(samples, t0, int(elapsed/time.Second))
+	m.busy, m.steal = busy, steal
+	var first, reply, wh []time.Duration
+	for _, s := range samples {
+		first = append(first, s.First)
+		reply = append(reply, s.Reply)
+		wh = append(wh, s.Webhook)
+	}
+	m.firstP50, m.firstP99, m.firstMax = Percentiles(first)
+	m.replyP50, m.replyP99, m.replyMax = Percentiles(reply)
+	m.webhookP50, m.webhookP99, m.webhookMax = Percentiles(wh)
+	m.cpuPer = (cpu1 - cpu0).Seconds() / float64(m.updates)
+	if redisErr0 == nil && redisErr1 == nil {
+		m.redisCPUPer = (redis1 - redis0).Seconds() / float64(m.updates)
+	}
+	if selfErr0 == nil && selfErr1 == nil {
+		m.selfCPUPer = (self1 - self0).Seconds() / float64(m.updates)
+	}
+	m.trips = Delta(trips0, trips1)
+	m.tripsPer = float64(Sum(m.trips)) / float64(m.updates)
+	m.errors, m.timeouts = crowd.Errors.Load(), crowd.Timeouts.Load()
+	m.callsPer = float64(calls1-calls0) / float64(m.updates)
+	m.inResponsePer = float64(inResp1-inResp0) / float64(m.updates)
+	return m, nil
+}
