@@ -17,29 +17,29 @@ import (
 )
 
 // runAreas is `hangxom areas import FILE.csv` and `hangxom areas list`.
-func runAreas(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, opts appOptions) error {
+func runAreas(ctx context.Context, e *environ, args []string) error {
 	if len(args) == 0 {
 		return usagef("areas: give a subcommand: import FILE.csv, or list")
 	}
 	switch args[0] {
 	case "import":
-		return runAreasImport(ctx, args[1:], getenv, stdin, stdout, stderr, opts)
+		return runAreasImport(ctx, e, args[1:])
 	case "list":
-		return runAreasList(ctx, args[1:], getenv, stdout, stderr, opts)
+		return runAreasList(ctx, e, args[1:])
 	}
 	return usagef("areas: unknown subcommand %q; use import or list", args[0])
 }
 
 // runTargets is `hangxom targets import FILE.csv` and `hangxom targets list`.
-func runTargets(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, opts appOptions) error {
+func runTargets(ctx context.Context, e *environ, args []string) error {
 	if len(args) == 0 {
 		return usagef("targets: give a subcommand: import FILE.csv, or list")
 	}
 	switch args[0] {
 	case "import":
-		return runTargetsImport(ctx, args[1:], getenv, stdin, stdout, stderr, opts)
+		return runTargetsImport(ctx, e, args[1:])
 	case "list":
-		return runTargetsList(ctx, args[1:], getenv, stdout, stderr, opts)
+		return runTargetsList(ctx, e, args[1:])
 	}
 	return usagef("targets: unknown subcommand %q; use import or list", args[0])
 }
@@ -85,32 +85,23 @@ func openImport(file string, stdin io.Reader) (io.Reader, string, func(), error)
 	return f, file, func() { _ = f.Close() }, nil
 }
 
-// importDay is today's date in the bot's time zone.
-func importDay(cfg config, opts appOptions) string {
-	now := time.Now()
-	if opts.clock != nil {
-		now = opts.clock.Now()
-	}
-	return now.In(cfg.TZ).Format(time.DateOnly)
-}
-
 // startImport parses an import command's arguments, opens its file (or
 // standard input) and the app; done closes both.
-func startImport(ctx context.Context, cmd string, args []string, getenv func(string) string, stdin io.Reader, stderr io.Writer, opts appOptions) (io.Reader, string, *app, config, func(), error) {
+func startImport(ctx context.Context, e *environ, cmd string, args []string) (io.Reader, string, *app, config, func(), error) {
 	fs := newFlagSet(cmd)
-	resolve := addSettings(fs, getenv)
-	file, cfg, err := parseFileArgs(fs, args, resolve, stderr)
+	resolve := addSettings(fs, e.getenv)
+	file, cfg, err := parseFileArgs(fs, args, resolve, e.stderr)
 	if err != nil {
 		return nil, "", nil, cfg, nil, err
 	}
-	if err := requireRedis(cmd, cfg, opts); err != nil {
+	if err := requireRedis(cmd, cfg, e.opts); err != nil {
 		return nil, "", nil, cfg, nil, err
 	}
-	r, name, closeFile, err := openImport(file, stdin)
+	r, name, closeFile, err := openImport(file, e.stdin)
 	if err != nil {
 		return nil, "", nil, cfg, nil, fmt.Errorf("%s: %w", cmd, err)
 	}
-	a, err := openApp(ctx, cfg, opts, stderr)
+	a, err := e.open(ctx, cfg)
 	if err != nil {
 		closeFile()
 		return nil, "", nil, cfg, nil, err
@@ -120,21 +111,20 @@ func startImport(ctx context.Context, cmd string, args []string, getenv func(str
 
 // startList parses a list command's flags (--format table or json, and the
 // settings) and opens the app; the caller closes it.
-func startList(ctx context.Context, cmd string, args []string, getenv func(string) string, stderr io.Writer, opts appOptions) (*app, string, error) {
+func startList(ctx context.Context, e *environ, cmd string, args []string) (*app, string, error) {
 	fs := newFlagSet(cmd)
 	format := fs.String("format", "table", "table or json")
-	resolve := addSettings(fs, getenv)
-	cfg, err := parseSettings(fs, args, resolve, stderr)
+	cfg, err := e.settings(fs, args)
 	if err != nil {
 		return nil, "", err
 	}
 	if *format != "table" && *format != "json" {
 		return nil, "", usagef("--format: %q: use table or json", *format)
 	}
-	if err := requireRedis(cmd, cfg, opts); err != nil {
+	if err := requireRedis(cmd, cfg, e.opts); err != nil {
 		return nil, "", err
 	}
-	a, err := openApp(ctx, cfg, opts, stderr)
+	a, err := e.open(ctx, cfg)
 	if err != nil {
 		return nil, "", err
 	}
@@ -149,8 +139,8 @@ func problemsError(cmd, file string, ps []content.Problem, stdout io.Writer) err
 	return &exitError{code: 1, err: fmt.Errorf("%s: %d problem(s) in %s; nothing was imported", cmd, len(ps), file)}
 }
 
-func runAreasImport(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, opts appOptions) error {
-	r, name, a, cfg, done, err := startImport(ctx, "areas import", args, getenv, stdin, stderr, opts)
+func runAreasImport(ctx context.Context, e *environ, args []string) error {
+	r, name, a, cfg, done, err := startImport(ctx, e, "areas import", args)
 	if err != nil {
 		return err
 	}
@@ -160,9 +150,9 @@ func runAreasImport(ctx context.Context, args []string, getenv func(string) stri
 	for _, x := range existing {
 		was[x.ID] = true
 	}
-	changed, ps := content.ParseAreasCSV(r, name, existing, importDay(cfg, opts))
+	changed, ps := content.ParseAreasCSV(r, name, existing, e.now().In(cfg.TZ).Format(time.DateOnly))
 	if len(ps) > 0 {
-		return problemsError("areas import", name, ps, stdout)
+		return problemsError("areas import", name, ps, e.stdout)
 	}
 	if err := a.store.PutAreas(ctx, changed); err != nil {
 		return err
@@ -175,9 +165,9 @@ func runAreasImport(ctx context.Context, args []string, getenv func(string) stri
 			added++
 		}
 		c, _ := a.areas.Area(x.ParentID)
-		fmt.Fprintf(stdout, "%s %s  %s (%s)\n", verb, x.ID, x.Name, c.Name)
+		fmt.Fprintf(e.stdout, "%s %s  %s (%s)\n", verb, x.ID, x.Name, c.Name)
 	}
-	fmt.Fprintf(stdout, "areas import: %d hamlet(s) added, %d updated\n", added, len(changed)-added)
+	fmt.Fprintf(e.stdout, "areas import: %d hamlet(s) added, %d updated\n", added, len(changed)-added)
 	return nil
 }
 
@@ -194,8 +184,8 @@ type areaJSON struct {
 	ValidTo    string `json:"valid_to"`
 }
 
-func runAreasList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts appOptions) error {
-	a, format, err := startList(ctx, "areas list", args, getenv, stderr, opts)
+func runAreasList(ctx context.Context, e *environ, args []string) error {
+	a, format, err := startList(ctx, e, "areas list", args)
 	if err != nil {
 		return err
 	}
@@ -207,11 +197,11 @@ func runAreasList(ctx context.Context, args []string, getenv func(string) string
 			out[i] = areaJSON{ID: x.ID, Name: x.Name, Level: x.Level, ParentID: x.ParentID,
 				Households: x.Households, Population: x.Population, ValidFrom: x.ValidFrom, ValidTo: x.ValidTo}
 		}
-		enc := json.NewEncoder(stdout)
+		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, join([]string{"ID", "LEVEL", "NAME", "PARENT", "HOUSEHOLDS", "POPULATION", "VALID_FROM", "VALID_TO", "SUCCESSOR"}))
 	for _, x := range list {
 		fmt.Fprintln(tw, join([]string{x.ID, x.Level, x.Name, x.ParentID, flows.CellInt(x.Households), flows.CellInt(x.Population),
@@ -251,15 +241,15 @@ func listOrder(idx *flows.AreaIndex) []flows.Area {
 	return out
 }
 
-func runTargetsImport(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, opts appOptions) error {
-	r, name, a, _, done, err := startImport(ctx, "targets import", args, getenv, stdin, stderr, opts)
+func runTargetsImport(ctx context.Context, e *environ, args []string) error {
+	r, name, a, _, done, err := startImport(ctx, e, "targets import", args)
 	if err != nil {
 		return err
 	}
 	defer done()
 	targets, ps := content.ParseTargetsCSV(r, name, a.flowIDs(), a.areas.All())
 	if len(ps) > 0 {
-		return problemsError("targets import", name, ps, stdout)
+		return problemsError("targets import", name, ps, e.stdout)
 	}
 	recs := make([]store.TargetRecord, len(targets))
 	for i, t := range targets {
@@ -272,7 +262,7 @@ func runTargetsImport(ctx context.Context, args []string, getenv func(string) st
 	if err := a.store.PutTargets(ctx, recs); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "targets import: %d target(s) stored\n", len(recs))
+	fmt.Fprintf(e.stdout, "targets import: %d target(s) stored\n", len(recs))
 	return nil
 }
 
@@ -287,8 +277,8 @@ type targetJSON struct {
 	From   string  `json:"from"` // "import" or "content"
 }
 
-func runTargetsList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts appOptions) error {
-	a, format, err := startList(ctx, "targets list", args, getenv, stderr, opts)
+func runTargetsList(ctx context.Context, e *environ, args []string) error {
+	a, format, err := startList(ctx, e, "targets list", args)
 	if err != nil {
 		return err
 	}
@@ -306,11 +296,11 @@ func runTargetsList(ctx context.Context, args []string, getenv func(string) stri
 		out[i] = targetJSON{Flow: t.Flow, AreaID: t.Area, Unit: t.Basis, Pct: t.Pct, Source: t.Source, Note: t.Note, From: from}
 	}
 	if format == "json" {
-		enc := json.NewEncoder(stdout)
+		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, join([]string{"FLOW", "AREA", "UNIT", "PCT", "FROM", "SOURCE"}))
 	for _, t := range out {
 		pct := t.Pct

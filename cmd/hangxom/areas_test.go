@@ -26,11 +26,7 @@ func (p *program) command(stdin string, args ...string) (stdout, stderr string, 
 	p.t.Helper()
 	var out, errb bytes.Buffer
 	opts := appOptions{clock: p.clock, client: p.client, prefix: "test"}
-	fn := runAreas
-	if args[0] == "targets" {
-		fn = runTargets
-	}
-	err = fn(p.t.Context(), args[1:], env(), strings.NewReader(stdin), &out, &errb, opts)
+	err = runWith(p.t.Context(), args, env(), strings.NewReader(stdin), &out, &errb, opts)
 	return out.String(), errb.String(), err
 }
 

@@ -15,13 +15,12 @@ import (
 
 var userPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
-func runChat(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, opts appOptions) error {
+func runChat(ctx context.Context, e *environ, args []string) error {
 	fs := newFlagSet("chat")
 	user := fs.String("user", "guest", "who you are in the console (resident id console:NAME); the same name resumes")
 	name := fs.String("name", "", "display name shown to the hamlet's team")
 	lang := fs.String("lang", "", "language at first contact: vi or en (default vi)")
-	resolve := addSettings(fs, getenv)
-	cfg, err := parseSettings(fs, args, resolve, stderr)
+	cfg, err := e.settings(fs, args)
 	if err != nil {
 		return err
 	}
@@ -33,7 +32,7 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 	default:
 		return usagef("--lang: %q: use vi or en", *lang)
 	}
-	a, err := openApp(ctx, cfg, opts, stderr)
+	a, err := e.open(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -46,13 +45,13 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 	go func() { defer close(done); a.sweepEvery(sweepCtx, time.Minute) }()
 	defer func() { stopSweep(); <-done }()
 
-	interactive := isTerminal(stdin)
+	interactive := isTerminal(e.stdin)
 	if interactive {
-		fmt.Fprintln(stderr, "hangxom: type /start to begin, a number to tap a button, Ctrl-D to leave.")
+		fmt.Fprintln(e.stderr, "hangxom: type /start to begin, a number to tap a button, Ctrl-D to leave.")
 	}
 	ch := &console.Channel{
 		Resident: "console:" + *user,
-		In:       stdin, Out: stdout, Err: stderr,
+		In:       e.stdin, Out: e.stdout, Err: e.stderr,
 		Handler: &langHandler{h: a.service, lang: *lang, name: strings.TrimSpace(*name)},
 		Outbox:  a.store,
 		Echo:    !interactive,

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,11 +15,11 @@ import (
 // runContentCheck validates the embedded flows, areas, targets and words
 // together; every problem is printed as file:line, and the exit status is 1
 // when there is any.
-func runContentCheck(args []string, stdout, stderr io.Writer) error {
+func runContentCheck(_ context.Context, e *environ, args []string) error {
 	flags := newFlagSet("content check")
 	contentDir := flags.String("content", "", "check this content directory on disk instead of the built-in one (it holds flows/, areas.yaml, targets.yaml)")
 	localesDir := flags.String("locales", "", "check this locales directory on disk instead of the built-in one")
-	if err := parseFlags(flags, args, stderr); err != nil {
+	if err := parseFlags(flags, args, e.stderr); err != nil {
 		return err
 	}
 	var cfs, lfs fs.FS = content.FS, locales.FS
@@ -38,12 +38,12 @@ func runContentCheck(args []string, stdout, stderr io.Writer) error {
 	problems := content.Check(cfs, lfs)
 	for _, p := range problems {
 		p.File = onDisk(p.File, *contentDir, *localesDir)
-		fmt.Fprintln(stdout, p.String())
+		fmt.Fprintln(e.stdout, p.String())
 	}
 	if len(problems) > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("content check: %d problem(s)", len(problems))}
 	}
-	fmt.Fprintln(stdout, "content check: ok")
+	fmt.Fprintln(e.stdout, "content check: ok")
 	return nil
 }
 

@@ -146,8 +146,8 @@ func TestPosterAsksTelegramForTheUsername(t *testing.T) {
 	fake := telegramtest.NewServer(t, "")
 	out := filepath.Join(t.TempDir(), "p.png")
 	var stdout, errb bytes.Buffer
-	err := runPoster(t.Context(), []string{"--hamlet", tdp1, "--out", out},
-		env("TELEGRAM_BOT_TOKEN", fake.Token, "TELEGRAM_API_URL", fake.URL), &stdout, &errb,
+	err := runWith(t.Context(), []string{"poster", "--hamlet", tdp1, "--out", out},
+		env("TELEGRAM_BOT_TOKEN", fake.Token, "TELEGRAM_API_URL", fake.URL), nil, &stdout, &errb,
 		appOptions{httpClient: telegramtest.LoopbackClient(0)})
 	if code := exitCode(err, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 
 	"github.com/hangxomso/hangxom/desk"
 	"github.com/hangxomso/hangxom/flows"
@@ -14,7 +13,7 @@ import (
 // commune's coordinators and teams:
 //
 //	hangxom invite --area ID --role team|coordinator [--secretary] [--uses N] [--ttl DURATION] [--format text|json]
-func runInvite(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts appOptions) error {
+func runInvite(ctx context.Context, e *environ, args []string) error {
 	fs := newFlagSet("invite")
 	areaID := fs.String("area", "", "a hamlet id for a team member; a commune or province id for a coordinator")
 	role := fs.String("role", "", "team or coordinator")
@@ -22,8 +21,7 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	ttl := fs.String("ttl", "7d", "how long the code works: 7d, 48h …")
 	format := fs.String("format", "text", "text or json")
 	secretary := fs.Bool("secretary", false, "the people joining are party-cell secretaries (they see party-handbook progress by name)")
-	resolve := addSettings(fs, getenv)
-	cfg, err := parseSettings(fs, args, resolve, stderr)
+	cfg, err := e.settings(fs, args)
 	if err != nil {
 		return err
 	}
@@ -44,10 +42,10 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	if *areaID == "" {
 		return usagef("--area: required (see \"hangxom areas list\")")
 	}
-	if err := requireRedis("invite", cfg, opts); err != nil {
+	if err := requireRedis("invite", cfg, e.opts); err != nil {
 		return err
 	}
-	a, err := openApp(ctx, cfg, opts, stderr)
+	a, err := e.open(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -75,22 +73,22 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 		if link != "" {
 			out["link"] = link
 		}
-		enc := json.NewEncoder(stdout)
+		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	fmt.Fprintf(stdout, "code: %s\n", code)
+	fmt.Fprintf(e.stdout, "code: %s\n", code)
 	if link != "" {
-		fmt.Fprintf(stdout, "link: %s\n", link)
+		fmt.Fprintf(e.stdout, "link: %s\n", link)
 	} else {
-		fmt.Fprintln(stderr, "hangxom: set TELEGRAM_BOT_USERNAME to print the t.me link")
+		fmt.Fprintln(e.stderr, "hangxom: set TELEGRAM_BOT_USERNAME to print the t.me link")
 	}
 	roleText := string(r)
 	if *secretary {
 		roleText += " (party-cell secretary: sees the private flows' residents by name)"
 	}
 	// The expiry names its zone: a coordinator may read it far from BOT_TZ.
-	fmt.Fprintf(stdout, "join: /join %s\nrole: %s of %s (%s)\nuses: %d, until %s (%s)\n", code, roleText, area.Name, area.ID, *uses,
+	fmt.Fprintf(e.stdout, "join: /join %s\nrole: %s of %s (%s)\nuses: %d, until %s (%s)\n", code, roleText, area.Name, area.ID, *uses,
 		inv.ExpiresAt.In(cfg.TZ).Format("2006-01-02 15:04 MST"), cfg.TZName)
 	return nil
 }

@@ -16,7 +16,7 @@ import (
 )
 
 // runLoadtest measures the bot under load: see usage and README.
-func runLoadtest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts appOptions) error {
+func runLoadtest(ctx context.Context, e *environ, args []string) error {
 	fs := newFlagSet("loadtest")
 	phases := fs.String("phases", strings.Join(loadtest.Phases, ","), "which parts to run, comma-separated: "+strings.Join(loadtest.Phases, ", "))
 	residents := fs.Int("residents", 6000, "simulated residents in the throughput run")
@@ -34,8 +34,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile (the residents, the fake, the report phase) to a file")
 	pprofAt := fs.String("bot-pprof", "", "a loopback address for the bot's profiler (PPROF_LISTEN), to profile it under load")
 	bin := fs.String("bot-bin", "", "the hangxom binary to run as the bot (default: this one)")
-	resolve := addSettings(fs, getenv)
-	cfg, err := parseSettings(fs, args, resolve, stderr)
+	cfg, err := e.settings(fs, args)
 	if err != nil {
 		return err
 	}
@@ -67,7 +66,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		}
 	}
 
-	if getenv("GOGC") == "" {
+	if e.getenv("GOGC") == "" {
 		// This process is the measuring apparatus on the bot's box: at the
 		// default GOGC its collector took about a tenth of its CPU, partly
 		// in idle-time mark workers that soak up the idle CPU the bot and
@@ -101,7 +100,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 			}
 			return loadReport{a}, nil
 		},
-	}, stdout)
+	}, e.stdout)
 	var ue *loadtest.UsageError
 	if errors.As(err, &ue) {
 		return &usageError{msg: ue.Error()}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,13 +24,12 @@ const posterInstruction = "Mời bác quét mã bằng camera điện thoại đ
 // runPoster writes the printable poster of one hamlet: its names, the
 // instruction and a QR code of the bot's link that files the resident
 // under that hamlet.
-func runPoster(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts appOptions) error {
+func runPoster(ctx context.Context, e *environ, args []string) error {
 	fs := newFlagSet("poster")
 	hamletID := fs.String("hamlet", "", "id of the hamlet (required; \"hangxom areas list\" lists them)")
 	out := fs.String("out", "", "the PNG file to write, A4 at 150 dpi (required)")
 	bot := fs.String("bot", "", "the bot's Telegram username (default TELEGRAM_BOT_USERNAME, else asked of Telegram with TELEGRAM_BOT_TOKEN)")
-	resolve := addSettings(fs, getenv)
-	cfg, err := parseSettings(fs, args, resolve, stderr)
+	cfg, err := e.settings(fs, args)
 	if err != nil {
 		return err
 	}
@@ -46,7 +44,7 @@ func runPoster(ctx context.Context, args []string, getenv func(string) string, s
 		username = cfg.TelegramUsername
 	}
 	if username == "" && cfg.TelegramToken != "" {
-		if username, err = botUsername(ctx, cfg, opts); err != nil {
+		if username, err = botUsername(ctx, cfg, e.opts); err != nil {
 			return err
 		}
 	}
@@ -61,7 +59,7 @@ func runPoster(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 
-	a, err := openApp(ctx, cfg, opts, stderr)
+	a, err := e.open(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -89,8 +87,8 @@ func runPoster(ctx context.Context, args []string, getenv func(string) string, s
 	if err := writeFileAtomic(*out, png); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, link)
-	fmt.Fprintf(stdout, "wrote %s: %s, %s (A4, %d×%d px at %d dpi)\n", *out, h.Name, commune.Name, poster.Width, poster.Height, poster.DPI)
+	fmt.Fprintln(e.stdout, link)
+	fmt.Fprintf(e.stdout, "wrote %s: %s, %s (A4, %d×%d px at %d dpi)\n", *out, h.Name, commune.Name, poster.Width, poster.Height, poster.DPI)
 	return nil
 }
 

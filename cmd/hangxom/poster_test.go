@@ -21,7 +21,7 @@ import (
 func posterRun(t *testing.T, getenv func(string) string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	err := runPoster(t.Context(), args, getenv, &out, &errb,
+	err := runWith(t.Context(), append([]string{"poster"}, args...), getenv, nil, &out, &errb,
 		appOptions{clock: flows.ClockFunc(func() time.Time { return fixedNow })})
 	code = exitCode(err, &errb)
 	return out.String(), errb.String(), code

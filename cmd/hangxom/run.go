@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime/debug"
 	"strings"
+	"time"
 )
 
 // version is set at build time with -ldflags "-X main.version=…"; otherwise
@@ -82,28 +83,29 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprint(stderr, usage)
 		return usagef("no command given; try \"hangxom chat\"")
 	}
+	e := &environ{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, opts: opts}
 	switch args[0] {
 	case "chat":
-		return runChat(ctx, args[1:], getenv, stdin, stdout, stderr, opts)
+		return runChat(ctx, e, args[1:])
 	case "serve":
-		return runServe(ctx, args[1:], getenv, stdout, stderr, opts)
+		return runServe(ctx, e, args[1:])
 	case "areas":
-		return runAreas(ctx, args[1:], getenv, stdin, stdout, stderr, opts)
+		return runAreas(ctx, e, args[1:])
 	case "targets":
-		return runTargets(ctx, args[1:], getenv, stdin, stdout, stderr, opts)
+		return runTargets(ctx, e, args[1:])
 	case "poster":
-		return runPoster(ctx, args[1:], getenv, stdout, stderr, opts)
+		return runPoster(ctx, e, args[1:])
 	case "invite":
-		return runInvite(ctx, args[1:], getenv, stdout, stderr, opts)
+		return runInvite(ctx, e, args[1:])
 	case "loadtest":
-		return runLoadtest(ctx, args[1:], getenv, stdout, stderr, opts)
+		return runLoadtest(ctx, e, args[1:])
 	case "stats":
-		return runStats(ctx, args[1:], getenv, stdout, stderr, opts)
+		return runStats(ctx, e, args[1:])
 	case "content":
 		if len(args) < 2 || args[1] != "check" {
 			return usagef("content: the only subcommand is \"check\"")
 		}
-		return runContentCheck(args[2:], stdout, stderr)
+		return runContentCheck(ctx, e, args[2:])
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "hangxom", buildVersion())
 		return nil
@@ -113,6 +115,36 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return nil
 	}
 	return usagef("unknown command %q; try \"hangxom help\"", args[0])
+}
+
+// environ is what a command runs in: the process's environment and
+// standard streams, and the options tests set. Each command is
+// runX(ctx, e, args).
+type environ struct {
+	getenv         func(string) string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	opts           appOptions
+}
+
+// settings adds the settings (REDIS_URL and the rest) to fs after the
+// command's own flags, parses args and resolves the configuration: a flag
+// wins over its environment variable.
+func (e *environ) settings(fs *flag.FlagSet, args []string) (config, error) {
+	return parseSettings(fs, args, addSettings(fs, e.getenv), e.stderr)
+}
+
+// open opens the app for cfg (openApp): the content, the store, the desk.
+func (e *environ) open(ctx context.Context, cfg config) (*app, error) {
+	return openApp(ctx, cfg, e.opts, e.stderr)
+}
+
+// now is the time on the command's clock: a test's, else the wall clock.
+func (e *environ) now() time.Time {
+	if e.opts.clock != nil {
+		return e.opts.clock.Now()
+	}
+	return time.Now()
 }
 
 func printSettings(w io.Writer) {

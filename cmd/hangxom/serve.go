@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -46,10 +45,9 @@ func setServeGC(getenv func(string) string) {
 // runServe runs the Telegram bot: long polling, or a webhook when
 // WEBHOOK_URL is set; plus /healthz on HTTP_LISTEN and /metrics on
 // METRICS_LISTEN.
-func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts appOptions) error {
+func runServe(ctx context.Context, e *environ, args []string) error {
 	fs := newFlagSet("serve")
-	resolve := addSettings(fs, getenv)
-	cfg, err := parseSettings(fs, args, resolve, stderr)
+	cfg, err := e.settings(fs, args)
 	if err != nil {
 		return err
 	}
@@ -62,12 +60,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.DataKey == "" && !cfg.explicitMemory {
 		return usagef("DATA_KEY: required by serve: residents' pseudonyms in the hamlet counts must use a secret key (16+ characters)")
 	}
-	if cfg.Memory && !cfg.explicitMemory && opts.client == nil {
+	if cfg.Memory && !cfg.explicitMemory && e.opts.client == nil {
 		return usagef("serve needs Redis (REDIS_URL, REDIS_CLUSTER_ADDRS or REDIS_SENTINEL_ADDRS): residents' progress must survive a restart; set STORE=memory to run on the embedded store anyway")
 	}
-	setServeGC(getenv)
-	routeRedisLog(cfg, stderr)
-	a, err := openStore(ctx, cfg, opts, stderr)
+	setServeGC(e.getenv)
+	routeRedisLog(cfg, e.stderr)
+	a, err := openStore(ctx, cfg, e.opts, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -78,7 +76,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// never print the token.
 	tgbotapi.SetLogger(redactingLogger{logger: logger, token: cfg.TelegramToken})
 
-	hc := opts.httpClient
+	hc := e.opts.httpClient
 	if hc == nil {
 		// Every call goes to one host (api.telegram.org): keep enough idle
 		// connections for the sender's workers and the webhook handlers,
@@ -162,8 +160,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		mm := http.NewServeMux()
 		mm.Handle("/metrics", a.metrics.Handler())
 		msrv = newHTTPServer(mm)
-		if opts.metricsListening != nil {
-			opts.metricsListening(mln.Addr().String())
+		if e.opts.metricsListening != nil {
+			e.opts.metricsListening(mln.Addr().String())
 		}
 		go func() {
 			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -172,8 +170,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}()
 		logger.Info("metrics listening", "addr", mln.Addr().String())
 	}
-	if opts.listening != nil {
-		opts.listening(ln.Addr().String()) // after METRICS_LISTEN's, so a test knows both
+	if e.opts.listening != nil {
+		e.opts.listening(ln.Addr().String()) // after METRICS_LISTEN's, so a test knows both
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -197,7 +195,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return nil
 	})
 	run("sender", func() error { return sender.Run(runCtx) })
-	run("sweep", func() error { a.sweepEvery(runCtx, cmp.Or(opts.sweepEvery, time.Minute)); return nil })
+	run("sweep", func() error { a.sweepEvery(runCtx, cmp.Or(e.opts.sweepEvery, time.Minute)); return nil })
 	if cfg.WebhookURL != "" {
 		if err := client.SetWebhook(ctx, cfg.WebhookURL, cfg.WebhookSecret, telegram.AllowedUpdates(), 40); err != nil {
 			stop()
@@ -211,7 +209,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		logger.Info("webhook set", "path", mustPath(cfg.WebhookURL))
 	} else {
 		poller := &telegram.Poller{Client: client, Receiver: receiver, Leases: st, Logger: logger,
-			Timeout: opts.pollTimeout, LeaseTTL: opts.leaseTTL,
+			Timeout: e.opts.pollTimeout, LeaseTTL: e.opts.leaseTTL,
 			Healthy: func(ctx context.Context) error { return a.client.Ping(ctx).Err() }}
 		run("poller", func() error { return poller.Run(runCtx) })
 	}

@@ -24,13 +24,12 @@ type statsRow = flows.StatsRow
 // statsColumns are the foundation's stats schema, in order.
 var statsColumns = flows.StatsColumns()
 
-func runStats(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts appOptions) error {
+func runStats(ctx context.Context, e *environ, args []string) error {
 	fs := newFlagSet("stats")
 	format := fs.String("format", "table", "table, csv or json")
 	from := fs.String("from", "", "first month counted, YYYY-MM (default "+statsEpoch+")")
 	to := fs.String("to", "", "last month counted, YYYY-MM (default this month)")
-	resolve := addSettings(fs, getenv)
-	cfg, err := parseSettings(fs, args, resolve, stderr)
+	cfg, err := e.settings(fs, args)
 	if err != nil {
 		return err
 	}
@@ -39,18 +38,15 @@ func runStats(ctx context.Context, args []string, getenv func(string) string, st
 	default:
 		return usagef("--format: %q: use table, csv or json", *format)
 	}
-	if opts.clock == nil {
-		opts.clock = flows.ClockFunc(time.Now)
-	}
-	now := opts.clock.Now()
+	now := e.now()
 	months, err := monthRange(*from, *to, now.In(cfg.TZ))
 	if err != nil {
 		return err
 	}
-	if err := requireRedis("stats", cfg, opts); err != nil {
+	if err := requireRedis("stats", cfg, e.opts); err != nil {
 		return err
 	}
-	a, err := openApp(ctx, cfg, opts, stderr)
+	a, err := e.open(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -61,11 +57,11 @@ func runStats(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	switch *format {
 	case "json":
-		return writeStatsJSON(stdout, rows, now)
+		return writeStatsJSON(e.stdout, rows, now)
 	case "csv":
-		return writeStatsCSV(stdout, rows)
+		return writeStatsCSV(e.stdout, rows)
 	}
-	if err := writeStatsTable(stdout, rows); err != nil {
+	if err := writeStatsTable(e.stdout, rows); err != nil {
 		return err
 	}
 	// Help asked from the menu belongs to no flow, so no row shows it.
@@ -73,7 +69,7 @@ func runStats(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nHelp requests recorded, all time, inside and outside flows: %d\n", help)
+	fmt.Fprintf(e.stdout, "\nHelp requests recorded, all time, inside and outside flows: %d\n", help)
 	return nil
 }
 
