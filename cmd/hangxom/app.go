@@ -40,6 +40,7 @@ type app struct {
 	service *flows.Service
 	desk    *desk.Desk
 	qr      *qrcheck.Checker
+	channel channel // what assemble was given: the username of posters' links
 	clock   flows.Clock
 	closers []func()
 	// trips counts Redis round trips by operation (/metrics); nil when a
@@ -192,6 +193,7 @@ func openStore(ctx context.Context, cfg config, opts appOptions, stderr io.Write
 // each once and complete, with what ch gives.
 func (a *app) assemble(ch channel) {
 	cfg := a.cfg
+	a.channel = ch
 	a.engine = &flows.Engine{
 		Library: a.library, Areas: a.live, Loc: a.loc,
 		WaitExpiry: cfg.WaitExpiry, SessionExpiry: cfg.SessionExpiry, Location: cfg.TZ, Retention: cfg.Retention,

@@ -136,7 +136,7 @@ func writeFileAtomic(name string, data []byte) (err error) {
 
 // renderPoster makes a hamlet's poster for /poster in chat.
 func (a *app) renderPoster(_ context.Context, h, c flows.Area) (flows.Document, string, error) {
-	link, err := poster.StartLink(a.desk.BotUsername, h.ID)
+	link, err := poster.StartLink(a.channel.username, h.ID)
 	if err != nil {
 		return flows.Document{}, "", err
 	}
