@@ -105,6 +105,24 @@ func TestReceiverAnswersATapOnAnInlineMessage(t *testing.T) {
 			t.Errorf("an inline message's tap reached the service: %q", got)
 		}
 	})
+	t.Run("polling, a slow answer", func(t *testing.T) {
+		// The poller takes updates one at a time: the answer to an ignored
+		// tap goes out beside it, not before the next update.
+		// The fake holds the answer 3 s; Receive must be back long before.
+		r, _, fake := newEdgeReceiver(t)
+		fake.Fail("answerCallbackQuery", 1, telegramtest.Fault{Delay: 3 * time.Second})
+		done := make(chan error, 1)
+		go func() { done <- r.Receive(t.Context(), []byte(tap)) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(1500 * time.Millisecond):
+			t.Fatal("Receive waited for the answer to an ignored tap")
+		}
+		fake.WaitCalls(t, "answerCallbackQuery", 1)
+	})
 	t.Run("webhook", func(t *testing.T) {
 		r, rec, _ := newEdgeReceiver(t)
 		hook := &telegram.Webhook{Receiver: r, Secret: "s3cret"}

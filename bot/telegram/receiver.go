@@ -95,11 +95,7 @@ func (r *Receiver) receive(ctx context.Context, raw []byte, inResponse bool) (an
 			r.Metrics.callbackInResponse()
 			return tgbotapi.NewCallback(ev.CallbackID, ""), nil
 		}
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := r.Client.AnswerCallback(actx, ev.CallbackID, ""); err != nil {
-			r.logger().Debug("answer callback", "update", ev.UpdateID, "err", err)
-		}
+		r.answerCallback(ctx, ev)
 		return nil, nil
 	case Blocked, Unblocked:
 		if err := r.Store.SetReachable(ctx, ev.Resident, ev.Action == Unblocked); err != nil {
@@ -117,17 +113,7 @@ func (r *Receiver) receive(ctx context.Context, raw []byte, inResponse bool) (an
 		// fails and the resident sees a spinner), unless the webhook's
 		// response carries it: then only if the turn fails or is slow.
 		var once sync.Once
-		answerByCall = func() {
-			once.Do(func() {
-				actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-				go func() {
-					defer cancel()
-					if err := r.Client.AnswerCallback(actx, ev.CallbackID, ""); err != nil {
-						r.logger().Debug("answer callback", "update", ev.UpdateID, "err", err)
-					}
-				}()
-			})
-		}
+		answerByCall = func() { once.Do(func() { r.answerCallback(ctx, ev) }) }
 		if inResponse {
 			grace := r.CallbackGrace
 			if grace <= 0 {
@@ -163,6 +149,20 @@ func (r *Receiver) receive(ctx context.Context, raw []byte, inResponse bool) (an
 		r.Sender.Kick(ev.Resident)
 	}
 	return nil, nil
+}
+
+// answerCallback answers a tapped button by a call of its own, on a
+// goroutine of its own that ends with the call (10 s at most): the poller
+// takes updates one at a time, so a slow answer must not hold up the next
+// resident's update.
+func (r *Receiver) answerCallback(ctx context.Context, ev Event) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	go func() {
+		defer cancel()
+		if err := r.Client.AnswerCallback(actx, ev.CallbackID, ""); err != nil {
+			r.logger().Debug("answer callback", "update", ev.UpdateID, "err", err)
+		}
+	}()
 }
 
 // outage tells a resident, once per chat per outage (not again within
