@@ -75,7 +75,7 @@ type Desk struct {
 	Poster  PosterFunc
 	AddArea AddAreaFunc
 	// Stats serves /stats, /export and /log (stats.go).
-	Stats DeskStats
+	Stats Stats
 }
 
 // actStaff starts the action of every button on the desk's screens.

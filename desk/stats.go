@@ -22,8 +22,8 @@ import (
 // hamlet and coordinators covering it. Every button's action is checked
 // again when tapped, so a forged action is refused like a command.
 
-// DeskStats is what the Desk needs for /stats, /export and /log.
-type DeskStats struct {
+// Stats is what the Desk needs for /stats, /export and /log.
+type Stats struct {
 	// Counts reads the hamlet counters; without it the commands say the
 	// numbers are not available.
 	Counts flows.CountReader

@@ -60,7 +60,7 @@ func newStatsWorld(t *testing.T) *staffWorld {
 	e := flowstest.NewEngine(t)
 	d := &desk.Desk{Store: st, Areas: e.Areas, Loc: statsLoc{}, Coordinators: []string{"tg:1"},
 		FollowUp: st, Library: e.Library, WaitExpiry: 72 * time.Hour, PrivateFlows: []string{"loop"},
-		Stats: desk.DeskStats{Counts: st, TeamLog: st, Targets: statsTargets, Since: "2026-10"}}
+		Stats: desk.Stats{Counts: st, TeamLog: st, Targets: statsTargets, Since: "2026-10"}}
 	w.svc, w.st, w.desk = &flows.Service{Engine: e, Store: st, Clock: clock, Desk: d}, st, d
 	for id, x := range map[string]struct {
 		role  flows.Role
@@ -510,7 +510,7 @@ func TestStatsRoundTripsFor1000Hamlets(t *testing.T) {
 	dir := flows.NewAreaIndex(areas)
 	d := &desk.Desk{Store: st, Areas: dir, Loc: locales.NewLocalizer(bundle), Coordinators: []string{"tg:1"},
 		FollowUp: st, Library: lib, WaitExpiry: 72 * time.Hour,
-		Stats: desk.DeskStats{Counts: st, TeamLog: st, Since: "2026-10",
+		Stats: desk.Stats{Counts: st, TeamLog: st, Since: "2026-10",
 			Targets: []flows.Target{{Flow: "demo", Area: "prov", Pct: 80, Basis: flows.BasisHouseholds}}}}
 	// Residents: 3,000 households logged across the hamlets.
 	for i := range 3000 {

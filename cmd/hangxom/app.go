@@ -202,7 +202,7 @@ func (a *app) assemble(ch channel) {
 		BotUsername: ch.username, FollowUp: a.store, Library: a.library, WaitExpiry: cfg.WaitExpiry,
 		Help: a.store, Reminders: a.store, Location: cfg.TZ, BulkRate: cfg.BulkRate, PrivateFlows: cfg.PrivateFlows,
 		Notify: ch.notify, NotifyBulk: ch.notifyBulk, AddArea: a.addArea, Poster: a.renderPoster, Move: a.move, Payees: a.store,
-		Stats: desk.DeskStats{Counts: a.store, TeamLog: a.store, Targets: content.StatsTargets(a.targets)}}
+		Stats: desk.Stats{Counts: a.store, TeamLog: a.store, Targets: content.StatsTargets(a.targets)}}
 	a.qr = qrcheck.New(a.loc, a.store, a.store, a.live, ch.download)
 	a.service = &flows.Service{Engine: a.engine, Store: a.store, Clock: a.clock, Desk: a.desk, Logger: a.logger,
 		Checkers: map[string]flows.Checker{flows.QRChecker: a.qr, flows.PayeeChecker: qrcheck.PayeeChecker{QR: a.qr}},
