@@ -41,16 +41,16 @@ func joined(texts []string) string { return strings.Join(texts, "\n") }
 func TestHelpInAPrivateFlowIsNotNamedToTheTeam(t *testing.T) {
 	w := newStaffWorld(t)
 	joinHoa(t, w)
-	outboxTexts(t, w.st, "tg:1")
+	flowstest.OutboxTexts(t, w.st, "tg:1")
 	w.begin("tg:22", "Thu", "a-1", "other")
 	w.tap("tg:22", "common.btn.stuck")
-	if got := joined(outboxTexts(t, w.st, "tg:5")); strings.Contains(got, "Name=Thu") {
+	if got := joined(flowstest.OutboxTexts(t, w.st, "tg:5")); strings.Contains(got, "Name=Thu") {
 		t.Errorf("team member notified by name of a private flow's help request:\n%s", got)
 	}
 	if got := joined(w.cmd("tg:5", "helpdesk", "")); strings.Contains(got, "Name=Thu") {
 		t.Errorf("team member's /helpdesk names a private flow's resident:\n%s", got)
 	}
-	if got := joined(outboxTexts(t, w.st, "tg:1")); !strings.Contains(got, "staff.help_new") || !strings.Contains(got, "Name=Thu") {
+	if got := joined(flowstest.OutboxTexts(t, w.st, "tg:1")); !strings.Contains(got, "staff.help_new") || !strings.Contains(got, "Name=Thu") {
 		t.Errorf("the coordinator was not told of the request:\n%s", got)
 	}
 }
@@ -80,17 +80,17 @@ func TestRemovedMemberLosesTheirClaims(t *testing.T) {
 	joinHoa(t, w)
 	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
 	w.tap("tg:20", "common.btn.human")
-	outboxTexts(t, w.st, "tg:20")
+	flowstest.OutboxTexts(t, w.st, "tg:20")
 	data := w.outboxOf("tg:5")[0].Buttons[0].Data
-	outboxTexts(t, w.st, "tg:5")
+	flowstest.OutboxTexts(t, w.st, "tg:5")
 	w.send("tg:5", flows.Input{Kind: flows.InputChoice, Data: data}) // claim
-	outboxTexts(t, w.st, "tg:20")
-	outboxTexts(t, w.st, "tg:1")
+	flowstest.OutboxTexts(t, w.st, "tg:20")
+	flowstest.OutboxTexts(t, w.st, "tg:1")
 
 	w.cmd("tg:1", "team", "")
 	w.tap("tg:1", "staff.btn.remove{Name=Hoa}")
 	got := w.tap("tg:1", "staff.btn.remove_yes")
-	if got := joined(append(got, outboxTexts(t, w.st, "tg:1")...)); !strings.Contains(got, "staff.help_new") || !strings.Contains(got, "Name=Lan") {
+	if got := joined(append(got, flowstest.OutboxTexts(t, w.st, "tg:1")...)); !strings.Contains(got, "staff.help_new") || !strings.Contains(got, "Name=Lan") {
 		t.Errorf("the released request was not offered again (to the coordinator, the hamlet having no team left):\n%s", got)
 	}
 	hs, err := w.st.OpenHelps(t.Context(), "a-1")
@@ -101,11 +101,11 @@ func TestRemovedMemberLosesTheirClaims(t *testing.T) {
 	// The message button kept on Hoa's old claim screen.
 	check(t, "ex-member taps message", []string{"staff.not_your_area"}, w.tap("tg:5", "staff.btn.message"))
 	w.send("tg:5", flows.Input{Kind: flows.InputText, Text: "hello from an ex-member"})
-	if got := outboxTexts(t, w.st, "tg:20"); len(got) > 0 {
+	if got := flowstest.OutboxTexts(t, w.st, "tg:20"); len(got) > 0 {
 		t.Errorf("a removed member's message reached the resident: %q", got)
 	}
 	w.send("tg:20", flows.Input{Kind: flows.InputContact, Text: "0912345678"})
-	if got := joined(outboxTexts(t, w.st, "tg:5")); strings.Contains(got, "0912345678") {
+	if got := joined(flowstest.OutboxTexts(t, w.st, "tg:5")); strings.Contains(got, "0912345678") {
 		t.Errorf("a removed member received the resident's phone number:\n%s", got)
 	}
 

@@ -54,7 +54,7 @@ func (w *staffWorld) send(who string, in flows.Input) []string {
 	if _, err := w.svc.Handle(w.t.Context(), who, in); err != nil {
 		w.t.Fatal(err)
 	}
-	return outboxTexts(w.t, w.st, who)
+	return flowstest.OutboxTexts(w.t, w.st, who)
 }
 
 func (w *staffWorld) cmd(who, name, args string) []string {
@@ -206,7 +206,7 @@ func TestPendingShowsOnlyMyHamletsOldestFirst(t *testing.T) {
 	w.send("tg:21", flows.Input{Kind: flows.InputText, Text: "1"}) // android: Minh moves on
 	w.tap("tg:21", "common.btn.stuck")                             // and is stuck
 	w.now = w.now.Add(4 * 24 * time.Hour)                          // everyone is stalled now
-	outboxTexts(t, w.st, "tg:5")                                   // the help notification
+	flowstest.OutboxTexts(t, w.st, "tg:5")                         // the help notification
 
 	got := w.cmd("tg:5", "pending", "")
 	if len(got) != 1 {
@@ -269,7 +269,7 @@ func TestHelpRequestsReachTheTeam(t *testing.T) {
 			t.Fatalf("%s was told %+v", who, rs)
 		}
 		data = rs[0].Buttons[0].Data
-		outboxTexts(t, w.st, who)
+		flowstest.OutboxTexts(t, w.st, who)
 	}
 	if len(w.outboxOf("tg:7")) != 0 || len(w.outboxOf("tg:1")) != 0 {
 		t.Error("someone outside the hamlet's team was told")
@@ -280,7 +280,7 @@ func TestHelpRequestsReachTheTeam(t *testing.T) {
 	if len(got) != 1 || !strings.HasPrefix(got[0], "staff.help_claimed_you") {
 		t.Fatalf("claim: %v", got)
 	}
-	check(t, "the resident is told who comes", []string{"common.help_coming{Name=Hoa}", "common.share_phone_hint"}, outboxTexts(t, w.st, "tg:20"))
+	check(t, "the resident is told who comes", []string{"common.help_coming{Name=Hoa}", "common.share_phone_hint"}, flowstest.OutboxTexts(t, w.st, "tg:20"))
 	check(t, "too late", []string{"staff.help_taken{Claimer=Nguyễn Thị Hoa,Flow=demo.title,Hamlet=Xóm 1,Name=Lan,Step=3}"}, w.send("tg:6", flows.Input{Kind: flows.InputChoice, Data: data}))
 
 	// The helpdesk shows it as Hoa's; she closes it.
@@ -297,13 +297,13 @@ func TestHelpRequestsReachTheTeam(t *testing.T) {
 	if rs := w.outboxOf("tg:1"); len(rs) != 1 || !strings.HasPrefix(rs[0].Text, "staff.help_new{Flow=") {
 		t.Fatalf("the coordinator was not told: %+v", rs)
 	}
-	outboxTexts(t, w.st, "tg:1")
+	flowstest.OutboxTexts(t, w.st, "tg:1")
 
 	// Unclaimed for a day: escalated to the coordinators, once.
 	w.send("tg:21", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Minh"})
 	w.tap("tg:21", "common.btn.human")
-	outboxTexts(t, w.st, "tg:5")
-	outboxTexts(t, w.st, "tg:6")
+	flowstest.OutboxTexts(t, w.st, "tg:5")
+	flowstest.OutboxTexts(t, w.st, "tg:6")
 	n, err := w.desk.Escalate(t.Context(), w.now.Add(25*time.Hour))
 	if err != nil || n != 1 {
 		t.Fatalf("escalated %d, %v; want 1 (Nam's went to coordinators already)", n, err)
@@ -325,7 +325,7 @@ func TestRemindersFollowTheRules(t *testing.T) {
 	start := func(who, name, hamlet string) {
 		w.send(who, flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_" + hamlet, Name: name})
 		w.tap(who, "demo.title")
-		outboxTexts(t, w.st, who)
+		flowstest.OutboxTexts(t, w.st, who)
 	}
 	start("tg:20", "Lan", "a-1")
 	start("tg:21", "Minh", "a-1")
@@ -344,7 +344,7 @@ func TestRemindersFollowTheRules(t *testing.T) {
 	if len(w.outboxOf("tg:21")) != 0 || len(w.outboxOf("tg:22")) != 0 {
 		t.Error("an opted-out resident or another hamlet's was reminded")
 	}
-	outboxTexts(t, w.st, "tg:20")
+	flowstest.OutboxTexts(t, w.st, "tg:20")
 	check(t, "again at once", []string{"staff.remind_done{Later=0,Now=0,Skipped=2}"}, w.cmd("tg:5", "remind", ""))
 	check(t, "unknown flow", []string{"staff.remind_unknown_flow{Flow=nope}"}, w.cmd("tg:5", "remind", "nope"))
 
@@ -368,7 +368,7 @@ func TestRemindersFollowTheRules(t *testing.T) {
 	// The reminder's button resumes the flow.
 	w.now = morning
 	data := w.outboxOf("tg:20")[0].Buttons[0].Data
-	outboxTexts(t, w.st, "tg:20")
+	flowstest.OutboxTexts(t, w.st, "tg:20")
 	check(t, "resume", []string{"demo.phone"}, w.send("tg:20", flows.Input{Kind: flows.InputChoice, Data: data}))
 	check(t, "a resident cannot remind", []string{"staff.not_a_member"}, w.cmd("tg:20", "remind", ""))
 }
@@ -462,7 +462,7 @@ func TestMoveFromNotYetAssigned(t *testing.T) {
 	w.tap("tg:40", "🏡 Xã A")
 	w.tap("tg:40", "common.btn.not_listed")
 	w.tap("tg:40", "demo.title") // she starts a guide meanwhile
-	outboxTexts(t, w.st, "tg:40")
+	flowstest.OutboxTexts(t, w.st, "tg:40")
 	w.send("tg:41", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_b-1", Name: "Nam"}) // another commune
 
 	check(t, "resident", []string{"staff.not_a_member"}, w.send("tg:40", flows.Input{Kind: flows.InputCommand, Command: "move"}))
@@ -474,7 +474,7 @@ func TestMoveFromNotYetAssigned(t *testing.T) {
 	if s.Hamlet != "a-1" || s.Active == nil || s.Active.Flow != "demo" {
 		t.Errorf("Thu's session after the move: hamlet %q active %+v", s.Hamlet, s.Active)
 	}
-	if got := outboxTexts(t, w.st, "tg:40"); len(got) == 0 || got[0] != "common.moved_by_team{Commune=Xã A,Hamlet=Xóm 1}" {
+	if got := flowstest.OutboxTexts(t, w.st, "tg:40"); len(got) == 0 || got[0] != "common.moved_by_team{Commune=Xã A,Hamlet=Xóm 1}" {
 		t.Errorf("Thu was told %v", got)
 	}
 	if ps, _ := w.st.HamletResidents(t.Context(), "a-none"); len(ps) != 0 {
@@ -505,22 +505,22 @@ func TestHelperAndResidentTalk(t *testing.T) {
 	w.cmd("tg:5", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-1")))
 	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
 	w.tap("tg:20", "common.btn.human")
-	outboxTexts(t, w.st, "tg:20")
+	flowstest.OutboxTexts(t, w.st, "tg:20")
 	// Lan shares her phone number: kept with the request, for the claimer only.
 	check(t, "saved", []string{"common.contact_saved"}, w.send("tg:20", flows.Input{Kind: flows.InputContact, Text: "0912345678"}))
 	data := w.outboxOf("tg:5")[0].Buttons[0].Data
-	outboxTexts(t, w.st, "tg:5")
+	flowstest.OutboxTexts(t, w.st, "tg:5")
 	got := w.send("tg:5", flows.Input{Kind: flows.InputChoice, Data: data})
 	if len(got) != 2 || !strings.Contains(got[1], "Phone=0912345678") {
 		t.Fatalf("claim with contact: %v", got)
 	}
-	outboxTexts(t, w.st, "tg:20")
+	flowstest.OutboxTexts(t, w.st, "tg:20")
 	// Hoa writes to Lan through the bot.
 	check(t, "compose", []string{"staff.compose{Flow=staff.no_flow,Hamlet=Xóm 1,Name=Lan,Step=0}"}, w.tap("tg:5", "staff.btn.message"))
 	check(t, "sent", []string{"staff.message_sent{Flow=staff.no_flow,Hamlet=Xóm 1,Name=Lan,Step=0}"}, w.send("tg:5", flows.Input{Kind: flows.InputText, Text: "Chiều nay 3 giờ cháu qua nhà bác nhé"}))
-	check(t, "Lan reads it", []string{"common.message_from_team{Name=Hoa,Text=Chiều nay 3 giờ cháu qua nhà bác nhé}"}, outboxTexts(t, w.st, "tg:20"))
+	check(t, "Lan reads it", []string{"common.message_from_team{Name=Hoa,Text=Chiều nay 3 giờ cháu qua nhà bác nhé}"}, flowstest.OutboxTexts(t, w.st, "tg:20"))
 	// The next text is not sent again: the compose state ended.
-	if got := w.send("tg:5", flows.Input{Kind: flows.InputText, Text: "xong"}); len(outboxTexts(t, w.st, "tg:20")) != 0 {
+	if got := w.send("tg:5", flows.Input{Kind: flows.InputText, Text: "xong"}); len(flowstest.OutboxTexts(t, w.st, "tg:20")) != 0 {
 		t.Errorf("a second text went to Lan: %v", got)
 	}
 	// Someone else cannot write to Lan through Hoa's request.
@@ -531,7 +531,7 @@ func TestHelperAndResidentTalk(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(t, "not the claimer", []string{"staff.not_your_area"}, w.send("tg:1", flows.Input{Kind: flows.InputText, Text: "hello"}))
-	if len(outboxTexts(t, w.st, "tg:20")) != 0 {
+	if len(flowstest.OutboxTexts(t, w.st, "tg:20")) != 0 {
 		t.Error("a non-claimer's message reached Lan")
 	}
 }
@@ -544,28 +544,28 @@ func TestResidentWritesWhereTheyLive(t *testing.T) {
 	w.cmd("tg:5", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-1")))
 	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
 	w.tap("tg:20", "common.btn.human")
-	outboxTexts(t, w.st, "tg:20")
+	flowstest.OutboxTexts(t, w.st, "tg:20")
 	data := w.outboxOf("tg:5")[0].Buttons[0].Data
-	outboxTexts(t, w.st, "tg:5")
+	flowstest.OutboxTexts(t, w.st, "tg:5")
 	w.send("tg:5", flows.Input{Kind: flows.InputChoice, Data: data})
 	rs := w.outboxOf("tg:20")
 	if len(rs) != 2 || rs[0].Buttons[0].Data == "" || !rs[1].Buttons[0].Contact {
 		t.Fatalf("Lan was offered %+v", rs)
 	}
 	note := rs[0].Buttons[0].Data
-	outboxTexts(t, w.st, "tg:20")
+	flowstest.OutboxTexts(t, w.st, "tg:20")
 	check(t, "ask", []string{"common.write_place_ask"}, w.send("tg:20", flows.Input{Kind: flows.InputChoice, Data: note}))
 	check(t, "secret refused", "common.sensitive", w.send("tg:20", flows.Input{Kind: flows.InputText, Text: "mật khẩu là abc12345"})[0])
 	w.send("tg:20", flows.Input{Kind: flows.InputChoice, Data: note})
 	check(t, "sent", []string{"common.note_sent"}, w.send("tg:20", flows.Input{Kind: flows.InputText, Text: "Nhà cạnh trạm y tế"}))
-	check(t, "helper reads it", []string{"staff.note_from_resident{Name=Lan,Note=Nhà cạnh trạm y tế}"}, outboxTexts(t, w.st, "tg:5"))
+	check(t, "helper reads it", []string{"staff.note_from_resident{Name=Lan,Note=Nhà cạnh trạm y tế}"}, flowstest.OutboxTexts(t, w.st, "tg:5"))
 }
 
 func TestAReminderTakenByACrashedReplicaComesBack(t *testing.T) {
 	w := newStaffWorld(t)
 	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
 	w.tap("tg:20", "demo.title")
-	outboxTexts(t, w.st, "tg:20")
+	flowstest.OutboxTexts(t, w.st, "tg:20")
 	r := flows.Reminder{ID: "r1", Resident: "tg:20", Flow: "demo", By: "tg:5", Due: w.now}
 	if err := w.st.QueueReminders(t.Context(), []flows.Reminder{r}); err != nil {
 		t.Fatal(err)
@@ -588,7 +588,7 @@ func TestAReminderTakenByACrashedReplicaComesBack(t *testing.T) {
 	if n, _ := w.desk.RunReminders(t.Context(), w.now.Add(20*time.Minute)); n != 0 {
 		t.Errorf("sent again: %d", n)
 	}
-	if got := outboxTexts(t, w.st, "tg:20"); len(got) != 1 {
+	if got := flowstest.OutboxTexts(t, w.st, "tg:20"); len(got) != 1 {
 		t.Errorf("Lan got %v", got)
 	}
 }

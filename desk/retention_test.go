@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/flows/flowstest"
 	"github.com/hangxomso/hangxom/store"
 )
 
@@ -22,7 +23,7 @@ func TestSilentResidentsAreForgottenAfterRetention(t *testing.T) {
 	w.begin("tg:21", "Mai", "a-1", "other")
 	w.tap("tg:21", "common.btn.done")
 	for _, who := range []string{"tg:1", "tg:5", "tg:20", "tg:21"} {
-		outboxTexts(t, w.st, who) // sent: Lan's name no longer waits in Hoa's outbox
+		flowstest.OutboxTexts(t, w.st, who) // sent: Lan's name no longer waits in Hoa's outbox
 	}
 	hs, err := w.st.OpenHelps(ctx, "a-1")
 	if err != nil || len(hs) != 1 {

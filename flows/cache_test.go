@@ -57,7 +57,7 @@ func TestCachedTurnIsOneRoundTrip(t *testing.T) {
 		if _, err := plain.Handle(ctx, "tg:5", in); err != nil {
 			t.Fatal(err)
 		}
-		check(t, fmt.Sprintf("replies to input %d", i+1), outboxTexts(t, plainSt, "tg:5"), outboxTexts(t, st, "tg:5"))
+		check(t, fmt.Sprintf("replies to input %d", i+1), flowstest.OutboxTexts(t, plainSt, "tg:5"), flowstest.OutboxTexts(t, st, "tg:5"))
 	}
 	t.Logf("round trips per input: %v", trips)
 	// The first turn reads the session (begin, commit); a turn with an
@@ -95,12 +95,12 @@ func TestCachedReplicasAgreeWithOne(t *testing.T) {
 		if _, err := plain.Handle(ctx, "tg:6", in); err != nil {
 			t.Fatal(err)
 		}
-		check(t, fmt.Sprintf("replies to input %d", i+1), outboxTexts(t, plainSt, "tg:6"), outboxTexts(t, st, "tg:6"))
+		check(t, fmt.Sprintf("replies to input %d", i+1), flowstest.OutboxTexts(t, plainSt, "tg:6"), flowstest.OutboxTexts(t, st, "tg:6"))
 		// The same update delivered to the other replica too: nothing more.
 		if h, err := svcs[(i+1)%2].Handle(ctx, "tg:6", in); err != nil || !h.Duplicate {
 			t.Fatalf("input %d delivered again: %+v %v, want a duplicate", i+1, h, err)
 		}
-		if got := outboxTexts(t, st, "tg:6"); len(got) != 0 {
+		if got := flowstest.OutboxTexts(t, st, "tg:6"); len(got) != 0 {
 			t.Fatalf("input %d delivered again wrote %q", i+1, got)
 		}
 	}

@@ -42,22 +42,6 @@ func newService(t testing.TB) (*flows.Service, *store.Redis, *qrChecker) {
 	return &flows.Service{Engine: flowstest.NewEngine(t), Store: st, Clock: clock, Checkers: map[string]flows.Checker{"qr": qr}}, st, qr
 }
 
-func outboxTexts(t *testing.T, st *store.Redis, resident string) []string {
-	t.Helper()
-	rs, err := st.Outbox(t.Context(), resident)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, r := range rs {
-		out = append(out, r.Text)
-		if err := st.AckOutbox(t.Context(), resident, r.ID); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return out
-}
-
 func TestServiceIgnoresARedeliveredUpdate(t *testing.T) {
 	svc, st, _ := newService(t)
 	ctx := t.Context()
@@ -65,15 +49,15 @@ func TestServiceIgnoresARedeliveredUpdate(t *testing.T) {
 	if _, err := svc.Handle(ctx, "tg:7", in); err != nil {
 		t.Fatal(err)
 	}
-	check(t, "first", []string{"common.welcome{Months=12}", "common.choose_commune"}, outboxTexts(t, st, "tg:7"))
+	check(t, "first", []string{"common.welcome{Months=12}", "common.choose_commune"}, flowstest.OutboxTexts(t, st, "tg:7"))
 	if h, err := svc.Handle(ctx, "tg:7", in); err != nil || !h.Duplicate {
 		t.Fatalf("redelivery: %+v %v", h, err)
 	}
 	if h, err := svc.Handle(ctx, "tg:7", flows.Input{Kind: flows.InputText, Text: "OTP 654321", UpdateID: "tg:2"}); err != nil || !h.Sensitive || h.Duplicate {
 		t.Fatalf("secret: %+v %v", h, err)
 	}
-	outboxTexts(t, st, "tg:7")
-	check(t, "redelivered", []string(nil), outboxTexts(t, st, "tg:7"))
+	flowstest.OutboxTexts(t, st, "tg:7")
+	check(t, "redelivered", []string(nil), flowstest.OutboxTexts(t, st, "tg:7"))
 	s, _ := st.Session(ctx, "tg:7")
 	if s.Version != 2 {
 		t.Errorf("version = %d, want 2 (the redelivery committed nothing)", s.Version)
@@ -94,13 +78,13 @@ func TestServiceRunsExternalCheckerInTheSameTurn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	outboxTexts(t, st, "tg:8")
+	flowstest.OutboxTexts(t, st, "tg:8")
 	// A pasted payment code reaches the checker, not the safety filter.
 	if _, err := svc.Handle(ctx, "tg:8", flows.Input{Kind: flows.InputText, Text: "00020101021238570010A000000727"}); err != nil {
 		t.Fatal(err)
 	}
 	check(t, "checker input", []string{"00020101021238570010A000000727"}, qr.seen)
-	check(t, "finished", []string{"checked:ok", "demo.end", "common.menu_again"}, outboxTexts(t, st, "tg:8"))
+	check(t, "finished", []string{"checked:ok", "demo.end", "common.menu_again"}, flowstest.OutboxTexts(t, st, "tg:8"))
 
 	// A checker error is an outcome too ("error"); the step's default applies.
 	qr.err = errors.New("boom")
@@ -109,11 +93,11 @@ func TestServiceRunsExternalCheckerInTheSameTurn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	outboxTexts(t, st, "tg:8")
+	flowstest.OutboxTexts(t, st, "tg:8")
 	if _, err := svc.Handle(ctx, "tg:8", flows.Input{Kind: flows.InputText, Text: "not a code"}); err != nil {
 		t.Fatal(err)
 	}
-	check(t, "default outcome", []string{"demo.scan"}, outboxTexts(t, st, "tg:8"))
+	check(t, "default outcome", []string{"demo.scan"}, flowstest.OutboxTexts(t, st, "tg:8"))
 }
 
 func TestServiceSurvivesABrokenFlow(t *testing.T) {
@@ -124,13 +108,13 @@ func TestServiceSurvivesABrokenFlow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	outboxTexts(t, st, "tg:9")
+	flowstest.OutboxTexts(t, st, "tg:9")
 	before, _ := st.Session(ctx, "tg:9")
 	// The third menu entry is a flow that loops forever.
 	if _, err := svc.Handle(ctx, "tg:9", flows.Input{Kind: flows.InputText, Text: "3", UpdateID: "tg:99"}); err != nil {
 		t.Fatal(err)
 	}
-	check(t, "apology", []string{"common.error"}, outboxTexts(t, st, "tg:9"))
+	check(t, "apology", []string{"common.error"}, flowstest.OutboxTexts(t, st, "tg:9"))
 	after, _ := st.Session(ctx, "tg:9")
 	if after.Stage != before.Stage || after.Active != nil {
 		t.Errorf("session changed by a failed turn: %+v", after)

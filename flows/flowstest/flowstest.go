@@ -4,6 +4,7 @@
 package flowstest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -108,4 +109,27 @@ func Stored(t testing.TB, e *flows.Engine, s flows.Session) flows.Session {
 		t.Fatal(err)
 	}
 	return back
+}
+
+// Outboxes is the part of a store OutboxTexts reads.
+type Outboxes interface {
+	Outbox(ctx context.Context, resident string) ([]flows.Reply, error)
+	AckOutbox(ctx context.Context, resident, replyID string) error
+}
+
+// OutboxTexts takes the texts waiting in resident's outbox, as if sent.
+func OutboxTexts(t *testing.T, st Outboxes, resident string) []string {
+	t.Helper()
+	rs, err := st.Outbox(t.Context(), resident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Text)
+		if err := st.AckOutbox(t.Context(), resident, r.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }
