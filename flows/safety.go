@@ -45,12 +45,16 @@ import (
 //     hoamai", "password:hunter22", "mã PIN là 1985"). A word that starts
 //     with a secret word and goes on with 3 or more characters including a
 //     digit is one too ("matkhau123", "mk123456", "pass1234").
-//  4. A password-like word: 8 to 32 ASCII characters mixing three of
-//     lower case, upper case, digits and symbols ("MyP@ssw0rd!"); dashes,
+//  4. A password-like word: 8 to 32 ASCII characters with a symbol and
+//     two more of lower case, upper case and digits ("MyP@ssw0rd!"). The
+//     symbol is required because letters of both cases and digits alone
+//     are a phone's model or a name with a year ("iPhone11", "SamsungA50",
+//     "ThanhHoa1990"), which residents name in the guides. Dashes,
 //     underscores and dots are not symbols here, so a hamlet id or an
-//     invite code is not one, and a word with ":" or ";" is the text of
-//     some other code ("WIFI:S:…;P:…;;", a contact card), which the QR
-//     checker answers.
+//     invite code is not one, nor is an "@" that starts the word (a
+//     Telegram handle, "@Hoa_Nguyen1990"); a word with ":" or ";" is the
+//     text of some other code ("WIFI:S:…;P:…;;", a contact card), which
+//     the QR checker answers.
 //
 // At a step whose screen asks for a login (Step.Secret), PasswordLike
 // catches more: see there.
@@ -376,7 +380,7 @@ func passwordMix(w string) bool {
 		return false
 	}
 	var lower, upper, digit, symbol bool
-	for _, r := range w {
+	for i, r := range w {
 		switch {
 		case r > unicode.MaxASCII:
 			return false
@@ -386,18 +390,18 @@ func passwordMix(w string) bool {
 			upper = true
 		case isDigit(r):
 			digit = true
-		case r == '-' || r == '_' || r == '.':
+		case r == '-' || r == '_' || r == '.' || (i == 0 && r == '@'):
 		default:
 			symbol = true
 		}
 	}
 	classes := 0
-	for _, b := range []bool{lower, upper, digit, symbol} {
+	for _, b := range []bool{lower, upper, digit} {
 		if b {
 			classes++
 		}
 	}
-	return classes >= 3
+	return symbol && classes >= 2
 }
 
 func luhn(d string) bool {

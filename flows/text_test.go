@@ -88,6 +88,7 @@ func TestSensitive(t *testing.T) {
 		{"MyP@ssw0rd!", true},
 		{"Hoamai@99", true},
 		{"tôi gõ Xuan#2024ab rồi", true},
+		{"@Hoa#1990x", true}, // a leading "@" is no symbol, the "#" is
 
 		// Phone numbers given on purpose.
 		{"0912345678", false},
@@ -139,6 +140,15 @@ func TestSensitive(t *testing.T) {
 		{"xóm có 1250 hộ, 4800 người", false},
 		{"pass lại xe máy", false},
 		{"passport", false},
+		// Phones' models and names with a year: no symbol, no password.
+		{"iPhone11", false},
+		{"Iphone12", false},
+		{"SamsungA50", false},
+		{"RedmiNote8", false},
+		{"ThanhHoa1990", false},
+		{"máy cháu là iPhone11, cài VNeID được không?", false},
+		{"@Hoa_Nguyen1990", false}, // a Telegram handle
+		{"nhắn @ThanhHoa1990 nhé", false},
 		// Everyday messages.
 		{"3", false},
 		{"xong rồi", false},
