@@ -23,7 +23,11 @@ import (
 //     4–8 digits (an OTP or a PIN), 9 (an old ID card, CMND), 12 (a citizen
 //     ID, CCCD), or 13–19 passing the Luhn check (a payment card), unless
 //     it is
-//     - a phone number: 10 digits starting with 0, or +84 and 9 digits;
+//     - a phone number: 10 digits starting with 0, or the country code
+//     84 ("+84", "(+84)", "(84)", or "84" written apart) and then a
+//     mobile's 9 digits or those 10 ("(+84) 912 345 678", "+84 0912
+//     345 678"); after a "+84" or "(84)" that is no phone, the digits
+//     are read without the country code ("(+84) 123456" is an OTP);
 //     - a year: 4 digits from 1900 to 2099;
 //     - an amount: followed by a currency word (đ, đồng, vnd, k, nghìn,
 //     ngàn, triệu, tr), or written in thousands ("500.000");
@@ -128,14 +132,21 @@ var links = regexp.MustCompile(`(?i)(?:https?://|www\.)\S+|[a-z0-9._%+-]+@[a-z0-
 type number struct {
 	digits string
 	groups []string // the digit groups, in order
-	seps   []rune   // the separator between each two groups: ' ', '.' or '-'
+	seps   []rune   // the separator between each two groups: ' ', '.', '-' or ')' after "(84" or "(+84"
 	plus   bool     // a "+" right before it
+	paren  bool     // it starts with the country code in parentheses, "(84)" or "(+84)"
 	inWord bool     // letters glued before or after it
 	after  string   // the folded word right after it (glued or not)
 	before string   // the folded word right before it
 }
 
 func (n number) secret() bool {
+	if n.isPhone() {
+		return false
+	}
+	if m, ok := n.local(); ok {
+		return m.secret()
+	}
 	d := len(n.digits)
 	switch {
 	case d == 9 || d == 12:
@@ -145,7 +156,7 @@ func (n number) secret() bool {
 	default:
 		return false
 	}
-	if n.isPhone() || currencies[n.after] || units[n.after] {
+	if currencies[n.after] || units[n.after] {
 		return false
 	}
 	if d >= 9 {
@@ -159,10 +170,53 @@ func (n number) secret() bool {
 
 func (n number) isPhone() bool {
 	d := n.digits
-	if len(d) == 10 && d[0] == '0' && d[1] != '0' {
+	if national(d) {
 		return true
 	}
-	return n.plus && strings.HasPrefix(d, "84") && len(d) == 11
+	// No citizen ID starts with 84 (their first three digits are a
+	// province, 001–096), so the 0-prefixed form after it is no CCCD.
+	if !n.country() {
+		return false
+	}
+	rest := d[2:]
+	return national(rest) || (len(rest) == 9 && strings.IndexByte(mobileFirst, rest[0]) >= 0)
+}
+
+// country reports whether the number starts with the country code: "+84…",
+// "(+84) …", "(84) …" or "84 …".
+func (n number) country() bool {
+	g := n.groups[0]
+	return strings.HasPrefix(g, "84") && (n.plus || n.paren || g == "84")
+}
+
+// mobileFirst are the digits a mobile number starts with after 84 (since
+// 2018: 3, 5, 7, 8, 9). An old ID card (CMND) starts with its province's
+// code, 01 to 38, so one written after "+84" is still caught unless it
+// starts with 3.
+const mobileFirst = "35789"
+
+// local returns the number after its country code, when one is marked as
+// such ("+84", "(84)") and the number is no phone: "(+84) 123456" holds the
+// OTP 123456, not the 8 digits 84123456.
+func (n number) local() (number, bool) {
+	if !(n.plus || n.paren) || !n.country() || len(n.digits) == 2 {
+		return n, false
+	}
+	m := n
+	m.plus, m.paren = false, false
+	m.digits = n.digits[2:]
+	if n.groups[0] == "84" {
+		m.groups, m.seps = n.groups[1:], n.seps[1:]
+	} else {
+		m.groups = append([]string{n.groups[0][2:]}, n.groups[1:]...)
+	}
+	return m, true
+}
+
+// national: a phone number as dialled at home, 10 digits starting with 0
+// ("0912345678").
+func national(d string) bool {
+	return len(d) == 10 && d[0] == '0' && d[1] != '0'
 }
 
 // thousands: "500.000", "1.250.000".
@@ -226,6 +280,10 @@ func numbers(text string) []number {
 			case j < len(rs) && (rs[j] == '.' || rs[j] == '-'):
 				sep = rs[j]
 				j++
+			case j < len(rs) && rs[j] == ')' && countryInParens(rs, start, n.groups):
+				sep, n.paren = ')', true
+				for j++; j < len(rs) && unicode.IsSpace(rs[j]); j++ {
+				}
 			default:
 				for j < len(rs) && unicode.IsSpace(rs[j]) {
 					sep = ' '
@@ -245,6 +303,20 @@ func numbers(text string) []number {
 		out = append(out, n)
 	}
 	return out
+}
+
+// countryInParens reports whether the number that starts at start is so
+// far the country code in parentheses, "(84" or "(+84", whose ")" then
+// joins it to the number after it.
+func countryInParens(rs []rune, start int, groups []string) bool {
+	if len(groups) != 1 || groups[0] != "84" {
+		return false
+	}
+	i := start - 1
+	if i >= 0 && rs[i] == '+' {
+		i--
+	}
+	return i >= 0 && rs[i] == '('
 }
 
 // glued reports whether the rune at i (going in direction dir) ties the

@@ -69,6 +69,12 @@ func TestSensitive(t *testing.T) {
 		{"CCCD001234567890", true},    // glued to a word, still an ID's length
 		{"4111 1111 1111 1111", true}, // card passing Luhn
 		{"4111-1111-1111-1111", true},
+		{"(84) 123456", true},   // an OTP after the country code is no phone
+		{"+84 123456789", true}, // nor a 9-digit CMND (no mobile number starts with 1)
+		{"+84 001234567890", true},
+		{"(+84) 001234567890", true}, // nor a CCCD
+		{"(12) 345678", true},        // only "(84" or "(+84" is joined by ")"
+		{"+8 4123456", true},         // no country code: 8 digits
 		// Passwords after a secret word.
 		{"mật khẩu: hoamai", true},
 		{"mat khau: hoamai", true},
@@ -97,6 +103,15 @@ func TestSensitive(t *testing.T) {
 		{"+84 912 345 678", false},
 		{"+84912345678", false},
 		{"Số em 0987654321, bác gọi nhé", false},
+		{"(+84) 912 345 678", false}, // not "84" and a 9-digit CMND
+		{"(+84)912345678", false},
+		{"(84) 912 345 678", false},
+		{"84 912 345 678", false},
+		{"+84 0912 345 678", false}, // not a 12-digit CCCD
+		{"+840912345678", false},
+		{"(+84) 0912 345 678", false},
+		{"84 0912 345 678", false},
+		{"Số cháu (+84) 912 345 678, bà gọi nhé", false},
 		// Amounts, years, dates, house numbers.
 		{"500000 đồng", false},
 		{"500.000đ", false},
