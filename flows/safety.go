@@ -39,16 +39,25 @@ import (
 //     - part of a word (letters right before or after it: "xom-1234",
 //     "Hè2025", an invite code), unless it has an ID card's 9 or 12
 //     digits or is a card number.
-//  3. A secret word ("mật khẩu", "mk", "password", "passcode", "pw", "mã
-//     pin", "OTP", "mã xác thực", "mã xác nhận", "mã bảo mật", "CVV"; "pin"
-//     and "pass" only as below, since they also mean a battery and "to sell
-//     on") followed, past small words such as "của tôi", by a word that has
-//     a digit and 4 or more characters and is not a year; or, when a ":",
-//     "=", "là" or "is" marks the word as the secret, by a word of 6 or
-//     more characters, or 4 or more with a digit or a symbol ("mật khẩu:
-//     hoamai", "password:hunter22", "mã PIN là 1985"). A word that starts
-//     with a secret word and goes on with 3 or more characters including a
-//     digit is one too ("matkhau123", "mk123456", "pass1234").
+//  3. A secret word ("mật khẩu", "password", "passcode", "pw", "mã pin",
+//     "OTP", "mã xác thực", "mã xác nhận", "mã bảo mật", "CVV"; "mk",
+//     "pin" and "pass" only as below) followed, past small words such as
+//     "của tôi", by a word that has a digit and 4 or more characters and
+//     is not a year; or, when a ":", "=", "là" or "is" marks the word as
+//     the secret, by a word of 6 or more characters, or 4 or more with a
+//     digit or a symbol ("mật khẩu: hoamai", "password:hunter22", "mã PIN
+//     là 1985"). A phone number there is the account, not its secret
+//     ("quên mật khẩu 0912345678"), unless marked ("mật khẩu là
+//     0912345678": many keep their number as their password).
+//     "mk" is also chat for "mình" (me), by residents and volunteers alike
+//     ("gọi cho mk 0912345678", "mk là Phương"), so after it only a word
+//     with a digit counts, marked or not, and never a phone number: "mk:
+//     hoamai99" is caught, "mk: hoamai" is the miss this costs. "pin" and
+//     "pass" also mean a battery and "to sell on" ("pass: 0912345678"), so
+//     they count only when marked, and never with a phone number.
+//     A word that starts with a secret word and goes on with 3 or more
+//     characters including a digit is one too ("matkhau123", "mk123456",
+//     "pass1234").
 //  4. A password-like word: 8 to 32 ASCII characters with a symbol and
 //     two more of lower case, upper case and digits ("MyP@ssw0rd!"). The
 //     symbol is required because letters of both cases and digits alone
@@ -354,17 +363,25 @@ func wordAt(rs []rune, i, dir int) string {
 
 func isDigit(r rune) bool { return r >= '0' && r <= '9' }
 
-// secretWords are the words of rule 3, folded; weak ones count only when
-// marked or glued.
+// strength says how surely a secret word announces a secret (rule 3).
+type strength int
+
+const (
+	strong strength = iota // a word with a digit, or any marked word
+	slang                  // "mk", also "mình": only a word with a digit, never a phone number
+	weak                   // "pin", "pass": only a marked word, never a phone number
+)
+
+// secretWords are the words of rule 3, folded.
 var secretWords = []struct {
-	words []string
-	weak  bool
+	words    []string
+	strength strength
 }{
-	{words: []string{"mat", "khau"}}, {words: []string{"matkhau"}}, {words: []string{"mk"}},
+	{words: []string{"mat", "khau"}}, {words: []string{"matkhau"}}, {words: []string{"mk"}, strength: slang},
 	{words: []string{"password"}}, {words: []string{"passcode"}}, {words: []string{"pw"}},
 	{words: []string{"ma", "pin"}}, {words: []string{"otp"}}, {words: []string{"cvv"}}, {words: []string{"cvc"}},
 	{words: []string{"ma", "xac", "thuc"}}, {words: []string{"ma", "xac", "nhan"}}, {words: []string{"ma", "bao", "mat"}},
-	{words: []string{"pin"}, weak: true}, {words: []string{"pass"}, weak: true},
+	{words: []string{"pin"}, strength: weak}, {words: []string{"pass"}, strength: weak},
 }
 
 // gluedPrefixes start a word that is a secret with its digits (rule 3).
@@ -401,7 +418,8 @@ func secretWordNear(text string) bool {
 				continue
 			}
 			marked := false
-			for _, next := range words[i+len(kw.words) : min(len(words), i+len(kw.words)+5)] {
+			for j := i + len(kw.words); j < min(len(words), i+len(kw.words)+5); j++ {
+				next := words[j]
 				if markers[next] {
 					marked = true
 					continue
@@ -409,7 +427,8 @@ func secretWordNear(text string) bool {
 				if fillers[next] {
 					continue
 				}
-				if secretAfterWord(next, marked, kw.weak) {
+				if secretAfterWord(next, marked, kw.strength) &&
+					!(phoneAt(words[j:]) && (kw.strength != strong || !marked)) {
 					return true
 				}
 				break // the first word that is not small decides
@@ -434,15 +453,31 @@ func hasWords(words, want []string) bool {
 
 // secretAfterWord says whether w, the first word after a secret word, is
 // the secret.
-func secretAfterWord(w string, marked, weak bool) bool {
+func secretAfterWord(w string, marked bool, s strength) bool {
 	w = strings.TrimRight(w, ",.;!?)\"'")
 	n := len([]rune(w))
 	digit := strings.ContainsFunc(w, isDigit)
-	if marked {
+	switch {
+	case s == slang:
+		return digit && n >= 4 && (marked || !isYear(w))
+	case marked:
 		other := strings.ContainsFunc(w, func(r rune) bool { return !unicode.IsLetter(r) })
 		return n >= 6 || (n >= 4 && other)
 	}
-	return !weak && digit && n >= 4 && !isYear(w)
+	return s == strong && digit && n >= 4 && !isYear(w)
+}
+
+// phoneAt reports whether words (folded) begin with a phone number as rule
+// 2 reads one, over as many words as it is written in ("0912 345 678",
+// "(+84) 912 345 678"). It runs only on a word that rule 3 would take for
+// the secret, so it costs nothing on most messages.
+func phoneAt(words []string) bool {
+	w := strings.TrimLeft(words[0], "+(")
+	if w == "" || !isDigit(rune(w[0])) {
+		return false
+	}
+	ns := numbers(strings.Join(words[:min(len(words), 5)], " "))
+	return len(ns) > 0 && ns[0].isPhone()
 }
 
 // passwordMix applies rule 4 of Sensitive to one word.

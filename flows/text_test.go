@@ -88,6 +88,9 @@ func TestSensitive(t *testing.T) {
 		{"mk123456", true},
 		{"pass1234", true},
 		{"mã PIN là 1985", true},
+		{"mật khẩu là 0912345678", true}, // a phone number kept as the password
+		{"mk: abc12345", true},
+		{"mk là hoa1990", true},
 		{"pin: 1985", true},
 		{"CVV 123a", true},
 		// Password-like words on their own.
@@ -154,6 +157,20 @@ func TestSensitive(t *testing.T) {
 		{"pin 5000 mAh", false},
 		{"xóm có 1250 hộ, 4800 người", false},
 		{"pass lại xe máy", false},
+		{"pass: 0912345678", false},         // "to sell on", and whom to call
+		{"quên mật khẩu 0912345678", false}, // the account, not its password
+		{"số nhận OTP 0912345678", false},
+		// "mk" is also chat for "mình" (me): only a word with a digit after
+		// it counts, and no phone number. "mk: hoamai" is the miss this
+		// costs; "mk: hoamai99" above is still caught.
+		{"gọi cho mk 0912345678", false},
+		{"gọi cho mk 0912 345 678 nhé", false},
+		{"số của mk là (+84) 912 345 678", false},
+		{"mk là Phương", false},
+		{"mk: Phương ở xóm 3", false},
+		{"tối nay mk gọi lại", false},
+		{"mk sinh năm 1990", false},
+		{"mk: hoamai", false},
 		{"passport", false},
 		// Phones' models and names with a year: no symbol, no password.
 		{"iPhone11", false},
