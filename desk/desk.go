@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -123,13 +124,19 @@ type desk struct {
 	now     time.Time
 	replies []flows.Reply
 	args    string // text that came with an action (a message to send)
+	// turn names the turn for the ids of what is enqueued for others
+	// (flows.StaffRequest.Turn): the same on every attempt at it.
+	turn string
 }
 
 // Do performs a staff request for resident and returns the replies. A
 // refusal (wrong role, wrong area) is a reply, not an error; errors are
 // failures of the store.
 func (d *Desk) Do(ctx context.Context, resident string, s *flows.Session, req flows.StaffRequest, now time.Time) ([]flows.Reply, error) {
-	k := &desk{d: d, me: resident, s: s, now: now}
+	k := &desk{d: d, me: resident, s: s, now: now, turn: req.Turn}
+	if k.turn == "" {
+		k.turn = "t" + strconv.FormatInt(now.UnixNano(), 36) // a caller that names no turn: each call is one
+	}
 	if req.Action == actStaff+"contact" {
 		// A resident sharing a phone number mid-guide: their screen stays.
 		return k.replies, k.contact(ctx, req.Args)

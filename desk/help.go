@@ -422,7 +422,7 @@ func (k *desk) sendToResident(ctx context.Context, id, text string) error {
 		lang = s.Lang
 	}
 	msg, _ := k.d.Loc.Localize(lang, "common.message_from_team", map[string]any{"Name": firstName(h.ClaimerName), "Text": text})
-	if err := k.d.Help.Enqueue(ctx, h.Resident, flows.Reply{ID: "msg:" + id + ":" + strconv.FormatInt(k.now.UnixNano(), 36), Text: msg}); err != nil {
+	if err := k.d.Help.Enqueue(ctx, h.Resident, flows.Reply{ID: "msg:" + id + ":" + k.turn, Text: msg}); err != nil {
 		return err
 	}
 	if k.d.Notify != nil {
@@ -460,7 +460,7 @@ func (k *desk) note(ctx context.Context, id, text string) error {
 			lang = s.Lang
 		}
 		msg, _ := k.d.Loc.Localize(lang, "staff.note_from_resident", map[string]any{"Name": h.Name, "Note": text})
-		if err := k.d.Help.Enqueue(ctx, h.ClaimedBy, flows.Reply{ID: "note:" + id + ":" + strconv.FormatInt(k.now.UnixNano(), 36), Text: msg}); err != nil {
+		if err := k.d.Help.Enqueue(ctx, h.ClaimedBy, flows.Reply{ID: "note:" + id + ":" + k.turn, Text: msg}); err != nil {
 			return err
 		}
 		if k.d.Notify != nil {
@@ -506,8 +506,9 @@ func (k *desk) contact(ctx context.Context, phone string) error {
 			text, _ := k.d.Loc.Localize(lang, "staff.contact_shared", map[string]any{"Name": name, "Phone": phone})
 			// The id names the request and the turn, never the number: ids
 			// outlive the message in the helper's sent markers and are
-			// logged when a send fails.
-			r := flows.Reply{ID: "contact:" + h.ID + ":" + strconv.FormatInt(k.now.UnixNano(), 36), Text: text}
+			// logged when a send fails. The turn's name, not the clock, so
+			// that a retried turn passes the number on once.
+			r := flows.Reply{ID: "contact:" + h.ID + ":" + k.turn, Text: text}
 			if err := k.d.Help.Enqueue(ctx, h.ClaimedBy, r); err != nil {
 				return err
 			}

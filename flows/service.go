@@ -89,8 +89,14 @@ func (s *Service) Handle(ctx context.Context, resident string, in Input) (Handle
 	}
 	var h Handled
 	var effects bool
+	// The turn's name for the desk (StaffRequest.Turn): the update id, or,
+	// from a channel that gives none, one made now for all the attempts.
+	turn := in.UpdateID
+	if turn == "" {
+		turn = "t" + strconv.FormatInt(s.Clock.Now().UnixNano(), 36)
+	}
 	for attempt := 0; ; attempt++ {
-		h, effects, err = s.once(ctx, resident, in, sess)
+		h, effects, err = s.once(ctx, resident, in, sess, turn)
 		if !errors.Is(err, ErrStale) || attempt >= maxStaleRetries {
 			break
 		}
@@ -151,9 +157,9 @@ func (s *Service) apply(ctx context.Context, resident string) {
 	}
 }
 
-// once runs one attempt of a turn on the loaded session; it reports whether
-// the commit carried effects.
-func (s *Service) once(ctx context.Context, resident string, in Input, sess Session) (Handled, bool, error) {
+// once runs one attempt of the turn named turn on the loaded session; it
+// reports whether the commit carried effects.
+func (s *Service) once(ctx context.Context, resident string, in Input, sess Session, turn string) (Handled, bool, error) {
 	now := s.Clock.Now()
 	res, err := s.Engine.Handle(sess, in, now)
 	if err == nil && res.Check != nil {
@@ -164,8 +170,12 @@ func (s *Service) once(ctx context.Context, resident string, in Input, sess Sess
 		if s.Desk == nil {
 			text, _ := s.Engine.Loc.Localize(LangOrDefault(res.Session.Lang), "common.unknown_command", nil)
 			replies = []Reply{{Text: text}}
-		} else if replies, err = s.Desk.Do(ctx, resident, &res.Session, *res.Staff, now); err != nil {
-			return Handled{}, false, err // a store failure: nothing committed, the update comes again
+		} else {
+			req := *res.Staff
+			req.Turn = turn
+			if replies, err = s.Desk.Do(ctx, resident, &res.Session, req, now); err != nil {
+				return Handled{}, false, err // a store failure: nothing committed, the update comes again
+			}
 		}
 		res.Replies = append(res.Replies, replies...)
 	}

@@ -84,6 +84,14 @@ type StaffRequest struct {
 	Command string // "join", "invite", "team", …
 	Args    string
 	Action  string // a staff button's action, "staff:…"
+	// Turn names the turn that asked, the same on every attempt at it: the
+	// update id (Input.UpdateID), set by the Service. The desk names the
+	// messages it enqueues for others after it, so that the sent markers
+	// let one copy through when the turn runs again (a stale write, or a
+	// failed one and the update delivered again); an id made from the
+	// clock differed on each attempt, and from the message (a shared phone
+	// number) would keep personal data in the markers and the logs.
+	Turn string
 }
 
 // OpenEntry is a resident with an unfinished flow in a hamlet, known by
