@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -115,6 +116,14 @@ func (r *Redis) Sweep(ctx context.Context, now time.Time, opts SweepOptions) (Sw
 // memory).
 const retireScans = 10
 
+// retireTally is what the retention step tells the SweepReport. On a
+// cluster every master is scanned in its own goroutine, so the counts are
+// kept per node and added under mu.
+type retireTally struct {
+	mu            sync.Mutex
+	busy, retired int
+}
+
 // retire reads the next stretch of stored sessions on each node (a SCAN
 // cursor kept in Keys.RetentionCursor) and hands the residents whose last
 // message (Session.Seen) is older than now−Retention to opts.Retire, which
@@ -122,65 +131,92 @@ const retireScans = 10
 func (r *Redis) retire(ctx context.Context, now time.Time, opts SweepOptions, rep *SweepReport) error {
 	before := now.Add(-opts.Retention)
 	head := r.keys.prefix + ":{r:"
+	var tally retireTally
 	scan := func(ctx context.Context, c *redis.Client) error {
 		node := c.Options().Addr
 		cur, err := r.c.HGet(ctx, r.keys.RetentionCursor(), node).Uint64()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return err
 		}
-		var keys []string
+		var busy, retired int
+		defer func() {
+			tally.mu.Lock()
+			tally.busy += busy
+			tally.retired += retired
+			tally.mu.Unlock()
+		}()
 		for range retireScans {
-			var ks []string
-			if ks, cur, err = c.Scan(ctx, cur, head+"*}:session", 1000).Result(); err != nil {
+			keys, next, err := c.Scan(ctx, cur, head+"*}:session", 1000).Result()
+			if err != nil {
 				return err
 			}
-			if keys = append(keys, ks...); cur == 0 {
-				break // a pass ended: the next run starts another
-			}
-		}
-		if len(keys) > 0 {
-			// A pipeline, not MGET: on a cluster node the keys span slots.
-			gets := make([]*redis.StringCmd, len(keys))
-			if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
-				for i, k := range keys {
-					gets[i] = p.Get(ctx, k)
-				}
-				return nil
-			}); err != nil && !errors.Is(err, redis.Nil) {
+			silent, err := r.silent(ctx, c, keys, before)
+			if err != nil {
 				return err
 			}
-			for i, k := range keys {
-				raw, err := gets[i].Result()
-				if err != nil {
-					continue // gone since the scan
-				}
-				var s struct {
-					Seen time.Time `json:"seen"`
-				}
-				if json.Unmarshal([]byte(raw), &s) != nil || s.Seen.After(before) {
-					continue
-				}
+			for _, k := range silent {
 				resident := strings.TrimSuffix(strings.TrimPrefix(k, head), "}:session")
 				forgot, err := opts.Retire(ctx, resident, before)
 				switch {
 				case errors.Is(err, flows.ErrLocked):
-					rep.Busy++ // busy, so not silent
+					busy++ // busy, so not silent
 				case err != nil:
 					return err
 				case forgot:
-					rep.Retired++
+					retired++
 				}
+			}
+			if cur = next; cur == 0 {
+				break // a pass ended: the next run starts another
 			}
 		}
 		return r.c.HSet(ctx, r.keys.RetentionCursor(), node, cur).Err()
 	}
+	var err error
 	switch c := r.c.(type) {
 	case *redis.ClusterClient:
-		return c.ForEachMaster(ctx, scan)
+		err = c.ForEachMaster(ctx, scan)
 	case *redis.Client:
-		return scan(ctx, c)
+		err = scan(ctx, c)
+	default:
+		return errors.New("a client that is neither a node nor a cluster: retention skipped")
 	}
-	return errors.New("a client that is neither a node nor a cluster: retention skipped")
+	rep.Busy += tally.busy
+	rep.Retired += tally.retired
+	return err
+}
+
+// silent returns those of the session keys whose resident's last message
+// is not after before.
+func (r *Redis) silent(ctx context.Context, c *redis.Client, keys []string, before time.Time) ([]string, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	// A pipeline, not MGET: on a cluster node the keys span slots.
+	gets := make([]*redis.StringCmd, len(keys))
+	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			gets[i] = p.Get(ctx, k)
+		}
+		return nil
+	}); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	var out []string
+	for i, k := range keys {
+		raw, err := gets[i].Result()
+		if err != nil {
+			continue // gone since the scan
+		}
+		var s struct {
+			Seen time.Time `json:"seen"`
+		}
+		if json.Unmarshal([]byte(raw), &s) != nil || s.Seen.After(before) {
+			continue
+		}
+		out = append(out, k)
+	}
+	return out, nil
 }
 
 // repair applies the effects of residents waiting in the work index since
