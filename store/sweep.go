@@ -58,8 +58,11 @@ type SweepReport struct {
 	Busy int
 	// Abandoned counts residents dropped from open indexes as idle.
 	Abandoned int64
-	// Retired counts residents forgotten after Retention without a message.
-	Retired int
+	// Retired counts residents forgotten after Retention without a message,
+	// and RetireFailed those Retire returned an error for (logged; they are
+	// tried again on the next pass over the sessions).
+	Retired      int
+	RetireFailed int
 }
 
 // maxRepairs bounds the residents one Sweep repairs.
@@ -120,14 +123,15 @@ const retireScans = 10
 // cluster every master is scanned in its own goroutine, so the counts are
 // kept per node and added under mu.
 type retireTally struct {
-	mu            sync.Mutex
-	busy, retired int
+	mu                    sync.Mutex
+	busy, retired, failed int
 }
 
 // retire reads the next stretch of stored sessions on each node (a SCAN
 // cursor kept in Keys.RetentionCursor) and hands the residents whose last
 // message (Session.Seen) is older than now−Retention to opts.Retire, which
-// checks again under their lock.
+// checks again under their lock. A resident Retire fails on is logged and
+// counted, and the stretch goes on: they are tried again on the next pass.
 func (r *Redis) retire(ctx context.Context, now time.Time, opts SweepOptions, rep *SweepReport) error {
 	before := now.Add(-opts.Retention)
 	head := r.keys.prefix + ":{r:"
@@ -138,11 +142,12 @@ func (r *Redis) retire(ctx context.Context, now time.Time, opts SweepOptions, re
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return err
 		}
-		var busy, retired int
+		var busy, retired, failed int
 		defer func() {
 			tally.mu.Lock()
 			tally.busy += busy
 			tally.retired += retired
+			tally.failed += failed
 			tally.mu.Unlock()
 		}()
 		for range retireScans {
@@ -160,8 +165,20 @@ func (r *Redis) retire(ctx context.Context, now time.Time, opts SweepOptions, re
 				switch {
 				case errors.Is(err, flows.ErrLocked):
 					busy++ // busy, so not silent
-				case err != nil:
+				case err != nil && ctx.Err() != nil:
 					return err
+				case err != nil:
+					// Going on: one resident Retire always fails on (a
+					// corrupt session, say) must not stop everyone after
+					// them from being forgotten. The id stays out of the
+					// log, as it is meant to be forgotten.
+					failed++
+					pseud, msg := r.Pseudonym(resident), err.Error()
+					if resident != "" {
+						msg = strings.ReplaceAll(msg, resident, "pseudonym "+pseud)
+					}
+					r.log.Warn("store: sweep could not retire a resident; they are tried again on the next pass",
+						"pseudonym", pseud, "err", msg)
 				case forgot:
 					retired++
 				}
@@ -183,6 +200,7 @@ func (r *Redis) retire(ctx context.Context, now time.Time, opts SweepOptions, re
 	}
 	rep.Busy += tally.busy
 	rep.Retired += tally.retired
+	rep.RetireFailed += tally.failed
 	return err
 }
 
