@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -43,6 +44,9 @@ type SweepOptions struct {
 	// whether it did). Zero Retention or a nil Retire skips the step.
 	Retention time.Duration
 	Retire    func(ctx context.Context, resident string, before time.Time) (bool, error)
+	// MaxRetires bounds the residents one Sweep hands to Retire, all
+	// nodes together; zero means DefaultMaxRetires.
+	MaxRetires int
 }
 
 // SweepReport says what a Sweep did.
@@ -119,12 +123,19 @@ func (r *Redis) Sweep(ctx context.Context, now time.Time, opts SweepOptions) (Sw
 // memory).
 const retireScans = 10
 
+// DefaultMaxRetires is SweepOptions.MaxRetires when it is not set. Retire
+// takes about ten round trips and nothing renews the sweep lock
+// (sweepLockTTL, 5 minutes): the first run against a year-old database
+// would otherwise hand some 10,000 residents a node to Retire in one go.
+const DefaultMaxRetires = 1000
+
 // retireTally is what the retention step tells the SweepReport. On a
 // cluster every master is scanned in its own goroutine, so the counts are
 // kept per node and added under mu.
 type retireTally struct {
 	mu                    sync.Mutex
 	busy, retired, failed int
+	left                  atomic.Int64 // Retire calls left in this run
 }
 
 // retire reads the next stretch of stored sessions on each node (a SCAN
@@ -132,10 +143,17 @@ type retireTally struct {
 // message (Session.Seen) is older than now−Retention to opts.Retire, which
 // checks again under their lock. A resident Retire fails on is logged and
 // counted, and the stretch goes on: they are tried again on the next pass.
+// After MaxRetires calls to Retire the run stops, keeping the cursor for
+// the next.
 func (r *Redis) retire(ctx context.Context, now time.Time, opts SweepOptions, rep *SweepReport) error {
 	before := now.Add(-opts.Retention)
 	head := r.keys.prefix + ":{r:"
 	var tally retireTally
+	if opts.MaxRetires > 0 {
+		tally.left.Store(int64(opts.MaxRetires))
+	} else {
+		tally.left.Store(DefaultMaxRetires)
+	}
 	scan := func(ctx context.Context, c *redis.Client) error {
 		node := c.Options().Addr
 		cur, err := r.c.HGet(ctx, r.keys.RetentionCursor(), node).Uint64()
@@ -151,6 +169,9 @@ func (r *Redis) retire(ctx context.Context, now time.Time, opts SweepOptions, re
 			tally.mu.Unlock()
 		}()
 		for range retireScans {
+			if tally.left.Load() <= 0 {
+				break // the cap: the next run goes on from cur
+			}
 			keys, next, err := c.Scan(ctx, cur, head+"*}:session", 1000).Result()
 			if err != nil {
 				return err
@@ -160,6 +181,14 @@ func (r *Redis) retire(ctx context.Context, now time.Time, opts SweepOptions, re
 				return err
 			}
 			for _, k := range silent {
+				if tally.left.Add(-1) < 0 {
+					// The cap, within a call: a cursor can only be kept
+					// between calls, so the next run reads this one again
+					// (those retired are gone from it). It would stay
+					// stuck only on a call holding MaxRetires residents
+					// Retire keeps or fails on.
+					return r.c.HSet(ctx, r.keys.RetentionCursor(), node, cur).Err()
+				}
 				resident := strings.TrimSuffix(strings.TrimPrefix(k, head), "}:session")
 				forgot, err := opts.Retire(ctx, resident, before)
 				switch {

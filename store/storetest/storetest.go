@@ -66,7 +66,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"CountsMonths", testCountsMonths},
 		{"Pseudonym", testPseudonym},
 		{"Retention", testRetention},
-		{"RetentionCounts", testRetentionCounts},
+		{"RetentionCap", testRetentionCap},
 		{"RetentionFailure", testRetentionFailure},
 		{"OutboxIndex", testOutboxIndex},
 		{"SendMarkers", testSendMarkers},
@@ -1128,29 +1128,36 @@ func silentResidents(t *testing.T, s *store.Redis, n int) []string {
 	return out
 }
 
-// testRetentionCounts checks that the report counts each retired resident
-// once, also when a cluster's masters are scanned in parallel (run it with
-// -race).
-func testRetentionCounts(t *testing.T, s *store.Redis) {
+// testRetentionCap checks that one Sweep hands at most MaxRetires
+// residents to Retire, that the next runs go on where it stopped, and
+// that the report counts each retired resident once, also when a
+// cluster's masters are scanned in parallel (run it with -race).
+func testRetentionCap(t *testing.T, s *store.Redis) {
 	ctx := t.Context()
-	const n = 30
+	const n, limit = 30, 5
 	silent := silentResidents(t, s, n)
 	var mu sync.Mutex
 	asked := map[string]int{}
+	perRun := 0
 	retire := func(ctx context.Context, resident string, before time.Time) (bool, error) {
 		mu.Lock()
 		asked[resident]++
+		perRun++
 		mu.Unlock()
 		return true, s.Forget(ctx, resident)
 	}
-	opts := store.SweepOptions{Retention: 365 * 24 * time.Hour, Retire: retire}
+	opts := store.SweepOptions{Retention: 365 * 24 * time.Hour, Retire: retire, MaxRetires: limit}
 	retired := 0
-	// The other tests' keys share the server: a few runs end a pass.
-	for range 5 {
+	for run := 0; retired < n && run < 100; run++ {
+		perRun = 0
 		rep, err := s.Sweep(ctx, t0.Add(400*24*time.Hour), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
+		if perRun > limit {
+			t.Errorf("run %d handed %d residents to Retire, more than %d", run, perRun, limit)
+		}
+		diff(t, fmt.Sprintf("run %d: retired in the report", run), perRun, rep.Retired)
 		retired += rep.Retired
 	}
 	diff(t, "retired", n, retired)
