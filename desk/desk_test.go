@@ -102,7 +102,7 @@ func codeIn(t *testing.T, texts []string) string {
 
 func TestInviteJoinTeamRemove(t *testing.T) {
 	w := newStaffWorld(t)
-	check(t, "first contact, then the answer", []string{"common.welcome{Months=12}", "staff.not_a_member"}, w.cmd("tg:9", "team", ""))
+	check(t, "first contact, then the answer", []string{"common.welcome{Period=common.retention_months{Count=12}}", "staff.not_a_member"}, w.cmd("tg:9", "team", ""))
 	check(t, "a resident cannot invite", []string{"staff.only_coordinators"}, w.cmd("tg:9", "invite", ""))
 
 	// The configured coordinator invites a team member to hamlet a-2 by buttons.
@@ -117,13 +117,13 @@ func TestInviteJoinTeamRemove(t *testing.T) {
 
 	// Someone joins with the link (first contact) and is a team member of a-2.
 	got := w.send("tg:5", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "j_" + code, Name: "Hoa"})
-	check(t, "join on first contact", []string{"common.welcome{Months=12}", "staff.joined_team{Area=Xóm 2}"}, got)
+	check(t, "join on first contact", []string{"common.welcome{Period=common.retention_months{Count=12}}", "staff.joined_team{Area=Xóm 2}"}, got)
 	m, ok, err := w.st.Member(t.Context(), "tg:5")
 	if err != nil || !ok || m.Role != flows.RoleTeam || len(m.Areas) != 1 || m.Areas[0] != "a-2" || m.Name != "Hoa" {
 		t.Fatalf("member = %+v %v %v", m, ok, err)
 	}
 	// The code was for one use.
-	check(t, "used up", []string{"common.welcome{Months=12}", "staff.join_invalid"}, w.cmd("tg:6", "join", code))
+	check(t, "used up", []string{"common.welcome{Period=common.retention_months{Count=12}}", "staff.join_invalid"}, w.cmd("tg:6", "join", code))
 	check(t, "team member's view", []string{"staff.team_mine{Hamlets=Xóm 2}"}, w.cmd("tg:5", "team", ""))
 	check(t, "team members cannot invite", []string{"staff.only_coordinators"}, w.cmd("tg:5", "invite", ""))
 
@@ -600,7 +600,7 @@ func TestPayeesAreRegisteredByTheTeam(t *testing.T) {
 	}
 	w.cmd("tg:5", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-1")))
 	w.cmd("tg:7", "join", codeIn(t, w.cmd("tg:1", "invite", "team b-1")))
-	check(t, "resident", []string{"common.welcome{Months=12}", "staff.not_a_member"}, w.cmd("tg:9", "payee", "add Trường"))
+	check(t, "resident", []string{"common.welcome{Period=common.retention_months{Count=12}}", "staff.not_a_member"}, w.cmd("tg:9", "payee", "add Trường"))
 	check(t, "ask for the code", []string{"staff.payee_send_qr{Name=Trường Tiểu học Xóm 1}"}, w.cmd("tg:5", "payee", "add Trường Tiểu học Xóm 1"))
 	// The photo or text goes to the payee checker.
 	res, err := w.svc.Engine.Handle(mustSession(t, w, "tg:5"), flows.Input{Kind: flows.InputText, Text: "000201..."}, w.now)
@@ -644,15 +644,15 @@ func mustSession(t *testing.T, w *staffWorld, who string) flows.Session {
 // with no screen of their own, and its buttons work after a team command.
 func TestAFirstCommandIsAnswered(t *testing.T) {
 	w := newStaffWorld(t)
-	check(t, "/help first", []string{"common.welcome{Months=12}", "common.help", "common.choose_commune"}, w.cmd("tg:20", "help", ""))
+	check(t, "/help first", []string{"common.welcome{Period=common.retention_months{Count=12}}", "common.help", "common.choose_commune"}, w.cmd("tg:20", "help", ""))
 	check(t, "then a commune", []string{"common.choose_hamlet{Commune=Xã A}"}, w.tap("tg:20", "🏡 Xã A"))
-	check(t, "/lang first", []string{"common.welcome{Months=12}", "common.lang_choose"}, w.cmd("tg:21", "lang", ""))
-	check(t, "/checkqr first", []string{"common.welcome{Months=12}", "common.checkqr_ask"}, w.cmd("tg:22", "checkqr", ""))
+	check(t, "/lang first", []string{"common.welcome{Period=common.retention_months{Count=12}}", "common.lang_choose"}, w.cmd("tg:21", "lang", ""))
+	check(t, "/checkqr first", []string{"common.welcome{Period=common.retention_months{Count=12}}", "common.checkqr_ask"}, w.cmd("tg:22", "checkqr", ""))
 
 	// The coordinator's first message is /pending: answered, with no dead
 	// picker above the answer; the next message offers the picker.
 	got := w.cmd("tg:1", "pending", "")
-	if len(got) != 2 || got[0] != "common.welcome{Months=12}" || !strings.HasPrefix(got[1], "staff.") {
+	if len(got) != 2 || got[0] != "common.welcome{Period=common.retention_months{Count=12}}" || !strings.HasPrefix(got[1], "staff.") {
 		t.Errorf("coordinator's first /pending = %q, want the welcome and the answer", got)
 	}
 	check(t, "the next message", []string{"common.choose_commune"}, w.send("tg:1", flows.Input{Kind: flows.InputText, Text: "chào"}))

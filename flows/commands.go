@@ -22,7 +22,7 @@ func (t *turn) command(cmd, args string) error {
 			}
 		}
 		if t.s.Hamlet == "" {
-			t.say("common.welcome", map[string]any{"Months": t.e.retentionMonths()})
+			t.welcome()
 			return t.showCommunes()
 		}
 		return t.menu("")

@@ -36,13 +36,26 @@ type Engine struct {
 // DefaultRetention is Engine.Retention when it is not set: 12 months.
 const DefaultRetention = 365 * 24 * time.Hour
 
-// retentionMonths is Retention in whole months, as the first screen says it.
-func (e *Engine) retentionMonths() int {
+// retentionPeriod is Retention as the first screen says it, a message id
+// and its Count, never shorter than it is: in days under 60 days (45 days
+// in whole months read "1 month"), otherwise in months rounded up, a month
+// counted as 30.5 days so that 365 or 366 days read "12 months".
+func (e *Engine) retentionPeriod() (id string, count int) {
 	r := e.Retention
 	if r <= 0 {
 		r = DefaultRetention
 	}
-	return max(1, int(math.Round(r.Hours()/24/30.44)))
+	days := r.Hours() / 24
+	if days < 60 {
+		return "common.retention_days", max(1, int(math.Ceil(days)))
+	}
+	return "common.retention_months", int(math.Ceil(days / 30.5))
+}
+
+// welcome says the first screen's words.
+func (t *turn) welcome() {
+	id, n := t.e.retentionPeriod()
+	t.say("common.welcome", map[string]any{"Period": t.text(id, map[string]any{"Count": n})})
 }
 
 // DefaultMaxSteps is the step budget per input when Engine.MaxSteps is zero.
@@ -143,7 +156,7 @@ func (t *turn) firstContact(in Input) (bool, error) {
 	case t.s.Lang == "":
 		t.s.Lang = "vi"
 	}
-	t.say("common.welcome", map[string]any{"Months": t.e.retentionMonths()})
+	t.welcome()
 	if in.Kind != InputCommand {
 		return true, t.showCommunes()
 	}

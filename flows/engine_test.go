@@ -111,7 +111,7 @@ func onboard(c *conv) {
 func TestFirstContact(t *testing.T) {
 	c := newConv(t)
 	res := c.text("alo")
-	check(t, "replies", []string{"common.welcome{Months=12}", "common.choose_commune"}, texts(res))
+	check(t, "replies", []string{"common.welcome{Period=common.retention_months{Count=12}}", "common.choose_commune"}, texts(res))
 	// Only communes valid today, in display order, then the language button.
 	check(t, "buttons", []string{"🏡 Xã A", "🏡 Xã B", "common.btn.english"}, labels(c.lastButtons()))
 	check(t, "lang", "vi", c.s.Lang)
@@ -156,13 +156,13 @@ func TestDeepLink(t *testing.T) {
 	t.Run("new resident", func(t *testing.T) {
 		c := newConv(t)
 		res := c.cmd("start", "h_b-1")
-		check(t, "replies", []string{"common.welcome{Months=12}", "common.hamlet_set{Commune=Xã B,Hamlet=Bản Một}", "common.menu"}, texts(res))
+		check(t, "replies", []string{"common.welcome{Period=common.retention_months{Count=12}}", "common.hamlet_set{Commune=Xã B,Hamlet=Bản Một}", "common.menu"}, texts(res))
 		check(t, "hamlet", "b-1", c.s.Hamlet)
 	})
 	t.Run("unknown payload is a plain start", func(t *testing.T) {
 		c := newConv(t)
 		res := c.cmd("start", "ref_AbC-123_x")
-		check(t, "replies", []string{"common.welcome{Months=12}", "common.choose_commune"}, texts(res))
+		check(t, "replies", []string{"common.welcome{Period=common.retention_months{Count=12}}", "common.choose_commune"}, texts(res))
 		c2 := newConv(t)
 		c2.cmd("start", "h_nope")
 		check(t, "stage", flows.StageCommune, c2.s.Stage)
@@ -412,7 +412,7 @@ func TestForget(t *testing.T) {
 	}
 	check(t, "session cleared", flows.Session{Lang: "vi", KeyboardSeq: 0}, flows.Session{Lang: c.s.Lang, KeyboardSeq: 0, Hamlet: c.s.Hamlet})
 	res = c.text("hi")
-	check(t, "greeted again", "common.welcome{Months=12}", texts(res)[0])
+	check(t, "greeted again", "common.welcome{Period=common.retention_months{Count=12}}", texts(res)[0])
 }
 
 func TestExpiry(t *testing.T) {

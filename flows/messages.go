@@ -11,7 +11,9 @@ func ContentFields() []string { return []string{"Hamlet", "Commune"} }
 // never supplied.
 func SystemMessages() map[string][]string {
 	m := map[string][]string{
-		"common.welcome":           {"Months"},
+		"common.welcome":           {"Period"},
+		"common.retention_months":  {"Count"},
+		"common.retention_days":    {"Count"},
 		"common.choose_commune":    nil,
 		"common.choose_hamlet":     {"Commune"},
 		"common.hamlet_set":        {"Hamlet", "Commune"},

@@ -49,7 +49,7 @@ func TestServiceIgnoresARedeliveredUpdate(t *testing.T) {
 	if _, err := svc.Handle(ctx, "tg:7", in); err != nil {
 		t.Fatal(err)
 	}
-	check(t, "first", []string{"common.welcome{Months=12}", "common.choose_commune"}, flowstest.OutboxTexts(t, st, "tg:7"))
+	check(t, "first", []string{"common.welcome{Period=common.retention_months{Count=12}}", "common.choose_commune"}, flowstest.OutboxTexts(t, st, "tg:7"))
 	if h, err := svc.Handle(ctx, "tg:7", in); err != nil || !h.Duplicate {
 		t.Fatalf("redelivery: %+v %v", h, err)
 	}
