@@ -1,6 +1,8 @@
 package desk_test
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,4 +78,101 @@ func TestSilentResidentsAreForgottenAfterRetention(t *testing.T) {
 	if rep, err := w.st.Sweep(ctx, w.now, store.SweepOptions{Retention: 365 * 24 * time.Hour, Retire: w.svc.Retire}); err != nil || rep.Retired != 0 {
 		t.Errorf("second sweep: %+v, %v", rep, err)
 	}
+}
+
+// Right after the sweep retires a resident (time just past the retention,
+// so keys with a TTL have not run out), Redis names them only where it may:
+// by pseudonym, in the hamlet's anonymous tallies. Their id, name, phone
+// number and note are gone, as is the mapping from the pseudonym back.
+func TestRightAfterRetirementOnlyTheHamletTalliesKeepThePseudonym(t *testing.T) {
+	w := newStaffWorld(t)
+	ctx := t.Context()
+	joinHoa(t, w)
+	w.begin("tg:20", "Lan", "a-1", "demo")
+	w.tap("tg:20", "common.btn.human")
+	w.send("tg:20", flows.Input{Kind: flows.InputContact, Text: "0912345678"})
+	rs := w.outboxOf("tg:5")
+	if len(rs) == 0 || len(rs[len(rs)-1].Buttons) == 0 {
+		t.Fatalf("Hoa was not asked to help: %+v", rs)
+	}
+	claim := rs[len(rs)-1].Buttons[0].Data
+	flowstest.OutboxTexts(t, w.st, "tg:5")
+	w.send("tg:5", flows.Input{Kind: flows.InputChoice, Data: claim})
+	if rs = w.outboxOf("tg:20"); len(rs) == 0 || len(rs[0].Buttons) == 0 {
+		t.Fatalf("Lan was not offered to write where she lives: %+v", rs)
+	}
+	note := rs[0].Buttons[0].Data
+	flowstest.OutboxTexts(t, w.st, "tg:20")
+	w.send("tg:20", flows.Input{Kind: flows.InputChoice, Data: note})
+	w.send("tg:20", flows.Input{Kind: flows.InputText, Text: "Nhà cạnh trạm y tế"})
+	for _, who := range []string{"tg:1", "tg:5", "tg:20"} {
+		flowstest.OutboxTexts(t, w.st, who)
+	}
+	pseud := w.st.Pseudonym("tg:20")
+
+	const retention = time.Hour
+	w.now = w.now.Add(retention + time.Minute)
+	w.mini.FastForward(retention + time.Minute)
+	rep, err := w.st.Sweep(ctx, w.now, store.SweepOptions{Retention: retention, Retire: w.svc.Retire})
+	if err != nil || rep.Retired != 1 {
+		t.Fatalf("sweep: %+v, %v; want Lan retired", rep, err)
+	}
+
+	// The keys that may still hold Lan's pseudonym, and why.
+	mayKeep := []struct{ key, why string }{
+		{":{h:a-1}:started:", "the hamlet's tally of residents who started a flow"},
+		{":{h:a-1}:done:", "… who finished one"},
+		{":{h:a-1}:open:", "… who are in one (the sweep's expiry drops them)"},
+		{":{h:a-1}:residents", "… filed under the hamlet"},
+		{":{h:a-1}:completions", "the hamlet's stream of finished flows"},
+		{":{h:a-1}:helps", "the hamlet's stream of help requests"},
+		{":{h:a-1}:dedupe:" + pseud + ":", "an applied effect's marker, DedupeTTL"},
+	}
+	tallies := 0
+	for _, key := range w.mini.Keys() {
+		v := key + "\n" + redisValue(t, w.mini, key)
+		switch {
+		case strings.Contains(key, ":{r:tg:20}:upd:") && w.mini.TTL(key) > 0 && w.mini.TTL(key) <= store.ProcessedTTL:
+			// Her update ids, "1" each: kept ProcessedTTL (48 h) against
+			// Telegram's redelivery, gone by themselves long before any
+			// retention a deployment sets ends.
+			continue
+		case key == "desk:v1:{r:tg:5}:session":
+			// Known, left for the desk: Hoa's stored keyboard keeps the
+			// labels of her last screen ("message Lan") until her next
+			// screen, as her chat keeps the message. The rest of her
+			// session must not name Lan.
+			v = key + "\n" + withoutKeyboard(t, redisValue(t, w.mini, key))
+		}
+		for _, what := range []string{"tg:20", "Lan", "0912345678", "trạm y tế"} {
+			if strings.Contains(v, what) {
+				t.Errorf("%q is still in Redis right after the sweep: %s", what, v)
+			}
+		}
+		if !strings.Contains(v, pseud) {
+			continue
+		}
+		tallies++
+		if !slices.ContainsFunc(mayKeep, func(k struct{ key, why string }) bool { return strings.Contains(key, k.key) }) {
+			t.Errorf("Lan's pseudonym is in a key that should not keep it: %s", v)
+		}
+	}
+	if tallies == 0 {
+		t.Error("no key holds Lan's pseudonym: the hamlet's tallies lost her")
+	}
+}
+
+// withoutKeyboard returns a stored session without its keyboard.
+func withoutKeyboard(t *testing.T, raw string) string {
+	t.Helper()
+	var s map[string]any
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		t.Fatal(err)
+	}
+	delete(s, "kb")
+	out, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
 }
