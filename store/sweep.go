@@ -218,13 +218,8 @@ func (r *Redis) retire(ctx context.Context, now time.Time, opts SweepOptions, re
 		}
 		return r.c.HSet(ctx, r.keys.RetentionCursor(), node, cur).Err()
 	}
-	var err error
-	switch c := r.c.(type) {
-	case *redis.ClusterClient:
-		err = c.ForEachMaster(ctx, scan)
-	case *redis.Client:
-		err = scan(ctx, c)
-	default:
+	ok, err := r.forEachNode(ctx, scan)
+	if !ok {
 		return errors.New("a client that is neither a node nor a cluster: retention skipped")
 	}
 	rep.Busy += tally.busy
@@ -393,13 +388,8 @@ func (r *Redis) migrateCounters(ctx context.Context) error {
 		}
 		return iter.Err()
 	}
-	var err error
-	switch c := r.c.(type) {
-	case *redis.ClusterClient:
-		err = c.ForEachMaster(ctx, scan)
-	case *redis.Client:
-		err = scan(ctx, c)
-	default:
+	ok, err := r.forEachNode(ctx, scan)
+	if !ok {
 		return nil // a ring or another client: nothing of the old layout to find
 	}
 	if err != nil {
@@ -461,4 +451,17 @@ func (r *Redis) sweepPairs(ctx context.Context, opts SweepOptions) ([]HamletFlow
 		}
 	}
 	return out, nil
+}
+
+// forEachNode runs fn on every master of a cluster (at once, as go-redis's
+// ForEachMaster does) or on the one node, for work that reads every key
+// (SCAN). It reports false for any other client, on which fn did not run.
+func (r *Redis) forEachNode(ctx context.Context, fn func(context.Context, *redis.Client) error) (bool, error) {
+	switch c := r.c.(type) {
+	case *redis.ClusterClient:
+		return true, c.ForEachMaster(ctx, fn)
+	case *redis.Client:
+		return true, fn(ctx, c)
+	}
+	return false, nil
 }
