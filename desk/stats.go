@@ -858,16 +858,22 @@ func (k *desk) logResident(ctx context.Context, m flows.Member, hamlet, flow, ps
 	if err != nil {
 		return err
 	}
-	counted, err := k.d.Stats.TeamLog.LogTeamCompletion(ctx, h.ID, f.ID, pseudonym, k.now, f.ID)
+	data := map[string]any{"Name": name, "Flow": k.text(f.Title, nil), "Hamlet": h.Name}
+	return k.logTeam(ctx, h, f, pseudonym, data, "stats.logged", "stats.log_already")
+}
+
+// logTeam counts subject's completion of f in h as the team's, once, and
+// answers with logged (or already, when it was counted before) and a
+// button to log another.
+func (k *desk) logTeam(ctx context.Context, h flows.Area, f *flows.Flow, subject string, data map[string]any, logged, already string) error {
+	counted, err := k.d.Stats.TeamLog.LogTeamCompletion(ctx, h.ID, f.ID, subject, k.now, f.ID)
 	if err != nil {
 		return err
 	}
-	data := map[string]any{"Name": name, "Flow": k.text(f.Title, nil), "Hamlet": h.Name}
-	id := "stats.logged"
 	if !counted {
-		id = "stats.log_already"
+		logged = already
 	}
-	k.ask(id, data, []flows.Choice{{Label: k.text("stats.btn.log_more", nil), Action: actStaff + "log:h:" + h.ID + ":"}})
+	k.ask(logged, data, []flows.Choice{{Label: k.text("stats.btn.log_more", nil), Action: actStaff + "log:h:" + h.ID + ":"}})
 	return nil
 }
 
@@ -883,17 +889,8 @@ func (k *desk) logHousehold(ctx context.Context, m flows.Member, hamlet, flow, l
 		k.say("stats.log_bad_label", nil)
 		return nil
 	}
-	counted, err := k.d.Stats.TeamLog.LogTeamCompletion(ctx, h.ID, f.ID, flows.HouseholdSubject(h.ID, label), k.now, f.ID)
-	if err != nil {
-		return err
-	}
 	data := map[string]any{"Label": label, "Flow": k.text(f.Title, nil), "Hamlet": h.Name}
-	id := "stats.logged_household"
-	if !counted {
-		id = "stats.log_already_household"
-	}
-	k.ask(id, data, []flows.Choice{{Label: k.text("stats.btn.log_more", nil), Action: actStaff + "log:h:" + h.ID + ":"}})
-	return nil
+	return k.logTeam(ctx, h, f, flows.HouseholdSubject(h.ID, label), data, "stats.logged_household", "stats.log_already_household")
 }
 
 // statsMessages are the words of this file and their fields.
