@@ -26,6 +26,9 @@ type staffWorld struct {
 	n    int
 	now  time.Time
 	mini *miniredis.Miniredis
+	// shown is the label each button was last shown with, by resident
+	// and callback data, as their chat app shows it.
+	shown map[string]map[string]string
 }
 
 var ict = time.FixedZone("ICT", 7*3600)
@@ -35,7 +38,7 @@ func newStaffWorld(t *testing.T) *staffWorld {
 	m := miniredis.RunT(t)
 	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	t.Cleanup(func() { _ = c.Close() })
-	w := &staffWorld{t: t, now: flowstest.T0, mini: m}
+	w := &staffWorld{t: t, now: flowstest.T0, mini: m, shown: map[string]map[string]string{}}
 	clock := flows.ClockFunc(func() time.Time { return w.now })
 	st := store.New(c, store.Options{Prefix: "desk:v1", DataKey: []byte("k"), Clock: clock})
 	e := flowstest.NewEngine(t)
@@ -54,7 +57,17 @@ func (w *staffWorld) send(who string, in flows.Input) []string {
 	if _, err := w.svc.Handle(w.t.Context(), who, in); err != nil {
 		w.t.Fatal(err)
 	}
-	return flowstest.OutboxTexts(w.t, w.st, who)
+	var texts []string
+	for _, r := range flowstest.OutboxReplies(w.t, w.st, who) {
+		texts = append(texts, r.Text)
+		for _, b := range r.Buttons {
+			if w.shown[who] == nil {
+				w.shown[who] = map[string]string{}
+			}
+			w.shown[who][b.Data] = b.Label
+		}
+	}
+	return texts
 }
 
 func (w *staffWorld) cmd(who, name, args string) []string {
@@ -69,7 +82,15 @@ func (w *staffWorld) keyboard(who string) []flows.Choice {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	return w.svc.Engine.Expand(s).Keyboard
+	// A label the session does not keep (flows.Choice.Private) is the
+	// one the button was shown with.
+	kb := w.svc.Engine.Expand(s).Keyboard
+	for i, c := range kb {
+		if c.Label == "" {
+			kb[i].Label = w.shown[who][c.Data]
+		}
+	}
+	return kb
 }
 
 // tap taps the button whose label starts with label on who's keyboard.

@@ -276,7 +276,7 @@ func (k *desk) claim(ctx context.Context, id string) error {
 		return nil
 	}
 	k.ask("staff.help_claimed_you", data, []flows.Choice{
-		{Label: k.text("staff.btn.message", data), Action: actStaff + "msg:" + id},
+		{Label: k.text("staff.btn.message", data), Action: actStaff + "msg:" + id, Private: true},
 		{Label: k.text("staff.btn.close", nil), Action: actStaff + "close:" + id},
 	})
 	if h.Contact != "" {
@@ -358,15 +358,15 @@ func (k *desk) helpdesk(ctx context.Context) error {
 			lines = append(lines, k.text("staff.helpdesk_line", data))
 			switch {
 			case h.Status == flows.HelpOpen:
-				cs = append(cs, flows.Choice{Label: k.text("staff.btn.claim_name", data), Action: actStaff + "claim:" + h.ID})
+				cs = append(cs, flows.Choice{Label: k.text("staff.btn.claim_name", data), Action: actStaff + "claim:" + h.ID, Private: true})
 			case h.ClaimedBy == k.me || m.Role == flows.RoleCoordinator:
 				if h.ClaimedBy == k.me {
-					cs = append(cs, flows.Choice{Label: k.text("staff.btn.message", data), Action: actStaff + "msg:" + h.ID})
+					cs = append(cs, flows.Choice{Label: k.text("staff.btn.message", data), Action: actStaff + "msg:" + h.ID, Private: true})
 					if h.Contact != "" {
 						lines = append(lines, k.text("staff.contact_shared", map[string]any{"Name": data["Name"], "Phone": h.Contact}))
 					}
 				}
-				cs = append(cs, flows.Choice{Label: k.text("staff.btn.close_name", data), Action: actStaff + "close:" + h.ID})
+				cs = append(cs, flows.Choice{Label: k.text("staff.btn.close_name", data), Action: actStaff + "close:" + h.ID, Private: true})
 			}
 		}
 	}

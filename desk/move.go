@@ -73,7 +73,7 @@ func (k *desk) move(ctx context.Context, parts []string) error {
 						name = k.text("staff.someone", nil)
 					}
 					c, _ := k.d.Areas.Area(h.ParentID)
-					cs = append(cs, flows.Choice{Label: k.text("staff.btn.move_who", map[string]any{"Name": name, "Commune": c.Name}), Action: actStaff + "mv:" + p})
+					cs = append(cs, flows.Choice{Label: k.text("staff.btn.move_who", map[string]any{"Name": name, "Commune": c.Name}), Action: actStaff + "mv:" + p, Private: true})
 					if len(cs) >= 20 {
 						break
 					}

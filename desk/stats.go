@@ -825,7 +825,7 @@ func (k *desk) logList(ctx context.Context, m flows.Member, hamlet, flow string,
 		}
 		days := int(k.now.Sub(e.Last).Hours() / 24)
 		buttons = append(buttons, flows.Choice{Label: k.text("stats.btn.resident", map[string]any{"Name": name, "Days": days}),
-			Action: actStaff + "log:r:" + h.ID + ":" + f.ID + ":" + e.Pseudonym})
+			Action: actStaff + "log:r:" + h.ID + ":" + f.ID + ":" + e.Pseudonym, Private: true})
 	}
 	buttons = k.pager(buttons, page, pages, func(p int) string {
 		return fmt.Sprintf("%slog:f:%s:%s:%d", actStaff, h.ID, f.ID, p)

@@ -54,7 +54,7 @@ func newStatsWorld(t *testing.T) *staffWorld {
 	m := miniredis.RunT(t)
 	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	t.Cleanup(func() { _ = c.Close() })
-	w := &staffWorld{t: t, now: flowstest.T0}
+	w := &staffWorld{t: t, now: flowstest.T0, shown: map[string]map[string]string{}}
 	clock := flows.ClockFunc(func() time.Time { return w.now })
 	st := store.New(c, store.Options{Prefix: "stats:v1", DataKey: []byte("k"), Clock: clock})
 	e := flowstest.NewEngine(t)

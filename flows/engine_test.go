@@ -648,3 +648,17 @@ func TestStopReminders(t *testing.T) {
 		t.Error("reminders still stopped after /start")
 	}
 }
+
+// A private label (a resident's name on a team member's button) is shown,
+// but the session keeps the button without it; the button still works by
+// its data and its number.
+func TestPrivateLabelIsShownNotKept(t *testing.T) {
+	var s flows.Session
+	shown := flows.SetKeyboard(&s, []flows.Choice{
+		{Label: "✉️ Nhắn cho Lan", Action: "staff:msg:1", Private: true},
+		{Label: "↩ Quay lại", Action: "menu"},
+	})
+	check(t, "shown", []string{"✉️ Nhắn cho Lan", "↩ Quay lại"}, []string{shown[0].Label, shown[1].Label})
+	check(t, "kept", []string{"", "↩ Quay lại"}, []string{s.Keyboard[0].Label, s.Keyboard[1].Label})
+	check(t, "kept action and data", []string{"staff:msg:1", shown[0].Data}, []string{s.Keyboard[0].Action, s.Keyboard[0].Data})
+}

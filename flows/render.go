@@ -33,14 +33,21 @@ func (t *turn) keyboardImage(id string, data map[string]any, image string, cs []
 // SetKeyboard makes cs the resident's current keyboard: each button gets a
 // short token ("<keyboard number>.<position>") for its callback data, so a
 // tap on an older keyboard is recognised. It returns the buttons to show.
+// A Private label is shown but not kept in the session.
 func SetKeyboard(s *Session, cs []Choice) []Choice {
 	s.KeyboardSeq++
 	for i := range cs {
 		cs[i].Data = choiceData(s.KeyboardSeq, i)
 	}
+	shown := publicChoices(cs)
+	for i := range cs {
+		if cs[i].Private {
+			cs[i].Label, cs[i].Private = "", false
+		}
+	}
 	s.Keyboard = cs
 	s.KeyboardSum = ""
-	return publicChoices(cs)
+	return shown
 }
 
 func publicChoices(cs []Choice) []Choice {

@@ -100,6 +100,13 @@ type Choice struct {
 	// Contact asks the channel for a button that shares the resident's
 	// phone number (Telegram's request_contact); it has no data.
 	Contact bool `json:"contact,omitempty"`
+	// Private marks a label that names someone (a resident on a team
+	// member's screen): it is shown, but the session keeps the button
+	// without its label, so the name is not stored with the team member's
+	// screen (a resident's /forget or retention cannot reach it there). A
+	// tap or the button's number still picks it; its label typed out does
+	// not.
+	Private bool `json:"-"`
 }
 
 // Clone returns a deep copy, so the engine never changes its argument.

@@ -120,16 +120,24 @@ type Outboxes interface {
 // OutboxTexts takes the texts waiting in resident's outbox, as if sent.
 func OutboxTexts(t *testing.T, st Outboxes, resident string) []string {
 	t.Helper()
+	var out []string
+	for _, r := range OutboxReplies(t, st, resident) {
+		out = append(out, r.Text)
+	}
+	return out
+}
+
+// OutboxReplies takes the replies waiting in resident's outbox, as if sent.
+func OutboxReplies(t *testing.T, st Outboxes, resident string) []flows.Reply {
+	t.Helper()
 	rs, err := st.Outbox(t.Context(), resident)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
 	for _, r := range rs {
-		out = append(out, r.Text)
 		if err := st.AckOutbox(t.Context(), resident, r.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return out
+	return rs
 }
