@@ -258,6 +258,11 @@ func (k *desk) areaName(id string) string {
 }
 
 func (k *desk) join(ctx context.Context, code string) error {
+	if strings.TrimSpace(code) == "" {
+		// "/join" alone: say how, without spending a try of the rate limit.
+		k.say("staff.join_how", nil)
+		return nil
+	}
 	ok, _, err := k.d.Store.Allow(ctx, "join:"+k.me, joinRate, joinBurst)
 	if err != nil {
 		return err
@@ -700,7 +705,7 @@ func (k *desk) pendingLine(ctx context.Context, r pendingRow) (string, error) {
 // staffMessages are the words of this file and their fields.
 func staffMessages() map[string][]string {
 	return map[string][]string{
-		"staff.unknown": nil, "staff.join_slow_down": nil, "staff.join_invalid": nil,
+		"staff.unknown": nil, "staff.join_slow_down": nil, "staff.join_invalid": nil, "staff.join_how": nil,
 		"staff.join_already_coordinator": nil, "staff.joined_team": {"Area"}, "staff.joined_coordinator": {"Area"},
 		"staff.only_coordinators": nil, "staff.invite_role": nil, "staff.invite_area": nil,
 		"staff.invite_no_area": nil, "staff.not_your_area": nil,

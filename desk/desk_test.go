@@ -200,6 +200,7 @@ func TestJoinIsRateLimited(t *testing.T) {
 	w.send("tg:8", flows.Input{Kind: flows.InputText, Text: "chào"})
 	for i := 0; i < 5; i++ {
 		check(t, "wrong code", []string{"staff.join_invalid"}, w.cmd("tg:8", "join", "aaaaaaaaaaaaaaaa"))
+		check(t, "no code", []string{"staff.join_how"}, w.cmd("tg:8", "join", " "))
 	}
 	check(t, "sixth try", []string{"staff.join_slow_down"}, w.cmd("tg:8", "join", "aaaaaaaaaaaaaaaa"))
 }
