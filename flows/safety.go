@@ -376,9 +376,16 @@ const (
 var secretWords = []struct {
 	words    []string
 	strength strength
+	// password: a phone number marked as this word's secret ("mật khẩu
+	// là 0912…") is one, since many people use their number as their
+	// password; an OTP, a PIN or a CVV is never a phone number ("số nhận
+	// OTP là 0912…" names the phone the code goes to).
+	password bool
 }{
-	{words: []string{"mat", "khau"}}, {words: []string{"matkhau"}}, {words: []string{"mk"}, strength: slang},
-	{words: []string{"password"}}, {words: []string{"passcode"}}, {words: []string{"pw"}},
+	{words: []string{"mat", "khau"}, password: true}, {words: []string{"matkhau"}, password: true},
+	{words: []string{"mk"}, strength: slang},
+	{words: []string{"password"}, password: true}, {words: []string{"passcode"}, password: true},
+	{words: []string{"pw"}, password: true},
 	{words: []string{"ma", "pin"}}, {words: []string{"otp"}}, {words: []string{"cvv"}}, {words: []string{"cvc"}},
 	{words: []string{"ma", "xac", "thuc"}}, {words: []string{"ma", "xac", "nhan"}}, {words: []string{"ma", "bao", "mat"}},
 	{words: []string{"pin"}, strength: weak}, {words: []string{"pass"}, strength: weak},
@@ -428,7 +435,7 @@ func secretWordNear(text string) bool {
 					continue
 				}
 				if secretAfterWord(next, marked, kw.strength) &&
-					!(phoneAt(words[j:]) && (kw.strength != strong || !marked)) {
+					!(phoneAt(words[j:]) && !(kw.password && marked)) {
 					return true
 				}
 				break // the first word that is not small decides

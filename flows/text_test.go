@@ -157,8 +157,13 @@ func TestSensitive(t *testing.T) {
 		{"pin 5000 mAh", false},
 		{"xóm có 1250 hộ, 4800 người", false},
 		{"pass lại xe máy", false},
-		{"pass: 0912345678", false},         // "to sell on", and whom to call
-		{"quên mật khẩu 0912345678", false}, // the account, not its password
+		{"pass: 0912345678", false},          // "to sell on", and whom to call
+		{"quên mật khẩu 0912345678", false},  // the account, not its password
+		{"số nhận OTP là 0912345678", false}, // the phone the OTP goes to
+		{"OTP: 0912345678", false},           // an OTP is never a phone number
+		{"mã xác thực gửi về 0912 345 678", false},
+		{"OTP: 482913", true},
+		{"password: 0912345678", true}, // a phone number kept as the password
 		{"số nhận OTP 0912345678", false},
 		// "mk" is also chat for "mình" (me): only a word with a digit after
 		// it counts, and no phone number. "mk: hoamai" is the miss this
