@@ -470,9 +470,10 @@ func TestAddHamletAndPoster(t *testing.T) {
 
 func TestMoveFromNotYetAssigned(t *testing.T) {
 	w := newStaffWorld(t)
-	w.desk.Move = func(ctx context.Context, resident, hamlet string) error {
-		w.n++
-		_, err := w.svc.Handle(ctx, resident, flows.Input{Kind: flows.InputMoved, Data: hamlet, UpdateID: "mv" + strings.Repeat("y", w.n)})
+	var moveIDs []string
+	w.desk.Move = func(ctx context.Context, resident, hamlet, updateID string) error {
+		moveIDs = append(moveIDs, updateID)
+		_, err := w.svc.Handle(ctx, resident, flows.Input{Kind: flows.InputMoved, Data: hamlet, UpdateID: updateID})
 		return err
 	}
 	for _, who := range []string{"tg:1", "tg:5"} {
@@ -492,6 +493,11 @@ func TestMoveFromNotYetAssigned(t *testing.T) {
 	check(t, "list", []string{"staff.move_who"}, list)
 	check(t, "where", []string{"staff.move_where{Name=Thu}"}, w.tap("tg:5", "staff.btn.move_who{Commune=Xã A,Name=Thu}"))
 	check(t, "moved", []string{"staff.moved{Hamlet=Xóm 1,Name=Thu}"}, w.tap("tg:5", "Xóm 1"))
+	// The move is named after the team member's turn (its update id), not
+	// the clock, so a turn that runs again tells Thu once.
+	if turn := "u" + strings.Repeat("x", w.n); len(moveIDs) != 1 || !strings.HasSuffix(moveIDs[0], ":"+turn) {
+		t.Errorf("the move's update ids %q, want one named after the turn %q", moveIDs, turn)
+	}
 	s, _ := w.st.Session(t.Context(), "tg:40")
 	if s.Hamlet != "a-1" || s.Active == nil || s.Active.Flow != "demo" {
 		t.Errorf("Thu's session after the move: hamlet %q active %+v", s.Hamlet, s.Active)

@@ -9,7 +9,10 @@ import (
 
 // MoveFunc files a resident under a hamlet on a team member's behalf (the
 // service runs it as an input of the resident's own, under their lock).
-type MoveFunc func(ctx context.Context, resident, hamlet string) error
+// updateID names that input: the same on every attempt of the team
+// member's turn, so a turn that runs again (a stale write, a redelivered
+// update) moves the resident and tells them once.
+type MoveFunc func(ctx context.Context, resident, hamlet, updateID string) error
 
 // moveCommunes are the communes whose "not yet assigned" residents a member
 // may place: a team member's hamlets' communes, a coordinator's communes.
@@ -123,7 +126,7 @@ func (k *desk) move(ctx context.Context, parts []string) error {
 			k.say("staff.not_your_area", nil)
 			return nil
 		}
-		if err := k.d.Move(ctx, id, to.ID); err != nil {
+		if err := k.d.Move(ctx, id, to.ID, "move:"+to.ID+":"+k.me+":"+k.turn); err != nil {
 			return err
 		}
 		if k.d.Notify != nil {

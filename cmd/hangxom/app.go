@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -227,9 +226,8 @@ func (a *app) addArea(ctx context.Context, x flows.Area) error {
 
 // move files a resident under a hamlet for the desk's /move, as a turn of
 // the resident's own so that the session and the counts move together.
-func (a *app) move(ctx context.Context, resident, hamlet string) error {
-	_, err := a.service.Handle(ctx, resident, flows.Input{Kind: flows.InputMoved, Data: hamlet,
-		UpdateID: "move:" + hamlet + ":" + strconv.FormatInt(a.clock.Now().UnixNano(), 36)})
+func (a *app) move(ctx context.Context, resident, hamlet, updateID string) error {
+	_, err := a.service.Handle(ctx, resident, flows.Input{Kind: flows.InputMoved, Data: hamlet, UpdateID: updateID})
 	return err
 }
 
