@@ -196,6 +196,11 @@ func (r *Redis) retire(ctx context.Context, now time.Time, opts SweepOptions, re
 					busy++ // busy, so not silent
 				case err != nil && ctx.Err() != nil:
 					return err
+				case err != nil && c.Ping(ctx).Err() != nil:
+					// Redis is away, not this resident's record: stop
+					// without moving the cursor, so nobody is passed over
+					// for the rest of the pass.
+					return fmt.Errorf("store: retention stopped: %w", err)
 				case err != nil:
 					// Going on: one resident Retire always fails on (a
 					// corrupt session, say) must not stop everyone after

@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -49,5 +50,37 @@ func TestRetireFailureIsLoggedUnderThePseudonym(t *testing.T) {
 	}
 	if strings.Contains(out, "4242") {
 		t.Errorf("the log names the resident:\n%s", out)
+	}
+}
+
+// A Retire that fails because Redis went away stops the stretch: the
+// residents after it are not handed over (and counted failed) one by one
+// while the store is down, and the cursor stays where it was.
+func TestRetentionStopsWhileRedisIsAway(t *testing.T) {
+	m := miniredis.RunT(t)
+	c := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: -1})
+	t.Cleanup(func() { _ = c.Close() })
+	s := store.New(c, store.Options{DataKey: []byte("k")})
+	ctx := t.Context()
+	for _, who := range []string{"tg:1", "tg:2", "tg:3"} {
+		if err := s.Commit(ctx, flows.Commit{Resident: who, Session: flows.Session{Seen: time.Unix(0, 0)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	calls := 0
+	retire := func(ctx context.Context, resident string, before time.Time) (bool, error) {
+		calls++
+		// Redis is away for half a second: long enough for the sweep's
+		// look, short enough for its lock's release to get through after.
+		m.SetError("LOADING Redis is loading the dataset in memory")
+		time.AfterFunc(500*time.Millisecond, func() { m.SetError("") })
+		return false, errors.New("store: begin: LOADING")
+	}
+	rep, err := s.Sweep(ctx, time.Now(), store.SweepOptions{Retention: time.Hour, Retire: retire})
+	if err == nil || calls != 1 || rep.RetireFailed != 0 {
+		t.Errorf("sweep with Redis away: %+v, %v after %d Retire calls; want an error after the first, none counted failed", rep, err, calls)
+	}
+	if n, _ := c.HLen(ctx, s.Keys().RetentionCursor()).Result(); n != 0 {
+		t.Errorf("the cursor moved while Redis was away (%d nodes)", n)
 	}
 }
