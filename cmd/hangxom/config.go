@@ -257,6 +257,10 @@ func parseConfig(raw map[string]string) (config, error) {
 	if c.Retention, err = parseDuration(raw["RETENTION"]); err != nil {
 		return c, usagef("RETENTION: %v", err)
 	}
+	if c.Retention < 2*24*time.Hour {
+		// The first screen tells residents the period in whole days.
+		return c, usagef("RETENTION: must be at least 2 days")
+	}
 	if c.Retention <= c.SessionExpiry {
 		return c, usagef("RETENTION: must be longer than SESSION_EXPIRY (%s)", c.SessionExpiry)
 	}

@@ -240,6 +240,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad flag value", []string{"chat", "--session-expiry", "1h"}, nil, "SESSION_EXPIRY"},
 		{"retention shorter than a session", []string{"chat", "--retention", "10d"}, nil, "RETENTION"},
 		{"bad retention", []string{"chat"}, []string{"RETENTION", "a year"}, "RETENTION"},
+		{"retention under two days", []string{"chat", "--wait-expiry", "1h", "--session-expiry", "2h", "--retention", "36h"}, nil, "at least 2 days"},
 		{"bad tz", []string{"stats"}, []string{"BOT_TZ", "Mars/Base"}, "BOT_TZ"},
 		{"bad store", []string{"stats"}, []string{"STORE", "disk"}, "STORE"},
 		{"sentinel without master", []string{"stats"}, []string{"REDIS_SENTINEL_ADDRS", "a:1"}, "REDIS_MASTER_NAME"},
