@@ -2,6 +2,7 @@ package desk_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -685,4 +686,22 @@ func TestAFirstCommandIsAnswered(t *testing.T) {
 	}
 	check(t, "the next message", []string{"common.choose_commune"}, w.send("tg:1", flows.Input{Kind: flows.InputText, Text: "chào"}))
 	check(t, "a commune tapped", []string{"common.choose_hamlet{Commune=Xã A}"}, w.tap("tg:1", "🏡 Xã A"))
+}
+
+// /move lists one screen's worth of waiting residents, across every
+// commune a coordinator covers, not a screen's worth per commune.
+func TestMoveListsAScreensWorth(t *testing.T) {
+	w := newStaffWorld(t)
+	w.desk.Move = func(ctx context.Context, resident, hamlet, updateID string) error { return nil }
+	w.send("tg:1", flows.Input{Kind: flows.InputText, Text: "chào"})
+	for i := range 30 {
+		who := fmt.Sprintf("tg:%d", 100+i)
+		w.send(who, flows.Input{Kind: flows.InputText, Text: "chào", Name: "Thu"})
+		w.tap(who, map[bool]string{true: "🏡 Xã A", false: "🏡 Xã B"}[i%6 != 5]) // 25 in A, 5 in B
+		w.tap(who, "common.btn.not_listed")
+	}
+	check(t, "list", []string{"staff.move_who"}, w.cmd("tg:1", "move", ""))
+	if n := len(w.keyboard("tg:1")); n != 20 {
+		t.Errorf("/move listed %d residents, want a screen's worth (20)", n)
+	}
 }

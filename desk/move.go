@@ -39,6 +39,9 @@ func (k *desk) mayMoveFrom(m flows.Member, hamlet string) bool {
 	return k.mayHelp(m, hamlet)
 }
 
+// maxMoveList is how many waiting residents /move lists at once.
+const maxMoveList = 20
+
 // move lists the residents waiting in "not yet assigned" in the member's
 // communes; picking one offers the member's hamlets of that commune.
 func (k *desk) move(ctx context.Context, parts []string) error {
@@ -53,6 +56,7 @@ func (k *desk) move(ctx context.Context, parts []string) error {
 	switch {
 	case len(parts) == 0: // the list
 		var cs []flows.Choice
+	list:
 		for _, c := range k.moveCommunes(m) {
 			for _, h := range k.d.Areas.Children(c) {
 				if !h.Unassigned {
@@ -77,8 +81,8 @@ func (k *desk) move(ctx context.Context, parts []string) error {
 					}
 					c, _ := k.d.Areas.Area(h.ParentID)
 					cs = append(cs, flows.Choice{Label: k.text("staff.btn.move_who", map[string]any{"Name": name, "Commune": c.Name}), Action: actStaff + "mv:" + p, Private: true})
-					if len(cs) >= 20 {
-						break
+					if len(cs) >= maxMoveList {
+						break list // a screen's worth; /move again after filing them
 					}
 				}
 			}
