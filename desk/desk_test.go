@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -97,13 +98,19 @@ func (w *staffWorld) keyboard(who string) []flows.Choice {
 // tap taps the button whose label starts with label on who's keyboard.
 func (w *staffWorld) tap(who, label string) []string {
 	w.t.Helper()
-	s := flows.Session{Keyboard: w.keyboard(who)}
-	for _, c := range s.Keyboard {
-		if strings.HasPrefix(c.Label, label) {
+	return w.tapFirst(who, "button "+strconv.Quote(label), func(l string) bool { return strings.HasPrefix(l, label) })
+}
+
+// tapFirst taps the first button on who's keyboard whose label matches.
+func (w *staffWorld) tapFirst(who, what string, match func(label string) bool) []string {
+	w.t.Helper()
+	kb := w.keyboard(who)
+	for _, c := range kb {
+		if match(c.Label) {
 			return w.send(who, flows.Input{Kind: flows.InputChoice, Data: c.Data})
 		}
 	}
-	w.t.Fatalf("%s has no button %q in %+v", who, label, s.Keyboard)
+	w.t.Fatalf("%s has no %s in %+v", who, what, kb)
 	return nil
 }
 

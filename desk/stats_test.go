@@ -101,14 +101,7 @@ func (w *staffWorld) begin(who, name, hamlet, flow string) {
 // tapWith taps the first button whose label contains part.
 func (w *staffWorld) tapWith(who, part string) []string {
 	w.t.Helper()
-	s := flows.Session{Keyboard: w.keyboard(who)}
-	for _, c := range s.Keyboard {
-		if strings.Contains(c.Label, part) {
-			return w.send(who, flows.Input{Kind: flows.InputChoice, Data: c.Data})
-		}
-	}
-	w.t.Fatalf("%s has no button with %q in %+v", who, part, s.Keyboard)
-	return nil
+	return w.tapFirst(who, "button with "+strconv.Quote(part), func(l string) bool { return strings.Contains(l, part) })
 }
 
 func (w *staffWorld) counts(hamlet, flow string) flows.Counts {
