@@ -61,6 +61,20 @@ func (k *desk) member(ctx context.Context) (flows.Member, bool, error) {
 	return m, true, nil
 }
 
+// statsMember is member for the commands that read the counts: it also
+// says so when this deployment has none to read.
+func (k *desk) statsMember(ctx context.Context) (flows.Member, bool, error) {
+	m, ok, err := k.member(ctx)
+	if err != nil || !ok {
+		return m, false, err
+	}
+	if k.d.Stats.Counts == nil {
+		k.say("stats.unavailable", nil)
+		return m, false, nil
+	}
+	return m, true, nil
+}
+
 func (k *desk) location() *time.Location {
 	if k.d.Location != nil {
 		return k.d.Location
@@ -252,13 +266,9 @@ func rest(parts []string, i int) string {
 // ---- /stats --------------------------------------------------------------
 
 func (k *desk) stats(ctx context.Context, _ string) error {
-	m, ok, err := k.member(ctx)
+	m, ok, err := k.statsMember(ctx)
 	if err != nil || !ok {
 		return err
-	}
-	if k.d.Stats.Counts == nil {
-		k.say("stats.unavailable", nil)
-		return nil
 	}
 	return k.statsHome(ctx, m)
 }
@@ -571,13 +581,9 @@ func (k *desk) statsFlow(ctx context.Context, m flows.Member, hamlet, flow strin
 // hamlets) for months from..to: /export, /export 2025-01, /export 2025-01
 // 2025-06.
 func (k *desk) export(ctx context.Context, args string) error {
-	m, ok, err := k.member(ctx)
+	m, ok, err := k.statsMember(ctx)
 	if err != nil || !ok {
 		return err
-	}
-	if k.d.Stats.Counts == nil {
-		k.say("stats.unavailable", nil)
-		return nil
 	}
 	from, to := k.since(), k.thisMonth()
 	switch fs := strings.Fields(args); len(fs) {
