@@ -105,6 +105,40 @@ type FakeAPI struct {
 	BulkThrottled atomic.Int64
 	bulkFirst     atomic.Int64 // unix ns of the first bulk message since ResetBulk
 	bulkLast      atomic.Int64
+
+	methods sync.Map // method name as it arrived → *methodCounter; see ByMethod
+}
+
+// MethodCount is how many calls of one Bot API method arrived, and of them
+// how many were given in webhook answers.
+type MethodCount struct {
+	Calls, InResponse int64
+}
+
+type methodCounter struct{ calls, inResponse atomic.Int64 }
+
+// method returns the counter of the method named name, made on first use.
+func (f *FakeAPI) method(name string) *methodCounter {
+	if m, ok := f.methods.Load(name); ok {
+		return m.(*methodCounter)
+	}
+	m, _ := f.methods.LoadOrStore(name, new(methodCounter))
+	return m.(*methodCounter)
+}
+
+// ByMethod returns the calls so far by method name, as the name arrived
+// (the request path, or a webhook answer's "method" field). A call with a
+// wrong token has no method and is counted only in Calls. Like Calls and
+// InResponse, the counts only grow: a run takes them before and after and
+// keeps the difference (DeltaByMethod).
+func (f *FakeAPI) ByMethod() map[string]MethodCount {
+	out := map[string]MethodCount{}
+	f.methods.Range(func(k, v any) bool {
+		m := v.(*methodCounter)
+		out[k.(string)] = MethodCount{Calls: m.calls.Load(), InResponse: m.inResponse.Load()}
+		return true
+	})
+	return out
 }
 
 type chat struct {
@@ -236,6 +270,7 @@ func (f *FakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAnswer(w, 401, apiAnswer{ErrorCode: 401, Description: "Unauthorized"})
 		return
 	}
+	f.method(rest).calls.Add(1)
 	method := strings.ToLower(rest)
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
 		_ = r.ParseMultipartForm(8 << 20)
@@ -432,6 +467,7 @@ func (f *FakeAPI) perform(contentType string, body []byte) error {
 		return fmt.Errorf("loadtest: the webhook answered %q (%s), not a method call", body, contentType)
 	}
 	f.InResponse.Add(1)
+	f.method(form.Get("method")).inResponse.Add(1)
 	req := httptest.NewRequest(http.MethodPost, "/bot"+f.Token+"/"+form.Get("method"), bytes.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
 	f.ServeHTTP(httptest.NewRecorder(), req)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -115,4 +116,40 @@ func Top(m map[string]int64, per float64, n int) []string {
 		out = append(out, fmt.Sprintf("%-50s %6.2f", e.k, float64(e.v)/per))
 	}
 	return out
+}
+
+// DeltaByMethod is after − before, per Bot API method, dropping methods
+// not called in between.
+func DeltaByMethod(before, after map[string]MethodCount) map[string]MethodCount {
+	out := map[string]MethodCount{}
+	for k, v := range after {
+		d := MethodCount{Calls: v.Calls - before[k].Calls, InResponse: v.InResponse - before[k].InResponse}
+		if d != (MethodCount{}) {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// ByMethodLine tells the Bot API calls per update by method, sorted by
+// name, with those given in the webhook's answer marked:
+// "Bot API calls per update by method: answerCallbackQuery 1.00 (1.00 in
+// the webhook's answer), sendMessage 1.20".
+func ByMethodLine(m map[string]MethodCount, updates float64) string {
+	var b strings.Builder
+	b.WriteString("Bot API calls per update by method:")
+	if len(m) == 0 || updates <= 0 {
+		b.WriteString(" none")
+		return b.String()
+	}
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, " %s %.2f", k, float64(m[k].Calls)/updates)
+		if m[k].InResponse > 0 {
+			fmt.Fprintf(&b, " (%.2f in the webhook's answer)", float64(m[k].InResponse)/updates)
+		}
+	}
+	return b.String()
 }

@@ -77,7 +77,8 @@ type measured struct {
 	trips                              map[string]int64
 	tripsPer                           float64
 	errors, timeouts                   int64
-	callsPer, inResponsePer            float64 // Bot API calls an update; of them in webhook answers
+	callsPer, inResponsePer            float64                // Bot API calls an update; of them in webhook answers
+	byMethod                           map[string]MethodCount // Bot API calls over the run, by method
 	seconds                            []Second
 	busy, steal                        []float64 // the box's CPU busy, and stolen by the host, each second
 }
@@ -87,6 +88,7 @@ func (m measured) print(r *runner) {
 	fmt.Fprintf(r.out, "latency webhook request → the reply message:           p50 %s  p99 %s  max %s\n", Ms(m.replyP50), Ms(m.replyP99), Ms(m.replyMax))
 	fmt.Fprintf(r.out, "webhook answer (update stored):                        p50 %s  p99 %s  max %s\n", Ms(m.webhookP50), Ms(m.webhookP99), Ms(m.webhookMax))
 	fmt.Fprintf(r.out, "Bot API calls per update: %.2f, of them %.2f given in the webhook's answer (no request of the bot's)\n", m.callsPer, m.inResponsePer)
+	fmt.Fprintln(r.out, ByMethodLine(m.byMethod, float64(m.updates)))
 	fmt.Fprintf(r.out, "errors: %d webhook failures, %d updates unanswered within 10 s\n", m.errors, m.timeouts)
 	if m.errors > 0 || m.timeouts > 0 {
 		r.miss("errors under load")
@@ -136,7 +138,7 @@ func (r *runner) measure(ctx context.Context, b *bot, crowd *Crowd, n int, warmu
 	trips0, cpu0 := b.trips(ctx, r.hc), b.cpu()
 	redis0, redisErr0 := RedisCPU(ctx, r.client)
 	self0, selfErr0 := ProcessCPU(os.Getpid())
-	calls0, inResp0 := r.api.Calls.Load(), r.api.InResponse.Load()
+	calls0, inResp0, methods0 := r.api.Calls.Load(), r.api.InResponse.Load(), r.api.ByMethod()
 	crowd.Record(true)
 	t0 := time.Now()
 	// The box's CPU, second by second, to tell a slow box from a slow bot.
@@ -155,7 +157,7 @@ func (r *runner) measure(ctx context.Context, b *bot, crowd *Crowd, n int, warmu
 	trips1, cpu1 := b.trips(ctx, r.hc), b.cpu()
 	redis1, redisErr1 := RedisCPU(ctx, r.client)
 	self1, selfErr1 := ProcessCPU(os.Getpid())
-	calls1, inResp1 := r.api.Calls.Load(), r.api.InResponse.Load()
+	calls1, inResp1, methods1 := r.api.Calls.Load(), r.api.InResponse.Load(), r.api.ByMethod()
 	cancel()
 	<-done
 	if ctx.Err() != nil {
@@ -191,5 +193,6 @@ func (r *runner) measure(ctx context.Context, b *bot, crowd *Crowd, n int, warmu
 	m.errors, m.timeouts = crowd.Errors.Load(), crowd.Timeouts.Load()
 	m.callsPer = float64(calls1-calls0) / float64(m.updates)
 	m.inResponsePer = float64(inResp1-inResp0) / float64(m.updates)
+	m.byMethod = DeltaByMethod(methods0, methods1)
 	return m, nil
 }
