@@ -13,6 +13,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 
+	"github.com/hangxomso/hangxom/delivery"
 	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/flows/flowstest"
 	"github.com/hangxomso/hangxom/store"
@@ -354,16 +355,16 @@ func TestSharedPhoneNumberLeavesNoTrace(t *testing.T) {
 	var ids []string
 	for _, who := range []string{"tg:1", "tg:5", "tg:20"} {
 		// Sent as a channel sends: each reply marked in the sent hash.
-		c, err := w.st.ClaimOutbox(t.Context(), who, 1000, 1000)
+		c, err := w.st.ClaimOutbox(t.Context(), who, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i, r := range c.Replies() {
 			ids = append(ids, r.ID)
-			if _, _, _, err := c.Begin(t.Context(), r.ID, 1000, 1000); err != nil {
+			if _, _, _, err := c.Begin(t.Context(), r.ID, delivery.Pace{Rate: 1000, Burst: 1000}); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.Finish(t.Context(), r.ID, true, 0, i == len(c.Replies())-1); err != nil {
+			if err := c.Finish(t.Context(), r.ID, true, "", i == len(c.Replies())-1); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hangxomso/hangxom/delivery"
 	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/store"
 )
@@ -32,21 +33,21 @@ func (f *failCommit) Commit(ctx context.Context, c flows.Commit) error {
 // send (store/doc.go), and returns the replies that went out.
 func delivered(t *testing.T, st *store.Redis, who string) []flows.Reply {
 	t.Helper()
-	c, err := st.ClaimOutbox(t.Context(), who, 1000, 1000)
+	c, err := st.ClaimOutbox(t.Context(), who, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Release(t.Context())
 	var out []flows.Reply
 	for i, r := range c.Replies() {
-		state, _, _, err := c.Begin(t.Context(), r.ID, 1000, 1000)
+		state, _, _, err := c.Begin(t.Context(), r.ID, delivery.Pace{Rate: 1000, Burst: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if state == store.SendNew {
+		if state == delivery.StateNew {
 			out = append(out, r)
 		}
-		if err := c.Finish(t.Context(), r.ID, state != store.SendUncertain, 0, i == len(c.Replies())-1); err != nil {
+		if err := c.Finish(t.Context(), r.ID, state != delivery.StateUncertain, "", i == len(c.Replies())-1); err != nil {
 			t.Fatal(err)
 		}
 	}

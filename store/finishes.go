@@ -3,11 +3,12 @@ package store
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hangxomso/hangxom/delivery"
 )
 
 // finishes holds, while DeferFinishes runs, the last Finish of each claim
@@ -283,13 +284,10 @@ func (r *Redis) evalAll(ctx context.Context, calls []*scriptCall) error {
 }
 
 // heldFinishOf is the Finish of replyID as finishScript takes it.
-func heldFinishOf(replyID string, sent bool, keyboardMsg int, token string) heldFinish {
-	h := heldFinish{reply: replyID, token: token}
+func heldFinishOf(replyID string, sent bool, buttons delivery.Handle, token string) heldFinish {
+	h := heldFinish{reply: replyID, token: token, kb: string(buttons)}
 	if sent {
 		h.mark = "sent"
-	}
-	if keyboardMsg > 0 {
-		h.kb = strconv.Itoa(keyboardMsg)
 	}
 	return h
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hangxomso/hangxom/delivery"
 	"github.com/hangxomso/hangxom/flows"
 )
 
@@ -160,39 +161,12 @@ func (r *Redis) PendingOutboxes(ctx context.Context, olderThan time.Time, limit 
 	return out, nil
 }
 
-// SendState is what BeginSend found about a reply.
-type SendState int
-
-// The states of a reply's send.
-const (
-	// SendNew: no attempt was recorded; this one now is. Send the reply.
-	SendNew SendState = iota + 1
-	// SendDone: the reply was sent; a claim's Finish pops it if still queued.
-	SendDone
-	// SendUncertain: an earlier attempt began and never finished nor
-	// aborted, so whether it reached the resident is unknown.
-	SendUncertain
-)
-
-// String returns the state's name.
-func (s SendState) String() string {
-	switch s {
-	case SendNew:
-		return "new"
-	case SendDone:
-		return "done"
-	case SendUncertain:
-		return "uncertain"
-	}
-	return "SendState(" + strconv.Itoa(int(s)) + ")"
-}
-
 // BeginSend records an attempt to send the resident's reply replyID, unless
-// one was recorded before (HSETNX in Keys.Sent), and says which: SendNew
-// when this call recorded it, SendDone when a claim's Finish marked it sent,
-// SendUncertain when an attempt began earlier and was neither finished nor
+// one was recorded before (HSETNX in Keys.Sent), and says which: StateNew
+// when this call recorded it, StateDone when a claim's Finish marked it sent,
+// StateUncertain when an attempt began earlier and was neither finished nor
 // aborted. Call it under the send lock (ClaimOutbox), just before the send.
-func (r *Redis) BeginSend(ctx context.Context, resident, replyID string) (SendState, error) {
+func (r *Redis) BeginSend(ctx context.Context, resident, replyID string) (delivery.State, error) {
 	v, err := beginSendScript.Run(ctx, r.c, []string{r.keys.Sent(resident)},
 		replyID, OutboxTTL.Milliseconds()).Text()
 	if err != nil {
@@ -200,17 +174,17 @@ func (r *Redis) BeginSend(ctx context.Context, resident, replyID string) (SendSt
 	}
 	switch v {
 	case "new":
-		return SendNew, nil
+		return delivery.StateNew, nil
 	case "sent":
-		return SendDone, nil
+		return delivery.StateDone, nil
 	default:
-		return SendUncertain, nil
+		return delivery.StateUncertain, nil
 	}
 }
 
 // AbortSend forgets the attempt BeginSend recorded, for a send that surely
 // did not happen (the request never left, or the platform refused it with an
-// error a retry may fix): the next BeginSend says SendNew again. A reply
+// error a retry may fix): the next BeginSend says StateNew again. A reply
 // marked sent stays marked.
 func (r *Redis) AbortSend(ctx context.Context, resident, replyID string) error {
 	if err := abortSendScript.Run(ctx, r.c, []string{r.keys.Sent(resident)}, replyID).Err(); err != nil {

@@ -336,23 +336,26 @@ return 0
 // limit as well as their clocks agree, and tests can fix it. key, now
 // (unix µs), interval (µs, may have decimals) and burst (≥ 1) are Lua
 // expressions. It sets the Lua locals gcraOK (allowed) and gcraWait (when
-// not, the µs to wait, as a string). Numbers are written with %.0f:
+// not, the µs to wait, as a string). An interval of 0 allows everything and
+// writes nothing (delivery.Unpaced). Numbers are written with %.0f:
 // tostring would switch to exponents.
 func gcraLua(key, now, interval, burst string) string {
 	return fmt.Sprintf(`
 local gcraOK, gcraWait = true, '0'
 do
   local now, interval, burst = tonumber(%[2]s), tonumber(%[3]s), tonumber(%[4]s)
-  local tat = tonumber(redis.call('GET', %[1]s) or '')
-  if not tat or tat < now then
-    tat = now
-  end
-  local nextTat = tat + interval
-  local allowAt = nextTat - burst * interval
-  if now < allowAt then
-    gcraOK, gcraWait = false, string.format('%%.0f', math.ceil(allowAt - now))
-  else
-    redis.call('SET', %[1]s, string.format('%%.0f', nextTat), 'PX', string.format('%%.0f', math.ceil((nextTat - now) / 1000)))
+  if interval > 0 then
+    local tat = tonumber(redis.call('GET', %[1]s) or '')
+    if not tat or tat < now then
+      tat = now
+    end
+    local nextTat = tat + interval
+    local allowAt = nextTat - burst * interval
+    if now < allowAt then
+      gcraOK, gcraWait = false, string.format('%%.0f', math.ceil(allowAt - now))
+    else
+      redis.call('SET', %[1]s, string.format('%%.0f', nextTat), 'PX', string.format('%%.0f', math.ceil((nextTat - now) / 1000)))
+    end
   end
 end
 `, key, now, interval, burst)

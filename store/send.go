@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hangxomso/hangxom/delivery"
 	"github.com/hangxomso/hangxom/flows"
 )
 
@@ -189,6 +190,12 @@ local id = ARGV[5]
 return {redis.call('LLEN', KEYS[1]), state, extra}
 `)
 
+// The store is delivery's store, and its claims delivery's claims.
+var (
+	_ delivery.Store = (*Redis)(nil)
+	_ delivery.Claim = (*SendClaim)(nil)
+)
+
 // SendClaim is a resident's outbox taken for sending under the send lock
 // (ClaimOutbox): the replies read, and the calls that deliver them in as few
 // round trips as the protocol allows (the claim paces and marks the first
@@ -206,39 +213,33 @@ type SendClaim struct {
 
 // nextReply is the reply the next Finish paces and marks (SendClaim.Next).
 type nextReply struct {
-	id    string
-	rate  float64
-	burst int
+	id   string
+	pace delivery.Pace
 }
 
 // paced is the outcome of pacing and marking one reply.
 type paced struct {
 	id    string
-	state SendState
+	state delivery.State
 	wait  time.Duration
-	kb    int
+	kb    delivery.Handle
 }
-
-// maxMessageBytes is the most bytes of text a reply may have for the claim
-// to mark it as one message (Telegram's 4,096 characters are at least as
-// many bytes).
-const maxMessageBytes = 4096
 
 // ClaimOutbox takes the resident's send lock and reads the outbox in one
 // round trip, without waiting: flows.ErrLocked (wrapped) when another
-// sender holds the lock. It also paces the chat (rate messages a second,
-// burst) and marks the first reply, when that is a plain one-message reply,
-// so that its Begin costs nothing. An empty outbox gives a claim with no
+// sender holds the lock. It also paces the chat (p) and marks the first
+// reply, when that is a plain reply of at most oneMessage bytes of text (one
+// message on the channel: delivery.Limits), so that its Begin costs nothing. An empty outbox gives a claim with no
 // replies whose lock is already released.
-func (r *Redis) ClaimOutbox(ctx context.Context, resident string, rate float64, burst int) (*SendClaim, error) {
+func (r *Redis) ClaimOutbox(ctx context.Context, resident string, p delivery.Pace, oneMessage int) (delivery.Claim, error) {
 	c := &SendClaim{r: r, resident: resident, token: randomHex(16)}
 	k := r.keys
 	lost, _ := r.lost.LoadAndDelete(resident)
 	lostTokens, _ := lost.(string)
 	claim := &scriptCall{script: claimScript,
 		keys: []string{k.SendLock(resident), k.Outbox(resident), k.Sent(resident), k.Pace(resident), k.KeyboardMessage(resident)},
-		args: []any{c.token, r.opts.LockTTL.Milliseconds(), r.opts.Clock.Now().UnixMicro(), interval(rate), max(burst, 1),
-			OutboxTTL.Milliseconds(), maxMessageBytes, lostTokens}}
+		args: []any{c.token, r.opts.LockTTL.Milliseconds(), r.opts.Clock.Now().UnixMicro(), interval(p), max(p.Burst, 1),
+			OutboxTTL.Milliseconds(), oneMessage, lostTokens}}
 	run := func() ([]string, error) {
 		return claimScript.Run(ctx, r.c, claim.keys, claim.args...).StringSlice()
 	}
@@ -319,7 +320,14 @@ func lastTokens(kept, token string, add bool) string {
 	return strings.Join(ts[max(0, len(ts)-4):], " ")
 }
 
-func interval(rate float64) string { return strconv.FormatFloat(1e6/rate, 'f', 3, 64) }
+// interval is p's emission interval in µs, as the scripts take it: "0" for
+// a pace that does not pace (gcraLua allows everything).
+func interval(p delivery.Pace) string {
+	if p.Off() {
+		return "0"
+	}
+	return strconv.FormatFloat(1e6/p.Rate, 'f', 3, 64)
+}
 
 // pacedFrom reads paceMarkLua's state and extra.
 func pacedFrom(state, extra string) paced {
@@ -328,12 +336,14 @@ func pacedFrom(state, extra string) paced {
 		us, _ := strconv.ParseInt(extra, 10, 64)
 		return paced{wait: max(time.Duration(us)*time.Microsecond, time.Millisecond)}
 	case "new":
-		kb, _ := strconv.Atoi(extra)
-		return paced{state: SendNew, kb: kb}
+		if extra == "0" {
+			extra = "" // written by a version that kept 0 for none
+		}
+		return paced{state: delivery.StateNew, kb: delivery.Handle(extra)}
 	case "sent":
-		return paced{state: SendDone}
+		return paced{state: delivery.StateDone}
 	}
-	return paced{state: SendUncertain}
+	return paced{state: delivery.StateUncertain}
 }
 
 // Recheck makes the next Begin of replyID ask Redis again rather than
@@ -347,48 +357,48 @@ func (c *SendClaim) Recheck(replyID string) {
 // Replies are the replies read, oldest first.
 func (c *SendClaim) Replies() []flows.Reply { return c.replies }
 
-// Begin paces the chat (rate messages a second, burst) and, if the pace
-// allows, marks an attempt at replyID, as BeginSend does, and returns the
-// message now carrying the resident's buttons (0 when none), so the channel
+// Begin paces the chat (p) and, if the pace allows, marks an attempt at
+// replyID, as BeginSend does, and returns the message now carrying the
+// resident's buttons ("" when none), so the channel
 // can take them off once the new ones are sent. A wait > 0 means the pace
 // allows nothing for that long and nothing was marked; a reply marked
 // before is reported without using the pace. For the first reply the claim
 // did this already, and Begin returns its outcome without a round trip.
-func (c *SendClaim) Begin(ctx context.Context, replyID string, rate float64, burst int) (SendState, time.Duration, int, error) {
-	if p := c.first; p != nil && p.id == replyID {
+func (c *SendClaim) Begin(ctx context.Context, replyID string, p delivery.Pace) (delivery.State, time.Duration, delivery.Handle, error) {
+	if f := c.first; f != nil && f.id == replyID {
 		c.first = nil
-		return p.state, p.wait, p.kb, nil
+		return f.state, f.wait, f.kb, nil
 	}
 	c.first = nil
 	k := c.r.keys
 	res, err := paceMarkScript.Run(ctx, c.r.c, []string{k.Sent(c.resident), k.Pace(c.resident), k.KeyboardMessage(c.resident)},
-		replyID, OutboxTTL.Milliseconds(), c.r.opts.Clock.Now().UnixMicro(), interval(rate), max(burst, 1)).StringSlice()
+		replyID, OutboxTTL.Milliseconds(), c.r.opts.Clock.Now().UnixMicro(), interval(p), max(p.Burst, 1)).StringSlice()
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("store: begin send %s %s: %w", c.resident, replyID, err)
+		return 0, 0, "", fmt.Errorf("store: begin send %s %s: %w", c.resident, replyID, err)
 	}
 	if len(res) < 2 {
-		return 0, 0, 0, fmt.Errorf("store: begin send %s %s: short answer", c.resident, replyID)
+		return 0, 0, "", fmt.Errorf("store: begin send %s %s: short answer", c.resident, replyID)
 	}
-	p := pacedFrom(res[0], res[1])
-	return p.state, p.wait, p.kb, nil
+	f := pacedFrom(res[0], res[1])
+	return f.state, f.wait, f.kb, nil
 }
 
 // Finish marks replyID sent (sent true) or leaves its markers (false, a
 // reply given up) and pops it if it is at the head of the outbox; when
-// keyboardMsg > 0 it records that message as the one with the resident's
+// buttons is not "" it records that message as the one with the resident's
 // buttons; release ends the claim. An outbox left empty leaves the outbox
 // index.
-func (c *SendClaim) Finish(ctx context.Context, replyID string, sent bool, keyboardMsg int, release bool) error {
+func (c *SendClaim) Finish(ctx context.Context, replyID string, sent bool, buttons delivery.Handle, release bool) error {
 	if n := c.next; n != nil && !release {
 		c.next = nil
-		return c.finishNext(ctx, replyID, sent, keyboardMsg, n)
+		return c.finishNext(ctx, replyID, sent, buttons, n)
 	}
 	c.next = nil
 	token := ""
 	if release {
 		token = c.token
 	}
-	h := heldFinishOf(replyID, sent, keyboardMsg, token)
+	h := heldFinishOf(replyID, sent, buttons, token)
 	if release && c.r.fin.hold(c.resident, h) {
 		c.once.Do(func() {}) // the held Finish releases the lock
 		return nil
@@ -411,18 +421,18 @@ func (c *SendClaim) Finish(ctx context.Context, replyID string, sent bool, keybo
 // chat and mark an attempt at replyID, as Begin would, in the same round
 // trip; the Begin of replyID that follows then asks nothing. Call it for a
 // reply that will be sent right after, with no wait in between.
-func (c *SendClaim) Next(replyID string, rate float64, burst int) {
-	c.next = &nextReply{id: replyID, rate: rate, burst: burst}
+func (c *SendClaim) Next(replyID string, p delivery.Pace) {
+	c.next = &nextReply{id: replyID, pace: p}
 }
 
 // finishNext is Finish (without release) with the next reply's pace and
 // mark.
-func (c *SendClaim) finishNext(ctx context.Context, replyID string, sent bool, keyboardMsg int, n *nextReply) error {
-	h := heldFinishOf(replyID, sent, keyboardMsg, "")
+func (c *SendClaim) finishNext(ctx context.Context, replyID string, sent bool, buttons delivery.Handle, n *nextReply) error {
+	h := heldFinishOf(replyID, sent, buttons, "")
 	k := c.r.keys
 	res, err := finishNextScript.Run(ctx, c.r.c,
 		[]string{k.Outbox(c.resident), k.Sent(c.resident), k.KeyboardMessage(c.resident), k.Pace(c.resident)},
-		h.reply, h.mark, OutboxTTL.Milliseconds(), h.kb, n.id, c.r.opts.Clock.Now().UnixMicro(), interval(n.rate), max(n.burst, 1)).Slice()
+		h.reply, h.mark, OutboxTTL.Milliseconds(), h.kb, n.id, c.r.opts.Clock.Now().UnixMicro(), interval(n.pace), max(n.pace.Burst, 1)).Slice()
 	if err != nil {
 		return fmt.Errorf("store: finish send %s %s: %w", c.resident, replyID, err)
 	}

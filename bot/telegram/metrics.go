@@ -14,30 +14,23 @@ var updateKinds = []string{"unreadable", "unknown", "message", "edited_message",
 // numActions is the number of Action values.
 const numActions = int(GroupHint) + 1
 
-// Metrics are the Telegram channel's counters and histograms, registered on
+// Metrics are the Telegram receiver's counters and histograms (the sends
+// are the delivery core's: delivery.Metrics), registered on
 // a metrics.Metrics. Every labelled child is resolved at construction, so
 // counting an update or a send is an atomic add (the kind is found in a map
 // that is only read). A nil *Metrics counts nothing.
 type Metrics struct {
 	updates   map[string]*[numActions]prometheus.Counter
-	sends     [len(sendOutcomes)]prometheus.Counter
 	panics    prometheus.Counter
 	inResp    prometheus.Counter
 	histogram *metrics.Channel
 }
-
-// sendOutcomes lists every metrics.SendOutcome, in order.
-var sendOutcomes = [...]metrics.SendOutcome{metrics.Sent, metrics.Uncertain, metrics.Throttled,
-	metrics.Blocked, metrics.Rejected, metrics.Retry}
 
 // NewMetrics registers the Telegram channel's metrics on m.
 func NewMetrics(m *metrics.Metrics) *Metrics {
 	updates := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hangxom_telegram_updates_total", Help: "Updates received, by kind and action.",
 	}, []string{"kind", "action"})
-	sends := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "hangxom_telegram_sends_total", Help: "Outgoing messages, by result.",
-	}, []string{"result"})
 	t := &Metrics{
 		updates: map[string]*[numActions]prometheus.Counter{},
 		panics: prometheus.NewCounter(prometheus.CounterOpts{
@@ -56,10 +49,7 @@ func NewMetrics(m *metrics.Metrics) *Metrics {
 		}
 		t.updates[k] = &byAction
 	}
-	for i, o := range sendOutcomes {
-		t.sends[i] = sends.WithLabelValues(o.String())
-	}
-	m.Register(updates, sends, t.panics, t.inResp)
+	m.Register(updates, t.panics, t.inResp)
 	return t
 }
 
@@ -75,16 +65,6 @@ func (m *Metrics) update(kind string, a Action) {
 func (m *Metrics) updateTime(seconds float64) {
 	if m != nil {
 		m.histogram.Update(seconds)
-	}
-}
-
-func (m *Metrics) send(o metrics.SendOutcome, seconds float64) {
-	if m == nil {
-		return
-	}
-	m.sends[o].Inc()
-	if seconds >= 0 {
-		m.histogram.Send(o, seconds)
 	}
 }
 

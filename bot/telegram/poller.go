@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"time"
+
+	"github.com/hangxomso/hangxom/delivery"
 )
 
 // Lease is a Redis lease held by one replica at a time.
@@ -17,6 +19,14 @@ type Lease interface {
 // LeaseStore hands out leases.
 type LeaseStore interface {
 	AcquireLease(ctx context.Context, name string, ttl time.Duration) (Lease, bool, error)
+}
+
+// LeasesFunc is a function that hands out leases: a LeaseStore.
+type LeasesFunc func(ctx context.Context, name string, ttl time.Duration) (Lease, bool, error)
+
+// AcquireLease implements LeaseStore.
+func (f LeasesFunc) AcquireLease(ctx context.Context, name string, ttl time.Duration) (Lease, bool, error) {
+	return f(ctx, name, ttl)
 }
 
 // Poller is the long-polling loop. Only the replica holding the polling
@@ -71,7 +81,7 @@ func (p *Poller) Run(ctx context.Context) error {
 				p.logger().Info("another replica is polling Telegram; waiting for its lease")
 			}
 			waiting = true
-			if sleep(ctx, p.LeaseTTL/3) != nil {
+			if delivery.Sleep(ctx, p.LeaseTTL/3) != nil {
 				return nil
 			}
 			continue
@@ -129,7 +139,7 @@ func (p *Poller) hold(ctx context.Context, lease Lease) error {
 			}
 			failures++
 			p.logger().Warn("getUpdates failed; backing off", "err", err, "failures", failures)
-			if sleep(pollCtx, backoff(min(failures, 6))) != nil {
+			if delivery.Sleep(pollCtx, delivery.Backoff(min(failures, 6))) != nil {
 				break
 			}
 			continue
@@ -170,7 +180,7 @@ func (p *Poller) receive(ctx context.Context, raw []byte) bool {
 			return true
 		}
 		p.logger().Warn("update not stored; will retry", "update", updateID(raw), "err", err)
-		if sleep(ctx, backoff(min(attempt, 6))) != nil {
+		if delivery.Sleep(ctx, delivery.Backoff(min(attempt, 6))) != nil {
 			return false
 		}
 	}

@@ -26,8 +26,10 @@ import (
 type Receiver struct {
 	Service bot.Handler
 	Client  *Client
-	Sender  *Sender
-	Store   interface {
+	// Sender delivers the replies the update left in the outbox (the
+	// delivery core); nil: someone else drains them.
+	Sender interface{ Kick(resident string) }
+	Store  interface {
 		SetReachable(ctx context.Context, resident string, ok bool) error
 	}
 	Loc      flows.Localizer

@@ -18,8 +18,9 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/hangxomso/hangxom/bot/telegram"
-	"github.com/hangxomso/hangxom/bot/telegram/tgredis"
+	"github.com/hangxomso/hangxom/delivery"
 	"github.com/hangxomso/hangxom/qrcheck"
+	"github.com/hangxomso/hangxom/store"
 )
 
 // shutdownGrace bounds the whole stop after SIGTERM: stop taking updates,
@@ -98,9 +99,9 @@ func runServe(ctx context.Context, e *environ, args []string) error {
 		logger.Warn("set the command menus", "err", err)
 	}
 	metrics := telegram.NewMetrics(a.metrics)
-	st := tgredis.Store{Redis: a.store}
-	sender := &telegram.Sender{Client: client, Store: st, Logger: logger, Clock: a.clock,
-		ChatRate: cfg.ChatRate, ChatBurst: cfg.ChatBurst, BulkRate: cfg.BulkRate, Metrics: metrics}
+	sender := &delivery.Core{Store: a.store, Transports: []delivery.Transport{&telegram.Transport{Client: client}},
+		Logger: logger, Clock: a.clock, Chat: delivery.Pace{Rate: cfg.ChatRate, Burst: cfg.ChatBurst},
+		BulkRate: cfg.BulkRate, Metrics: delivery.NewMetrics(a.metrics, "telegram")}
 	a.assemble(channel{username: username, notify: sender.Notify, notifyBulk: sender.NotifyBulk,
 		download: func(ctx context.Context, fileID string) ([]byte, error) {
 			return client.Download(ctx, fileID, qrcheck.MaxPhotoBytes)
@@ -208,7 +209,7 @@ func runServe(ctx context.Context, e *environ, args []string) error {
 		}
 		logger.Info("webhook set", "path", mustPath(cfg.WebhookURL))
 	} else {
-		poller := &telegram.Poller{Client: client, Receiver: receiver, Leases: st, Logger: logger,
+		poller := &telegram.Poller{Client: client, Receiver: receiver, Leases: leases(a.store), Logger: logger,
 			Timeout: e.opts.pollTimeout, LeaseTTL: e.opts.leaseTTL,
 			Healthy: func(ctx context.Context) error { return a.client.Ping(ctx).Err() }}
 		run("poller", func() error { return poller.Run(runCtx) })
@@ -309,4 +310,16 @@ func (l redactingLogger) out(s string) {
 		s = strings.ReplaceAll(s, l.token, "<token>")
 	}
 	l.logger.Debug("telegram library", "msg", strings.TrimSpace(s))
+}
+
+// leases hands the poller the store's leases. A lease not granted is a nil
+// telegram.Lease, not an interface holding a nil *store.Lease.
+func leases(st *store.Redis) telegram.LeasesFunc {
+	return func(ctx context.Context, name string, ttl time.Duration) (telegram.Lease, bool, error) {
+		l, ok, err := st.AcquireLease(ctx, name, ttl)
+		if l == nil {
+			return nil, ok, err
+		}
+		return l, ok, err
+	}
 }

@@ -646,7 +646,7 @@ func TestServeMetricsOnTheirOwnListener(t *testing.T) {
 	for _, want := range []string{
 		`hangxom_update_seconds_count{channel="telegram"} `,
 		`hangxom_send_seconds_count{channel="telegram",outcome="sent"} `,
-		`hangxom_telegram_sends_total{result="sent"} `,
+		`hangxom_sends_total{channel="telegram",result="sent"} `,
 		"go_goroutines ", "process_cpu_seconds_total ",
 	} {
 		if !strings.Contains(body, "\n"+want) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hangxomso/hangxom/delivery"
 	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/store"
 )
@@ -44,11 +45,11 @@ func commitRepliesErr(t *testing.T, s *store.Redis, resident, updateID string, r
 // sender's last Finish does, under a claim of its own (which marks an
 // attempt at the head reply if it has no marker yet).
 func finishSent(ctx context.Context, s *store.Redis, resident, replyID string) error {
-	c, err := s.ClaimOutbox(ctx, resident, 1000, 1000)
+	c, err := s.ClaimOutbox(ctx, resident, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
 	if err != nil {
 		return err
 	}
-	return c.Finish(ctx, replyID, true, 0, true)
+	return c.Finish(ctx, replyID, true, "", true)
 }
 
 // indexed reports whether the resident is in the outbox index.
@@ -146,16 +147,16 @@ func testOutboxIndex(t *testing.T, s *store.Redis) {
 	}
 
 	// Drain b the way a channel does.
-	c, err := s.ClaimOutbox(ctx, b, 1000, 1000)
+	c, err := s.ClaimOutbox(ctx, b, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, r := range c.Replies() {
-		st, _, _, err := c.Begin(ctx, r.ID, 1000, 1000)
-		if err != nil || st != store.SendNew {
+		st, _, _, err := c.Begin(ctx, r.ID, delivery.Pace{Rate: 1000, Burst: 1000})
+		if err != nil || st != delivery.StateNew {
 			t.Fatalf("Begin %s: %v %v", r.ID, st, err)
 		}
-		if err := c.Finish(ctx, r.ID, true, 0, i == len(c.Replies())-1); err != nil {
+		if err := c.Finish(ctx, r.ID, true, "", i == len(c.Replies())-1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -189,7 +190,7 @@ func testSendMarkers(t *testing.T, s *store.Redis) {
 	res := residentID()
 	commitReplies(t, s, res, "tg:1", flows.Reply{ID: "tg:1:0", Text: "a"}, flows.Reply{ID: "tg:1:1", Text: "b"},
 		flows.Reply{ID: "tg:1:2", Text: "c"})
-	begin := func(id string, want store.SendState) {
+	begin := func(id string, want delivery.State) {
 		t.Helper()
 		got, err := s.BeginSend(ctx, res, id)
 		if err != nil {
@@ -200,44 +201,44 @@ func testSendMarkers(t *testing.T, s *store.Redis) {
 		}
 	}
 
-	begin("tg:1:0", store.SendNew)
-	begin("tg:1:0", store.SendUncertain) // the first attempt's outcome is unknown
+	begin("tg:1:0", delivery.StateNew)
+	begin("tg:1:0", delivery.StateUncertain) // the first attempt's outcome is unknown
 	// The head's attempt is there: the claim leaves it as it is.
-	c, err := s.ClaimOutbox(ctx, res, 1000, 1000)
+	c, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Finish(ctx, "tg:1:0", true, 0, false); err != nil {
+	if err := c.Finish(ctx, "tg:1:0", true, "", false); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Finish(ctx, "tg:1:0", true, 0, true); err != nil { // again: nothing more
+	if err := c.Finish(ctx, "tg:1:0", true, "", true); err != nil { // again: nothing more
 		t.Fatal(err)
 	}
 	diff(t, "outbox after finishing twice", []string{"tg:1:1", "tg:1:2"}, outboxIDs(t, s, res))
-	begin("tg:1:0", store.SendDone)
+	begin("tg:1:0", delivery.StateDone)
 	if err := s.AbortSend(ctx, res, "tg:1:0"); err != nil {
 		t.Fatal(err)
 	}
-	begin("tg:1:0", store.SendDone) // a reply marked sent stays marked
+	begin("tg:1:0", delivery.StateDone) // a reply marked sent stays marked
 
 	// An attempt that surely failed may be retried.
-	begin("tg:1:1", store.SendNew)
+	begin("tg:1:1", delivery.StateNew)
 	if err := s.AbortSend(ctx, res, "tg:1:1"); err != nil {
 		t.Fatal(err)
 	}
-	begin("tg:1:1", store.SendNew)
+	begin("tg:1:1", delivery.StateNew)
 	if err := finishSent(ctx, s, res, "tg:1:1"); err != nil {
 		t.Fatal(err)
 	}
 
 	// An uncertain reply is dropped; its marker stays uncertain.
-	begin("tg:1:2", store.SendNew)
-	begin("tg:1:2", store.SendUncertain)
+	begin("tg:1:2", delivery.StateNew)
+	begin("tg:1:2", delivery.StateUncertain)
 	if err := s.DropReply(ctx, res, "tg:1:2"); err != nil {
 		t.Fatal(err)
 	}
 	diff(t, "outbox after the drop", []string{}, outboxIDs(t, s, res))
-	begin("tg:1:2", store.SendUncertain)
+	begin("tg:1:2", delivery.StateUncertain)
 	if indexed(t, s, res) {
 		t.Error("drained outbox still indexed")
 	}
@@ -248,7 +249,7 @@ func testSendMarkers(t *testing.T, s *store.Redis) {
 		t.Fatal(err)
 	}
 	diff(t, "outbox after finishing a later reply", []string{"tg:2:0", "tg:2:1"}, outboxIDs(t, s, res))
-	begin("tg:2:1", store.SendDone)
+	begin("tg:2:1", delivery.StateDone)
 	if !indexed(t, s, res) {
 		t.Error("non-empty outbox not indexed")
 	}
@@ -256,7 +257,7 @@ func testSendMarkers(t *testing.T, s *store.Redis) {
 	// Markers are per resident, and expire with the outbox.
 	other := residentID()
 	got, err := s.BeginSend(ctx, other, "tg:2:1")
-	if err != nil || got != store.SendNew {
+	if err != nil || got != delivery.StateNew {
 		t.Errorf("another resident's BeginSend: %v %v", got, err)
 	}
 	ttl, err := s.Client().PTTL(ctx, s.Keys().Sent(res)).Result()
@@ -267,7 +268,7 @@ func testSendMarkers(t *testing.T, s *store.Redis) {
 		t.Errorf("markers' TTL = %v, want about %v", ttl, store.OutboxTTL)
 	}
 	diff(t, "state names", "new done uncertain",
-		fmt.Sprint(store.SendNew, " ", store.SendDone, " ", store.SendUncertain))
+		fmt.Sprint(delivery.StateNew, " ", delivery.StateDone, " ", delivery.StateUncertain))
 }
 
 // testFinishRace runs a sender emptying an outbox against a Commit adding
@@ -292,16 +293,16 @@ func testFinishRace(t *testing.T, s *store.Redis) {
 					return
 				}
 			}
-			c, err := s.ClaimOutbox(ctx, res, 1000, 1000)
+			c, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
 			if err != nil {
 				errs <- err
 				return
 			}
-			if _, _, _, err := c.Begin(ctx, "tg:1:0", 1000, 1000); err != nil {
+			if _, _, _, err := c.Begin(ctx, "tg:1:0", delivery.Pace{Rate: 1000, Burst: 1000}); err != nil {
 				errs <- err
 				return
 			}
-			errs <- c.Finish(ctx, "tg:1:0", true, 0, true)
+			errs <- c.Finish(ctx, "tg:1:0", true, "", true)
 		})
 		wg.Go(func() {
 			<-start
@@ -342,16 +343,16 @@ func testSendLock(t *testing.T, s *store.Redis) {
 		t.Fatal(err)
 	}
 	defer unlock()
-	first, err := s.ClaimOutbox(ctx, res, 1000, 1000)
+	first, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
 	if err != nil {
 		t.Fatalf("ClaimOutbox while Lock is held: %v", err)
 	}
-	if _, err := s.ClaimOutbox(ctx, res, 1000, 1000); !errors.Is(err, flows.ErrLocked) {
+	if _, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, 4096); !errors.Is(err, flows.ErrLocked) {
 		t.Fatalf("second ClaimOutbox: got %v, want ErrLocked", err)
 	}
 	other := residentID()
 	commitReplies(t, s, other, "tg:1", flows.Reply{ID: "tg:1#0", Text: "a"})
-	c, err := s.ClaimOutbox(ctx, other, 1000, 1000)
+	c, err := s.ClaimOutbox(ctx, other, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
 	if err != nil {
 		t.Fatalf("send lock of another resident: %v", err)
 	}
@@ -362,7 +363,7 @@ func testSendLock(t *testing.T, s *store.Redis) {
 	if err := s.Client().Del(ctx, key).Err(); err != nil {
 		t.Fatal(err)
 	}
-	second, err := s.ClaimOutbox(ctx, res, 1000, 1000)
+	second, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -612,32 +613,32 @@ func testSendClaim(t *testing.T, s *store.Redis) {
 	ctx := t.Context()
 	res := residentID()
 	commitReplies(t, s, res, "tg:900", flows.Reply{ID: "tg:900#0", Text: "một"}, flows.Reply{ID: "tg:900#1", Text: "hai"})
-	c, err := s.ClaimOutbox(ctx, res, 10, 5)
+	c, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 10, Burst: 5}, 4096)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := len(c.Replies()); got != 2 {
 		t.Fatalf("claimed %d replies, want 2", got)
 	}
-	if _, err := s.ClaimOutbox(ctx, res, 10, 5); !errors.Is(err, flows.ErrLocked) {
+	if _, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 10, Burst: 5}, 4096); !errors.Is(err, flows.ErrLocked) {
 		t.Fatalf("a second claim: %v, want ErrLocked", err)
 	}
-	st, wait, kb, err := c.Begin(ctx, "tg:900#0", 10, 5)
-	if err != nil || st != store.SendNew || wait != 0 || kb != 0 {
-		t.Fatalf("first Begin = %v %v %d %v, want new, no wait, no keyboard", st, wait, kb, err)
+	st, wait, kb, err := c.Begin(ctx, "tg:900#0", delivery.Pace{Rate: 10, Burst: 5})
+	if err != nil || st != delivery.StateNew || wait != 0 || kb != "" {
+		t.Fatalf("first Begin = %v %v %q %v, want new, no wait, no keyboard", st, wait, kb, err)
 	}
 	// The claim marked it: a second look finds the attempt.
-	if again, _ := s.BeginSend(ctx, res, "tg:900#0"); again != store.SendUncertain {
+	if again, _ := s.BeginSend(ctx, res, "tg:900#0"); again != delivery.StateUncertain {
 		t.Fatalf("the claim's mark: %v, want an attempt (uncertain)", again)
 	}
-	if err := c.Finish(ctx, "tg:900#0", true, 101, false); err != nil {
+	if err := c.Finish(ctx, "tg:900#0", true, "101", false); err != nil {
 		t.Fatal(err)
 	}
-	st, _, kb, err = c.Begin(ctx, "tg:900#1", 10, 5)
-	if err != nil || st != store.SendNew || kb != 101 {
-		t.Fatalf("second Begin = %v keyboard %d %v, want new and keyboard 101", st, kb, err)
+	st, _, kb, err = c.Begin(ctx, "tg:900#1", delivery.Pace{Rate: 10, Burst: 5})
+	if err != nil || st != delivery.StateNew || kb != "101" {
+		t.Fatalf("second Begin = %v keyboard %q %v, want new and keyboard 101", st, kb, err)
 	}
-	if err := c.Finish(ctx, "tg:900#1", true, 102, true); err != nil {
+	if err := c.Finish(ctx, "tg:900#1", true, "102", true); err != nil {
 		t.Fatal(err)
 	}
 	if ids := outboxIDs(t, s, res); len(ids) != 0 {
@@ -652,7 +653,7 @@ func testSendClaim(t *testing.T, s *store.Redis) {
 	if v, _ := s.Client().Get(ctx, s.Keys().KeyboardMessage(res)).Result(); v != "102" {
 		t.Errorf("keyboard message %q, want 102", v)
 	}
-	c2, err := s.ClaimOutbox(ctx, res, 10, 5)
+	c2, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 10, Burst: 5}, 4096)
 	if err != nil || len(c2.Replies()) != 0 {
 		t.Fatalf("claim after release: %v, %d replies", err, len(c2.Replies()))
 	}
@@ -661,24 +662,24 @@ func testSendClaim(t *testing.T, s *store.Redis) {
 	if err := s.Enqueue(ctx, res, flows.Reply{ID: "remind:1", Text: "nhắc"}); err != nil {
 		t.Fatal(err)
 	}
-	c3, err := s.ClaimOutbox(ctx, res, 1000, 1000)
+	c3, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, _, _, _ := c3.Begin(ctx, "remind:1", 1000, 1000); st != store.SendNew {
+	if st, _, _, _ := c3.Begin(ctx, "remind:1", delivery.Pace{Rate: 1000, Burst: 1000}); st != delivery.StateNew {
 		t.Fatalf("enqueued reply: %v, want new", st)
 	}
-	if err := c3.Finish(ctx, "remind:1", true, 0, true); err != nil {
+	if err := c3.Finish(ctx, "remind:1", true, "", true); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Enqueue(ctx, res, flows.Reply{ID: "remind:1", Text: "nhắc"}); err != nil {
 		t.Fatal(err)
 	}
-	c4, err := s.ClaimOutbox(ctx, res, 1000, 1000)
+	c4, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, _, _, _ := c4.Begin(ctx, "remind:1", 1000, 1000); st != store.SendDone {
+	if st, _, _, _ := c4.Begin(ctx, "remind:1", delivery.Pace{Rate: 1000, Burst: 1000}); st != delivery.StateDone {
 		t.Fatalf("an enqueued reply queued again: %v, want done (sent once)", st)
 	}
 	c4.Release(ctx)
@@ -686,14 +687,14 @@ func testSendClaim(t *testing.T, s *store.Redis) {
 	// The pace: a burst of one at one a second; the next claim must wait.
 	other := residentID()
 	commitReplies(t, s, other, "tg:901", flows.Reply{ID: "tg:901#0", Text: "a"})
-	c5, _ := s.ClaimOutbox(ctx, other, 1, 1)
-	if st, wait, _, _ := c5.Begin(ctx, "tg:901#0", 1, 1); st != store.SendNew || wait != 0 {
+	c5, _ := s.ClaimOutbox(ctx, other, delivery.Pace{Rate: 1, Burst: 1}, 4096)
+	if st, wait, _, _ := c5.Begin(ctx, "tg:901#0", delivery.Pace{Rate: 1, Burst: 1}); st != delivery.StateNew || wait != 0 {
 		t.Fatalf("first message: %v wait %v", st, wait)
 	}
-	_ = c5.Finish(ctx, "tg:901#0", true, 0, true)
+	_ = c5.Finish(ctx, "tg:901#0", true, "", true)
 	commitReplies(t, s, other, "tg:902", flows.Reply{ID: "tg:902#0", Text: "b"})
-	c6, _ := s.ClaimOutbox(ctx, other, 1, 1)
-	if _, wait, _, _ := c6.Begin(ctx, "tg:902#0", 1, 1); wait <= 0 {
+	c6, _ := s.ClaimOutbox(ctx, other, delivery.Pace{Rate: 1, Burst: 1}, 4096)
+	if _, wait, _, _ := c6.Begin(ctx, "tg:902#0", delivery.Pace{Rate: 1, Burst: 1}); wait <= 0 {
 		t.Fatal("a second message within the second was not paced")
 	}
 	c6.Release(ctx)
@@ -712,46 +713,46 @@ func testSendClaimNext(t *testing.T, s *store.Redis) {
 		flows.Reply{ID: "tg:950#2", Text: "ba"})
 	rt := &store.RoundTrips{}
 	s.Client().AddHook(rt)
-	c, err := s.ClaimOutbox(ctx, res, 10, 5)
+	c, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 10, Burst: 5}, 4096)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, _, _, err := c.Begin(ctx, "tg:950#0", 10, 5); err != nil || st != store.SendNew {
+	if st, _, _, err := c.Begin(ctx, "tg:950#0", delivery.Pace{Rate: 10, Burst: 5}); err != nil || st != delivery.StateNew {
 		t.Fatalf("first Begin = %v %v", st, err)
 	}
-	c.Next("tg:950#1", 10, 5)
-	if err := c.Finish(ctx, "tg:950#0", true, 201, false); err != nil {
+	c.Next("tg:950#1", delivery.Pace{Rate: 10, Burst: 5})
+	if err := c.Finish(ctx, "tg:950#0", true, "201", false); err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := s.Client().HGet(ctx, s.Keys().Sent(res), "tg:950#1").Result(); v != "attempt" {
 		t.Fatalf("the next reply's marker after the Finish: %q, want attempt", v)
 	}
 	before := rt.Total()
-	st, wait, kb, err := c.Begin(ctx, "tg:950#1", 10, 5)
-	if err != nil || st != store.SendNew || wait != 0 || kb != 201 {
-		t.Fatalf("Begin of the next = %v %v keyboard %d %v, want new, no wait, keyboard 201", st, wait, kb, err)
+	st, wait, kb, err := c.Begin(ctx, "tg:950#1", delivery.Pace{Rate: 10, Burst: 5})
+	if err != nil || st != delivery.StateNew || wait != 0 || kb != "201" {
+		t.Fatalf("Begin of the next = %v %v keyboard %q %v, want new, no wait, keyboard 201", st, wait, kb, err)
 	}
 	if n := rt.Total() - before; n != 0 {
 		t.Errorf("Begin of a reply the Finish marked took %d round trips, want 0", n)
 	}
 	// Without Next, Begin asks (and the last Finish releases the claim).
-	if err := c.Finish(ctx, "tg:950#1", true, 0, false); err != nil {
+	if err := c.Finish(ctx, "tg:950#1", true, "", false); err != nil {
 		t.Fatal(err)
 	}
 	before = rt.Total()
-	if st, _, _, err := c.Begin(ctx, "tg:950#2", 10, 5); err != nil || st != store.SendNew {
+	if st, _, _, err := c.Begin(ctx, "tg:950#2", delivery.Pace{Rate: 10, Burst: 5}); err != nil || st != delivery.StateNew {
 		t.Fatalf("Begin of the third = %v %v", st, err)
 	}
 	if n := rt.Total() - before; n < 1 {
 		t.Errorf("Begin without Next asked Redis nothing (%d round trips)", n)
 	}
-	if err := c.Finish(ctx, "tg:950#2", true, 0, true); err != nil {
+	if err := c.Finish(ctx, "tg:950#2", true, "", true); err != nil {
 		t.Fatal(err)
 	}
 	if ids := outboxIDs(t, s, res); len(ids) != 0 {
 		t.Fatalf("outbox after the last finish: %v", ids)
 	}
-	if c2, err := s.ClaimOutbox(ctx, res, 10, 5); err != nil || len(c2.Replies()) != 0 {
+	if c2, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 10, Burst: 5}, 4096); err != nil || len(c2.Replies()) != 0 {
 		t.Fatalf("claim after release: %v", err)
 	}
 }
@@ -774,16 +775,16 @@ func testDeferFinishes(t *testing.T, s *store.Redis) {
 	// deliver claims the resident's outbox and sends (without sending) its
 	// one reply, ending with the last Finish; it returns the round trips
 	// the Finish took.
-	deliver := func(res, id string, kb int) int64 {
+	deliver := func(res, id string, kb delivery.Handle) int64 {
 		t.Helper()
-		c, err := s.ClaimOutbox(ctx, res, 1000, 1000)
+		c, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(c.Replies()) != 1 || c.Replies()[0].ID != id {
 			t.Fatalf("claimed %v, want %s alone", c.Replies(), id)
 		}
-		if st, _, _, err := c.Begin(ctx, id, 1000, 1000); err != nil || st != store.SendNew {
+		if st, _, _, err := c.Begin(ctx, id, delivery.Pace{Rate: 1000, Burst: 1000}); err != nil || st != delivery.StateNew {
 			t.Fatalf("Begin %s = %v %v", id, st, err)
 		}
 		before := rt.Total()
@@ -795,7 +796,7 @@ func testDeferFinishes(t *testing.T, s *store.Redis) {
 	// Before DeferFinishes, a Finish is written at once.
 	res := residentID()
 	commitReplies(t, s, res, "tg:1999", flows.Reply{ID: "tg:1999#0", Text: "không"})
-	if n := deliver(res, "tg:1999#0", 0); n == 0 {
+	if n := deliver(res, "tg:1999#0", ""); n == 0 {
 		t.Fatal("a Finish without DeferFinishes was held")
 	}
 	var stopped sync.WaitGroup
@@ -808,7 +809,7 @@ func testDeferFinishes(t *testing.T, s *store.Redis) {
 	for i := 0; ; i++ {
 		id := fmt.Sprintf("tg:%d#0", 2000+i)
 		commitReplies(t, s, res, fmt.Sprintf("tg:%d", 2000+i), flows.Reply{ID: id, Text: "một"})
-		if deliver(res, id, 301+i) == 0 {
+		if deliver(res, id, delivery.Handle(strconv.Itoa(301+i))) == 0 {
 			break
 		}
 		if i == 50 {
@@ -826,7 +827,7 @@ func testDeferFinishes(t *testing.T, s *store.Redis) {
 	// The next claim writes it, in one round trip with its own work.
 	commitReplies(t, s, res, "tg:999", flows.Reply{ID: "tg:999#0", Text: "hai"})
 	before := rt.Total()
-	c, err := s.ClaimOutbox(ctx, res, 1000, 1000)
+	c, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
 	if err != nil {
 		t.Fatalf("the claim after a held Finish: %v", err)
 	}
@@ -836,9 +837,9 @@ func testDeferFinishes(t *testing.T, s *store.Redis) {
 	if got := c.Replies(); len(got) != 1 || got[0].ID != "tg:999#0" {
 		t.Fatalf("claimed %v, want the new reply alone (the held one popped)", got)
 	}
-	st, _, kb, err := c.Begin(ctx, "tg:999#0", 1000, 1000)
-	if err != nil || st != store.SendNew || kb < 301 {
-		t.Fatalf("Begin = %v keyboard %d %v, want new and the held Finish's keyboard", st, kb, err)
+	st, _, kb, err := c.Begin(ctx, "tg:999#0", delivery.Pace{Rate: 1000, Burst: 1000})
+	if err != nil || st != delivery.StateNew || kb == "" {
+		t.Fatalf("Begin = %v keyboard %q %v, want new and the held Finish's keyboard", st, kb, err)
 	}
 	c.Release(ctx)
 
@@ -855,14 +856,14 @@ func testDeferFinishes(t *testing.T, s *store.Redis) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
-			if c, err := s.ClaimOutbox(ctx, r, 1000, 1000); err != nil || len(c.Replies()) != 0 {
+			if c, err := s.ClaimOutbox(ctx, r, delivery.Pace{Rate: 1000, Burst: 1000}, 4096); err != nil || len(c.Replies()) != 0 {
 				t.Fatalf("claim after the delay: %v (want the lock free and nothing left)", err)
 			}
 		}
 	}
 	warm := residentID()
 	commitReplies(t, s, warm, "tg:1099", flows.Reply{ID: "tg:1099#0", Text: "ba"})
-	if n := deliver(warm, "tg:1099#0", 0); n != 0 {
+	if n := deliver(warm, "tg:1099#0", ""); n != 0 {
 		t.Fatalf("a held Finish took %d round trips", n)
 	}
 	written([]string{warm})
@@ -871,7 +872,7 @@ func testDeferFinishes(t *testing.T, s *store.Redis) {
 		r := residentID()
 		id := fmt.Sprintf("tg:%d#0", 1100+i)
 		commitReplies(t, s, r, fmt.Sprintf("tg:%d", 1100+i), flows.Reply{ID: id, Text: "ba"})
-		if n := deliver(r, id, 0); n != 0 {
+		if n := deliver(r, id, ""); n != 0 {
 			t.Fatalf("a held Finish took %d round trips", n)
 		}
 		alone = append(alone, r)
@@ -886,7 +887,7 @@ func testDeferFinishes(t *testing.T, s *store.Redis) {
 	// Ended: what is held is written before DeferFinishes returns.
 	last := residentID()
 	commitReplies(t, s, last, "tg:1200", flows.Reply{ID: "tg:1200#0", Text: "bốn"})
-	if n := deliver(last, "tg:1200#0", 0); n != 0 {
+	if n := deliver(last, "tg:1200#0", ""); n != 0 {
 		t.Fatalf("a held Finish took %d round trips", n)
 	}
 	cancel()

@@ -1,30 +1,178 @@
-package telegram_test
+package delivery_test
+
+// The core driven through Telegram's transport against the fake Bot API,
+// on a real store (miniredis): what the drain does with what Telegram
+// answers. The conformance suite (deliverytest, run from cmd/hangxom) asks
+// the same of every channel; these are the cases particular to Telegram.
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
-	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hangxomso/hangxom/bot/telegram"
 	"github.com/hangxomso/hangxom/bot/telegram/telegramtest"
-	"github.com/hangxomso/hangxom/bot/telegram/tgredis"
+	"github.com/hangxomso/hangxom/delivery"
 	"github.com/hangxomso/hangxom/flows"
-	"github.com/hangxomso/hangxom/metrics"
 	"github.com/hangxomso/hangxom/store"
 )
+
+func newSender(t *testing.T) (*delivery.Core, *telegramtest.Server, *store.Redis) {
+	t.Helper()
+	s, fake, st, _ := newSenderOn(t, &redis.Options{})
+	return s, fake, st
+}
+
+// newSenderM is newSender that also returns its miniredis, to inject
+// errors, with a go-redis client that does not retry.
+func newSenderM(t *testing.T) (*delivery.Core, *telegramtest.Server, *store.Redis, *miniredis.Miniredis) {
+	t.Helper()
+	return newSenderOn(t, &redis.Options{MaxRetries: -1})
+}
+
+// newSenderOn is a core with Telegram's transport against the fake Bot API, on a fresh miniredis
+// reached with opts (its Addr set here).
+func newSenderOn(t *testing.T, opts *redis.Options) (*delivery.Core, *telegramtest.Server, *store.Redis, *miniredis.Miniredis) {
+	t.Helper()
+	fake := telegramtest.NewServer(t, "")
+	client, err := telegram.NewClient(t.Context(), fake.URL, fake.Token, telegramtest.LoopbackClient(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := miniredis.RunT(t)
+	opts.Addr = m.Addr()
+	rc := redis.NewClient(opts)
+	t.Cleanup(func() { _ = rc.Close() })
+	st := store.New(rc, store.Options{Prefix: "snd:v1", DataKey: []byte("k")})
+	return &delivery.Core{Store: st, Transports: []delivery.Transport{&telegram.Transport{Client: client}},
+		Chat: delivery.Pace{Rate: 100, Burst: 100}}, fake, st, m
+}
+
+func commit(t *testing.T, st *store.Redis, resident string, replies ...flows.Reply) {
+	t.Helper()
+	s, err := st.Session(t.Context(), resident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Commit(t.Context(), flows.Commit{Resident: resident, Expect: s.Version, Session: s, Outbox: replies}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTelegramSplitsLongTextAndSendsImages(t *testing.T) {
+	s, fake, st := newSender(t)
+	para := strings.Repeat("Một câu hướng dẫn. ", 150) // ~2,850 characters
+	long := para + "\n\n" + para + "\n\n" + "Cuối."
+	commit(t, st, "tg:42",
+		flows.Reply{ID: "u1#0", Text: long, Buttons: []flows.Choice{{Data: "1.1", Label: "✅ Xong rồi"}}},
+		flows.Reply{ID: "u1#1", Text: "Ảnh minh họa", Image: "https://example.org/qr.png"},
+	)
+	if err := s.Drain(t.Context(), "tg:42"); err != nil {
+		t.Fatal(err)
+	}
+	ms := fake.Messages(42)
+	if len(ms) != 3 {
+		t.Fatalf("%d messages, want 2 parts (cut at the paragraph break) and a photo", len(ms))
+	}
+	if !strings.HasSuffix(ms[0].Text, "Một câu hướng dẫn.") || !strings.HasSuffix(ms[1].Text, "Cuối.") {
+		t.Error("not cut at the paragraph break")
+	}
+	for i, m := range ms[:2] {
+		if n := len([]rune(m.Text)); n > 4096 || n == 0 {
+			t.Errorf("part %d has %d characters", i, n)
+		}
+		if strings.HasPrefix(m.Text, " ") || strings.HasPrefix(m.Text, "\n") {
+			t.Errorf("part %d not cut at a boundary", i)
+		}
+	}
+	if len(ms[0].Buttons) != 0 || len(ms[1].Buttons) != 1 {
+		t.Error("the buttons belong on the last part only")
+	}
+	if ms[2].Photo != "https://example.org/qr.png" || ms[2].Caption != "Ảnh minh họa" {
+		t.Errorf("photo message = %+v", ms[2])
+	}
+	// Draining again sends nothing: every part is marked sent.
+	if err := s.Drain(t.Context(), "tg:42"); err != nil {
+		t.Fatal(err)
+	}
+	if len(fake.Messages(42)) != 3 {
+		t.Error("a drained outbox was sent again")
+	}
+}
+
+func TestTelegramDropsWhatTelegramRejects(t *testing.T) {
+	s, fake, st := newSender(t)
+	fake.Fail("sendMessage", 1, telegramtest.Fault{Code: 400, Description: "Bad Request: can't parse entities"})
+	commit(t, st, "tg:43", flows.Reply{ID: "a#0", Text: "một"}, flows.Reply{ID: "a#1", Text: "hai"})
+	if err := s.Drain(t.Context(), "tg:43"); err != nil {
+		t.Fatal(err)
+	}
+	ms := fake.Messages(43)
+	if len(ms) != 1 || ms[0].Text != "hai" {
+		t.Errorf("a rejected message must not block the next: %+v", ms)
+	}
+	if rs, _ := st.Outbox(t.Context(), "tg:43"); len(rs) != 0 {
+		t.Errorf("outbox not empty: %v", rs)
+	}
+}
+
+func TestTelegramRetriesServerErrors(t *testing.T) {
+	s, fake, st := newSender(t)
+	fake.Fail("sendMessage", 2, telegramtest.Fault{HTTPStatus: 502, Body: "<html>bad gateway</html>"})
+	commit(t, st, "tg:44", flows.Reply{ID: "b#0", Text: "xin chào"})
+	if err := s.Drain(t.Context(), "tg:44"); err != nil {
+		t.Fatal(err)
+	}
+	if ms := fake.Messages(44); len(ms) != 1 {
+		t.Errorf("%d messages after two 502s, want 1", len(ms))
+	}
+}
+
+func TestTelegramSendsDocuments(t *testing.T) {
+	s, fake, st := newSender(t)
+	commit(t, st, "tg:45", flows.Reply{ID: "e#0", Text: "Báo cáo tháng 11", Document: &flows.Document{Name: "hangxom-xa-a.csv", Data: []byte("\ufeffa,b\n")}})
+	if err := s.Drain(t.Context(), "tg:45"); err != nil {
+		t.Fatal(err)
+	}
+	ms := fake.Messages(45)
+	if len(ms) != 1 || ms[0].Document != "file:hangxom-xa-a.csv" || ms[0].Caption != "Báo cáo tháng 11" {
+		t.Fatalf("messages: %+v", ms)
+	}
+	if b, ok := fake.File(ms[0].FileID); !ok || string(b) != "\ufeffa,b\n" {
+		t.Errorf("uploaded bytes %q", b)
+	}
+}
+
+func TestTelegramAsksForAPhoneNumberWithAReplyKeyboard(t *testing.T) {
+	s, fake, st := newSender(t)
+	commit(t, st, "tg:46",
+		flows.Reply{ID: "f#0", Text: "Hoa sẽ giúp bác.", Buttons: []flows.Choice{{Data: "n:abc", Label: "🏠 Nhắn nơi ở"}}},
+		flows.Reply{ID: "f#1", Text: "Gửi số điện thoại?", Buttons: []flows.Choice{{Label: "📞 Gửi số điện thoại", Contact: true}}})
+	if err := s.Drain(t.Context(), "tg:46"); err != nil {
+		t.Fatal(err)
+	}
+	ms := fake.Messages(46)
+	if len(ms) != 2 {
+		t.Fatalf("messages: %+v", ms)
+	}
+	if len(ms[0].Buttons) != 1 || ms[0].Buttons[0][0].CallbackData != "n:abc" {
+		t.Errorf("first message keeps its inline button: %+v", ms[0])
+	}
+	if !strings.Contains(ms[1].ReplyMarkup, `"request_contact":true`) || !strings.Contains(ms[1].ReplyMarkup, `"one_time_keyboard":true`) {
+		t.Errorf("no contact request keyboard: %s", ms[1].ReplyMarkup)
+	}
+	if len(ms[0].Buttons) == 0 {
+		t.Error("the contact request removed the inline buttons before it")
+	}
+}
 
 // A drain whose send is in flight when Run's ctx ends, kicked or from a
 // worker: its last Finish is written by the held finishes' final flush
@@ -83,7 +231,7 @@ func TestARefusedClaimDoesNotResendAnUncertainReply(t *testing.T) {
 		commit(t, st, "tg:50", flows.Reply{ID: "u1#0", Text: "một"})
 		// A previous process marked the attempt and died mid-send: the reply
 		// may have been shown; at most once says never again.
-		if state, err := st.BeginSend(ctx, "tg:50", "u1#0"); err != nil || state != store.SendNew {
+		if state, err := st.BeginSend(ctx, "tg:50", "u1#0"); err != nil || state != delivery.StateNew {
 			t.Fatal(state, err)
 		}
 		if blip {
@@ -134,7 +282,7 @@ func TestALostClaimAnswerTakesBackOnlyItsOwnMarker(t *testing.T) {
 		ctx := context.Background()
 		commit(t, st, "tg:60", flows.Reply{ID: "u1#0", Text: "một"})
 		if leftBefore {
-			if state, err := st.BeginSend(ctx, "tg:60", "u1#0"); err != nil || state != store.SendNew {
+			if state, err := st.BeginSend(ctx, "tg:60", "u1#0"); err != nil || state != delivery.StateNew {
 				t.Fatal(state, err)
 			}
 		}
@@ -225,117 +373,6 @@ func TestARemindersRunDoesNotHoldUpReplies(t *testing.T) {
 				t.Fatalf("%s: the reply waited while %d reminders were sent", who, n)
 			}
 			time.Sleep(5 * time.Millisecond)
-		}
-	}
-}
-
-// Every metric registered shows on /metrics with its help and at least one
-// sample, before anything happened: a labelled family whose children are
-// made only when first counted would be missing until then, and a review
-// once found a counter counted and never shown. The names come from the
-// registry, not from a list kept beside the code.
-func TestEveryCounterShowsOnMetrics(t *testing.T) {
-	m := metrics.New()
-	telegram.NewMetrics(m)
-	page := scrape(t, m)
-	fqName := regexp.MustCompile(`fqName: "([^"]+)"`)
-	n := 0
-	for _, c := range m.Collectors() {
-		descs := make(chan *prometheus.Desc, 1000)
-		c.Describe(descs)
-		close(descs)
-		for d := range descs {
-			name := fqName.FindStringSubmatch(d.String())
-			if name == nil {
-				t.Fatalf("no name in %s", d)
-			}
-			n++
-			if !strings.Contains(page, "# HELP "+name[1]+" ") || !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(name[1])+`(_bucket|_sum|_count)?[ {]`).MatchString(page) {
-				t.Errorf("%s missing from /metrics", name[1])
-			}
-		}
-	}
-	for _, want := range []string{"hangxom_telegram_updates_total", "hangxom_telegram_sends_total", "hangxom_update_seconds",
-		"hangxom_send_seconds", "go_goroutines", "process_cpu_seconds_total"} {
-		if !strings.Contains(page, "# HELP "+want+" ") {
-			t.Errorf("%s is not registered", want)
-		}
-	}
-	if t.Failed() {
-		t.Logf("%d metrics registered; /metrics:\n%s", n, page)
-	}
-}
-
-// scrape reads m's /metrics page.
-func scrape(t *testing.T, m *metrics.Metrics) string {
-	t.Helper()
-	rec := httptest.NewRecorder()
-	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	if rec.Code != http.StatusOK {
-		t.Fatalf("/metrics = %d", rec.Code)
-	}
-	return rec.Body.String()
-}
-
-// poisoned fails every update of one chat, as a corrupt session would, and
-// records the chats it handled.
-type poisoned struct {
-	bad  string
-	mu   sync.Mutex
-	seen []string
-}
-
-func (p *poisoned) Handle(_ context.Context, resident string, _ flows.Input) (flows.Handled, error) {
-	if resident == p.bad {
-		return flows.Handled{}, errors.New("store: decode session: corrupt")
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.seen = append(p.seen, resident)
-	return flows.Handled{}, nil
-}
-
-// An update that keeps failing while the store answers is dropped after a
-// few tries, and the updates behind it are handled: one resident's broken
-// record must not stop everyone's (a review found polling stuck on it for
-// ever). While the store is away nothing is dropped.
-func TestPollingGoesPastAnUpdateThatAlwaysFails(t *testing.T) {
-	for _, storeUp := range []bool{true, false} {
-		fake := telegramtest.NewServer(t, "")
-		client, err := telegram.NewClient(t.Context(), fake.URL, fake.Token, telegramtest.LoopbackClient(10*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _, st, _ := newSenderM(t)
-		svc := &poisoned{bad: "tg:71"}
-		r := &telegram.Receiver{Service: svc, Client: client, Store: reach{}, Loc: words{}}
-		healthy := func(context.Context) error {
-			if storeUp {
-				return nil
-			}
-			return errors.New("redis away")
-		}
-		p := &telegram.Poller{Client: client, Receiver: r, Leases: tgredis.Store{Redis: st}, Timeout: time.Second, GiveUpAfter: 2, Healthy: healthy}
-		fake.PushText(71, "xin chào")
-		fake.PushText(72, "xin chào")
-		ctx, stop := context.WithCancel(t.Context())
-		done := make(chan error, 1)
-		go func() { done <- p.Run(ctx) }()
-		deadline := time.Now().Add(3 * time.Second)
-		handled := func() []string { svc.mu.Lock(); defer svc.mu.Unlock(); return slices.Clone(svc.seen) }
-		for time.Now().Before(deadline) && len(handled()) == 0 {
-			time.Sleep(20 * time.Millisecond)
-		}
-		stop()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-		got := handled()
-		if storeUp && !slices.Equal(got, []string{"tg:72"}) {
-			t.Errorf("store up: handled %q, want the update behind the failing one", got)
-		}
-		if !storeUp && len(got) != 0 {
-			t.Errorf("store away: handled %q, want the failing update kept and retried", got)
 		}
 	}
 }

@@ -1,0 +1,154 @@
+package telegram
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"unicode/utf8"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/hangxomso/hangxom/delivery"
+	"github.com/hangxomso/hangxom/flows"
+)
+
+// maxText is Telegram's limit for one message's text; maxCaption for a
+// photo's or a document's caption (Bot API, sendMessage and sendPhoto).
+const (
+	maxText    = 4096
+	maxCaption = 1024
+)
+
+// Transport is Telegram's sending half for the delivery core: it renders a
+// message as the Bot API takes it (inline buttons, a reply keyboard for a
+// phone number, a photo with its caption, a document), makes the calls and
+// classifies Telegram's answer.
+type Transport struct {
+	Client *Client
+}
+
+var _ delivery.Transport = (*Transport)(nil)
+
+// Name implements delivery.Transport.
+func (*Transport) Name() string { return "telegram" }
+
+// Owns implements delivery.Transport: Telegram's residents are "tg:<chat id>".
+func (*Transport) Owns(resident string) bool {
+	_, ok := ChatID(resident)
+	return ok
+}
+
+// Limits implements delivery.Transport: 4,096 characters a message, which
+// are at least as many bytes.
+func (*Transport) Limits() delivery.Limits {
+	return delivery.Limits{MaxText: maxText, OneMessage: maxText}
+}
+
+// Send implements delivery.Transport. The call is chosen by the message's
+// shape: a phone-number request (reply keyboard), a document (its caption,
+// or the text first when too long for one), a photo with its caption, or a
+// photo then the text.
+func (t *Transport) Send(ctx context.Context, resident string, m delivery.Message) delivery.Result {
+	chatID, ok := ChatID(resident)
+	if !ok {
+		return delivery.Result{Outcome: delivery.Rejected, Err: errors.New("telegram: not a Telegram resident")}
+	}
+	kb := keyboard(m.Buttons)
+	contact := contactButton(m.Buttons)
+	var msgID int
+	var err error
+	switch {
+	case contact != "":
+		msgID, err = t.Client.SendContactRequest(ctx, chatID, m.Text, contact)
+	case m.Document != nil:
+		if utf8.RuneCountInString(m.Text) > maxCaption {
+			if _, err = t.Client.SendText(ctx, chatID, m.Text, nil); err == nil {
+				msgID, err = t.Client.SendDocument(ctx, chatID, m.Document.Name, m.Document.Data, "")
+			}
+		} else {
+			msgID, err = t.Client.SendDocument(ctx, chatID, m.Document.Name, m.Document.Data, m.Text)
+		}
+	case m.Image != "" && utf8.RuneCountInString(m.Text) <= maxCaption:
+		msgID, err = t.Client.SendPhoto(ctx, chatID, m.Image, m.Text, kb)
+	default:
+		if m.Image != "" {
+			// A photo whose text is too long for a caption: the photo
+			// first; if it fails, the text still goes.
+			_, _ = t.Client.SendPhoto(ctx, chatID, m.Image, "", nil)
+		}
+		msgID, err = t.Client.SendText(ctx, chatID, m.Text, kb)
+	}
+	if err != nil {
+		return Classify(err)
+	}
+	res := delivery.Result{Outcome: delivery.Sent}
+	if kb != nil && msgID != 0 {
+		res.Buttons = delivery.Handle(strconv.Itoa(msgID))
+	}
+	return res
+}
+
+// Classify turns a Bot API call's error into the core's outcome: the request
+// written and the answer lost is Uncertain; 429 waits retry_after; 403 (or
+// "Forbidden…": blocked, deleted, never started) is Unreachable; any other
+// 4xx will never be taken (Rejected); the rest (5xx, no answer, a proxy's
+// page) is Transient.
+func Classify(err error) delivery.Result {
+	var ae *APIError
+	switch {
+	case err == nil:
+		return delivery.Result{Outcome: delivery.Sent}
+	case errors.Is(err, ErrUncertain):
+		return delivery.Result{Outcome: delivery.Uncertain, Err: err}
+	case errors.As(err, &ae) && ae.Code == 429:
+		return delivery.Result{Outcome: delivery.RateLimited, Wait: ae.RetryAfter, Err: err}
+	case errors.As(err, &ae) && ae.Blocked():
+		return delivery.Result{Outcome: delivery.Unreachable, Err: errors.New(ae.Description)}
+	case errors.As(err, &ae) && ae.Code >= 400 && ae.Code < 500:
+		return delivery.Result{Outcome: delivery.Rejected, Err: err}
+	}
+	return delivery.Result{Outcome: delivery.Transient, Err: err}
+}
+
+// TakeOffButtons implements delivery.Transport: editMessageReplyMarkup with
+// no buttons on the message h; a message gone or already bare counts as done.
+func (t *Transport) TakeOffButtons(ctx context.Context, resident string, h delivery.Handle) error {
+	chatID, ok := ChatID(resident)
+	id, err := strconv.Atoi(string(h))
+	if !ok || err != nil || id <= 0 {
+		return nil // not a message of ours: nothing to take off
+	}
+	return t.Client.RemoveKeyboard(ctx, chatID, id)
+}
+
+// keyboard renders buttons one per row; the callback data is the engine's
+// short token, never content. A button asking for the resident's phone
+// number is sent as a reply keyboard instead (see contactButton).
+func keyboard(cs []flows.Choice) *tgbotapi.InlineKeyboardMarkup {
+	if len(cs) == 0 {
+		return nil
+	}
+	rows := make([][]tgbotapi.InlineKeyboardButton, 0, len(cs))
+	for _, c := range cs {
+		if c.Contact {
+			continue // sent as a reply keyboard: see contactButton
+		}
+		rows = append(rows, tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonData(c.Label, c.Data)))
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
+	return &kb
+}
+
+// contactButton returns the label of a button asking for the resident's
+// phone number, if any: Telegram can only ask through a reply keyboard.
+func contactButton(cs []flows.Choice) string {
+	for _, c := range cs {
+		if c.Contact {
+			return c.Label
+		}
+	}
+	return ""
+}
