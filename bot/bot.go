@@ -1,8 +1,8 @@
-// Package bot holds what every channel adapter shares: the small interfaces a
-// channel consumes to hand inputs to the conversation service and to drain a
-// resident's outbox. Adapters live in sub-packages (console, and later
-// telegram and zalo); they turn platform updates into flows.Input values and
-// the outbox's replies into platform messages.
+// Package bot holds what every channel adapter shares: the interface a
+// channel hands inputs to the conversation service by, and command parsing.
+// Adapters live in sub-packages (console, telegram); each is a receiver,
+// turning platform updates into flows.Input values, and a transport for the
+// delivery core (package delivery), turning replies into platform messages.
 package bot
 
 import (
@@ -15,15 +15,6 @@ import (
 // resident's outbox. *flows.Service satisfies it.
 type Handler interface {
 	Handle(ctx context.Context, resident string, in flows.Input) (flows.Handled, error)
-}
-
-// Outbox gives a channel the replies waiting for a resident, oldest first,
-// and takes the acknowledgement of each one sent. A reply acknowledged is
-// never sent again; a reply not acknowledged (a crash in between) is sent at
-// the next drain, so delivery is at least once.
-type Outbox interface {
-	Outbox(ctx context.Context, resident string) ([]flows.Reply, error)
-	AckOutbox(ctx context.Context, resident, replyID string) error
 }
 
 // ParseCommand splits "/start h_abc" into ("start", "h_abc"). It also strips

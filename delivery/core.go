@@ -324,11 +324,11 @@ func (c *Core) Run(ctx context.Context) error {
 // resident again: after the pace's wait, or a second after a failure.
 func (c *Core) drainOne(ctx context.Context, r string) {
 	err := c.Drain(ctx, r)
-	var wait *paceWait
+	var wait *Later
 	switch {
 	case err == nil || ctx.Err() != nil:
 	case errors.As(err, &wait):
-		c.later(ctx, r, wait.d)
+		c.later(ctx, r, wait.After)
 	default:
 		c.Logger.Warn("drain outbox; trying again soon", "resident", r, "err", err)
 		// Redis or Telegram had a moment: try again soon rather than wait
@@ -337,11 +337,12 @@ func (c *Core) drainOne(ctx context.Context, r string) {
 	}
 }
 
-// paceWait is Drain's answer when the chat's (or the bulk) pace allows no
-// message now: the resident is queued again for after d.
-type paceWait struct{ d time.Duration }
+// Later is Drain's answer when it could not go on now: the chat's (or the
+// bulk) pace allows no message, or another sender holds the resident's
+// lock. Nothing is lost; drain again After.
+type Later struct{ After time.Duration }
 
-func (p *paceWait) Error() string { return "delivery: paced; again in " + p.d.String() }
+func (p *Later) Error() string { return "delivery: not now; again in " + p.After.String() }
 
 // recover queues outboxes waiting since before olderThan.
 func (c *Core) recover(ctx context.Context, olderThan time.Time) {
@@ -357,7 +358,9 @@ func (c *Core) recover(ctx context.Context, olderThan time.Time) {
 	}
 }
 
-// Drain sends every reply waiting for resident, in order.
+// Drain sends every reply waiting for resident, in order, on the caller's
+// goroutine (Run's workers call it; so does the console after each line).
+// A *Later error means: nothing lost, drain again after its wait.
 func (c *Core) Drain(ctx context.Context, resident string) error {
 	c.init()
 	t := c.transport(resident)
@@ -369,7 +372,7 @@ func (c *Core) Drain(ctx context.Context, resident string) error {
 		if errors.Is(err, flows.ErrLocked) {
 			// Another worker or replica is draining it; replies it did
 			// not read are ours: look again in a moment.
-			return &paceWait{d: 50 * time.Millisecond}
+			return &Later{After: 50 * time.Millisecond}
 		}
 		// A claim whose answer was lost after it marked the head: the
 		// store's next claim of the resident takes that marker back.

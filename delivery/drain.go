@@ -67,7 +67,7 @@ func (c *Core) deliver(ctx context.Context, t Transport, claim Claim, resident s
 		}
 		if wait > 0 {
 			// The chat's pace: the worker moves on, the resident comes back.
-			return &paceWait{d: wait}
+			return &Later{After: wait}
 		}
 		switch state {
 		case StateDone:

@@ -9,6 +9,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -22,6 +24,7 @@ import (
 	"github.com/hangxomso/hangxom/bot/telegram/telegramtest"
 	"github.com/hangxomso/hangxom/delivery"
 	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/metrics"
 	"github.com/hangxomso/hangxom/store"
 )
 
@@ -375,4 +378,46 @@ func TestARemindersRunDoesNotHoldUpReplies(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+}
+
+// Sends are counted by channel and outcome, and timed, on /metrics; every
+// series shows before anything was sent.
+func TestSendsAreCountedByChannel(t *testing.T) {
+	s, fake, st := newSender(t)
+	m := metrics.New()
+	s.Metrics = delivery.NewMetrics(m, "telegram", "console")
+	page := scrape(t, m)
+	for _, want := range []string{`hangxom_sends_total{channel="console",result="sent"} 0`,
+		`hangxom_sends_total{channel="telegram",result="blocked"} 0`} {
+		if !strings.Contains(page, "\n"+want+"\n") {
+			t.Errorf("before any send, no %q on /metrics", want)
+		}
+	}
+	fake.Fail("sendMessage", 1, telegramtest.Fault{Code: 429, RetryAfter: 0})
+	commit(t, st, "tg:47", flows.Reply{ID: "m#0", Text: "một"})
+	if err := s.Drain(t.Context(), "tg:47"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fake.Messages(47)); n != 1 {
+		t.Fatalf("%d messages, want 1", n)
+	}
+	page = scrape(t, m)
+	for _, want := range []string{`hangxom_sends_total{channel="telegram",result="sent"} 1`,
+		`hangxom_sends_total{channel="telegram",result="throttled"} 1`,
+		`hangxom_send_seconds_count{channel="telegram",outcome="sent"} 1`} {
+		if !strings.Contains(page, "\n"+want+"\n") {
+			t.Errorf("no %q on /metrics:\n%s", want, page)
+		}
+	}
+}
+
+// scrape reads m's /metrics page.
+func scrape(t *testing.T, m *metrics.Metrics) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("/metrics = %d", rec.Code)
+	}
+	return rec.Body.String()
 }

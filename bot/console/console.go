@@ -12,12 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/hangxomso/hangxom/bot"
+	"github.com/hangxomso/hangxom/delivery"
 	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/metrics"
 )
@@ -29,17 +28,17 @@ type Channel struct {
 	Out      io.Writer
 	Err      io.Writer
 	Handler  bot.Handler
-	Outbox   bot.Outbox
+	// Sender delivers the resident's outbox (the delivery core with a
+	// Transport printing on Out): after each line, and at start for replies
+	// left from an earlier run.
+	Sender Drainer
 	// Echo prints each input line as "> line" before the replies, so a
 	// piped conversation reads as a transcript.
 	Echo bool
 	// NewUpdateID returns a unique id per input line; tests may fix it.
 	NewUpdateID func() string
-	// Dir is where documents (exports) are written; "" is the working
-	// directory.
-	Dir string
-	// Metrics times each input's handling and each reply's printing;
-	// nil times nothing.
+	// Metrics times each input's handling (the core times the sends); nil
+	// times nothing.
 	Metrics *metrics.Channel
 }
 
@@ -121,42 +120,27 @@ func Input(line string) flows.Input {
 	return flows.Input{Kind: flows.InputText, Text: text}
 }
 
-// drain prints and acknowledges every reply waiting in the outbox.
-func (c *Channel) drain(ctx context.Context) error {
-	replies, err := c.Outbox.Outbox(ctx, c.Resident)
-	if err != nil {
-		return fmt.Errorf("console: read outbox: %w", err)
-	}
-	for _, r := range replies {
-		start := time.Now()
-		Print(c.Out, r)
-		c.Metrics.Send(metrics.Sent, time.Since(start).Seconds())
-		if r.Document != nil {
-			path, err := c.save(*r.Document)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(c.Out, "📄 %s\n", path)
-		}
-		if err := c.Outbox.AckOutbox(ctx, c.Resident, r.ID); err != nil {
-			return fmt.Errorf("console: ack reply: %w", err)
-		}
-	}
-	return nil
+// Drainer delivers a resident's outbox: *delivery.Core.
+type Drainer interface {
+	Drain(ctx context.Context, resident string) error
 }
 
-// save writes a document into Dir (default the working directory) under
-// its base name, and returns the path.
-func (c *Channel) save(d flows.Document) (string, error) {
-	name := filepath.Base(d.Name)
-	if name == "." || name == "/" || name == "" {
-		name = "hangxom-document"
+// drain has the Sender deliver every reply waiting, waiting out a lock held
+// by another session of the same resident for a few seconds at most.
+func (c *Channel) drain(ctx context.Context) error {
+	for try := 0; ; try++ {
+		err := c.Sender.Drain(ctx, c.Resident)
+		var later *delivery.Later
+		if !errors.As(err, &later) || try >= 100 {
+			if err != nil {
+				return fmt.Errorf("console: deliver replies: %w", err)
+			}
+			return nil
+		}
+		if err := delivery.Sleep(ctx, min(later.After, 50*time.Millisecond)); err != nil {
+			return nil
+		}
 	}
-	path := filepath.Join(c.Dir, name)
-	if err := os.WriteFile(path, d.Data, 0o644); err != nil {
-		return "", fmt.Errorf("console: save %s: %w", name, err)
-	}
-	return path, nil
 }
 
 // Print writes one reply: its text, an image reference if any, and its

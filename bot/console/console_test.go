@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hangxomso/hangxom/bot/console"
+	"github.com/hangxomso/hangxom/delivery"
 	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/metrics"
 )
@@ -38,6 +39,26 @@ func (m *memOutbox) AckOutbox(_ context.Context, r, id string) error {
 	q := m.queue[r]
 	if len(q) > 0 && q[0].ID == id {
 		m.queue[r] = q[1:]
+	}
+	return nil
+}
+
+// sender delivers the fake outbox through the console's Transport, as the
+// delivery core does on the store (tested in delivery and cmd/hangxom).
+type sender struct {
+	ob *memOutbox
+	t  *console.Transport
+}
+
+func (s *sender) Drain(ctx context.Context, r string) error {
+	rs, _ := s.ob.Outbox(ctx, r)
+	for _, reply := range rs {
+		res := s.t.Send(ctx, r, delivery.Message{ID: reply.ID, Text: reply.Text, Buttons: reply.Buttons,
+			Image: reply.Image, Document: reply.Document})
+		if res.Outcome != delivery.Sent {
+			return res.Err
+		}
+		_ = s.ob.AckOutbox(ctx, r, reply.ID)
 	}
 	return nil
 }
@@ -67,7 +88,7 @@ func TestRun(t *testing.T) {
 	n := 0
 	c := &console.Channel{
 		Resident: "console:lan", In: strings.NewReader("/start h_x\n\n  xong  \r\n/lang@hangxom_bot en\n"),
-		Out: &out, Err: &errb, Handler: h, Outbox: ob, Echo: true,
+		Out: &out, Err: &errb, Handler: h, Sender: &sender{ob, &console.Transport{Out: &out}}, Echo: true,
 		NewUpdateID: func() string { n++; return "u" + string(rune('0'+n)) },
 	}
 	if err := c.Run(t.Context()); err != nil {
@@ -123,7 +144,9 @@ func TestRunStopsWithContext(t *testing.T) {
 	cancel()
 	r, w := io.Pipe()
 	defer w.Close()
-	c := &console.Channel{Resident: "console:x", In: r, Out: &bytes.Buffer{}, Err: &bytes.Buffer{}, Handler: &echoHandler{out: ob}, Outbox: ob}
+	var out bytes.Buffer
+	c := &console.Channel{Resident: "console:x", In: r, Out: &out, Err: &bytes.Buffer{}, Handler: &echoHandler{out: ob},
+		Sender: &sender{ob, &console.Transport{Out: &out}}}
 	if err := c.Run(ctx); err != nil {
 		t.Fatalf("Run after cancel: %v", err)
 	}
@@ -135,7 +158,7 @@ func TestDocumentsAreWrittenToTheDirectory(t *testing.T) {
 		Document: &flows.Document{Name: "../../etc/hangxom-stats.csv", Data: []byte("\ufeffa,b\n")}}}}}
 	var out bytes.Buffer
 	c := &console.Channel{Resident: "console:co", In: strings.NewReader(""), Out: &out, Err: &bytes.Buffer{},
-		Handler: &echoHandler{out: ob}, Outbox: ob, Dir: dir}
+		Handler: &echoHandler{out: ob}, Sender: &sender{ob, &console.Transport{Out: &out, Dir: dir}}}
 	if err := c.Run(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -149,22 +172,55 @@ func TestDocumentsAreWrittenToTheDirectory(t *testing.T) {
 	}
 }
 
-// The console channel's inputs and printed replies are timed under the
-// channel label "console", as the Telegram channel's are under "telegram".
-func TestRunTimesInputsAndReplies(t *testing.T) {
+// The console channel's inputs are timed under the channel label
+// "console", as the Telegram channel's are under "telegram" (the sends are
+// counted and timed by the delivery core: TestSendsAreCountedByChannel).
+func TestRunTimesInputs(t *testing.T) {
 	ob := &memOutbox{queue: map[string][]flows.Reply{}}
 	m := metrics.New()
 	c := &console.Channel{Resident: "console:lan", In: strings.NewReader("chào\n/menu\n"), Out: io.Discard, Err: io.Discard,
-		Handler: &echoHandler{out: ob}, Outbox: ob, Metrics: m.Channel("console")}
+		Handler: &echoHandler{out: ob}, Sender: &sender{ob, &console.Transport{Out: io.Discard}}, Metrics: m.Channel("console")}
 	if err := c.Run(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	for _, want := range []string{`hangxom_update_seconds_count{channel="console"} 2`,
-		`hangxom_send_seconds_count{channel="console",outcome="sent"} 2`} {
-		if !strings.Contains(rec.Body.String(), "\n"+want+"\n") {
-			t.Errorf("no %q in /metrics", want)
+	if want := `hangxom_update_seconds_count{channel="console"} 2`; !strings.Contains(rec.Body.String(), "\n"+want+"\n") {
+		t.Errorf("no %q in /metrics", want)
+	}
+}
+
+// The transport classifies what the terminal did: a closed output is an
+// unreachable resident, a failure before anything was printed may be tried
+// again, and one after a part was printed must not print it twice.
+func TestTransportClassifiesWriteErrors(t *testing.T) {
+	m := delivery.Message{ID: "a", Text: "xin chào", Buttons: []flows.Choice{{Data: "1", Label: "Xong"}}}
+	for _, tc := range []struct {
+		name string
+		w    io.Writer
+		want delivery.Outcome
+	}{
+		{"ok", &bytes.Buffer{}, delivery.Sent},
+		{"closed", &failAfter{n: 0, err: os.ErrClosed}, delivery.Unreachable},
+		{"full before anything", &failAfter{n: 0, err: io.ErrShortWrite}, delivery.Transient},
+		{"full midway", &failAfter{n: 1, err: io.ErrShortWrite}, delivery.Uncertain},
+	} {
+		if got := (&console.Transport{Out: tc.w}).Send(t.Context(), "console:x", m); got.Outcome != tc.want {
+			t.Errorf("%s: %v (%v), want %v", tc.name, got.Outcome, got.Err, tc.want)
 		}
 	}
+}
+
+// failAfter takes n writes, then fails every one with err.
+type failAfter struct {
+	n   int
+	err error
+}
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if f.n == 0 {
+		return 0, f.err
+	}
+	f.n--
+	return len(p), nil
 }

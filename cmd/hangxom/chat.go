@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hangxomso/hangxom/bot/console"
+	"github.com/hangxomso/hangxom/delivery"
 	"github.com/hangxomso/hangxom/flows"
 )
 
@@ -49,11 +50,17 @@ func runChat(ctx context.Context, e *environ, args []string) error {
 	if interactive {
 		fmt.Fprintln(e.stderr, "hangxom: type /start to begin, a number to tap a button, Ctrl-D to leave.")
 	}
+	// The console delivers on the core as every channel does, synchronously
+	// after each line: no pace (a terminal has no limit) and no held finish
+	// (nothing runs to write it), so transcripts stay deterministic.
+	sender := &delivery.Core{Store: a.store, Transports: []delivery.Transport{&console.Transport{Out: e.stdout}},
+		Logger: a.logger, Clock: a.clock, Chat: delivery.Unpaced, FinishDelay: -1,
+		Metrics: delivery.NewMetrics(a.metrics, "console")}
 	ch := &console.Channel{
 		Resident: "console:" + *user,
 		In:       e.stdin, Out: e.stdout, Err: e.stderr,
 		Handler: &langHandler{h: a.service, lang: *lang, name: strings.TrimSpace(*name)},
-		Outbox:  a.store,
+		Sender:  sender,
 		Echo:    !interactive,
 		Metrics: a.metrics.Channel("console"),
 	}
