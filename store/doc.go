@@ -25,18 +25,23 @@
 //
 // Every resident whose outbox holds replies is in the outbox index, which
 // Commit fills and the senders empty; PendingOutboxes lists those waiting for
-// long, which is how replies a crash left behind get sent. A channel drains
-// an outbox under the send lock a ClaimOutbox takes (not Lock: sending never
+// long, which is how replies a crash left behind get sent. The delivery core
+// (package delivery, whose Store and Claim this store implements) drains an
+// outbox under the send lock a ClaimOutbox takes (not Lock: sending never
 // delays processing), oldest reply first, and guards each send with a marker
 // so that no reply goes out twice:
 //
 //	switch claim.Begin(reply id) {
-//	case SendNew:       send; then claim.Finish (sent), or AbortSend if it
-//	                    surely did not go out, or DropReply if it never will
-//	case SendDone:      claim.Finish (a crash came between the send and the pop)
-//	case SendUncertain: claim.Finish (not sent), as DropReply (an earlier
-//	                    attempt's outcome is unknown)
+//	case StateNew:       send; then claim.Finish (sent), or AbortSend if it
+//	                     surely did not go out, or DropReply if it never will
+//	case StateDone:      claim.Finish (a crash came between the send and the pop)
+//	case StateUncertain: claim.Finish (not sent), as DropReply (an earlier
+//	                     attempt's outcome is unknown)
 //	}
+//
+// The store knows no channel: a message's size limit comes with the claim
+// (delivery.Limits) and the message with live buttons is the channel's opaque
+// delivery.Handle.
 //
 // # Keys
 //

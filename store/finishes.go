@@ -189,7 +189,7 @@ func (r *Redis) flushFinishes(ctx context.Context) error {
 // finishCall is finishScript's call for a Finish of resident's reply.
 func (r *Redis) finishCall(resident string, h heldFinish) *scriptCall {
 	k := r.keys
-	keys := []string{k.Outbox(resident), k.Sent(resident), k.KeyboardMessage(resident), k.SendLock(resident)}
+	keys := []string{k.Outbox(resident), k.Sent(resident), k.ButtonsMessage(resident), k.SendLock(resident)}
 	args := []any{h.reply, h.mark, OutboxTTL.Milliseconds(), h.kb, h.token}
 	if !r.cluster() {
 		keys = append(keys, k.OutboxIndex())

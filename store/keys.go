@@ -111,10 +111,10 @@ func (k Keys) SendLock(resident string) string { return k.resident(resident, "se
 // messaged (blocked the bot); SET and DEL by SetReachable.
 func (k Keys) Unreachable(resident string) string { return k.resident(resident, "unreachable") }
 
-// KeyboardMessage is STRING the channel's id of the last message sent with
-// buttons, PX OutboxTTL; SET by SendClaim.Finish, read by ClaimOutbox and
+// ButtonsMessage is STRING the channel's opaque handle (delivery.Handle) of
+// the last message sent with buttons, PX OutboxTTL; SET by SendClaim.Finish, read by ClaimOutbox and
 // SendClaim.Begin, deleted by Forget.
-func (k Keys) KeyboardMessage(resident string) string { return k.resident(resident, "kbmsg") }
+func (k Keys) ButtonsMessage(resident string) string { return k.resident(resident, "kbmsg") }
 
 // Effects is LIST of JSON effects with their ids, oldest first, no TTL;
 // RPUSHed by Commit, LPOPed by ApplyEffects once applied.

@@ -65,10 +65,10 @@ func TestScriptKeysShareSlot(t *testing.T) {
 		sets = append(sets, k.commitKeys(r, "tg:800000001"), k.commitKeys(r, ""),
 			[]string{k.Lock(r)}, []string{k.Outbox(r)}, []string{k.Effects(r)},
 			k.replyKeys(r), // popReplyScript
-			[]string{k.Sent(r), k.Outbox(r), k.SendLock(r), k.Unreachable(r), k.KeyboardMessage(r), k.Session(r)},
+			[]string{k.Sent(r), k.Outbox(r), k.SendLock(r), k.Unreachable(r), k.ButtonsMessage(r), k.Session(r)},
 			[]string{k.SendLock(r), k.Outbox(r)},                                  // claimScript
-			[]string{k.Sent(r), k.Pace(r), k.KeyboardMessage(r)},                  // paceMarkScript
-			[]string{k.Outbox(r), k.Sent(r), k.KeyboardMessage(r), k.SendLock(r)}) // finishScript on a cluster
+			[]string{k.Sent(r), k.Pace(r), k.ButtonsMessage(r)},                  // paceMarkScript
+			[]string{k.Outbox(r), k.Sent(r), k.ButtonsMessage(r), k.SendLock(r)}) // finishScript on a cluster
 	}
 	for _, h := range hamlets {
 		for _, f := range []string{"ewallet", ""} {
@@ -106,7 +106,7 @@ func TestSlotMatchesCluster(t *testing.T) {
 	defer c.Close()
 	k := NewKeys("")
 	for _, key := range append(k.effectKeys("h1", "ewallet", "2026-04", "p", "e"),
-		k.Session("tg:123"), k.Sent("tg:123"), k.SendLock("tg:123"), k.KeyboardMessage("tg:123"),
+		k.Session("tg:123"), k.Sent("tg:123"), k.SendLock("tg:123"), k.ButtonsMessage("tg:123"),
 		k.Work(), k.OutboxIndex(), k.Lease("poll"), k.Rate("tg:chat:1"), k.Areas(), "foo", "{user1000}.following") {
 		got, err := c.ClusterKeySlot(t.Context(), key).Result()
 		if err != nil {

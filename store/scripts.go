@@ -44,8 +44,8 @@ func newScript(name, src string) *redis.Script {
 // replaced it.
 //
 //	KEYS[1] the key (Keys.Lock, Keys.SendLock, Keys.SweepLock, Keys.Lease or
-//	        Keys.KeyboardMessage)
-//	ARGV[1] the token (the message id for Keys.KeyboardMessage)
+//	        Keys.ButtonsMessage)
+//	ARGV[1] the token (the message id for Keys.ButtonsMessage)
 //
 // It returns 1 if the key was deleted, 0 otherwise.
 var compareDeleteScript = newScript("compare-delete", `

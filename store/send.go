@@ -59,7 +59,7 @@ const attemptLua = `'attempt'`
 //	KEYS[2] Keys.Outbox
 //	KEYS[3] Keys.Sent
 //	KEYS[4] Keys.Pace
-//	KEYS[5] Keys.KeyboardMessage
+//	KEYS[5] Keys.ButtonsMessage
 //	ARGV[1] the lock token
 //	ARGV[2] LockTTL in ms
 //	ARGV[3] now, unix µs
@@ -112,7 +112,7 @@ return out
 //
 //	KEYS[1] Keys.Sent
 //	KEYS[2] Keys.Pace
-//	KEYS[3] Keys.KeyboardMessage
+//	KEYS[3] Keys.ButtonsMessage
 //	ARGV[1] the reply id
 //	ARGV[2] OutboxTTL in ms
 //	ARGV[3] now, unix µs
@@ -133,7 +133,7 @@ return {state, extra}
 //
 //	KEYS[1] Keys.Outbox
 //	KEYS[2] Keys.Sent
-//	KEYS[3] Keys.KeyboardMessage
+//	KEYS[3] Keys.ButtonsMessage
 //	KEYS[4] Keys.SendLock
 //	ARGV[1] the reply id
 //	ARGV[2] "sent" to mark the reply sent first, "" to leave the markers
@@ -168,7 +168,7 @@ return left
 //
 //	KEYS[1] Keys.Outbox
 //	KEYS[2] Keys.Sent
-//	KEYS[3] Keys.KeyboardMessage
+//	KEYS[3] Keys.ButtonsMessage
 //	KEYS[4] Keys.Pace
 //	ARGV[1] the reply id
 //	ARGV[2] "sent" to mark the reply sent first, "" to leave the markers
@@ -237,7 +237,7 @@ func (r *Redis) ClaimOutbox(ctx context.Context, resident string, p delivery.Pac
 	lost, _ := r.lost.LoadAndDelete(resident)
 	lostTokens, _ := lost.(string)
 	claim := &scriptCall{script: claimScript,
-		keys: []string{k.SendLock(resident), k.Outbox(resident), k.Sent(resident), k.Pace(resident), k.KeyboardMessage(resident)},
+		keys: []string{k.SendLock(resident), k.Outbox(resident), k.Sent(resident), k.Pace(resident), k.ButtonsMessage(resident)},
 		args: []any{c.token, r.opts.LockTTL.Milliseconds(), r.opts.Clock.Now().UnixMicro(), interval(p), max(p.Burst, 1),
 			OutboxTTL.Milliseconds(), oneMessage, lostTokens}}
 	run := func() ([]string, error) {
@@ -371,7 +371,7 @@ func (c *SendClaim) Begin(ctx context.Context, replyID string, p delivery.Pace) 
 	}
 	c.first = nil
 	k := c.r.keys
-	res, err := paceMarkScript.Run(ctx, c.r.c, []string{k.Sent(c.resident), k.Pace(c.resident), k.KeyboardMessage(c.resident)},
+	res, err := paceMarkScript.Run(ctx, c.r.c, []string{k.Sent(c.resident), k.Pace(c.resident), k.ButtonsMessage(c.resident)},
 		replyID, OutboxTTL.Milliseconds(), c.r.opts.Clock.Now().UnixMicro(), interval(p), max(p.Burst, 1)).StringSlice()
 	if err != nil {
 		return 0, 0, "", fmt.Errorf("store: begin send %s %s: %w", c.resident, replyID, err)
@@ -431,7 +431,7 @@ func (c *SendClaim) finishNext(ctx context.Context, replyID string, sent bool, b
 	h := heldFinishOf(replyID, sent, buttons, "")
 	k := c.r.keys
 	res, err := finishNextScript.Run(ctx, c.r.c,
-		[]string{k.Outbox(c.resident), k.Sent(c.resident), k.KeyboardMessage(c.resident), k.Pace(c.resident)},
+		[]string{k.Outbox(c.resident), k.Sent(c.resident), k.ButtonsMessage(c.resident), k.Pace(c.resident)},
 		h.reply, h.mark, OutboxTTL.Milliseconds(), h.kb, n.id, c.r.opts.Clock.Now().UnixMicro(), interval(n.pace), max(n.pace.Burst, 1)).Slice()
 	if err != nil {
 		return fmt.Errorf("store: finish send %s %s: %w", c.resident, replyID, err)

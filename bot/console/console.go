@@ -80,14 +80,16 @@ func (c *Channel) Run(ctx context.Context) error {
 				}
 				return nil
 			}
-			if err := c.one(ctx, line); err != nil {
+			if err := c.Line(ctx, line); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-func (c *Channel) one(ctx context.Context, line string) error {
+// Line handles one typed line as Run does: the input to the engine, then
+// the replies delivered. A blank line does nothing.
+func (c *Channel) Line(ctx context.Context, line string) error {
 	line = strings.TrimRight(line, "\r")
 	if strings.TrimSpace(line) == "" {
 		return nil
@@ -125,17 +127,31 @@ type Drainer interface {
 	Drain(ctx context.Context, resident string) error
 }
 
-// drain has the Sender deliver every reply waiting, waiting out a lock held
-// by another session of the same resident for a few seconds at most.
+// drain has the Sender deliver every reply waiting. Another session of the
+// same resident may hold the send lock, or a session killed mid-send may
+// have left it (it expires after the store's LockTTL, 10 s by default):
+// drain waits that out, saying so on Err, and if the lock is still held it
+// leaves the replies for the next line rather than fail.
 func (c *Channel) drain(ctx context.Context) error {
-	for try := 0; ; try++ {
+	const patience = 15 * time.Second
+	start := time.Now()
+	told := false
+	for {
 		err := c.Sender.Drain(ctx, c.Resident)
 		var later *delivery.Later
-		if !errors.As(err, &later) || try >= 100 {
+		if !errors.As(err, &later) {
 			if err != nil {
 				return fmt.Errorf("console: deliver replies: %w", err)
 			}
 			return nil
+		}
+		if time.Since(start) > patience {
+			fmt.Fprintln(c.Err, "console: replies are still being sent by another session; they will show after your next line")
+			return nil
+		}
+		if !told && time.Since(start) > time.Second {
+			fmt.Fprintln(c.Err, "console: waiting for another session of this resident to finish sending…")
+			told = true
 		}
 		if err := delivery.Sleep(ctx, min(later.After, 50*time.Millisecond)); err != nil {
 			return nil

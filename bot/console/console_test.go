@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -203,6 +205,7 @@ func TestTransportClassifiesWriteErrors(t *testing.T) {
 		{"ok", &bytes.Buffer{}, delivery.Sent},
 		{"closed", &failAfter{n: 0, err: os.ErrClosed}, delivery.Unreachable},
 		{"full before anything", &failAfter{n: 0, err: io.ErrShortWrite}, delivery.Transient},
+		{"would block", &failAfter{n: 0, err: syscall.EAGAIN}, delivery.RateLimited},
 		{"full midway", &failAfter{n: 1, err: io.ErrShortWrite}, delivery.Uncertain},
 	} {
 		if got := (&console.Transport{Out: tc.w}).Send(t.Context(), "console:x", m); got.Outcome != tc.want {
@@ -223,4 +226,34 @@ func (f *failAfter) Write(p []byte) (int, error) {
 	}
 	f.n--
 	return len(p), nil
+}
+
+// busy is a sender whose resident's send lock another session holds for
+// the first times drains.
+type busy struct {
+	times int
+	calls int
+}
+
+func (b *busy) Drain(context.Context, string) error {
+	b.calls++
+	if b.calls <= b.times {
+		return &delivery.Later{After: 10 * time.Millisecond}
+	}
+	return nil
+}
+
+// A send lock held by another session (or left by one killed mid-send,
+// until it expires) is waited out, not fatal: the console goes on.
+func TestRunWaitsOutAnotherSessionsSendLock(t *testing.T) {
+	b := &busy{times: 30}
+	var errb bytes.Buffer
+	c := &console.Channel{Resident: "console:x", In: strings.NewReader("chào\n"), Out: io.Discard, Err: &errb,
+		Handler: &echoHandler{out: &memOutbox{queue: map[string][]flows.Reply{}}}, Sender: b}
+	if err := c.Run(t.Context()); err != nil {
+		t.Fatalf("Run with the send lock held a while: %v", err)
+	}
+	if b.calls < b.times+2 {
+		t.Errorf("%d drains, want the lock waited out at start and after the line", b.calls)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hangxomso/hangxom/delivery"
 	"github.com/hangxomso/hangxom/flows"
@@ -38,7 +39,10 @@ func (*Transport) Limits() delivery.Limits {
 }
 
 // Send implements delivery.Transport. A closed output (the reader went
-// away) is Unreachable; any other write error is Transient.
+// away) is Unreachable; an output that would block (EAGAIN, a non-blocking
+// terminal full) asks to wait, as a rate limit; a failure after part of the
+// message was written is Uncertain (not printed twice); any other is
+// Transient.
 func (t *Transport) Send(_ context.Context, _ string, m delivery.Message) delivery.Result {
 	w := &errWriter{w: t.Out}
 	Print(w, flows.Reply{ID: m.ID, Text: m.Text, Image: m.Image, Buttons: m.Buttons})
@@ -54,6 +58,8 @@ func (t *Transport) Send(_ context.Context, _ string, m delivery.Message) delive
 		return delivery.Result{Outcome: delivery.Sent}
 	case errors.Is(w.err, os.ErrClosed) || errors.Is(w.err, io.ErrClosedPipe) || errors.Is(w.err, syscall.EPIPE):
 		return delivery.Result{Outcome: delivery.Unreachable, Err: w.err}
+	case w.n == 0 && errors.Is(w.err, syscall.EAGAIN):
+		return delivery.Result{Outcome: delivery.RateLimited, Wait: 50 * time.Millisecond, Err: w.err}
 	case w.n > 0:
 		// Part of it is on the screen: not to be printed twice.
 		return delivery.Result{Outcome: delivery.Uncertain, Err: w.err}

@@ -650,7 +650,7 @@ func testSendClaim(t *testing.T, s *store.Redis) {
 	if n, _ := s.Client().Exists(ctx, s.Keys().Sent(res)).Result(); n != 0 {
 		t.Error("a conversation reply's markers outlived it")
 	}
-	if v, _ := s.Client().Get(ctx, s.Keys().KeyboardMessage(res)).Result(); v != "102" {
+	if v, _ := s.Client().Get(ctx, s.Keys().ButtonsMessage(res)).Result(); v != "102" {
 		t.Errorf("keyboard message %q, want 102", v)
 	}
 	c2, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 10, Burst: 5}, 4096)
