@@ -48,6 +48,16 @@ type Core struct {
 	// Negative: written at once.
 	FinishDelay time.Duration
 
+	// TakeOffOldButtons, when set, takes the buttons off the resident's
+	// previous message with buttons whenever a new message with buttons is
+	// sent (Transport.TakeOffButtons: one more platform request a turn,
+	// editMessageReplyMarkup on Telegram). Off by default: old buttons stay
+	// on screen; a tap on one is answered by the engine as stale, with the
+	// current screen, and the channel takes that message's buttons off then
+	// (docs/design/delivery-core.md §5, option B). Either way the handle of
+	// the message with live buttons is recorded (Claim.Finish).
+	TakeOffOldButtons bool
+
 	once   sync.Once
 	direct chan struct{} // Kick's slots
 	idle   chan string   // Kick's goroutines waiting for a resident

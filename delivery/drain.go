@@ -98,10 +98,10 @@ func (c *Core) deliver(ctx context.Context, t Transport, claim Claim, resident s
 		if last {
 			finishID = r.ID
 		}
-		if buttons != "" && prev != "" && prev != buttons {
-			// The earlier step's buttons go, so they cannot be tapped
-			// twice; before the reply is marked sent, so a reply counted
-			// sent has the old buttons gone.
+		if c.TakeOffOldButtons && buttons != "" && prev != "" && prev != buttons {
+			// The earlier step's buttons go (when asked: the engine refuses
+			// a stale tap anyway); before the reply is marked sent, so a
+			// reply counted sent has the old buttons gone.
 			if err := t.TakeOffButtons(ctx, resident, prev); err != nil {
 				c.Logger.Debug("take off old buttons", "channel", t.Name(), "resident", resident, "err", err)
 			}

@@ -421,3 +421,50 @@ func scrape(t *testing.T, m *metrics.Metrics) string {
 	}
 	return rec.Body.String()
 }
+
+// Two turns in a row, each with buttons: by default the first message keeps
+// its buttons (no editMessageReplyMarkup; the engine refuses a tap on them
+// as stale), yet the second is recorded as the one with live buttons. With
+// TakeOffOldButtons the first message's buttons are taken off, once.
+func TestOldButtonsStayUnlessTakeOffOldButtons(t *testing.T) {
+	for _, takeOff := range []bool{false, true} {
+		t.Run(fmt.Sprintf("TakeOffOldButtons=%v", takeOff), func(t *testing.T) {
+			s, fake, st := newSender(t)
+			s.TakeOffOldButtons = takeOff
+			ctx := t.Context()
+			for i, turn := range []string{"u1", "u2"} {
+				commit(t, st, "tg:80", flows.Reply{ID: turn + "#0", Text: fmt.Sprintf("màn hình %d", i+1),
+					Buttons: []flows.Choice{{Data: fmt.Sprintf("%d.1", i+1), Label: "✅ Xong rồi"}}})
+				if err := s.Drain(ctx, "tg:80"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ms := fake.Messages(80)
+			if len(ms) != 2 {
+				t.Fatalf("%d messages, want 2", len(ms))
+			}
+			edits := fake.Calls("editMessageReplyMarkup")
+			want := 0
+			if takeOff {
+				want = 1
+			}
+			if len(edits) != want {
+				t.Fatalf("%d editMessageReplyMarkup calls, want %d", len(edits), want)
+			}
+			if takeOff && edits[0].Params["message_id"] != fmt.Sprint(ms[0].MessageID) {
+				t.Errorf("took the buttons off message %s, want the first (%d)", edits[0].Params["message_id"], ms[0].MessageID)
+			}
+			if kept := len(ms[0].Buttons) > 0; kept == takeOff {
+				t.Errorf("the first message has buttons: %v, want %v", kept, !takeOff)
+			}
+			if len(ms[1].Buttons) == 0 {
+				t.Error("the newest message lost its buttons")
+			}
+			// The message with live buttons is recorded either way.
+			h, err := st.Client().Get(ctx, st.Keys().KeyboardMessage("tg:80")).Result()
+			if err != nil || h != fmt.Sprint(ms[1].MessageID) {
+				t.Errorf("recorded message with buttons %q (%v), want %d", h, err, ms[1].MessageID)
+			}
+		})
+	}
+}

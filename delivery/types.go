@@ -187,6 +187,7 @@ type Transport interface {
 	// Send renders m for the platform, calls it and classifies the answer.
 	Send(ctx context.Context, resident string, m Message) Result
 	// TakeOffButtons makes an earlier message's buttons untappable; a
-	// platform that cannot returns nil.
+	// platform that cannot returns nil. The core calls it only when
+	// Core.TakeOffOldButtons is set.
 	TakeOffButtons(ctx context.Context, resident string, h Handle) error
 }

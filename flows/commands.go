@@ -95,6 +95,9 @@ func (t *turn) choice(data string) error {
 			return t.act(c.Action)
 		}
 	}
+	// A button of an earlier screen: refused, and the current screen drawn
+	// again; the channel may take the tapped message's buttons off.
+	t.res.Stale = true
 	t.say("common.stale_button", nil)
 	return t.redraw()
 }

@@ -366,6 +366,10 @@ func TestStaleButton(t *testing.T) {
 	res := c.send(flows.Input{Kind: flows.InputChoice, Data: old})
 	check(t, "replies", []string{"common.stale_button", "demo.install"}, texts(res))
 	check(t, "step unchanged", "install", c.s.Active.Step)
+	check(t, "stale", true, res.Stale)
+	if res := c.send(flows.Input{Kind: flows.InputChoice, Data: c.lastButtons()[0].Data}); res.Stale {
+		t.Error("a tap on the current screen is marked stale")
+	}
 }
 
 func TestSensitiveInputIsWarnedAndNotKept(t *testing.T) {

@@ -90,6 +90,11 @@ type Result struct {
 	// ID number): it must not be stored or logged, and a channel that can
 	// should delete the resident's message.
 	Sensitive bool
+	// Stale is set when the input was a tap on a button that is not on the
+	// resident's current keyboard (an earlier screen's): it was answered
+	// common.stale_button with the current screen, and a channel that can
+	// should take the tapped message's buttons off.
+	Stale bool
 	// Check, when set, asks the service to run an external checker and feed
 	// its outcome back as an InputCheck.
 	Check *CheckRequest

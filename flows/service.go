@@ -46,6 +46,10 @@ type Handled struct {
 	// Sensitive: the text looked like a secret (OTP, PIN, card or ID
 	// number); a channel that can should delete the resident's message.
 	Sensitive bool
+	// Stale: the tap was on buttons of an earlier screen (answered
+	// common.stale_button, with the current screen); a channel that can
+	// should take that message's buttons off. False on a duplicate.
+	Stale bool
 }
 
 // maxStaleRetries bounds retries when another writer moved the session.
@@ -222,7 +226,7 @@ func (s *Service) once(ctx context.Context, resident string, in Input, sess Sess
 	}
 	s.logger().Debug("handled", "resident", resident, "kind", in.Kind, "stage", res.Session.Stage,
 		"replies", len(res.Replies), "effects", len(res.Effects), "sensitive", res.Sensitive)
-	return Handled{Sensitive: res.Sensitive}, len(res.Effects) > 0 || waiting, nil
+	return Handled{Sensitive: res.Sensitive, Stale: res.Stale}, len(res.Effects) > 0 || waiting, nil
 }
 
 // ready readies a turn's result for its write: the engine's warnings
@@ -325,7 +329,7 @@ func (s *Service) fast(ctx context.Context, fc FastCommitter, resident string, i
 	}
 	s.logger().Debug("handled without the lock", "resident", resident, "kind", in.Kind, "stage", res.Session.Stage,
 		"replies", len(res.Replies), "effects", len(res.Effects), "sensitive", res.Sensitive)
-	return Handled{Sensitive: res.Sensitive}, true, nil
+	return Handled{Sensitive: res.Sensitive, Stale: res.Stale}, true, nil
 }
 
 // check runs an external checker and feeds its outcome back to the engine
@@ -356,6 +360,7 @@ func (s *Service) check(ctx context.Context, resident string, res Result, now ti
 	next.Effects = append(res.Effects, next.Effects...)
 	next.Warnings = append(res.Warnings, next.Warnings...)
 	next.Sensitive = next.Sensitive || res.Sensitive
+	next.Stale = next.Stale || res.Stale
 	return next, nil
 }
 

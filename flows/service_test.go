@@ -152,3 +152,71 @@ func TestServiceSerialisesOneResident(t *testing.T) {
 		t.Errorf("version = %d, want 21: a write was lost", s.Version)
 	}
 }
+
+// A tap on a button of an earlier screen is answered common.stale_button
+// with the current screen, and Handled.Stale says so, for the channel to
+// take that message's buttons off: on the usual path and on the cached one
+// (one round trip). A tap on the current screen is not stale, nor is the
+// stale tap delivered again (a duplicate: nothing done).
+func TestServiceTellsAStaleTap(t *testing.T) {
+	for _, cached := range []bool{false, true} {
+		t.Run(map[bool]string{false: "locked", true: "cached"}[cached], func(t *testing.T) {
+			var svc *flows.Service
+			var st *store.Redis
+			var rt *roundTrips
+			if cached {
+				var svcs []*flows.Service
+				svcs, st, rt = cachedReplicas(t, 1)
+				svc = svcs[0]
+			} else {
+				svc, st, _ = newService(t)
+			}
+			ctx := t.Context()
+			handle := func(in flows.Input) flows.Handled {
+				t.Helper()
+				h, err := svc.Handle(ctx, "tg:11", in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return h
+			}
+			buttons := func() []flows.Choice {
+				t.Helper()
+				rs := flowstest.OutboxReplies(t, st, "tg:11")
+				for i := len(rs) - 1; i >= 0; i-- {
+					if len(rs[i].Buttons) > 0 {
+						return rs[i].Buttons
+					}
+				}
+				t.Fatal("no reply with buttons")
+				return nil
+			}
+			handle(flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", UpdateID: "tg:1"})
+			menu := buttons()
+			tap := flows.Input{Kind: flows.InputChoice, Data: menu[0].Data, UpdateID: "tg:2"}
+			if h := handle(tap); h.Stale || h.Duplicate {
+				t.Errorf("a tap on the current screen: %+v", h)
+			}
+			buttons()
+			tap.UpdateID = "tg:3" // the same menu button, now on an earlier screen
+			var before int64
+			if rt != nil {
+				before = rt.n.Load()
+			}
+			if h := handle(tap); !h.Stale || h.Duplicate {
+				t.Errorf("a tap on an earlier screen: %+v, want Stale", h)
+			}
+			if rt != nil {
+				if n := rt.n.Load() - before; n != 1 {
+					t.Errorf("the stale tap took %d round trips, want 1 (the cached path)", n)
+				}
+			}
+			if got := flowstest.OutboxTexts(t, st, "tg:11"); len(got) == 0 || got[0] != "common.stale_button" {
+				t.Errorf("replies to the stale tap: %q", got)
+			}
+			if h := handle(tap); h.Stale || !h.Duplicate {
+				t.Errorf("the stale tap delivered again: %+v, want only Duplicate", h)
+			}
+		})
+	}
+}

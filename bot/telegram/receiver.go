@@ -150,7 +150,27 @@ func (r *Receiver) receive(ctx context.Context, raw []byte, inResponse bool) (an
 	if r.Sender != nil {
 		r.Sender.Kick(ev.Resident)
 	}
+	if h.Stale && ev.CallbackOn != 0 {
+		// A button of an earlier screen, answered with the current one:
+		// that message's buttons go now, once, rather than every old
+		// keyboard on every turn (docs/design/delivery-core.md §5, B).
+		r.takeOffButtons(ctx, ev)
+	}
 	return nil, nil
+}
+
+// takeOffButtons takes the buttons off the message whose stale button was
+// tapped, on a goroutine of its own that ends with the call (10 s at most),
+// as answerCallback does; a failure is only logged: the engine refuses the
+// stale buttons anyway.
+func (r *Receiver) takeOffButtons(ctx context.Context, ev Event) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	go func() {
+		defer cancel()
+		if err := r.Client.RemoveKeyboard(actx, ev.ChatID, ev.CallbackOn); err != nil {
+			r.logger().Debug("take off a stale message's buttons", "update", ev.UpdateID, "err", err)
+		}
+	}()
 }
 
 // answerCallback answers a tapped button by a call of its own, on a

@@ -195,9 +195,7 @@ func (tt *tgTest) expect(n int, want string) telegramtest.Message {
 	return got
 }
 
-// settle waits until everything the bot has to send the resident is sent
-// (and old keyboards are removed, which happens before a reply is marked
-// sent).
+// settle waits until everything the bot has to send the resident is sent.
 func (tt *tgTest) settle() {
 	tt.t.Helper()
 	st := tt.store()
@@ -296,7 +294,7 @@ func TestServeResidentCompletesAFlow(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			tt := startServe(t, webhook, nil, nil, "")
 			tt.walkEwallet()
-			// Every callback was answered, and old keyboards were taken off.
+			// Every callback was answered.
 			answers := tt.fake.Calls("answerCallbackQuery")
 			if n := len(answers); n != 8 {
 				t.Errorf("%d callbacks answered, want 8", n)
@@ -308,14 +306,46 @@ func TestServeResidentCompletesAFlow(t *testing.T) {
 					t.Errorf("callback %s answered in the webhook's response: %v, want %v", c.Params["callback_query_id"], c.InResponse, webhook)
 				}
 			}
-			withButtons := 0
+			// Old keyboards stay on screen: no turn took one off (one
+			// request a turn saved; docs/design/delivery-core.md §5, B).
+			var withButtons []telegramtest.Message
 			for _, m := range tt.fake.Messages(tt.chat) {
 				if len(m.Buttons) > 0 {
-					withButtons++
+					withButtons = append(withButtons, m)
 				}
 			}
-			if withButtons != 1 {
-				t.Errorf("%d messages still have buttons, want only the latest", withButtons)
+			if len(withButtons) != 9 {
+				t.Errorf("%d messages have buttons, want every screen's (9)", len(withButtons))
+			}
+			if n := len(tt.fake.Calls("editMessageReplyMarkup")); n != 0 {
+				t.Errorf("%d editMessageReplyMarkup calls during the walk, want 0", n)
+			}
+			// A tap on an old screen's button changes nothing: it is
+			// answered "that button is on an old message" with the current
+			// screen, and that message's buttons go, by one request.
+			old := withButtons[0]
+			if webhook {
+				tt.deliver(tt.callbackUpdate(old.MessageID, old.Buttons[0][0].CallbackData), http.StatusOK)
+			} else {
+				tt.fake.PushCallback(tt.chat, old.MessageID, old.Buttons[0][0].CallbackData)
+			}
+			n := len(tt.fake.Messages(tt.chat))
+			tt.expect(n, "Nút đó ở tin nhắn cũ")
+			tt.expect(n, "Bác muốn được hướng dẫn việc gì?") // the current screen: the menu
+			edits := tt.fake.WaitCalls(t, "editMessageReplyMarkup", 1)
+			if len(edits) != 1 || edits[0].Params["message_id"] != fmt.Sprint(old.MessageID) {
+				t.Errorf("takeoffs after the stale tap: %+v, want one, of message %d", edits, old.MessageID)
+			}
+			tt.waitFor(func() bool {
+				for _, m := range tt.fake.Messages(tt.chat) {
+					if m.MessageID == old.MessageID {
+						return len(m.Buttons) == 0
+					}
+				}
+				return false
+			}, "the tapped old message without buttons")
+			if n := len(tt.fake.Calls("answerCallbackQuery")); n != 9 {
+				t.Errorf("%d callbacks answered, want 9 (the stale tap too)", n)
 			}
 			counts, err := tt.store().Counts(t.Context(), []store.HamletFlow{{Hamlet: tdp1, Flow: "ewallet"}}, []string{time.Now().In(mustLoc()).Format("2006-01")}, time.Now().Add(-time.Hour))
 			if err != nil {
