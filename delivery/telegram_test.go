@@ -461,7 +461,7 @@ func TestOldButtonsStayUnlessTakeOffOldButtons(t *testing.T) {
 				t.Error("the newest message lost its buttons")
 			}
 			// The message with live buttons is recorded either way.
-			h, err := st.Client().Get(ctx, st.Keys().KeyboardMessage("tg:80")).Result()
+			h, err := st.Client().Get(ctx, st.Keys().ButtonsMessage("tg:80")).Result()
 			if err != nil || h != fmt.Sprint(ms[1].MessageID) {
 				t.Errorf("recorded message with buttons %q (%v), want %d", h, err, ms[1].MessageID)
 			}
