@@ -100,24 +100,6 @@ func reachable(t *testing.T, a *app, who string) bool {
 	return ok
 }
 
-func drainNow(t *testing.T, c *delivery.Core, who string) {
-	t.Helper()
-	for try := 0; ; try++ {
-		err := c.Drain(t.Context(), who)
-		later, ok := err.(*delivery.Later)
-		if !ok {
-			if err != nil {
-				t.Fatalf("drain %s: %v", who, err)
-			}
-			return
-		}
-		if try > 500 {
-			t.Fatalf("drain %s: still waiting", who)
-		}
-		time.Sleep(later.After)
-	}
-}
-
 // ---- The console -----------------------------------------------------------
 
 type consoleHarness struct{}
@@ -300,7 +282,7 @@ func (r *consoleRig) Reachable(who string) bool { return reachable(r.t, r.a, who
 
 func (r *consoleRig) Remind(who, flow string) int {
 	n := remind(r.t, r.a, r.clock, who, flow)
-	drainNow(r.t, r.core, who)
+	deliverytest.Drain(r.t, r.core, who)
 	return n
 }
 
@@ -386,13 +368,13 @@ func (r *telegramRig) textUpdate(who, text string) (string, []byte) {
 func (r *telegramRig) Say(who, line string) string {
 	id, raw := r.textUpdate(who, line)
 	r.give(raw)
-	drainNow(r.t, r.core, who)
+	deliverytest.Drain(r.t, r.core, who)
 	return id
 }
 
 func (r *telegramRig) Again(who, id string) {
 	r.give(r.raw[id])
-	drainNow(r.t, r.core, who)
+	deliverytest.Drain(r.t, r.core, who)
 }
 
 // tap presses button n (from 1) of message m.
@@ -413,7 +395,7 @@ func (r *telegramRig) tap(who string, m telegramtest.Message, n int) bool {
 		"message": map[string]any{"message_id": m.MessageID, "date": r.clock.Now().Unix(), "chat": map[string]any{"id": chat, "type": "private"}},
 	}})
 	r.give(raw)
-	drainNow(r.t, r.core, who)
+	deliverytest.Drain(r.t, r.core, who)
 	return true
 }
 
@@ -520,6 +502,6 @@ func (r *telegramRig) Reachable(who string) bool { return reachable(r.t, r.a, wh
 
 func (r *telegramRig) Remind(who, flow string) int {
 	n := remind(r.t, r.a, r.clock, who, flow)
-	drainNow(r.t, r.core, who)
+	deliverytest.Drain(r.t, r.core, who)
 	return n
 }

@@ -163,8 +163,9 @@ func Run(t *testing.T, h Harness, o Options) {
 	}
 }
 
-// drain delivers the resident's outbox on c, waiting out a pace.
-func drain(t *testing.T, c *delivery.Core, resident string) {
+// Drain delivers the resident's outbox on c, as a worker would, waiting out
+// the pace and a lock held a moment by another core (delivery.Later).
+func Drain(t testing.TB, c *delivery.Core, resident string) {
 	t.Helper()
 	for try := 0; ; try++ {
 		err := c.Drain(context.Background(), resident)
@@ -242,7 +243,7 @@ func twoDrains(t *testing.T, h Harness) {
 		}()
 	}
 	wg.Wait()
-	drain(t, r.Core(), who)
+	Drain(t, r.Core(), who)
 	if d := cmp.Diff(want, texts(r.Screens(who))); d != "" {
 		t.Errorf("two drains at once (-want +got):\n%s", d)
 	}
@@ -257,9 +258,9 @@ func order(t *testing.T, h Harness) {
 		flows.Reply{ID: "o#0", Text: "một"},
 		flows.Reply{ID: "o#1", Text: "hai", Buttons: []flows.Choice{{Data: "x.1", Label: "Xong"}, {Data: "x.2", Label: "Chưa"}}},
 		flows.Reply{ID: "o#2", Text: "ba"})
-	drain(t, r.Core(), who)
+	Drain(t, r.Core(), who)
 	r.Enqueue(who, flows.Reply{ID: "p#0", Text: "bốn"})
-	drain(t, r.Core(), who)
+	Drain(t, r.Core(), who)
 	want := []Screen{{Text: "một"}, {Text: "hai", Choices: []string{"Xong", "Chưa"}}, {Text: "ba"}, {Text: "bốn"}}
 	if d := cmp.Diff(want, r.Screens(who)); d != "" {
 		t.Errorf("screens (-want +got):\n%s", d)
@@ -272,7 +273,7 @@ func rateLimit(t *testing.T, h Harness) {
 	who := r.Resident(3)
 	r.Fail(RateLimit, 2)
 	r.Enqueue(who, flows.Reply{ID: "r#0", Text: "một"}, flows.Reply{ID: "r#1", Text: "hai"}, flows.Reply{ID: "r#2", Text: "ba"})
-	drain(t, r.Core(), who)
+	Drain(t, r.Core(), who)
 	if d := cmp.Diff([]string{"một", "hai", "ba"}, texts(r.Screens(who))); d != "" {
 		t.Errorf("after two rate limits (-want +got):\n%s", d)
 	}
@@ -285,7 +286,7 @@ func transient(t *testing.T, h Harness) {
 	who := r.Resident(4)
 	r.Fail(Transient, 2)
 	r.Enqueue(who, flows.Reply{ID: "t#0", Text: "một"}, flows.Reply{ID: "t#1", Text: "hai"})
-	drain(t, r.Core(), who)
+	Drain(t, r.Core(), who)
 	if d := cmp.Diff([]string{"một", "hai"}, texts(r.Screens(who))); d != "" {
 		t.Errorf("after two transient failures (-want +got):\n%s", d)
 	}
@@ -298,9 +299,9 @@ func uncertain(t *testing.T, h Harness) {
 	who := r.Resident(5)
 	r.Fail(LoseAnswer, 1)
 	r.Enqueue(who, flows.Reply{ID: "u#0", Text: "một"}, flows.Reply{ID: "u#1", Text: "hai"})
-	drain(t, r.Core(), who)
-	drain(t, r.Core(), who)
-	drain(t, r.Restart(), who)
+	Drain(t, r.Core(), who)
+	Drain(t, r.Core(), who)
+	Drain(t, r.Restart(), who)
 	got := texts(r.Screens(who))
 	if len(got) != 2 || got[1] != "hai" {
 		t.Errorf("screens %q, want the uncertain one shown once (as the platform took it) and the next after it", got)
@@ -332,7 +333,7 @@ func crashAfterCommit(t *testing.T, h Harness) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	drain(t, r.Restart(), who)
+	Drain(t, r.Restart(), who)
 	if d := cmp.Diff(texts(want), texts(r.Screens(who))); d != "" {
 		t.Errorf("after the restart (-without a crash +with one):\n%s", d)
 	}
@@ -352,14 +353,14 @@ func unreachable(t *testing.T, h Harness, o Options) {
 	shown := len(r.Screens(gone))
 	r.Fail(Block, 1)
 	r.Enqueue(gone, flows.Reply{ID: "b#0", Text: "một"}, flows.Reply{ID: "b#1", Text: "hai"})
-	drain(t, r.Core(), gone)
+	Drain(t, r.Core(), gone)
 	if r.Reachable(gone) {
 		t.Error("a resident the platform said is gone is not marked unreachable")
 	}
 	if n := len(r.Screens(gone)); n != shown {
 		t.Errorf("%d messages shown after the block, want none", n-shown)
 	}
-	drain(t, r.Core(), gone) // the outbox was dropped: nothing left to try
+	Drain(t, r.Core(), gone) // the outbox was dropped: nothing left to try
 	if n := len(r.Screens(gone)); n != shown {
 		t.Errorf("the dropped outbox was sent later: %d messages", n-shown)
 	}
