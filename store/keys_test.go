@@ -66,7 +66,7 @@ func TestScriptKeysShareSlot(t *testing.T) {
 			[]string{k.Lock(r)}, []string{k.Outbox(r)}, []string{k.Effects(r)},
 			k.replyKeys(r), // popReplyScript
 			[]string{k.Sent(r), k.Outbox(r), k.SendLock(r), k.Unreachable(r), k.ButtonsMessage(r), k.Session(r)},
-			[]string{k.SendLock(r), k.Outbox(r)},                                  // claimScript
+			[]string{k.SendLock(r), k.Outbox(r)},                                 // claimScript
 			[]string{k.Sent(r), k.Pace(r), k.ButtonsMessage(r)},                  // paceMarkScript
 			[]string{k.Outbox(r), k.Sent(r), k.ButtonsMessage(r), k.SendLock(r)}) // finishScript on a cluster
 	}
