@@ -377,7 +377,7 @@ func (c *Core) Drain(ctx context.Context, resident string) error {
 	if t == nil {
 		return nil // no channel of this process owns the resident
 	}
-	claim, err := c.Store.ClaimOutbox(ctx, resident, c.Chat, t.Limits().OneMessage)
+	claim, err := c.Store.ClaimOutbox(ctx, resident, c.Chat, t.Limits())
 	if err != nil {
 		if errors.Is(err, flows.ErrLocked) {
 			// Another worker or replica is draining it; replies it did

@@ -29,14 +29,14 @@ type chatLaneKey struct{}
 // bulkLaneKey marks the context of the bulk lane's workers.
 type bulkLaneKey struct{}
 
-// deliver sends one reply (cut into parts if it is long) at most once;
-// the last part of the last reply (next is nil) releases the claim.
+// deliver sends one reply (as the messages Plan makes of it) at most once;
+// the last message of the last reply (next is nil) releases the claim.
 func (c *Core) deliver(ctx context.Context, t Transport, claim Claim, resident string, r flows.Reply, next *flows.Reply) error {
-	maxText := t.Limits().MaxText
-	parts := Split(r.Text, maxText)
+	limits := t.Limits()
+	parts := Plan(r, limits)
 	lastReply := next == nil
-	for i, part := range parts {
-		id := PartID(r.ID, i, len(parts))
+	for i, m := range parts {
+		id := m.ID
 		last := i == len(parts)-1
 		release := last && lastReply
 		if r.Bulk {
@@ -86,10 +86,6 @@ func (c *Core) deliver(ctx context.Context, t Transport, claim Claim, resident s
 			}
 			continue
 		}
-		m := Message{ID: id, Text: part, Bulk: r.Bulk}
-		if last {
-			m.Buttons, m.Image, m.Document = r.Buttons, r.Image, r.Document
-		}
 		buttons, err := c.send(ctx, t, resident, m)
 		if err != nil {
 			return err
@@ -112,9 +108,9 @@ func (c *Core) deliver(ctx context.Context, t Transport, claim Claim, resident s
 		nextID := ""
 		switch {
 		case !last:
-			nextID = PartID(r.ID, i+1, len(parts))
+			nextID = parts[i+1].ID
 		case next != nil && !next.Bulk:
-			nextID = PartID(next.ID, 0, len(Split(next.Text, maxText)))
+			nextID = Plan(*next, limits)[0].ID
 		}
 		if nextID != "" && !r.Bulk {
 			if _, unsent := c.unsent.Load(resident + "|" + nextID); !unsent {

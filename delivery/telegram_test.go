@@ -468,3 +468,56 @@ func TestOldButtonsStayUnlessTakeOffOldButtons(t *testing.T) {
 		})
 	}
 }
+
+// A photo whose text is too long for a caption is its own message, sent
+// before the text: when the text then fails and is tried again, the photo
+// is not sent again (a review found two photos: the photo's answer lost,
+// then a 502 on the text, and every retry sent both).
+func TestTelegramAPhotoIsNotSentAgainWithItsText(t *testing.T) {
+	s, fake, st := newSender(t)
+	fake.Fail("sendPhoto", 1, telegramtest.Fault{LoseAnswer: true})
+	fake.Fail("sendMessage", 1, telegramtest.Fault{HTTPStatus: 502, Body: "<html>bad gateway</html>"})
+	long := strings.Repeat("Bác xem ảnh rồi làm theo. ", 60) // 1,560 characters: no caption
+	commit(t, st, "tg:48", flows.Reply{ID: "p#0", Text: long, Image: "https://example.org/poster.png",
+		Buttons: []flows.Choice{{Data: "1.1", Label: "Xong"}}})
+	if err := s.Drain(t.Context(), "tg:48"); err != nil {
+		t.Fatal(err)
+	}
+	ms := fake.Messages(48)
+	var photos, texts int
+	for _, m := range ms {
+		if m.Photo != "" {
+			photos++
+		} else if strings.TrimSpace(m.Text) == strings.TrimSpace(long) {
+			texts++
+			if len(m.Buttons) != 1 {
+				t.Error("the buttons belong on the text")
+			}
+		}
+	}
+	if photos != 1 || texts != 1 || len(fake.Calls("sendPhoto")) != 1 {
+		t.Errorf("%d photos and %d texts shown, %d sendPhoto calls; want 1, 1, 1", photos, texts, len(fake.Calls("sendPhoto")))
+	}
+}
+
+// A document Telegram refuses (an upload's error loses its code: it is
+// read from the description) is dropped at once, not retried for ever, and
+// the replies behind it go on; its long text is sent once, before it.
+func TestTelegramARefusedUploadIsDropped(t *testing.T) {
+	s, fake, st := newSender(t)
+	fake.Fail("sendDocument", 1, telegramtest.Fault{Code: 413, Description: "Request Entity Too Large"})
+	long := strings.Repeat("Báo cáo tháng. ", 80) // 1,200 characters: no caption
+	commit(t, st, "tg:49",
+		flows.Reply{ID: "d#0", Text: long, Document: &flows.Document{Name: "hangxom.csv", Data: []byte("a,b\n")}},
+		flows.Reply{ID: "d#1", Text: "xong"})
+	if err := s.Drain(t.Context(), "tg:49"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fake.Calls("sendDocument")); n != 1 {
+		t.Errorf("%d sendDocument calls, want 1 (a refused upload is not a server's failure)", n)
+	}
+	ms := fake.Messages(49)
+	if len(ms) != 2 || strings.TrimSpace(ms[0].Text) != strings.TrimSpace(long) || ms[1].Text != "xong" {
+		t.Errorf("messages %+v, want the text once and the next reply", ms)
+	}
+}

@@ -63,10 +63,11 @@ type Handle string
 type Store interface {
 	// ClaimOutbox takes the resident's send lock and reads the outbox in
 	// one round trip, without waiting (flows.ErrLocked, wrapped, when
-	// another sender has it). When the head reply is a plain one whose text
-	// has at most oneMessage bytes (surely one message on the channel), it
-	// also paces it by p and marks it as Begin would.
-	ClaimOutbox(ctx context.Context, resident string, p Pace, oneMessage int) (Claim, error)
+	// another sender has it). When the head reply is surely one message on
+	// the channel (not bulk; its text within l.OneMessage bytes, and within
+	// l.CaptionBytes() if it has an image or a document), it also paces it
+	// by p and marks it as Begin would.
+	ClaimOutbox(ctx context.Context, resident string, p Pace, l Limits) (Claim, error)
 	// BeginSend marks an attempt at message id unless one was marked
 	// before, and says which.
 	BeginSend(ctx context.Context, resident, id string) (State, error)
@@ -172,9 +173,25 @@ type Limits struct {
 	// are cut into parts.
 	MaxText int
 	// OneMessage is the most bytes of text that is surely one message on
-	// the channel, whatever it carries (the store's claim marks such a head
-	// reply without a second round trip).
+	// the channel (the store's claim marks such a head reply without a
+	// second round trip).
 	OneMessage int
+	// MaxCaption is the most characters of text an image or a document may
+	// carry; a longer text goes as a message of its own (Plan). 0: no
+	// limit; negative: an image or document carries no text.
+	MaxCaption int
+}
+
+// CaptionBytes is the most bytes of text a reply with an image or a
+// document may have to be surely one message: negative when none is.
+func (l Limits) CaptionBytes() int {
+	switch {
+	case l.MaxCaption == 0:
+		return l.OneMessage
+	case l.MaxCaption < 0:
+		return -1
+	}
+	return min(l.MaxCaption, l.OneMessage) // a rune is at least a byte
 }
 
 // Transport is a channel's sending half.

@@ -355,7 +355,7 @@ func TestSharedPhoneNumberLeavesNoTrace(t *testing.T) {
 	var ids []string
 	for _, who := range []string{"tg:1", "tg:5", "tg:20"} {
 		// Sent as a channel sends: each reply marked in the sent hash.
-		c, err := w.st.ClaimOutbox(t.Context(), who, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
+		c, err := w.st.ClaimOutbox(t.Context(), who, delivery.Pace{Rate: 1000, Burst: 1000}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -33,7 +33,7 @@ func (f *failCommit) Commit(ctx context.Context, c flows.Commit) error {
 // send (store/doc.go), and returns the replies that went out.
 func delivered(t *testing.T, st *store.Redis, who string) []flows.Reply {
 	t.Helper()
-	c, err := st.ClaimOutbox(t.Context(), who, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
+	c, err := st.ClaimOutbox(t.Context(), who, delivery.Pace{Rate: 1000, Burst: 1000}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -194,14 +194,14 @@ func TestMiniredisLeaseExpiry(t *testing.T) {
 		Outbox: []flows.Reply{{ID: "tg:1#0", Text: "x"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ClaimOutbox(ctx, "tg:1", delivery.Pace{Rate: 10, Burst: 5}, 4096); err != nil {
+	if _, err := s.ClaimOutbox(ctx, "tg:1", delivery.Pace{Rate: 10, Burst: 5}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ClaimOutbox(ctx, "tg:1", delivery.Pace{Rate: 10, Burst: 5}, 4096); !errors.Is(err, flows.ErrLocked) {
+	if _, err := s.ClaimOutbox(ctx, "tg:1", delivery.Pace{Rate: 10, Burst: 5}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024}); !errors.Is(err, flows.ErrLocked) {
 		t.Fatalf("second ClaimOutbox: got %v, want ErrLocked", err)
 	}
 	m.FastForward(2 * time.Second)
-	if _, err := s.ClaimOutbox(ctx, "tg:1", delivery.Pace{Rate: 10, Burst: 5}, 4096); err != nil {
+	if _, err := s.ClaimOutbox(ctx, "tg:1", delivery.Pace{Rate: 10, Burst: 5}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024}); err != nil {
 		t.Fatalf("ClaimOutbox after the holder's TTL: %v", err)
 	}
 }

@@ -67,6 +67,8 @@ const attemptLua = `'attempt'`
 //	ARGV[5] the pace's burst, ≥ 1
 //	ARGV[6] OutboxTTL in ms
 //	ARGV[7] the most bytes a one-message reply has
+//	ARGV[9] the most bytes a one-message reply with an image or a
+//	        document has (negative: none is one message)
 //	ARGV[8] the lock tokens of this process's earlier claims of the
 //	        resident whose answer was lost, space-separated, or '': a
 //	        head's marker one of them wrote is taken back (that claim's
@@ -86,7 +88,9 @@ end
 local out = {'none', ''}
 local ok, head = pcall(cjson.decode, replies[1])
 if ok and type(head) == 'table' and type(head.id) == 'string' and type(head.text) == 'string'
-    and head.bulk ~= true and string.len(head.text) <= tonumber(ARGV[7]) then
+    and head.bulk ~= true and string.len(head.text) <= tonumber(ARGV[7])
+    and ((head.image == nil or head.image == '') and head.document == nil
+         or string.len(head.text) <= tonumber(ARGV[9])) then
   local id = head.id
   if ARGV[8] ~= '' then
     local m = redis.call('HGET', KEYS[3], id)
@@ -228,10 +232,10 @@ type paced struct {
 // ClaimOutbox takes the resident's send lock and reads the outbox in one
 // round trip, without waiting: flows.ErrLocked (wrapped) when another
 // sender holds the lock. It also paces the chat (p) and marks the first
-// reply, when that is a plain reply of at most oneMessage bytes of text (one
-// message on the channel: delivery.Limits), so that its Begin costs nothing. An empty outbox gives a claim with no
+// reply, when that is surely one message on the channel (l: see
+// delivery.Store), so that its Begin costs nothing. An empty outbox gives a claim with no
 // replies whose lock is already released.
-func (r *Redis) ClaimOutbox(ctx context.Context, resident string, p delivery.Pace, oneMessage int) (delivery.Claim, error) {
+func (r *Redis) ClaimOutbox(ctx context.Context, resident string, p delivery.Pace, l delivery.Limits) (delivery.Claim, error) {
 	c := &SendClaim{r: r, resident: resident, token: randomHex(16)}
 	k := r.keys
 	lost, _ := r.lost.LoadAndDelete(resident)
@@ -239,7 +243,7 @@ func (r *Redis) ClaimOutbox(ctx context.Context, resident string, p delivery.Pac
 	claim := &scriptCall{script: claimScript,
 		keys: []string{k.SendLock(resident), k.Outbox(resident), k.Sent(resident), k.Pace(resident), k.ButtonsMessage(resident)},
 		args: []any{c.token, r.opts.LockTTL.Milliseconds(), r.opts.Clock.Now().UnixMicro(), interval(p), max(p.Burst, 1),
-			OutboxTTL.Milliseconds(), oneMessage, lostTokens}}
+			OutboxTTL.Milliseconds(), l.OneMessage, lostTokens, l.CaptionBytes()}}
 	run := func() ([]string, error) {
 		return claimScript.Run(ctx, r.c, claim.keys, claim.args...).StringSlice()
 	}

@@ -28,6 +28,12 @@ type Channel struct {
 	Out      io.Writer
 	Err      io.Writer
 	Handler  bot.Handler
+	// Reach, if set, is told at every line that the resident can be sent
+	// to again: a closed output marked them unreachable (delivery's
+	// Unreachable), and someone typing is back.
+	Reach interface {
+		SetReachable(ctx context.Context, resident string, ok bool) error
+	}
 	// Sender delivers the resident's outbox (the delivery core with a
 	// Transport printing on Out): after each line, and at start for replies
 	// left from an earlier run.
@@ -96,6 +102,11 @@ func (c *Channel) Line(ctx context.Context, line string) error {
 	}
 	if c.Echo {
 		fmt.Fprintf(c.Out, "> %s\n", line)
+	}
+	if c.Reach != nil {
+		if err := c.Reach.SetReachable(ctx, c.Resident, true); err != nil {
+			return fmt.Errorf("console: %w", err)
+		}
 	}
 	in := Input(line)
 	in.UpdateID = c.updateID()

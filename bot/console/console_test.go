@@ -257,3 +257,37 @@ func TestRunWaitsOutAnotherSessionsSendLock(t *testing.T) {
 		t.Errorf("%d drains, want the lock waited out at start and after the line", b.calls)
 	}
 }
+
+// A document that cannot be saved is said so once, with its text: the
+// message is not tried again (which would print the text each time).
+func TestADocumentThatCannotBeSavedIsPrintedOnce(t *testing.T) {
+	var out bytes.Buffer
+	tr := &console.Transport{Out: &out, Dir: filepath.Join(t.TempDir(), "no", "such", "dir")}
+	res := tr.Send(t.Context(), "console:co", delivery.Message{ID: "d", Text: "Báo cáo",
+		Document: &flows.Document{Name: "hangxom.csv", Data: []byte("a,b\n")}})
+	if res.Outcome != delivery.Sent {
+		t.Errorf("outcome %v (%v), want sent: the text is on the screen", res.Outcome, res.Err)
+	}
+	if got := out.String(); strings.Count(got, "Báo cáo") != 1 || !strings.Contains(got, "📄 not saved: ") {
+		t.Errorf("printed %q", got)
+	}
+}
+
+type reach map[string]bool
+
+func (r reach) SetReachable(_ context.Context, who string, ok bool) error { r[who] = ok; return nil }
+
+// A console resident marked unreachable (their output closed once) is
+// reachable again as soon as they type.
+func TestTypingMakesTheResidentReachableAgain(t *testing.T) {
+	ob := &memOutbox{queue: map[string][]flows.Reply{}}
+	r := reach{"console:x": false}
+	c := &console.Channel{Resident: "console:x", In: strings.NewReader("chào\n"), Out: io.Discard, Err: io.Discard,
+		Handler: &echoHandler{out: ob}, Sender: &sender{ob, &console.Transport{Out: io.Discard}}, Reach: r}
+	if err := c.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !r["console:x"] {
+		t.Error("still unreachable after typing")
+	}
+}

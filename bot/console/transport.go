@@ -44,14 +44,22 @@ func (*Transport) Limits() delivery.Limits {
 // message was written is Uncertain (not printed twice); any other is
 // Transient.
 func (t *Transport) Send(_ context.Context, _ string, m delivery.Message) delivery.Result {
+	// The document is saved before anything is printed, so a failure to
+	// save it cannot print the text again at every retry: it is said in
+	// place of the path, once.
+	var saved string
+	var saveErr error
+	if m.Document != nil {
+		saved, saveErr = t.save(*m.Document)
+	}
 	w := &errWriter{w: t.Out}
 	Print(w, flows.Reply{ID: m.ID, Text: m.Text, Image: m.Image, Buttons: m.Buttons})
-	if w.err == nil && m.Document != nil {
-		path, err := t.save(*m.Document)
-		if err != nil {
-			return delivery.Result{Outcome: delivery.Transient, Err: err}
-		}
-		fmt.Fprintf(w, "📄 %s\n", path)
+	switch {
+	case m.Document == nil:
+	case saveErr != nil:
+		fmt.Fprintf(w, "📄 not saved: %v\n", saveErr)
+	default:
+		fmt.Fprintf(w, "📄 %s\n", saved)
 	}
 	switch {
 	case w.err == nil:

@@ -122,6 +122,25 @@ func (e *APIError) Blocked() bool {
 	return true
 }
 
+// codeOf is the HTTP status a Bot API error's description names (its
+// first words, as Telegram writes them), or 429 when it asks to retry
+// after a while; 0 when it names none.
+func codeOf(description string, retryAfter time.Duration) int {
+	if retryAfter > 0 {
+		return 429
+	}
+	for _, c := range []struct {
+		prefix string
+		code   int
+	}{{"Bad Request", 400}, {"Unauthorized", 401}, {"Forbidden", 403}, {"Not Found", 404},
+		{"Conflict", 409}, {"Request Entity Too Large", 413}, {"Too Many Requests", 429}} {
+		if strings.HasPrefix(description, c.prefix) {
+			return c.code
+		}
+	}
+	return 0
+}
+
 // ErrUncertain wraps a failure after the request was written: Telegram may
 // have carried it out, so it must not simply be repeated.
 var ErrUncertain = errors.New("telegram: the call may have taken effect")
@@ -132,8 +151,12 @@ func (c *Client) wrap(method string, err error, wrote *atomic.Bool) error {
 	if errors.As(err, &te) {
 		e := &APIError{Method: method, Code: te.Code, Description: te.Message,
 			RetryAfter: time.Duration(te.RetryAfter) * time.Second, MigrateTo: te.MigrateToChatID}
-		if e.Code == 0 && e.RetryAfter > 0 {
-			e.Code = 429 // uploads lose the code (research §0.6)
+		if e.Code == 0 {
+			// Uploads lose the code (research §0.6): 429 comes back through
+			// retry_after, the others through the description's words, so
+			// that a refused upload is not taken for a server's failure
+			// and tried again for ever.
+			e.Code = codeOf(e.Description, e.RetryAfter)
 		}
 		return e
 	}

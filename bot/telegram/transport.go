@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -38,16 +37,16 @@ func (*Transport) Owns(resident string) bool {
 	return ok
 }
 
-// Limits implements delivery.Transport: 4,096 characters a message, which
-// are at least as many bytes.
+// Limits implements delivery.Transport: 4,096 characters a message (at
+// least as many bytes), 1,024 a photo's or a document's caption.
 func (*Transport) Limits() delivery.Limits {
-	return delivery.Limits{MaxText: maxText, OneMessage: maxText}
+	return delivery.Limits{MaxText: maxText, OneMessage: maxText, MaxCaption: maxCaption}
 }
 
-// Send implements delivery.Transport. The call is chosen by the message's
-// shape: a phone-number request (reply keyboard), a document (its caption,
-// or the text first when too long for one), a photo with its caption, or a
-// photo then the text.
+// Send implements delivery.Transport with one call, chosen by the
+// message's shape: a phone-number request (reply keyboard), a document with
+// its caption, a photo with its caption, or a text. (The core sends a text
+// too long for a caption as a message of its own: delivery.Plan.)
 func (t *Transport) Send(ctx context.Context, resident string, m delivery.Message) delivery.Result {
 	chatID, ok := ChatID(resident)
 	if !ok {
@@ -61,21 +60,10 @@ func (t *Transport) Send(ctx context.Context, resident string, m delivery.Messag
 	case contact != "":
 		msgID, err = t.Client.SendContactRequest(ctx, chatID, m.Text, contact)
 	case m.Document != nil:
-		if utf8.RuneCountInString(m.Text) > maxCaption {
-			if _, err = t.Client.SendText(ctx, chatID, m.Text, nil); err == nil {
-				msgID, err = t.Client.SendDocument(ctx, chatID, m.Document.Name, m.Document.Data, "")
-			}
-		} else {
-			msgID, err = t.Client.SendDocument(ctx, chatID, m.Document.Name, m.Document.Data, m.Text)
-		}
-	case m.Image != "" && utf8.RuneCountInString(m.Text) <= maxCaption:
+		msgID, err = t.Client.SendDocument(ctx, chatID, m.Document.Name, m.Document.Data, m.Text)
+	case m.Image != "":
 		msgID, err = t.Client.SendPhoto(ctx, chatID, m.Image, m.Text, kb)
 	default:
-		if m.Image != "" {
-			// A photo whose text is too long for a caption: the photo
-			// first; if it fails, the text still goes.
-			_, _ = t.Client.SendPhoto(ctx, chatID, m.Image, "", nil)
-		}
 		msgID, err = t.Client.SendText(ctx, chatID, m.Text, kb)
 	}
 	if err != nil {

@@ -61,6 +61,7 @@ func runChat(ctx context.Context, e *environ, args []string) error {
 		In:       e.stdin, Out: e.stdout, Err: e.stderr,
 		Handler: &langHandler{h: a.service, lang: *lang, name: strings.TrimSpace(*name)},
 		Sender:  sender,
+		Reach:   a.store,
 		Echo:    !interactive,
 		Metrics: a.metrics.Channel("console"),
 	}

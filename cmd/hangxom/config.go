@@ -186,7 +186,7 @@ func parseConfig(raw map[string]string) (config, error) {
 		c.PrivateFlows = []string{} // none private: everyone's names are shown
 	}
 	var err error
-	if c.BulkRate, err = strconv.ParseFloat(raw["SEND_RATE_BULK"], 64); err != nil || c.BulkRate <= 0 || c.BulkRate > 1000 {
+	if c.BulkRate, err = strconv.ParseFloat(raw["SEND_RATE_BULK"], 64); err != nil || !(c.BulkRate > 0 && c.BulkRate <= 1000) { // NaN fails too
 		return c, usagef("SEND_RATE_BULK: %q: a number of messages per second, above 0", raw["SEND_RATE_BULK"])
 	}
 	rate, burst, _ := strings.Cut(raw["SEND_RATE_CHAT"], ",")
@@ -197,7 +197,7 @@ func parseConfig(raw map[string]string) (config, error) {
 	if err == nil {
 		c.ChatBurst, err = strconv.Atoi(strings.TrimSpace(burst))
 	}
-	if err != nil || c.ChatRate <= 0 || c.ChatBurst < 1 {
+	if err != nil || !(c.ChatRate > 0 && c.ChatRate <= 1000) || c.ChatBurst < 1 { // NaN and Inf fail too
 		return c, usagef("SEND_RATE_CHAT: %q: use rate,burst such as 1,3", raw["SEND_RATE_CHAT"])
 	}
 	if !keyPrefixPattern.MatchString(c.KeyPrefix) {

@@ -419,6 +419,10 @@ func (r *telegramRig) TapOld(who string, i, n int) bool {
 	return r.tap(who, ms[i], n)
 }
 
+// TakesOff implements deliverytest.OldTapper: the receiver takes a stale
+// tap's buttons off (editMessageReplyMarkup).
+func (r *telegramRig) TakesOff() bool { return true }
+
 func (r *telegramRig) Stored(who, line string) {
 	_, raw := r.textUpdate(who, line)
 	r.give(raw) // the receiver has no Sender: nothing is kicked

@@ -52,3 +52,20 @@ func TestChannelsAndTheCoreDoNotImportTheStore(t *testing.T) {
 	core := list(false, "../../delivery", "../../delivery/...")
 	forbid(core, "store", "bot", "desk", "cmd")
 }
+
+// A send rate that is not a number (NaN, Inf) is refused like a negative
+// one: the pace would otherwise silently switch off (a review found NaN
+// accepted).
+func TestSendRatesMustBeNumbers(t *testing.T) {
+	for _, kv := range [][2]string{{"SEND_RATE_CHAT", "NaN,3"}, {"SEND_RATE_CHAT", "+Inf,3"}, {"SEND_RATE_CHAT", "0,3"},
+		{"SEND_RATE_BULK", "NaN"}, {"SEND_RATE_BULK", "Inf"}} {
+		raw := map[string]string{}
+		for _, s := range settings {
+			raw[s.env] = s.def
+		}
+		raw[kv[0]] = kv[1]
+		if _, err := parseConfig(raw); err == nil || !strings.Contains(err.Error(), kv[0]) {
+			t.Errorf("%s=%s: %v, want refused naming it", kv[0], kv[1], err)
+		}
+	}
+}

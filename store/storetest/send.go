@@ -45,7 +45,7 @@ func commitRepliesErr(t *testing.T, s *store.Redis, resident, updateID string, r
 // sender's last Finish does, under a claim of its own (which marks an
 // attempt at the head reply if it has no marker yet).
 func finishSent(ctx context.Context, s *store.Redis, resident, replyID string) error {
-	c, err := s.ClaimOutbox(ctx, resident, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
+	c, err := s.ClaimOutbox(ctx, resident, delivery.Pace{Rate: 1000, Burst: 1000}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024})
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func testOutboxIndex(t *testing.T, s *store.Redis) {
 	}
 
 	// Drain b the way a channel does.
-	c, err := s.ClaimOutbox(ctx, b, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
+	c, err := s.ClaimOutbox(ctx, b, delivery.Pace{Rate: 1000, Burst: 1000}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func testSendMarkers(t *testing.T, s *store.Redis) {
 	begin("tg:1:0", delivery.StateNew)
 	begin("tg:1:0", delivery.StateUncertain) // the first attempt's outcome is unknown
 	// The head's attempt is there: the claim leaves it as it is.
-	c, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
+	c, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ func testFinishRace(t *testing.T, s *store.Redis) {
 					return
 				}
 			}
-			c, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
+			c, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024})
 			if err != nil {
 				errs <- err
 				return
@@ -343,16 +343,16 @@ func testSendLock(t *testing.T, s *store.Redis) {
 		t.Fatal(err)
 	}
 	defer unlock()
-	first, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
+	first, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024})
 	if err != nil {
 		t.Fatalf("ClaimOutbox while Lock is held: %v", err)
 	}
-	if _, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, 4096); !errors.Is(err, flows.ErrLocked) {
+	if _, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024}); !errors.Is(err, flows.ErrLocked) {
 		t.Fatalf("second ClaimOutbox: got %v, want ErrLocked", err)
 	}
 	other := residentID()
 	commitReplies(t, s, other, "tg:1", flows.Reply{ID: "tg:1#0", Text: "a"})
-	c, err := s.ClaimOutbox(ctx, other, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
+	c, err := s.ClaimOutbox(ctx, other, delivery.Pace{Rate: 1000, Burst: 1000}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024})
 	if err != nil {
 		t.Fatalf("send lock of another resident: %v", err)
 	}
@@ -363,7 +363,7 @@ func testSendLock(t *testing.T, s *store.Redis) {
 	if err := s.Client().Del(ctx, key).Err(); err != nil {
 		t.Fatal(err)
 	}
-	second, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
+	second, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -613,14 +613,14 @@ func testSendClaim(t *testing.T, s *store.Redis) {
 	ctx := t.Context()
 	res := residentID()
 	commitReplies(t, s, res, "tg:900", flows.Reply{ID: "tg:900#0", Text: "một"}, flows.Reply{ID: "tg:900#1", Text: "hai"})
-	c, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 10, Burst: 5}, 4096)
+	c, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 10, Burst: 5}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := len(c.Replies()); got != 2 {
 		t.Fatalf("claimed %d replies, want 2", got)
 	}
-	if _, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 10, Burst: 5}, 4096); !errors.Is(err, flows.ErrLocked) {
+	if _, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 10, Burst: 5}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024}); !errors.Is(err, flows.ErrLocked) {
 		t.Fatalf("a second claim: %v, want ErrLocked", err)
 	}
 	st, wait, kb, err := c.Begin(ctx, "tg:900#0", delivery.Pace{Rate: 10, Burst: 5})
@@ -653,7 +653,7 @@ func testSendClaim(t *testing.T, s *store.Redis) {
 	if v, _ := s.Client().Get(ctx, s.Keys().ButtonsMessage(res)).Result(); v != "102" {
 		t.Errorf("keyboard message %q, want 102", v)
 	}
-	c2, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 10, Burst: 5}, 4096)
+	c2, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 10, Burst: 5}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024})
 	if err != nil || len(c2.Replies()) != 0 {
 		t.Fatalf("claim after release: %v, %d replies", err, len(c2.Replies()))
 	}
@@ -662,7 +662,7 @@ func testSendClaim(t *testing.T, s *store.Redis) {
 	if err := s.Enqueue(ctx, res, flows.Reply{ID: "remind:1", Text: "nhắc"}); err != nil {
 		t.Fatal(err)
 	}
-	c3, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
+	c3, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -675,7 +675,7 @@ func testSendClaim(t *testing.T, s *store.Redis) {
 	if err := s.Enqueue(ctx, res, flows.Reply{ID: "remind:1", Text: "nhắc"}); err != nil {
 		t.Fatal(err)
 	}
-	c4, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
+	c4, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -687,13 +687,13 @@ func testSendClaim(t *testing.T, s *store.Redis) {
 	// The pace: a burst of one at one a second; the next claim must wait.
 	other := residentID()
 	commitReplies(t, s, other, "tg:901", flows.Reply{ID: "tg:901#0", Text: "a"})
-	c5, _ := s.ClaimOutbox(ctx, other, delivery.Pace{Rate: 1, Burst: 1}, 4096)
+	c5, _ := s.ClaimOutbox(ctx, other, delivery.Pace{Rate: 1, Burst: 1}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024})
 	if st, wait, _, _ := c5.Begin(ctx, "tg:901#0", delivery.Pace{Rate: 1, Burst: 1}); st != delivery.StateNew || wait != 0 {
 		t.Fatalf("first message: %v wait %v", st, wait)
 	}
 	_ = c5.Finish(ctx, "tg:901#0", true, "", true)
 	commitReplies(t, s, other, "tg:902", flows.Reply{ID: "tg:902#0", Text: "b"})
-	c6, _ := s.ClaimOutbox(ctx, other, delivery.Pace{Rate: 1, Burst: 1}, 4096)
+	c6, _ := s.ClaimOutbox(ctx, other, delivery.Pace{Rate: 1, Burst: 1}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024})
 	if _, wait, _, _ := c6.Begin(ctx, "tg:902#0", delivery.Pace{Rate: 1, Burst: 1}); wait <= 0 {
 		t.Fatal("a second message within the second was not paced")
 	}
@@ -713,7 +713,7 @@ func testSendClaimNext(t *testing.T, s *store.Redis) {
 		flows.Reply{ID: "tg:950#2", Text: "ba"})
 	rt := &store.RoundTrips{}
 	s.Client().AddHook(rt)
-	c, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 10, Burst: 5}, 4096)
+	c, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 10, Burst: 5}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -752,7 +752,7 @@ func testSendClaimNext(t *testing.T, s *store.Redis) {
 	if ids := outboxIDs(t, s, res); len(ids) != 0 {
 		t.Fatalf("outbox after the last finish: %v", ids)
 	}
-	if c2, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 10, Burst: 5}, 4096); err != nil || len(c2.Replies()) != 0 {
+	if c2, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 10, Burst: 5}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024}); err != nil || len(c2.Replies()) != 0 {
 		t.Fatalf("claim after release: %v", err)
 	}
 }
@@ -777,7 +777,7 @@ func testDeferFinishes(t *testing.T, s *store.Redis) {
 	// the Finish took.
 	deliver := func(res, id string, kb delivery.Handle) int64 {
 		t.Helper()
-		c, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
+		c, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -827,7 +827,7 @@ func testDeferFinishes(t *testing.T, s *store.Redis) {
 	// The next claim writes it, in one round trip with its own work.
 	commitReplies(t, s, res, "tg:999", flows.Reply{ID: "tg:999#0", Text: "hai"})
 	before := rt.Total()
-	c, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, 4096)
+	c, err := s.ClaimOutbox(ctx, res, delivery.Pace{Rate: 1000, Burst: 1000}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024})
 	if err != nil {
 		t.Fatalf("the claim after a held Finish: %v", err)
 	}
@@ -856,7 +856,7 @@ func testDeferFinishes(t *testing.T, s *store.Redis) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
-			if c, err := s.ClaimOutbox(ctx, r, delivery.Pace{Rate: 1000, Burst: 1000}, 4096); err != nil || len(c.Replies()) != 0 {
+			if c, err := s.ClaimOutbox(ctx, r, delivery.Pace{Rate: 1000, Burst: 1000}, delivery.Limits{MaxText: 4096, OneMessage: 4096, MaxCaption: 1024}); err != nil || len(c.Replies()) != 0 {
 				t.Fatalf("claim after the delay: %v (want the lock free and nothing left)", err)
 			}
 		}
