@@ -324,12 +324,12 @@ func TestServeResidentCompletesAFlow(t *testing.T) {
 			// answered "that button is on an old message" with the current
 			// screen, and that message's buttons go, by one request.
 			old := withButtons[0]
+			n := len(tt.fake.Messages(tt.chat)) // before the tap: its answer may come at once
 			if webhook {
 				tt.deliver(tt.callbackUpdate(old.MessageID, old.Buttons[0][0].CallbackData), http.StatusOK)
 			} else {
 				tt.fake.PushCallback(tt.chat, old.MessageID, old.Buttons[0][0].CallbackData)
 			}
-			n := len(tt.fake.Messages(tt.chat))
 			tt.expect(n, "Nút đó ở tin nhắn cũ")
 			tt.expect(n, "Bác muốn được hướng dẫn việc gì?") // the current screen: the menu
 			edits := tt.fake.WaitCalls(t, "editMessageReplyMarkup", 1)
