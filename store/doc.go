@@ -96,6 +96,9 @@
 //	P:payees:log                          STREAM  MAXLEN ~     PutPayee, RemovePayee (who changed what, when)
 //	P:members                             HASH    none         PutMember, RemoveMember (member id → JSON flows.Member)
 //	P:invite:<code>                       STRING  until expiry CreateInvite (SET NX PX), RedeemInvite (Lua: one use, DEL at the last)
+//	P:zalo:tokens                         HASH    none         ReplaceZaloTokens (Lua: compare-and-set on refresh),
+//	                                                           SetZaloDisconnected (Lua: compare-and-mark); access,
+//	                                                           refresh, expires, gen, disconnected, disconnected_at
 //
 // R is a resident id ("tg:123"), H a hamlet id, X a pseudonym, <name> and
 // <key> the caller's names for a lease and a rate limiter; an empty

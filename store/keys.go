@@ -280,6 +280,13 @@ func (k Keys) Invite(code string) string { return k.prefix + ":invite:" + code }
 // SeedAreas (HSETNX), PutArea and PutAreas (HSET).
 func (k Keys) Areas() string { return k.prefix + ":areas" }
 
+// ZaloTokens is HASH {access, refresh, expires (unix ms), gen (counter),
+// disconnected (reason), disconnected_at (unix ms)}, no TTL, global: the
+// Zalo OA's OAuth v4 token pair and its link state, one key so that each
+// script touches one. Written by ReplaceZaloTokens (Lua compare-and-set on
+// refresh; clears the mark) and SetZaloDisconnected (Lua compare-and-mark).
+func (k Keys) ZaloTokens() string { return k.prefix + ":zalo:tokens" }
+
 // The KEYS each multi-key script receives, built here so that a test can
 // prove they share a slot.
 

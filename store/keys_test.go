@@ -77,8 +77,10 @@ func TestScriptKeysShareSlot(t *testing.T) {
 				k.expireKeys(h, f, "2026-04"))
 		}
 	}
-	// Single-key scripts: compareDelete, renew, beginSend, abortSend, rate.
-	sets = append(sets, []string{k.Lease("telegram-poll")}, []string{k.Rate("tg:global")}, []string{k.Rate("{odd")})
+	// Single-key scripts: compareDelete, renew, beginSend, abortSend, rate,
+	// zalo-replace, zalo-disconnect.
+	sets = append(sets, []string{k.Lease("telegram-poll")}, []string{k.Rate("tg:global")}, []string{k.Rate("{odd")},
+		[]string{k.ZaloTokens()})
 	for _, keys := range sets {
 		for _, key := range keys[1:] {
 			if slot(key) != slot(keys[0]) {

@@ -78,6 +78,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"Reachable", testReachable},
 		{"Lease", testLease},
 		{"RateLimit", testRateLimit},
+		{"ZaloTokens", testZaloTokens},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
