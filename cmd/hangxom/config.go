@@ -47,7 +47,19 @@ var settings = []setting{
 	{env: "PRIVATE_FLOWS", flag: "private-flows", def: "party-handbook", help: "flows whose residents only coordinators and party-cell secretaries see by name, comma-separated"},
 	{env: "SEND_RATE_BULK", flag: "send-rate-bulk", def: "25", help: "messages per second for bulk sends (reminders), all replicas together"},
 	{env: "SEND_RATE_CHAT", flag: "send-rate-chat", def: "1,3", help: "per-chat pacing: messages per second, and the burst allowed (rate,burst)"},
+	{env: "ZALO_APP_ID", flag: "zalo-app-id", help: "the Zalo app's id; set, the Zalo OA channel is configured (with ZALO_APP_SECRET)"},
+	{env: "ZALO_APP_SECRET", flag: "zalo-app-secret", help: "the Zalo app's secret key, sent when the OA's tokens are exchanged and refreshed", secret: true},
+	{env: "ZALO_OA_SECRET_KEY", flag: "zalo-oa-secret-key", help: "the OA secret key of the app's webhook settings, which signs Zalo's webhook calls (serve)", secret: true},
+	{env: "ZALO_OA_ID", flag: "zalo-oa-id", help: "the Official Account's id (zalo.me/<id>); if set, zalo connect refuses a link to another OA"},
+	{env: "ZALO_WEBHOOK_URL", flag: "zalo-webhook-url", help: "the public https URL Zalo posts the OA's events to, as entered in the app's webhook settings (serve)"},
+	{env: "ZALO_REDIRECT_URI", flag: "zalo-redirect-uri", help: "where Zalo sends the OA's admin after granting access (zalo connect), on the app's verified domain; default ZALO_WEBHOOK_URL's origin + /zalo/linked: that domain is already verified for the webhook, and the admin pastes the code from the address bar, so nothing need answer there"},
+	{env: "ZALO_API_URL", flag: "zalo-api-url", def: "https://openapi.zalo.me", help: "Zalo OA API base URL"},
+	{env: "ZALO_OAUTH_URL", flag: "zalo-oauth-url", def: "https://oauth.zaloapp.com", help: "Zalo OAuth v4 server: the permission page and /v4/oa/access_token"},
 }
+
+// zaloLinkedPath is the path of ZALO_REDIRECT_URI's default, on
+// ZALO_WEBHOOK_URL's origin.
+const zaloLinkedPath = "/zalo/linked"
 
 var (
 	keyPrefixPattern   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
@@ -87,7 +99,22 @@ type config struct {
 	BulkRate         float64
 	ChatRate         float64
 	ChatBurst        int
+
+	// Zalo OA channel; configured when ZaloAppID is set (see Zalo).
+	ZaloAppID       string
+	ZaloAppSecret   string
+	ZaloOASecretKey string
+	ZaloOAID        string
+	ZaloWebhookURL  string
+	// ZaloRedirectURI is ZALO_REDIRECT_URI, or its default from
+	// ZaloWebhookURL; "" when neither is set.
+	ZaloRedirectURI string
+	ZaloAPIURL      string
+	ZaloOAuthURL    string
 }
+
+// Zalo reports whether the Zalo OA channel is configured (ZALO_APP_ID).
+func (c config) Zalo() bool { return c.ZaloAppID != "" }
 
 // usageError is a bad command line or setting: one line, exit status 2.
 type usageError struct{ msg string }
@@ -200,6 +227,9 @@ func parseConfig(raw map[string]string) (config, error) {
 	if err != nil || !(c.ChatRate > 0 && c.ChatRate <= 1000) || c.ChatBurst < 1 { // NaN and Inf fail too
 		return c, usagef("SEND_RATE_CHAT: %q: use rate,burst such as 1,3", raw["SEND_RATE_CHAT"])
 	}
+	if err := parseZalo(&c, raw); err != nil {
+		return c, err
+	}
 	if !keyPrefixPattern.MatchString(c.KeyPrefix) {
 		return c, usagef("KEY_PREFIX: %q: use 1–32 letters, digits, '-' or '_'", c.KeyPrefix)
 	}
@@ -274,6 +304,66 @@ func parseConfig(raw map[string]string) (config, error) {
 		return c, usagef("LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel)
 	}
 	return c, nil
+}
+
+// parseZalo reads the ZALO_* settings. The app's id and secret go together;
+// the other settings mean nothing without them. Zalo wants its webhook on
+// https (a domain, not host:port); http is allowed only on a loopback host,
+// for a local proxy or a test.
+func parseZalo(c *config, raw map[string]string) error {
+	c.ZaloAppID = raw["ZALO_APP_ID"]
+	c.ZaloAppSecret = raw["ZALO_APP_SECRET"]
+	c.ZaloOASecretKey = raw["ZALO_OA_SECRET_KEY"]
+	c.ZaloOAID = raw["ZALO_OA_ID"]
+	c.ZaloWebhookURL = raw["ZALO_WEBHOOK_URL"]
+	c.ZaloRedirectURI = raw["ZALO_REDIRECT_URI"]
+	c.ZaloAPIURL = strings.TrimRight(raw["ZALO_API_URL"], "/")
+	c.ZaloOAuthURL = strings.TrimRight(raw["ZALO_OAUTH_URL"], "/")
+	for _, s := range []struct{ env, v string }{{"ZALO_API_URL", c.ZaloAPIURL}, {"ZALO_OAUTH_URL", c.ZaloOAuthURL}} {
+		if _, err := httpURL(s.v, false); err != nil {
+			return usagef("%s: %q %v", s.env, s.v, err)
+		}
+	}
+	for _, s := range []struct{ env, v string }{{"ZALO_WEBHOOK_URL", c.ZaloWebhookURL}, {"ZALO_REDIRECT_URI", c.ZaloRedirectURI}} {
+		if s.v == "" {
+			continue
+		}
+		if _, err := httpURL(s.v, true); err != nil {
+			return usagef("%s: %q %v", s.env, s.v, err)
+		}
+	}
+	if c.ZaloAppID == "" {
+		for _, env := range []string{"ZALO_APP_SECRET", "ZALO_OA_SECRET_KEY", "ZALO_OA_ID", "ZALO_WEBHOOK_URL", "ZALO_REDIRECT_URI"} {
+			if raw[env] != "" {
+				return usagef("ZALO_APP_ID: required with %s (the Zalo channel is configured by the app's id)", env)
+			}
+		}
+		return nil
+	}
+	if c.ZaloAppSecret == "" {
+		return usagef("ZALO_APP_SECRET: required with ZALO_APP_ID (the app's secret key)")
+	}
+	if c.ZaloRedirectURI == "" && c.ZaloWebhookURL != "" {
+		u, _ := url.Parse(c.ZaloWebhookURL)
+		c.ZaloRedirectURI = u.Scheme + "://" + u.Host + zaloLinkedPath
+	}
+	return nil
+}
+
+// httpURL parses an absolute http(s) URL; with public, http is allowed on a
+// loopback host only.
+func httpURL(s string, public bool) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("is not an absolute http(s) URL")
+	}
+	if public && u.Scheme == "http" {
+		host := u.Hostname()
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return nil, errors.New("must be https (http only on a loopback host)")
+		}
+	}
+	return u, nil
 }
 
 // parseDuration accepts Go durations ("168h", "90m") and whole days ("7d").

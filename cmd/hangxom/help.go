@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // printHelp is a subcommand's --help: its own flags first, then (for a
@@ -32,6 +33,17 @@ func printHelp(fs *flag.FlagSet, w io.Writer) {
 	case !takesSettings:
 	case fs.Name() == "serve":
 		printSettings(w)
+	case strings.HasPrefix(fs.Name(), "zalo "):
+		// The Zalo settings are the command's own; Redis is the usual one.
+		fmt.Fprintln(w, "\nZalo settings, as an environment variable or a flag (the flag wins):")
+		for _, s := range settings {
+			if strings.HasPrefix(s.env, "ZALO_") {
+				fmt.Fprintf(w, "  %-22s --%-22s %s%s\n", s.env, s.flag, s.help, defText(s.def))
+			}
+		}
+		fmt.Fprint(w, `
+and the store: REDIS_URL (--redis-url) or another Redis setting; "hangxom help" lists them all.
+`)
 	default:
 		fmt.Fprint(w, `
 Settings, as an environment variable or a flag (the flag wins), for example

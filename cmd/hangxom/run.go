@@ -31,13 +31,16 @@ Usage:
   hangxom poster --hamlet ID --out FILE.png [--bot USERNAME]   a printable A4 poster with the hamlet's QR code
   hangxom loadtest [--phases memory,throughput,latency,report,reminders] [--residents N] [--duration 20s]
                                                              measure the bot under load (see docs/performance.md)
+  hangxom zalo connect                                       link the Zalo Official Account: prints the permission
+                                                             address, reads back the code, stores the OA's tokens in Redis
   hangxom content check                                      validate the flows and the words
   hangxom version                                            print the version
 
 Every command that uses the store takes the settings below, as an
 environment variable or a flag (the flag wins). With no Redis setting, chat
 and poster use the embedded in-memory store (lost at exit); serve, stats,
-invite, areas and targets refuse to run on it unless STORE=memory is set.
+invite, areas and targets refuse to run on it unless STORE=memory is set;
+zalo connect always refuses it (serve could not read the tokens it stores).
 `
 
 // exitError carries an exit status other than 1.
@@ -101,6 +104,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return runLoadtest(ctx, e, args[1:])
 	case "stats":
 		return runStats(ctx, e, args[1:])
+	case "zalo":
+		return runZalo(ctx, e, args[1:])
 	case "content":
 		if len(args) < 2 || args[1] != "check" {
 			return usagef("content: the only subcommand is \"check\"")
