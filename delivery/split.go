@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -13,25 +14,42 @@ import (
 // and document go with the last part. An image or document whose text is
 // longer than a caption may be goes as a message of its own: an image
 // before the text (a picture, then what to do with it), a document after
-// it. Each message is then one platform call, so a retry repeats nothing
-// that was shown.
+// it. Choices a channel cannot show as they are (more than MaxButtons, or a
+// label longer than MaxTitle) are numbered in the text, as the console
+// shows them, and their buttons carry the number and a short label, paged
+// MaxButtons to a message (Numbered). Each message is then one platform
+// call, so a retry repeats nothing that was shown.
 func Plan(r flows.Reply, l Limits) []Message {
+	text, buttons := r.Text, r.Buttons
+	if needsNumbers(buttons, l) {
+		text, buttons = Numbered(text, buttons, l.MaxTitle)
+	}
 	media := r.Image != "" || r.Document != nil
-	fits := l.MaxCaption == 0 || (l.MaxCaption > 0 && utf8.RuneCountInString(r.Text) <= l.MaxCaption)
+	fits := l.MaxCaption == 0 || (l.MaxCaption > 0 && utf8.RuneCountInString(text) <= l.MaxCaption)
 	var ms []Message
 	if media && !fits && r.Image != "" {
 		ms = append(ms, Message{Image: r.Image})
 	}
-	texts := Split(r.Text, l.MaxText)
-	for _, t := range texts {
+	for _, t := range Split(text, l.MaxText) {
 		ms = append(ms, Message{Text: t})
 	}
-	last := &ms[len(ms)-1]
-	last.Buttons = r.Buttons
+	last := len(ms) - 1
+	for page := 0; len(buttons) > 0; page++ {
+		n := len(buttons)
+		if l.MaxButtons > 0 {
+			n = min(n, l.MaxButtons)
+		}
+		if page > 0 {
+			ms = append(ms, Message{Text: MoreChoices})
+			last = len(ms) - 1
+		}
+		ms[last].Buttons = buttons[:n:n]
+		buttons = buttons[n:]
+	}
 	switch {
 	case !media:
 	case fits:
-		last.Image, last.Document = r.Image, r.Document
+		ms[last].Image, ms[last].Document = r.Image, r.Document
 	case r.Document != nil:
 		ms = append(ms, Message{Document: r.Document})
 	}
@@ -40,6 +58,57 @@ func Plan(r flows.Reply, l Limits) []Message {
 		ms[i].Bulk = r.Bulk
 	}
 	return ms
+}
+
+// MoreChoices is the text of a message that only carries more of the
+// screen's buttons (a channel showing at most Limits.MaxButtons at once):
+// a sign, in no language, that the list goes on.
+const MoreChoices = "⋯"
+
+func needsNumbers(cs []flows.Choice, l Limits) bool {
+	if l.MaxButtons > 0 && len(cs) > l.MaxButtons {
+		return true
+	}
+	if l.MaxTitle > 0 {
+		for _, c := range cs {
+			if utf8.RuneCountInString(c.Label) > l.MaxTitle {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Numbered writes the choices under the text as the console prints them
+// ("N. label", numbered from 1 in the reply's order, so a typed number picks
+// the same one everywhere) and returns buttons labelled "N. label", cut to
+// maxTitle characters (0: not cut). A phone-number request is not listed:
+// it is a button only (the console cannot show it either).
+func Numbered(text string, cs []flows.Choice, maxTitle int) (string, []flows.Choice) {
+	var b strings.Builder
+	b.WriteString(text)
+	out := make([]flows.Choice, len(cs))
+	sep := "\n\n"
+	for i, c := range cs {
+		out[i] = c
+		if c.Contact {
+			continue
+		}
+		n := strconv.Itoa(i + 1)
+		b.WriteString(sep + n + ". " + c.Label)
+		sep = "\n"
+		out[i].Label = cut(n+". "+c.Label, maxTitle)
+	}
+	return b.String(), out
+}
+
+// cut shortens s to max characters, the last one an ellipsis; 0: as is.
+func cut(s string, max int) string {
+	if max <= 0 || utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	return strings.TrimRight(string(r[:max-1]), " ") + "…"
 }
 
 // Split cuts text into parts of at most max characters, at paragraph

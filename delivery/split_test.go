@@ -42,3 +42,38 @@ func TestPlan(t *testing.T) {
 		}
 	}
 }
+
+// On a channel that shows at most 5 buttons of 20 characters (Zalo), a
+// screen beyond either is numbered in the text as the console prints it,
+// its buttons carry "N. label" cut short, five to a message.
+func TestPlanNumbersWhatAChannelCannotShow(t *testing.T) {
+	zl := delivery.Limits{MaxText: 2000, OneMessage: 2000, MaxCaption: -1, MaxButtons: 5, MaxTitle: 20}
+	var communes []flows.Choice
+	for i, name := range []string{"Dân Tiến", "La Hiên", "Nghinh Tường", "Sảng Mộc", "Thần Sa", "Tràng Xá", "Võ Nhai"} {
+		communes = append(communes, flows.Choice{Data: "c." + string(rune('1'+i)), Label: "🏡 Xã " + name})
+	}
+	got := delivery.Plan(flows.Reply{ID: "r", Text: "Bác ở xã nào?", Buttons: communes}, zl)
+	if len(got) != 2 || len(got[0].Buttons) != 5 || len(got[1].Buttons) != 2 || got[1].Text != delivery.MoreChoices {
+		t.Fatalf("plan %+v, want the text with five buttons, then two more", got)
+	}
+	if got[0].ID != "r~a" || got[1].ID != "r" {
+		t.Errorf("ids %s %s", got[0].ID, got[1].ID)
+	}
+	want := "Bác ở xã nào?\n\n1. 🏡 Xã Dân Tiến\n2. 🏡 Xã La Hiên\n3. 🏡 Xã Nghinh Tường\n4. 🏡 Xã Sảng Mộc\n5. 🏡 Xã Thần Sa\n6. 🏡 Xã Tràng Xá\n7. 🏡 Xã Võ Nhai"
+	if got[0].Text != want {
+		t.Errorf("text %q, want %q", got[0].Text, want)
+	}
+	if b := got[0].Buttons[2]; b.Label != "3. 🏡 Xã Nghinh Tường" || b.Data != "c.3" {
+		t.Errorf("third button %+v", b)
+	}
+	// A long label alone numbers the screen too; fitting ones are left.
+	long := []flows.Choice{{Data: "1", Label: "💳 Mở tài khoản thanh toán điện tử"}, {Data: "2", Label: "🙋 Cần người giúp"}}
+	got = delivery.Plan(flows.Reply{ID: "m", Text: "Menu", Buttons: long}, zl)
+	if len(got) != 1 || got[0].Buttons[0].Label != "1. 💳 Mở tài khoản t…" || got[0].Buttons[1].Label != "2. 🙋 Cần người giúp" {
+		t.Errorf("plan %+v", got)
+	}
+	short := []flows.Choice{{Data: "1", Label: "✅ Xong"}, {Data: "2", Label: "↩ Quay lại"}}
+	if got = delivery.Plan(flows.Reply{ID: "s", Text: "Bước 1", Buttons: short}, zl); got[0].Text != "Bước 1" || got[0].Buttons[0].Label != "✅ Xong" {
+		t.Errorf("a screen Zalo can show was changed: %+v", got)
+	}
+}

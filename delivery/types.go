@@ -180,6 +180,10 @@ type Limits struct {
 	// carry; a longer text goes as a message of its own (Plan). 0: no
 	// limit; negative: an image or document carries no text.
 	MaxCaption int
+	// MaxButtons is the most buttons one message may carry (Zalo: 5), and
+	// MaxTitle the most characters of a button's label; 0: no limit. A
+	// screen beyond either is numbered in the text (Plan).
+	MaxButtons, MaxTitle int
 }
 
 // CaptionBytes is the most bytes of text a reply with an image or a
