@@ -17,7 +17,7 @@ import (
 )
 
 // Channels are the channel label's values.
-var Channels = []string{"telegram", "console"}
+var Channels = []string{"telegram", "console", "zalo"}
 
 // SendOutcome is how one call that sends a message ended.
 type SendOutcome int

@@ -25,6 +25,9 @@ const (
 // oa.query.hide payloads, pictures as media messages.
 type Transport struct {
 	Client *Client
+	// RateWait is how long to wait after error -32 (the app's 4,000
+	// requests a minute spent); default 5 s.
+	RateWait time.Duration
 }
 
 var _ delivery.Transport = (*Transport)(nil)
@@ -59,7 +62,7 @@ func (t *Transport) Send(ctx context.Context, resident string, m delivery.Messag
 		// A poster: uploaded, then sent as a picture.
 		id, err := t.Client.UploadImage(ctx, path.Base(m.Document.Name), m.Document.Data)
 		if err != nil {
-			return Classify(err)
+			return t.classify(err)
 		}
 		message = media(map[string]any{"media_type": "image", "attachment_id": id})
 	case m.Document != nil:
@@ -74,7 +77,7 @@ func (t *Transport) Send(ctx context.Context, resident string, m delivery.Messag
 		}
 		id, err := t.Client.UploadImage(ctx, "image.png", img)
 		if err != nil {
-			return Classify(err)
+			return t.classify(err)
 		}
 		message = media(map[string]any{"media_type": "image", "attachment_id": id})
 	case m.Image != "":
@@ -87,7 +90,7 @@ func (t *Transport) Send(ctx context.Context, resident string, m delivery.Messag
 	}
 	msgID, err := t.Client.Send(ctx, userID, message)
 	if err != nil {
-		return Classify(err)
+		return t.classify(err)
 	}
 	res := delivery.Result{Outcome: delivery.Sent}
 	if message["attachment"] != nil && len(m.Buttons) > 0 {
@@ -160,6 +163,14 @@ func Classify(err error) delivery.Result {
 		return delivery.Result{Outcome: delivery.Rejected, Err: err}
 	}
 	return delivery.Result{Outcome: delivery.Transient, Err: err}
+}
+
+func (t *Transport) classify(err error) delivery.Result {
+	res := Classify(err)
+	if res.Outcome == delivery.RateLimited && t.RateWait > 0 {
+		res.Wait = t.RateWait
+	}
+	return res
 }
 
 // TakeOffButtons implements delivery.Transport: a sent Zalo message cannot

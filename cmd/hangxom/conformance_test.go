@@ -51,6 +51,7 @@ func TestConformance(t *testing.T) {
 	t.Run("console", func(t *testing.T) { deliverytest.Run(t, consoleHarness{}, opts) })
 	opts.Reference = consoleHarness{}
 	t.Run("telegram", func(t *testing.T) { deliverytest.Run(t, telegramHarness{}, opts) })
+	t.Run("zalo", func(t *testing.T) { deliverytest.Run(t, zaloHarness{}, opts) })
 }
 
 // rigApp is the app a rig runs: a fresh in-process Redis, every default

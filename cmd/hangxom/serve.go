@@ -43,20 +43,27 @@ func setServeGC(getenv func(string) string) {
 	}
 }
 
-// runServe runs the Telegram bot: long polling, or a webhook when
-// WEBHOOK_URL is set; plus /healthz on HTTP_LISTEN and /metrics on
-// METRICS_LISTEN.
+// runServe runs the bot on Telegram (long polling, or a webhook when
+// WEBHOOK_URL is set), on Zalo (the OA's webhook at ZALO_WEBHOOK_URL's
+// path), or both, on one delivery core; plus /healthz on HTTP_LISTEN and
+// /metrics on METRICS_LISTEN.
 func runServe(ctx context.Context, e *environ, args []string) error {
 	fs := newFlagSet("serve")
 	cfg, err := e.settings(fs, args)
 	if err != nil {
 		return err
 	}
-	if cfg.TelegramToken == "" {
-		return usagef("TELEGRAM_BOT_TOKEN: required by serve (from BotFather)")
+	if cfg.TelegramToken == "" && !cfg.Zalo() {
+		return usagef("TELEGRAM_BOT_TOKEN or ZALO_APP_ID: serve needs a channel (a Telegram bot from BotFather, a Zalo OA, or both)")
+	}
+	if cfg.Zalo() && (cfg.ZaloOASecretKey == "" || cfg.ZaloWebhookURL == "" || cfg.ZaloOAID == "") {
+		return usagef("ZALO_OA_SECRET_KEY, ZALO_OA_ID and ZALO_WEBHOOK_URL: required by serve on Zalo (the webhook's key, the OA, and where Zalo posts)")
 	}
 	if cfg.WebhookURL != "" && cfg.WebhookSecret == "" {
 		return usagef("WEBHOOK_SECRET: required in webhook mode (WEBHOOK_URL is set)")
+	}
+	if cfg.TelegramToken != "" && cfg.WebhookURL != "" && cfg.Zalo() && webhookPath(cfg.WebhookURL) == webhookPath(cfg.ZaloWebhookURL) {
+		return usagef("ZALO_WEBHOOK_URL: its path must differ from WEBHOOK_URL's (both are served on HTTP_LISTEN)")
 	}
 	if cfg.DataKey == "" && !cfg.explicitMemory {
 		return usagef("DATA_KEY: required by serve: residents' pseudonyms in the hamlet counts must use a secret key (16+ characters)")
@@ -86,28 +93,50 @@ func runServe(ctx context.Context, e *environ, args []string) error {
 		t.MaxIdleConns, t.MaxIdleConnsPerHost = 128, 128
 		hc = &http.Client{Timeout: 80 * time.Second, Transport: t}
 	}
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	client, err := telegram.NewClient(sctx, cfg.TelegramAPIURL, cfg.TelegramToken, hc)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("cannot reach Telegram at %s: %w", cfg.TelegramAPIURL, err)
+	// One delivery core for every channel; each brings its transport.
+	sender := &delivery.Core{Store: a.store, Logger: logger, Clock: a.clock,
+		Chat: delivery.Pace{Rate: cfg.ChatRate, Burst: cfg.ChatBurst}, BulkRate: cfg.BulkRate}
+	var channels []string
+	var client *telegram.Client
+	username := ""
+	if cfg.TelegramToken != "" {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		client, err = telegram.NewClient(sctx, cfg.TelegramAPIURL, cfg.TelegramToken, hc)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("cannot reach Telegram at %s: %w", cfg.TelegramAPIURL, err)
+		}
+		username = client.Self().UserName
+		logger.Info("telegram bot ready", "username", username, "mode", mode(cfg))
+		if err := setCommands(ctx, client, a); err != nil {
+			logger.Warn("set the command menus", "err", err)
+		}
+		sender.Transports = append(sender.Transports, &telegram.Transport{Client: client})
+		channels = append(channels, "telegram")
 	}
-	username := client.Self().UserName
-	logger.Info("telegram bot ready", "username", username, "mode", mode(cfg))
-
-	if err := setCommands(ctx, client, a); err != nil {
-		logger.Warn("set the command menus", "err", err)
+	var zl *zaloChannel
+	if cfg.Zalo() {
+		zl = newZaloChannel(cfg, a, hc, logger)
+		sender.Transports = append(sender.Transports, zl.transport)
+		channels = append(channels, "zalo")
+		logger.Info("zalo OA ready", "webhook", mustPath(cfg.ZaloWebhookURL))
 	}
-	metrics := telegram.NewMetrics(a.metrics)
-	sender := &delivery.Core{Store: a.store, Transports: []delivery.Transport{&telegram.Transport{Client: client}},
-		Logger: logger, Clock: a.clock, Chat: delivery.Pace{Rate: cfg.ChatRate, Burst: cfg.ChatBurst},
-		BulkRate: cfg.BulkRate, Metrics: delivery.NewMetrics(a.metrics, "telegram")}
+	sender.Metrics = delivery.NewMetrics(a.metrics, channels...)
 	a.assemble(channel{username: username, notify: sender.Notify, notifyBulk: sender.NotifyBulk,
-		download: func(ctx context.Context, fileID string) ([]byte, error) {
-			return client.Download(ctx, fileID, qrcheck.MaxPhotoBytes)
+		download: func(ctx context.Context, ref string) ([]byte, error) {
+			if zl != nil && strings.HasPrefix(ref, "https://") {
+				return zl.download(ctx, ref) // a Zalo photo's URL
+			}
+			if client == nil {
+				return nil, errors.New("no Telegram bot to download a file from")
+			}
+			return client.Download(ctx, ref, qrcheck.MaxPhotoBytes)
 		}})
-	receiver := &telegram.Receiver{Service: a.service, Client: client, Sender: sender, Store: a.store,
-		Loc: a.loc, Username: username, Logger: logger, Metrics: metrics}
+	var receiver *telegram.Receiver
+	if client != nil {
+		receiver = &telegram.Receiver{Service: a.service, Client: client, Sender: sender, Store: a.store,
+			Loc: a.loc, Username: username, Logger: logger, Metrics: telegram.NewMetrics(a.metrics)}
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -118,14 +147,17 @@ func runServe(ctx context.Context, e *environ, args []string) error {
 			return
 		}
 		fmt.Fprintln(w, "ok")
-	})
-	if cfg.WebhookURL != "" {
-		u, _ := url.Parse(cfg.WebhookURL)
-		path := u.EscapedPath()
-		if path == "" {
-			path = "/"
+		if zl != nil {
+			// Said, not failed: a restart cannot link the OA again.
+			fmt.Fprintln(w, zl.health(hctx))
 		}
-		mux.Handle("POST "+path, &telegram.Webhook{Receiver: receiver, Secret: cfg.WebhookSecret, Logger: logger})
+	})
+	if receiver != nil && cfg.WebhookURL != "" {
+		mux.Handle("POST "+webhookPath(cfg.WebhookURL), &telegram.Webhook{Receiver: receiver, Secret: cfg.WebhookSecret, Logger: logger})
+	}
+	if zl != nil {
+		zl.webhook.Service, zl.webhook.Sender = a.service, sender
+		mux.Handle("POST "+webhookPath(cfg.ZaloWebhookURL), zl.webhook)
 	}
 	ln, err := net.Listen("tcp", cfg.HTTPListen)
 	if err != nil {
@@ -197,7 +229,9 @@ func runServe(ctx context.Context, e *environ, args []string) error {
 	})
 	run("sender", func() error { return sender.Run(runCtx) })
 	run("sweep", func() error { a.sweepEvery(runCtx, cmp.Or(e.opts.sweepEvery, time.Minute)); return nil })
-	if cfg.WebhookURL != "" {
+	switch {
+	case client == nil:
+	case cfg.WebhookURL != "":
 		if err := client.SetWebhook(ctx, cfg.WebhookURL, cfg.WebhookSecret, telegram.AllowedUpdates(), 40); err != nil {
 			stop()
 			_ = srv.Close()
@@ -208,7 +242,7 @@ func runServe(ctx context.Context, e *environ, args []string) error {
 			return fmt.Errorf("set the webhook: %w", err)
 		}
 		logger.Info("webhook set", "path", mustPath(cfg.WebhookURL))
-	} else {
+	default:
 		poller := &telegram.Poller{Client: client, Receiver: receiver, Leases: leases(a.store), Logger: logger,
 			Timeout: e.opts.pollTimeout, LeaseTTL: e.opts.leaseTTL,
 			Healthy: func(ctx context.Context) error { return a.client.Ping(ctx).Err() }}
@@ -217,7 +251,7 @@ func runServe(ctx context.Context, e *environ, args []string) error {
 
 	<-runCtx.Done()
 	logger.Info("stopping")
-	sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
 	for _, hs := range []*http.Server{srv, msrv} {
 		if hs == nil {
@@ -258,6 +292,16 @@ func mode(cfg config) string {
 		return "webhook"
 	}
 	return "polling"
+}
+
+// webhookPath is the path a webhook URL is served at: its escaped path,
+// "/" when it has none.
+func webhookPath(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.EscapedPath() == "" {
+		return "/"
+	}
+	return u.EscapedPath()
 }
 
 func mustPath(raw string) string {

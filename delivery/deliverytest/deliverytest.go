@@ -137,6 +137,11 @@ type OldTapper interface {
 	TakesOff() bool
 }
 
+// NoFiles is a Rig whose channel cannot send a file that is not a picture
+// (Zalo: the OA API is not known to take a CSV): such a document is left
+// out, its text shown.
+type NoFiles interface{ NoFiles() }
+
 // Options are what the suite needs from the content.
 type Options struct {
 	// Flow and FlowStart: the lines that put a resident inside Flow, so that
@@ -291,6 +296,9 @@ func media(t *testing.T, h Harness) {
 		{Text: long, Image: true, Choices: []string{"Xong"}},
 		{Text: "Báo cáo tháng 11", Document: "hangxom-xa.csv"},
 		{Text: long, Document: "hangxom-xa.csv"},
+	}
+	if _, ok := r.(NoFiles); ok {
+		want[2].Document, want[3].Document = "", ""
 	}
 	if d := cmp.Diff(want, r.Screens(who)); d != "" {
 		t.Errorf("screens (-want +got):\n%s", d)

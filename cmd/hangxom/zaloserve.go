@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hangxomso/hangxom/bot/zalo"
+	"github.com/hangxomso/hangxom/qrcheck"
+)
+
+// zaloChannel is the Zalo OA channel as serve runs it: the transport on the
+// delivery core, the webhook on HTTP_LISTEN, the OA's tokens in Redis.
+type zaloChannel struct {
+	transport *zalo.Transport
+	webhook   *zalo.Webhook
+	tokens    *zalo.Tokens
+	a         *app
+	hc        *http.Client
+}
+
+func newZaloChannel(cfg config, a *app, hc *http.Client, logger *slog.Logger) *zaloChannel {
+	tokens := newZaloTokens(cfg, a.store, hc, logger, a.clock)
+	client := &zalo.Client{APIURL: cfg.ZaloAPIURL, Tokens: tokens, HTTP: hc}
+	z := &zaloChannel{a: a, hc: hc, tokens: tokens, transport: &zalo.Transport{Client: client},
+		webhook: &zalo.Webhook{Store: a.store, AppID: cfg.ZaloAppID, OASecretKey: cfg.ZaloOASecretKey, OAID: cfg.ZaloOAID,
+			Clock: a.clock.Now, Logger: logger, Metrics: a.metrics.Channel("zalo"), Loc: a.loc,
+			// The outage note ("try again") goes straight out: Redis is
+			// what failed, so it has no outbox.
+			Tell: func(ctx context.Context, resident, text string) error {
+				id, _ := zalo.UserID(resident)
+				_, err := client.Send(ctx, id, map[string]any{"text": text})
+				return err
+			}}}
+	connected := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hangxom_zalo_connected",
+		Help: "1 while the Zalo OA has a usable token pair; 0 when it must be linked again (hangxom zalo connect).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if st, err := a.store.ZaloStatus(ctx); err == nil && st.Linked && st.Disconnected == "" {
+			return 1
+		}
+		return 0
+	})
+	a.metrics.Register(connected)
+	return z
+}
+
+// health is /healthz's line for the OA: linked, or why not.
+func (z *zaloChannel) health(ctx context.Context) string {
+	st, err := z.a.store.ZaloStatus(ctx)
+	switch {
+	case err != nil:
+		return "zalo: unknown (" + err.Error() + ")"
+	case !st.Linked:
+		return "zalo: not linked; run hangxom zalo connect"
+	case st.Disconnected != "":
+		return "zalo: disconnected since " + st.DisconnectedAt.UTC().Format("2006-01-02 15:04") + " UTC; run hangxom zalo connect"
+	}
+	return "zalo: linked"
+}
+
+// download fetches a photo a resident sent on Zalo (its attachment's URL,
+// from a signed event), at most qrcheck.MaxPhotoBytes, over https only.
+func (z *zaloChannel) download(ctx context.Context, ref string) ([]byte, error) {
+	u, err := url.Parse(ref)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, errors.New("zalo: a photo's address that is not https")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := z.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("zalo: download a photo: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("zalo: download a photo: HTTP %d", resp.StatusCode)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, qrcheck.MaxPhotoBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("zalo: download a photo: %w", err)
+	}
+	if len(b) > qrcheck.MaxPhotoBytes {
+		return nil, fmt.Errorf("zalo: a photo over %d bytes", qrcheck.MaxPhotoBytes)
+	}
+	return b, nil
+}
