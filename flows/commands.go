@@ -90,6 +90,12 @@ func (t *turn) choice(data string) error {
 		t.res.Staff = &StaffRequest{Action: actStaff + "claim:" + id}
 		return nil
 	}
+	if strings.HasPrefix(data, KeepAlivePrefix) {
+		// The keep-alive message's button: the tap itself (Session.Seen)
+		// was the point.
+		t.res.Staff = &StaffRequest{Action: actStaff + "alive"}
+		return nil
+	}
 	for _, c := range t.s.Keyboard {
 		if c.Data == data {
 			return t.act(c.Action)

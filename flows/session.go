@@ -40,7 +40,11 @@ type Session struct {
 	// Engine.Expand builds again (see Engine.Compact).
 	KeyboardSum string `json:"kbsum,omitempty"`
 
-	Seen time.Time `json:"seen,omitempty"` // last input
+	// Seen is the time of the person's last input: their last message or
+	// tap, never a message the bot sent nor a team member's /move. It
+	// starts the retention period, and on a channel with a messaging
+	// window (Zalo's 7 days) it is when the window opened.
+	Seen time.Time `json:"seen,omitempty"`
 
 	// HelpAt is when the resident last asked for a human (❓ or 🙋).
 	HelpAt time.Time `json:"help_at,omitzero"`

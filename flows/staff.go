@@ -76,6 +76,11 @@ const (
 	// ResumePrefix starts the callback data of a reminder's resume button
 	// (a message outside the resident's session keyboard).
 	ResumePrefix = "r:"
+	// KeepAlivePrefix is the data of the one-tap message that keeps a team
+	// member's messaging window open (a channel such as Zalo reaches a
+	// person only within days of their last message): the tap is the
+	// message, and the desk thanks them.
+	KeepAlivePrefix = "k:"
 )
 
 // StaffRequest is a team or coordinator command, or the action of a button
