@@ -60,6 +60,17 @@ type Desk struct {
 	// and queues the rest for the morning. 0: all now.
 	BulkRate float64
 
+	// Windows are the messaging windows of channels that reach a person
+	// only for a while after their last message (Zalo: 7 days, free for the
+	// first 48 h): reminders, help alerts and /pending, /team follow them
+	// (window.go). Residents of other channels have none.
+	Windows []Window
+	// BilledMessages is ZALO_BILLED_MESSAGES: reminders may go out in the
+	// billed part of a window; by default only in the free part.
+	BilledMessages bool
+	// KeptAlive remembers the keep-alive messages sent to team members.
+	KeptAlive WindowStore
+
 	// FollowUp, Library and WaitExpiry serve /pending.
 	FollowUp   FollowUpStore
 	Library    *flows.Library
@@ -443,7 +454,11 @@ func (k *desk) team(ctx context.Context) error {
 		if name == "" {
 			name = x.ID
 		}
-		lines = append(lines, k.text("staff.team_line", map[string]any{"Name": name, "Role": k.text("staff.role_"+string(x.Role), nil), "Areas": strings.Join(areas, ", ")}))
+		line := k.text("staff.team_line", map[string]any{"Name": name, "Role": k.text("staff.role_"+string(x.Role), nil), "Areas": strings.Join(areas, ", ")})
+		if line, err = k.markOutOfReach(ctx, line, x.ID); err != nil {
+			return err
+		}
+		lines = append(lines, line)
 		cs = append(cs, flows.Choice{Label: k.text("staff.btn.remove", map[string]any{"Name": name}), Action: actStaff + "rm:" + x.ID})
 	}
 	sort.Strings(lines)
@@ -511,6 +526,9 @@ func (k *desk) action(ctx context.Context, parts []string) error {
 		return nil
 	case "team":
 		return k.team(ctx)
+	case "alive": // the keep-alive message's button (window.go)
+		k.say("staff.keepalive_ok", nil)
+		return nil
 	case "poster":
 		if len(parts) > 1 {
 			return k.poster(ctx, parts[1])
@@ -666,7 +684,7 @@ func (k *desk) pending(ctx context.Context, page int) error {
 func (k *desk) pendingLine(ctx context.Context, r pendingRow) (string, error) {
 	name := k.text("staff.someone", nil)
 	step, total := 0, len(r.flow.Steps)
-	var help bool
+	var help, out bool
 	if id, ok, err := k.d.FollowUp.Resident(ctx, r.entry.Pseudonym); err != nil {
 		return "", err
 	} else if ok {
@@ -677,6 +695,7 @@ func (k *desk) pendingLine(ctx context.Context, r pendingRow) (string, error) {
 		if s.Name != "" {
 			name = s.Name
 		}
+		out = k.d.reachOf(id, s.Seen, k.now) == reachOut
 		runs := append([]flows.Run(nil), s.Paused...)
 		if s.Active != nil {
 			runs = append(runs, *s.Active)
@@ -698,6 +717,9 @@ func (k *desk) pendingLine(ctx context.Context, r pendingRow) (string, error) {
 	}
 	if help {
 		line += " " + k.text("staff.mark_help", nil)
+	}
+	if out {
+		line += " " + k.text("staff.mark_out_of_window", map[string]any{"Days": k.windowDays()})
 	}
 	return line, nil
 }
@@ -733,7 +755,7 @@ func staffMessages() map[string][]string {
 // for the engine's).
 func Messages() map[string][]string {
 	m := map[string][]string{}
-	for _, more := range []func() map[string][]string{staffMessages, payeeMessages, moveMessages, areaMessages, helpMessages, statsMessages} {
+	for _, more := range []func() map[string][]string{staffMessages, payeeMessages, moveMessages, areaMessages, helpMessages, statsMessages, windowMessages} {
 		for id, fields := range more() {
 			m[id] = fields
 		}

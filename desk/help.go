@@ -19,9 +19,10 @@ func helpID(resident string, e flows.Effect) string {
 }
 
 // NotifyHelp turns a committed help effect into a help request and tells
-// every team member of the hamlet, with a button to claim it; a hamlet with
-// no team member goes to the coordinators covering it. It is idempotent:
-// the request is created once, and only its creator notifies.
+// every team member of the hamlet a message reaches, with a button to claim
+// it; a hamlet with no team member a message reaches goes to the
+// coordinators covering it. It is idempotent: the request is created once,
+// and only its creator notifies.
 func (d *Desk) NotifyHelp(ctx context.Context, resident string, s flows.Session, e flows.Effect) error {
 	if d.Help == nil || e.Hamlet == "" {
 		return nil
@@ -32,13 +33,14 @@ func (d *Desk) NotifyHelp(ctx context.Context, resident string, s flows.Session,
 	if err != nil || !created {
 		return err
 	}
-	return d.offerHelp(ctx, h)
+	return d.offerHelp(ctx, h, e.At)
 }
 
-// offerHelp tells the helpers of an open request about it, escalated to
-// the coordinators when the hamlet has no team member who may take it.
-func (d *Desk) offerHelp(ctx context.Context, h flows.HelpRequest) error {
-	to, escalated, err := d.helpers(ctx, h.Hamlet, h.Flow)
+// offerHelp tells the helpers of an open request about it at now, escalated
+// to the coordinators when the hamlet has no team member who may take it
+// and whom a message reaches.
+func (d *Desk) offerHelp(ctx context.Context, h flows.HelpRequest, now time.Time) error {
+	to, escalated, err := d.helpers(ctx, h.Hamlet, h.Flow, now)
 	if err != nil {
 		return err
 	}
@@ -52,8 +54,12 @@ func (d *Desk) offerHelp(ctx context.Context, h flows.HelpRequest) error {
 
 // helpers are the team members of a hamlet who may see the flow's
 // residents by name (in a private flow, its party-cell secretaries), or,
-// when it has none, the coordinators covering it (escalated).
-func (d *Desk) helpers(ctx context.Context, hamlet, flow string) ([]string, bool, error) {
+// when it has none, the coordinators covering it (escalated). Only those
+// a message reaches at now: on a channel with a window (Zalo), a member
+// who has not written within it would not get the alert, so the request
+// goes to the coordinators rather than wait on them; they see it in
+// /helpdesk when they come back, and /team shows them out of reach.
+func (d *Desk) helpers(ctx context.Context, hamlet, flow string, now time.Time) ([]string, bool, error) {
 	all, err := d.Store.Members(ctx)
 	if err != nil {
 		return nil, false, err
@@ -67,15 +73,16 @@ func (d *Desk) helpers(ctx context.Context, hamlet, flow string) ([]string, bool
 			coord = append(coord, m.ID)
 		}
 	}
-	if len(team) > 0 {
-		return team, false, nil
+	if team, err = d.reachable(ctx, team, now); err != nil || len(team) > 0 {
+		return team, false, err
 	}
 	for _, c := range d.Coordinators {
 		if !slices.Contains(coord, c) {
 			coord = append(coord, c)
 		}
 	}
-	return coord, true, nil
+	coord, err = d.reachable(ctx, coord, now)
+	return coord, true, err
 }
 
 func (d *Desk) tellHelpers(ctx context.Context, h flows.HelpRequest, to []string, msg string) error {
@@ -123,7 +130,7 @@ func (d *Desk) helpData(lang string, h flows.HelpRequest) map[string]any {
 }
 
 // Escalate sends help requests unclaimed for a day to the coordinators
-// covering their hamlet, once.
+// covering their hamlet whom a message reaches, once.
 func (d *Desk) Escalate(ctx context.Context, now time.Time) (int, error) {
 	if d.Help == nil {
 		return 0, nil
@@ -158,6 +165,9 @@ func (d *Desk) Escalate(ctx context.Context, now time.Time) (int, error) {
 			if !slices.Contains(to, c) {
 				to = append(to, c)
 			}
+		}
+		if to, err = d.reachable(ctx, to, now); err != nil {
+			return n, err
 		}
 		if err := d.tellHelpers(ctx, h, to, "staff.help_escalated"); err != nil {
 			return n, err
@@ -228,7 +238,7 @@ func (k *desk) releaseClaims(ctx context.Context, x flows.Member) error {
 				return err
 			}
 			if wrote {
-				if err := k.d.offerHelp(ctx, h); err != nil {
+				if err := k.d.offerHelp(ctx, h, k.now); err != nil {
 					return err
 				}
 			}

@@ -52,8 +52,10 @@ func quietStart(t time.Time, loc *time.Location) time.Time {
 // remind queues a friendly reminder, with a button that resumes the flow,
 // for the residents of the caller's hamlets who started but did not finish
 // that flow (or any): not those who opted out (/stop), who blocked the bot,
-// or who were reminded in the last three days. In the quiet hours they wait
-// in Redis until the morning.
+// or who were reminded in the last three days; on a channel with a window
+// (Zalo) not those out of it, nor, unless BilledMessages, those in its
+// billed part: the answer counts both. In the quiet hours they wait in
+// Redis until the morning.
 func (k *desk) remind(ctx context.Context, args string) error {
 	m, ok, err := k.staff(ctx)
 	if err != nil || !ok {
@@ -78,7 +80,8 @@ func (k *desk) remind(ctx context.Context, args string) error {
 	// round trip each: a commune's thousands run on remindWorkers at once.
 	type candidate struct {
 		pseudonym, flow, resident string
-		known, eligible           bool
+		known                     bool
+		verdict                   verdict
 	}
 	var cs []candidate
 	for _, h := range k.hamletsOf(m) {
@@ -113,19 +116,26 @@ func (k *desk) remind(ctx context.Context, args string) error {
 	}
 	err = parallel(len(first), remindWorkers, func(j int) error {
 		c := &cs[first[j]]
-		ok, err := k.d.mayRemind(ctx, c.resident, c.flow)
-		c.eligible = ok
+		v, err := k.d.mayRemind(ctx, c.resident, c.flow, k.now)
+		c.verdict = v
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	var queue []flows.Reminder
-	skipped := 0
+	skipped, out, billed := 0, 0, 0
 	for _, i := range first {
 		c := cs[i]
-		if !c.eligible {
+		switch c.verdict {
+		case remindNo:
 			skipped++
+			continue
+		case remindOut:
+			out++
+			continue
+		case remindBilled:
+			billed++
 			continue
 		}
 		sum := sha256.Sum256([]byte(k.me + "|" + c.resident + "|" + c.flow + "|" + strconv.FormatInt(k.now.UnixNano(), 10)))
@@ -155,18 +165,38 @@ func (k *desk) remind(ctx context.Context, args string) error {
 		}
 	}
 	k.say("staff.remind_done", map[string]any{"Now": now, "Later": later, "Skipped": skipped})
+	if out > 0 {
+		k.say("staff.remind_out_of_window", map[string]any{"Count": out, "Days": k.windowDays()})
+	}
+	if billed > 0 {
+		k.say("staff.remind_billed", map[string]any{"Count": billed})
+	}
 	return nil
 }
 
+// verdict is whether a resident may be reminded, and if not, why.
+type verdict int
+
+const (
+	remindNo     verdict = iota // finished, opted out, blocked the bot, or reminded lately
+	remindYes                   // may be reminded
+	remindOut                   // out of their channel's window: a team member should visit
+	remindBilled                // in the billed part of the window, without BilledMessages
+)
+
 // mayRemind checks the rules for one resident and flow when a reminder is
-// asked for: the flow unfinished, not opted out, reachable, and not reminded
-// in the last three days.
-func (d *Desk) mayRemind(ctx context.Context, resident, flow string) (bool, error) {
-	if ok, err := d.mayRemindTaken(ctx, flows.Reminder{Resident: resident, Flow: flow}); err != nil || !ok {
-		return false, err
+// asked for at now: the flow unfinished, not opted out, reachable, inside
+// their channel's window (its free part unless BilledMessages), and not
+// reminded in the last three days.
+func (d *Desk) mayRemind(ctx context.Context, resident, flow string, now time.Time) (verdict, error) {
+	v, _, err := d.mayRemindTaken(ctx, flows.Reminder{Resident: resident, Flow: flow}, now)
+	if err != nil || v != remindYes {
+		return v, err
 	}
-	recent, err := d.Reminders.Reminded(ctx, resident)
-	return !recent, err
+	if recent, err := d.Reminders.Reminded(ctx, resident); err != nil || recent {
+		return remindNo, err
+	}
+	return remindYes, nil
 }
 
 // RunReminders sends the reminders that are due (outside the quiet hours).
@@ -256,8 +286,8 @@ func parallel(n, workers int, fn func(i int) error) error {
 // after a crash sends it at most once: the reply id is the reminder's, and
 // the sender sends a reply id once.
 func (d *Desk) remindOne(ctx context.Context, r flows.Reminder, now time.Time) (bool, error) {
-	ok, err := d.mayRemindTaken(ctx, r)
-	if err != nil || !ok {
+	v, s, err := d.mayRemindTaken(ctx, r, now)
+	if err != nil || v != remindYes {
 		return false, err
 	}
 	if fresh, err := d.Reminders.MarkReminded(ctx, r.Resident, r.ID, remindGap); err != nil || !fresh {
@@ -267,12 +297,15 @@ func (d *Desk) remindOne(ctx context.Context, r flows.Reminder, now time.Time) (
 	if !ok {
 		return false, nil
 	}
-	s, _ := d.FollowUp.Session(ctx, r.Resident)
 	lang := flows.LangOrDefault(s.Lang)
 	title, _ := d.Loc.Localize(lang, f.Title, nil)
 	text, _ := d.Loc.Localize(lang, "common.reminder", map[string]any{"Flow": title})
 	label, _ := d.Loc.Localize(lang, "common.btn.resume", map[string]any{"Flow": title})
-	reply := flows.Reply{ID: "remind:" + r.ID, Text: text, Bulk: true, NotAfter: quietStart(now, d.Location).Unix(),
+	last := quietStart(now, d.Location)
+	if end, ok := d.until(r.Resident, s.Seen); ok && end.Before(last) {
+		last = end // not sent once out of the window (or its free part)
+	}
+	reply := flows.Reply{ID: "remind:" + r.ID, Text: text, Bulk: true, NotAfter: last.Unix(),
 		Buttons: []flows.Choice{{Data: flows.ResumePrefix + f.ID, Label: label}}}
 	if err := d.Help.Enqueue(ctx, r.Resident, reply); err != nil {
 		return false, err
@@ -288,20 +321,34 @@ func (d *Desk) remindOne(ctx context.Context, r flows.Reminder, now time.Time) (
 
 // mayRemindTaken is mayRemind for a reminder already marked by an earlier
 // attempt of its own (a retry): the "recently reminded" rule is its own mark.
-func (d *Desk) mayRemindTaken(ctx context.Context, r flows.Reminder) (bool, error) {
+// Run again when the reminder is sent (the morning after the quiet hours,
+// say), the window may have moved on since it was asked for. It returns the
+// resident's session too.
+func (d *Desk) mayRemindTaken(ctx context.Context, r flows.Reminder, now time.Time) (verdict, flows.Session, error) {
 	s, err := d.FollowUp.Session(ctx, r.Resident)
 	if err != nil {
-		return false, err
+		return remindNo, s, err
 	}
 	if s.NoReminders {
-		return false, nil
+		return remindNo, s, nil
 	}
 	open := s.Active != nil && s.Active.Flow == r.Flow
 	for _, x := range s.Paused {
 		open = open || x.Flow == r.Flow
 	}
 	if !open {
-		return false, nil
+		return remindNo, s, nil
 	}
-	return d.Reminders.Reachable(ctx, r.Resident)
+	if ok, err := d.Reminders.Reachable(ctx, r.Resident); err != nil || !ok {
+		return remindNo, s, err
+	}
+	switch d.reachOf(r.Resident, s.Seen, now) {
+	case reachOut:
+		return remindOut, s, nil
+	case reachBilled:
+		if !d.BilledMessages {
+			return remindBilled, s, nil
+		}
+	}
+	return remindYes, s, nil
 }

@@ -58,3 +58,12 @@ type ReminderStore interface {
 	Reminded(ctx context.Context, resident string) (bool, error)
 	Reachable(ctx context.Context, resident string) (bool, error)
 }
+
+// WindowStore remembers the keep-alive message sent to a team member in
+// each of their messaging windows (window.go).
+type WindowStore interface {
+	// KeptAlive returns the window whose keep-alive member was last sent,
+	// "" if none.
+	KeptAlive(ctx context.Context, member string) (string, error)
+	MarkKeptAlive(ctx context.Context, member, window string, ttl time.Duration) error
+}

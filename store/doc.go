@@ -89,6 +89,7 @@
 //	P:remindq                             ZSET    none         QueueReminders, TakeDueReminders (Lua: take due)
 //	P:remindq:inflight                    ZSET    none         TakeDueReminders (lease), AckReminder
 //	P:{r:R}:reminded                      STRING  3 days       MarkReminded (SET NX EX)
+//	P:{r:R}:keptalive                     STRING  until window MarkKeptAlive (the window whose keep-alive was sent)
 //	P:targets                             HASH    none         PutTargets (HSET "<flow>|<area>" → JSON target)
 //	P:{r:R}:helps                         SET     none         CreateHelp (the resident's help request ids, for Forget)
 //	P:{h:H}:residents                     SET     none         ApplyEffects (filed / unfiled: pseudonyms filed under H)

@@ -70,7 +70,7 @@ func (r *Redis) Forget(ctx context.Context, resident string) error {
 	}
 	// One DEL: these keys share the resident's hash tag.
 	if err := r.c.Del(ctx, r.keys.Session(resident), r.keys.Reminded(resident), r.keys.ResidentHelps(resident),
-		r.keys.ButtonsMessage(resident), r.keys.Sent(resident), r.keys.Unreachable(resident)).Err(); err != nil {
+		r.keys.ButtonsMessage(resident), r.keys.Sent(resident), r.keys.Unreachable(resident), r.keys.KeptAlive(resident)).Err(); err != nil {
 		return fmt.Errorf("store: forget %s: %w", resident, err)
 	}
 	if err := r.c.HDel(ctx, r.keys.Members(), resident).Err(); err != nil {

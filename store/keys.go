@@ -246,6 +246,13 @@ func (k Keys) ReminderInFlight() string { return k.prefix + ":remindq:inflight" 
 // Written by MarkReminded.
 func (k Keys) Reminded(resident string) string { return k.resident(resident, "reminded") }
 
+// KeptAlive is a STRING holding the window (the unix ms of the member's
+// last message, flows.Session.Seen) whose keep-alive message a team member
+// was sent, PX until that window closes: one message per window however
+// many replicas run the minute loop. Written by MarkKeptAlive, read by
+// KeptAlive, deleted by Forget.
+func (k Keys) KeptAlive(resident string) string { return k.resident(resident, "keptalive") }
+
 // Targets is HASH "<flow>|<area>" → JSON of one adoption target, no TTL,
 // global; written by PutTargets (HSET), read by (*Redis).Targets.
 func (k Keys) Targets() string { return k.prefix + ":targets" }

@@ -122,3 +122,27 @@ func (r *Redis) Reminded(ctx context.Context, resident string) (bool, error) {
 	}
 	return n == 1, nil
 }
+
+var _ desk.WindowStore = (*Redis)(nil)
+
+// KeptAlive returns the window whose keep-alive message member was last
+// sent, "" if none is remembered.
+func (r *Redis) KeptAlive(ctx context.Context, member string) (string, error) {
+	v, err := r.c.Get(ctx, r.keys.KeptAlive(member)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: kept alive %s: %w", member, err)
+	}
+	return v, nil
+}
+
+// MarkKeptAlive records that member was sent the keep-alive message of
+// window, for ttl (until the window closes).
+func (r *Redis) MarkKeptAlive(ctx context.Context, member, window string, ttl time.Duration) error {
+	if err := r.c.Set(ctx, r.keys.KeptAlive(member), window, ttl).Err(); err != nil {
+		return fmt.Errorf("store: mark kept alive %s: %w", member, err)
+	}
+	return nil
+}
