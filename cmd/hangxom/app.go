@@ -82,6 +82,13 @@ type channel struct {
 	notify, notifyBulk func(resident string)
 }
 
+// zaloWindow is Zalo's window for consultation messages: they reach a user
+// (resident ids "zl:<user id>", bot/zalo/ids.go) who interacted within 7
+// days, free for the first 48 h and billed after.
+func zaloWindow() desk.Window {
+	return desk.Window{Prefix: "zl:", Free: 48 * time.Hour, Open: 7 * 24 * time.Hour}
+}
+
 // openApp is openStore and assemble for a command with no channel of its
 // own: the console, stats, the imports.
 func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer) (*app, error) {
@@ -200,6 +207,7 @@ func (a *app) assemble(ch channel) {
 	a.desk = &desk.Desk{Store: a.store, Areas: a.live, Loc: a.loc, Coordinators: cfg.Coordinators,
 		BotUsername: ch.username, FollowUp: a.store, Library: a.library, WaitExpiry: cfg.WaitExpiry,
 		Help: a.store, Reminders: a.store, Location: cfg.TZ, BulkRate: cfg.BulkRate, PrivateFlows: cfg.PrivateFlows,
+		Windows: []desk.Window{zaloWindow()}, BilledMessages: cfg.ZaloBilled, KeptAlive: a.store,
 		Notify: ch.notify, NotifyBulk: ch.notifyBulk, AddArea: a.addArea, Poster: a.renderPoster, Move: a.move, Payees: a.store,
 		Stats: desk.Stats{Counts: a.store, TeamLog: a.store, Targets: content.StatsTargets(a.targets)}}
 	a.qr = qrcheck.New(a.loc, a.store, a.store, a.live, ch.download)
@@ -265,6 +273,9 @@ func (a *app) sweepEvery(ctx context.Context, every time.Duration) {
 			}
 			if _, err := a.desk.RunReminders(ctx, a.clock.Now()); err != nil && ctx.Err() == nil {
 				a.logger.Warn("send reminders", "err", err)
+			}
+			if _, err := a.desk.KeepAlive(ctx, a.clock.Now()); err != nil && ctx.Err() == nil {
+				a.logger.Warn("keep team members' windows open", "err", err)
 			}
 		}
 	}

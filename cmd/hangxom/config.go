@@ -45,7 +45,7 @@ var settings = []setting{
 	{env: "PPROF_LISTEN", flag: "pprof-listen", help: "if set, a loopback address (127.0.0.1:6060) serving Go's profiler at /debug/pprof/ (serve); never a public one"},
 	{env: "COORDINATOR_IDS", flag: "coordinator-ids", help: "province-wide coordinators, comma-separated: tg:123 or a bare Telegram id"},
 	{env: "PRIVATE_FLOWS", flag: "private-flows", def: "party-handbook", help: "flows whose residents only coordinators and party-cell secretaries see by name, comma-separated"},
-	{env: "SEND_RATE_BULK", flag: "send-rate-bulk", def: "25", help: "messages per second for bulk sends (reminders), all replicas together"},
+	{env: "SEND_RATE_BULK", flag: "send-rate-bulk", def: "25", help: "messages per second for bulk sends (reminders), all replicas together; with Zalo at most 66 (the OA's app may make 4,000 requests a minute, and replies share them)"},
 	{env: "SEND_RATE_CHAT", flag: "send-rate-chat", def: "1,3", help: "per-chat pacing: messages per second, and the burst allowed (rate,burst)"},
 	{env: "ZALO_APP_ID", flag: "zalo-app-id", help: "the Zalo app's id; set, the Zalo OA channel is configured (with ZALO_APP_SECRET)"},
 	{env: "ZALO_APP_SECRET", flag: "zalo-app-secret", help: "the Zalo app's secret key, sent when the OA's tokens are exchanged and refreshed", secret: true},
@@ -53,9 +53,15 @@ var settings = []setting{
 	{env: "ZALO_OA_ID", flag: "zalo-oa-id", help: "the Official Account's id (zalo.me/<id>); if set, zalo connect refuses a link to another OA"},
 	{env: "ZALO_WEBHOOK_URL", flag: "zalo-webhook-url", help: "the public https URL Zalo posts the OA's events to, as entered in the app's webhook settings (serve)"},
 	{env: "ZALO_REDIRECT_URI", flag: "zalo-redirect-uri", help: "where Zalo sends the OA's admin after granting access (zalo connect), on the app's verified domain; default ZALO_WEBHOOK_URL's origin + /zalo/linked: that domain is already verified for the webhook, and the admin pastes the code from the address bar, so nothing need answer there"},
+	{env: "ZALO_BILLED_MESSAGES", flag: "zalo-billed-messages", def: "no", help: "yes: reminders may reach Zalo residents who last wrote 48 h to 7 days ago, which Zalo bills the OA for; no: only within 48 h (free)"},
 	{env: "ZALO_API_URL", flag: "zalo-api-url", def: "https://openapi.zalo.me", help: "Zalo OA API base URL"},
 	{env: "ZALO_OAUTH_URL", flag: "zalo-oauth-url", def: "https://oauth.zaloapp.com", help: "Zalo OAuth v4 server: the permission page and /v4/oa/access_token"},
 }
+
+// zaloMaxBulkRate bounds SEND_RATE_BULK with Zalo: the app may make 4,000
+// requests a minute (66.7 a second, error -32 above), and the residents'
+// replies need some of them.
+const zaloMaxBulkRate = 66
 
 // zaloLinkedPath is the path of ZALO_REDIRECT_URI's default, on
 // ZALO_WEBHOOK_URL's origin.
@@ -109,8 +115,11 @@ type config struct {
 	// ZaloRedirectURI is ZALO_REDIRECT_URI, or its default from
 	// ZaloWebhookURL; "" when neither is set.
 	ZaloRedirectURI string
-	ZaloAPIURL      string
-	ZaloOAuthURL    string
+	// ZaloBilled is ZALO_BILLED_MESSAGES: reminders in the billed part of
+	// Zalo's window (48 h to 7 days after a resident's last message).
+	ZaloBilled   bool
+	ZaloAPIURL   string
+	ZaloOAuthURL string
 }
 
 // Zalo reports whether the Zalo OA channel is configured (ZALO_APP_ID).
@@ -319,6 +328,13 @@ func parseZalo(c *config, raw map[string]string) error {
 	c.ZaloRedirectURI = raw["ZALO_REDIRECT_URI"]
 	c.ZaloAPIURL = strings.TrimRight(raw["ZALO_API_URL"], "/")
 	c.ZaloOAuthURL = strings.TrimRight(raw["ZALO_OAUTH_URL"], "/")
+	switch strings.ToLower(raw["ZALO_BILLED_MESSAGES"]) {
+	case "yes":
+		c.ZaloBilled = true
+	case "no", "":
+	default:
+		return usagef("ZALO_BILLED_MESSAGES: %q: yes or no", raw["ZALO_BILLED_MESSAGES"])
+	}
 	for _, s := range []struct{ env, v string }{{"ZALO_API_URL", c.ZaloAPIURL}, {"ZALO_OAUTH_URL", c.ZaloOAuthURL}} {
 		if _, err := httpURL(s.v, false); err != nil {
 			return usagef("%s: %q %v", s.env, s.v, err)
@@ -342,6 +358,9 @@ func parseZalo(c *config, raw map[string]string) error {
 	}
 	if c.ZaloAppSecret == "" {
 		return usagef("ZALO_APP_SECRET: required with ZALO_APP_ID (the app's secret key)")
+	}
+	if c.BulkRate > zaloMaxBulkRate {
+		return usagef("SEND_RATE_BULK: %v: at most %d with Zalo (the OA's app may make 4,000 requests a minute)", c.BulkRate, zaloMaxBulkRate)
 	}
 	if c.ZaloRedirectURI == "" && c.ZaloWebhookURL != "" {
 		u, _ := url.Parse(c.ZaloWebhookURL)
