@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
@@ -67,5 +68,14 @@ func TestTheDeskKnowsZalosWindow(t *testing.T) {
 	want := []desk.Window{{Prefix: "zl:", Free: 48 * time.Hour, Open: 7 * 24 * time.Hour}}
 	if d := a.desk; len(d.Windows) != 1 || d.Windows[0] != want[0] || !d.BilledMessages || d.KeptAlive == nil {
 		t.Errorf("desk windows %+v, billed %v, kept alive %v", d.Windows, d.BilledMessages, d.KeptAlive)
+	}
+	// The keep-alive button fits a Zalo button title (20 characters):
+	// longer, the screen would be numbered, and a typed number picks a
+	// button of the member's current screen.
+	for _, lang := range []string{"vi", "en"} {
+		label, err := a.loc.Localize(lang, "staff.btn.keepalive", nil)
+		if err != nil || utf8.RuneCountInString(label) > 20 {
+			t.Errorf("%s keep-alive button %q (%d characters), %v", lang, label, utf8.RuneCountInString(label), err)
+		}
 	}
 }
