@@ -25,9 +25,28 @@ type bot struct {
 	stopped chan struct{}
 }
 
-// startBot runs the bot binary in webhook mode against the fake and waits
-// until it has set its webhook and answers /healthz.
+// The channels a run's residents can be on (Options.Channel).
+const (
+	Telegram = "telegram"
+	Zalo     = "zalo"
+	Both     = "both"
+)
+
+// zaloSettings are the ZALO_* settings, blanked for a bot on Telegram only
+// (the environment's, if any, are not the fakes').
+var zaloSettings = []string{"ZALO_APP_ID", "ZALO_APP_SECRET", "ZALO_OA_SECRET_KEY", "ZALO_OA_ID", "ZALO_WEBHOOK_URL", "ZALO_REDIRECT_URI"}
+
+// startBot runs the bot binary in webhook mode against the fake Bot API
+// and waits until it has set its webhook and answers /healthz.
 func (r *runner) startBot(ctx context.Context, prefix string, extra ...string) (*bot, error) {
+	return r.startBotOn(ctx, Telegram, prefix, extra...)
+}
+
+// startBotOn runs the bot on one channel: Telegram against the fake Bot
+// API, as startBot; or Zalo alone against the fake OA API (FakeZalo), with
+// the fake's token pair stored under prefix first, as `hangxom zalo
+// connect` would, and its webhook given to the fake once /healthz answers.
+func (r *runner) startBotOn(ctx context.Context, channel, prefix string, extra ...string) (*bot, error) {
 	port, err := FreePort()
 	if err != nil {
 		return nil, err
@@ -40,9 +59,28 @@ func (r *runner) startBot(ctx context.Context, prefix string, extra ...string) (
 	maddr := "127.0.0.1:" + strconv.Itoa(mport)
 	var secret [16]byte
 	_, _ = rand.Read(secret[:])
-	env := append(os.Environ(),
-		"TELEGRAM_BOT_TOKEN="+botToken, "TELEGRAM_API_URL="+r.api.URL,
-		"WEBHOOK_URL=http://"+addr+"/telegram", "WEBHOOK_SECRET="+hex.EncodeToString(secret[:]),
+	env := os.Environ()
+	switch channel {
+	case Telegram:
+		env = append(env, "TELEGRAM_BOT_TOKEN="+botToken, "TELEGRAM_API_URL="+r.api.URL,
+			"WEBHOOK_URL=http://"+addr+"/telegram", "WEBHOOK_SECRET="+hex.EncodeToString(secret[:]))
+		for _, k := range zaloSettings {
+			env = append(env, k+"=")
+		}
+	case Zalo:
+		z := r.zalo
+		access, refresh, expires := z.Pair()
+		if _, err := r.store(prefix).ReplaceZaloTokens(ctx, "", access, refresh, expires); err != nil {
+			return nil, err
+		}
+		env = append(env, "TELEGRAM_BOT_TOKEN=", "WEBHOOK_URL=", "WEBHOOK_SECRET=",
+			"ZALO_APP_ID="+z.AppID, "ZALO_APP_SECRET="+z.AppSecret, "ZALO_OA_SECRET_KEY="+z.OASecretKey,
+			"ZALO_OA_ID="+z.OAID, "ZALO_WEBHOOK_URL=http://"+addr+"/zalo", "ZALO_REDIRECT_URI=",
+			"ZALO_API_URL="+z.URL, "ZALO_OAUTH_URL="+z.URL)
+	default:
+		return nil, fmt.Errorf("loadtest: no channel %q", channel)
+	}
+	env = append(env,
 		"HTTP_LISTEN="+addr, "METRICS_LISTEN="+maddr, "REDIS_URL="+r.redis, "KEY_PREFIX="+prefix, "DATA_KEY="+dataKey,
 		"LOG_LEVEL=warn", "BOT_TZ="+r.tz)
 	if r.pprof != "" {
@@ -60,13 +98,22 @@ func (r *runner) startBot(ctx context.Context, prefix string, extra ...string) (
 	go func() { _ = cmd.Wait(); close(b.stopped) }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		url, _ := r.api.Webhook()
-		if url == "http://"+addr+"/telegram" && b.healthy(ctx, r.hc) {
+		var ready bool
+		if channel == Zalo {
+			ready = b.healthy(ctx, r.hc)
+		} else {
+			url, _ := r.api.Webhook()
+			ready = url == "http://"+addr+"/telegram" && b.healthy(ctx, r.hc)
+		}
+		if ready {
 			// The round trips per update come from /metrics: a bot whose
 			// metrics cannot be read would report none.
 			if _, err := RoundTrips(ctx, r.hc, "http://"+maddr+"/metrics"); err != nil {
 				b.kill()
 				return nil, fmt.Errorf("the bot's /metrics: %w\n%s", err, b.output())
+			}
+			if channel == Zalo {
+				r.zalo.SetWebhook("http://" + addr + "/zalo")
 			}
 			return b, nil
 		}

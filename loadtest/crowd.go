@@ -76,7 +76,7 @@ func Wanderer(rng *rand.Rand) Chooser {
 	return func(_ *Resident, m *Message) *Button {
 		var ok []Button
 		for _, b := range m.Buttons {
-			if !strings.Contains(b.Text, "🙋") {
+			if !strings.Contains(Label(b), "🙋") {
 				ok = append(ok, b)
 			}
 		}
@@ -85,7 +85,7 @@ func Wanderer(rng *rand.Rand) Chooser {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if strings.HasPrefix(ok[0].Text, "💳") || rng.IntN(100) < 10 {
+		if strings.HasPrefix(Label(ok[0]), "💳") || rng.IntN(100) < 10 {
 			return &ok[rng.IntN(len(ok))]
 		}
 		return &ok[0]
@@ -101,12 +101,27 @@ func Path(prefixes ...string) Chooser {
 			return nil
 		}
 		for _, b := range m.Buttons {
-			if strings.HasPrefix(b.Text, prefixes[i]) {
+			if strings.HasPrefix(Label(b), prefixes[i]) {
 				return &b
 			}
 		}
 		return nil
 	}
+}
+
+// Label is a button's label without the number a numbered screen gives it
+// ("3. 💳 Ví điện tử" is "💳 Ví điện tử"): on Zalo, a screen with more than
+// five choices, or a label too long for a button, is numbered.
+func Label(b Button) string {
+	s := b.Text
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i > 0 && strings.HasPrefix(s[i:], ". ") {
+		return s[i+2:]
+	}
+	return s
 }
 
 // Sample is one update's measured latencies.
@@ -117,9 +132,38 @@ type Sample struct {
 	Reply   time.Duration // webhook request → the first message for the chat
 }
 
+// platform is the fake a crowd's residents write through: FakeAPI
+// (Telegram) or FakeZalo.
+type platform interface {
+	// Expect, Last and Deliver: see FakeAPI's.
+	Expect(id int64, now time.Time) <-chan struct{}
+	Last(id int64) (m *Message, first, reply time.Duration)
+	Deliver(ctx context.Context, hc *http.Client, raw []byte) (int, error)
+	// text is the resident typing text; tap, the resident pressing b on m.
+	text(r *Resident, text string) []byte
+	tap(r *Resident, m *Message, b *Button) []byte
+	// counts are the platform's API calls so far: all of them, those given
+	// in webhook answers, and by method.
+	counts() (calls, inResponse int64, byMethod map[string]MethodCount)
+	// apiName names the platform's API in the figures.
+	apiName() string
+}
+
+func (f *FakeAPI) text(r *Resident, text string) []byte { return r.TextUpdate(text) }
+func (f *FakeAPI) tap(r *Resident, m *Message, b *Button) []byte {
+	return r.CallbackUpdate(m.ID, b.Data)
+}
+func (f *FakeAPI) counts() (calls, inResponse int64, byMethod map[string]MethodCount) {
+	return f.Calls.Load(), f.InResponse.Load(), f.ByMethod()
+}
+func (f *FakeAPI) apiName() string { return "Bot API" }
+
 // Crowd runs residents against the bot.
 type Crowd struct {
-	API    *FakeAPI
+	API *FakeAPI
+	// Zalo, when set, is the platform instead of API: the residents are
+	// Zalo users writing to the OA's webhook.
+	Zalo   *FakeZalo
 	HTTP   *http.Client
 	Choose Chooser
 	// Rate, when > 0, caps all residents together at this many updates per
@@ -137,6 +181,13 @@ type Crowd struct {
 	Errors   atomic.Int64 // webhook errors or non-200 answers
 	Timeouts atomic.Int64 // no answer within Wait
 	Finished atomic.Int64 // residents whose chooser ended their walk
+}
+
+func (c *Crowd) platform() platform {
+	if c.Zalo != nil {
+		return c.Zalo
+	}
+	return c.API
 }
 
 // Record starts (true) or stops (false) keeping samples and counts.
@@ -202,7 +253,8 @@ func (c *Crowd) Run(ctx context.Context, residents []*Resident) {
 }
 
 func (c *Crowd) walk(ctx context.Context, r *Resident, pace <-chan struct{}) {
-	raw := r.TextUpdate("/start h_" + r.Hamlet)
+	p := c.platform()
+	raw := p.text(r, "/start h_"+r.Hamlet)
 	for ctx.Err() == nil {
 		if pace != nil {
 			select {
@@ -212,8 +264,8 @@ func (c *Crowd) walk(ctx context.Context, r *Resident, pace <-chan struct{}) {
 			}
 		}
 		start := time.Now()
-		seen := c.API.Expect(r.Chat, start)
-		status, err := c.API.Deliver(ctx, c.HTTP, raw)
+		seen := p.Expect(r.Chat, start)
+		status, err := p.Deliver(ctx, c.HTTP, raw)
 		webhook := time.Since(start)
 		r.n++
 		if ctx.Err() != nil {
@@ -241,10 +293,10 @@ func (c *Crowd) walk(ctx context.Context, r *Resident, pace <-chan struct{}) {
 			if c.record.Load() {
 				c.Timeouts.Add(1)
 			}
-			raw = r.TextUpdate("/menu")
+			raw = p.text(r, "/menu")
 			continue
 		}
-		m, first, reply := c.API.Last(r.Chat)
+		m, first, reply := p.Last(r.Chat)
 		if c.record.Load() {
 			c.Updates.Add(1)
 			c.mu.Lock()
@@ -256,6 +308,6 @@ func (c *Crowd) walk(ctx context.Context, r *Resident, pace <-chan struct{}) {
 			c.Finished.Add(1)
 			return
 		}
-		raw = r.CallbackUpdate(m.ID, b.Data)
+		raw = p.tap(r, m, b)
 	}
 }

@@ -136,8 +136,14 @@ func DeltaByMethod(before, after map[string]MethodCount) map[string]MethodCount 
 // "Bot API calls per update by method: answerCallbackQuery 1.00 (1.00 in
 // the webhook's answer), sendMessage 1.20".
 func ByMethodLine(m map[string]MethodCount, updates float64) string {
+	return byMethodLine("Bot API", m, updates)
+}
+
+// byMethodLine is ByMethodLine for the calls of api ("Bot API", "Zalo
+// API"), by method or path.
+func byMethodLine(api string, m map[string]MethodCount, updates float64) string {
 	var b strings.Builder
-	b.WriteString("Bot API calls per update by method:")
+	b.WriteString(api + " calls per update by method:")
 	if len(m) == 0 || updates <= 0 {
 		b.WriteString(" none")
 		return b.String()

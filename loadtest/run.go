@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -47,6 +48,11 @@ type Options struct {
 	// ChatRate is the bot's SEND_RATE_CHAT in the throughput and latency
 	// runs.
 	ChatRate string
+	// Channel is where the throughput and latency runs' residents are:
+	// Telegram (the default), Zalo, or Both (each run once per channel,
+	// Telegram then Zalo, the same size, and the figures side by side).
+	// The other phases run on Telegram.
+	Channel string
 	// Keep leaves the run's keys in Redis for inspection.
 	Keep bool
 	// BotPprof is the bots' PPROF_LISTEN, if any.
@@ -120,6 +126,22 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		return err
 	}
 	defer r.api.Close()
+	switch o.Channel {
+	case "", Telegram:
+		r.channels = []string{Telegram}
+	case Zalo:
+		r.channels = []string{Zalo}
+	case Both:
+		r.channels = []string{Telegram, Zalo}
+	default:
+		return &UsageError{Err: fmt.Errorf("channel %q: use %s, %s or %s", o.Channel, Telegram, Zalo, Both)}
+	}
+	if slices.Contains(r.channels, Zalo) {
+		if r.zalo, err = NewFakeZalo(); err != nil {
+			return err
+		}
+		defer r.zalo.Close()
+	}
 	r.tz = daytimeZone(time.Now())
 	r.nextTG.Store(100_000_000)
 
@@ -175,12 +197,17 @@ type runner struct {
 	memPrefix string
 	ownRedis  bool // the run started its redis-server (no REDIS_URL)
 	api       *FakeAPI
-	hc        *http.Client
-	hamlets   []string
-	areas     []flows.Area // the hamlets and their communes, as seeded
-	nextTG    atomic.Int64 // chat ids handed out
-	tz        string
-	misses    []string
+	zalo      *FakeZalo // nil unless a run is on Zalo
+	// channels are the throughput and latency runs' channels, in order.
+	channels []string
+	// zaloSeeded: the hamlets are seeded under the Zalo runs' prefix.
+	zaloSeeded bool
+	hc         *http.Client
+	hamlets    []string
+	areas      []flows.Area // the hamlets and their communes, as seeded
+	nextTG     atomic.Int64 // chat ids handed out
+	tz         string
+	misses     []string
 	// chatRate is SEND_RATE_CHAT for the throughput and latency runs.
 	chatRate string
 	pprof    string // PPROF_LISTEN for the bots, if any
@@ -283,7 +310,8 @@ func (r *runner) seedHamlets(ctx context.Context, n int) error {
 // cleanup deletes every key of the run.
 func (r *runner) cleanup(ctx context.Context) {
 	// r.prefix + "r*": the report phase's prefixes, one per count
-	for _, p := range []string{r.prefix, r.prefix + "r*", r.memPrefix, r.prefix + "n"} {
+	// r.prefix + "z": the runs on Zalo
+	for _, p := range []string{r.prefix, r.prefix + "r*", r.memPrefix, r.prefix + "n", r.prefix + "z"} {
 		_ = deleteKeys(ctx, r.client, p+":*")
 	}
 }

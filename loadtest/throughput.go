@@ -2,54 +2,228 @@ package loadtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // throughput: as many updates as the bot takes, residents pressing buttons
-// as soon as they are answered.
+// as soon as they are answered; once per channel of the run (Telegram, then
+// Zalo: a bot's CPU cannot be split between channels in one run), the same
+// size each time, and with two, their figures side by side.
 func (r *runner) throughput(ctx context.Context, n int, warmup, d time.Duration) error {
-	b, err := r.startBot(ctx, r.prefix, "SEND_RATE_CHAT="+r.chatRate)
-	if err != nil {
-		return err
+	var runs []channelRun
+	for _, ch := range r.channels {
+		r.channelHeader(ch)
+		m, err := r.throughputOn(ctx, ch, n, warmup, d)
+		if err != nil {
+			return fmt.Errorf("on %s: %w", ch, err)
+		}
+		runs = append(runs, channelRun{ch, m})
 	}
-	defer b.stop()
-	crowd := &Crowd{API: r.api, HTTP: r.hc, Choose: Wanderer(mrand.New(mrand.NewPCG(1, 2)))}
-	m, err := r.measure(ctx, b, crowd, n, warmup, d)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(r.out, "%d residents, closed loop, %s warm-up, %s measured, SEND_RATE_CHAT=%s\n", n, warmup, d, r.chatRate)
-	fmt.Fprintf(r.out, "sustained updates/s: %.0f  goal ≥ 5,000: %s\n", m.rate, r.verdict(m.rate >= 5000, "≥ 5,000 updates/s"))
-	m.print(r)
-	fmt.Fprintf(r.out, "bot CPU per update: %.3f ms (%.2f CPU s per 1,000 updates)  goal ≤ 0.5 ms: %s\n", m.cpuPer*1000, m.cpuPer*1000,
-		r.verdict(m.cpuPer*1000 <= 0.5, "bot CPU ≤ 0.5 ms per update"))
-	if m.redisCPUPer > 0 && m.selfCPUPer > 0 {
-		// What the box spends on an update, all parts together, and the
-		// rate its CPUs could carry at that cost.
-		all := m.cpuPer + m.redisCPUPer + m.selfCPUPer
-		fmt.Fprintf(r.out, "CPU per update on this box: bot %.3f ms + Redis %.3f ms + residents and fake Bot API (this process) %.3f ms = %.3f ms; %d CPUs carry at most %.0f updates/s at that cost\n",
-			m.cpuPer*1000, m.redisCPUPer*1000, m.selfCPUPer*1000, all*1000, runtime.NumCPU(), float64(runtime.NumCPU())/all)
-	}
-	fmt.Fprintf(r.out, "Redis round trips per update: %.2f  goal ≤ 3: %s\n", m.tripsPer, r.verdict(m.tripsPer <= 3, "≤ 3 Redis round trips per update"))
-	for _, line := range Top(m.trips, float64(m.updates), 12) {
-		fmt.Fprintf(r.out, "    %s\n", line)
+	if len(runs) > 1 {
+		r.sideBySide(runs, n, d)
 	}
 	return nil
 }
 
-// latency: a fixed pace of updates, the latency percentiles.
+// channelRun is one channel's measured run.
+type channelRun struct {
+	channel string
+	m       measured
+}
+
+// channelHeader names the channel of the run that follows, unless the run
+// is on Telegram alone (the figures as they always were).
+func (r *runner) channelHeader(ch string) {
+	if len(r.channels) > 1 || ch != Telegram {
+		fmt.Fprintf(r.out, "-- residents on %s\n", channelTitle(ch))
+	}
+}
+
+func channelTitle(ch string) string {
+	if ch == Zalo {
+		return "Zalo (a Zalo OA: signed webhook events in, the OA API out)"
+	}
+	return "Telegram"
+}
+
+// onChannel is the suffix of a goal's name measured on ch: none on
+// Telegram, as the goals were written.
+func onChannel(ch string) string {
+	if ch == Zalo {
+		return " on Zalo"
+	}
+	return ""
+}
+
+// channelPrefix is the key prefix of ch's runs: the run's own for
+// Telegram, and for Zalo a prefix of its own with the hamlets seeded, so
+// that each channel's guides are counted apart.
+func (r *runner) channelPrefix(ctx context.Context, ch string) (string, error) {
+	if ch != Zalo {
+		return r.prefix, nil
+	}
+	p := r.prefix + "z"
+	if !r.zaloSeeded {
+		if err := r.store(p).PutAreas(ctx, r.areas); err != nil {
+			return "", err
+		}
+		r.zaloSeeded = true
+	}
+	return p, nil
+}
+
+// crowdOn is a crowd of residents on ch.
+func (r *runner) crowdOn(ch string, choose Chooser) *Crowd {
+	c := &Crowd{API: r.api, HTTP: r.hc, Choose: choose}
+	if ch == Zalo {
+		c.Zalo = r.zalo
+	}
+	return c
+}
+
+func (r *runner) throughputOn(ctx context.Context, ch string, n int, warmup, d time.Duration) (measured, error) {
+	prefix, err := r.channelPrefix(ctx, ch)
+	if err != nil {
+		return measured{}, err
+	}
+	b, err := r.startBotOn(ctx, ch, prefix, "SEND_RATE_CHAT="+r.chatRate)
+	if err != nil {
+		return measured{}, err
+	}
+	defer b.stop()
+	crowd := r.crowdOn(ch, Wanderer(mrand.New(mrand.NewPCG(1, 2))))
+	m, err := r.measure(ctx, b, crowd, n, warmup, d)
+	if err != nil {
+		return m, err
+	}
+	on := onChannel(ch)
+	fmt.Fprintf(r.out, "%d residents, closed loop, %s warm-up, %s measured, SEND_RATE_CHAT=%s\n", n, warmup, d, r.chatRate)
+	fmt.Fprintf(r.out, "sustained updates/s: %.0f  goal ≥ 5,000: %s\n", m.rate, r.verdict(m.rate >= 5000, "≥ 5,000 updates/s"+on))
+	m.print(r)
+	fmt.Fprintf(r.out, "bot CPU per update: %.3f ms (%.2f CPU s per 1,000 updates)  goal ≤ 0.5 ms: %s\n", m.cpuPer*1000, m.cpuPer*1000,
+		r.verdict(m.cpuPer*1000 <= 0.5, "bot CPU ≤ 0.5 ms per update"+on))
+	if m.redisCPUPer > 0 && m.selfCPUPer > 0 {
+		// What the box spends on an update, all parts together, and the
+		// rate its CPUs could carry at that cost.
+		all := m.cpuPer + m.redisCPUPer + m.selfCPUPer
+		fmt.Fprintf(r.out, "CPU per update on this box: bot %.3f ms + Redis %.3f ms + residents and fake %s (this process) %.3f ms = %.3f ms; %d CPUs carry at most %.0f updates/s at that cost\n",
+			m.cpuPer*1000, m.redisCPUPer*1000, m.api, m.selfCPUPer*1000, all*1000, runtime.NumCPU(), float64(runtime.NumCPU())/all)
+	}
+	fmt.Fprintf(r.out, "Redis round trips per update: %.2f  goal ≤ 3: %s\n", m.tripsPer, r.verdict(m.tripsPer <= 3, "≤ 3 Redis round trips per update"+on))
+	for _, line := range Top(m.trips, float64(m.updates), 12) {
+		fmt.Fprintf(r.out, "    %s\n", line)
+	}
+	// The guides the residents finished: the hamlets' counters, once the
+	// bot has applied every effect.
+	m.guides = -1
+	if err := r.waitIdle(ctx, prefix); err != nil {
+		fmt.Fprintf(r.out, "guides finished: not counted (%v)\n", err)
+	} else if m.guides, err = r.guidesFinished(ctx, prefix); err != nil {
+		fmt.Fprintf(r.out, "guides finished: not counted (%v)\n", err)
+	} else {
+		fmt.Fprintf(r.out, "guides finished by the residents: %d (first completions in the hamlets' counters, the warm-up included)\n", m.guides)
+	}
+	return m, nil
+}
+
+// guidesFinished counts the first completions of a guide in every seeded
+// hamlet under prefix (their completions streams).
+func (r *runner) guidesFinished(ctx context.Context, prefix string) (int64, error) {
+	k := r.store(prefix).Keys()
+	var lens []*redis.IntCmd
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, h := range r.hamlets {
+			lens = append(lens, p.XLen(ctx, k.Completions(h)))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return 0, err
+	}
+	var n int64
+	for _, l := range lens {
+		n += l.Val()
+	}
+	return n, nil
+}
+
+// sideBySide prints the channels' figures in columns, and whether Zalo's
+// bot CPU per update is within 10% of Telegram's.
+func (r *runner) sideBySide(runs []channelRun, n int, d time.Duration) {
+	fmt.Fprintf(r.out, "-- side by side: %d residents, %s measured, one channel after the other on one bot binary\n", n, d)
+	row := func(name string, f func(m measured) string) {
+		fmt.Fprintf(r.out, "%-48s", name)
+		for _, x := range runs {
+			fmt.Fprintf(r.out, " %14s", f(x.m))
+		}
+		fmt.Fprintln(r.out)
+	}
+	fmt.Fprintf(r.out, "%-48s", "")
+	for _, x := range runs {
+		fmt.Fprintf(r.out, " %14s", x.channel)
+	}
+	fmt.Fprintln(r.out)
+	row("sustained updates/s", func(m measured) string { return fmt.Sprintf("%.0f", m.rate) })
+	row("p99 webhook → the reply message", func(m measured) string { return Ms(m.replyP99) })
+	row("p99 webhook → first API call", func(m measured) string { return Ms(m.firstP99) })
+	row("bot CPU per update", func(m measured) string { return fmt.Sprintf("%.3f ms", m.cpuPer*1000) })
+	row("Redis round trips per update", func(m measured) string { return fmt.Sprintf("%.2f", m.tripsPer) })
+	row("platform API calls per update", func(m measured) string { return fmt.Sprintf("%.2f", m.callsPer) })
+	row("guides finished", func(m measured) string {
+		if m.guides < 0 {
+			return "?"
+		}
+		return strconv.FormatInt(m.guides, 10)
+	})
+	var tg, zl *measured
+	for i := range runs {
+		switch runs[i].channel {
+		case Telegram:
+			tg = &runs[i].m
+		case Zalo:
+			zl = &runs[i].m
+		}
+	}
+	if tg != nil && zl != nil && tg.cpuPer > 0 {
+		q := zl.cpuPer / tg.cpuPer
+		fmt.Fprintf(r.out, "Zalo's bot CPU per update: %.2f× Telegram's  goal within 10%%: %s\n", q,
+			r.verdict(q <= 1.10, "Zalo's bot CPU per update within 10% of Telegram's"))
+	}
+}
+
+// latency: a fixed pace of updates, the latency percentiles; once per
+// channel of the run, as throughput.
 func (r *runner) latency(ctx context.Context, n int, rate float64, warmup, d time.Duration) error {
-	b, err := r.startBot(ctx, r.prefix, "SEND_RATE_CHAT="+r.chatRate)
+	for _, ch := range r.channels {
+		r.channelHeader(ch)
+		if err := r.latencyOn(ctx, ch, n, rate, warmup, d); err != nil {
+			return fmt.Errorf("on %s: %w", ch, err)
+		}
+	}
+	return nil
+}
+
+func (r *runner) latencyOn(ctx context.Context, ch string, n int, rate float64, warmup, d time.Duration) error {
+	prefix, err := r.channelPrefix(ctx, ch)
+	if err != nil {
+		return err
+	}
+	b, err := r.startBotOn(ctx, ch, prefix, "SEND_RATE_CHAT="+r.chatRate)
 	if err != nil {
 		return err
 	}
 	defer b.stop()
-	crowd := &Crowd{API: r.api, HTTP: r.hc, Rate: rate, Choose: Wanderer(mrand.New(mrand.NewPCG(3, 4)))}
+	crowd := r.crowdOn(ch, Wanderer(mrand.New(mrand.NewPCG(3, 4))))
+	crowd.Rate = rate
 	m, err := r.measure(ctx, b, crowd, n, warmup, d)
 	if err != nil {
 		return err
@@ -58,7 +232,7 @@ func (r *runner) latency(ctx context.Context, n int, rate float64, warmup, d tim
 	m.print(r)
 	verdict := "(the goal is set at 1,000 updates/s)"
 	if rate >= 1000 {
-		verdict = r.verdict(m.firstP99 <= 10*time.Millisecond && m.rate >= 0.95*rate, "p99 ≤ 10 ms at 1,000 updates/s")
+		verdict = r.verdict(m.firstP99 <= 10*time.Millisecond && m.rate >= 0.95*rate, "p99 ≤ 10 ms at 1,000 updates/s"+onChannel(ch))
 	}
 	fmt.Fprintf(r.out, "p99 latency at %.0f updates/s (webhook → first API call): %s  goal ≤ 10 ms: %s\n", rate, Ms(m.firstP99), verdict)
 	m.printSeconds(r, 10*time.Millisecond)
@@ -77,8 +251,10 @@ type measured struct {
 	trips                              map[string]int64
 	tripsPer                           float64
 	errors, timeouts                   int64
-	callsPer, inResponsePer            float64                // Bot API calls an update; of them in webhook answers
-	byMethod                           map[string]MethodCount // Bot API calls over the run, by method
+	callsPer, inResponsePer            float64                // platform API calls an update; of them in webhook answers
+	byMethod                           map[string]MethodCount // platform API calls over the run, by method
+	api                                string                 // the platform's API: "Bot API", "Zalo API"
+	guides                             int64                  // guides finished over the run; -1 not counted
 	seconds                            []Second
 	busy, steal                        []float64 // the box's CPU busy, and stolen by the host, each second
 }
@@ -87,8 +263,12 @@ func (m measured) print(r *runner) {
 	fmt.Fprintf(r.out, "latency webhook request → first API call for the chat: p50 %s  p99 %s  max %s\n", Ms(m.firstP50), Ms(m.firstP99), Ms(m.firstMax))
 	fmt.Fprintf(r.out, "latency webhook request → the reply message:           p50 %s  p99 %s  max %s\n", Ms(m.replyP50), Ms(m.replyP99), Ms(m.replyMax))
 	fmt.Fprintf(r.out, "webhook answer (update stored):                        p50 %s  p99 %s  max %s\n", Ms(m.webhookP50), Ms(m.webhookP99), Ms(m.webhookMax))
-	fmt.Fprintf(r.out, "Bot API calls per update: %.2f, of them %.2f given in the webhook's answer (no request of the bot's)\n", m.callsPer, m.inResponsePer)
-	fmt.Fprintln(r.out, ByMethodLine(m.byMethod, float64(m.updates)))
+	if m.api == "Bot API" {
+		fmt.Fprintf(r.out, "Bot API calls per update: %.2f, of them %.2f given in the webhook's answer (no request of the bot's)\n", m.callsPer, m.inResponsePer)
+	} else {
+		fmt.Fprintf(r.out, "%s calls per update: %.2f\n", m.api, m.callsPer)
+	}
+	fmt.Fprintln(r.out, byMethodLine(m.api, m.byMethod, float64(m.updates)))
 	fmt.Fprintf(r.out, "errors: %d webhook failures, %d updates unanswered within 10 s\n", m.errors, m.timeouts)
 	if m.errors > 0 || m.timeouts > 0 {
 		r.miss("errors under load")
@@ -138,7 +318,8 @@ func (r *runner) measure(ctx context.Context, b *bot, crowd *Crowd, n int, warmu
 	trips0, cpu0 := b.trips(ctx, r.hc), b.cpu()
 	redis0, redisErr0 := RedisCPU(ctx, r.client)
 	self0, selfErr0 := ProcessCPU(os.Getpid())
-	calls0, inResp0, methods0 := r.api.Calls.Load(), r.api.InResponse.Load(), r.api.ByMethod()
+	p := crowd.platform()
+	calls0, inResp0, methods0 := p.counts()
 	crowd.Record(true)
 	t0 := time.Now()
 	// The box's CPU, second by second, to tell a slow box from a slow bot.
@@ -157,13 +338,13 @@ func (r *runner) measure(ctx context.Context, b *bot, crowd *Crowd, n int, warmu
 	trips1, cpu1 := b.trips(ctx, r.hc), b.cpu()
 	redis1, redisErr1 := RedisCPU(ctx, r.client)
 	self1, selfErr1 := ProcessCPU(os.Getpid())
-	calls1, inResp1, methods1 := r.api.Calls.Load(), r.api.InResponse.Load(), r.api.ByMethod()
+	calls1, inResp1, methods1 := p.counts()
 	cancel()
 	<-done
 	if ctx.Err() != nil {
 		return measured{}, ctx.Err()
 	}
-	var m measured
+	m := measured{api: p.apiName()}
 	m.updates = crowd.Updates.Load()
 	if m.updates == 0 {
 		return m, fmt.Errorf("no update was answered; the bot said:\n%s", b.output())

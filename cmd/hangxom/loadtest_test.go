@@ -4,6 +4,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -56,4 +58,50 @@ func TestLoadtestSmoke(t *testing.T) {
 		t.Errorf("no round trips read from the bot's /metrics:\n%s", out)
 	}
 	t.Logf("loadtest at a tiny size:\n%s", out)
+}
+
+// TestLoadtestZaloSmoke runs the throughput phase on Zalo at a tiny size:
+// residents who are Zalo users, writing to the OA's signed webhook and
+// tapping the payloads of the buttons the fake OA API received, must walk
+// the guides to their end.
+func TestLoadtestZaloSmoke(t *testing.T) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("redis-server must be installed when CI=true (see .ci/run)")
+		}
+		t.Skip("redis-server is not installed")
+	}
+	bin := filepath.Join(t.TempDir(), "hangxom")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	cmd := exec.CommandContext(t.Context(), bin, "loadtest", "--phases", "throughput", "--channel", "zalo",
+		"--residents", "20", "--hamlets", "150", "--warmup", "1s", "--duration", "2s")
+	cmd.Env = append(os.Environ(), "REDIS_URL=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("loadtest: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"-- residents on Zalo",
+		"sustained updates/s:",
+		"Zalo API calls per update: ",
+		"Zalo API calls per update by method: /v3.0/oa/message/cs ",
+		"Redis round trips per update:",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("no %q in the output:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "Redis round trips per update: 0.00") {
+		t.Errorf("no round trips read from the bot's /metrics:\n%s", out)
+	}
+	m := regexp.MustCompile(`guides finished by the residents: (\d+) `).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no count of the guides finished:\n%s", out)
+	}
+	if n, _ := strconv.Atoi(string(m[1])); n == 0 {
+		t.Errorf("no Zalo resident finished a guide:\n%s", out)
+	}
+	t.Logf("loadtest on Zalo at a tiny size:\n%s", out)
 }
