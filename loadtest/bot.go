@@ -42,10 +42,10 @@ func (r *runner) startBot(ctx context.Context, prefix string, extra ...string) (
 	return r.startBotOn(ctx, Telegram, prefix, extra...)
 }
 
-// startBotOn runs the bot on one channel: Telegram against the fake Bot
-// API, as startBot; or Zalo alone against the fake OA API (FakeZalo), with
-// the fake's token pair stored under prefix first, as `hangxom zalo
-// connect` would, and its webhook given to the fake once /healthz answers.
+// startBotOn runs the bot on channel: Telegram against the fake Bot API,
+// as startBot; Zalo alone against the fake OA API (FakeZalo), with the
+// fake's token pair stored under prefix first, as `hangxom zalo connect`
+// would, and its webhook given to the fake once /healthz answers; or Both.
 func (r *runner) startBotOn(ctx context.Context, channel, prefix string, extra ...string) (*bot, error) {
 	port, err := FreePort()
 	if err != nil {
@@ -61,24 +61,29 @@ func (r *runner) startBotOn(ctx context.Context, channel, prefix string, extra .
 	_, _ = rand.Read(secret[:])
 	env := os.Environ()
 	switch channel {
-	case Telegram:
+	case Telegram, Zalo, Both:
+	default:
+		return nil, fmt.Errorf("loadtest: no channel %q", channel)
+	}
+	if channel == Zalo {
+		env = append(env, "TELEGRAM_BOT_TOKEN=", "WEBHOOK_URL=", "WEBHOOK_SECRET=")
+	} else {
 		env = append(env, "TELEGRAM_BOT_TOKEN="+botToken, "TELEGRAM_API_URL="+r.api.URL,
 			"WEBHOOK_URL=http://"+addr+"/telegram", "WEBHOOK_SECRET="+hex.EncodeToString(secret[:]))
+	}
+	if channel == Telegram {
 		for _, k := range zaloSettings {
 			env = append(env, k+"=")
 		}
-	case Zalo:
+	} else {
 		z := r.zalo
 		access, refresh, expires := z.Pair()
 		if _, err := r.store(prefix).ReplaceZaloTokens(ctx, "", access, refresh, expires); err != nil {
 			return nil, err
 		}
-		env = append(env, "TELEGRAM_BOT_TOKEN=", "WEBHOOK_URL=", "WEBHOOK_SECRET=",
-			"ZALO_APP_ID="+z.AppID, "ZALO_APP_SECRET="+z.AppSecret, "ZALO_OA_SECRET_KEY="+z.OASecretKey,
+		env = append(env, "ZALO_APP_ID="+z.AppID, "ZALO_APP_SECRET="+z.AppSecret, "ZALO_OA_SECRET_KEY="+z.OASecretKey,
 			"ZALO_OA_ID="+z.OAID, "ZALO_WEBHOOK_URL=http://"+addr+"/zalo", "ZALO_REDIRECT_URI=",
 			"ZALO_API_URL="+z.URL, "ZALO_OAUTH_URL="+z.URL)
-	default:
-		return nil, fmt.Errorf("loadtest: no channel %q", channel)
 	}
 	env = append(env,
 		"HTTP_LISTEN="+addr, "METRICS_LISTEN="+maddr, "REDIS_URL="+r.redis, "KEY_PREFIX="+prefix, "DATA_KEY="+dataKey,
@@ -112,7 +117,7 @@ func (r *runner) startBotOn(ctx context.Context, channel, prefix string, extra .
 				b.kill()
 				return nil, fmt.Errorf("the bot's /metrics: %w\n%s", err, b.output())
 			}
-			if channel == Zalo {
+			if channel != Telegram {
 				r.zalo.SetWebhook("http://" + addr + "/zalo")
 			}
 			return b, nil

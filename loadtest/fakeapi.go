@@ -7,7 +7,9 @@
 // The test fake in bot/telegram/telegramtest records every call for
 // assertions; this one keeps only what a load run needs (each chat's last
 // keyboard, counters, latencies), so memory stays flat over millions of
-// calls.
+// calls. FakeZalo is its like for a Zalo OA: the residents are then Zalo
+// users, posting signed events to the bot's Zalo webhook and tapping the
+// payloads of the buttons the bot sent (Options.Channel).
 //
 // Run is `hangxom loadtest`: it starts the bot binary against the fake (and
 // a redis-server of its own unless given one) and runs the phases one after

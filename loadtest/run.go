@@ -50,8 +50,9 @@ type Options struct {
 	ChatRate string
 	// Channel is where the throughput and latency runs' residents are:
 	// Telegram (the default), Zalo, or Both (each run once per channel,
-	// Telegram then Zalo, the same size, and the figures side by side).
-	// The other phases run on Telegram.
+	// Telegram then Zalo, the same size; the throughput run then once more
+	// with half the residents on each channel at once; the figures side by
+	// side). The other phases run on Telegram.
 	Channel string
 	// Keep leaves the run's keys in Redis for inspection.
 	Keep bool
@@ -200,14 +201,14 @@ type runner struct {
 	zalo      *FakeZalo // nil unless a run is on Zalo
 	// channels are the throughput and latency runs' channels, in order.
 	channels []string
-	// zaloSeeded: the hamlets are seeded under the Zalo runs' prefix.
-	zaloSeeded bool
-	hc         *http.Client
-	hamlets    []string
-	areas      []flows.Area // the hamlets and their communes, as seeded
-	nextTG     atomic.Int64 // chat ids handed out
-	tz         string
-	misses     []string
+	// seeded are the prefixes of channelPrefix with the hamlets seeded.
+	seeded  map[string]bool
+	hc      *http.Client
+	hamlets []string
+	areas   []flows.Area // the hamlets and their communes, as seeded
+	nextTG  atomic.Int64 // chat ids handed out
+	tz      string
+	misses  []string
 	// chatRate is SEND_RATE_CHAT for the throughput and latency runs.
 	chatRate string
 	pprof    string // PPROF_LISTEN for the bots, if any
@@ -310,8 +311,8 @@ func (r *runner) seedHamlets(ctx context.Context, n int) error {
 // cleanup deletes every key of the run.
 func (r *runner) cleanup(ctx context.Context) {
 	// r.prefix + "r*": the report phase's prefixes, one per count
-	// r.prefix + "z": the runs on Zalo
-	for _, p := range []string{r.prefix, r.prefix + "r*", r.memPrefix, r.prefix + "n", r.prefix + "z"} {
+	// r.prefix + "z", + "zb": the runs on Zalo, and on both at once
+	for _, p := range []string{r.prefix, r.prefix + "r*", r.memPrefix, r.prefix + "n", r.prefix + "z", r.prefix + "zb"} {
 		_ = deleteKeys(ctx, r.client, p+":*")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -26,18 +27,64 @@ func (r *runner) throughput(ctx context.Context, n int, warmup, d time.Duration)
 		if err != nil {
 			return fmt.Errorf("on %s: %w", ch, err)
 		}
-		runs = append(runs, channelRun{ch, m})
+		runs = append(runs, channelRun{channel: ch, m: m})
 	}
 	if len(runs) > 1 {
+		mixed, err := r.throughputMixed(ctx, n, warmup, d)
+		if err != nil {
+			return fmt.Errorf("on both channels at once: %w", err)
+		}
+		runs = append(runs, mixed...)
 		r.sideBySide(runs, n, d)
 	}
 	return nil
 }
 
-// channelRun is one channel's measured run.
+// channelRun is one channel's measured run, or its half of a mixed run.
 type channelRun struct {
 	channel string
+	mixed   bool
 	m       measured
+}
+
+// throughputMixed: half the residents on each channel, together on one bot
+// serving both. Each channel's updates/s, latencies and API calls are its
+// own; the bot's CPU and the round trips are per update of both together.
+func (r *runner) throughputMixed(ctx context.Context, n int, warmup, d time.Duration) ([]channelRun, error) {
+	fmt.Fprintf(r.out, "-- residents on both channels at once, one bot serving both\n")
+	prefix, err := r.channelPrefix(ctx, Both)
+	if err != nil {
+		return nil, err
+	}
+	b, err := r.startBotOn(ctx, Both, prefix, "SEND_RATE_CHAT="+r.chatRate)
+	if err != nil {
+		return nil, err
+	}
+	defer b.stop()
+	crowds := []*Crowd{r.crowdOn(Telegram, Wanderer(mrand.New(mrand.NewPCG(5, 6)))), r.crowdOn(Zalo, Wanderer(mrand.New(mrand.NewPCG(7, 8))))}
+	half := max(1, n/2)
+	ms, err := r.measureAll(ctx, b, crowds, half, warmup, d)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(r.out, "%d residents on each channel, closed loop, %s warm-up, %s measured, SEND_RATE_CHAT=%s\n", half, warmup, d, r.chatRate)
+	for i, ch := range []string{Telegram, Zalo} {
+		m := ms[i]
+		fmt.Fprintf(r.out, "%s: %.0f updates/s; latency webhook request → the reply message p50 %s p99 %s; %s calls per update %.2f; errors: %d webhook failures, %d updates unanswered within 10 s\n",
+			ch, m.rate, Ms(m.replyP50), Ms(m.replyP99), m.api, m.callsPer, m.errors, m.timeouts)
+		if m.errors > 0 || m.timeouts > 0 {
+			r.miss("errors under load (mixed run)")
+		}
+	}
+	fmt.Fprintf(r.out, "together: %.0f updates/s; bot CPU per update %.3f ms, Redis round trips per update %.2f (the two channels' updates together: one bot's CPU cannot be split between them)\n",
+		ms[0].rate+ms[1].rate, ms[0].cpuPer*1000, ms[0].tripsPer)
+	if err := r.waitIdle(ctx, prefix); err == nil {
+		if g, err := r.guidesFinished(ctx, prefix); err == nil {
+			fmt.Fprintf(r.out, "guides finished by the residents: %d (both channels together, the warm-up included)\n", g)
+		}
+	}
+	ms[0].guides, ms[1].guides = -1, -1
+	return []channelRun{{channel: Telegram, mixed: true, m: ms[0]}, {channel: Zalo, mixed: true, m: ms[1]}}, nil
 }
 
 // channelHeader names the channel of the run that follows, unless the run
@@ -65,18 +112,25 @@ func onChannel(ch string) string {
 }
 
 // channelPrefix is the key prefix of ch's runs: the run's own for
-// Telegram, and for Zalo a prefix of its own with the hamlets seeded, so
-// that each channel's guides are counted apart.
+// Telegram, and for Zalo and Both a prefix of each's own (r.prefix + "z",
+// + "zb") with the hamlets seeded, so that each one's guides are counted
+// apart.
 func (r *runner) channelPrefix(ctx context.Context, ch string) (string, error) {
-	if ch != Zalo {
+	if ch == Telegram {
 		return r.prefix, nil
 	}
 	p := r.prefix + "z"
-	if !r.zaloSeeded {
+	if ch == Both {
+		p += "b"
+	}
+	if !r.seeded[p] {
 		if err := r.store(p).PutAreas(ctx, r.areas); err != nil {
 			return "", err
 		}
-		r.zaloSeeded = true
+		if r.seeded == nil {
+			r.seeded = map[string]bool{}
+		}
+		r.seeded[p] = true
 	}
 	return p, nil
 }
@@ -159,17 +213,21 @@ func (r *runner) guidesFinished(ctx context.Context, prefix string) (int64, erro
 // sideBySide prints the channels' figures in columns, and whether Zalo's
 // bot CPU per update is within 10% of Telegram's.
 func (r *runner) sideBySide(runs []channelRun, n int, d time.Duration) {
-	fmt.Fprintf(r.out, "-- side by side: %d residents, %s measured, one channel after the other on one bot binary\n", n, d)
+	fmt.Fprintf(r.out, "-- side by side: %d residents, %s measured, one channel after the other; then half on each at once (mixed)\n", n, d)
 	row := func(name string, f func(m measured) string) {
-		fmt.Fprintf(r.out, "%-48s", name)
+		fmt.Fprintf(r.out, "%-34s", name)
 		for _, x := range runs {
-			fmt.Fprintf(r.out, " %14s", f(x.m))
+			fmt.Fprintf(r.out, " %15s", f(x.m))
 		}
 		fmt.Fprintln(r.out)
 	}
-	fmt.Fprintf(r.out, "%-48s", "")
+	fmt.Fprintf(r.out, "%-34s", "")
 	for _, x := range runs {
-		fmt.Fprintf(r.out, " %14s", x.channel)
+		name := x.channel
+		if x.mixed {
+			name = "mixed: " + name
+		}
+		fmt.Fprintf(r.out, " %15s", name)
 	}
 	fmt.Fprintln(r.out)
 	row("sustained updates/s", func(m measured) string { return fmt.Sprintf("%.0f", m.rate) })
@@ -180,12 +238,16 @@ func (r *runner) sideBySide(runs []channelRun, n int, d time.Duration) {
 	row("platform API calls per update", func(m measured) string { return fmt.Sprintf("%.2f", m.callsPer) })
 	row("guides finished", func(m measured) string {
 		if m.guides < 0 {
-			return "?"
+			return "–"
 		}
 		return strconv.FormatInt(m.guides, 10)
 	})
+	fmt.Fprintln(r.out, "(mixed: the bot's CPU and the round trips are per update of both channels together)")
 	var tg, zl *measured
 	for i := range runs {
+		if runs[i].mixed {
+			continue
+		}
 		switch runs[i].channel {
 		case Telegram:
 			tg = &runs[i].m
@@ -307,20 +369,44 @@ func (m measured) printSeconds(r *runner, goal time.Duration) {
 
 // measure runs crowd with n residents: warm-up, then d recorded.
 func (r *runner) measure(ctx context.Context, b *bot, crowd *Crowd, n int, warmup, d time.Duration) (measured, error) {
+	ms, err := r.measureAll(ctx, b, []*Crowd{crowd}, n, warmup, d)
+	if err != nil {
+		return measured{}, err
+	}
+	return ms[0], nil
+}
+
+// measureAll runs crowds on one bot together, n residents each: warm-up,
+// then d recorded. Each crowd's figures are its own, but for the bot's,
+// Redis's and this process's CPU and the round trips, which cannot be told
+// apart: those are per update of all the crowds together, the same in
+// every one's.
+func (r *runner) measureAll(ctx context.Context, b *bot, crowds []*Crowd, n int, warmup, d time.Duration) ([]measured, error) {
 	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { crowd.Run(runCtx, r.newResidents(n)); close(done) }()
+	var wg sync.WaitGroup
+	for _, crowd := range crowds {
+		rs := r.newResidents(n)
+		wg.Go(func() { crowd.Run(runCtx, rs) })
+	}
 	select {
 	case <-time.After(warmup):
 	case <-ctx.Done():
 	}
-	crowd.ResetSamples()
+	type counts struct {
+		calls, inResp int64
+		methods       map[string]MethodCount
+	}
+	before := make([]counts, len(crowds))
+	for i, crowd := range crowds {
+		crowd.ResetSamples()
+		before[i].calls, before[i].inResp, before[i].methods = crowd.platform().counts()
+	}
 	trips0, cpu0 := b.trips(ctx, r.hc), b.cpu()
 	redis0, redisErr0 := RedisCPU(ctx, r.client)
 	self0, selfErr0 := ProcessCPU(os.Getpid())
-	p := crowd.platform()
-	calls0, inResp0, methods0 := p.counts()
-	crowd.Record(true)
+	for _, crowd := range crowds {
+		crowd.Record(true)
+	}
 	t0 := time.Now()
 	// The box's CPU, second by second, to tell a slow box from a slow bot.
 	boxCtx, stopBox := context.WithCancel(ctx)
@@ -331,49 +417,66 @@ func (r *runner) measure(ctx context.Context, b *bot, crowd *Crowd, n int, warmu
 	case <-time.After(d):
 	case <-ctx.Done():
 	}
-	crowd.Record(false)
+	for _, crowd := range crowds {
+		crowd.Record(false)
+	}
 	elapsed := time.Since(t0)
 	stopBox()
 	<-boxDone
 	trips1, cpu1 := b.trips(ctx, r.hc), b.cpu()
 	redis1, redisErr1 := RedisCPU(ctx, r.client)
 	self1, selfErr1 := ProcessCPU(os.Getpid())
-	calls1, inResp1, methods1 := p.counts()
+	after := make([]counts, len(crowds))
+	for i, crowd := range crowds {
+		after[i].calls, after[i].inResp, after[i].methods = crowd.platform().counts()
+	}
 	cancel()
-	<-done
+	wg.Wait()
 	if ctx.Err() != nil {
-		return measured{}, ctx.Err()
+		return nil, ctx.Err()
 	}
-	m := measured{api: p.apiName()}
-	m.updates = crowd.Updates.Load()
-	if m.updates == 0 {
-		return m, fmt.Errorf("no update was answered; the bot said:\n%s", b.output())
+	var all int64
+	for _, crowd := range crowds {
+		all += crowd.Updates.Load()
 	}
-	m.rate = float64(m.updates) / elapsed.Seconds()
-	samples := crowd.Samples()
-	m.seconds = PerSecond(samples, t0, int(elapsed/time.Second))
-	m.busy, m.steal = busy, steal
-	var first, reply, wh []time.Duration
-	for _, s := range samples {
-		first = append(first, s.First)
-		reply = append(reply, s.Reply)
-		wh = append(wh, s.Webhook)
+	if all == 0 {
+		return nil, fmt.Errorf("no update was answered; the bot said:\n%s", b.output())
 	}
-	m.firstP50, m.firstP99, m.firstMax = Percentiles(first)
-	m.replyP50, m.replyP99, m.replyMax = Percentiles(reply)
-	m.webhookP50, m.webhookP99, m.webhookMax = Percentiles(wh)
-	m.cpuPer = (cpu1 - cpu0).Seconds() / float64(m.updates)
-	if redisErr0 == nil && redisErr1 == nil {
-		m.redisCPUPer = (redis1 - redis0).Seconds() / float64(m.updates)
+	trips := Delta(trips0, trips1)
+	ms := make([]measured, len(crowds))
+	for i, crowd := range crowds {
+		m := &ms[i]
+		m.api = crowd.platform().apiName()
+		m.updates = crowd.Updates.Load()
+		if m.updates == 0 {
+			return nil, fmt.Errorf("no update on %s was answered; the bot said:\n%s", m.api, b.output())
+		}
+		m.rate = float64(m.updates) / elapsed.Seconds()
+		samples := crowd.Samples()
+		m.seconds = PerSecond(samples, t0, int(elapsed/time.Second))
+		m.busy, m.steal = busy, steal
+		var first, reply, wh []time.Duration
+		for _, s := range samples {
+			first = append(first, s.First)
+			reply = append(reply, s.Reply)
+			wh = append(wh, s.Webhook)
+		}
+		m.firstP50, m.firstP99, m.firstMax = Percentiles(first)
+		m.replyP50, m.replyP99, m.replyMax = Percentiles(reply)
+		m.webhookP50, m.webhookP99, m.webhookMax = Percentiles(wh)
+		m.cpuPer = (cpu1 - cpu0).Seconds() / float64(all)
+		if redisErr0 == nil && redisErr1 == nil {
+			m.redisCPUPer = (redis1 - redis0).Seconds() / float64(all)
+		}
+		if selfErr0 == nil && selfErr1 == nil {
+			m.selfCPUPer = (self1 - self0).Seconds() / float64(all)
+		}
+		m.trips = trips
+		m.tripsPer = float64(Sum(trips)) / float64(all)
+		m.errors, m.timeouts = crowd.Errors.Load(), crowd.Timeouts.Load()
+		m.callsPer = float64(after[i].calls-before[i].calls) / float64(m.updates)
+		m.inResponsePer = float64(after[i].inResp-before[i].inResp) / float64(m.updates)
+		m.byMethod = DeltaByMethod(before[i].methods, after[i].methods)
 	}
-	if selfErr0 == nil && selfErr1 == nil {
-		m.selfCPUPer = (self1 - self0).Seconds() / float64(m.updates)
-	}
-	m.trips = Delta(trips0, trips1)
-	m.tripsPer = float64(Sum(m.trips)) / float64(m.updates)
-	m.errors, m.timeouts = crowd.Errors.Load(), crowd.Timeouts.Load()
-	m.callsPer = float64(calls1-calls0) / float64(m.updates)
-	m.inResponsePer = float64(inResp1-inResp0) / float64(m.updates)
-	m.byMethod = DeltaByMethod(methods0, methods1)
-	return m, nil
+	return ms, nil
 }

@@ -30,7 +30,7 @@ func runLoadtest(ctx context.Context, e *environ, args []string) error {
 	reminders := fs.Int("reminders", 10000, "residents a team member reminds")
 	bulkLimit := fs.Float64("bulk-limit", 100, "L: the fake's limit on messages per second to all chats, and the bot's SEND_RATE_BULK, in the reminders run")
 	chatRate := fs.String("chat-rate", "50,50", "the bot's SEND_RATE_CHAT in the throughput and latency runs: simulated residents tap the instant they are answered, so Telegram's pace of one message a second per chat (the bot's default) would measure the pace, not the bot")
-	channel := fs.String("channel", loadtest.Telegram, "where the throughput and latency runs' residents are: telegram, zalo (a fake Zalo OA; Zalo users tapping its buttons' payloads through the signed webhook), or both (each run once per channel, telegram then zalo, the same size, and the figures side by side); the other phases run on Telegram")
+	channel := fs.String("channel", loadtest.Telegram, "where the throughput and latency runs' residents are: telegram, zalo (a fake Zalo OA; Zalo users tapping its buttons' payloads through the signed webhook), or both (each run once per channel, telegram then zalo, the same size; the throughput run then once more with half the residents on each channel at once; the figures side by side); the other phases run on Telegram")
 	keep := fs.Bool("keep", false, "leave the run's keys in Redis for inspection (prefix printed)")
 	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile (the residents, the fake, the report phase) to a file")
 	pprofAt := fs.String("bot-pprof", "", "a loopback address for the bot's profiler (PPROF_LISTEN), to profile it under load")
