@@ -102,6 +102,11 @@ type Tokens struct {
 	// Wait bounds how long a replica waits for another's refresh; default
 	// 10 s.
 	Wait time.Duration
+	// OnDisconnect, if set, is called (on a goroutine of its own, with a
+	// context that ends after 30 s) when this process finds Zalo refusing
+	// the refresh token and marks the OA disconnected: serve tells the
+	// coordinators. The reason holds no token.
+	OnDisconnect func(ctx context.Context, reason string)
 
 	once sync.Once
 	sem  chan struct{} // one refresh (and store read) at a time here
@@ -373,6 +378,13 @@ func (t *Tokens) refreshLocked(ctx context.Context, seen Pair) (Pair, error) {
 		}
 		if !marked {
 			return t.load(ctx) // a new pair arrived meanwhile: use it
+		}
+		if t.OnDisconnect != nil {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+				defer cancel()
+				t.OnDisconnect(ctx, reason)
+			}()
 		}
 		return Pair{}, t.disconnected(reason)
 	}

@@ -386,11 +386,26 @@ func TestZaloRefusedRefreshDisconnects(t *testing.T) {
 	delete(f.oauth.valid, p.Refresh) // spent elsewhere, or revoked
 	f.oauth.mu.Unlock()
 	r := f.replica()
+	told := make(chan string, 10)
+	r.OnDisconnect = func(_ context.Context, reason string) { told <- reason }
 	for range 3 {
 		_, err := r.Token(t.Context())
 		if !errors.Is(err, zalo.ErrDisconnected) {
 			t.Fatalf("Token = %v, want ErrDisconnected", err)
 		}
+	}
+	select {
+	case reason := <-told:
+		if !strings.Contains(reason, "-14014") {
+			t.Errorf("told %q", reason)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("OnDisconnect not called")
+	}
+	select {
+	case again := <-told:
+		t.Errorf("told twice: %q", again)
+	case <-time.After(100 * time.Millisecond):
 	}
 	if _, refused := f.oauth.counts(); refused != 1 {
 		t.Errorf("the refused token was presented %d times, want 1", refused)

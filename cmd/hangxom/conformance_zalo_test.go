@@ -244,3 +244,37 @@ func (r *zaloRig) Remind(who, flow string) int {
 	deliverytest.Drain(r.t, r.core, who)
 	return n
 }
+
+// When Zalo refuses the refresh token, the coordinators on Telegram are
+// told (once per disconnection, in their language); those on no Telegram
+// id are not.
+func TestCoordinatorsAreToldTheOAIsDisconnected(t *testing.T) {
+	a, _ := rigApp(t)
+	cfg := mustConfig(t)
+	cfg.TelegramToken, cfg.Coordinators = "123:abc", []string{"tg:501", "zl:502"}
+	if _, err := a.store.ReplaceZaloTokens(t.Context(), "", "acc", "ref", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.store.SetZaloDisconnected(t.Context(), "ref", "refused"); err != nil {
+		t.Fatal(err)
+	}
+	var woken []string
+	for range 2 { // two replicas, say
+		tellCoordinators(t.Context(), cfg, a, func(r string) { woken = append(woken, r) })
+	}
+	rs, err := a.store.Outbox(t.Context(), "tg:501")
+	if err != nil || len(rs) == 0 || !strings.Contains(rs[0].Text, "hangxom zalo connect") {
+		t.Fatalf("the coordinator's outbox: %+v %v", rs, err)
+	}
+	for _, r := range rs {
+		if r.ID != rs[0].ID {
+			t.Errorf("two different notices for one disconnection: %s, %s", rs[0].ID, r.ID)
+		}
+	}
+	if rs, _ := a.store.Outbox(t.Context(), "zl:502"); len(rs) != 0 {
+		t.Errorf("a coordinator on Zalo was told through Zalo: %+v", rs)
+	}
+	if len(woken) != 2 || woken[0] != "tg:501" {
+		t.Errorf("woken %v", woken)
+	}
+}

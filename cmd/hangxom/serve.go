@@ -116,7 +116,7 @@ func runServe(ctx context.Context, e *environ, args []string) error {
 	}
 	var zl *zaloChannel
 	if cfg.Zalo() {
-		zl = newZaloChannel(cfg, a, hc, logger)
+		zl = newZaloChannel(cfg, a, hc, logger, sender.Notify)
 		sender.Transports = append(sender.Transports, zl.transport)
 		channels = append(channels, "zalo")
 		logger.Info("zalo OA ready", "webhook", mustPath(cfg.ZaloWebhookURL))

@@ -8,11 +8,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hangxomso/hangxom/bot/zalo"
+	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/qrcheck"
 )
 
@@ -26,8 +29,11 @@ type zaloChannel struct {
 	hc        *http.Client
 }
 
-func newZaloChannel(cfg config, a *app, hc *http.Client, logger *slog.Logger) *zaloChannel {
+// newZaloChannel builds the Zalo channel; notify wakes the delivery core
+// for a resident's outbox (the coordinators told of a disconnected OA).
+func newZaloChannel(cfg config, a *app, hc *http.Client, logger *slog.Logger, notify func(string)) *zaloChannel {
 	tokens := newZaloTokens(cfg, a.store, hc, logger, a.clock)
+	tokens.OnDisconnect = func(ctx context.Context, reason string) { tellCoordinators(ctx, cfg, a, notify) }
 	client := &zalo.Client{APIURL: cfg.ZaloAPIURL, Tokens: tokens, HTTP: hc}
 	z := &zaloChannel{a: a, hc: hc, tokens: tokens, transport: &zalo.Transport{Client: client},
 		webhook: &zalo.Webhook{Store: a.store, AppID: cfg.ZaloAppID, OASecretKey: cfg.ZaloOASecretKey, OAID: cfg.ZaloOAID,
@@ -95,4 +101,35 @@ func (z *zaloChannel) download(ctx context.Context, ref string) ([]byte, error) 
 		return nil, fmt.Errorf("zalo: a photo over %d bytes", qrcheck.MaxPhotoBytes)
 	}
 	return b, nil
+}
+
+// tellCoordinators tells the coordinators in COORDINATOR_IDS who are on
+// Telegram that the OA is disconnected, each in their language, once per
+// disconnection (the message id is the mark's time): Zalo residents get no
+// answer until someone links it again.
+func tellCoordinators(ctx context.Context, cfg config, a *app, notify func(string)) {
+	if cfg.TelegramToken == "" {
+		return
+	}
+	st, err := a.store.ZaloStatus(ctx)
+	if err != nil {
+		a.logger.Warn("zalo: coordinators not told of the disconnection", "err", err)
+		return
+	}
+	id := "zalo-down:" + strconv.FormatInt(st.DisconnectedAt.UnixMilli(), 10)
+	for _, who := range cfg.Coordinators {
+		if !strings.HasPrefix(who, "tg:") {
+			continue
+		}
+		s, _ := a.store.Session(ctx, who)
+		text, err := a.loc.Localize(flows.LangOrDefault(s.Lang), "staff.zalo_disconnected", nil)
+		if err != nil {
+			continue
+		}
+		if err := a.store.Enqueue(ctx, who, flows.Reply{ID: id, Text: text}); err != nil {
+			a.logger.Warn("zalo: a coordinator not told of the disconnection", "coordinator", who, "err", err)
+			continue
+		}
+		notify(who)
+	}
 }
