@@ -13,6 +13,7 @@ import (
 // diacritics, and with numbers in numeric order ("TDP 2" before "TDP 10").
 type AreaIndex struct {
 	byID     map[string]Area
+	byCode   map[string]Area // hamlets by Code
 	children map[string][]Area
 	communes []Area
 	folded   map[string]string // Fold of each name
@@ -35,9 +36,12 @@ var (
 // NewAreaIndex indexes areas.
 func NewAreaIndex(areas []Area) *AreaIndex {
 	x := &AreaIndex{byID: make(map[string]Area, len(areas)), children: map[string][]Area{},
-		folded: make(map[string]string, len(areas))}
+		folded: make(map[string]string, len(areas)), byCode: map[string]Area{}}
 	for _, a := range areas {
 		x.byID[a.ID] = a
+		if a.Code != "" && a.Level == LevelHamlet {
+			x.byCode[a.Code] = a
+		}
 		if _, ok := x.folded[a.Name]; !ok {
 			x.folded[a.Name] = Fold(a.Name)
 		}
@@ -93,6 +97,12 @@ func (x *AreaIndex) FoldedName(name string) string {
 // Area returns the area with the given id.
 func (x *AreaIndex) Area(id string) (Area, bool) {
 	a, ok := x.byID[id]
+	return a, ok
+}
+
+// HamletByCode returns the hamlet whose Code is code.
+func (x *AreaIndex) HamletByCode(code string) (Area, bool) {
+	a, ok := x.byCode[code]
 	return a, ok
 }
 
@@ -206,6 +216,9 @@ func (l *LiveAreas) FoldedName(name string) string { return l.cur.Load().FoldedN
 
 // Area returns the area with the given id.
 func (l *LiveAreas) Area(id string) (Area, bool) { return l.cur.Load().Area(id) }
+
+// HamletByCode returns the hamlet whose Code is code.
+func (l *LiveAreas) HamletByCode(code string) (Area, bool) { return l.cur.Load().HamletByCode(code) }
 
 // Children returns the areas under id, in display order.
 func (l *LiveAreas) Children(id string) []Area { return l.cur.Load().Children(id) }

@@ -126,6 +126,7 @@ func (t *turn) handle(in Input) error {
 	if in.Name != "" {
 		t.s.Name = in.Name
 	}
+	in = t.typedCode(in)
 	for _, stage := range [...]func(*turn, Input) (bool, error){
 		(*turn).firstContact,
 		(*turn).contentChanged,

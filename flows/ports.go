@@ -26,6 +26,11 @@ type Area struct {
 	Successor  string   `json:"successor_id,omitempty" yaml:"successor_id"`
 	// Unassigned marks a commune's "not yet assigned" hamlet.
 	Unassigned bool `json:"unassigned,omitempty" yaml:"unassigned"`
+	// Code is a hamlet's code ("XAK7", HamletCodeOf), which a resident
+	// sends where there is no deep link. The store gives it and keeps it
+	// apart from the area's JSON, so neither content nor an import sets
+	// or changes it.
+	Code string `json:"-" yaml:"-"`
 }
 
 // Area levels.
@@ -49,6 +54,8 @@ type Directory interface {
 	Children(id string) []Area
 	// Communes returns every commune, in display order.
 	Communes() []Area
+	// HamletByCode returns the hamlet whose Code is code (upper case).
+	HamletByCode(code string) (Area, bool)
 }
 
 // Commit is the one atomic per-chat write: the new session (if Expect still

@@ -14,9 +14,10 @@ import (
 // with the comparison itself.
 type plainDirectory struct{ x *flows.AreaIndex }
 
-func (d plainDirectory) Area(id string) (flows.Area, bool) { return d.x.Area(id) }
-func (d plainDirectory) Children(id string) []flows.Area   { return d.x.Children(id) }
-func (d plainDirectory) Communes() []flows.Area            { return d.x.Communes() }
+func (d plainDirectory) Area(id string) (flows.Area, bool)        { return d.x.Area(id) }
+func (d plainDirectory) Children(id string) []flows.Area          { return d.x.Children(id) }
+func (d plainDirectory) Communes() []flows.Area                   { return d.x.Communes() }
+func (d plainDirectory) HamletByCode(c string) (flows.Area, bool) { return d.x.HamletByCode(c) }
 
 // TestStatsRowsRankedOrder checks that the order an AreaIndex ranks once
 // is the order StatsRows sorts to without it: names with numbers, marks

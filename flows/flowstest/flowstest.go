@@ -35,17 +35,18 @@ func (Loc) Localize(lang, id string, data map[string]any) (string, error) {
 func intp(n int) *int { return &n }
 
 // Areas are a province with three communes (one merged into another) and
-// their hamlets, an unassigned one in each current commune.
+// their hamlets, an unassigned one in each current commune. Xóm 1 and Bản
+// Một have hamlet codes, as the store gives them.
 var Areas = []flows.Area{
 	{ID: "prov", Level: flows.LevelProvince, Name: "Tỉnh"},
 	{ID: "xa-a", Level: flows.LevelCommune, Name: "Xã A", ParentID: "prov", ValidFrom: "2025-07-01"},
 	{ID: "xa-b", Level: flows.LevelCommune, Name: "Xã B", ParentID: "prov"},
 	{ID: "xa-old", Level: flows.LevelCommune, Name: "Xã Cũ", ParentID: "prov", ValidTo: "2025-06-30", Successor: "xa-a"},
-	{ID: "a-1", Level: flows.LevelHamlet, Name: "Xóm 1", ParentID: "xa-a", Households: intp(10)},
+	{ID: "a-1", Level: flows.LevelHamlet, Name: "Xóm 1", ParentID: "xa-a", Households: intp(10), Code: "XAK7"},
 	{ID: "a-10", Level: flows.LevelHamlet, Name: "Xóm 10", ParentID: "xa-a", Aliases: []string{"Nà Lưu"}},
 	{ID: "a-2", Level: flows.LevelHamlet, Name: "Xóm 2", ParentID: "xa-a"},
 	{ID: "a-none", Level: flows.LevelHamlet, Name: "Chưa xếp", ParentID: "xa-a", Unassigned: true},
-	{ID: "b-1", Level: flows.LevelHamlet, Name: "Bản Một", ParentID: "xa-b"},
+	{ID: "b-1", Level: flows.LevelHamlet, Name: "Bản Một", ParentID: "xa-b", Code: "B2MN"},
 	{ID: "b-none", Level: flows.LevelHamlet, Name: "Chưa xếp", ParentID: "xa-b", Unassigned: true},
 }
 
