@@ -44,12 +44,25 @@ func (r *Redis) SeedAreas(ctx context.Context, areas []flows.Area) (int, error) 
 	return added, nil
 }
 
-// Areas returns every stored area, ordered by id.
+// Areas returns every stored area, ordered by id, each hamlet with its
+// code (flows.Area.Code). A hamlet stored without a code (just added, or
+// stored before codes existed) is given one first: the first of its
+// flows.HamletCodeCandidates that no hamlet holds, in one script, so two
+// replicas giving codes at once cannot give one code twice. A code once
+// given is kept: this is why codes are stored rather than derived anew,
+// which would move an older hamlet's code when a new one derives the
+// same.
 func (r *Redis) Areas(ctx context.Context) ([]flows.Area, error) {
-	m, err := r.c.HGetAll(ctx, r.keys.Areas()).Result()
-	if err != nil {
+	var areas *redis.MapStringStringCmd
+	var codes *redis.MapStringStringCmd
+	if _, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		areas = p.HGetAll(ctx, r.keys.Areas())
+		codes = p.HGetAll(ctx, r.keys.AreaCodes())
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("store: areas: %w", err)
 	}
+	m := areas.Val()
 	out := make([]flows.Area, 0, len(m))
 	for id, raw := range m {
 		var a flows.Area
@@ -59,8 +72,67 @@ func (r *Redis) Areas(ctx context.Context) ([]flows.Area, error) {
 		out = append(out, a)
 	}
 	slices.SortFunc(out, func(a, b flows.Area) int { return strings.Compare(a.ID, b.ID) })
+	byID := codes.Val()
+	var args []any
+	for _, a := range out {
+		if a.Level == flows.LevelHamlet && byID["id:"+a.ID] == "" {
+			args = append(args, a.ID, strings.Join(flows.HamletCodeCandidates(a.ID, codeCandidates), ","))
+		}
+	}
+	if len(args) > 0 {
+		given, err := assignCodesScript.Run(ctx, r.c, []string{r.keys.AreaCodes()}, args...).StringSlice()
+		if err != nil {
+			return nil, fmt.Errorf("store: areas: give %d hamlet codes: %w", len(args)/2, err)
+		}
+		for i := 0; i+1 < len(given); i += 2 {
+			byID["id:"+given[i]] = given[i+1]
+		}
+	}
+	for i, a := range out {
+		if a.Level == flows.LevelHamlet {
+			out[i].Code = byID["id:"+a.ID]
+			if out[i].Code == "" {
+				return nil, fmt.Errorf("store: areas: no free hamlet code for %s among its %d candidates", a.ID, codeCandidates)
+			}
+		}
+	}
 	return out, nil
 }
+
+// codeCandidates is how many codes a hamlet may be given. With 639,584
+// codes and a province's few thousand hamlets taken, all 32 are taken
+// with a chance far below one in 10⁶⁰.
+const codeCandidates = 32
+
+// assignCodesScript gives hamlets their codes (Keys.AreaCodes).
+//
+//	KEYS[1] Keys.AreaCodes
+//	ARGV    pairs: a hamlet id, then its candidate codes joined by ","
+//
+// A hamlet that has a code keeps it; another gets its first candidate no
+// hamlet holds. It returns the pairs hamlet id, code of every hamlet asked
+// about that has a code now.
+var assignCodesScript = newScript("assign-codes", `
+local out = {}
+for i = 1, #ARGV, 2 do
+  local id = ARGV[i]
+  local code = redis.call('HGET', KEYS[1], 'id:' .. id)
+  if not code then
+    for c in string.gmatch(ARGV[i + 1], '[^,]+') do
+      if redis.call('HSETNX', KEYS[1], 'code:' .. c, id) == 1 then
+        redis.call('HSET', KEYS[1], 'id:' .. id, c)
+        code = c
+        break
+      end
+    end
+  end
+  if code then
+    out[#out + 1] = id
+    out[#out + 1] = code
+  end
+end
+return out
+`)
 
 // PutArea stores an area, replacing the one with the same id.
 func (r *Redis) PutArea(ctx context.Context, a flows.Area) error {

@@ -83,6 +83,7 @@
 //	P:sweep:lock                          STRING  5 min        Sweep
 //	P:stalled                             STRING  10 min       Sweep (stalled residents per hamlet and flow)
 //	P:areas                               HASH    none         SeedAreas (HSETNX), PutArea (HSET)
+//	P:areacodes                           HASH    none         Areas (script: "id:<hamlet>" → code, "code:<code>" → hamlet)
 //	P:help:<id>                           STRING  90 d         CreateHelp (SET NX), UpdateHelp (WATCH/MULTI)
 //	P:{h:H}:helps_open                    ZSET    none         CreateHelp, UpdateHelp (ZREM when closed)
 //	P:helpq                               ZSET    none         CreateHelp, UpdateHelp (ZREM when closed)

@@ -287,6 +287,14 @@ func (k Keys) Invite(code string) string { return k.prefix + ":invite:" + code }
 // SeedAreas (HSETNX), PutArea and PutAreas (HSET).
 func (k Keys) Areas() string { return k.prefix + ":areas" }
 
+// AreaCodes is HASH "id:<hamlet id>" → hamlet code and "code:<code>" →
+// hamlet id, no TTL, global: the codes residents send where there is no
+// deep link (flows.Area.Code), both ways in one key so that one script
+// gives a code and checks it is free. Written only by assignCodesScript
+// (Areas); a code is never changed or given again, even when its hamlet
+// ends, so an old poster never files anyone under another hamlet.
+func (k Keys) AreaCodes() string { return k.prefix + ":areacodes" }
+
 // ZaloTokens is HASH {access, refresh, expires (unix ms), gen (counter),
 // disconnected (reason), disconnected_at (unix ms)}, no TTL, global: the
 // Zalo OA's OAuth v4 token pair and its link state, one key so that each

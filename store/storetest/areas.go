@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -26,6 +27,17 @@ func areas(t *testing.T, s *store.Redis) []flows.Area {
 	return got
 }
 
+// noCodes returns areas without their hamlet codes, for tests about the
+// rest (testAreaCodes is about them).
+func noCodes(as []flows.Area) []flows.Area {
+	out := make([]flows.Area, len(as))
+	for i, a := range as {
+		a.Code = ""
+		out[i] = a
+	}
+	return out
+}
+
 func testPutAreas(t *testing.T, s *store.Redis) {
 	ctx := t.Context()
 	hh, pop := 170, 700
@@ -44,7 +56,7 @@ func testPutAreas(t *testing.T, s *store.Redis) {
 		t.Fatal(err)
 	}
 	want := []flows.Area{seed[0], updated, added}
-	diff(t, "after PutAreas", want, areas(t, s))
+	diff(t, "after PutAreas", want, noCodes(areas(t, s)))
 
 	bad := []struct {
 		name  string
@@ -57,7 +69,7 @@ func testPutAreas(t *testing.T, s *store.Redis) {
 		if err := s.PutAreas(ctx, tt.batch); err == nil {
 			t.Errorf("%s: PutAreas succeeded", tt.name)
 		}
-		diff(t, tt.name+": areas unchanged", want, areas(t, s))
+		diff(t, tt.name+": areas unchanged", want, noCodes(areas(t, s)))
 	}
 	if err := s.PutAreas(ctx, nil); err != nil {
 		t.Errorf("an empty batch: %v", err)
@@ -156,4 +168,99 @@ func testTargets(t *testing.T, s *store.Redis) {
 		t.Fatal(err)
 	}
 	diff(t, "targets after refused batches", want, got)
+}
+
+// testAreaCodes: every hamlet gets a code, first its first candidate; a
+// code is unique and kept, through edits, imports and a later hamlet that
+// derives the same code; replicas giving codes at once agree.
+func testAreaCodes(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	first := func(id string) string { return flows.HamletCodeCandidates(id, 1)[0] }
+	// Two ids whose first candidates are the same code.
+	var a, b string
+	byCode := map[string]string{}
+	for i := 0; a == ""; i++ {
+		id := fmt.Sprintf("ac-h%d", i)
+		if other, ok := byCode[first(id)]; ok {
+			a, b = other, id
+		}
+		byCode[first(id)] = id
+	}
+	seed := []flows.Area{
+		{ID: "ac-c", Level: flows.LevelCommune, Name: "Xã"},
+		{ID: a, Level: flows.LevelHamlet, Name: "Xóm A", ParentID: "ac-c"},
+		{ID: "ac-x", Level: flows.LevelHamlet, Name: "Xóm X", ParentID: "ac-c", Unassigned: true},
+	}
+	if _, err := s.SeedAreas(ctx, seed); err != nil {
+		t.Fatal(err)
+	}
+	codes := func() map[string]string {
+		t.Helper()
+		m := map[string]string{}
+		seen := map[string]string{}
+		for _, x := range areas(t, s) {
+			if x.Level != flows.LevelHamlet {
+				if x.Code != "" {
+					t.Errorf("%s, a %s, has the code %q", x.ID, x.Level, x.Code)
+				}
+				continue
+			}
+			if c, ok := flows.HamletCodeOf(x.Code); !ok || c != x.Code {
+				t.Errorf("%s has the code %q, not a hamlet code", x.ID, x.Code)
+			}
+			if other, ok := seen[x.Code]; ok {
+				t.Errorf("%s and %s share the code %s", other, x.ID, x.Code)
+			}
+			seen[x.Code] = x.ID
+			m[x.ID] = x.Code
+		}
+		return m
+	}
+	got := codes()
+	diff(t, "first codes", map[string]string{a: first(a), "ac-x": first("ac-x")}, got)
+	diff(t, "read again", got, codes())
+
+	// An edit, an import and a hamlet added later whose first code is a's.
+	if err := s.PutArea(ctx, flows.Area{ID: a, Level: flows.LevelHamlet, Name: "Xóm A mới", ParentID: "ac-c"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutAreas(ctx, []flows.Area{{ID: b, Level: flows.LevelHamlet, Name: "Xóm B", ParentID: "ac-c"}}); err != nil {
+		t.Fatal(err)
+	}
+	got = codes()
+	diff(t, "a keeps its code", first(a), got[a])
+	diff(t, "b takes its second", flows.HamletCodeCandidates(b, 2)[1], got[b])
+	raw, err := s.Client().HGet(ctx, s.Keys().Areas(), a).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(raw, got[a]) {
+		t.Errorf("the area's JSON holds its code: %s", raw)
+	}
+
+	// Replicas reading at once, with many hamlets new.
+	var batch []flows.Area
+	for i := range 200 {
+		batch = append(batch, flows.Area{ID: fmt.Sprintf("ac-n%d", i), Level: flows.LevelHamlet, Name: "Xóm", ParentID: "ac-c"})
+	}
+	if err := s.PutAreas(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	results := make([][]flows.Area, 4)
+	for i := range results {
+		wg.Go(func() {
+			var err error
+			if results[i], err = s.Areas(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range results[1:] {
+		diff(t, "replicas agree", results[0], results[i+1])
+	}
+	all := codes()
+	diff(t, "hamlets with codes", 203, len(all))
+	diff(t, "a still", first(a), all[a])
 }
