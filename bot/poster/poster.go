@@ -2,7 +2,9 @@
 // the hamlet and commune names, one line telling the reader what to do, and
 // a QR code of the bot's deep link that files the resident under the hamlet
 // (t.me/<bot>?start=h_<hamlet id>), with the link printed under it for
-// anyone who would rather type it.
+// anyone who would rather type it. Zalo has no such link: its poster's code
+// opens the Official Account (zalo.me/<oa id>, ZaloLink), and the hamlet's
+// code, printed large under it, is what the reader sends.
 //
 // Go's bundled fonts have no Vietnamese letters (ơ, ư, ạ, ế…), so the text
 // is set in DejaVu Sans, compiled in from github.com/go-fonts/dejavu;
@@ -43,6 +45,10 @@ type Poster struct {
 	CommuneName string // under the hamlet name
 	Link        string // encoded in the QR code and printed under it
 	Instruction string // one sentence above the code: what to do with it
+	// Code, when set, is printed large under the link: what the reader
+	// sends once the QR code opened the chat (a hamlet's code on a Zalo
+	// poster, which the instruction names too).
+	Code string
 }
 
 var (
@@ -65,6 +71,19 @@ func StartLink(bot, hamletID string) (string, error) {
 		return "", fmt.Errorf("poster: hamlet id %q cannot be put in a Telegram start link: at most 62 of A–Z a–z 0–9 _ -", hamletID)
 	}
 	return "https://t.me/" + bot + "?start=" + payload, nil
+}
+
+var oaID = regexp.MustCompile(`^[0-9]{1,32}$`)
+
+// ZaloLink returns the link that opens a Zalo Official Account, whose id
+// is digits: the QR code of a Zalo poster. Zalo passes nothing to the
+// chat from such a link, which is why the poster also gives a code to send.
+func ZaloLink(oa string) (string, error) {
+	oa = strings.TrimSpace(oa)
+	if !oaID.MatchString(oa) {
+		return "", fmt.Errorf("poster: %q is not a Zalo Official Account id (digits)", oa)
+	}
+	return "https://zalo.me/" + oa, nil
 }
 
 // Layout, in pixels of the 150 dpi page.
@@ -90,6 +109,7 @@ func Render(p Poster, fonts Fonts) ([]byte, error) {
 		CommuneName: clean(p.CommuneName),
 		Link:        strings.TrimSpace(p.Link),
 		Instruction: clean(p.Instruction),
+		Code:        clean(p.Code),
 	}
 	if p.HamletName == "" || p.Link == "" {
 		return nil, errors.New("poster: a poster needs a hamlet name and a link")
@@ -97,7 +117,7 @@ func Render(p Poster, fonts Fonts) ([]byte, error) {
 	var missing []string
 	for _, f := range []struct{ what, text string }{
 		{"hamlet name", p.HamletName}, {"commune name", p.CommuneName},
-		{"instruction", p.Instruction}, {"link", p.Link},
+		{"instruction", p.Instruction}, {"link", p.Link}, {"code", p.Code},
 	} {
 		if rs := fonts.Missing(f.text); len(rs) > 0 {
 			missing = append(missing, fmt.Sprintf("%s %q: %s", f.what, f.text, describeRunes(rs)))
@@ -149,15 +169,23 @@ func Render(p Poster, fonts Fonts) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	code, err := fit(fonts.Bold, p.Code, 130, 60, 1)
+	if err != nil {
+		return nil, err
+	}
 
 	const (
 		gapHamletCommune = 36
 		gapRule          = 48 // above and below the rule under the names
 		ruleWidth        = 4
 		gapText          = 20 // instruction to the code; its white quiet zone adds more
+		gapCode          = 40 // the link to the code to send
 	)
 	textHeight := hamlet.height() + gapHamletCommune + commune.height() + 2*gapRule + ruleWidth +
 		instruction.height() + gapText + link.height()
+	if p.Code != "" {
+		textHeight += gapCode + code.height()
+	}
 	side := min(maxQRSide, Height-2*marginY-textHeight)
 	module := side / len(modules)
 	if side < minQRSide || module < 4 {
@@ -189,7 +217,10 @@ func Render(p Poster, fonts Fonts) ([]byte, error) {
 		}
 	}
 	y += side // the quiet zone separates the link from the code
-	link.draw(img, y)
+	y = link.draw(img, y)
+	if p.Code != "" {
+		code.draw(img, y+gapCode)
+	}
 
 	var buf bytes.Buffer
 	// Default compression: best saves a tenth of ~50 kB at ten times the time.

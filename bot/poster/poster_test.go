@@ -327,3 +327,72 @@ func TestPosterStartLink(t *testing.T) {
 		})
 	}
 }
+
+func TestPosterZaloLink(t *testing.T) {
+	for _, tc := range []struct {
+		oa, want string
+	}{
+		{"5791", "https://zalo.me/5791"},
+		{" 1234567890123456789 ", "https://zalo.me/1234567890123456789"},
+		{"", ""}, {"abc", ""}, {"57 91", ""}, {"zalo.me/5791", ""},
+	} {
+		t.Run(tc.oa, func(t *testing.T) {
+			got, err := poster.ZaloLink(tc.oa)
+			if (err == nil) != (tc.want != "") || got != tc.want {
+				t.Errorf("ZaloLink(%q) = %q, %v; want %q", tc.oa, got, err, tc.want)
+			}
+		})
+	}
+}
+
+// lastLineHeight is the height of the lowest line of ink inside the
+// border line: the rows with ink up from the lowest to the first blank one.
+func lastLineHeight(img image.Image) int {
+	inked := func(y int) bool {
+		for x := 60; x < poster.Width-60; x++ {
+			if dark(img, x, y) {
+				return true
+			}
+		}
+		return false
+	}
+	y := poster.Height - 60
+	for y > 60 && !inked(y) {
+		y--
+	}
+	bottom := y
+	for y > 60 && inked(y) {
+		y--
+	}
+	return bottom - y
+}
+
+// TestPosterZalo: a Zalo poster's QR code opens the Official Account, and
+// the code to send is printed large under its link.
+func TestPosterZalo(t *testing.T) {
+	fonts := loadFonts(t)
+	const link = "https://zalo.me/1234567890123456789"
+	p := poster.Poster{HamletName: "Tổ dân phố 1 (Đình Cả)", CommuneName: "Xã Võ Nhai", Link: link,
+		Instruction: "Mời bác quét mã bằng Zalo, bấm «Quan tâm», rồi gửi mã XAK7 để được hướng dẫn từng bước dùng dịch vụ số"}
+	without, err := poster.Render(p, fonts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Code = "XAK7"
+	with, err := poster.Render(p, fonts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	save(t, "zalo", with)
+	imgWith := checkPage(t, with, link)
+	imgWithout := checkPage(t, without, link)
+	// The link's line is some 30 px high; the code's capitals, three
+	// times that.
+	if hw, ho := lastLineHeight(imgWith), lastLineHeight(imgWithout); hw < 70 || ho > 50 {
+		t.Errorf("the last line is %d px high with the code, %d without: want the code large under the link", hw, ho)
+	}
+	p.Code = "XAK7\u0378"
+	if _, err := poster.Render(p, fonts); err == nil || !strings.Contains(err.Error(), "code") {
+		t.Errorf("a code the font cannot show: %v, want an error naming the code", err)
+	}
+}
