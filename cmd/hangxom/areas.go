@@ -172,11 +172,13 @@ func runAreasImport(ctx context.Context, e *environ, args []string) error {
 }
 
 // areaJSON is one area in `hangxom areas list --format json`; unknown
-// numbers are null, absent text is "".
+// numbers are null, absent text is "". Code is a hamlet's code, which
+// residents send on Zalo (and a Zalo poster prints).
 type areaJSON struct {
 	ID         string `json:"id"`
 	Name       string `json:"name"`
 	Level      string `json:"level"`
+	Code       string `json:"code"`
 	ParentID   string `json:"parent_id"`
 	Households *int   `json:"households"`
 	Population *int   `json:"population"`
@@ -194,7 +196,7 @@ func runAreasList(ctx context.Context, e *environ, args []string) error {
 	if format == "json" {
 		out := make([]areaJSON, len(list))
 		for i, x := range list {
-			out[i] = areaJSON{ID: x.ID, Name: x.Name, Level: x.Level, ParentID: x.ParentID,
+			out[i] = areaJSON{ID: x.ID, Name: x.Name, Level: x.Level, Code: x.Code, ParentID: x.ParentID,
 				Households: x.Households, Population: x.Population, ValidFrom: x.ValidFrom, ValidTo: x.ValidTo}
 		}
 		enc := json.NewEncoder(e.stdout)
@@ -202,9 +204,9 @@ func runAreasList(ctx context.Context, e *environ, args []string) error {
 		return enc.Encode(out)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, join([]string{"ID", "LEVEL", "NAME", "PARENT", "HOUSEHOLDS", "POPULATION", "VALID_FROM", "VALID_TO", "SUCCESSOR"}))
+	fmt.Fprintln(tw, join([]string{"ID", "LEVEL", "CODE", "NAME", "PARENT", "HOUSEHOLDS", "POPULATION", "VALID_FROM", "VALID_TO", "SUCCESSOR"}))
 	for _, x := range list {
-		fmt.Fprintln(tw, join([]string{x.ID, x.Level, x.Name, x.ParentID, flows.CellInt(x.Households), flows.CellInt(x.Population),
+		fmt.Fprintln(tw, join([]string{x.ID, x.Level, x.Code, x.Name, x.ParentID, flows.CellInt(x.Households), flows.CellInt(x.Population),
 			x.ValidFrom, x.ValidTo, x.Successor}))
 	}
 	return tw.Flush()

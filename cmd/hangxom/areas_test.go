@@ -76,7 +76,7 @@ areas import: 4 hamlet(s) added, 1 updated
 	if len(list) != len(before)+4 {
 		t.Errorf("%d areas after the import, want %d", len(list), len(before)+4)
 	}
-	keys := []string{"households", "id", "level", "name", "parent_id", "population", "valid_from", "valid_to"}
+	keys := []string{"code", "households", "id", "level", "name", "parent_id", "population", "valid_from", "valid_to"}
 	for _, a := range list {
 		var got []string
 		for k := range a {
@@ -88,12 +88,16 @@ areas import: 4 hamlet(s) added, 1 updated
 		}
 	}
 	wantRows := map[string]map[string]any{
+		// An imported hamlet gets a code, its first candidate (none of
+		// the others took it).
 		"vo-nhai-xom-na-rang": {"id": "vo-nhai-xom-na-rang", "name": "Xóm Na Rang", "level": "hamlet", "parent_id": "vo-nhai",
-			"households": 120.0, "population": 1200.0, "valid_from": "", "valid_to": ""},
+			"households": 120.0, "population": 1200.0, "valid_from": "", "valid_to": "",
+			"code": flows.HamletCodeCandidates("vo-nhai-xom-na-rang", 1)[0]},
 		"than-sa-xom-cu": {"id": "than-sa-xom-cu", "name": "Xóm Cũ", "level": "hamlet", "parent_id": "than-sa",
-			"households": nil, "population": nil, "valid_from": "", "valid_to": "2025-12-31"},
+			"households": nil, "population": nil, "valid_from": "", "valid_to": "2025-12-31",
+			"code": flows.HamletCodeCandidates("than-sa-xom-cu", 1)[0]},
 		"thai-nguyen": {"id": "thai-nguyen", "name": "Thái Nguyên", "level": "province", "parent_id": "",
-			"households": nil, "population": nil, "valid_from": "", "valid_to": ""},
+			"households": nil, "population": nil, "valid_from": "", "valid_to": "", "code": ""},
 	}
 	for id, w := range wantRows {
 		if d := cmp.Diff(w, listedArea(list, id)); d != "" {
