@@ -9,9 +9,16 @@ import (
 	"github.com/hangxomso/hangxom/flows"
 )
 
-// PosterFunc renders a hamlet's printable poster (a PNG) for /poster; the
-// command wires it to the renderer so this package does no image work.
-type PosterFunc func(ctx context.Context, hamlet, commune flows.Area) (flows.Document, string, error)
+// PosterFunc renders a hamlet's printable poster (a PNG) for /poster and
+// returns it with the link its QR code opens; the command wires it to the
+// renderer so this package does no image work. channel is the asker's
+// channel, their resident id's prefix ("tg", "zl"): a Zalo team member
+// gets the poster of the Zalo Official Account, whose QR code opens the OA
+// and which tells people to send the hamlet's code.
+type PosterFunc func(ctx context.Context, channel string, hamlet, commune flows.Area) (flows.Document, string, error)
+
+// ChannelZalo is the prefix of Zalo residents' ids ("zl:<user id>").
+const ChannelZalo = "zl"
 
 // AddAreaFunc stores a new area and makes the bot see it.
 type AddAreaFunc func(ctx context.Context, a flows.Area) error
@@ -54,12 +61,17 @@ func (k *desk) poster(ctx context.Context, hamletID string) error {
 		return nil
 	}
 	c, _ := k.d.Areas.Area(h.ParentID)
-	doc, link, err := k.d.Poster(ctx, h, c)
+	channel, _, _ := strings.Cut(k.me, ":")
+	doc, link, err := k.d.Poster(ctx, channel, h, c)
 	if err != nil {
 		k.say("staff.poster_unavailable", nil)
 		return nil
 	}
-	k.replies = append(k.replies, flows.Reply{Text: k.text("staff.poster_ready", map[string]any{"Hamlet": h.Name, "Link": link}), Document: &doc})
+	msg, data := "staff.poster_ready", map[string]any{"Hamlet": h.Name, "Link": link}
+	if channel == ChannelZalo {
+		msg, data = "staff.poster_ready_zalo", map[string]any{"Hamlet": h.Name, "Link": link, "Code": h.Code}
+	}
+	k.replies = append(k.replies, flows.Reply{Text: k.text(msg, data), Document: &doc})
 	return nil
 }
 
@@ -155,6 +167,7 @@ func areaMessages() map[string][]string {
 	return map[string][]string{
 		"staff.poster_which":          nil,
 		"staff.poster_ready":          {"Hamlet", "Link"},
+		"staff.poster_ready_zalo":     {"Hamlet", "Link", "Code"},
 		"staff.poster_unavailable":    nil,
 		"staff.addhamlet_usage":       nil,
 		"staff.addhamlet_which":       {"Name"},

@@ -441,7 +441,10 @@ func TestAddHamletAndPoster(t *testing.T) {
 	w := newStaffWorld(t)
 	var added []flows.Area
 	w.desk.AddArea = func(_ context.Context, a flows.Area) error { added = append(added, a); return nil }
-	w.desk.Poster = func(_ context.Context, h, c flows.Area) (flows.Document, string, error) {
+	w.desk.Poster = func(_ context.Context, channel string, h, c flows.Area) (flows.Document, string, error) {
+		if channel == desk.ChannelZalo {
+			return flows.Document{Name: "poster-zalo-" + h.ID + ".png", Data: []byte("PNG " + h.Code)}, "https://zalo.me/5791", nil
+		}
 		return flows.Document{Name: "poster-" + h.ID + ".png", Data: []byte("PNG " + h.Name + " " + c.Name)}, "https://t.me/hangxom_bot?start=h_" + h.ID, nil
 	}
 	for _, who := range []string{"tg:1", "tg:2", "tg:5", "tg:9"} {
@@ -474,6 +477,41 @@ func TestAddHamletAndPoster(t *testing.T) {
 		!strings.Contains(rs[0].Text, "Link=https://t.me/hangxom_bot?start=h_a-1") {
 		t.Fatalf("poster reply: %+v", rs)
 	}
+	_ = flowstest.OutboxTexts(t, w.st, "tg:5")
+
+	// A team member on Zalo gets the Zalo poster, and the words name the
+	// code to send.
+	w.send("zl:77", flows.Input{Kind: flows.InputText, Text: "chào"})
+	w.cmd("zl:77", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-1")))
+	if _, err := w.svc.Handle(t.Context(), "zl:77", flows.Input{Kind: flows.InputCommand, Command: "poster", UpdateID: "p2"}); err != nil {
+		t.Fatal(err)
+	}
+	rs, _ = w.st.Outbox(t.Context(), "zl:77")
+	if len(rs) != 1 || rs[0].Document == nil || string(rs[0].Document.Data) != "PNG XAK7" ||
+		rs[0].Text != "staff.poster_ready_zalo{Code=XAK7,Hamlet=Xóm 1,Link=https://zalo.me/5791}" {
+		t.Fatalf("Zalo poster reply: %+v", rs)
+	}
+}
+
+// TestInviteCodesCanBeTypedAlone: every invite code is one the engine
+// reads typed alone (flows.InviteCodeOf), so none is a secret, and a Zalo
+// member who types it joins.
+func TestInviteCodesCanBeTypedAlone(t *testing.T) {
+	r := rand.NewChaCha8([32]byte{9})
+	for range 20000 {
+		code, err := desk.InviteCode(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := flows.InviteCodeOf(code); !ok || got != code || flows.Sensitive(code) {
+			t.Fatalf("invite code %q cannot be typed alone, or is a secret", code)
+		}
+	}
+	w := newStaffWorld(t)
+	w.send("tg:1", flows.Input{Kind: flows.InputText, Text: "chào"})
+	code := codeIn(t, w.cmd("tg:1", "invite", "team a-1"))
+	w.send("zl:78", flows.Input{Kind: flows.InputText, Text: "chào"})
+	check(t, "joined", []string{"staff.joined_team{Area=Xóm 1}"}, w.send("zl:78", flows.Input{Kind: flows.InputText, Text: " " + strings.ToUpper(code) + " "}))
 }
 
 func TestMoveFromNotYetAssigned(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hangxomso/hangxom/bot/poster"
 	"github.com/hangxomso/hangxom/bot/telegram"
+	"github.com/hangxomso/hangxom/desk"
 	"github.com/hangxomso/hangxom/flows"
 )
 
@@ -21,14 +22,26 @@ import (
 // they get, in one sentence, with no app names a villager may not know.
 const posterInstruction = "Mời bác quét mã bằng camera điện thoại để được hướng dẫn từng bước dùng dịch vụ số"
 
+// zaloPosterInstruction is the line of a Zalo poster: Zalo passes nothing
+// from the QR code to the chat, so the reader scans it with Zalo (its own
+// scanner, or the camera, opens the OA), taps "Quan tâm" (Follow, as
+// Zalo's button says it) and sends the hamlet's code, which the poster
+// also prints large under the code.
+func zaloPosterInstruction(code string) string {
+	return "Mời bác quét mã bằng Zalo, bấm «Quan tâm», rồi gửi mã " + code + " để được hướng dẫn từng bước dùng dịch vụ số"
+}
+
 // runPoster writes the printable poster of one hamlet: its names, the
 // instruction and a QR code of the bot's link that files the resident
-// under that hamlet.
+// under that hamlet; on Zalo, a QR code of the Official Account and the
+// hamlet's code to send.
 func runPoster(ctx context.Context, e *environ, args []string) error {
 	fs := newFlagSet("poster")
 	hamletID := fs.String("hamlet", "", "id of the hamlet (required; \"hangxom areas list\" lists them)")
 	out := fs.String("out", "", "the PNG file to write, A4 at 150 dpi (required)")
 	bot := fs.String("bot", "", "the bot's Telegram username (default TELEGRAM_BOT_USERNAME, else asked of Telegram with TELEGRAM_BOT_TOKEN)")
+	channelName := fs.String("channel", "telegram", "telegram, or zalo: the Official Account's QR code and the hamlet's code to send")
+	oa := fs.String("oa-id", "", "with --channel zalo: the Official Account's id (default ZALO_OA_ID)")
 	cfg, err := e.settings(fs, args)
 	if err != nil {
 		return err
@@ -38,6 +51,13 @@ func runPoster(ctx context.Context, e *environ, args []string) error {
 	}
 	if *out == "" {
 		return usagef("poster: --out FILE.png is required")
+	}
+	switch *channelName {
+	case "telegram":
+	case "zalo":
+		return runZaloPoster(ctx, e, cfg, *hamletID, *out, *oa)
+	default:
+		return usagef("poster: --channel: %q: use telegram or zalo", *channelName)
 	}
 	username := strings.TrimPrefix(strings.TrimSpace(*bot), "@")
 	if username == "" {
@@ -59,21 +79,11 @@ func runPoster(ctx context.Context, e *environ, args []string) error {
 		return err
 	}
 
-	a, err := e.open(ctx, cfg)
+	a, h, commune, err := posterHamlet(ctx, e, cfg, *hamletID)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	h, ok := a.areas.Area(*hamletID)
-	if !ok || h.Level != flows.LevelHamlet {
-		return usagef("poster: --hamlet %q is not a hamlet in the store; \"hangxom areas list\" lists them", *hamletID)
-	}
-	// The bot ignores a link to a hamlet that no longer exists, so a poster
-	// for one would send people nowhere.
-	if today := a.clock.Now().In(cfg.TZ).Format("2006-01-02"); !h.ValidOn(today) {
-		return usagef("poster: hamlet %q (%s) is not valid today, %s (valid %s to %s)", h.ID, h.Name, today, orDash(h.ValidFrom), orDash(h.ValidTo))
-	}
-	commune, _ := a.areas.Area(h.ParentID)
 	link, err := poster.StartLink(username, h.ID)
 	if err != nil {
 		return err
@@ -90,6 +100,76 @@ func runPoster(ctx context.Context, e *environ, args []string) error {
 	fmt.Fprintln(e.stdout, link)
 	fmt.Fprintf(e.stdout, "wrote %s: %s, %s (A4, %d×%d px at %d dpi)\n", *out, h.Name, commune.Name, poster.Width, poster.Height, poster.DPI)
 	return nil
+}
+
+// posterHamlet opens the app and finds the hamlet of a poster, valid
+// today, and its commune; the caller closes the app.
+func posterHamlet(ctx context.Context, e *environ, cfg config, id string) (*app, flows.Area, flows.Area, error) {
+	a, err := e.open(ctx, cfg)
+	if err != nil {
+		return nil, flows.Area{}, flows.Area{}, err
+	}
+	h, ok := a.areas.Area(id)
+	if !ok || h.Level != flows.LevelHamlet {
+		a.Close()
+		return nil, flows.Area{}, flows.Area{}, usagef("poster: --hamlet %q is not a hamlet in the store; \"hangxom areas list\" lists them", id)
+	}
+	// The bot ignores a link or a code of a hamlet that no longer exists,
+	// so a poster for one would send people nowhere.
+	if today := a.clock.Now().In(cfg.TZ).Format("2006-01-02"); !h.ValidOn(today) {
+		a.Close()
+		return nil, flows.Area{}, flows.Area{}, usagef("poster: hamlet %q (%s) is not valid today, %s (valid %s to %s)", h.ID, h.Name, today, orDash(h.ValidFrom), orDash(h.ValidTo))
+	}
+	commune, _ := a.areas.Area(h.ParentID)
+	return a, h, commune, nil
+}
+
+// runZaloPoster is `hangxom poster --channel zalo`: the QR code of the
+// Official Account, and the hamlet's code to send once it is open.
+func runZaloPoster(ctx context.Context, e *environ, cfg config, hamletID, out, oa string) error {
+	if oa == "" {
+		oa = cfg.ZaloOAID
+	}
+	if oa == "" {
+		return usagef("poster: --channel zalo needs the Official Account's id: give --oa-id ID, or set ZALO_OA_ID")
+	}
+	link, err := poster.ZaloLink(oa)
+	if err != nil {
+		return usagef("poster: --oa-id: %q is not a Zalo Official Account id (its digits, as in zalo.me/<id>)", oa)
+	}
+	fonts, err := poster.DejaVuSans()
+	if err != nil {
+		return err
+	}
+	a, h, commune, err := posterHamlet(ctx, e, cfg, hamletID)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	png, err := renderZaloPoster(h, commune, link, fonts)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(out, png); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, link)
+	fmt.Fprintf(e.stdout, "wrote %s: %s, %s, code %s (A4, %d×%d px at %d dpi)\n", out, h.Name, commune.Name, h.Code, poster.Width, poster.Height, poster.DPI)
+	return nil
+}
+
+// renderZaloPoster draws a hamlet's Zalo poster.
+func renderZaloPoster(h, commune flows.Area, link string, fonts poster.Fonts) ([]byte, error) {
+	if h.Code == "" {
+		return nil, fmt.Errorf("poster for %s: the hamlet has no code", h.ID)
+	}
+	png, err := poster.Render(poster.Poster{
+		HamletName: h.Name, CommuneName: commune.Name, Link: link, Instruction: zaloPosterInstruction(h.Code), Code: h.Code,
+	}, fonts)
+	if err != nil {
+		return nil, fmt.Errorf("poster for %s: %w", h.ID, err)
+	}
+	return png, nil
 }
 
 func orDash(s string) string {
@@ -134,8 +214,25 @@ func writeFileAtomic(name string, data []byte) (err error) {
 	return nil
 }
 
-// renderPoster makes a hamlet's poster for /poster in chat.
-func (a *app) renderPoster(_ context.Context, h, c flows.Area) (flows.Document, string, error) {
+// renderPoster makes a hamlet's poster for /poster in chat: the Zalo
+// poster for a team member on Zalo, the Telegram one otherwise.
+func (a *app) renderPoster(_ context.Context, channel string, h, c flows.Area) (flows.Document, string, error) {
+	if channel == desk.ChannelZalo {
+		link, err := poster.ZaloLink(a.cfg.ZaloOAID)
+		if err != nil {
+			return flows.Document{}, "", err // ZALO_OA_ID unset: the desk says the poster is unavailable
+		}
+		fonts, err := poster.DejaVuSans()
+		if err != nil {
+			a.logger.Warn("poster fonts", "err", err)
+			return flows.Document{}, "", err
+		}
+		png, err := renderZaloPoster(h, c, link, fonts)
+		if err != nil {
+			return flows.Document{}, "", err
+		}
+		return flows.Document{Name: "poster-zalo-" + h.ID + ".png", Data: png}, link, nil
+	}
 	link, err := poster.StartLink(a.channel.username, h.ID)
 	if err != nil {
 		return flows.Document{}, "", err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,6 +87,68 @@ func TestPosterCommand(t *testing.T) {
 	}
 }
 
+// TestZaloPosterCommand: `hangxom poster --channel zalo` prints the
+// Official Account's QR code and the hamlet's code, and says so.
+func TestZaloPosterCommand(t *testing.T) {
+	const hamlet = "vo-nhai-tdp-1-dinh-ca"
+	code := flows.HamletCodeCandidates(hamlet, 1)[0] // the seed's hamlets take their first
+	zaloEnv := env("ZALO_APP_ID", "4321", "ZALO_APP_SECRET", "s", "ZALO_OA_ID", "5791")
+	for _, tc := range []struct {
+		name   string
+		getenv func(string) string
+		args   []string
+		link   string
+	}{
+		{"--oa-id", env(), []string{"--oa-id", "1234567890123456789"}, "https://zalo.me/1234567890123456789"},
+		{"ZALO_OA_ID", zaloEnv, nil, "https://zalo.me/5791"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "zalo.png")
+			args := append([]string{"--hamlet", hamlet, "--channel", "zalo", "--out", out}, tc.args...)
+			stdout, stderr, exit := posterRun(t, tc.getenv, args...)
+			if exit != 0 {
+				t.Fatalf("exit %d, stderr:\n%s", exit, stderr)
+			}
+			if lines := strings.Split(stdout, "\n"); lines[0] != tc.link || !strings.Contains(stdout, "code "+code) {
+				t.Errorf("stdout does not give the link %s and the code %s:\n%s", tc.link, code, stdout)
+			}
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := png.Decode(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+			if err != nil || res.GetText() != tc.link {
+				t.Errorf("QR code reads %v (%v), want %s", res, err, tc.link)
+			}
+		})
+	}
+	if got := zaloPosterInstruction("XAK7"); !strings.Contains(got, "Quan tâm") || !strings.Contains(got, "gửi mã XAK7") {
+		t.Errorf("instruction %q", got)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--channel", "zalo"}, "--oa-id"},
+		{[]string{"--channel", "zalo", "--oa-id", "zalo.me/5791"}, "--oa-id"},
+		{[]string{"--channel", "viber"}, "--channel"},
+	} {
+		out := filepath.Join(t.TempDir(), "zalo.png")
+		_, stderr, exit := posterRun(t, env(), append([]string{"--hamlet", hamlet, "--out", out}, tc.args...)...)
+		if exit != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %s", tc.args, exit, stderr)
+		}
+	}
+}
+
 func TestPosterCommandErrors(t *testing.T) {
 	withBot := env("TELEGRAM_BOT_USERNAME", "hangxom_bot")
 	for _, tc := range []struct {
@@ -125,5 +188,38 @@ func TestPosterCommandErrors(t *testing.T) {
 				t.Error("a poster was written despite the error")
 			}
 		})
+	}
+}
+
+// TestRenderPosterByChannel: /poster gives a Zalo team member the Zalo
+// poster, a Telegram one the Telegram poster, and the Zalo poster is
+// unavailable without ZALO_OA_ID.
+func TestRenderPosterByChannel(t *testing.T) {
+	h := flows.Area{ID: "vo-nhai-tdp-1-dinh-ca", Level: flows.LevelHamlet, Name: "Tổ dân phố 1 (Đình Cả)", Code: "XAK7"}
+	c := flows.Area{ID: "vo-nhai", Level: flows.LevelCommune, Name: "Xã Võ Nhai"}
+	a := &app{cfg: config{ZaloOAID: "5791"}, channel: channel{username: "hangxom_bot"}, logger: newLogger(config{LogLevel: "error"}, io.Discard)}
+	for _, tc := range []struct {
+		channel, name, link string
+	}{
+		{"zl", "poster-zalo-vo-nhai-tdp-1-dinh-ca.png", "https://zalo.me/5791"},
+		{"tg", "poster-vo-nhai-tdp-1-dinh-ca.png", "https://t.me/hangxom_bot?start=h_vo-nhai-tdp-1-dinh-ca"},
+	} {
+		doc, link, err := a.renderPoster(t.Context(), tc.channel, h, c)
+		if err != nil || doc.Name != tc.name || link != tc.link {
+			t.Fatalf("%s: %s, %s, %v; want %s, %s", tc.channel, doc.Name, link, err, tc.name, tc.link)
+		}
+		img, err := png.Decode(bytes.NewReader(doc.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
+		res, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+		if err != nil || res.GetText() != tc.link {
+			t.Errorf("%s: QR code reads %v (%v), want %s", tc.channel, res, err, tc.link)
+		}
+	}
+	a.cfg.ZaloOAID = ""
+	if _, _, err := a.renderPoster(t.Context(), "zl", h, c); err == nil {
+		t.Error("a Zalo poster without ZALO_OA_ID")
 	}
 }
