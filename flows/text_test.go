@@ -138,6 +138,10 @@ func TestSensitive(t *testing.T) {
 		{"h_vo-nhai-tdp-1-dinh-ca", false},
 		{"xom-1234", false},
 		{"XOM-04512", false},
+		// Hamlet codes typed alone (TestCodesAreNotSensitive walks them),
+		// and an invite code with /join or alone, in capitals.
+		{"XAK7", false}, {" xak7 ", false}, {"2K3M", false}, {"Z789", false},
+		{"/join ab234567cdefghij", false}, {"AB234567CDEFGHIJ", false},
 		// Web links and e-mail addresses: not secrets.
 		{"https://example.com/tin-tuc/2025/12/07/bai-483920.html", false},
 		{"www.vneid.gov.vn/p?id=48392017", false},
