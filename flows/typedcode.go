@@ -29,8 +29,12 @@ const (
 // with white space around it ("  xak7 " is "XAK7"). It says nothing of
 // whether a hamlet has that code.
 func HamletCodeOf(text string) (string, bool) {
-	c := strings.ToUpper(strings.TrimSpace(text))
-	if len(c) != HamletCodeLen || !wellFormedCode(c) {
+	c := strings.TrimSpace(text)
+	if len(c) != HamletCodeLen { // first, as it costs nothing: every message is asked
+		return "", false
+	}
+	c = strings.ToUpper(c)
+	if !wellFormedCode(c) {
 		return "", false
 	}
 	return c, true
@@ -87,7 +91,11 @@ var InviteCodePattern = regexp.MustCompile(`^[a-z2-7]{16}$`)
 // ("responsibilities") is no code, and a secret is never handed to /join.
 // desk.InviteCode makes only codes that pass.
 func InviteCodeOf(text string) (string, bool) {
-	c := strings.ToLower(strings.TrimSpace(text))
+	c := strings.TrimSpace(text)
+	if len(c) != 16 {
+		return "", false
+	}
+	c = strings.ToLower(c)
 	if !InviteCodePattern.MatchString(c) || !strings.ContainsAny(c, "234567") ||
 		!strings.ContainsFunc(c, func(r rune) bool { return 'a' <= r && r <= 'z' }) || Sensitive(c) {
 		return "", false
