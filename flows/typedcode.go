@@ -111,6 +111,11 @@ func (t *turn) typedCode(in Input) Input {
 	if in.Kind != InputText {
 		return in
 	}
+	// A message being written for someone else (to the resident one
+	// helps, where one lives for the helper) is sent as it is, even a code.
+	if (t.s.Stage == StageCompose && t.s.Compose != "") || (t.s.Stage == StageNote && t.s.NoteFor != "") {
+		return in
+	}
 	if c, ok := HamletCodeOf(in.Text); ok {
 		if h, ok := t.e.Areas.HamletByCode(c); ok && h.Level == LevelHamlet && h.ValidOn(t.today()) {
 			return Input{Kind: InputCommand, Command: "start", Text: "h_" + h.ID,

@@ -157,6 +157,23 @@ func TestTypedHamletCode(t *testing.T) {
 	})
 }
 
+func TestCodeInAMessageForSomeoneElse(t *testing.T) {
+	for _, s := range []flows.Session{
+		{Lang: "vi", Stage: flows.StageCompose, Compose: "help-1", Hamlet: "a-1", Commune: "xa-a"},
+		{Lang: "vi", Stage: flows.StageNote, NoteFor: "help-1", Hamlet: "a-1", Commune: "xa-a"},
+	} {
+		c := newConv(t)
+		c.s = s
+		for _, text := range []string{"B2MN", "abcd2345efgh6723"} {
+			c.s = s
+			res := c.text(text)
+			if res.Staff == nil || res.Staff.Args != text || !strings.HasPrefix(res.Staff.Action, flows.StaffAction) {
+				t.Errorf("stage %s: %q gave %+v, want it sent as a message", s.Stage, text, res.Staff)
+			}
+		}
+	}
+}
+
 func TestTypedTextThatIsNoHamletCode(t *testing.T) {
 	areas := append([]flows.Area(nil), flowstest.Areas...)
 	areas = append(areas, flows.Area{ID: "old-1", Level: flows.LevelHamlet, Name: "Xóm Cũ", ParentID: "xa-old",
