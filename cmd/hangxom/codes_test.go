@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hangxomso/hangxom/delivery/deliverytest"
 	"github.com/hangxomso/hangxom/flows"
 )
 
@@ -101,5 +102,31 @@ func TestTypedHamletCodeInChat(t *testing.T) {
 		if strings.Contains(chat, "Đã ghi bác ở") {
 			t.Errorf("%q filed the resident:\n%s", words, chat)
 		}
+	}
+}
+
+// TestZaloResidentSendsThePostersCode: on the fake Zalo, a resident who
+// follows the OA (the poster's QR code) and sends the hamlet's code is
+// filed under it.
+func TestZaloResidentSendsThePostersCode(t *testing.T) {
+	r := zaloHarness{}.New(t).(*zaloRig)
+	who := r.Resident(1)
+	h, ok := r.a.live.Area(tdp1)
+	if !ok || h.Code == "" {
+		t.Fatalf("%s has no code: %+v", tdp1, h)
+	}
+	r.give(r.url, r.fake.Event("follow", r.user(who), nil), 0)
+	deliverytest.Drain(t, r.core, who)
+	r.Say(who, " "+strings.ToLower(h.Code)+" ")
+	var texts []string
+	for _, s := range r.Screens(who) {
+		texts = append(texts, s.Text)
+	}
+	if !strings.Contains(strings.Join(texts, "\n"), "Đã ghi bác ở Tổ dân phố 1 (Đình Cả), Xã Võ Nhai.") {
+		t.Errorf("no hamlet_set among the screens:\n%s", strings.Join(texts, "\n---\n"))
+	}
+	s, err := r.a.store.Session(t.Context(), who)
+	if err != nil || s.Hamlet != tdp1 {
+		t.Errorf("session hamlet %q (%v), want %s", s.Hamlet, err, tdp1)
 	}
 }
