@@ -373,7 +373,15 @@ func (c *SendClaim) Begin(ctx context.Context, replyID string, p delivery.Pace) 
 		c.first = nil
 		return f.state, f.wait, f.kb, nil
 	}
-	c.first = nil
+	// The claim judges a head reply one message by its text alone, and
+	// marks the reply's id; but a channel may send it as several (Zalo
+	// numbers and pages a screen of more than five choices: delivery.Plan),
+	// the reply's id then on the last. A mark the claim made fresh stays
+	// for that last part's Begin, or the part would find it and be taken
+	// for an uncertain attempt, never sent.
+	if c.first != nil && c.first.state != delivery.StateNew {
+		c.first = nil
+	}
 	k := c.r.keys
 	res, err := paceMarkScript.Run(ctx, c.r.c, []string{k.Sent(c.resident), k.Pace(c.resident), k.ButtonsMessage(c.resident)},
 		replyID, OutboxTTL.Milliseconds(), c.r.opts.Clock.Now().UnixMicro(), interval(p), max(p.Burst, 1)).StringSlice()
