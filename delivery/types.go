@@ -65,8 +65,9 @@ type Store interface {
 	// one round trip, without waiting (flows.ErrLocked, wrapped, when
 	// another sender has it). When the head reply is surely one message on
 	// the channel (not bulk; its text within l.OneMessage bytes, and within
-	// l.CaptionBytes() if it has an image or a document), it also paces it
-	// by p and marks it as Begin would.
+	// l.CaptionBytes() if it has an image or a document; its buttons within
+	// l.MaxButtons, each label within l.MaxTitle bytes), it also paces it by
+	// p and marks it as Begin would (so its Plan is that one message).
 	ClaimOutbox(ctx context.Context, resident string, p Pace, l Limits) (Claim, error)
 	// BeginSend marks an attempt at message id unless one was marked
 	// before, and says which.

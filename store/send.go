@@ -69,6 +69,9 @@ const attemptLua = `'attempt'`
 //	ARGV[7] the most bytes a one-message reply has
 //	ARGV[9] the most bytes a one-message reply with an image or a
 //	        document has (negative: none is one message)
+//	ARGV[10] the most buttons one message carries (0: no limit)
+//	ARGV[11] the most characters of a button's label (0: no limit); a
+//	        label of more bytes may not fit, and the reply is not marked
 //	ARGV[8] the lock tokens of this process's earlier claims of the
 //	        resident whose answer was lost, space-separated, or '': a
 //	        head's marker one of them wrote is taken back (that claim's
@@ -77,6 +80,24 @@ const attemptLua = `'attempt'`
 // It returns false when the lock is held by someone else, otherwise {the
 // head's state or "none", extra (see paceMarkLua), the outbox's replies…}.
 var claimScript = newScript("claim", `
+-- oneScreen: the buttons fit one message as they are (delivery.Plan numbers
+-- and pages them otherwise, and the reply's id goes to a later message).
+local function oneScreen(buttons, most, title)
+  if type(buttons) ~= 'table' then
+    return true
+  end
+  if most > 0 and #buttons > most then
+    return false
+  end
+  if title > 0 then
+    for _, b in ipairs(buttons) do
+      if type(b) == 'table' and type(b.l) == 'string' and string.len(b.l) > title then
+        return false
+      end
+    end
+  end
+  return true
+end
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return false
 end
@@ -90,7 +111,8 @@ local ok, head = pcall(cjson.decode, replies[1])
 if ok and type(head) == 'table' and type(head.id) == 'string' and type(head.text) == 'string'
     and head.bulk ~= true and string.len(head.text) <= tonumber(ARGV[7])
     and ((head.image == nil or head.image == '') and head.document == nil
-         or string.len(head.text) <= tonumber(ARGV[9])) then
+         or string.len(head.text) <= tonumber(ARGV[9]))
+    and oneScreen(head.buttons, tonumber(ARGV[10]), tonumber(ARGV[11])) then
   local id = head.id
   if ARGV[8] ~= '' then
     local m = redis.call('HGET', KEYS[3], id)
@@ -243,7 +265,7 @@ func (r *Redis) ClaimOutbox(ctx context.Context, resident string, p delivery.Pac
 	claim := &scriptCall{script: claimScript,
 		keys: []string{k.SendLock(resident), k.Outbox(resident), k.Sent(resident), k.Pace(resident), k.ButtonsMessage(resident)},
 		args: []any{c.token, r.opts.LockTTL.Milliseconds(), r.opts.Clock.Now().UnixMicro(), interval(p), max(p.Burst, 1),
-			OutboxTTL.Milliseconds(), l.OneMessage, lostTokens, l.CaptionBytes()}}
+			OutboxTTL.Milliseconds(), l.OneMessage, lostTokens, l.CaptionBytes(), l.MaxButtons, l.MaxTitle}}
 	run := func() ([]string, error) {
 		return claimScript.Run(ctx, r.c, claim.keys, claim.args...).StringSlice()
 	}
@@ -373,15 +395,7 @@ func (c *SendClaim) Begin(ctx context.Context, replyID string, p delivery.Pace) 
 		c.first = nil
 		return f.state, f.wait, f.kb, nil
 	}
-	// The claim judges a head reply one message by its text alone, and
-	// marks the reply's id; but a channel may send it as several (Zalo
-	// numbers and pages a screen of more than five choices: delivery.Plan),
-	// the reply's id then on the last. A mark the claim made fresh stays
-	// for that last part's Begin, or the part would find it and be taken
-	// for an uncertain attempt, never sent.
-	if c.first != nil && c.first.state != delivery.StateNew {
-		c.first = nil
-	}
+	c.first = nil
 	k := c.r.keys
 	res, err := paceMarkScript.Run(ctx, c.r.c, []string{k.Sent(c.resident), k.Pace(c.resident), k.ButtonsMessage(c.resident)},
 		replyID, OutboxTTL.Milliseconds(), c.r.opts.Clock.Now().UnixMicro(), interval(p), max(p.Burst, 1)).StringSlice()
