@@ -70,8 +70,8 @@ const attemptLua = `'attempt'`
 //	ARGV[9] the most bytes a one-message reply with an image or a
 //	        document has (negative: none is one message)
 //	ARGV[10] the most buttons one message carries (0: no limit)
-//	ARGV[11] the most characters of a button's label (0: no limit); a
-//	        label of more bytes may not fit, and the reply is not marked
+//	ARGV[11] the most characters of a button's label (0: no limit): past
+//	        it the screen is numbered, and must still be one message
 //	ARGV[8] the lock tokens of this process's earlier claims of the
 //	        resident whose answer was lost, space-separated, or '': a
 //	        head's marker one of them wrote is taken back (that claim's
@@ -80,9 +80,12 @@ const attemptLua = `'attempt'`
 // It returns false when the lock is held by someone else, otherwise {the
 // head's state or "none", extra (see paceMarkLua), the outbox's replies…}.
 var claimScript = newScript("claim", `
--- oneScreen: the buttons fit one message as they are (delivery.Plan numbers
--- and pages them otherwise, and the reply's id goes to a later message).
-local function oneScreen(buttons, most, title)
+-- oneScreen: the reply is one message with its buttons. More than most
+-- buttons are paged by delivery.Plan (the reply's id then on a later
+-- message); a label past title characters numbers the screen, its list
+-- added to the text, which must then still be one message: counted in
+-- bytes (at least the characters), with room for each line's number.
+local function oneScreen(text, buttons, most, title, one)
   if type(buttons) ~= 'table' then
     return true
   end
@@ -90,11 +93,13 @@ local function oneScreen(buttons, most, title)
     return false
   end
   if title > 0 then
+    local n = string.len(text) + 2
     for _, b in ipairs(buttons) do
-      if type(b) == 'table' and type(b.l) == 'string' and string.len(b.l) > title then
-        return false
+      if type(b) == 'table' and type(b.l) == 'string' then
+        n = n + string.len(b.l) + 6
       end
     end
+    return n <= one
   end
   return true
 end
@@ -112,7 +117,7 @@ if ok and type(head) == 'table' and type(head.id) == 'string' and type(head.text
     and head.bulk ~= true and string.len(head.text) <= tonumber(ARGV[7])
     and ((head.image == nil or head.image == '') and head.document == nil
          or string.len(head.text) <= tonumber(ARGV[9]))
-    and oneScreen(head.buttons, tonumber(ARGV[10]), tonumber(ARGV[11])) then
+    and oneScreen(head.text, head.buttons, tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[7])) then
   local id = head.id
   if ARGV[8] ~= '' then
     local m = redis.call('HGET', KEYS[3], id)
