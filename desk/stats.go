@@ -616,6 +616,12 @@ func (k *desk) export(ctx context.Context, args string) error {
 	if len(m.Areas) == 1 {
 		scope = m.Areas[0]
 	}
+	if strings.HasPrefix(k.me, "zl:") {
+		// The OA API is not known to take a CSV file (research note, zalo-oa.md):
+		// say where the same table is had instead of sending nothing.
+		k.say("stats.export_zalo", map[string]any{"Rows": len(rows), "From": from, "To": to})
+		return nil
+	}
 	doc := flows.Document{Name: "hangxom-" + scope + "-" + from + "_" + to + ".csv", Data: flows.ExportCSV(rows)}
 	k.document(k.text("stats.export_ready", map[string]any{"Name": doc.Name, "Rows": len(rows), "From": from, "To": to}), doc)
 	return nil

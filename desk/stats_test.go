@@ -727,3 +727,20 @@ func TestExportUsage(t *testing.T) {
 		t.Errorf("/export: %q", got)
 	}
 }
+
+// /export from a coordinator on Zalo says where to get the table rather
+// than sending a file Zalo may not take.
+func TestExportOnZaloSaysWhereToGetTheFile(t *testing.T) {
+	w := newStatsWorld(t)
+	if err := w.st.PutMember(t.Context(), flows.Member{ID: "zl:77", Role: flows.RoleCoordinator, Areas: []string{"xa-a"}}); err != nil {
+		t.Fatal(err)
+	}
+	w.send("zl:77", flows.Input{Kind: flows.InputText, Text: "chào"})
+	got := w.cmd("zl:77", "export", "")
+	if !has(got, "stats.export_zalo") || has(got, "stats.export_ready") {
+		t.Errorf("/export on Zalo: %q", got)
+	}
+	if got := w.cmd("tg:2", "export", ""); !has(got, "stats.export_ready") {
+		t.Errorf("/export on Telegram: %q", got)
+	}
+}
