@@ -750,3 +750,23 @@ func TestMoveListsAScreensWorth(t *testing.T) {
 		t.Errorf("/move listed %d residents, want a screen's worth (20)", n)
 	}
 }
+
+// A resident on Zalo is told who comes, without the hint to tap a
+// "share my phone number" button Zalo cannot show.
+func TestAHelpedZaloResidentGetsNoPhoneButtonHint(t *testing.T) {
+	w := newStaffWorld(t)
+	w.send("tg:1", flows.Input{Kind: flows.InputText, Text: "chào", Name: "Điều"})
+	w.send("tg:5", flows.Input{Kind: flows.InputText, Text: "chào", Name: "Nguyễn Thị Hoa"})
+	w.cmd("tg:5", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-1")))
+	w.send("zl:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
+	w.tap("zl:20", "demo.title")
+	w.tap("zl:20", "demo.btn.android")
+	w.tap("zl:20", "common.btn.stuck")
+	rs := w.outboxOf("tg:5")
+	if len(rs) != 1 || len(rs[0].Buttons) != 1 {
+		t.Fatalf("the team member was told %+v", rs)
+	}
+	flowstest.OutboxTexts(t, w.st, "tg:5")
+	w.send("tg:5", flows.Input{Kind: flows.InputChoice, Data: rs[0].Buttons[0].Data})
+	check(t, "the Zalo resident is told who comes", []string{"common.help_coming{Name=Hoa}"}, flowstest.OutboxTexts(t, w.st, "zl:20"))
+}

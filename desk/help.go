@@ -301,7 +301,15 @@ func (k *desk) claim(ctx context.Context, id string) error {
 	place, _ := k.d.Loc.Localize(lang, "common.btn.write_place", nil)
 	hint, _ := k.d.Loc.Localize(lang, "common.share_phone_hint", nil)
 	phone, _ := k.d.Loc.Localize(lang, "common.btn.share_phone", nil)
-	if err := k.d.Help.Enqueue(ctx, h.Resident, flows.Reply{ID: "helpcoming:" + id, Text: text, Buttons: []flows.Choice{{Data: flows.NotePrefix + id, Label: place}}}, flows.Reply{ID: "helpphone:" + id, Text: hint, Buttons: []flows.Choice{{Label: phone, Contact: true}}}); err != nil {
+	replies := []flows.Reply{{ID: "helpcoming:" + id, Text: text, Buttons: []flows.Choice{{Data: flows.NotePrefix + id, Label: place}}},
+		{ID: "helpphone:" + id, Text: hint, Buttons: []flows.Choice{{Label: phone, Contact: true}}}}
+	if strings.HasPrefix(h.Resident, "zl:") {
+		// Zalo has no button that shares a phone number here (its form
+		// for asking one is not in our research): no hint to tap a button
+		// that is not there; the resident can still write where they live.
+		replies = replies[:1]
+	}
+	if err := k.d.Help.Enqueue(ctx, h.Resident, replies...); err != nil {
 		return err
 	}
 	if k.d.Notify != nil {
