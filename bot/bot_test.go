@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/hangxomso/hangxom/bot"
 )
@@ -24,5 +25,16 @@ func TestParseCommand(t *testing.T) {
 		if name != tc.name || args != tc.args || ok != tc.ok {
 			t.Errorf("ParseCommand(%q) = %q, %q, %v; want %q, %q, %v", tc.in, name, args, ok, tc.name, tc.args, tc.ok)
 		}
+	}
+}
+
+func TestOutageTellsOncePerResidentAWhile(t *testing.T) {
+	var o bot.Outage
+	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	if !o.First("tg:1", t0) || o.First("tg:1", t0.Add(time.Minute)) || !o.First("zl:2", t0.Add(time.Minute)) {
+		t.Fatal("a resident told twice in a moment, or another one not told")
+	}
+	if !o.First("tg:1", t0.Add(bot.TellAgainAfter)) {
+		t.Error("not told again after TellAgainAfter")
 	}
 }

@@ -40,13 +40,8 @@ type Receiver struct {
 	// its response before answering by a call of its own; default 1 s.
 	CallbackGrace time.Duration
 
-	mu   sync.Mutex
-	told map[int64]time.Time // chats told "try again", and when
+	told bot.Outage // chats told "try again"
 }
-
-// tellAgainAfter: a chat told "try again" is not told again this soon, so a
-// resident hears it once in an outage even while it comes and goes.
-const tellAgainAfter = 10 * time.Minute
 
 // Receive processes one raw update; a tapped button is answered by its
 // own answerCallbackQuery call.
@@ -188,7 +183,7 @@ func (r *Receiver) answerCallback(ctx context.Context, ev Event) {
 }
 
 // outage tells a resident, once per chat per outage (not again within
-// tellAgainAfter), that the bot will answer in a moment. It cannot use the
+// bot.TellAgainAfter), that the bot will answer in a moment. It cannot use the
 // outbox (Redis is what failed), so it sends directly, in Vietnamese (the
 // session, with the language, is out of reach too). A resident whose own
 // earlier update is still being processed (flows.ErrLocked) is not told:
@@ -197,24 +192,9 @@ func (r *Receiver) outage(ctx context.Context, chatID int64, err error) {
 	if chatID == 0 || errors.Is(err, flows.ErrLocked) {
 		return
 	}
-	now := time.Now()
-	r.mu.Lock()
-	if r.told == nil {
-		r.told = map[int64]time.Time{}
-	}
-	if at, ok := r.told[chatID]; ok && now.Sub(at) < tellAgainAfter {
-		r.mu.Unlock()
+	if !r.told.First(ResidentID(chatID), time.Now()) {
 		return
 	}
-	r.told[chatID] = now
-	if len(r.told) > 10000 {
-		for id, at := range r.told {
-			if now.Sub(at) >= tellAgainAfter {
-				delete(r.told, id)
-			}
-		}
-	}
-	r.mu.Unlock()
 	text, _ := r.Loc.Localize("vi", "common.try_again", nil)
 	if text == "" {
 		return

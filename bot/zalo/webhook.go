@@ -10,7 +10,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hangxomso/hangxom/bot"
@@ -36,10 +35,6 @@ const (
 	// a day is still a duplicate, and an older one is refused.
 	MaxRetryAge = 24 * time.Hour
 )
-
-// tellAgainAfter: a resident told "try again" is not told again this
-// soon, so they hear it once in an outage even while it comes and goes.
-const tellAgainAfter = 10 * time.Minute
 
 // Webhook is the HTTP handler for the events Zalo POSTs to the OA's
 // webhook (ZALO_WEBHOOK_URL). It checks the signature (401 without a good
@@ -81,8 +76,7 @@ type Webhook struct {
 	Tell func(ctx context.Context, resident, text string) error
 	Loc  flows.Localizer
 
-	mu   sync.Mutex
-	told map[string]time.Time // residents told "try again", and when
+	told bot.Outage // residents told "try again"
 }
 
 // ServeHTTP handles one webhook call.
@@ -234,7 +228,7 @@ func (h *Webhook) handle(ctx context.Context, ev Event) error {
 }
 
 // outage tells a resident, once per outage (not again within
-// tellAgainAfter), that the bot will answer in a moment, on a goroutine of
+// bot.TellAgainAfter), that the bot will answer in a moment, on a goroutine of
 // its own bounded to 10 s: the webhook's answer must not wait for it. A
 // resident whose own earlier event is still being processed
 // (flows.ErrLocked) is not told: that is no outage, and Zalo delivers the
@@ -243,24 +237,9 @@ func (h *Webhook) outage(ctx context.Context, resident string, err error) {
 	if h.Tell == nil || h.Loc == nil || resident == "" || errors.Is(err, flows.ErrLocked) {
 		return
 	}
-	now := h.now()
-	h.mu.Lock()
-	if h.told == nil {
-		h.told = map[string]time.Time{}
-	}
-	if at, ok := h.told[resident]; ok && now.Sub(at) < tellAgainAfter {
-		h.mu.Unlock()
+	if !h.told.First(resident, h.now()) {
 		return
 	}
-	h.told[resident] = now
-	if len(h.told) > 10000 {
-		for id, at := range h.told {
-			if now.Sub(at) >= tellAgainAfter {
-				delete(h.told, id)
-			}
-		}
-	}
-	h.mu.Unlock()
 	text, _ := h.Loc.Localize("vi", "common.try_again", nil)
 	if text == "" {
 		return
