@@ -168,6 +168,10 @@ func (c *Core) send(ctx context.Context, t Transport, resident string, m Message
 			}
 			attempt-- // a rate limit is not a failure: it uses up no retry
 			continue
+		case Unavailable:
+			c.Metrics.send(t.Name(), metrics.Retry, took)
+			c.abort(ctx, resident, m.ID)
+			return "", &Later{After: max(res.Wait, time.Second)}
 		case Unreachable:
 			c.Metrics.send(t.Name(), metrics.Blocked, took)
 			c.abort(ctx, resident, m.ID)

@@ -148,9 +148,14 @@ const (
 	// Uncertain: the request was written and the answer lost; the platform
 	// may have shown it. Never repeated: the marker stays an attempt.
 	Uncertain
+	// Unavailable: the channel cannot send for a while (a Zalo OA waiting
+	// to be linked again); surely not shown. The message is unmarked and
+	// the resident's drain comes back after Result.Wait (a second at
+	// least), holding no worker and using no retry.
+	Unavailable
 )
 
-var outcomeNames = [...]string{"sent", "rate-limited", "transient", "rejected", "unreachable", "uncertain"}
+var outcomeNames = [...]string{"sent", "rate-limited", "transient", "rejected", "unreachable", "uncertain", "unavailable"}
 
 // String returns the outcome's name.
 func (o Outcome) String() string {

@@ -368,6 +368,12 @@ func (t *Tokens) refreshLocked(ctx context.Context, seen Pair) (Pair, error) {
 		return cur, nil // refreshed by another replica before we took the lock
 	}
 	form := url.Values{"refresh_token": {cur.Refresh}, "app_id": {t.AppID}, "grant_type": {"refresh_token"}}
+	// From here the refresh token may be spent: neither the call nor the
+	// write of the new pair may be cut short by the caller going away (a
+	// SIGTERM ends the core's context), or the only valid refresh token is
+	// lost with the process.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	np, err := postToken(ctx, t.httpClient(), t.OAuthURL, t.AppSecret, form, t.now())
 	var refused *OAuthError
 	if errors.As(err, &refused) {

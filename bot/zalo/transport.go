@@ -62,7 +62,7 @@ func (t *Transport) Send(ctx context.Context, resident string, m delivery.Messag
 		// A poster: uploaded, then sent as a picture.
 		id, err := t.Client.UploadImage(ctx, path.Base(m.Document.Name), m.Document.Data)
 		if err != nil {
-			return t.classify(err)
+			return t.classifyUpload(err)
 		}
 		message = media(map[string]any{"media_type": "image", "attachment_id": id})
 	case m.Document != nil:
@@ -77,7 +77,7 @@ func (t *Transport) Send(ctx context.Context, resident string, m delivery.Messag
 		}
 		id, err := t.Client.UploadImage(ctx, "image.png", img)
 		if err != nil {
-			return t.classify(err)
+			return t.classifyUpload(err)
 		}
 		message = media(map[string]any{"media_type": "image", "attachment_id": id})
 	case m.Image != "":
@@ -152,9 +152,11 @@ func Classify(err error) delivery.Result {
 	case errors.Is(err, ErrUncertain):
 		return delivery.Result{Outcome: delivery.Uncertain, Err: err}
 	case errors.Is(err, ErrDisconnected):
-		// Nothing can be sent until the OA is linked again; the outbox
-		// waits for it.
-		return delivery.Result{Outcome: delivery.Transient, Err: err}
+		// Nothing can be sent until the OA is linked again: the outbox
+		// waits, looked at again each minute, without holding a worker
+		// that Telegram's residents need (a review found five retries
+		// slept through per resident).
+		return delivery.Result{Outcome: delivery.Unavailable, Wait: time.Minute, Err: err}
 	case errors.As(err, &ae) && ae.Code == -32:
 		return delivery.Result{Outcome: delivery.RateLimited, Wait: 5 * time.Second, Err: err}
 	case errors.As(err, &ae) && (ae.Code == -213 || ae.Code == -227):
@@ -163,6 +165,16 @@ func Classify(err error) delivery.Result {
 		return delivery.Result{Outcome: delivery.Rejected, Err: err}
 	}
 	return delivery.Result{Outcome: delivery.Transient, Err: err}
+}
+
+// classifyUpload is classify for an upload: it shows the resident nothing,
+// so one whose answer was lost is simply done again.
+func (t *Transport) classifyUpload(err error) delivery.Result {
+	res := t.classify(err)
+	if res.Outcome == delivery.Uncertain {
+		res.Outcome = delivery.Transient
+	}
+	return res
 }
 
 func (t *Transport) classify(err error) delivery.Result {

@@ -178,3 +178,21 @@ func TestTransportClassifiesZalosAnswers(t *testing.T) {
 		t.Errorf("renewed %d times, %d messages sent; want one each", tok.renewed, len(s.Messages("u4"))-before)
 	}
 }
+
+type disconnected struct{}
+
+func (disconnected) Token(context.Context) (string, error) { return "", zalo.ErrDisconnected }
+func (disconnected) Invalid(context.Context, string) (string, error) {
+	return "", zalo.ErrDisconnected
+}
+
+// While the OA waits to be linked again, a send is Unavailable: the
+// resident comes back in a minute, no worker sleeps through retries.
+func TestTransportWaitsForTheOAToBeLinked(t *testing.T) {
+	s := zalotest.NewServer(t)
+	tr := &zalo.Transport{Client: &zalo.Client{APIURL: s.URL, Tokens: disconnected{}, HTTP: zalotest.LoopbackClient(time.Second)}}
+	res := tr.Send(t.Context(), "zl:u1", delivery.Message{ID: "m", Text: "xin chào"})
+	if res.Outcome != delivery.Unavailable || res.Wait < time.Minute {
+		t.Errorf("%v after %v (%v), want unavailable for a minute", res.Outcome, res.Wait, res.Err)
+	}
+}

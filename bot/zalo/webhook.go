@@ -232,9 +232,13 @@ func (h *Webhook) handle(ctx context.Context, ev Event) error {
 // its own bounded to 10 s: the webhook's answer must not wait for it. A
 // resident whose own earlier event is still being processed
 // (flows.ErrLocked) is not told: that is no outage, and Zalo delivers the
-// event again.
+// event again. Nor is one whose turn ran out of the webhook's time: the
+// store waits for a busy resident's lock longer than Zalo waits for an
+// answer, so a lock held by the resident's own photo check ends here as
+// the deadline, not as ErrLocked (a review found "try again" said then).
 func (h *Webhook) outage(ctx context.Context, resident string, err error) {
-	if h.Tell == nil || h.Loc == nil || resident == "" || errors.Is(err, flows.ErrLocked) {
+	if h.Tell == nil || h.Loc == nil || resident == "" || errors.Is(err, flows.ErrLocked) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return
 	}
 	if !h.told.First(resident, h.now()) {

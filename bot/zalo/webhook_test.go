@@ -492,3 +492,26 @@ func TestZaloWebhookTellsAResidentToTryAgainOncePerOutage(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 }
+
+// A turn that ran out of the webhook's time (the resident's own lock held
+// by a photo check: the store's lock wait outlasts Zalo's 2 s) is no
+// outage: 503 so that Zalo delivers it again, and no "try again" note.
+func TestZaloWebhookDoesNotCallATimedOutTurnAnOutage(t *testing.T) {
+	told := make(chan string, 10)
+	f := newHookFixture(t, func(h *zalo.Webhook) {
+		h.Loc = hookWords{}
+		h.Tell = func(_ context.Context, resident, text string) error {
+			told <- resident + " " + text
+			return nil
+		}
+	})
+	f.svc.set(func(s *hookService) { s.err = fmt.Errorf("store: lock zl:6: %w", context.DeadlineExceeded) })
+	if got := f.deliver(t, f.z.Text("6", "a"), 0); got != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", got)
+	}
+	select {
+	case got := <-told:
+		t.Errorf("told %q for a turn that only waited", got)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
