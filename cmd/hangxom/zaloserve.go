@@ -85,8 +85,20 @@ func (z *zaloChannel) download(ctx context.Context, ref string) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	resp, err := z.hc.Do(req)
+	hc := *z.hc
+	hc.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+		if r.URL.Scheme != "https" || len(via) >= 3 {
+			return errors.New("a redirect off https, or too many")
+		}
+		return nil
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
+		// Without the address: it is the resident's photo.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("zalo: download a photo: %w", err)
 	}
 	defer resp.Body.Close()
