@@ -1,12 +1,10 @@
 package telegramtest
 
 import (
-	"fmt"
-	"net"
 	"net/http"
-	"net/netip"
-	"syscall"
 	"time"
+
+	"github.com/hangxomso/hangxom/internal/fake"
 )
 
 // LoopbackClient returns an HTTP client for the code under test whose
@@ -16,24 +14,5 @@ import (
 // ignored. timeout is the client's overall timeout (0: none); it must exceed
 // any long-poll timeout the client uses.
 func LoopbackClient(timeout time.Duration) *http.Client {
-	d := &net.Dialer{
-		Timeout: 5 * time.Second,
-		// Control runs after name resolution, on the address really dialled.
-		Control: func(network, address string, _ syscall.RawConn) error {
-			ap, err := netip.ParseAddrPort(address)
-			if err != nil || !ap.Addr().Unmap().IsLoopback() {
-				return fmt.Errorf("telegramtest: refusing to dial non-loopback address %s", address)
-			}
-			return nil
-		},
-	}
-	return &http.Client{
-		Timeout: timeout,
-		Transport: &http.Transport{
-			Proxy:               nil,
-			DialContext:         d.DialContext,
-			MaxIdleConnsPerHost: 16,
-			IdleConnTimeout:     30 * time.Second,
-		},
-	}
+	return fake.LoopbackClient("telegramtest", timeout)
 }

@@ -1,6 +1,8 @@
 package telegramtest
 
 import (
+	"github.com/hangxomso/hangxom/internal/fake"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -45,7 +47,7 @@ type Server struct {
 	botUsername string
 
 	mu      sync.Mutex
-	changed chan struct{} // closed and replaced by notifyLocked on every change
+	changed fake.Changes // wakes the waiters at every change (notifyLocked)
 	calls   []Call
 	unknown []string
 	faults  map[string][]Fault // by lower-case method
@@ -87,7 +89,6 @@ func NewServer(tb testing.TB, token string) *Server {
 		done:        make(chan struct{}),
 		botID:       7000000001,
 		botUsername: "hangxomso_test_bot",
-		changed:     make(chan struct{}),
 		faults:      map[string][]Fault{},
 		nextUpdate:  1,
 		callbacks:   map[string]bool{},
@@ -231,38 +232,14 @@ func (s *Server) WaitCalls(tb testing.TB, method string, n int) []Call {
 }
 
 // wait blocks until cond (called with s.mu held) is true, failing tb after
-// waitLimit or when the server closes. It never sleeps: it waits on the
-// channel that notifyLocked closes at every change.
+// waitLimit or when the server closes.
 func (s *Server) wait(tb testing.TB, what string, cond func() bool, state func() string) {
 	tb.Helper()
-	timer := time.NewTimer(waitLimit)
-	defer timer.Stop()
-	for {
-		s.mu.Lock()
-		ok := cond()
-		ch := s.changed
-		s.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-ch:
-		case <-timer.C:
-			s.mu.Lock()
-			st := state()
-			s.mu.Unlock()
-			tb.Fatalf("telegramtest: waited %v for %s: %s", waitLimit, what, st)
-		case <-s.done:
-			tb.Fatalf("telegramtest: server closed while waiting for %s", what)
-		}
-	}
+	s.changed.Wait(tb, &s.mu, "telegramtest", what, waitLimit, s.done, cond, state)
 }
 
 // notifyLocked wakes every waiter. s.mu must be held.
-func (s *Server) notifyLocked() {
-	close(s.changed)
-	s.changed = make(chan struct{})
-}
+func (s *Server) notifyLocked() { s.changed.Notify() }
 
 // request is one decoded Bot API call.
 type request struct {

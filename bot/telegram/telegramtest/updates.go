@@ -336,7 +336,7 @@ func (s *Server) getUpdates(q *request) answer {
 		if n > 0 || timeout == 0 {
 			return ok(rawUpdates(s.updates[:n]))
 		}
-		ch := s.changed
+		ch := s.changed.Next()
 		s.mu.Unlock()
 		stop := false
 		select {

@@ -1,20 +1,19 @@
 package zalotest
 
 import (
+	"github.com/hangxomso/hangxom/internal/fake"
+
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -60,7 +59,7 @@ type Server struct {
 	close sync.Once
 
 	mu      sync.Mutex
-	changed chan struct{} // closed and replaced by notifyLocked on every change
+	changed fake.Changes // wakes the waiters at every change (notifyLocked)
 	calls   map[string]int
 	faults  map[string][]Fault
 	rate    int         // per minute; ≤ 0: no cap
@@ -91,7 +90,6 @@ func NewServer(tb testing.TB) *Server {
 		tb:          tb,
 		hc:          LoopbackClient(0),
 		done:        make(chan struct{}),
-		changed:     make(chan struct{}),
 		calls:       map[string]int{},
 		faults:      map[string][]Fault{},
 		rate:        DefaultRatePerMinute,
@@ -198,34 +196,11 @@ func (s *Server) SetRatePerMinute(n int) {
 // waitLimit or when the server closes.
 func (s *Server) wait(tb testing.TB, what string, cond func() bool, state func() string) {
 	tb.Helper()
-	timer := time.NewTimer(waitLimit)
-	defer timer.Stop()
-	for {
-		s.mu.Lock()
-		ok := cond()
-		ch := s.changed
-		s.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-ch:
-		case <-timer.C:
-			s.mu.Lock()
-			st := state()
-			s.mu.Unlock()
-			tb.Fatalf("zalotest: waited %v for %s: %s", waitLimit, what, st)
-		case <-s.done:
-			tb.Fatalf("zalotest: server closed while waiting for %s", what)
-		}
-	}
+	s.changed.Wait(tb, &s.mu, "zalotest", what, waitLimit, s.done, cond, state)
 }
 
 // notifyLocked wakes every waiter. s.mu must be held.
-func (s *Server) notifyLocked() {
-	close(s.changed)
-	s.changed = make(chan struct{})
-}
+func (s *Server) notifyLocked() { s.changed.Notify() }
 
 // answer is a response ready to write: always HTTP 200 JSON unless raw.
 type answer struct {
@@ -424,26 +399,7 @@ func (s *Server) admit(r *http.Request) (answer, bool) {
 // from the environment are ignored. timeout is the overall timeout (0:
 // none).
 func LoopbackClient(timeout time.Duration) *http.Client {
-	d := &net.Dialer{
-		Timeout: 5 * time.Second,
-		// Control runs after name resolution, on the address really dialled.
-		Control: func(network, address string, _ syscall.RawConn) error {
-			ap, err := netip.ParseAddrPort(address)
-			if err != nil || !ap.Addr().Unmap().IsLoopback() {
-				return fmt.Errorf("zalotest: refusing to dial non-loopback address %s", address)
-			}
-			return nil
-		},
-	}
-	return &http.Client{
-		Timeout: timeout,
-		Transport: &http.Transport{
-			Proxy:               nil,
-			DialContext:         d.DialContext,
-			MaxIdleConnsPerHost: 16,
-			IdleConnTimeout:     30 * time.Second,
-		},
-	}
+	return fake.LoopbackClient("zalotest", timeout)
 }
 
 // digits is a random decimal string of n digits not starting with 0, the
