@@ -14,16 +14,7 @@ import (
 // against a redis-server it starts: the tool that produces the README's
 // figures must keep working. The figures themselves are not judged here.
 func TestLoadtestSmoke(t *testing.T) {
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server must be installed when CI=true (see .ci/run)")
-		}
-		t.Skip("redis-server is not installed")
-	}
-	bin := filepath.Join(t.TempDir(), "hangxom")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := loadtestBinary(t)
 	cmd := exec.CommandContext(t.Context(), bin, "loadtest", "--residents", "40", "--memory-residents", "30",
 		"--hamlets", "150", "--warmup", "1s", "--duration", "2s", "--latency-rate", "50", "--latency-residents", "30",
 		"--report-residents", "200,400", "--reminders", "60", "--bulk-limit", "60")
@@ -65,16 +56,7 @@ func TestLoadtestSmoke(t *testing.T) {
 // tapping the payloads of the buttons the fake OA API received, must walk
 // the guides to their end.
 func TestLoadtestZaloSmoke(t *testing.T) {
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server must be installed when CI=true (see .ci/run)")
-		}
-		t.Skip("redis-server is not installed")
-	}
-	bin := filepath.Join(t.TempDir(), "hangxom")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := loadtestBinary(t)
 	cmd := exec.CommandContext(t.Context(), bin, "loadtest", "--phases", "throughput", "--channel", "zalo",
 		"--residents", "20", "--hamlets", "150", "--warmup", "1s", "--duration", "2s")
 	cmd.Env = append(os.Environ(), "REDIS_URL=")
@@ -104,4 +86,22 @@ func TestLoadtestZaloSmoke(t *testing.T) {
 		t.Errorf("no Zalo resident finished a guide:\n%s", out)
 	}
 	t.Logf("loadtest on Zalo at a tiny size:\n%s", out)
+}
+
+// loadtestBinary builds the program for a load-test run, which starts a
+// redis-server of its own: required under CI (.ci/run installs it), and
+// the test skipped without one on a newcomer's machine.
+func loadtestBinary(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("redis-server must be installed when CI=true (see .ci/run)")
+		}
+		t.Skip("redis-server is not installed")
+	}
+	bin := filepath.Join(t.TempDir(), "hangxom")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
 }
