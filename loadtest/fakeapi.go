@@ -121,12 +121,20 @@ type methodCounter struct{ calls, inResponse atomic.Int64 }
 
 // method returns the counter of the method named name, made on first use.
 func (f *FakeAPI) method(name string) *methodCounter {
-	if m, ok := f.methods.Load(name); ok {
-		return m.(*methodCounter)
-	}
-	m, _ := f.methods.LoadOrStore(name, new(methodCounter))
-	return m.(*methodCounter)
+	return loadOrMake(&f.methods, name, func() *methodCounter { return new(methodCounter) })
 }
+
+// loadOrMake returns m's value for key, made by mk and stored on first use
+// (by one caller: concurrent first uses all get the stored one).
+func loadOrMake[V any](m *sync.Map, key any, mk func() *V) *V {
+	if v, ok := m.Load(key); ok {
+		return v.(*V)
+	}
+	v, _ := m.LoadOrStore(key, mk())
+	return v.(*V)
+}
+
+func newChat() *chat { return &chat{nextID: 1, notify: make(chan struct{})} }
 
 // ByMethod returns the calls so far by method name, as the name arrived
 // (the request path, or a webhook answer's "method" field). A call with a
@@ -215,19 +223,16 @@ func (f *FakeAPI) Webhook() (url, secret string) {
 	return f.webhookURL, f.secret
 }
 
-func (f *FakeAPI) chat(id int64) *chat {
-	if c, ok := f.chats.Load(id); ok {
-		return c.(*chat)
-	}
-	c, _ := f.chats.LoadOrStore(id, &chat{nextID: 1, notify: make(chan struct{})})
-	return c.(*chat)
-}
+func (f *FakeAPI) chat(id int64) *chat { return loadOrMake(&f.chats, id, newChat) }
 
 // Expect marks that the resident of chat id just posted an update: the
 // next API call and message for the chat are timed from now. It returns a
 // channel closed when the next message with buttons arrives.
-func (f *FakeAPI) Expect(id int64, now time.Time) <-chan struct{} {
-	c := f.chat(id)
+func (f *FakeAPI) Expect(id int64, now time.Time) <-chan struct{} { return f.chat(id).expect(now) }
+
+// expect times the chat's next API call and message from now, and returns
+// a channel closed when the next message with buttons arrives.
+func (c *chat) expect(now time.Time) <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.pending, c.firstSet, c.replySet = now, false, false
@@ -237,7 +242,12 @@ func (f *FakeAPI) Expect(id int64, now time.Time) <-chan struct{} {
 // Last returns the last message sent to chat id with buttons, and the
 // latencies of the resident's last update (zero if not seen yet).
 func (f *FakeAPI) Last(id int64) (m *Message, first, reply time.Duration) {
-	c := f.chat(id)
+	return f.chat(id).lastSeen()
+}
+
+// lastSeen is the chat's last message with buttons and the latencies of
+// its resident's last input.
+func (c *chat) lastSeen() (m *Message, first, reply time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.last, c.first, c.reply

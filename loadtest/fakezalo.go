@@ -105,20 +105,10 @@ func (f *FakeZalo) SetWebhook(url string) {
 	f.webhookURL = url
 }
 
-func (f *FakeZalo) chat(id int64) *chat {
-	if c, ok := f.chats.Load(id); ok {
-		return c.(*chat)
-	}
-	c, _ := f.chats.LoadOrStore(id, &chat{nextID: 1, notify: make(chan struct{})})
-	return c.(*chat)
-}
+func (f *FakeZalo) chat(id int64) *chat { return loadOrMake(&f.chats, id, newChat) }
 
 func (f *FakeZalo) method(name string) *methodCounter {
-	if m, ok := f.methods.Load(name); ok {
-		return m.(*methodCounter)
-	}
-	m, _ := f.methods.LoadOrStore(name, new(methodCounter))
-	return m.(*methodCounter)
+	return loadOrMake(&f.methods, name, func() *methodCounter { return new(methodCounter) })
 }
 
 // ByMethod returns the calls so far by path; like Calls, the counts only
@@ -135,21 +125,12 @@ func (f *FakeZalo) ByMethod() map[string]MethodCount {
 // Expect marks that user id just posted an event: the next API call and
 // message for the user are timed from now. It returns a channel closed
 // when the next screen with buttons arrives.
-func (f *FakeZalo) Expect(id int64, now time.Time) <-chan struct{} {
-	c := f.chat(id)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.pending, c.firstSet, c.replySet = now, false, false
-	return c.notify
-}
+func (f *FakeZalo) Expect(id int64, now time.Time) <-chan struct{} { return f.chat(id).expect(now) }
 
 // Last returns the last screen sent to user id with buttons (a paged
 // screen's buttons together), and the latencies of the user's last event.
 func (f *FakeZalo) Last(id int64) (m *Message, first, reply time.Duration) {
-	c := f.chat(id)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.last, c.first, c.reply
+	return f.chat(id).lastSeen()
 }
 
 // zaloAnswer is the OA API's envelope: always HTTP 200, error 0 on success.
