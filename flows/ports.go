@@ -64,10 +64,14 @@ type Directory interface {
 type Commit struct {
 	Resident string
 	Expect   int64 // version loaded; the write fails with ErrStale if it moved
-	Session  Session
-	UpdateID string
-	Outbox   []Reply
-	Effects  []Effect
+	// ExpectToken is the loaded session's Token: the write fails with
+	// ErrStale if the stored one differs, even at the same version (a write
+	// Redis forgot, see Session.Token).
+	ExpectToken string
+	Session     Session
+	UpdateID    string
+	Outbox      []Reply
+	Effects     []Effect
 	// Release asks a Beginner store to release the resident's lock taken by
 	// Begin in the same write, when nothing after the write needs it; the
 	// unlock function Begin returned then costs nothing. Other stores

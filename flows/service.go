@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strconv"
 	"time"
 )
@@ -195,7 +196,7 @@ func (s *Service) once(ctx context.Context, resident string, in Input, sess Sess
 	if w, ok := s.Store.(EffectsWaiter); ok {
 		waiting = w.EffectsWaiting(resident)
 	}
-	c := turnCommit(resident, in, sess, res)
+	c := turnCommit(resident, in, sess, &res)
 	// Effects (this turn's, or an earlier one's still waiting) and
 	// forgetting still need the lock after the write.
 	c.Release = len(res.Effects) == 0 && !res.Forget && !waiting
@@ -245,16 +246,33 @@ func (s *Service) ready(resident string, in Input, res *Result, now time.Time) {
 	s.Engine.Compact(&res.Session)
 }
 
-// turnCommit is the write of a turn taken on sess with the result res.
-func turnCommit(resident string, in Input, sess Session, res Result) Commit {
+// turnCommit is the write of a turn taken on sess with the result res; it
+// gives res.Session a new Token (the one the write stores).
+func turnCommit(resident string, in Input, sess Session, res *Result) Commit {
+	res.Session.Token = NewToken()
 	return Commit{
-		Resident: resident,
-		Expect:   sess.Version,
-		Session:  res.Session,
-		UpdateID: in.UpdateID,
-		Outbox:   res.Replies,
-		Effects:  res.Effects,
+		Resident:    resident,
+		Expect:      sess.Version,
+		ExpectToken: sess.Token,
+		Session:     res.Session,
+		UpdateID:    in.UpdateID,
+		Outbox:      res.Replies,
+		Effects:     res.Effects,
 	}
+}
+
+// NewToken returns a session token (Session.Token): 48 random bits, in 12
+// hex digits. Only their uniqueness among one resident's writes matters,
+// so a fast generator is enough.
+func NewToken() string {
+	const digits = "0123456789abcdef"
+	var b [12]byte
+	v := rand.Uint64()
+	for i := range b {
+		b[i] = digits[v&15]
+		v >>= 4
+	}
+	return string(b[:])
 }
 
 // Retire forgets resident as /forget does, without a word to them, if
@@ -281,7 +299,7 @@ func (s *Service) Retire(ctx context.Context, resident string, before time.Time)
 	}
 	if sess.Version > 0 {
 		res := s.Engine.Retire(sess, now)
-		if err := s.Store.Commit(ctx, turnCommit(resident, Input{}, sess, res)); err != nil {
+		if err := s.Store.Commit(ctx, turnCommit(resident, Input{}, sess, &res)); err != nil {
 			return false, fmt.Errorf("flows: retire %s: %w", resident, err)
 		}
 		s.Cache.Drop(resident)
@@ -312,7 +330,7 @@ func (s *Service) fast(ctx context.Context, fc FastCommitter, resident string, i
 		}
 	}
 	s.ready(resident, in, &res, now)
-	unlock, err := fc.CommitUnlocked(ctx, turnCommit(resident, in, sess, res))
+	unlock, err := fc.CommitUnlocked(ctx, turnCommit(resident, in, sess, &res))
 	if err != nil {
 		s.Cache.Drop(resident)
 		if errors.Is(err, ErrStale) || errors.Is(err, ErrLocked) || errors.Is(err, ErrDuplicate) {

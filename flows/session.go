@@ -8,6 +8,14 @@ import "time"
 type Session struct {
 	// Version is the version loaded; Commit stores Version+1.
 	Version int64 `json:"v"`
+	// Token is drawn anew for every write (NewToken), and a write checks it
+	// with Version (Commit.ExpectToken). A Redis that forgets its last
+	// second (a failover, a crash inside appendfsync's second) makes the
+	// next write reuse a forgotten write's version number, never its token:
+	// a session kept in memory (Service.Cache) is then never taken for the
+	// stored one. It must stay the second field: the write's script reads
+	// both at the start of the JSON.
+	Token string `json:"tok,omitempty"`
 
 	Lang    string `json:"lang,omitempty"`    // "vi" or "en"; empty until first contact
 	Name    string `json:"name,omitempty"`    // display name, for the team's lists
@@ -39,6 +47,13 @@ type Session struct {
 	// was the current screen's own: a checksum of its buttons, which
 	// Engine.Expand builds again (see Engine.Compact).
 	KeyboardSum string `json:"kbsum,omitempty"`
+	// KeyboardPrev is the keyboard the last turn replaced (its KeyboardSeq;
+	// 0 if that turn drew none): a tap on it within DoubleTap of that turn
+	// (Seen) is the second tap of a double tap, and changes nothing.
+	KeyboardPrev int `json:"kbprev,omitempty"`
+	// OldTaps counts the taps on old buttons in a row (common.stale_button);
+	// any other input sets it back to 0.
+	OldTaps int `json:"oldtaps,omitempty"`
 
 	// Seen is the time of the person's last input: their last message or
 	// tap, never a message the bot sent nor a team member's /move. It

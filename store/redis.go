@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -309,10 +310,10 @@ type pendingEffect struct {
 }
 
 // Commit writes the new session (as version c.Expect+1, whatever
-// c.Session.Version says), records c.UpdateID as processed (unless empty),
+// c.Session.Version says, with c.Session.Token), records c.UpdateID as processed (unless empty),
 // appends c.Outbox to the outbox and c.Effects to the pending effects, in one
 // script. It returns flows.ErrStale (wrapped) if the stored version is not
-// c.Expect. A resident with effects is first added to the work index, so that
+// c.Expect or its token not c.ExpectToken. A resident with effects is first added to the work index, so that
 // Sweep applies them if ApplyEffects never runs, and mapped from their
 // pseudonym; a resident with replies is first added to the outbox index, so
 // that PendingOutboxes finds replies a crash left unsent.
@@ -372,7 +373,7 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 	}
 	script := commitScript
 	args := make([]any, 0, 7+len(c.Outbox)+len(c.Effects))
-	args = append(args, c.Expect, session, ProcessedTTL.Milliseconds(), OutboxTTL.Milliseconds(), len(c.Outbox))
+	args = append(args, strconv.FormatInt(c.Expect, 10)+":"+c.ExpectToken, session, ProcessedTTL.Milliseconds(), OutboxTTL.Milliseconds(), len(c.Outbox))
 	if fast {
 		script = fastCommitScript
 		lockToken = randomHex(16)

@@ -77,7 +77,7 @@ return 0
 //	KEYS[3] Keys.Effects
 //	KEYS[4] Keys.Lock
 //	KEYS[5] Keys.Processed, absent when the commit has no update id
-//	ARGV[1] the session version the caller loaded (Expect)
+//	ARGV[1] the session the caller loaded: "<Expect>:<ExpectToken>"
 //	ARGV[2] the new session, JSON, its version already Expect+1
 //	ARGV[3] ProcessedTTL in ms
 //	ARGV[4] OutboxTTL in ms
@@ -134,21 +134,27 @@ return {1, waiting}
 `)
 
 // commitVersionLua ends the script with the answer stale when the stored
-// session's version is not ARGV[1].
+// session is not the one the caller loaded: ARGV[1] is its version and its
+// token, "<version>:<token>" ("0:" for no session). The version alone could
+// repeat after Redis forgot a write (flows.Session.Token).
 func commitVersionLua(stale string) string {
 	return `
 local cur = redis.call('GET', KEYS[1])
-local v = 0
+local id = '0:'
 if cur then
-  -- The session's JSON starts with its version (flows.Session's first
-  -- field): read it there rather than decode the whole session.
-  local m = string.match(cur, '^{"v":(%d+)[,}]')
-  v = m and tonumber(m)
+  -- The session's JSON starts with its version and token (flows.Session's
+  -- first fields): read them there rather than decode the whole session.
+  local v, t = string.match(cur, '^{"v":(%d+),"tok":"(%x*)"')
   if not v then
-    v = tonumber(cjson.decode(cur).v) or 0
+    v, t = string.match(cur, '^{"v":(%d+)[,}]'), ''
   end
+  if not v then
+    local d = cjson.decode(cur)
+    v, t = tostring(tonumber(d.v) or 0), d.tok or ''
+  end
+  id = v .. ':' .. t
 end
-if v ~= tonumber(ARGV[1]) then
+if id ~= ARGV[1] then
   return ` + stale + `
 end
 `

@@ -43,6 +43,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"LockContext", testLockContext},
 		{"SessionAbsent", testSessionAbsent},
 		{"CommitVersions", testCommitVersions},
+		{"CommitTokens", testCommitTokens},
 		{"CommitConcurrent", testCommitConcurrent},
 		{"Processed", testProcessed},
 		{"Begin", testBegin},
@@ -297,6 +298,45 @@ func testSessionAbsent(t *testing.T, s *store.Redis) {
 		t.Fatal(err)
 	}
 	diff(t, "absent session", flows.Session{}, got)
+}
+
+// testCommitTokens: a write checks the session's token with its version,
+// so a session Redis forgot and the one written after it, under the same
+// version number, are never taken for each other (flows.Session.Token).
+func testCommitTokens(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	res := residentID()
+	if err := s.Commit(ctx, flows.Commit{Resident: res, Session: flows.Session{Token: "aaaa", Stage: flows.StageMenu}}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := s.Client().Get(ctx, s.Keys().Session(res)).Result()
+	if err != nil || !strings.HasPrefix(raw, `{"v":1,"tok":"aaaa",`) {
+		t.Fatalf("a stored session starts %.24q (%v), want its version and token first", raw, err)
+	}
+	other := flows.Commit{Resident: res, Expect: 1, ExpectToken: "bbbb", Session: flows.Session{Token: "cccc"}, UpdateID: "tg:1"}
+	if err := s.Commit(ctx, other); !errors.Is(err, flows.ErrStale) {
+		t.Fatalf("commit on version 1 with another token: %v, want ErrStale", err)
+	}
+	if _, err := s.CommitUnlocked(ctx, other); !errors.Is(err, flows.ErrStale) {
+		t.Fatalf("commit without the lock on version 1 with another token: %v, want ErrStale", err)
+	}
+	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: 1, Session: flows.Session{Token: "cccc"}}); !errors.Is(err, flows.ErrStale) {
+		t.Fatalf("commit on version 1 without its token: %v, want ErrStale", err)
+	}
+	mine := flows.Commit{Resident: res, Expect: 1, ExpectToken: "aaaa", Session: flows.Session{Token: "dddd"}, UpdateID: "tg:2"}
+	if _, err := s.CommitUnlocked(ctx, mine); err != nil {
+		t.Fatalf("commit without the lock on version 1 and its token: %v", err)
+	}
+	// A session whose fields are in another order is decoded whole.
+	if err := s.Client().Set(ctx, s.Keys().Session(res), `{"lang":"vi","tok":"eeee","v":7}`, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: 7, ExpectToken: "ffff"}); !errors.Is(err, flows.ErrStale) {
+		t.Fatalf("commit on version 7 with another token, written with the token last: %v, want ErrStale", err)
+	}
+	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: 7, ExpectToken: "eeee"}); err != nil {
+		t.Fatalf("commit on version 7 and its token, written with the token last: %v", err)
+	}
 }
 
 func testCommitVersions(t *testing.T, s *store.Redis) {
