@@ -194,7 +194,7 @@ func TestCoordinatorsStayInTheirArea(t *testing.T) {
 	// Even a forged action is refused.
 	s, _ := w.st.Session(t.Context(), "tg:2")
 	s.Keyboard = []flows.Choice{{Data: "99.1", Label: "x", Action: "staff:rmok:tg:7"}}
-	if err := w.st.Commit(t.Context(), flows.Commit{Resident: "tg:2", Expect: s.Version, Session: s}); err != nil {
+	if err := w.st.Commit(t.Context(), flows.Commit{Resident: "tg:2", Expect: s.Version, ExpectToken: s.Token, Session: s}); err != nil {
 		t.Fatal(err)
 	}
 	check(t, "forged removal", []string{"staff.not_your_area"}, w.send("tg:2", flows.Input{Kind: flows.InputChoice, Data: "99.1"}))
@@ -564,7 +564,7 @@ func TestMoveFromNotYetAssigned(t *testing.T) {
 	// Nam (another commune) cannot be moved by tg:5, even by a forged action.
 	s5, _ := w.st.Session(t.Context(), "tg:5")
 	s5.Keyboard = []flows.Choice{{Data: "98.1", Label: "x", Action: "staff:mv:" + w.st.Pseudonym("tg:41") + ":a-1"}}
-	if err := w.st.Commit(t.Context(), flows.Commit{Resident: "tg:5", Expect: s5.Version, Session: s5}); err != nil {
+	if err := w.st.Commit(t.Context(), flows.Commit{Resident: "tg:5", Expect: s5.Version, ExpectToken: s5.Token, Session: s5}); err != nil {
 		t.Fatal(err)
 	}
 	check(t, "forged", []string{"staff.not_your_area"}, w.send("tg:5", flows.Input{Kind: flows.InputChoice, Data: "98.1"}))
@@ -601,7 +601,7 @@ func TestHelperAndResidentTalk(t *testing.T) {
 	s1, _ := w.st.Session(t.Context(), "tg:1")
 	id := strings.TrimPrefix(data, "h:")
 	s1.Stage, s1.Compose = flows.StageCompose, id
-	if err := w.st.Commit(t.Context(), flows.Commit{Resident: "tg:1", Expect: s1.Version, Session: s1}); err != nil {
+	if err := w.st.Commit(t.Context(), flows.Commit{Resident: "tg:1", Expect: s1.Version, ExpectToken: s1.Token, Session: s1}); err != nil {
 		t.Fatal(err)
 	}
 	check(t, "not the claimer", []string{"staff.not_your_area"}, w.send("tg:1", flows.Input{Kind: flows.InputText, Text: "hello"}))

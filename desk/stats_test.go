@@ -85,7 +85,7 @@ func (w *staffWorld) forge(who, action string) []string {
 		w.t.Fatal(err)
 	}
 	s.Keyboard = []flows.Choice{{Data: "99.1", Label: "x", Action: action}}
-	if err := w.st.Commit(w.t.Context(), flows.Commit{Resident: who, Expect: s.Version, Session: s}); err != nil {
+	if err := w.st.Commit(w.t.Context(), flows.Commit{Resident: who, Expect: s.Version, ExpectToken: s.Token, Session: s}); err != nil {
 		w.t.Fatal(err)
 	}
 	return w.send(who, flows.Input{Kind: flows.InputChoice, Data: "99.1"})

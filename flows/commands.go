@@ -101,6 +101,17 @@ func (t *turn) choice(data string) error {
 			return t.act(c.Action)
 		}
 	}
+	if seq, ok := choiceSeq(data); ok {
+		if seq != 0 && seq == t.s.KeyboardPrev && t.now.Sub(t.lastSeen) < DoubleTap {
+			// The second tap of a double tap on the screen the first one
+			// replaced: it was acted on once, and nothing more is said.
+			t.doubleTap = true
+			return nil
+		}
+		// A keyboard this session never drew: the store forgot writes
+		// whose replies the resident saw.
+		t.res.LostWrite = seq > t.s.KeyboardSeq
+	}
 	// A button of an earlier screen: refused, and the current screen drawn
 	// again; the channel may take the tapped message's buttons off.
 	t.res.Stale = true

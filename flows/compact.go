@@ -3,6 +3,7 @@ package flows
 import (
 	"hash/fnv"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -110,6 +111,17 @@ func (e *Engine) screenChoices(s Session) ([]Choice, bool) {
 // choiceData is the callback token of a keyboard's i-th button (from 0).
 func choiceData(seq, i int) string {
 	return strconv.Itoa(seq) + "." + strconv.Itoa(i+1)
+}
+
+// choiceSeq reads the keyboard number out of a button's callback token
+// (choiceData).
+func choiceSeq(data string) (int, bool) {
+	seq, _, ok := strings.Cut(data, ".")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(seq)
+	return n, err == nil && n >= 0
 }
 
 // choicesSum is a short checksum of buttons as shown and acted on.

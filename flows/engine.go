@@ -99,14 +99,43 @@ type turn struct {
 	// movedByTeam: the turn files the resident under a hamlet a team
 	// member chose (/move), not one they picked.
 	movedByTeam bool
+	// lastSeen is the session's Seen before this turn; doubleTap is set
+	// when the input was the second tap of a double tap (changes nothing).
+	lastSeen  time.Time
+	doubleTap bool
 }
+
+// DoubleTap is how soon after a turn a tap on the keyboard it replaced is
+// taken for the second tap of a double tap, ignored, rather than for a tap
+// on an old button: a person taps twice in well under a second, and a
+// slow network may bring the two taps a little apart.
+const DoubleTap = 3 * time.Second
+
+// OldTapsWarn is how many taps on old buttons in a row mean the resident
+// may be stuck (Result.OldTaps).
+const OldTapsWarn = 3
 
 // Handle processes one input. The session passed in is not modified; it
 // may be a compacted one (Compact).
 func (e *Engine) Handle(s Session, in Input, now time.Time) (Result, error) {
-	t := &turn{e: e, s: e.Expand(s).Clone(), now: now}
+	t := &turn{e: e, s: e.Expand(s).Clone(), now: now, lastSeen: s.Seen}
+	seq := t.s.KeyboardSeq
 	if err := t.handle(in); err != nil {
 		return Result{}, err
+	}
+	switch {
+	case t.doubleTap:
+		// KeyboardPrev stays: a third tap is the same double tap.
+	case t.s.KeyboardSeq != seq:
+		t.s.KeyboardPrev = seq
+	default:
+		t.s.KeyboardPrev = 0
+	}
+	if t.res.Stale {
+		t.s.OldTaps++
+		t.res.OldTaps = t.s.OldTaps == OldTapsWarn
+	} else if !t.doubleTap {
+		t.s.OldTaps = 0
 	}
 	t.res.Session = t.s
 	t.res.Replies = t.pending

@@ -2,6 +2,7 @@ package flows_test
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -372,6 +373,56 @@ func TestStaleButton(t *testing.T) {
 	}
 }
 
+// A second tap on the screen a tap has just replaced is a double tap:
+// nothing changes and nothing is said. Later than DoubleTap, or on an older
+// screen, it is a tap on an old button.
+func TestDoubleTapIsIgnored(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	phone := c.lastButtons()
+	c.now = flowstest.T0.Add(24 * time.Hour)
+	c.send(flows.Input{Kind: flows.InputChoice, Data: phone[0].Data}) // android
+	step := c.s.Active.Step
+	for i, wait := range []time.Duration{time.Second, time.Second} {
+		c.now = c.now.Add(wait - time.Minute) // send adds a minute
+		res := c.send(flows.Input{Kind: flows.InputChoice, Data: phone[0].Data})
+		if len(res.Replies) != 0 || res.Stale || res.LostWrite || c.s.Active.Step != step {
+			t.Fatalf("tap %d on the screen just replaced, %v later: replies %v, stale %v, step %q (want none, false, %q)",
+				i+2, wait, texts(res), res.Stale, c.s.Active.Step, step)
+		}
+	}
+	c.now = c.now.Add(flows.DoubleTap - time.Minute)
+	res := c.send(flows.Input{Kind: flows.InputChoice, Data: phone[0].Data})
+	check(t, "a tap on the replaced screen after DoubleTap", []string{"common.stale_button", "demo.install"}, texts(res))
+}
+
+// Taps on old buttons are counted in a row, and the OldTapsWarn-th says
+// so once; a tap that is not stale starts the count again. A tap on a
+// keyboard the session never drew tells of a lost write.
+func TestOldTapsInARowAndLostWrites(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	old := c.lastButtons()[0].Data
+	c.tap("demo.btn.android")
+	for i := 1; i <= flows.OldTapsWarn+1; i++ {
+		res := c.send(flows.Input{Kind: flows.InputChoice, Data: old})
+		if !res.Stale || res.LostWrite || res.OldTaps != (i == flows.OldTapsWarn) {
+			t.Errorf("old tap %d: stale %v, lost write %v, old taps %v", i, res.Stale, res.LostWrite, res.OldTaps)
+		}
+	}
+	c.tap("common.btn.done")
+	if c.s.OldTaps != 0 {
+		t.Errorf("after a good tap, %d old taps in a row are kept", c.s.OldTaps)
+	}
+	newer := strconv.Itoa(c.s.KeyboardSeq+5) + ".1"
+	res := c.send(flows.Input{Kind: flows.InputChoice, Data: newer})
+	if !res.Stale || !res.LostWrite {
+		t.Errorf("a tap on keyboard %s of a session at %d: stale %v, lost write %v", newer, c.s.KeyboardSeq, res.Stale, res.LostWrite)
+	}
+}
+
 func TestSensitiveInputIsWarnedAndNotKept(t *testing.T) {
 	c := newConv(t)
 	onboard(c)
@@ -665,4 +716,25 @@ func TestPrivateLabelIsShownNotKept(t *testing.T) {
 	check(t, "shown", []string{"✉️ Nhắn cho Lan", "↩ Quay lại"}, []string{shown[0].Label, shown[1].Label})
 	check(t, "kept", []string{"", "↩ Quay lại"}, []string{s.Keyboard[0].Label, s.Keyboard[1].Label})
 	check(t, "kept action and data", []string{"staff:msg:1", shown[0].Data}, []string{s.Keyboard[0].Action, s.Keyboard[0].Data})
+}
+
+// /menu always works: the old-button answer says so (common.stale_button),
+// so no stage may take it for something else.
+func TestMenuCommandWorksFromEveryStage(t *testing.T) {
+	for _, st := range []flows.Stage{flows.StageHamlet, flows.StageMove, flows.StageMenu, flows.StageLang, flows.StageFlow,
+		flows.StageForget, flows.StageStop, flows.StageStaff, flows.StageCompose, flows.StageNote, flows.StageCheckQR, flows.StagePayee} {
+		c := newConv(t)
+		onboard(c)
+		c.tap("demo.title")
+		c.s.Stage = st
+		if st != flows.StageFlow {
+			c.s.Active = nil
+		}
+		c.s.Compose, c.s.NoteFor, c.s.PendingHamlet, c.s.PayeeArea = "r1", "r1", "x-2", "x-1"
+		res := c.cmd("menu", "")
+		got := texts(res)
+		if len(got) == 0 || !strings.HasPrefix(got[len(got)-1], "common.menu") || c.s.Stage != flows.StageMenu {
+			t.Errorf("/menu at stage %q: %v, stage %q", st, got, c.s.Stage)
+		}
+	}
 }

@@ -95,6 +95,14 @@ type Result struct {
 	// common.stale_button with the current screen, and a channel that can
 	// should take the tapped message's buttons off.
 	Stale bool
+	// LostWrite is set when the tap was on a keyboard newer than the
+	// session's (Session.KeyboardSeq): the resident saw replies of writes
+	// the store no longer holds (Redis forgot its last second, or a
+	// failover lost them). The tap is answered as Stale.
+	LostWrite bool
+	// OldTaps is set when this tap on an old button was the OldTapsWarn-th
+	// in a row: the resident may be stuck, and an operator should know.
+	OldTaps bool
 	// Check, when set, asks the service to run an external checker and feed
 	// its outcome back as an InputCheck.
 	Check *CheckRequest

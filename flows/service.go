@@ -38,6 +38,19 @@ type Service struct {
 	// more than its write (a team command, a checker, /forget, a help
 	// request) always runs the usual way.
 	Cache *SessionCache
+	// Watch, when set, is told of the turns an operator should know of.
+	Watch Watcher
+}
+
+// Watcher is told of turns that show a resident in trouble or a store
+// that lost writes (serve counts them in /metrics); it must be quick and
+// safe for concurrent use. The service also logs them at WARN.
+type Watcher interface {
+	// OldTaps: a resident tapped old buttons OldTapsWarn times in a row.
+	OldTaps()
+	// LostWrite: a resident tapped a screen newer than their stored
+	// session: the store forgot writes whose replies they saw.
+	LostWrite()
 }
 
 // Handled says what became of an input, for channels that act on it.
@@ -209,6 +222,7 @@ func (s *Service) once(ctx context.Context, resident string, in Input, sess Sess
 	} else {
 		s.Cache.Put(resident, res.Session, sess.Version+1)
 	}
+	s.watch(resident, res)
 	if s.Desk != nil {
 		for _, e := range res.Effects {
 			if e.Kind == EffectHelp {
@@ -228,6 +242,24 @@ func (s *Service) once(ctx context.Context, resident string, in Input, sess Sess
 	s.logger().Debug("handled", "resident", resident, "kind", in.Kind, "stage", res.Session.Stage,
 		"replies", len(res.Replies), "effects", len(res.Effects), "sensitive", res.Sensitive)
 	return Handled{Sensitive: res.Sensitive, Stale: res.Stale}, len(res.Effects) > 0 || waiting, nil
+}
+
+// watch logs and tells Watch of a committed turn an operator should know of.
+func (s *Service) watch(resident string, res Result) {
+	if res.LostWrite {
+		s.logger().Warn("redis lost writes: the resident tapped a screen newer than their stored session; they were shown their current screen",
+			"resident", resident)
+		if s.Watch != nil {
+			s.Watch.LostWrite()
+		}
+	}
+	if res.OldTaps {
+		s.logger().Warn("a resident tapped old buttons "+strconv.Itoa(OldTapsWarn)+" times in a row; they may be stuck",
+			"resident", resident, "stage", res.Session.Stage)
+		if s.Watch != nil {
+			s.Watch.OldTaps()
+		}
+	}
 }
 
 // ready readies a turn's result for its write: the engine's warnings
@@ -339,6 +371,7 @@ func (s *Service) fast(ctx context.Context, fc FastCommitter, resident string, i
 		return Handled{}, true, err
 	}
 	s.Cache.Put(resident, res.Session, sess.Version+1)
+	s.watch(resident, res)
 	if unlock != nil {
 		// Effects wait (this turn's or an earlier one's): the write took
 		// the lock for them.

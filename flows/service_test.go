@@ -171,6 +171,10 @@ func TestServiceTellsAStaleTap(t *testing.T) {
 			} else {
 				svc, st, _ = newService(t)
 			}
+			// Ten seconds between inputs: a tap again at once would be a
+			// double tap (TestServiceIgnoresADoubleTap).
+			now := flowstest.T0
+			svc.Clock = flows.ClockFunc(func() time.Time { now = now.Add(10 * time.Second); return now })
 			ctx := t.Context()
 			handle := func(in flows.Input) flows.Handled {
 				t.Helper()

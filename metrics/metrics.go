@@ -154,3 +154,30 @@ func (c *countsByLabel) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(v), k)
 	}
 }
+
+// Turns counts the turns an operator should know of (flows.Watcher):
+// hangxom_old_button_streaks_total, residents who tapped old buttons
+// several times in a row (they may be stuck), and
+// hangxom_lost_writes_seen_total, taps on a screen newer than the stored
+// session (Redis forgot writes whose replies were sent).
+type Turns struct {
+	oldTaps, lostWrites prometheus.Counter
+}
+
+// NewTurns registers the counters of Turns on m.
+func NewTurns(m *Metrics) *Turns {
+	t := &Turns{
+		oldTaps: prometheus.NewCounter(prometheus.CounterOpts{Name: "hangxom_old_button_streaks_total",
+			Help: "Residents who tapped old buttons several times in a row (they may be stuck)."}),
+		lostWrites: prometheus.NewCounter(prometheus.CounterOpts{Name: "hangxom_lost_writes_seen_total",
+			Help: "Taps on a screen newer than the resident's stored session: Redis forgot writes whose replies were sent."}),
+	}
+	m.Register(t.oldTaps, t.lostWrites)
+	return t
+}
+
+// OldTaps counts a resident tapping old buttons several times in a row.
+func (t *Turns) OldTaps() { t.oldTaps.Inc() }
+
+// LostWrite counts a tap on a screen newer than the stored session.
+func (t *Turns) LostWrite() { t.lostWrites.Inc() }

@@ -47,6 +47,7 @@ type app struct {
 	trips *store.RoundTrips
 	// metrics is what serve shows at /metrics, the round trips included.
 	metrics *metrics.Metrics
+	turns   *metrics.Turns // flows.Service.Watch
 }
 
 // appOptions lets tests replace the clock, the key prefix and the Redis
@@ -124,6 +125,7 @@ func openStore(ctx context.Context, cfg config, opts appOptions, stderr io.Write
 	a.loc = locales.NewLocalizer(bundle)
 
 	a.metrics = metrics.New()
+	a.turns = metrics.NewTurns(a.metrics)
 	switch {
 	case opts.client != nil:
 		a.client = opts.client
@@ -215,7 +217,7 @@ func (a *app) assemble(ch channel) {
 		Checkers: map[string]flows.Checker{flows.QRChecker: a.qr, flows.PayeeChecker: qrcheck.PayeeChecker{QR: a.qr}},
 		// A resident's next turn on this process skips reading the
 		// session: one round trip fewer (see flows.Service.Cache).
-		Cache: &flows.SessionCache{}}
+		Cache: &flows.SessionCache{}, Watch: a.turns}
 }
 
 // addArea stores an area a coordinator adds (/addhamlet) and answers with

@@ -415,7 +415,9 @@ func unreachable(t *testing.T, h Harness, o Options) {
 }
 
 // On a platform whose earlier buttons stay tappable, a tap on one changes
-// nothing: the resident is told, and sees the current screen again.
+// nothing: the resident is told, and sees the current screen again. A
+// second tap at once on the screen a tap has just replaced is a double
+// tap, not a tap on an old button: it changes nothing and says nothing.
 func staleTap(t *testing.T, h Harness) {
 	r := h.New(t)
 	old, ok := r.(OldTapper)
@@ -431,10 +433,21 @@ func staleTap(t *testing.T, h Harness) {
 	if first < 0 || !r.Tap(who, 1) {
 		t.Fatal("no choices after /start")
 	}
+	shown := len(r.Screens(who))
+	if !old.TapOld(who, first, 1) {
+		t.Fatal("the first screen has no choice to tap")
+	}
+	if after := r.Screens(who)[shown:]; len(after) != 0 {
+		t.Errorf("a double tap on the screen just replaced was answered with %d screens, want none: %v", len(after), after)
+	}
+	// The first screen is now two screens back: a tap on it is old.
+	if !r.Tap(who, 1) {
+		t.Fatal("no choices on the second screen")
+	}
 	ss := r.Screens(who)
 	current := ss[len(ss)-1]
 	if len(current.Choices) == 0 {
-		t.Fatalf("the screen after the first tap has no choices: %v", current)
+		t.Fatalf("the screen after the second tap has no choices: %v", current)
 	}
 	if !old.TapOld(who, first, 2) && !old.TapOld(who, first, 1) {
 		t.Fatal("the earlier screen has no choice to tap")

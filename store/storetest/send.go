@@ -37,7 +37,7 @@ func commitRepliesErr(t *testing.T, s *store.Redis, resident, updateID string, r
 	if err != nil {
 		return err
 	}
-	return s.Commit(ctx, flows.Commit{Resident: resident, Expect: sess.Version, Session: sess,
+	return s.Commit(ctx, flows.Commit{Resident: resident, Expect: sess.Version, ExpectToken: sess.Token, Session: sess,
 		UpdateID: updateID, Outbox: replies})
 }
 

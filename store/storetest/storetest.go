@@ -159,7 +159,7 @@ func commit(t *testing.T, s *store.Redis, resident, updateID string, effects ...
 		t.Fatal(err)
 	}
 	sess.Seen = t0
-	if err := s.Commit(ctx, flows.Commit{Resident: resident, Expect: sess.Version, Session: sess, UpdateID: updateID, Effects: effects}); err != nil {
+	if err := s.Commit(ctx, flows.Commit{Resident: resident, Expect: sess.Version, ExpectToken: sess.Token, Session: sess, UpdateID: updateID, Effects: effects}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -423,7 +423,7 @@ func testCommitConcurrent(t *testing.T, s *store.Redis) {
 					if err != nil {
 						return err
 					}
-					return s.Commit(ctx, flows.Commit{Resident: res, Expect: sess.Version, Session: sess,
+					return s.Commit(ctx, flows.Commit{Resident: res, Expect: sess.Version, ExpectToken: sess.Token, Session: sess,
 						UpdateID: fmt.Sprintf("tg:%d-%d", w, i)})
 				}()
 			}
@@ -552,7 +552,7 @@ func testCommitRelease(t *testing.T, s *store.Redis) {
 	if !held() {
 		t.Fatal("a stale commit released the lock")
 	}
-	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: sess.Version, UpdateID: "tg:1", Release: true}); err != nil {
+	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: sess.Version, ExpectToken: sess.Token, UpdateID: "tg:1", Release: true}); err != nil {
 		t.Fatal(err)
 	}
 	if held() {
@@ -576,7 +576,7 @@ func testCommitRelease(t *testing.T, s *store.Redis) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: sess.Version, UpdateID: "tg:2"}); err != nil {
+	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: sess.Version, ExpectToken: sess.Token, UpdateID: "tg:2"}); err != nil {
 		t.Fatal(err)
 	}
 	if !held() {
@@ -1362,7 +1362,7 @@ func testCommitUnlocked(t *testing.T, s *store.Redis) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: cur.Version, Session: sess, UpdateID: "tg:5",
+	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: cur.Version, ExpectToken: cur.Token, Session: sess, UpdateID: "tg:5",
 		Effects: []flows.Effect{{Kind: flows.EffectCompleted, Flow: "ewallet", Hamlet: "h1", At: t0}}}); err != nil {
 		t.Fatal(err)
 	}
