@@ -181,3 +181,9 @@ func (t *Turns) OldTaps() { t.oldTaps.Inc() }
 
 // LostWrite counts a tap on a screen newer than the stored session.
 func (t *Turns) LostWrite() { t.lostWrites.Inc() }
+
+// NewCounterFunc returns a collector of the counter name, read from read
+// at each scrape.
+func NewCounterFunc(name, help string, read func() int64) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(read()) })
+}

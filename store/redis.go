@@ -51,11 +51,25 @@ type Options struct {
 	Logger *slog.Logger
 	// Clock stamps the work index; default the system clock.
 	Clock flows.Clock
+	// WaitReplicas, when above 0, makes every commit wait (Redis WAIT, on
+	// the commit's own connection, in its pipeline) until that many
+	// replicas acknowledge it, or WaitTimeout (default 250 ms) passes,
+	// before the turn is done and the update acknowledged. It narrows the
+	// writes a failover can lose; it does not close the window (a replica
+	// that acknowledged may still lose the write, and a commit whose wait
+	// timed out is kept all the same). Commits short of replicas are
+	// counted (ShortWaits) and logged at most once a minute.
+	WaitReplicas int
+	WaitTimeout  time.Duration
 }
 
 // Redis is the store on Redis (a single node, Sentinel or a cluster). It is
 // safe for concurrent use.
 type Redis struct {
+	// shortWaits and shortLogged: commits short of WaitReplicas, and when
+	// that was last logged (unix ns).
+	shortWaits, shortLogged atomic.Int64
+
 	c     redis.UniversalClient
 	keys  Keys
 	opts  Options
@@ -107,6 +121,9 @@ func New(client redis.UniversalClient, opts Options) *Redis {
 	}
 	if opts.Clock == nil {
 		opts.Clock = flows.ClockFunc(time.Now)
+	}
+	if opts.WaitTimeout <= 0 {
+		opts.WaitTimeout = 250 * time.Millisecond
 	}
 	if len(opts.DataKey) == 0 {
 		opts.Logger.Warn("store: no data key set; pseudonyms are guessable")
@@ -432,7 +449,15 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 	keys := r.keys.commitKeys(c.Resident, c.UpdateID)
 	var run *redis.Cmd
 	atomic := false
-	if _, cluster := r.c.(*redis.ClusterClient); !cluster {
+	if r.opts.WaitReplicas > 0 {
+		// The script and WAIT on one connection (WAIT inside MULTI would
+		// not block): the indexes go before the script as on a cluster.
+		if run, err = r.commitWait(ctx, script, index, keys, args, len(c.Effects) > 0 || len(c.Outbox) > 0); err != nil {
+			return fail(err)
+		}
+		_, cluster := r.c.(*redis.ClusterClient)
+		atomic = !cluster // on one node the indexes followed the script
+	} else if _, cluster := r.c.(*redis.ClusterClient); !cluster {
 		// One node: the indexes and the script in one MULTI/EXEC, one round
 		// trip, and nothing can come between them (so the second ZADD below
 		// is not needed).
@@ -535,6 +560,80 @@ func (r *Redis) commitTx(ctx context.Context, script *redis.Script, index func(r
 		return run, nil
 	}
 }
+
+// commitWait runs a commit script followed by WAIT in one pipeline on one
+// connection: the node's own (the master of the resident's slot, on a
+// cluster), so that WAIT counts the replicas that have this write. WAIT
+// inside MULTI would not block, so on one node the indexes follow the
+// script in the pipeline instead of sharing its MULTI/EXEC: Redis runs a
+// pipeline's commands in order, and an index entry left by a script that
+// wrote nothing, or for replies already sent, is harmless (see commit). On
+// a cluster the indexes go first, in their own pipeline, as without WAIT.
+// A server that lost its script cache is given the script and asked again.
+func (r *Redis) commitWait(ctx context.Context, script *redis.Script, index func(redis.Pipeliner), keys []string, args []any, indexed bool) (*redis.Cmd, error) {
+	var node redis.Cmdable = r.c
+	inPipe := indexed
+	if cc, ok := r.c.(*redis.ClusterClient); ok {
+		if indexed {
+			if _, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error { index(p); return nil }); err != nil {
+				return nil, fmt.Errorf("index: %w", err)
+			}
+		}
+		inPipe = false
+		master, err := cc.MasterForKey(ctx, keys[0])
+		if err != nil {
+			return nil, err
+		}
+		node = master
+	}
+	timeout := r.opts.WaitTimeout.Milliseconds()
+	for try := 0; ; try++ {
+		var run, wait *redis.Cmd
+		_, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
+			run = script.EvalSha(ctx, p, keys, args...)
+			if inPipe {
+				index(p)
+			}
+			wait = p.Do(ctx, "WAIT", r.opts.WaitReplicas, timeout)
+			return nil
+		})
+		if run != nil && try == 0 && redis.HasErrorPrefix(run.Err(), "NOSCRIPT") {
+			if err := script.Load(ctx, node).Err(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if run == nil || run.Err() != nil {
+			if run != nil {
+				err = run.Err()
+			}
+			return nil, err
+		}
+		// The script ran: the commit is done, whatever the indexes and
+		// WAIT answered (the sweep finds an unindexed resident).
+		if n, werr := wait.Int64(); werr != nil || n < int64(r.opts.WaitReplicas) {
+			r.shortWait(n, werr)
+		}
+		return run, nil
+	}
+}
+
+// shortWait counts a commit that fewer replicas than WaitReplicas
+// acknowledged in time, and logs it at most once a minute.
+func (r *Redis) shortWait(acked int64, err error) {
+	r.shortWaits.Add(1)
+	now := time.Now().UnixNano()
+	last := r.shortLogged.Load()
+	if now-last < int64(time.Minute) || !r.shortLogged.CompareAndSwap(last, now) {
+		return
+	}
+	r.log.Warn("store: commits are not reaching the replicas REDIS_WAIT_REPLICAS asks for in time; kept all the same",
+		"want", r.opts.WaitReplicas, "acked", acked, "timeout", r.opts.WaitTimeout, "short_so_far", r.shortWaits.Load(), "err", err)
+}
+
+// ShortWaits is how many commits fewer replicas than WaitReplicas
+// acknowledged within WaitTimeout.
+func (r *Redis) ShortWaits() int64 { return r.shortWaits.Load() }
 
 // randomHex returns n random bytes in hex.
 func randomHex(n int) string {

@@ -174,7 +174,11 @@ func openStore(ctx context.Context, cfg config, opts appOptions, stderr io.Write
 	}
 	a.store = store.New(a.client, store.Options{
 		Prefix: prefix, DataKey: []byte(key), Location: cfg.TZ, Logger: a.logger, Clock: a.clock,
+		WaitReplicas: cfg.WaitReplicas, WaitTimeout: cfg.WaitTimeout,
 	})
+	a.metrics.Register(metrics.NewCounterFunc("hangxom_redis_wait_short_total",
+		"Commits fewer replicas than REDIS_WAIT_REPLICAS acknowledged within REDIS_WAIT_TIMEOUT (kept all the same).",
+		a.store.ShortWaits))
 	if _, err := a.store.SeedAreas(ctx, areas); err != nil {
 		a.Close()
 		return nil, err

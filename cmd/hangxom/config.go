@@ -27,6 +27,8 @@ var settings = []setting{
 	{env: "REDIS_SENTINEL_ADDRS", flag: "redis-sentinel-addrs", help: "Redis Sentinel nodes, comma-separated host:port (with REDIS_MASTER_NAME)"},
 	{env: "REDIS_MASTER_NAME", flag: "redis-master-name", help: "the master name Sentinel watches"},
 	{env: "REDIS_PASSWORD", flag: "redis-password", help: "Redis password (overrides one in REDIS_URL)", secret: true},
+	{env: "REDIS_WAIT_REPLICAS", flag: "redis-wait-replicas", def: "0", help: "replicas a commit waits for (Redis WAIT) before the update is acknowledged: narrows what a failover can lose; 0 waits for none"},
+	{env: "REDIS_WAIT_TIMEOUT", flag: "redis-wait-timeout", def: "250ms", help: "the longest a commit waits for REDIS_WAIT_REPLICAS; a commit short of them is kept all the same"},
 	{env: "KEY_PREFIX", flag: "key-prefix", def: "hx", help: "first part of every Redis key, so several deployments can share one Redis"},
 	{env: "STORE", flag: "store", help: "\"memory\" for the embedded in-process store (data lost at exit)"},
 	{env: "DATA_KEY", flag: "data-key", help: "secret key for the residents' pseudonyms in counts and logs (at least 16 characters)", secret: true},
@@ -84,6 +86,9 @@ type config struct {
 	Memory         bool
 	DataKey        string
 	WaitExpiry     time.Duration
+	// WaitReplicas and WaitTimeout: REDIS_WAIT_REPLICAS, REDIS_WAIT_TIMEOUT.
+	WaitReplicas int
+	WaitTimeout  time.Duration
 	SessionExpiry  time.Duration
 	Retention      time.Duration
 	TZ             *time.Location
@@ -173,6 +178,15 @@ func parseConfig(raw map[string]string) (config, error) {
 	c.SentinelAddrs = splitList(raw["REDIS_SENTINEL_ADDRS"])
 	c.MasterName = raw["REDIS_MASTER_NAME"]
 	c.RedisPassword = raw["REDIS_PASSWORD"]
+	var err error
+	c.WaitReplicas, err = strconv.Atoi(strings.TrimSpace(raw["REDIS_WAIT_REPLICAS"]))
+	if err != nil || c.WaitReplicas < 0 || c.WaitReplicas > 16 {
+		return c, usagef("REDIS_WAIT_REPLICAS: %q: give how many replicas a commit waits for, 0 to 16", raw["REDIS_WAIT_REPLICAS"])
+	}
+	c.WaitTimeout, err = time.ParseDuration(strings.TrimSpace(raw["REDIS_WAIT_TIMEOUT"]))
+	if err != nil || c.WaitTimeout < time.Millisecond || c.WaitTimeout > 10*time.Second {
+		return c, usagef("REDIS_WAIT_TIMEOUT: %q: give a duration from 1ms to 10s, such as 250ms", raw["REDIS_WAIT_TIMEOUT"])
+	}
 	c.DataKey = raw["DATA_KEY"]
 	c.LogLevel = strings.ToLower(raw["LOG_LEVEL"])
 	c.KeyPrefix = raw["KEY_PREFIX"]
@@ -221,7 +235,6 @@ func parseConfig(raw map[string]string) (config, error) {
 	if c.PrivateFlows == nil {
 		c.PrivateFlows = []string{} // none private: everyone's names are shown
 	}
-	var err error
 	if c.BulkRate, err = strconv.ParseFloat(raw["SEND_RATE_BULK"], 64); err != nil || !(c.BulkRate > 0 && c.BulkRate <= 1000) { // NaN fails too
 		return c, usagef("SEND_RATE_BULK: %q: a number of messages per second, above 0", raw["SEND_RATE_BULK"])
 	}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/loadtest"
+	"github.com/hangxomso/hangxom/store"
+)
+
+// startReplica starts a redis-server replicating master and waits until
+// the link is up.
+func startReplica(t *testing.T, master *loadtest.RedisServer) (*loadtest.RedisServer, *redis.Client) {
+	t.Helper()
+	host, port, _ := strings.Cut(master.Addr, ":")
+	srv, err := loadtest.StartRedis(t.Context(), t.TempDir(), "--replicaof", host, port, "--enable-debug-command", "yes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { _ = c.Close() })
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		info, _ := c.Info(t.Context(), "replication").Result()
+		if strings.Contains(info, "master_link_status:up") {
+			return srv, c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica's link to the master is not up: %s", info)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// REDIS_WAIT_REPLICAS: a commit returns once the replica has it, in one
+// round trip; with the replica not answering, it returns after the
+// timeout, kept, and counted short.
+func TestCommitWaitsForReplicas(t *testing.T) {
+	master := startRedis(t)
+	_, replica := startReplica(t, master)
+	client := redis.NewClient(&redis.Options{Addr: master.Addr})
+	t.Cleanup(func() { _ = client.Close() })
+	trips := &store.RoundTrips{}
+	client.AddHook(trips)
+	st := store.New(client, store.Options{Prefix: "wait:v1", DataKey: []byte("k"), WaitReplicas: 1, WaitTimeout: 300 * time.Millisecond})
+	ctx := t.Context()
+	// The script cache filled first (a NOSCRIPT costs a round trip).
+	if err := st.Commit(ctx, flows.Commit{Resident: "tg:0", Session: flows.Session{Token: "t0"}}); err != nil {
+		t.Fatal(err)
+	}
+	for i, who := range []string{"tg:1", "tg:2", "tg:3"} {
+		before := trips.Total()
+		err := st.Commit(ctx, flows.Commit{Resident: who, Session: flows.Session{Token: "t1", Stage: flows.StageMenu},
+			UpdateID: "u1", Outbox: []flows.Reply{{ID: "u1#0", Text: "x"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := trips.Total() - before; n != 1 {
+			t.Errorf("commit %d took %d round trips, want 1", i, n)
+		}
+		// WAIT returned: the replica has the write now, not later.
+		if raw, err := replica.Get(ctx, st.Keys().Session(who)).Result(); err != nil || !strings.Contains(raw, `"tok":"t1"`) {
+			t.Errorf("commit %d: the replica has %q (%v) when the commit returns", i, raw, err)
+		}
+	}
+	if n := st.ShortWaits(); n != 0 {
+		t.Errorf("%d commits short of replicas with the replica up", n)
+	}
+	// A replica busy for a second cannot acknowledge: the commit waits the
+	// timeout, is kept, and is counted.
+	go func() { _ = replica.Do(ctx, "DEBUG", "SLEEP", "1").Err() }()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	if err := st.Commit(ctx, flows.Commit{Resident: "tg:4", Session: flows.Session{Token: "t1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 250*time.Millisecond {
+		t.Errorf("a commit the replica could not acknowledge returned after %v, want the 300 ms timeout", took)
+	}
+	if n := st.ShortWaits(); n != 1 {
+		t.Errorf("%d commits short of replicas, want 1", n)
+	}
+	if s, err := st.Session(ctx, "tg:4"); err != nil || s.Version != 1 {
+		t.Errorf("the commit short of replicas was not kept: %+v %v", s, err)
+	}
+}
