@@ -78,17 +78,17 @@ var (
 
 // config is the parsed configuration.
 type config struct {
-	RedisURL       string
-	ClusterAddrs   []string
-	SentinelAddrs  []string
-	MasterName     string
-	RedisPassword  string
-	Memory         bool
-	DataKey        string
-	WaitExpiry     time.Duration
+	RedisURL      string
+	ClusterAddrs  []string
+	SentinelAddrs []string
+	MasterName    string
+	RedisPassword string
+	Memory        bool
+	DataKey       string
+	WaitExpiry    time.Duration
 	// WaitReplicas and WaitTimeout: REDIS_WAIT_REPLICAS, REDIS_WAIT_TIMEOUT.
-	WaitReplicas int
-	WaitTimeout  time.Duration
+	WaitReplicas   int
+	WaitTimeout    time.Duration
 	SessionExpiry  time.Duration
 	Retention      time.Duration
 	TZ             *time.Location
