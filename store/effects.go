@@ -244,7 +244,7 @@ func (r *Redis) registerPair(ctx context.Context, hamlet, flow string) error {
 	if err := r.c.SAdd(ctx, r.keys.Pairs(), m).Err(); err != nil {
 		return fmt.Errorf("register pair: %w", err)
 	}
-	r.pairs.Store(m, true)
+	r.pairs.Store(m, r.opts.Clock.Now())
 	return nil
 }
 
@@ -254,10 +254,18 @@ func pairMember(hamlet, flow string) string {
 	return string(b)
 }
 
-// pairKnown reports whether this process added the member to Keys.Pairs.
+// pairKnownFor is how long a pair this process added to Keys.Pairs is
+// taken to be there. A Redis that forgets its last second (a failover, a
+// crash) may have lost the SADD: adding it again now and then, in a
+// commit's own round trip, puts it back without a restart (the sweep and
+// the help count read the set).
+const pairKnownFor = 10 * time.Minute
+
+// pairKnown reports whether this process added the member to Keys.Pairs
+// within pairKnownFor.
 func (r *Redis) pairKnown(m string) bool {
-	_, ok := r.pairs.Load(m)
-	return ok
+	at, ok := r.pairs.Load(m)
+	return ok && r.opts.Clock.Now().Sub(at.(time.Time)) < pairKnownFor
 }
 
 // pairsKnown returns the pairs in Keys.Pairs.

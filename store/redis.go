@@ -74,7 +74,9 @@ type Redis struct {
 	keys  Keys
 	opts  Options
 	log   *slog.Logger
-	pairs sync.Map // JSON [hamlet, flow] already added to Keys.Pairs
+	// pairs: JSON [hamlet, flow] this process added to Keys.Pairs, and
+	// when (see pairKnown).
+	pairs sync.Map
 	// migrated is set once Sweep found no counters of the old layout left.
 	migrated atomic.Bool
 	held     sync.Map // resident → *heldLock, for locks taken by Begin or a fast commit
@@ -524,7 +526,7 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 		}
 	}
 	for _, m := range newPairs {
-		r.pairs.Store(m, true)
+		r.pairs.Store(m, r.opts.Clock.Now())
 	}
 	if fast && waiting == 0 {
 		lockToken = ""

@@ -81,6 +81,7 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"Lease", testLease},
 		{"RateLimit", testRateLimit},
 		{"ZaloTokens", testZaloTokens},
+		{"PairsAddedAgain", testPairsAddedAgain},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1378,4 +1379,42 @@ func lockHeld(t *testing.T, s *store.Redis, resident string) bool {
 		t.Fatal(err)
 	}
 	return n == 1
+}
+
+// testPairsAddedAgain: a hamlet × flow pair whose SADD Redis forgot (its
+// last second lost) is added again by a later commit within minutes,
+// without a restart of the process that remembered adding it.
+func testPairsAddedAgain(t *testing.T, s *store.Redis) {
+	ctx := t.Context()
+	now := t0
+	s = store.New(s.Client(), store.Options{Prefix: s.Keys().Prefix(), DataKey: []byte("k"),
+		Clock: flows.ClockFunc(func() time.Time { return now })})
+	commit := func(update string) {
+		t.Helper()
+		err := s.Commit(ctx, flows.Commit{Resident: residentID(), UpdateID: update,
+			Effects: []flows.Effect{{Kind: flows.EffectStarted, Flow: "ewallet", Hamlet: "h-pairs", At: now}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	inSet := func() bool {
+		t.Helper()
+		n, err := s.Client().SCard(ctx, s.Keys().Pairs()).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	commit("u1")
+	if !inSet() {
+		t.Fatal("the pair was not added")
+	}
+	if err := s.Client().Del(ctx, s.Keys().Pairs()).Err(); err != nil { // Redis forgot it
+		t.Fatal(err)
+	}
+	now = now.Add(11 * time.Minute)
+	commit("u2")
+	if !inSet() {
+		t.Error("the pair Redis forgot was not added again by a commit 11 minutes later")
+	}
 }
