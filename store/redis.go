@@ -70,10 +70,10 @@ type Redis struct {
 	// that was last logged (unix ns).
 	shortWaits, shortLogged atomic.Int64
 
-	c     redis.UniversalClient
-	keys  Keys
-	opts  Options
-	log   *slog.Logger
+	c    redis.UniversalClient
+	keys Keys
+	opts Options
+	log  *slog.Logger
 	// pairs: JSON [hamlet, flow] this process added to Keys.Pairs, and
 	// when (see pairKnown).
 	pairs sync.Map
