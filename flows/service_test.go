@@ -3,7 +3,9 @@ package flows_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -222,5 +224,52 @@ func TestServiceTellsAStaleTap(t *testing.T) {
 				t.Errorf("the stale tap delivered again: %+v, want only Duplicate", h)
 			}
 		})
+	}
+}
+
+type countingWatcher struct{ oldTaps, lostWrites atomic.Int64 }
+
+func (w *countingWatcher) OldTaps()   { w.oldTaps.Add(1) }
+func (w *countingWatcher) LostWrite() { w.lostWrites.Add(1) }
+
+// The service tells its Watcher (serve's metrics) of the third old tap in
+// a row and of a tap on a keyboard the session never drew, on the usual
+// path and on the cached one, once each; a double tap is neither.
+func TestServiceWatchesOldTapsAndLostWrites(t *testing.T) {
+	for _, cached := range []bool{false, true} {
+		var svc *flows.Service
+		var st *store.Redis
+		if cached {
+			var svcs []*flows.Service
+			svcs, st, _ = cachedReplicas(t, 1)
+			svc = svcs[0]
+		} else {
+			svc, st, _ = newService(t)
+		}
+		w := &countingWatcher{}
+		svc.Watch = w
+		now := flowstest.T0
+		svc.Clock = flows.ClockFunc(func() time.Time { now = now.Add(10 * time.Second); return now })
+		n := 0
+		handle := func(in flows.Input) {
+			t.Helper()
+			n++
+			in.UpdateID = "tg:" + strconv.Itoa(n)
+			if _, err := svc.Handle(t.Context(), "tg:12", in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		handle(flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1"})
+		rs := flowstest.OutboxReplies(t, st, "tg:12")
+		menu := rs[len(rs)-1].Buttons
+		handle(flows.Input{Kind: flows.InputChoice, Data: menu[0].Data})
+		handle(flows.Input{Kind: flows.InputText, Text: "1"}) // a typed number: the keyboard moves on again
+		for range flows.OldTapsWarn + 2 {
+			handle(flows.Input{Kind: flows.InputChoice, Data: menu[0].Data})
+		}
+		handle(flows.Input{Kind: flows.InputChoice, Data: "999.1"})
+		if o, l := w.oldTaps.Load(), w.lostWrites.Load(); o != 1 || l != 1 {
+			t.Errorf("cached %v: the watcher was told of %d old-tap streaks and %d lost writes, want 1 and 1", cached, o, l)
+		}
 	}
 }
