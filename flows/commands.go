@@ -74,6 +74,11 @@ func (t *turn) command(cmd, args string) error {
 	return t.redraw()
 }
 
+// lostKeyboards is how many keyboards after the one tapped a resident
+// may have seen from writes the store forgot (Result.LostWrite): about a
+// second of writes, a few turns at most.
+const lostKeyboards = 16
+
 // choice handles a tapped button: its data must belong to the latest keyboard.
 func (t *turn) choice(data string) error {
 	if flow, ok := strings.CutPrefix(data, ResumePrefix); ok && flow != "" {
@@ -108,9 +113,15 @@ func (t *turn) choice(data string) error {
 			t.doubleTap = true
 			return nil
 		}
-		// A keyboard this session never drew: the store forgot writes
-		// whose replies the resident saw.
-		t.res.LostWrite = seq > t.s.KeyboardSeq
+		if seq > t.s.KeyboardSeq {
+			// A keyboard this session never drew: the store forgot writes
+			// whose replies the resident saw. The keyboards drawn from now
+			// on are numbered past it (and past a few more it may have
+			// forgotten), so no button of a forgotten message ever means
+			// a button of a new one.
+			t.res.LostWrite = true
+			t.s.KeyboardSeq = seq + lostKeyboards
+		}
 	}
 	// A button of an earlier screen: refused, and the current screen drawn
 	// again; the channel may take the tapped message's buttons off.

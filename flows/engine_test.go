@@ -416,10 +416,16 @@ func TestOldTapsInARowAndLostWrites(t *testing.T) {
 	if c.s.OldTaps != 0 {
 		t.Errorf("after a good tap, %d old taps in a row are kept", c.s.OldTaps)
 	}
-	newer := strconv.Itoa(c.s.KeyboardSeq+5) + ".1"
+	newer := strconv.Itoa(c.s.KeyboardSeq+1) + ".1" // the next keyboard, drawn by a forgotten write
 	res := c.send(flows.Input{Kind: flows.InputChoice, Data: newer})
 	if !res.Stale || !res.LostWrite {
 		t.Errorf("a tap on keyboard %s of a session at %d: stale %v, lost write %v", newer, c.s.KeyboardSeq, res.Stale, res.LostWrite)
+	}
+	// The screen drawn again is numbered past the forgotten ones: their
+	// buttons stay old, never the new screen's.
+	res = c.send(flows.Input{Kind: flows.InputChoice, Data: newer})
+	if !res.Stale || res.LostWrite {
+		t.Errorf("a second tap on the forgotten keyboard %s: stale %v, lost write %v; want an old button", newer, res.Stale, res.LostWrite)
 	}
 }
 
