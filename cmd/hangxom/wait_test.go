@@ -1,7 +1,9 @@
 package main
 
 import (
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,5 +89,79 @@ func TestCommitWaitsForReplicas(t *testing.T) {
 	}
 	if s, err := st.Session(ctx, "tg:4"); err != nil || s.Version != 1 {
 		t.Errorf("the commit short of replicas was not kept: %+v %v", s, err)
+	}
+}
+
+// BenchmarkCommitWait times a turn's commit on a master with one replica,
+// without REDIS_WAIT_REPLICAS and with 1: one commit at a time (its
+// latency) and many at once (the throughput), with the round trips each
+// commit takes.
+func BenchmarkCommitWait(b *testing.B) {
+	master, err := loadtest.StartRedis(b.Context(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(master.Stop)
+	host, port, _ := strings.Cut(master.Addr, ":")
+	replica, err := loadtest.StartRedis(b.Context(), b.TempDir(), "--replicaof", host, port)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(replica.Stop)
+	rc := redis.NewClient(&redis.Options{Addr: replica.Addr})
+	defer rc.Close()
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		info, _ := rc.Info(b.Context(), "replication").Result()
+		if strings.Contains(info, "master_link_status:up") {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("the replica's link is not up")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	client := redis.NewClient(&redis.Options{Addr: master.Addr, PoolSize: 64})
+	defer client.Close()
+	trips := &store.RoundTrips{}
+	client.AddHook(trips)
+	reply := []flows.Reply{{ID: "u#0", Text: strings.Repeat("x", 300)}}
+	var n atomic.Int64 // residents, new for every commit
+	for _, waits := range []int{0, 1} {
+		st := store.New(client, store.Options{Prefix: "bench:v1:" + strconv.Itoa(waits), DataKey: []byte("k"), WaitReplicas: waits})
+		if err := st.LoadScripts(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		for _, parallel := range []bool{false, true} {
+			name := "wait=" + strconv.Itoa(waits) + map[bool]string{false: "/serial", true: "/parallel"}[parallel]
+			b.Run(name, func(b *testing.B) {
+				commit := func() {
+					i := n.Add(1)
+					who := "tg:" + strconv.FormatInt(i, 10)
+					err := st.Commit(b.Context(), flows.Commit{Resident: who, Session: flows.Session{Token: "t", Stage: flows.StageMenu},
+						UpdateID: "u" + strconv.FormatInt(i, 10), Outbox: reply})
+					if err != nil {
+						b.Error(err)
+					}
+				}
+				before, first := trips.Total(), n.Load()
+				b.ResetTimer()
+				if parallel {
+					b.SetParallelism(16)
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							commit()
+						}
+					})
+				} else {
+					for b.Loop() {
+						commit()
+					}
+				}
+				b.ReportMetric(float64(trips.Total()-before)/float64(n.Load()-first), "trips/commit")
+				if short := st.ShortWaits(); short > 0 {
+					b.ReportMetric(float64(short), "short-waits")
+				}
+			})
+		}
 	}
 }
