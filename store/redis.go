@@ -432,33 +432,54 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 		}
 	}
 	now := float64(r.opts.Clock.Now().UnixMilli())
-	var indexed *redis.IntCmd
-	index := func(p redis.Pipeliner) {
-		if len(c.Effects) > 0 {
-			p.ZAddNX(ctx, r.keys.Work(), redis.Z{Score: now, Member: c.Resident})
+	// The index commands, as raw arguments: the work index, the pseudonym's
+	// way back and new pairs for effects; the outbox index (at outboxAt)
+	// for replies.
+	var indexCmds [][]any
+	outboxAt := -1
+	if len(c.Effects) > 0 {
+		indexCmds = append(indexCmds, []any{"ZADD", r.keys.Work(), "NX", now, c.Resident},
 			// The way back from the pseudonym the effects will carry (for
 			// the team's lists and reminders); Forget deletes it.
-			p.Set(ctx, r.keys.Resident(r.Pseudonym(c.Resident)), c.Resident, 0)
-			for _, m := range newPairs {
-				// What ApplyEffects would add (registerPair), in this trip.
-				p.SAdd(ctx, r.keys.Pairs(), m)
-			}
+			[]any{"SET", r.keys.Resident(r.Pseudonym(c.Resident)), c.Resident})
+		for _, m := range newPairs {
+			// What ApplyEffects would add (registerPair), in this trip.
+			indexCmds = append(indexCmds, []any{"SADD", r.keys.Pairs(), m})
 		}
-		if len(c.Outbox) > 0 {
-			indexed = p.ZAddNX(ctx, r.keys.OutboxIndex(), redis.Z{Score: now, Member: c.Resident})
+	}
+	if len(c.Outbox) > 0 {
+		outboxAt = len(indexCmds)
+		indexCmds = append(indexCmds, []any{"ZADD", r.keys.OutboxIndex(), "NX", now, c.Resident})
+	}
+	var indexed *redis.Cmd // the outbox index's ZADD, when sent
+	index := func(p redis.Pipeliner) {
+		for i, a := range indexCmds {
+			cmd := p.Do(ctx, a...)
+			if i == outboxAt {
+				indexed = cmd
+			}
 		}
 	}
 	keys := r.keys.commitKeys(c.Resident, c.UpdateID)
 	var run *redis.Cmd
 	atomic := false
-	if r.opts.WaitReplicas > 0 {
-		// The script and WAIT on one connection (WAIT inside MULTI would
-		// not block): the indexes go before the script as on a cluster.
-		if run, err = r.commitWait(ctx, script, index, keys, args, len(c.Effects) > 0 || len(c.Outbox) > 0); err != nil {
+	if _, cluster := r.c.(*redis.ClusterClient); !cluster && r.opts.WaitReplicas > 0 {
+		// One node, waiting for replicas: as below, and WAIT after the
+		// EXEC in the same pipeline (WAIT inside MULTI would not block).
+		atomic = true
+		var at int64
+		if run, at, err = r.commitTxWait(ctx, script, indexCmds, outboxAt, keys, args); err != nil {
 			return fail(err)
 		}
-		_, cluster := r.c.(*redis.ClusterClient)
-		atomic = !cluster // on one node the indexes followed the script
+		if outboxAt >= 0 {
+			indexed = redis.NewCmdResult(at, nil)
+		}
+	} else if r.opts.WaitReplicas > 0 {
+		// A cluster, waiting for replicas: the indexes first, then the
+		// script and WAIT on the slot master's connection.
+		if run, err = r.commitClusterWait(ctx, script, index, keys, args, len(indexCmds) > 0); err != nil {
+			return fail(err)
+		}
 	} else if _, cluster := r.c.(*redis.ClusterClient); !cluster {
 		// One node: the indexes and the script in one MULTI/EXEC, one round
 		// trip, and nothing can come between them (so the second ZADD below
@@ -494,7 +515,7 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 		return fail(err)
 	}
 	if res <= 0 {
-		if indexed != nil && indexed.Val() == 1 {
+		if indexed != nil && indexedOnce(indexed) {
 			// This commit put the resident in the outbox index and wrote
 			// nothing: take it out again unless the outbox holds replies.
 			if err := r.unindexOutbox(ctx, c.Resident); err != nil {
@@ -563,60 +584,110 @@ func (r *Redis) commitTx(ctx context.Context, script *redis.Script, index func(r
 	}
 }
 
-// commitWait runs a commit script followed by WAIT in one pipeline on one
-// connection: the node's own (the master of the resident's slot, on a
-// cluster), so that WAIT counts the replicas that have this write. WAIT
-// inside MULTI would not block, so on one node the indexes follow the
-// script in the pipeline instead of sharing its MULTI/EXEC: Redis runs a
-// pipeline's commands in order, and an index entry left by a script that
-// wrote nothing, or for replies already sent, is harmless (see commit). On
-// a cluster the indexes go first, in their own pipeline, as without WAIT.
-// A server that lost its script cache is given the script and asked again.
-func (r *Redis) commitWait(ctx context.Context, script *redis.Script, index func(redis.Pipeliner), keys []string, args []any, indexed bool) (*redis.Cmd, error) {
-	var node redis.Cmdable = r.c
-	inPipe := indexed
-	if cc, ok := r.c.(*redis.ClusterClient); ok {
-		if indexed {
-			if _, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error { index(p); return nil }); err != nil {
-				return nil, fmt.Errorf("index: %w", err)
-			}
-		}
-		inPipe = false
-		master, err := cc.MasterForKey(ctx, keys[0])
-		if err != nil {
-			return nil, err
-		}
-		node = master
+// indexedOnce reports whether an index ZADD NX added its member.
+func indexedOnce(cmd *redis.Cmd) bool {
+	n, err := cmd.Int64()
+	return err == nil && n == 1
+}
+
+// commitTxWait is commitTx followed by WAIT for WaitReplicas, in one
+// pipeline on one connection (so that WAIT counts the replicas that have
+// this write): MULTI, the index commands, the script, EXEC, WAIT, one
+// round trip. The commands are sent raw and EXEC's answer read by hand,
+// because go-redis's transactions end at EXEC. It returns the script's
+// answer and the outbox index's ZADD answer (when outboxAt >= 0).
+func (r *Redis) commitTxWait(ctx context.Context, script *redis.Script, indexCmds [][]any, outboxAt int, keys []string, args []any) (*redis.Cmd, int64, error) {
+	eval := make([]any, 0, 3+len(keys)+len(args))
+	eval = append(eval, "EVALSHA", script.Hash(), len(keys))
+	for _, k := range keys {
+		eval = append(eval, k)
 	}
-	timeout := r.opts.WaitTimeout.Milliseconds()
+	eval = append(eval, args...)
 	for try := 0; ; try++ {
-		var run, wait *redis.Cmd
-		_, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
-			run = script.EvalSha(ctx, p, keys, args...)
-			if inPipe {
-				index(p)
+		var exec, wait *redis.Cmd
+		_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.Do(ctx, "MULTI")
+			for _, a := range indexCmds {
+				p.Do(ctx, a...)
 			}
-			wait = p.Do(ctx, "WAIT", r.opts.WaitReplicas, timeout)
+			p.Do(ctx, eval...)
+			exec = p.Do(ctx, "EXEC")
+			wait = p.Do(ctx, "WAIT", r.opts.WaitReplicas, r.opts.WaitTimeout.Milliseconds())
 			return nil
 		})
-		if run != nil && try == 0 && redis.HasErrorPrefix(run.Err(), "NOSCRIPT") {
-			if err := script.Load(ctx, node).Err(); err != nil {
+		if exec == nil {
+			return nil, 0, err
+		}
+		answers, xerr := exec.Slice()
+		if xerr != nil {
+			return nil, 0, xerr // EXECABORT (a replica's READONLY, a full memory) and the like: nothing ran
+		}
+		if len(answers) != len(indexCmds)+1 {
+			return nil, 0, fmt.Errorf("EXEC answered %d results for %d commands", len(answers), len(indexCmds)+1)
+		}
+		ran := answers[len(indexCmds)]
+		if rerr, ok := ran.(error); ok {
+			if try == 0 && redis.HasErrorPrefix(rerr, "NOSCRIPT") {
+				// The indexes are idempotent and the script did not run.
+				if err := script.Load(ctx, r.c).Err(); err != nil {
+					return nil, 0, err
+				}
+				continue
+			}
+			return nil, 0, rerr
+		}
+		var at int64
+		if outboxAt >= 0 {
+			at, _ = answers[outboxAt].(int64)
+		}
+		r.waited(wait)
+		return redis.NewCmdResult(ran, nil), at, nil
+	}
+}
+
+// commitClusterWait is the cluster's commit with WAIT: the indexes first
+// in their own pipeline (as without WAIT), then the script and WAIT in one
+// pipeline on the connection of the master of the resident's slot. A
+// master that lost its script cache is given the script and asked again.
+func (r *Redis) commitClusterWait(ctx context.Context, script *redis.Script, index func(redis.Pipeliner), keys []string, args []any, indexed bool) (*redis.Cmd, error) {
+	if indexed {
+		if _, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error { index(p); return nil }); err != nil {
+			return nil, fmt.Errorf("index: %w", err)
+		}
+	}
+	master, err := r.c.(*redis.ClusterClient).MasterForKey(ctx, keys[0])
+	if err != nil {
+		return nil, err
+	}
+	for try := 0; ; try++ {
+		var run, wait *redis.Cmd
+		_, err := master.Pipelined(ctx, func(p redis.Pipeliner) error {
+			run = script.EvalSha(ctx, p, keys, args...)
+			wait = p.Do(ctx, "WAIT", r.opts.WaitReplicas, r.opts.WaitTimeout.Milliseconds())
+			return nil
+		})
+		if run == nil {
+			return nil, err
+		}
+		if try == 0 && redis.HasErrorPrefix(run.Err(), "NOSCRIPT") {
+			if err := script.Load(ctx, master).Err(); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		if run == nil || run.Err() != nil {
-			if run != nil {
-				err = run.Err()
-			}
-			return nil, err
+		if run.Err() != nil {
+			return nil, run.Err()
 		}
-		// The script ran: the commit is done, whatever the indexes and
-		// WAIT answered (the sweep finds an unindexed resident).
-		if n, werr := wait.Int64(); werr != nil || n < int64(r.opts.WaitReplicas) {
-			r.shortWait(n, werr)
-		}
+		r.waited(wait)
 		return run, nil
+	}
+}
+
+// waited counts and logs a WAIT that fewer replicas than WaitReplicas
+// answered in time; the commit before it is done either way.
+func (r *Redis) waited(wait *redis.Cmd) {
+	if n, err := wait.Int64(); err != nil || n < int64(r.opts.WaitReplicas) {
+		r.shortWait(n, err)
 	}
 }
 

@@ -24,6 +24,35 @@ func TestMiniredis(t *testing.T) {
 	})
 }
 
+func TestMiniredisWaiting(t *testing.T) {
+	storetest.RunWaiting(t, func(t *testing.T) redis.UniversalClient {
+		m := miniredis.RunT(t)
+		return redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
+	})
+}
+
+func TestRealServerWaiting(t *testing.T) {
+	url := requireEnv(t, "TEST_REDIS_URL")
+	storetest.RunWaiting(t, func(t *testing.T) redis.UniversalClient {
+		c, err := store.Connect(store.ConnectConfig{URL: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	})
+}
+
+func TestRealClusterWaiting(t *testing.T) {
+	addrs := strings.Split(requireEnv(t, "TEST_REDIS_CLUSTER_ADDRS"), ",")
+	storetest.RunWaiting(t, func(t *testing.T) redis.UniversalClient {
+		c, err := store.Connect(store.ConnectConfig{ClusterAddrs: addrs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	})
+}
+
 func TestEmbedded(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) redis.UniversalClient {
 		c, closeFn, err := store.OpenEmbedded()

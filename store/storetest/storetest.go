@@ -34,6 +34,18 @@ var t0 = time.Date(2026, 3, 31, 20, 0, 0, 0, time.UTC)
 // Run runs the suite. newClient returns a client to the Redis under test; it
 // is called once per test, and the test closes the client.
 func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
+	run(t, 0, newClient)
+}
+
+// RunWaiting runs the suite with every commit waiting for one replica
+// (store.Options.WaitReplicas) for at most 2 ms: the servers under test
+// have none, so every wait falls short, and the suite checks that the
+// commits and what follows them behave as without the wait.
+func RunWaiting(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
+	run(t, 1, newClient)
+}
+
+func run(t *testing.T, waits int, newClient func(t *testing.T) redis.UniversalClient) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s *store.Redis)
@@ -84,18 +96,23 @@ func Run(t *testing.T, newClient func(t *testing.T) redis.UniversalClient) {
 		{"PairsAddedAgain", testPairsAddedAgain},
 	}
 	for _, tt := range tests {
+		if waits > 0 && (tt.name == "FinishRace" || tt.name == "CountsManyHamlets") {
+			// Thousands of commits, each waiting its 2 ms: they add
+			// nothing to what the rest of the suite checks of the wait.
+			continue
+		}
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c := newClient(t)
 			t.Cleanup(func() { _ = c.Close() })
-			tt.fn(t, newStore(t, c))
+			tt.fn(t, newStore(t, c, waits))
 		})
 	}
 }
 
 // newStore returns a store on c under a fresh prefix and deletes that
 // prefix's keys when the test ends.
-func newStore(t *testing.T, c redis.UniversalClient) *store.Redis {
+func newStore(t *testing.T, c redis.UniversalClient, waits int) *store.Redis {
 	t.Helper()
 	prefix := "hxtest:" + randomHex(6) + ":v1"
 	t.Cleanup(func() {
@@ -115,6 +132,9 @@ func newStore(t *testing.T, c redis.UniversalClient) *store.Redis {
 		// a loaded two-core CI machine waited past 300 ms
 		// (CommitConcurrent): the lock is polled, not queued.
 		LockWait: 2 * time.Second,
+		// RunWaiting.
+		WaitReplicas: waits,
+		WaitTimeout:  2 * time.Millisecond,
 	})
 }
 
