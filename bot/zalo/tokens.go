@@ -119,6 +119,12 @@ type Tokens struct {
 	refreshing bool
 	down       bool     // ErrDisconnected was logged; reset once connected
 	unsaved    *unsaved // a refreshed pair the store has not taken yet
+	// stored is the last pair this process refreshed and stored, with the
+	// refresh token it spent. Redis may forget the write (a crash within
+	// appendfsync's second, a failover to a replica that had not got it)
+	// and give back the spent token, which Zalo refuses: finding it in the
+	// store, load writes this pair again instead.
+	stored *unsaved
 }
 
 // unsaved is a pair Zalo gave for old that the store could not write: its
@@ -276,13 +282,32 @@ func (t *Tokens) load(ctx context.Context) (Pair, error) {
 		}
 		// Written, or a relink overwrote it: either way the store is right.
 		t.mu.Lock()
-		t.unsaved = nil
+		t.unsaved, t.stored = nil, u
 		t.mu.Unlock()
 		t.logger().Info("zalo: the refreshed token pair is stored at last")
 	}
 	access, refresh, expires, disconnected, err := t.Store.ZaloTokens(ctx)
 	if err != nil {
 		return Pair{}, fmt.Errorf("zalo: read the token pair: %w", err)
+	}
+	t.mu.Lock()
+	s := t.stored
+	t.mu.Unlock()
+	if s != nil && refresh != "" && refresh == s.old {
+		// The store went back to the refresh token this process spent: it
+		// forgot the pair written for it. Write it again (and clear a mark
+		// another replica set after Zalo refused the spent token).
+		wrote, err := t.Store.ReplaceZaloTokens(ctx, s.old, s.pair.Access, s.pair.Refresh, s.pair.Expires)
+		if err != nil {
+			return Pair{}, fmt.Errorf("zalo: store again the token pair the store forgot: %w", err)
+		}
+		if wrote {
+			t.logger().Warn("zalo: the store had lost the refreshed token pair (Redis forgot its last writes); stored it again",
+				"expires", s.pair.Expires, "was_marked_disconnected", disconnected != "")
+		}
+		if access, refresh, expires, disconnected, err = t.Store.ZaloTokens(ctx); err != nil {
+			return Pair{}, fmt.Errorf("zalo: read the token pair: %w", err)
+		}
 	}
 	switch {
 	case refresh == "":
@@ -427,6 +452,7 @@ func (t *Tokens) refreshLocked(ctx context.Context, seen Pair) (Pair, error) {
 	t.mu.Lock()
 	t.cur = np
 	t.retryAt = time.Time{}
+	t.stored = &unsaved{old: cur.Refresh, pair: np}
 	t.mu.Unlock()
 	t.logger().Info("zalo: access token refreshed", "expires", np.Expires)
 	return np, nil
