@@ -98,10 +98,9 @@ func (k Keys) Lock(resident string) string { return k.resident(resident, "lock")
 // maybe answered from them. Their next message runs on the older session
 // (a tap on a newer screen's button is answered as an old button, with
 // the current screen). Not stuck. A replica that kept the newer session
-// (flows.SessionCache) finds the version moved and reads Redis again;
-// with two replicas the version number can come back to the kept one
-// (ABA), and that replica then runs one turn on its kept session: a
-// wrong screen once, not stuck (see docs/operations.md). A /forget whose
+// (flows.SessionCache) finds the version or its token (flows.Session.Token)
+// moved, even when a later write reused the forgotten version number, and
+// reads Redis again (TestLostWriteDoesNotFoolAReplicasCache). A /forget whose
 // turn is forgotten is undone: the resident was told their data was
 // deleted, and it is back until their next /forget or retention.
 func (k Keys) Session(resident string) string { return k.resident(resident, "session") }
