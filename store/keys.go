@@ -324,12 +324,11 @@ func (k Keys) Rate(key string) string { return k.prefix + ":rate:" + key }
 
 // Pairs is SET of JSON [hamlet, flow] pairs that have counters, no TTL,
 // global; SADDed by ApplyEffects, read by Sweep and HelpRequests.
-// Lost second: a process that added a pair remembers it did (Redis.pairs)
-// and does not add it again until it restarts, so a pair first added in
-// the lost second stays out of this set until then: HelpRequests
-// (`hangxom stats`'s help total) and a Sweep given no Hamlets and Flows
-// skip it. serve's sweep names every hamlet and flow and is not affected.
-// No resident or reminder waits on it.
+// Lost second: a process that added a pair takes it to be here for
+// pairKnownFor (10 min), so a pair first added in the lost second is
+// missing until a commit after that adds it again: HelpRequests (`hangxom
+// stats`'s help total) and a Sweep given no Hamlets and Flows skip it
+// meanwhile. No resident or reminder waits on it.
 func (k Keys) Pairs() string { return k.prefix + ":pairs" }
 
 // SweepLock is STRING random token, PX 5 min, global; written by Sweep,
