@@ -69,7 +69,11 @@ type Core struct {
 	// whose marker it could not remove then (the store away). The next
 	// drain removes the marker first, so the message is sent rather than
 	// taken for an uncertain attempt and dropped. After a crash nothing is
-	// known, and the marker stays: at most once.
+	// known, and the marker stays: at most once. If Redis forgets its last
+	// second after an abort was written, the "attempt" is back with nobody
+	// here to remove it: that reply is dropped as uncertain (lost, not
+	// stuck); if it forgets the attempt itself, the abort written later
+	// finds nothing, which is harmless.
 	unsent sync.Map
 	// sentOpen holds "resident|message id" of messages this process sent
 	// but could not mark sent (the store away): never to count as unsent.

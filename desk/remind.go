@@ -202,6 +202,13 @@ func (d *Desk) mayRemind(ctx context.Context, resident, flow string, now time.Ti
 // RunReminders sends the reminders that are due (outside the quiet hours).
 // Each is taken from the queue atomically, so replicas running this at the
 // same time send each once. It returns how many were sent.
+//
+// If Redis forgets its last second, a reminder taken and sent in it is
+// back in the queue (the take forgotten) or in flight (the ack forgotten:
+// back in the queue when its lease ends). Taken again, its own "reminded"
+// mark lets it through, and it is sent again unless its reply's sent
+// marker was kept (then the sender pops it unsent): a duplicate at worst,
+// never stuck (store's TestRolledBackReminderIsTakenAgain).
 func (d *Desk) RunReminders(ctx context.Context, now time.Time) (int, error) {
 	if d.Reminders == nil || d.Help == nil {
 		return 0, nil

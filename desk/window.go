@@ -157,7 +157,9 @@ func (d *Desk) KeepAlive(ctx context.Context, now time.Time) (int, error) {
 		label, _ := d.Loc.Localize(lang, "staff.btn.keepalive", nil)
 		// Enqueued before it is marked: a crash between the two sends it
 		// again next minute, under the same reply id, which the sender
-		// sends once.
+		// sends once. If Redis forgets the mark, it forgets the reply's
+		// sent marker written after it too: the message goes again (a
+		// duplicate in the same window), never none.
 		r := flows.Reply{ID: "keepalive:" + win, Text: text, NotAfter: closes.Unix(),
 			Buttons: []flows.Choice{{Data: flows.KeepAlivePrefix + win, Label: label}}}
 		if err := d.Help.Enqueue(ctx, id, r); err != nil {

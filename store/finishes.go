@@ -20,7 +20,13 @@ import (
 //
 // A crash loses what is held, and that is safe: the reply's marker stays
 // "attempt", so no sender repeats it (it was sent, or given up), and the send
-// lock expires after LockTTL.
+// lock expires after LockTTL. So is Redis forgetting a Finish it wrote (a
+// crash within appendfsync's second, a failover): the claim's marker, its
+// lock and the outbox index come back with the reply, the lock expires, the
+// recovery scan finds the outbox, and the reply is popped as uncertain, not
+// sent again (TestRolledBackFinishIsNotSentAgainNorStuck). A Finish still
+// held when Redis forgets is written after it: it marks and pops a reply
+// that may be back, and releases only a lock that holds its token.
 type finishes struct {
 	mu   sync.Mutex
 	on   bool                  // DeferFinishes is running

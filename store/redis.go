@@ -96,7 +96,8 @@ type Redis struct {
 	// outbox's head "attempt:<token>" for a send that never began, and
 	// the resident's next claim here takes such a marker back. Another
 	// replica's claim does not know them: the reply is then uncertain, and
-	// not sent again (at most once).
+	// not sent again (at most once). If Redis forgot the lost claim's write,
+	// there is no marker to take back and the tokens do nothing.
 	lost sync.Map
 }
 

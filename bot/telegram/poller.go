@@ -99,7 +99,13 @@ func (p *Poller) Run(ctx context.Context) error {
 	return nil
 }
 
-// hold polls while the lease is held.
+// hold polls while the lease is held. If Redis forgets its last second,
+// the lease may vanish (the next Renew says lost: this replica stops and
+// tries to take it again) or come back with an earlier holder's token (it
+// expires within LeaseTTL): two replicas may poll for up to a renewal, and
+// Telegram answers one of them 409, which is backed off. The offset is in
+// memory, so updates confirmed to Telegram are not fetched again; turns
+// Redis forgot are lost with it (see store.Keys.Processed).
 func (p *Poller) hold(ctx context.Context, lease Lease) error {
 	pollCtx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -119,7 +119,22 @@ type Tokens struct {
 	refreshing bool
 	down       bool     // ErrDisconnected was logged; reset once connected
 	unsaved    *unsaved // a refreshed pair the store has not taken yet
+	// stored is the last pair this process refreshed and stored, with the
+	// refresh token it spent. Redis may forget the write (a crash within
+	// appendfsync's second, a failover to a replica that had not got it)
+	// and give back the spent token, which Zalo refuses: finding it in the
+	// store, load writes this pair again instead; and while the token in
+	// memory is used, the store is looked at every storeCheckEvery for it.
+	stored    *unsaved
+	checkedAt time.Time // the store last looked at for stored
+	checking  bool      // a Token call is looking
 }
+
+// storeCheckEvery is how often a process that stored a refreshed pair looks
+// whether the store still has it while it uses the token from memory (a
+// store that forgot it makes the other replicas present the spent refresh
+// token: the OA is disconnected for them until the pair is back).
+const storeCheckEvery = time.Minute
 
 // unsaved is a pair Zalo gave for old that the store could not write: its
 // refresh token is the only valid one, so it is written first next time.
@@ -133,6 +148,7 @@ type unsaved struct {
 // It returns ErrDisconnected (wrapped) when the OA must be linked again.
 func (t *Tokens) Token(ctx context.Context) (string, error) {
 	if tok, ok := t.usable(); ok {
+		t.checkStored(ctx)
 		return tok, nil
 	}
 	if err := t.acquire(ctx); err != nil {
@@ -276,13 +292,20 @@ func (t *Tokens) load(ctx context.Context) (Pair, error) {
 		}
 		// Written, or a relink overwrote it: either way the store is right.
 		t.mu.Lock()
-		t.unsaved = nil
+		t.unsaved, t.stored, t.checkedAt = nil, u, t.now()
 		t.mu.Unlock()
 		t.logger().Info("zalo: the refreshed token pair is stored at last")
 	}
 	access, refresh, expires, disconnected, err := t.Store.ZaloTokens(ctx)
 	if err != nil {
 		return Pair{}, fmt.Errorf("zalo: read the token pair: %w", err)
+	}
+	if again, err := t.restore(ctx, refresh, disconnected); err != nil {
+		return Pair{}, err
+	} else if again {
+		if access, refresh, expires, disconnected, err = t.Store.ZaloTokens(ctx); err != nil {
+			return Pair{}, fmt.Errorf("zalo: read the token pair: %w", err)
+		}
 	}
 	switch {
 	case refresh == "":
@@ -299,6 +322,58 @@ func (t *Tokens) load(ctx context.Context) (Pair, error) {
 	}
 	t.mu.Unlock()
 	return p, nil
+}
+
+// restore writes again the pair this process refreshed and stored, when the
+// store holds the refresh token it spent for it (refresh): Redis forgot the
+// write (a crash within appendfsync's second, a failover), and Zalo would
+// refuse that token. A disconnected mark another replica set after Zalo
+// refused it is cleared by the write. It reports whether it tried (the
+// store is then to be read again).
+func (t *Tokens) restore(ctx context.Context, refresh, disconnected string) (bool, error) {
+	t.mu.Lock()
+	s := t.stored
+	t.mu.Unlock()
+	if s == nil || refresh == "" || refresh != s.old {
+		return false, nil
+	}
+	wrote, err := t.Store.ReplaceZaloTokens(ctx, s.old, s.pair.Access, s.pair.Refresh, s.pair.Expires)
+	if err != nil {
+		return true, fmt.Errorf("zalo: store again the token pair the store forgot: %w", err)
+	}
+	if wrote {
+		t.logger().Warn("zalo: the store had lost the refreshed token pair (Redis forgot its last writes); stored it again",
+			"expires", s.pair.Expires, "was_marked_disconnected", disconnected != "")
+	}
+	return true, nil
+}
+
+// checkStored looks, at most every storeCheckEvery and by one caller at a
+// time, whether the store went back to the refresh token this process spent,
+// and writes the pair again if so (restore).
+func (t *Tokens) checkStored(ctx context.Context) {
+	now := t.now()
+	t.mu.Lock()
+	due := t.stored != nil && !t.checking && !now.Before(t.checkedAt.Add(storeCheckEvery))
+	if due {
+		t.checking, t.checkedAt = true, now
+	}
+	t.mu.Unlock()
+	if !due {
+		return
+	}
+	defer func() {
+		t.mu.Lock()
+		t.checking = false
+		t.mu.Unlock()
+	}()
+	_, refresh, _, disconnected, err := t.Store.ZaloTokens(ctx)
+	if err == nil {
+		_, err = t.restore(ctx, refresh, disconnected)
+	}
+	if err != nil {
+		t.logger().Debug("zalo: look whether the store kept the refreshed pair", "err", err)
+	}
 }
 
 // disconnected forgets the pair, logs the news once (ERROR) and returns
@@ -427,6 +502,7 @@ func (t *Tokens) refreshLocked(ctx context.Context, seen Pair) (Pair, error) {
 	t.mu.Lock()
 	t.cur = np
 	t.retryAt = time.Time{}
+	t.stored, t.checkedAt = &unsaved{old: cur.Refresh, pair: np}, t.now()
 	t.mu.Unlock()
 	t.logger().Info("zalo: access token refreshed", "expires", np.Expires)
 	return np, nil

@@ -636,3 +636,89 @@ func TestZaloExchange(t *testing.T) {
 		}
 	}
 }
+
+// forget puts the store back to p, as Redis does when it forgets its last
+// second of writes (a crash under appendfsync everysec, or a failover to a
+// replica that had not got them): the pair this process refreshed is gone,
+// and the refresh token it spent, which Zalo now refuses, is back.
+func (s *memStore) forget(p zalo.Pair) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.p, s.disconnected = p, ""
+}
+
+// Redis forgets the pair a replica refreshed and stored. That replica
+// still has it and writes it back when it next reads the store, instead of
+// presenting the spent refresh token (which would disconnect the OA until
+// someone linked it again).
+func TestZaloStoreThatForgotTheRefreshedPair(t *testing.T) {
+	const storeCheckEvery = time.Minute // zalo's
+	setup := func(t *testing.T) (*fixture, *zalo.Tokens, zalo.Pair, zalo.Pair) {
+		f := newFixture(t)
+		old := f.link(10 * time.Minute) // within EarlyBy: the first Token refreshes
+		r := f.replica()
+		tok, err := r.Token(t.Context())
+		if err != nil || tok == old.Access {
+			t.Fatalf("first Token = %q, %v; want a refreshed token", tok, err)
+		}
+		refreshed, _ := f.store.pair()
+		f.store.forget(old)
+		return f, r, old, refreshed
+	}
+
+	t.Run("the replica that refreshed reads first", func(t *testing.T) {
+		f, r, old, refreshed := setup(t)
+		// Near the refreshed token's expiry it reads the store: it finds
+		// the token it spent, writes its pair back, and refreshes with it.
+		f.clock.Add(refreshed.Expires.Sub(f.clock.Now()) - 30*time.Minute)
+		tok, err := r.Token(t.Context())
+		if err != nil {
+			t.Fatalf("Token after the store forgot: %v", err)
+		}
+		if tok == old.Access || tok == refreshed.Access {
+			t.Errorf("Token = %q, want a token refreshed from the kept pair", tok)
+		}
+		if n, refused := f.oauth.counts(); n != 2 || refused != 0 {
+			t.Errorf("%d refreshes, %d refused; want 2, 0 (the spent token never presented)", n, refused)
+		}
+		if p, disc := f.store.pair(); p.Access != tok || disc != "" {
+			t.Errorf("store holds %q (disconnected %q), want %q", p.Access, disc, tok)
+		}
+		if !strings.Contains(f.logText(), "level=WARN msg=\"zalo: the store had lost the refreshed token pair") {
+			t.Errorf("no warning logged:\n%s", f.logText())
+		}
+	})
+
+	t.Run("another replica presents the spent token first", func(t *testing.T) {
+		f, r, _, refreshed := setup(t)
+		q := f.replica()
+		told := make(chan string, 10)
+		q.OnDisconnect = func(_ context.Context, reason string) { told <- reason }
+		if _, err := q.Token(t.Context()); !errors.Is(err, zalo.ErrDisconnected) {
+			t.Fatalf("other replica's Token = %v, want ErrDisconnected (Zalo refused the spent token)", err)
+		}
+		select {
+		case <-told:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the coordinators were not told of the disconnection")
+		}
+		// The replica that refreshed still uses its token from memory; within
+		// a minute it looks at the store, finds the spent token and writes
+		// its pair back, which clears the mark.
+		f.clock.Add(storeCheckEvery)
+		tok, err := r.Token(t.Context())
+		if err != nil || tok != refreshed.Access {
+			t.Fatalf("Token of the replica that refreshed: %q, %v; want its token from memory", tok, err)
+		}
+		if p, disc := f.store.pair(); disc != "" || p.Refresh != refreshed.Refresh {
+			t.Errorf("store after the look: disconnected %q, refreshed pair back %v", disc, p.Refresh == refreshed.Refresh)
+		}
+		// The other replica reads the repaired store.
+		if got, err := q.Token(t.Context()); err != nil || got != tok {
+			t.Errorf("other replica's Token = %q, %v; want %q", got, err, tok)
+		}
+		if n, refused := f.oauth.counts(); n != 1 || refused != 1 {
+			t.Errorf("%d refreshes, %d refused; want 1, 1 (the other replica's try of the spent token)", n, refused)
+		}
+	})
+}
