@@ -274,10 +274,10 @@ func (k Keys) Dedupe(hamlet, pseudonym, effectID string) string {
 // Work is ZSET resident → unix ms of the oldest unapplied commit, no TTL,
 // global; ZADD NX by Commit, ZREM by ApplyEffects when the resident's effects
 // list is empty, read by Sweep.
-// Lost second: rolls back with the effects list (one node, without
-// Options.WaitReplicas: see OutboxIndex), so an effect that comes back is
-// listed here again and found by Sweep. With WaitReplicas, or on a
-// Cluster, effects can be kept while their entry here is lost: they wait
+// Lost second: rolls back with the effects list on one node (the add
+// shares the commit's MULTI/EXEC, with or without Options.WaitReplicas),
+// so an effect that comes back is listed here again and found by Sweep. On
+// a Cluster, effects can be kept while their entry here is lost: they wait
 // for the resident's next turn, which applies them.
 func (k Keys) Work() string { return k.prefix + ":work" }
 
@@ -290,13 +290,11 @@ func (k Keys) Work() string { return k.prefix + ":work" }
 // as its push, and the finish removes it in the script that empties the
 // outbox, so any earlier state that has replies waiting has the resident
 // here: the recovery scan (delivery.Core, every RecoverEvery) drains them.
-// Not stuck: TestRolledBackFinishIsNotSentAgainNorStuck. Not so with
-// Options.WaitReplicas (REDIS_WAIT_REPLICAS) on one node, where the add
-// follows the commit's script in a pipeline: a lost second can end between
-// them, and the replies then wait, unindexed, for the resident's next
-// commit (stuck until they write again). On a Cluster the index's node may
-// likewise have lost the add while the outbox's kept the push. Nothing
-// repairs either but the resident's next commit.
+// Not stuck: TestRolledBackFinishIsNotSentAgainNorStuck. With
+// Options.WaitReplicas (REDIS_WAIT_REPLICAS) the add keeps its MULTI/EXEC
+// (WAIT follows the EXEC). On a Cluster the index's node may have lost the
+// add while the outbox's kept the push: nothing repairs that but the
+// resident's next commit.
 func (k Keys) OutboxIndex() string { return k.prefix + ":outboxes" }
 
 // RetentionCursor is HASH Redis node address → SCAN cursor, no TTL,
