@@ -32,17 +32,42 @@ func (r *Redis) Enqueue(ctx context.Context, resident string, replies ...flows.R
 		}
 		vals = append(vals, raw)
 	}
-	// Index first, as Commit does: a crash after it leaves a harmless entry.
-	if err := r.c.ZAddNX(ctx, r.keys.OutboxIndex(), redis.Z{Score: now, Member: resident}).Err(); err != nil {
+	z := redis.Z{Score: now, Member: resident}
+	if _, cluster := r.c.(*redis.ClusterClient); !cluster {
+		// One node: the index and the push in one MULTI/EXEC, as Commit
+		// does, so no sender can empty the outbox and drop the resident
+		// from the index between them.
+		_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.ZAddNX(ctx, r.keys.OutboxIndex(), z)
+			p.RPush(ctx, r.keys.Outbox(resident), vals...)
+			p.PExpire(ctx, r.keys.Outbox(resident), OutboxTTL)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("store: enqueue for %s: %w", resident, err)
+		}
+		return nil
+	}
+	// A cluster (the index and the outbox on different nodes): index
+	// first, as Commit does, so that a crash after it leaves a harmless
+	// entry; and again when the push filled an empty outbox, since a
+	// sender that emptied it may have dropped the resident in between.
+	if err := r.c.ZAddNX(ctx, r.keys.OutboxIndex(), z).Err(); err != nil {
 		return fmt.Errorf("store: enqueue for %s: %w", resident, err)
 	}
+	var pushed *redis.IntCmd
 	_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.RPush(ctx, r.keys.Outbox(resident), vals...)
+		pushed = p.RPush(ctx, r.keys.Outbox(resident), vals...)
 		p.PExpire(ctx, r.keys.Outbox(resident), OutboxTTL)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("store: enqueue for %s: %w", resident, err)
+	}
+	if pushed.Val() == int64(len(vals)) {
+		if err := r.c.ZAddNX(ctx, r.keys.OutboxIndex(), z).Err(); err != nil {
+			return fmt.Errorf("store: enqueue for %s: index: %w", resident, err)
+		}
 	}
 	return nil
 }
