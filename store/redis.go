@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -377,6 +378,9 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 	fail := func(err error) (string, int64, error) {
 		return "", 0, fmt.Errorf("store: commit %s: %w", c.Resident, err)
 	}
+	if strings.ContainsAny(c.Session.Token, "\"\\") || strings.ContainsAny(c.ExpectToken, "\"\\") {
+		return fail(errors.New("a session token with a quote or a backslash"))
+	}
 	s := c.Session
 	s.Version = c.Expect + 1
 	session, err := json.Marshal(s)
@@ -537,7 +541,9 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 		held.released.Store(true)
 	}
 	switch {
-	case res == 2 && !atomic:
+	case (res == 2 || res == 3 && len(c.Outbox) > 0) && !atomic:
+		// (3: this write was sent again, and whether it filled the outbox
+		// is not known.)
 		// The replies went into an empty outbox: a sender that emptied it
 		// may have removed the resident from the index since the ZADD above
 		// (see unindexOutbox). Index it again now that the replies are there.
@@ -606,12 +612,13 @@ func (r *Redis) commitTxWait(ctx context.Context, script *redis.Script, indexCmd
 	eval = append(eval, args...)
 	for try := 0; ; try++ {
 		var exec, wait *redis.Cmd
+		var queued []*redis.Cmd
 		_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-			p.Do(ctx, "MULTI")
+			queued = append(queued, p.Do(ctx, "MULTI"))
 			for _, a := range indexCmds {
-				p.Do(ctx, a...)
+				queued = append(queued, p.Do(ctx, a...))
 			}
-			p.Do(ctx, eval...)
+			queued = append(queued, p.Do(ctx, eval...))
 			exec = p.Do(ctx, "EXEC")
 			wait = p.Do(ctx, "WAIT", r.opts.WaitReplicas, r.opts.WaitTimeout.Milliseconds())
 			return nil
@@ -621,7 +628,14 @@ func (r *Redis) commitTxWait(ctx context.Context, script *redis.Script, indexCmd
 		}
 		answers, xerr := exec.Slice()
 		if xerr != nil {
-			return nil, 0, xerr // EXECABORT (a replica's READONLY, a full memory) and the like: nothing ran
+			// EXECABORT (a demoted master's READONLY, a full memory) and
+			// the like: nothing ran. Its cause is a queued command's answer.
+			for _, q := range queued {
+				if q.Err() != nil {
+					return nil, 0, fmt.Errorf("%w (%v)", xerr, q.Err())
+				}
+			}
+			return nil, 0, xerr
 		}
 		if len(answers) != len(indexCmds)+1 {
 			return nil, 0, fmt.Errorf("EXEC answered %d results for %d commands", len(answers), len(indexCmds)+1)
@@ -656,7 +670,8 @@ func (r *Redis) commitClusterWait(ctx context.Context, script *redis.Script, ind
 			return nil, fmt.Errorf("index: %w", err)
 		}
 	}
-	master, err := r.c.(*redis.ClusterClient).MasterForKey(ctx, keys[0])
+	cc := r.c.(*redis.ClusterClient)
+	master, err := cc.MasterForKey(ctx, keys[0])
 	if err != nil {
 		return nil, err
 	}
@@ -675,6 +690,17 @@ func (r *Redis) commitClusterWait(ctx context.Context, script *redis.Script, ind
 				return nil, err
 			}
 			continue
+		}
+		if moved := redis.HasErrorPrefix(run.Err(), "MOVED") || redis.HasErrorPrefix(run.Err(), "ASK"); moved {
+			// The slot moved (a resharding, a failover the client has not
+			// seen yet): the cluster client follows it, without the wait
+			// for this commit (nothing ran on this node).
+			cc.ReloadState(ctx)
+			if run = script.Run(ctx, cc, keys, args...); run.Err() != nil {
+				return nil, run.Err()
+			}
+			r.shortWait(0, errors.New("slot moved"))
+			return run, nil
 		}
 		if run.Err() != nil {
 			return nil, run.Err()

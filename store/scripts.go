@@ -88,10 +88,11 @@ return 0
 //
 // It returns 0 when the stored version is not Expect, 2 when committed and
 // the replies went into an empty outbox (Commit then indexes the resident
-// again, see Keys.OutboxIndex), 1 when committed otherwise. The lock is
+// again, see Keys.OutboxIndex), 1 when committed otherwise, 3 when this
+// very write was done before (sent again: see commitVersionLua). The lock is
 // released only by a write that happened, and only if it still holds the
 // token.
-var commitScript = newScript("commit", commitVersionLua("0")+commitWriteLua(7)+`
+var commitScript = newScript("commit", commitVersionLua("0", "3")+commitWriteLua(7)+`
 if ARGV[6] ~= '' and redis.call('GET', KEYS[4]) == ARGV[6] then
   redis.call('DEL', KEYS[4])
 end
@@ -112,17 +113,19 @@ return 1
 //	ARGV[8 .. 7+n] the replies, JSON
 //	ARGV[8+n ..] the effects, JSON
 //
-// It returns {code, effects waiting}: code -1 when the lock is held, -2
-// when the update id was processed, 0 when the version moved (nothing
-// written), else as commitScript's answer.
-var fastCommitScript = newScript("fastcommit", `
+// It returns {code, effects waiting}: 0 when the version moved, -1 when
+// the lock is held, -2 when the update id was processed (nothing written),
+// 3 when this write was done before (its lock, if it took one, is still
+// its own: effects waiting then), else as commitScript's answer.
+var fastCommitScript = newScript("fastcommit", commitVersionLua("{0, 0}",
+	"{3, redis.call('GET', KEYS[4]) == ARGV[6] and redis.call('LLEN', KEYS[3]) or 0}")+`
 if redis.call('EXISTS', KEYS[4]) == 1 then
   return {-1, 0}
 end
 if KEYS[5] and redis.call('EXISTS', KEYS[5]) == 1 then
   return {-2, 0}
 end
-`+commitVersionLua("{0, 0}")+commitWriteLua(8)+`
+`+commitWriteLua(8)+`
 local waiting = redis.call('LLEN', KEYS[3])
 if waiting > 0 then
   redis.call('SET', KEYS[4], ARGV[6], 'PX', ARGV[7])
@@ -136,25 +139,39 @@ return {1, waiting}
 // commitVersionLua ends the script with the answer stale when the stored
 // session is not the one the caller loaded: ARGV[1] is its version and its
 // token, "<version>:<token>" ("0:" for no session). The version alone could
-// repeat after Redis forgot a write (flows.Session.Token).
-func commitVersionLua(stale string) string {
+// repeat after Redis forgot a write (flows.Session.Token). It ends it with
+// the answer already when the stored session is the one this very write
+// stores (ARGV[2], its version and token): the same write sent again
+// (go-redis sends a command or pipeline again when its answer was lost)
+// wrote it the first time, and must not be taken for another writer's.
+func commitVersionLua(stale, already string) string {
 	return `
+local function ident(json)
+  -- The session's JSON starts with its version and token (flows.Session's
+  -- first fields): read them there rather than decode the whole session.
+  local v, t = string.match(json, '^{"v":(%d+),"tok":"([^"\\]*)"')
+  if not v then
+    if string.find(json, '^{"v":%d+,"tok":') then
+      v = nil -- a token with escapes: decode below
+    else
+      v, t = string.match(json, '^{"v":(%d+)[,}]'), ''
+    end
+  end
+  if not v then
+    local d = cjson.decode(json)
+    v, t = tostring(tonumber(d.v) or 0), d.tok or ''
+  end
+  return v .. ':' .. t
+end
 local cur = redis.call('GET', KEYS[1])
 local id = '0:'
 if cur then
-  -- The session's JSON starts with its version and token (flows.Session's
-  -- first fields): read them there rather than decode the whole session.
-  local v, t = string.match(cur, '^{"v":(%d+),"tok":"(%x*)"')
-  if not v then
-    v, t = string.match(cur, '^{"v":(%d+)[,}]'), ''
-  end
-  if not v then
-    local d = cjson.decode(cur)
-    v, t = tostring(tonumber(d.v) or 0), d.tok or ''
-  end
-  id = v .. ':' .. t
+  id = ident(cur)
 end
 if id ~= ARGV[1] then
+  if cur and id == ident(ARGV[2]) and not string.find(id, ':$') then
+    return ` + already + `
+  end
   return ` + stale + `
 end
 `

@@ -184,8 +184,10 @@ func parseConfig(raw map[string]string) (config, error) {
 		return c, usagef("REDIS_WAIT_REPLICAS: %q: give how many replicas a commit waits for, 0 to 16", raw["REDIS_WAIT_REPLICAS"])
 	}
 	c.WaitTimeout, err = time.ParseDuration(strings.TrimSpace(raw["REDIS_WAIT_TIMEOUT"]))
-	if err != nil || c.WaitTimeout < time.Millisecond || c.WaitTimeout > 10*time.Second {
-		return c, usagef("REDIS_WAIT_TIMEOUT: %q: give a duration from 1ms to 10s, such as 250ms", raw["REDIS_WAIT_TIMEOUT"])
+	// Under the client's 3 s read timeout, with room for the write itself:
+	// a longer WAIT would read as a lost answer.
+	if err != nil || c.WaitTimeout < time.Millisecond || c.WaitTimeout > 2*time.Second {
+		return c, usagef("REDIS_WAIT_TIMEOUT: %q: give a duration from 1ms to 2s, such as 250ms", raw["REDIS_WAIT_TIMEOUT"])
 	}
 	c.DataKey = raw["DATA_KEY"]
 	c.LogLevel = strings.ToLower(raw["LOG_LEVEL"])

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -163,5 +166,75 @@ func BenchmarkCommitWait(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// loseAnswer is a connection whose next read after a write containing
+// marker fails once: the command ran on the server and its answer is
+// lost, so go-redis sends it again on a new connection.
+type loseAnswer struct {
+	net.Conn
+	armed  *atomic.Bool
+	marker string
+	lose   bool
+}
+
+func (c *loseAnswer) Write(p []byte) (int, error) {
+	if c.armed.Load() && strings.Contains(strings.ToLower(string(p)), c.marker) {
+		c.lose = c.armed.CompareAndSwap(true, false)
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *loseAnswer) Read(p []byte) (int, error) {
+	if c.lose {
+		time.Sleep(50 * time.Millisecond) // the server has run the commands
+		_ = c.Conn.Close()
+		return 0, io.EOF
+	}
+	return c.Conn.Read(p)
+}
+
+// A commit whose answer is lost is sent again by go-redis, with or
+// without REDIS_WAIT_REPLICAS: the second send finds the first one's write
+// and the commit succeeds, once (it was taken for another writer's and the
+// turn ran twice).
+func TestCommitSentAgainIsDoneOnce(t *testing.T) {
+	srv := startRedis(t)
+	for _, waits := range []int{0, 1} {
+		var armed atomic.Bool
+		client := redis.NewClient(&redis.Options{Addr: srv.Addr, Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &loseAnswer{Conn: c, armed: &armed, marker: "evalsha"}, nil
+		}})
+		trips := &store.RoundTrips{}
+		client.AddHook(trips)
+		st := store.New(client, store.Options{Prefix: "again:v1:" + strconv.Itoa(waits), DataKey: []byte("k"),
+			WaitReplicas: waits, WaitTimeout: 5 * time.Millisecond})
+		if err := st.LoadScripts(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		armed.Store(true)
+		err := st.Commit(t.Context(), flows.Commit{Resident: "tg:1", Session: flows.Session{Token: flows.NewToken()},
+			UpdateID: "u1", Outbox: []flows.Reply{{ID: "u1#0", Text: "x"}}})
+		if armed.Load() {
+			t.Fatalf("waits=%d: the answer was not lost: the test proves nothing", waits)
+		}
+		// Without WAIT the commit is a MULTI/EXEC, which go-redis does not
+		// send again: the lost answer is an error (the platform delivers
+		// the update again, found processed). With WAIT it is sent again.
+		if err != nil && waits > 0 {
+			t.Errorf("waits=%d: a commit sent again: %v", waits, err)
+		}
+		if out, err := st.Outbox(t.Context(), "tg:1"); err != nil || len(out) != 1 {
+			t.Errorf("waits=%d: %d replies in the outbox (%v), want 1", waits, len(out), err)
+		}
+		if s, err := st.Session(t.Context(), "tg:1"); err != nil || s.Version != 1 {
+			t.Errorf("waits=%d: session %+v (%v), want version 1", waits, s, err)
+		}
+		_ = client.Close()
 	}
 }

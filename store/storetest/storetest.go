@@ -348,6 +348,44 @@ func testCommitTokens(t *testing.T, s *store.Redis) {
 	if _, err := s.CommitUnlocked(ctx, mine); err != nil {
 		t.Fatalf("commit without the lock on version 1 and its token: %v", err)
 	}
+	// The same write sent again (go-redis sends a command again when its
+	// answer was lost) finds itself done: no stale error, nothing written
+	// twice.
+	again := flows.Commit{Resident: res, Expect: 2, ExpectToken: "dddd", Session: flows.Session{Token: "t-2_x"}, UpdateID: "tg:3",
+		Outbox: []flows.Reply{{ID: "tg:3#0", Text: "x"}}}
+	for i := range 2 {
+		if err := s.Commit(ctx, again); err != nil {
+			t.Fatalf("the same commit, sent %d times: %v", i+1, err)
+		}
+	}
+	if out, err := s.Outbox(ctx, res); err != nil || len(out) != 1 {
+		t.Errorf("the same commit sent twice left %d replies (%v), want 1", len(out), err)
+	}
+	fastAgain := flows.Commit{Resident: res, Expect: 3, ExpectToken: "t-2_x", Session: flows.Session{Token: "ffff"}, UpdateID: "tg:4",
+		Effects: []flows.Effect{{Kind: flows.EffectStarted, Flow: "ewallet", Hamlet: "h1", At: t0}}}
+	unlock, err := s.CommitUnlocked(ctx, fastAgain)
+	if err != nil || unlock == nil {
+		t.Fatalf("a commit without the lock, effects waiting: unlock %v, %v", unlock != nil, err)
+	}
+	// Sent again (here with another lock token than go-redis's own resend
+	// would carry): done, not locked, not a duplicate.
+	if _, err := s.CommitUnlocked(ctx, fastAgain); err != nil {
+		t.Fatalf("the same commit without the lock, sent again: %v", err)
+	}
+	if err := s.ApplyEffects(ctx, res); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if n, err := s.Client().LLen(ctx, s.Keys().Effects(res)).Result(); err != nil || n != 0 {
+		t.Errorf("the same commit without the lock sent twice left %d effects (%v)", n, err)
+	}
+	// A write that is not the same, under the same version, stays stale.
+	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: 3, ExpectToken: "t-2_x", Session: flows.Session{Token: "gggg"}}); !errors.Is(err, flows.ErrStale) {
+		t.Fatalf("another commit on version 3: %v, want ErrStale", err)
+	}
+	if err := s.Commit(ctx, flows.Commit{Resident: res, Expect: 4, ExpectToken: "ffff", Session: flows.Session{Token: `a"b`}}); err == nil {
+		t.Error("a token with a quote was written")
+	}
 	// A session whose fields are in another order is decoded whole.
 	if err := s.Client().Set(ctx, s.Keys().Session(res), `{"lang":"vi","tok":"eeee","v":7}`, 0).Err(); err != nil {
 		t.Fatal(err)
