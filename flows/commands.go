@@ -1,6 +1,9 @@
 package flows
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 func (t *turn) command(cmd, args string) error {
 	switch strings.ToLower(cmd) {
@@ -74,6 +77,18 @@ func (t *turn) command(cmd, args string) error {
 	return t.redraw()
 }
 
+// maxAhead bounds how far past the clock a keyboard's number can run:
+// keyboards drawn within one second take the numbers after it.
+const maxAhead = 1000
+
+// doubleTap reports whether a tap at now, on the keyboard the tap at last
+// replaced, is the second tap of a double tap: within DoubleTap of it,
+// counted in whole seconds (a stored Seen keeps whole seconds), so the
+// window is DoubleTap to DoubleTap plus one second.
+func doubleTap(last, now time.Time) bool {
+	return now.Truncate(time.Second).Sub(last.Truncate(time.Second)) <= DoubleTap
+}
+
 // lostKeyboards is how many keyboards after the one tapped a resident
 // may have seen from writes the store forgot (Result.LostWrite): about a
 // second of writes, a few turns at most.
@@ -107,13 +122,15 @@ func (t *turn) choice(data string) error {
 		}
 	}
 	if seq, ok := choiceSeq(data); ok {
-		if seq != 0 && seq == t.s.KeyboardPrev && t.now.Sub(t.lastSeen) < DoubleTap {
+		if seq != 0 && seq == t.s.KeyboardPrev && doubleTap(t.lastSeen, t.now) {
 			// The second tap of a double tap on the screen the first one
 			// replaced: it was acted on once, and nothing more is said.
 			t.doubleTap = true
 			return nil
 		}
-		if seq > t.s.KeyboardSeq {
+		// A keyboard numbered past the session's, but no further than a
+		// keyboard drawn now could be (forged data is a plain old tap).
+		if seq > t.s.KeyboardSeq && seq <= max(t.s.KeyboardSeq, nextKeyboard(t.s))+maxAhead {
 			// A keyboard this session never drew: the store forgot writes
 			// whose replies the resident saw. The keyboards drawn from now
 			// on are numbered past it (and past a few more it may have

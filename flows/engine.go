@@ -125,8 +125,10 @@ func (e *Engine) Handle(s Session, in Input, now time.Time) (Result, error) {
 	}
 	switch {
 	case t.doubleTap:
-		// KeyboardPrev stays: a third tap is the same double tap.
-	case t.s.KeyboardSeq != seq:
+		// Nothing changes: KeyboardPrev stays, and Seen stays the first
+		// tap's, so the window does not slide with more taps.
+		t.s.Seen = t.lastSeen
+	case t.s.KeyboardSeq != seq && in.Kind == InputChoice:
 		t.s.KeyboardPrev = seq
 	default:
 		t.s.KeyboardPrev = 0

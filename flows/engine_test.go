@@ -374,27 +374,52 @@ func TestStaleButton(t *testing.T) {
 }
 
 // A second tap on the screen a tap has just replaced is a double tap:
-// nothing changes and nothing is said. Later than DoubleTap, or on an older
-// screen, it is a tap on an old button.
+// nothing changes and nothing is said. The window is counted from the
+// first tap (more taps do not slide it), in whole seconds; later, it is a
+// tap on an old button.
 func TestDoubleTapIsIgnored(t *testing.T) {
 	c := newConv(t)
 	onboard(c)
 	c.tap("demo.title")
 	phone := c.lastButtons()
-	c.now = flowstest.T0.Add(24 * time.Hour)
+	first := flowstest.T0.Add(24*time.Hour + 900*time.Millisecond) // x.9 s
+	c.now = first
 	c.send(flows.Input{Kind: flows.InputChoice, Data: phone[0].Data}) // android
 	step := c.s.Active.Step
-	for i, wait := range []time.Duration{time.Second, time.Second} {
-		c.now = c.now.Add(wait - time.Minute) // send adds a minute
+	for _, after := range []time.Duration{2200 * time.Millisecond, 3 * time.Second} {
+		c.now = first.Add(after)
 		res := c.send(flows.Input{Kind: flows.InputChoice, Data: phone[0].Data})
-		if len(res.Replies) != 0 || res.Stale || res.LostWrite || c.s.Active.Step != step {
-			t.Fatalf("tap %d on the screen just replaced, %v later: replies %v, stale %v, step %q (want none, false, %q)",
-				i+2, wait, texts(res), res.Stale, c.s.Active.Step, step)
+		if len(res.Replies) != 0 || res.Stale || res.LostWrite || c.s.Active.Step != step || c.s.OldTaps != 0 {
+			t.Fatalf("a tap on the screen just replaced, %v after the first: replies %v, stale %v, step %q (want none, false, %q)",
+				after, texts(res), res.Stale, c.s.Active.Step, step)
 		}
 	}
-	c.now = c.now.Add(flows.DoubleTap - time.Minute)
+	c.now = first.Add(4500 * time.Millisecond)
 	res := c.send(flows.Input{Kind: flows.InputChoice, Data: phone[0].Data})
-	check(t, "a tap on the replaced screen after DoubleTap", []string{"common.stale_button", "demo.install"}, texts(res))
+	check(t, "a tap on the replaced screen 4.5 s after the first", []string{"common.stale_button", "demo.install"}, texts(res))
+}
+
+// A resident forgotten (/forget, retention) and met again gets keyboards
+// numbered past every one they were shown: a button of an old message is
+// an old button, neither a new screen's nor a lost write.
+func TestOldButtonsAfterForgetting(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	old := c.lastButtons()[0].Data
+	c.s = flows.Session{} // forgotten
+	c.now = c.now.Add(time.Hour)
+	onboard(c)
+	res := c.send(flows.Input{Kind: flows.InputChoice, Data: old})
+	if !res.Stale || res.LostWrite {
+		t.Errorf("a button from before /forget: stale %v, lost write %v; want an old button", res.Stale, res.LostWrite)
+	}
+	// Forged data far ahead is an old button too, and leaves the numbers.
+	seq := c.s.KeyboardSeq
+	res = c.send(flows.Input{Kind: flows.InputChoice, Data: "9223372036854775000.1"})
+	if !res.Stale || res.LostWrite || c.s.KeyboardSeq <= seq || c.s.KeyboardSeq > seq+1000 {
+		t.Errorf("forged data: stale %v, lost write %v, keyboards %d → %d", res.Stale, res.LostWrite, seq, c.s.KeyboardSeq)
+	}
 }
 
 // Taps on old buttons are counted in a row, and the OldTapsWarn-th says

@@ -1,5 +1,7 @@
 package flows
 
+import "time"
+
 func (t *turn) text(id string, data map[string]any) string {
 	s, err := t.e.Loc.Localize(t.s.Lang, id, data)
 	if err != nil {
@@ -30,12 +32,29 @@ func (t *turn) keyboardImage(id string, data map[string]any, image string, cs []
 	t.pending = append(t.pending, Reply{Text: t.text(id, data), Image: image, Buttons: SetKeyboard(&t.s, cs)})
 }
 
+// keyboardEpoch starts the clock keyboards are numbered by.
+var keyboardEpoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// nextKeyboard is the number of s's next keyboard: one more than the last,
+// and at least the seconds from keyboardEpoch to the resident's last input
+// (Seen). Numbers from the clock never repeat across a lost session: a
+// resident forgotten (/forget, retention) and met again, or one whose last
+// writes Redis forgot, gets keyboards numbered past every one they were
+// shown before, so an old message's button never acts as a new one's.
+func nextKeyboard(s Session) int {
+	n := s.KeyboardSeq + 1
+	if !s.Seen.IsZero() {
+		n = max(n, int(s.Seen.Sub(keyboardEpoch)/time.Second))
+	}
+	return n
+}
+
 // SetKeyboard makes cs the resident's current keyboard: each button gets a
 // short token ("<keyboard number>.<position>") for its callback data, so a
 // tap on an older keyboard is recognised. It returns the buttons to show.
 // A Private label is shown but not kept in the session.
 func SetKeyboard(s *Session, cs []Choice) []Choice {
-	s.KeyboardSeq++
+	s.KeyboardSeq = nextKeyboard(*s)
 	for i := range cs {
 		cs[i].Data = choiceData(s.KeyboardSeq, i)
 	}
