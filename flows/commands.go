@@ -143,8 +143,40 @@ func (t *turn) choice(data string) error {
 	// A button of an earlier screen: refused, and the current screen drawn
 	// again; the channel may take the tapped message's buttons off.
 	t.res.Stale = true
+	kb, seq := t.s.Keyboard, t.s.KeyboardSeq
 	t.say("common.stale_button", nil)
-	return t.redraw()
+	if err := t.redraw(); err != nil {
+		return err
+	}
+	t.keepKeyboard(kb, seq)
+	return nil
+}
+
+// keepKeyboard gives the keyboard just drawn the number seq when it is kb
+// again, button for button: every copy of the current screen the resident
+// may be looking at stays current. (Numbered anew, the copy they see goes
+// old as the copy drawn again is still on its way: at Telegram's pace of a
+// message a second, a resident who taps a second after each screen would
+// tap old buttons for ever.)
+func (t *turn) keepKeyboard(kb []Choice, seq int) {
+	cur := t.s.Keyboard
+	if len(kb) == 0 || len(cur) != len(kb) || len(t.pending) == 0 {
+		return
+	}
+	for i := range kb {
+		if kb[i].Label != cur[i].Label || kb[i].Action != cur[i].Action || kb[i].Contact != cur[i].Contact {
+			return
+		}
+	}
+	last := &t.pending[len(t.pending)-1]
+	if len(last.Buttons) != len(cur) {
+		return
+	}
+	t.s.KeyboardSeq = seq
+	for i := range cur {
+		cur[i].Data = choiceData(seq, i)
+		last.Buttons[i].Data = cur[i].Data
+	}
 }
 
 // act performs a button's action.
