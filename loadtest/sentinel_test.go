@@ -73,4 +73,3 @@ func TestSentinelFailoverKillRestart(t *testing.T) {
 		}
 	}
 }
-
