@@ -237,7 +237,10 @@ func (r *runner) chaos(ctx context.Context, o ChaosOptions) error {
 				break
 			}
 			up := time.Now()
-			ev.to = up.Add(time.Second)
+			// The state it came back with may hold locks taken in the lost
+			// second (a resident's turn or send lock): they hold until they
+			// expire, the store's LockTTL.
+			ev.to = up.Add(botLockTTL)
 			lost := fmt.Sprintf("its AOF cut back to its size %s before (%d bytes: what a power cut loses under appendfsync everysec; SIGKILL alone loses nothing written)", secs(o.AOFLoss), cut)
 			if o.AOFLoss == 0 {
 				lost = "its AOF as SIGKILL left it"
@@ -418,13 +421,16 @@ func (r *runner) chaosWalk(ctx context.Context, cr *chaosResident, reps *replica
 			retap = true
 			continue
 		}
-		// The resident reads, then looks at everything that came since the
-		// tap and taps the newest screen: an answer that came late and the
-		// answer to the tap made again may both be there.
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(o.Think):
+		// The guide's end is reached when it shows; otherwise the resident
+		// reads, then looks at everything that came since the tap and taps
+		// the newest screen: an answer that came late and the answer to
+		// the tap made again may both be there.
+		if !slices.ContainsFunc(r.api.ChatLog(cr.Chat, from), func(e Entry) bool { return strings.HasPrefix(e.Text, guideDoneText) }) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(o.Think):
+			}
 		}
 		answer := r.api.ChatLog(cr.Chat, from)
 		from += len(answer)
