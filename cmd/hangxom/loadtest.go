@@ -35,7 +35,7 @@ func runLoadtest(ctx context.Context, e *environ, args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile (the residents, the fake, the report phase) to a file")
 	pprofAt := fs.String("bot-pprof", "", "a loopback address for the bot's profiler (PPROF_LISTEN), to profile it under load")
 	bin := fs.String("bot-bin", "", "the hangxom binary to run as the bot (default: this one)")
-	chaos := fs.String("chaos", strings.Join(loadtest.ChaosEvents, ","), "the chaos phase's events, comma-separated, run in this order whatever the order given: failover (SENTINEL FAILOVER), kill-master (SIGKILL of the master, its AOF cut back --chaos-aof-loss, restarted at once), kill-bot (SIGKILL of one serve replica, restarted 1 s later)")
+	chaos := fs.String("chaos", strings.Join(loadtest.DefaultChaos, ","), "the chaos phase's events, comma-separated, run in this order whatever the order given: failover (SENTINEL FAILOVER), kill-master (SIGKILL of the master, its AOF cut back --chaos-aof-loss, restarted at once), kill-bot (SIGKILL of one serve replica, restarted 1 s later), double-tap (no fault: each resident taps their next button twice at once)")
 	chaosResidents := fs.Int("chaos-residents", 15, "residents of the chaos phase, each walking one guide to its end")
 	chaosFirst := fs.Duration("chaos-first", 5*time.Second, "the chaos phase's first event, after the residents start")
 	chaosGap := fs.Duration("chaos-gap", 6*time.Second, "time between the chaos phase's events")
