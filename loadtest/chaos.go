@@ -86,11 +86,11 @@ type chaosResident struct {
 	taps        int // updates sent, retaps included
 	retaps      int // taps again after no answer
 	lostAt      []time.Time
-	stale       int // "old button" answers to a first tap
-	behind      int // of them, with the bot's session behind the tapped screen
-	staleRetap  int // to a tap made again (or the second of a double tap)
+	stale       int  // "old button" answers to a first tap
+	behind      int  // of them, with the bot's session behind the tapped screen
+	staleRetap  int  // to a tap made again (or the second of a double tap)
 	late        bool // the guide's end came after the deadline, as the sends settled
-	streak, max int // consecutive "old button" answers
+	streak, max int  // consecutive "old button" answers
 	doubled     bool // tapped twice at once (double-tap)
 	answeredAt  []time.Time
 }
