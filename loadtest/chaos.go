@@ -95,6 +95,42 @@ type chaosResident struct {
 	answeredAt  []time.Time
 }
 
+// turns counts, for each screen a resident tapped forward on (its text),
+// the screens that answered it: every resident walks the same way, so all
+// but one answer per screen are wrong turns.
+type turns struct {
+	mu sync.Mutex
+	m  map[string]map[string]int
+}
+
+func (t *turns) add(from, to string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = map[string]map[string]int{}
+	}
+	if t.m[from] == nil {
+		t.m[from] = map[string]int{}
+	}
+	t.m[from][to]++
+}
+
+// wrong counts the answers that are not the most frequent one of their
+// screen.
+func (t *turns) wrong() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, tos := range t.m {
+		most, all := 0, 0
+		for _, c := range tos {
+			most, all = max(most, c), all+c
+		}
+		n += all - most
+	}
+	return n
+}
+
 // chaosEvent is one event as it ran.
 type chaosEvent struct {
 	name     string
@@ -202,9 +238,10 @@ func (r *runner) chaos(ctx context.Context, o ChaosOptions) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	double := new(atomic.Bool)
+	tr := new(turns)
 	for _, cr := range residents {
 		wg.Add(1)
-		go func() { defer wg.Done(); r.chaosWalk(wctx, cr, reps, o, double) }()
+		go func() { defer wg.Done(); r.chaosWalk(wctx, cr, reps, o, double, tr) }()
 	}
 
 	// The events, in order, each at its time.
@@ -396,6 +433,9 @@ func (r *runner) chaos(ctx context.Context, o ChaosOptions) error {
 		oldButtonText, longest[0], joinInts(longest))
 	fmt.Fprintf(r.out, "\"old button\" answers to a first tap: %d; of them with the bot's session behind the tapped screen (a lost write: the screen drawn again is numbered at most as the tapped one): %d, ahead of it (a newer screen was on its way): %d; to a tap made again or the second of a double tap: %d\n",
 		staleFirst, behind, staleFirst-behind, staleRetap)
+	wrong := tr.wrong()
+	fmt.Fprintf(r.out, "wrong turns (a forward tap answered by another screen than the one every other such tap led to: the tap run on another screen's buttons): %d  goal 0: %s\n",
+		wrong, r.verdict(wrong == 0, "chaos: no wrong turn"))
 	fmt.Fprintf(r.out, "completions in the hamlets' counts (ewallet, first completions): %d; residents whose chat shows the guide's end once the sends settled: %d (%d of them after the deadline)  goal equal: %s\n",
 		completed, finished+late, late, r.verdict(completed == int64(finished+late), "chaos: completions counted = residents finished"))
 	fmt.Fprintf(r.out, "replies sent twice (a screen sent again: the same text and buttons; messages without buttons not judged): %d  goal 0: %s\n",
@@ -411,12 +451,13 @@ func (r *runner) chaos(ctx context.Context, o ChaosOptions) error {
 
 // chaosWalk walks one resident through the ewallet guide to its end, or
 // until ctx ends.
-func (r *runner) chaosWalk(ctx context.Context, cr *chaosResident, reps *replicas, o ChaosOptions, double *atomic.Bool) {
+func (r *runner) chaosWalk(ctx context.Context, cr *chaosResident, reps *replicas, o ChaosOptions, double *atomic.Bool, tr *turns) {
 	from := len(r.api.ChatLog(cr.Chat, 0))
 	raw := cr.TextUpdate("/start h_" + cr.Hamlet)
 	var again func() []byte // the last tap, as a new update
 	retap := false
-	tapped := -1 // the tapped button's keyboard number
+	tapped := -1        // the tapped button's keyboard number
+	var tappedOn string // the text of the screen tapped
 	for ctx.Err() == nil {
 		r.api.Note(cr.Chat, time.Now())
 		cr.taps++
@@ -493,6 +534,9 @@ func (r *runner) chaosWalk(ctx context.Context, cr *chaosResident, reps *replica
 				cr.behind++
 			}
 		}
+		if !stale && !retap && tappedOn != "" && screen != nil {
+			tr.add(tappedOn, screen.Text)
+		}
 		if stale {
 			cr.streak++
 			cr.max = max(cr.max, cr.streak)
@@ -508,7 +552,7 @@ func (r *runner) chaosWalk(ctx context.Context, cr *chaosResident, reps *replica
 			return
 		}
 		m := *screen
-		tapped = keyboardNumber(b.Data)
+		tapped, tappedOn = keyboardNumber(b.Data), m.Text
 		again = func() []byte { return cr.CallbackUpdate(m.ID, b.Data) }
 		raw, retap = again(), false
 	}

@@ -42,3 +42,17 @@ func TestSentTwice(t *testing.T) {
 		t.Errorf("sentTwice without the repeat = %d, want 0", n)
 	}
 }
+
+// TestWrongTurns: the answers to a screen that are not its most frequent
+// one are wrong turns.
+func TestWrongTurns(t *testing.T) {
+	var tr turns
+	for range 5 {
+		tr.add("SIM", "Android?")
+	}
+	tr.add("SIM", "CH Play")
+	tr.add("Android?", "CH Play")
+	if n := tr.wrong(); n != 1 {
+		t.Errorf("wrong = %d, want 1", n)
+	}
+}
