@@ -69,8 +69,9 @@ const (
 	lostWriteLog = "redis lost writes"
 )
 
-// botLockTTL is how long a killed replica's locks hold a resident's turns
-// and sends (store.Options.LockTTL's default).
+// botLockTTL is how long a lock of a killed replica, or one whose release
+// was lost with Redis's writes, holds a resident's turns and sends
+// (store.Options.LockTTL's default).
 const botLockTTL = 10 * time.Second
 
 // lossLogs are the bot log lines that say a reply may be lost: the reply
@@ -268,8 +269,9 @@ func (r *runner) chaos(ctx context.Context, o ChaosOptions) error {
 			done := time.Now()
 			// The clients move on the sentinel's +switch-master message
 			// or their first error: writes to the old master until it is
-			// made a replica are lost. A second more of window.
-			ev.to = done.Add(time.Second)
+			// made a replica are lost, among them the release of a lock
+			// the new master has: it holds until it expires (LockTTL).
+			ev.to = done.Add(botLockTTL)
 			ev.what = fmt.Sprintf("SENTINEL FAILOVER: master %s → %s, reported by the sentinel and ROLE master after %s", from.Addr, to.Addr, secs(done.Sub(ev.from)))
 		case "kill-master":
 			ev.from = time.Now().Add(-o.AOFLoss - 100*time.Millisecond)
