@@ -507,9 +507,13 @@ func (r *runner) chaosWalk(ctx context.Context, cr *chaosResident, reps *replica
 		stale, done := false, false
 		redrawn := -1 // the keyboard number of the screen after the "old button" note
 		var screen *Entry
+		screens := 0
 		for i, e := range answer {
 			if e.Update {
 				continue
+			}
+			if len(e.Buttons) > 0 {
+				screens++
 			}
 			if strings.HasPrefix(e.Text, oldButtonText) {
 				stale = true
@@ -536,7 +540,10 @@ func (r *runner) chaosWalk(ctx context.Context, cr *chaosResident, reps *replica
 				cr.behind++
 			}
 		}
-		if !stale && !retap && tappedOn != "" && screen != nil {
+		// A turn is judged only when its answer is one screen and the one
+		// before was no "old button" answer, nothing else pending: then
+		// that screen answers the tap.
+		if !stale && !retap && screens == 1 && cr.streak == 0 && tappedOn != "" {
 			tr.add(tappedOn, screen.Text)
 		}
 		if stale {
