@@ -362,7 +362,7 @@ func (r *runner) chaos(ctx context.Context, o ChaosOptions) error {
 		return err
 	}
 
-	var finished, late, stuck, staleFirst, behind, staleRetap, lost, lostIn, taps, inWindow, twice int
+	var finished, late, looping, stuck, staleFirst, behind, staleRetap, lost, lostIn, taps, inWindow, twice int
 	var longest []int
 	lastDone := time.Duration(0)
 	in := func(t time.Time) bool {
@@ -385,6 +385,9 @@ func (r *runner) chaos(ctx context.Context, o ChaosOptions) error {
 			stuck++
 		default:
 			stuck++
+			if cr.streak >= 3 {
+				looping++
+			}
 		}
 		staleFirst += cr.stale
 		behind += cr.behind
@@ -427,8 +430,8 @@ func (r *runner) chaos(ctx context.Context, o ChaosOptions) error {
 	}
 
 	fmt.Fprintf(r.out, "residents at the guide's end: %d of %d (the last at %s; the run ended at %s)\n", finished, len(residents), secs(lastDone), secs(end))
-	fmt.Fprintf(r.out, "residents stuck (not at the guide's end %s after the last event, no bot restarted but the scripted one): %d (%d of them reached it as the sends settled)  goal 0: %s\n",
-		secs(o.Deadline), stuck, late, r.verdict(stuck == 0, "chaos: no resident stuck"))
+	fmt.Fprintf(r.out, "residents stuck (not at the guide's end %s after the last event, no bot restarted but the scripted one): %d (%d of them answered \"old button\" to their last 3 taps or more, %d reached the end as the sends settled)  goal 0: %s\n",
+		secs(o.Deadline), stuck, looping, late, r.verdict(stuck == 0, "chaos: no resident stuck"))
 	slices.Sort(longest)
 	slices.Reverse(longest)
 	fmt.Fprintf(r.out, "longest run of consecutive \"old button\" answers (%q…): %d; per resident, longest first: %s\n",
@@ -460,6 +463,7 @@ func (r *runner) chaosWalk(ctx context.Context, cr *chaosResident, reps *replica
 	retap := false
 	tapped := -1        // the tapped button's keyboard number
 	var tappedOn string // the text of the screen tapped
+	ahead := false      // the last answer was an old-button one with the session ahead
 	for ctx.Err() == nil {
 		r.api.Note(cr.Chat, time.Now())
 		cr.taps++
@@ -540,10 +544,15 @@ func (r *runner) chaosWalk(ctx context.Context, cr *chaosResident, reps *replica
 				cr.behind++
 			}
 		}
+		// ahead: this answer is an "old button" one with the session ahead
+		// of the tapped screen, for the next turn's judging.
+		wasAhead := ahead
+		ahead = stale && !(redrawn >= 0 && redrawn <= tapped)
 		// A turn is judged only when its answer is one screen and the one
-		// before was no "old button" answer, nothing else pending: then
+		// before was no "old button" answer with the session ahead (whose
+		// screen drawn again was still on its way): nothing else pending,
 		// that screen answers the tap.
-		if !stale && !retap && screens == 1 && cr.streak == 0 && tappedOn != "" {
+		if !stale && !retap && screens == 1 && !wasAhead && tappedOn != "" {
 			tr.add(tappedOn, screen.Text)
 		}
 		if stale {

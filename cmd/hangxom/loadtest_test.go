@@ -98,7 +98,7 @@ func TestLoadtestZaloSmoke(t *testing.T) {
 func TestLoadtestChaos(t *testing.T) {
 	bin := loadtestBinary(t)
 	cmd := exec.CommandContext(t.Context(), bin, "loadtest", "--phases", "chaos", "--hamlets", "100",
-		"--chaos-residents", "10", "--chaos-first", "3s", "--chaos-gap", "4s", "--chaos-deadline", "20s")
+		"--chaos-residents", "10", "--chaos-first", "3s", "--chaos-gap", "4s", "--chaos-deadline", "25s")
 	cmd.Env = append(os.Environ(), "REDIS_URL=")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
