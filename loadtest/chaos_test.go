@@ -35,10 +35,10 @@ func TestSentTwice(t *testing.T) {
 		{Update: true}, {Text: oldButtonText}, screen("B", "3.1"),
 		{Update: true}, screen("B", "3.1"),
 	}
-	if n := sentTwice(log); n != 1 {
+	if n := len(sentTwice(log)); n != 1 {
 		t.Errorf("sentTwice = %d, want 1", n)
 	}
-	if n := sentTwice(log[:8]); n != 0 {
+	if n := len(sentTwice(log[:8])); n != 0 {
 		t.Errorf("sentTwice without the repeat = %d, want 0", n)
 	}
 }
