@@ -340,10 +340,12 @@ func (r *runner) chaos(ctx context.Context, o ChaosOptions) error {
 		events = append(events, ev)
 		fmt.Fprintf(r.out, "%s: %s: %s\n", secs(ev.at), name, ev.what)
 	}
-	wg.Wait()
 	if evErr != nil {
+		cancel()
+		wg.Wait()
 		return evErr
 	}
+	wg.Wait()
 	end := time.Since(start)
 
 	// Every reply sent, every effect applied, before the counts are read.

@@ -13,8 +13,9 @@
 //
 // Run is `hangxom loadtest`: it starts the bot binary against the fake (and
 // a redis-server of its own unless given one) and runs the phases one after
-// the other (memory, throughput, latency, report, reminders), one file
-// each, printing every figure beside its goal.
+// the other (memory, throughput, latency, report, reminders; and chaos when
+// asked: a Sentinel setup of its own, StartSentinel), one file each,
+// printing every figure beside its goal.
 package loadtest
 
 import (
