@@ -443,7 +443,7 @@ func (r *runner) chaos(ctx context.Context, o ChaosOptions) error {
 	slices.Reverse(longest)
 	fmt.Fprintf(r.out, "longest run of consecutive \"old button\" answers (%q…): %d; per resident, longest first: %s\n",
 		oldButtonText, longest[0], joinInts(longest))
-	fmt.Fprintf(r.out, "\"old button\" answers to a first tap: %d; of them with the bot's session behind the tapped screen (a lost write: the screen drawn again is numbered at most as the tapped one): %d, ahead of it (a newer screen was on its way): %d; to a tap made again or the second of a double tap: %d\n",
+	fmt.Fprintf(r.out, "\"old button\" answers to a first tap: %d; of them with the bot's session behind the tapped screen (a lost write: the screen drawn again is numbered at most one past the tapped one): %d, ahead of it (a newer screen was on its way): %d; to a tap made again or the second of a double tap: %d\n",
 		staleFirst, behind, staleFirst-behind, staleRetap)
 	wrong := tr.wrong()
 	fmt.Fprintf(r.out, "wrong turns (a forward tap answered by another screen than the one every other such tap led to: the tap run on another screen's buttons): %d  goal 0: %s\n",
@@ -543,18 +543,20 @@ func (r *runner) chaosWalk(ctx context.Context, cr *chaosResident, reps *replica
 		case stale:
 			cr.stale++
 			// A screen is drawn again with the keyboard number after the
-			// session's: numbered at most as the tapped one, the session
-			// was behind what the resident saw (a lost write); numbered
-			// after it, the session was ahead (a newer screen was on its
-			// way when the resident tapped).
-			if redrawn >= 0 && redrawn <= tapped {
+			// session's (or, once a bot knows a lost write when it sees
+			// one, right after the tapped one): numbered at most one past
+			// the tapped one, the session was behind what the resident saw
+			// (a lost write); numbered further, the session had drawn a
+			// newer screen than the tapped one, which was on its way when
+			// the resident tapped (ahead).
+			if behindOf(redrawn, tapped) {
 				cr.behind++
 			}
 		}
 		// ahead: this answer is an "old button" one with the session ahead
 		// of the tapped screen, for the next turn's judging.
 		wasAhead := ahead
-		ahead = stale && !(redrawn >= 0 && redrawn <= tapped)
+		ahead = stale && !behindOf(redrawn, tapped)
 		// A turn is judged only when its answer is one screen and the one
 		// before was no "old button" answer with the session ahead (whose
 		// screen drawn again was still on its way): nothing else pending,
@@ -582,6 +584,12 @@ func (r *runner) chaosWalk(ctx context.Context, cr *chaosResident, reps *replica
 		raw, retap = again(), false
 	}
 }
+
+// behindOf tells from the keyboard number of the screen an "old button"
+// answer drew again, and of the tapped one, whether the session was behind
+// the tapped screen: a session that drew a newer screen than the tapped
+// one numbers its next at least two past it.
+func behindOf(redrawn, tapped int) bool { return redrawn >= 0 && redrawn <= tapped+1 }
 
 // keyboardNumber is the keyboard number in a button's data
 // ("<keyboard>.<position>", flows.SetKeyboard), or -1.

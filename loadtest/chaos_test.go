@@ -56,3 +56,18 @@ func TestWrongTurns(t *testing.T) {
 		t.Errorf("wrong = %d, want 1", n)
 	}
 }
+
+// TestBehindOf: a screen drawn again at or one past the tapped keyboard's
+// number comes from a session behind it (a lost write, numbered either way
+// by bots before and after main's fix); two past or more, from a session
+// that drew a newer screen.
+func TestBehindOf(t *testing.T) {
+	for _, c := range []struct {
+		redrawn, tapped int
+		want            bool
+	}{{6, 6, true}, {5, 6, true}, {7, 6, true}, {8, 6, false}, {12, 6, false}, {-1, 6, false}} {
+		if got := behindOf(c.redrawn, c.tapped); got != c.want {
+			t.Errorf("behindOf(%d, %d) = %v, want %v", c.redrawn, c.tapped, got, c.want)
+		}
+	}
+}
