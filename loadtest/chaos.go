@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	mrand "math/rand/v2"
 	"net/http"
 	"os"
@@ -443,7 +444,7 @@ func (r *runner) chaos(ctx context.Context, o ChaosOptions) error {
 	slices.Reverse(longest)
 	fmt.Fprintf(r.out, "longest run of consecutive \"old button\" answers (%q…): %d; per resident, longest first: %s\n",
 		oldButtonText, longest[0], joinInts(longest))
-	fmt.Fprintf(r.out, "\"old button\" answers to a first tap: %d; of them with the bot's session behind the tapped screen (a lost write: the screen drawn again is numbered at most one past the tapped one): %d, ahead of it (a newer screen was on its way): %d; to a tap made again or the second of a double tap: %d\n",
+	fmt.Fprintf(r.out, "\"old button\" answers to a first tap: %d; of them with the bot's session behind the tapped screen (a lost write: the screen drawn again is one shown before the tapped one): %d, ahead of it (a newer screen was on its way): %d; to a tap made again or the second of a double tap: %d\n",
 		staleFirst, behind, staleFirst-behind, staleRetap)
 	wrong := tr.wrong()
 	fmt.Fprintf(r.out, "wrong turns (a forward tap answered by another screen than the one every other such tap led to: the tap run on another screen's buttons): %d  goal 0: %s\n",
@@ -468,9 +469,10 @@ func (r *runner) chaosWalk(ctx context.Context, cr *chaosResident, reps *replica
 	raw := cr.TextUpdate("/start h_" + cr.Hamlet)
 	var again func() []byte // the last tap, as a new update
 	retap := false
-	tapped := -1        // the tapped button's keyboard number
-	var tappedOn string // the text of the screen tapped
-	ahead := false      // the last answer was an old-button one with the session ahead
+	var tappedOn string            // the text of the screen tapped
+	seen := map[string]bool{}      // the screens' texts shown so far
+	var seenBefore map[string]bool // those shown before the tapped one
+	ahead := false                 // the last answer was an old-button one with the session ahead
 	for ctx.Err() == nil {
 		r.api.Note(cr.Chat, time.Now())
 		cr.taps++
@@ -516,24 +518,22 @@ func (r *runner) chaosWalk(ctx context.Context, cr *chaosResident, reps *replica
 		answer := r.api.ChatLog(cr.Chat, from)
 		from += len(answer)
 		stale, done := false, false
-		redrawn := -1 // the keyboard number of the screen after the "old button" note
+		redrawn := "" // the text of the screen after the "old button" note
 		var screen *Entry
 		screens := 0
 		for i, e := range answer {
 			if e.Update {
 				continue
 			}
-			if len(e.Buttons) > 0 {
-				screens++
-			}
 			if strings.HasPrefix(e.Text, oldButtonText) {
 				stale = true
 			}
 			done = done || strings.HasPrefix(e.Text, guideDoneText)
 			if len(e.Buttons) > 0 {
+				screens++
 				screen = &answer[i]
-				if stale && redrawn < 0 {
-					redrawn = keyboardNumber(e.Buttons[0].Data)
+				if stale && redrawn == "" {
+					redrawn = e.Text
 				}
 			}
 		}
@@ -542,21 +542,19 @@ func (r *runner) chaosWalk(ctx context.Context, cr *chaosResident, reps *replica
 			cr.staleRetap++
 		case stale:
 			cr.stale++
-			// A screen is drawn again with the keyboard number after the
-			// session's (or, once a bot knows a lost write when it sees
-			// one, right after the tapped one): numbered at most one past
-			// the tapped one, the session was behind what the resident saw
-			// (a lost write); numbered further, the session had drawn a
-			// newer screen than the tapped one, which was on its way when
-			// the resident tapped (ahead).
-			if behindOf(redrawn, tapped) {
+			if behindOf(redrawn, tappedOn, seenBefore) {
 				cr.behind++
 			}
 		}
 		// ahead: this answer is an "old button" one with the session ahead
 		// of the tapped screen, for the next turn's judging.
 		wasAhead := ahead
-		ahead = stale && !behindOf(redrawn, tapped)
+		ahead = stale && !behindOf(redrawn, tappedOn, seenBefore)
+		for _, e := range answer {
+			if len(e.Buttons) > 0 {
+				seen[e.Text] = true
+			}
+		}
 		// A turn is judged only when its answer is one screen and the one
 		// before was no "old button" answer with the session ahead (whose
 		// screen drawn again was still on its way): nothing else pending,
@@ -579,27 +577,23 @@ func (r *runner) chaosWalk(ctx context.Context, cr *chaosResident, reps *replica
 			return
 		}
 		m := *screen
-		tapped, tappedOn = keyboardNumber(b.Data), m.Text
+		tappedOn = m.Text
+		seenBefore = maps.Clone(seen)
 		again = func() []byte { return cr.CallbackUpdate(m.ID, b.Data) }
 		raw, retap = again(), false
 	}
 }
 
-// behindOf tells from the keyboard number of the screen an "old button"
-// answer drew again, and of the tapped one, whether the session was behind
-// the tapped screen: a session that drew a newer screen than the tapped
-// one numbers its next at least two past it.
-func behindOf(redrawn, tapped int) bool { return redrawn >= 0 && redrawn <= tapped+1 }
-
-// keyboardNumber is the keyboard number in a button's data
-// ("<keyboard>.<position>", flows.SetKeyboard), or -1.
-func keyboardNumber(data string) int {
-	k, _, ok := strings.Cut(data, ".")
-	n, err := strconv.Atoi(k)
-	if !ok || err != nil {
-		return -1
-	}
-	return n
+// behindOf tells whether an "old button" answer came from a session
+// behind the screen the resident tapped (a lost write) rather than ahead of
+// it (a newer screen on its way): behind, the screen drawn again is one the
+// resident was shown before the tapped one, and not the tapped one; ahead,
+// it is the newer screen, which the resident had not been shown (or, in an
+// old-button loop, the same screen drawn again). Text, not keyboard
+// numbers: a bot may number the keyboards after a lost write past the
+// tapped one (main does, by 16).
+func behindOf(redrawn, tapped string, before map[string]bool) bool {
+	return redrawn != "" && redrawn != tapped && before[redrawn]
 }
 
 // forward is the button that takes the resident on through the guide:

@@ -57,17 +57,18 @@ func TestWrongTurns(t *testing.T) {
 	}
 }
 
-// TestBehindOf: a screen drawn again at or one past the tapped keyboard's
-// number comes from a session behind it (a lost write, numbered either way
-// by bots before and after main's fix); two past or more, from a session
-// that drew a newer screen.
+// TestBehindOf: an old-button answer that draws again a screen shown
+// before the tapped one comes from a session behind it (a lost write); one
+// that draws the tapped screen again, or a screen not shown before it,
+// from a session ahead.
 func TestBehindOf(t *testing.T) {
+	before := map[string]bool{"SIM": true, "Android?": true}
 	for _, c := range []struct {
-		redrawn, tapped int
+		redrawn, tapped string
 		want            bool
-	}{{6, 6, true}, {5, 6, true}, {7, 6, true}, {8, 6, false}, {12, 6, false}, {-1, 6, false}} {
-		if got := behindOf(c.redrawn, c.tapped); got != c.want {
-			t.Errorf("behindOf(%d, %d) = %v, want %v", c.redrawn, c.tapped, got, c.want)
+	}{{"SIM", "Android?", true}, {"Android?", "Android?", false}, {"CH Play", "Android?", false}, {"", "Android?", false}} {
+		if got := behindOf(c.redrawn, c.tapped, before); got != c.want {
+			t.Errorf("behindOf(%q, %q) = %v, want %v", c.redrawn, c.tapped, got, c.want)
 		}
 	}
 }
