@@ -590,8 +590,8 @@ func (r *runner) chaosWalk(ctx context.Context, cr *chaosResident, reps *replica
 // resident was shown before the tapped one, and not the tapped one; ahead,
 // it is the newer screen, which the resident had not been shown (or, in an
 // old-button loop, the same screen drawn again). Text, not keyboard
-// numbers: a bot may number the keyboards after a lost write past the
-// tapped one (main does, by 16).
+// numbers: a bot may number its keyboards after a lost write past the
+// tapped one, or from the clock.
 func behindOf(redrawn, tapped string, before map[string]bool) bool {
 	return redrawn != "" && redrawn != tapped && before[redrawn]
 }
