@@ -23,6 +23,8 @@ type bot struct {
 	log     *bytes.Buffer
 	mu      *sync.Mutex
 	stopped chan struct{}
+	// lastMetrics are the chaos phase's counters, read before a kill.
+	lastMetrics [2]float64
 }
 
 // The channels a run's residents can be on (Options.Channel).
@@ -153,6 +155,13 @@ func (b *bot) output() string {
 		s = "…" + s[len(s)-4000:]
 	}
 	return s
+}
+
+// fullLog is everything the bot wrote.
+func (b *bot) fullLog() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.log.String()
 }
 
 func (b *bot) healthy(ctx context.Context, hc *http.Client) bool {

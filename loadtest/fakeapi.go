@@ -13,8 +13,9 @@
 //
 // Run is `hangxom loadtest`: it starts the bot binary against the fake (and
 // a redis-server of its own unless given one) and runs the phases one after
-// the other (memory, throughput, latency, report, reminders), one file
-// each, printing every figure beside its goal.
+// the other (memory, throughput, latency, report, reminders; and chaos when
+// asked: a Sentinel setup of its own, StartSentinel), one file each,
+// printing every figure beside its goal.
 package loadtest
 
 import (
@@ -29,6 +30,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -109,6 +111,10 @@ type FakeAPI struct {
 	bulkLast      atomic.Int64
 
 	methods sync.Map // method name as it arrived → *methodCounter; see ByMethod
+
+	// keepLog makes each chat keep every message in order, and the
+	// resident's updates between them (KeepLog, ChatLog).
+	keepLog atomic.Bool
 }
 
 // MethodCount is how many calls of one Bot API method arrived, and of them
@@ -164,6 +170,17 @@ type chat struct {
 	limit    gcra
 	sent     int // messages that took effect
 	texts    map[string]int
+	log      []Entry // with FakeAPI.KeepLog: the chat's messages and updates in order
+}
+
+// Entry is one line of a chat's log (FakeAPI.KeepLog): a message the bot
+// sent, or, with Update set, the resident sending a new update (Note).
+type Entry struct {
+	At      time.Time
+	Update  bool
+	ID      int // the message's id
+	Text    string
+	Buttons []Button
 }
 
 // gcra is a generic cell rate limiter: tat is the theoretical arrival time.
@@ -251,6 +268,31 @@ func (c *chat) lastSeen() (m *Message, first, reply time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.last, c.first, c.reply
+}
+
+// KeepLog makes every chat keep its messages, and the updates noted
+// (Note), in order, from now on: for runs of a few residents, whose every
+// message is looked at (the chaos phase).
+func (f *FakeAPI) KeepLog(on bool) { f.keepLog.Store(on) }
+
+// Note logs that the resident of chat id sent a new update now (a
+// delivery again of the same update is not a new one).
+func (f *FakeAPI) Note(id int64, now time.Time) {
+	c := f.chat(id)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.log = append(c.log, Entry{At: now, Update: true})
+}
+
+// ChatLog returns chat id's log from entry from on (KeepLog).
+func (f *FakeAPI) ChatLog(id int64, from int) []Entry {
+	c := f.chat(id)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if from >= len(c.log) {
+		return nil
+	}
+	return slices.Clone(c.log[max(from, 0):])
 }
 
 // SentTo returns how many messages took effect in chat id, and how many
@@ -380,6 +422,9 @@ func (f *FakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				c.texts = map[string]int{}
 			}
 			c.texts[text]++
+			if f.keepLog.Load() {
+				c.log = append(c.log, Entry{At: now, ID: id, Text: text, Buttons: buttons})
+			}
 		}
 		if !c.pending.IsZero() && !c.replySet {
 			c.reply, c.replySet = now.Sub(c.pending), true
@@ -432,10 +477,18 @@ func botID(token string) int64 {
 // returns the HTTP status. As Telegram, it has at most max_connections
 // (setWebhook) posts in flight; a post waits for a free one.
 func (f *FakeAPI) Deliver(ctx context.Context, hc *http.Client, raw []byte) (int, error) {
-	url, secret := f.Webhook()
+	url, _ := f.Webhook()
 	if url == "" {
 		return 0, fmt.Errorf("loadtest: the bot has not set its webhook")
 	}
+	return f.DeliverTo(ctx, hc, url, raw)
+}
+
+// DeliverTo is Deliver to the webhook at url, with the secret the bots
+// gave (several replicas behind one webhook share it): a load balancer's
+// choice of replica.
+func (f *FakeAPI) DeliverTo(ctx context.Context, hc *http.Client, url string, raw []byte) (int, error) {
+	_, secret := f.Webhook()
 	f.mu.Lock()
 	slots := f.slots
 	f.mu.Unlock()

@@ -54,8 +54,11 @@ type Options struct {
 	// with half the residents on each channel at once; the figures side by
 	// side). The other phases run on Telegram.
 	Channel string
-	// Keep leaves the run's keys in Redis for inspection.
+	// Keep leaves the run's keys in Redis for inspection, and the chaos
+	// phase's files.
 	Keep bool
+	// Chaos are the chaos phase's settings.
+	Chaos ChaosOptions
 	// BotPprof is the bots' PPROF_LISTEN, if any.
 	BotPprof string
 	// Bin is the hangxom binary run as the bot (`Bin serve`).
@@ -84,7 +87,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	for _, p := range o.Phases {
 		want[p] = true
 	}
-	r := &runner{out: out, bin: o.Bin, hc: NewHTTPClient(4096), chatRate: o.ChatRate, pprof: o.BotPprof, openReport: o.OpenReport}
+	r := &runner{out: out, bin: o.Bin, hc: NewHTTPClient(4096), chatRate: o.ChatRate, pprof: o.BotPprof, openReport: o.OpenReport, keep: o.Keep}
 	redisURL := o.RedisURL
 	ownRedis := redisURL == ""
 	if ownRedis {
@@ -160,6 +163,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		{"latency", func() error { return r.latency(ctx, o.LatencyResidents, o.LatencyRate, o.Warmup, o.Duration) }},
 		{"report", func() error { return r.report(ctx, o.ReportResidents) }},
 		{"reminders", func() error { return r.reminders(ctx, o.Reminders, o.BulkLimit) }},
+		{"chaos", func() error { return r.chaos(ctx, o.Chaos) }},
 	} {
 		if !want[p.name] {
 			continue
@@ -179,7 +183,12 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 }
 
 // Phases are the parts of a run, in the order they run.
-var Phases = []string{"memory", "throughput", "latency", "report", "reminders"}
+var Phases = []string{"memory", "throughput", "latency", "report", "reminders", "chaos"}
+
+// DefaultPhases are the phases run unless others are named: all but chaos,
+// which starts a Sentinel setup of its own (redis-server even with
+// REDIS_URL given) and measures faults, not speed.
+var DefaultPhases = Phases[:5]
 
 // botToken is the token the bots are started with; the fake accepts it.
 const botToken = "7000000002:AAHangXomSoLoadTestToken_0123456789abc"
@@ -197,6 +206,7 @@ type runner struct {
 	// are part of what a resident costs), else the run's own prefix + "m".
 	memPrefix string
 	ownRedis  bool // the run started its redis-server (no REDIS_URL)
+	keep      bool // Options.Keep
 	api       *FakeAPI
 	zalo      *FakeZalo // nil unless a run is on Zalo
 	// channels are the throughput and latency runs' channels, in order.

@@ -18,7 +18,7 @@ import (
 // runLoadtest measures the bot under load: see usage and README.
 func runLoadtest(ctx context.Context, e *environ, args []string) error {
 	fs := newFlagSet("loadtest")
-	phases := fs.String("phases", strings.Join(loadtest.Phases, ","), "which parts to run, comma-separated: "+strings.Join(loadtest.Phases, ", "))
+	phases := fs.String("phases", strings.Join(loadtest.DefaultPhases, ","), "which parts to run, comma-separated: "+strings.Join(loadtest.Phases, ", ")+" (chaos is not run unless named: it starts a Redis Sentinel setup of its own)")
 	residents := fs.Int("residents", 6000, "simulated residents in the throughput run")
 	memResidents := fs.Int("memory-residents", 2000, "residents who each finish one flow, for the memory figure")
 	hamlets := fs.Int("hamlets", 1000, "hamlets seeded (in communes of 100)")
@@ -35,6 +35,15 @@ func runLoadtest(ctx context.Context, e *environ, args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile (the residents, the fake, the report phase) to a file")
 	pprofAt := fs.String("bot-pprof", "", "a loopback address for the bot's profiler (PPROF_LISTEN), to profile it under load")
 	bin := fs.String("bot-bin", "", "the hangxom binary to run as the bot (default: this one)")
+	chaos := fs.String("chaos", strings.Join(loadtest.DefaultChaos, ","), "the chaos phase's events, comma-separated, run in this order whatever the order given: failover (SENTINEL FAILOVER), kill-master (SIGKILL of the master, its AOF cut back --chaos-aof-loss, restarted at once), kill-bot (SIGKILL of one serve replica, restarted 1 s later), double-tap (no fault: each resident taps their next button twice at once)")
+	chaosResidents := fs.Int("chaos-residents", 15, "residents of the chaos phase, each walking one guide to its end")
+	chaosFirst := fs.Duration("chaos-first", 5*time.Second, "the chaos phase's first event, after the residents start")
+	chaosGap := fs.Duration("chaos-gap", 6*time.Second, "time between the chaos phase's events")
+	chaosThink := fs.Duration("chaos-think", time.Second, "how long a chaos resident reads a screen before tapping")
+	chaosTapAgain := fs.Duration("chaos-tap-again", 5*time.Second, "a chaos resident taps again when nothing came within this")
+	chaosDeadline := fs.Duration("chaos-deadline", 30*time.Second, "a chaos resident not at the guide's end this long after the last event is stuck")
+	chaosAOFLoss := fs.Duration("chaos-aof-loss", time.Second, "kill-master: the killed master's AOF is cut back this much before its restart, as a power cut under appendfsync everysec would leave it (0: a bare SIGKILL, which loses nothing written)")
+	chaosLogLevel := fs.String("chaos-log-level", "warn", "the chaos phase's bots' LOG_LEVEL (their logs are kept with --keep)")
 	cfg, err := e.settings(fs, args)
 	if err != nil {
 		return err
@@ -46,6 +55,21 @@ func runLoadtest(ctx context.Context, e *environ, args []string) error {
 			return usagef("--phases: %q: use %s", p, strings.Join(loadtest.Phases, ", "))
 		}
 		want = append(want, p)
+	}
+	var events []string
+	for _, ev := range strings.Split(*chaos, ",") {
+		ev = strings.TrimSpace(ev)
+		if !slices.Contains(loadtest.ChaosEvents, ev) {
+			return usagef("--chaos: %q: use %s", ev, strings.Join(loadtest.ChaosEvents, ", "))
+		}
+	}
+	for _, ev := range loadtest.ChaosEvents {
+		if slices.Contains(strings.Split(strings.ReplaceAll(*chaos, " ", ""), ","), ev) {
+			events = append(events, ev)
+		}
+	}
+	if *chaosResidents < 1 || *chaosFirst < 0 || *chaosGap < 0 || *chaosThink < 0 || *chaosTapAgain <= 0 || *chaosDeadline <= 0 || *chaosAOFLoss < 0 {
+		return usagef("loadtest: the chaos settings must be positive")
 	}
 	switch *channel {
 	case loadtest.Telegram, loadtest.Zalo, loadtest.Both:
@@ -95,6 +119,8 @@ func runLoadtest(ctx context.Context, e *environ, args []string) error {
 		Phases: want, Residents: *residents, MemoryResidents: *memResidents, Hamlets: *hamlets,
 		Warmup: *warmup, Duration: *duration, LatencyRate: *latencyRate, LatencyResidents: *latencyResidents,
 		ReportResidents: counts, Reminders: *reminders, BulkLimit: *bulkLimit, ChatRate: *chatRate,
+		Chaos: loadtest.ChaosOptions{Residents: *chaosResidents, Events: events, First: *chaosFirst, Gap: *chaosGap,
+			Think: *chaosThink, TapAgain: *chaosTapAgain, Deadline: *chaosDeadline, AOFLoss: *chaosAOFLoss, LogLevel: *chaosLogLevel},
 		Channel: *channel, Keep: *keep, BotPprof: *pprofAt, Bin: *bin, RedisURL: cfg.RedisURL, RedisPassword: cfg.RedisPassword,
 		Version: buildVersion(),
 		OpenReport: func(ctx context.Context, s loadtest.ReportStore) (loadtest.Report, error) {

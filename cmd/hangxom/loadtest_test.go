@@ -88,6 +88,46 @@ func TestLoadtestZaloSmoke(t *testing.T) {
 	t.Logf("loadtest on Zalo at a tiny size:\n%s", out)
 }
 
+// TestLoadtestChaos runs the chaos phase at CI's size: 10 residents walk a
+// guide through two serve replicas on a Sentinel setup of the run's own
+// while the master is failed over, then killed (its AOF cut back a second)
+// and restarted, and a replica is killed and restarted. It fails if any of
+// the phase's goals is missed: no resident stuck, completions counted as
+// the residents finished, no reply twice, replies lost only in a lost
+// window, no wrong turn, and each lost write logged by the bots.
+func TestLoadtestChaos(t *testing.T) {
+	bin := loadtestBinary(t)
+	cmd := exec.CommandContext(t.Context(), bin, "loadtest", "--phases", "chaos", "--hamlets", "100",
+		"--chaos-residents", "10", "--chaos-first", "3s", "--chaos-gap", "4s", "--chaos-deadline", "25s")
+	cmd.Env = append(os.Environ(), "REDIS_URL=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("loadtest: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"3.0 s: failover: SENTINEL FAILOVER: master ",
+		"7.0 s: kill-master: SIGKILL of the master ",
+		"11.0 s: kill-bot: SIGKILL of bot replica 2",
+		"residents stuck (",
+		"longest run of consecutive \"old button\" answers",
+		"completions in the hamlets' counts",
+		"replies sent twice",
+		"replies lost (",
+		"wrong turns (",
+		"lost writes logged: ",
+		"hangxom_lost_writes_seen_total",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("no %q in the output:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(string(out), "every goal measured was met") {
+		t.Errorf("a chaos goal was missed:\n%s", out)
+	} else {
+		t.Logf("the chaos phase at CI's size:\n%s", out)
+	}
+}
+
 // loadtestBinary builds the program for a load-test run, which starts a
 // redis-server of its own: required under CI (.ci/run installs it), and
 // the test skipped without one on a newcomer's machine.
