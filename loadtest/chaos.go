@@ -674,11 +674,19 @@ func oldButtonLoop(log []Entry) bool {
 func sentTwice(log []Entry) []time.Time {
 	var out []time.Time
 	var screens []Entry
+	afterNote := false // the last message sent was the "old button" note
 	for _, e := range log {
-		if e.Update || len(e.Buttons) == 0 {
+		if e.Update {
 			continue
 		}
-		if i := slices.IndexFunc(screens, func(p Entry) bool { return p.Text == e.Text && slices.Equal(p.Buttons, e.Buttons) }); i >= 0 {
+		note := afterNote
+		afterNote = strings.HasPrefix(e.Text, oldButtonText)
+		if len(e.Buttons) == 0 {
+			continue
+		}
+		// The screen drawn again after the note is the answer to an old
+		// tap, not a repeat: it keeps the current screen's buttons.
+		if i := slices.IndexFunc(screens, func(p Entry) bool { return p.Text == e.Text && slices.Equal(p.Buttons, e.Buttons) }); i >= 0 && !note {
 			out = append(out, screens[i].At)
 		}
 		screens = append(screens, e)

@@ -25,20 +25,22 @@ func TestChaosTexts(t *testing.T) {
 }
 
 // TestSentTwice: a screen sent again is counted, whatever came between; a
-// new drawing of the same screen (another keyboard number) and repeated
-// words without buttons are not.
+// new drawing of the same screen (another keyboard number), the screen
+// drawn again after the "old button" note (the same keyboard number: the
+// answer to an old tap) and repeated words without buttons are not.
 func TestSentTwice(t *testing.T) {
 	screen := func(text, data string) Entry { return Entry{Text: text, Buttons: []Button{{Text: "✅", Data: data}}} }
 	log := []Entry{
 		{Update: true}, screen("A", "1.1"),
 		{Update: true}, {Text: oldButtonText}, screen("A", "2.1"),
 		{Update: true}, {Text: oldButtonText}, screen("B", "3.1"),
+		{Update: true}, {Text: oldButtonText}, screen("B", "3.1"),
 		{Update: true}, screen("B", "3.1"),
 	}
 	if n := len(sentTwice(log)); n != 1 {
 		t.Errorf("sentTwice = %d, want 1", n)
 	}
-	if n := len(sentTwice(log[:8])); n != 0 {
+	if n := len(sentTwice(log[:11])); n != 0 {
 		t.Errorf("sentTwice without the repeat = %d, want 0", n)
 	}
 }
