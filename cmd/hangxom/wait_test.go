@@ -19,7 +19,7 @@ import (
 
 // startReplica starts a redis-server replicating master and waits until
 // the link is up.
-func startReplica(t *testing.T, master *loadtest.RedisServer) (*loadtest.RedisServer, *redis.Client) {
+func startReplica(t testing.TB, master *loadtest.RedisServer) (*loadtest.RedisServer, *redis.Client) {
 	t.Helper()
 	host, port, _ := strings.Cut(master.Addr, ":")
 	srv, err := loadtest.StartRedis(t.Context(), t.TempDir(), "--replicaof", host, port, "--enable-debug-command", "yes")
@@ -105,24 +105,7 @@ func BenchmarkCommitWait(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(master.Stop)
-	host, port, _ := strings.Cut(master.Addr, ":")
-	replica, err := loadtest.StartRedis(b.Context(), b.TempDir(), "--replicaof", host, port)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(replica.Stop)
-	rc := redis.NewClient(&redis.Options{Addr: replica.Addr})
-	defer rc.Close()
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		info, _ := rc.Info(b.Context(), "replication").Result()
-		if strings.Contains(info, "master_link_status:up") {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatal("the replica's link is not up")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	startReplica(b, master)
 	client := redis.NewClient(&redis.Options{Addr: master.Addr, PoolSize: 64})
 	defer client.Close()
 	trips := &store.RoundTrips{}
