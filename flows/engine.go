@@ -359,6 +359,12 @@ func (t *turn) byKind(in Input) error {
 	case InputPhoto:
 		t.say("common.photo_unexpected", nil)
 		return t.redraw()
+	case InputOther:
+		// A voice note or a sticker: said plainly that it cannot be read,
+		// with the way to a person (the screen drawn again has 🙋 in a
+		// guide and on the menu), never only "tap a button".
+		t.say("common.other_unexpected", nil)
+		return t.redraw()
 	case InputText:
 		return t.typed(in)
 	}
@@ -482,6 +488,14 @@ func (t *turn) word(w string, in Input) error {
 	if strings.HasPrefix(w, "/") {
 		return t.command(w[1:], "")
 	}
+	switch w {
+	case "human":
+		// "Giúp tôi", "bác ơi tôi không biết làm": a person, at once, as
+		// the 🙋 button does, wherever the resident is.
+		return t.act(actHuman)
+	case "hello":
+		return t.hello()
+	}
 	step := t.waitingStep()
 	if step == nil {
 		return t.tapButton()
@@ -495,6 +509,32 @@ func (t *turn) word(w string, in Input) error {
 	// At a choice, "không" or "lỗi" may answer the question asked rather
 	// than ask for help: the 🙋 button is there for that.
 	return t.tapButton()
+}
+
+// hello answers a greeting: a returning resident is told where they
+// stopped and shown that screen (a flow under way) or the menu, whose
+// first button continues a flow left for another.
+func (t *turn) hello() error {
+	var r *Run
+	switch {
+	case t.s.Active != nil:
+		r = t.s.Active
+	case len(t.s.Paused) > 0:
+		r = &t.s.Paused[0]
+	}
+	if f, ok := t.e.Library.Flow(runFlow(r)); ok && t.s.Hamlet != "" {
+		t.say("common.hello_again", map[string]any{"Flow": t.flowTitle(f)})
+	} else {
+		t.say("common.hello", nil)
+	}
+	return t.resumeScreen()
+}
+
+func runFlow(r *Run) string {
+	if r == nil {
+		return ""
+	}
+	return r.Flow
 }
 
 // QRChecker names the checker of payment QR codes (photos or pasted text).

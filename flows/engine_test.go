@@ -2,6 +2,7 @@ package flows_test
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -307,8 +308,10 @@ func TestQuestionValidation(t *testing.T) {
 	res := c.text("abc")
 	check(t, "bad 1", []string{"common.invalid.phone{Commune=Xã A,Hamlet=Xóm 1}", "demo.ask"}, texts(res))
 	c.text("12")
-	res = c.text("không biết")
+	res = c.text("xyz")
 	check(t, "bad 3 offers a human", []string{"common.offer_human", "demo.ask"}, texts(res))
+	res = c.text("không biết")
+	check(t, "a plea asks a person at once", []string{"common.human_recorded", "demo.ask"}, texts(res))
 	c.text("+84 912 345 678")
 	check(t, "saved", "0912345678", c.s.Active.Vars["phone"])
 }
@@ -498,7 +501,7 @@ func TestCommandsAnywhere(t *testing.T) {
 	c := newConv(t)
 	onboard(c)
 	c.tap("demo.title")
-	res := c.text("giúp")
+	res := c.text("trợ giúp")
 	check(t, "help", []string{"common.help", "demo.phone"}, texts(res))
 	res = c.cmd("progress", "")
 	check(t, "progress", "common.progress{List=common.progress_open{Date=20/11/2026,Flow=demo.title}}", texts(res)[0])
@@ -789,5 +792,25 @@ func TestMenuCommandWorksFromEveryStage(t *testing.T) {
 		if len(got) == 0 || !strings.HasPrefix(got[len(got)-1], "common.menu") || c.s.Stage != flows.StageMenu {
 			t.Errorf("/menu at stage %q: %v, stage %q", st, got, c.s.Stage)
 		}
+	}
+}
+
+// A returning resident who greets the bot is told where they stopped and
+// shown that screen; a voice note or a sticker is answered plainly, with
+// the screen (and its 🙋) again, not "tap a button".
+func TestGreetingAndUnreadableMessages(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	res := c.text("xin chào")
+	check(t, "a greeting at the menu", "common.hello", texts(res)[0])
+	c.tap("demo.title")
+	c.tap("demo.btn.android")
+	step := texts(c.res)[len(c.res.Replies)-1]
+	res = c.text("Xin chao bác")
+	check(t, "a greeting in a guide", []string{"common.hello_again{Flow=demo.title}", step}, texts(res))
+	res = c.send(flows.Input{Kind: flows.InputOther})
+	check(t, "a voice note", []string{"common.other_unexpected", step}, texts(res))
+	if !slices.ContainsFunc(c.lastButtons(), func(b flows.Choice) bool { return b.Label == "common.btn.human" }) {
+		t.Errorf("no way to a person after a voice note: %v", labels(c.lastButtons()))
 	}
 }

@@ -12,6 +12,7 @@ const (
 	InputChoice  InputKind = "choice"  // Data holds the button's data
 	InputContact InputKind = "contact" // Text holds the phone number shared
 	InputPhoto   InputKind = "photo"   // Photo holds the channel's file reference
+	InputOther   InputKind = "other"   // a voice note, a sticker, a video, a location…: nothing the bot can read
 	InputCheck   InputKind = "check"   // internal: Data is an external checker's outcome
 	InputMoved   InputKind = "moved"   // internal: a team member filed the resident under hamlet Data
 )

@@ -55,42 +55,76 @@ func isInvisible(r rune) bool {
 	return unicode.Is(unicode.Cf, r) && r != '\u200d'
 }
 
-// words maps folded phrases to what they mean at any step.
+// words maps folded phrases to what they mean at any step. Teen code
+// ("dc" for được, "ko"/"k"/"kh" for không) is spelled out as residents
+// type it.
 var intentWords = map[string]string{
 	// done
 	"xong": "done", "xong roi": "done", "da xong": "done", "lam xong roi": "done", "xong r": "done",
 	"ok": "done", "oke": "done", "okay": "done", "duoc roi": "done", "da duoc": "done", "duoc": "done",
 	"done": "done", "it worked": "done", "yes": "done", "co": "done", "roi": "done",
+	"dc": "done", "dc roi": "done", "duoc r": "done", "dc r": "done", "da dc": "done", "lam duoc roi": "done",
+	"lam dc roi": "done", "ok roi": "done", "xong xuoi": "done", "lam xong": "done", "lam duoc": "done", "lam dc": "done",
 	// stuck
 	"chua": "stuck", "chua duoc": "stuck", "chua xong": "stuck", "loi": "stuck", "bi loi": "stuck",
 	"khong duoc": "stuck", "ko duoc": "stuck", "k duoc": "stuck", "khong": "stuck", "ko": "stuck",
 	"stuck": "stuck", "no": "stuck", "not yet": "stuck", "error": "stuck", "bi vuong": "stuck",
+	"ko dc": "stuck", "k dc": "stuck", "kh dc": "stuck", "khong dc": "stuck", "chua dc": "stuck",
+	"chua lam duoc": "stuck", "chua lam dc": "stuck", "lam khong duoc": "stuck", "lam ko duoc": "stuck",
+	"lam ko dc": "stuck", "khong lam duoc": "stuck", "ko lam dc": "stuck", "van chua duoc": "stuck",
+	"van loi": "stuck", "it did not work": "stuck", "didnt work": "stuck", "doesnt work": "stuck",
+	// a plea for a person: help at once, whatever the step ("giúp" alone
+	// stays the usage help, which names the 🙋 button)
+	"giup": "/help", "giup toi": "human", "giup em": "human", "giup voi": "human", "giup bac": "human",
+	"giup minh": "human", "giup chau": "human", "giup con": "human", "giup toi voi": "human", "giup em voi": "human",
+	"giup do": "human", "can giup": "human", "can nguoi giup": "human", "nho nguoi giup": "human",
+	"khong biet": "human", "ko biet": "human", "k biet": "human", "kh biet": "human", "khong biet lam": "human",
+	"khong biet lam sao": "human", "khong biet lam the nao": "human", "ko biet lam": "human",
+	"khong hieu": "human", "ko hieu": "human", "khong hieu gi": "human", "kho qua": "human",
+	"help me": "human", "i dont know": "human", "i do not know": "human", "i need help": "human",
 	// skip
 	"bo qua": "skip", "skip": "skip",
+	// greetings
+	"xin chao": "hello", "chao": "hello", "chao bac": "hello", "chao ban": "hello", "chao em": "hello",
+	"chao chau": "hello", "alo": "hello", "a lo": "hello", "hello": "hello", "hi": "hello", "good morning": "hello",
 	// commands as words
 	"menu": "/menu", "quay lai": "/back", "tro lai": "/back", "back": "/back",
 	"huy": "/cancel", "huy bo": "/cancel", "cancel": "/cancel",
 	"dung": "/stop", "dung nhac": "/stop", "stop": "/stop",
-	"giup": "/help", "tro giup": "/help", "help": "/help",
+	"tro giup": "/help", "help": "/help", "huong dan": "/help",
 	"tien do": "/progress", "progress": "/progress",
 	"ngon ngu": "/lang", "doi ngon ngu": "/lang", "tieng anh": "/lang", "english": "/lang", "language": "/lang",
 }
 
+// intentEmoji maps a message of emoji alone, as some residents answer.
+var intentEmoji = map[string]string{
+	"✅": "done", "✔️": "done", "✔": "done", "👍": "done", "👌": "done", "🆗": "done",
+	"❌": "stuck", "❓": "stuck", "❔": "stuck", "😢": "stuck", "😭": "stuck",
+	"🙋": "human", "🙋‍♀️": "human", "🙋‍♂️": "human", "🆘": "human", "🙏": "human",
+}
+
 // Intent returns what text means regardless of the step: "done", "stuck",
-// "skip", or a command such as "/menu"; "" when it means none. Leading
-// emoji, a leading "đã"/"tôi" and trailing politeness particles ("rồi", "ạ",
-// "nhé") are tolerated: "Tôi đã xong rồi ạ" means done.
+// "skip", "human" (a plea for a person), "hello" (a greeting), or a
+// command such as "/menu"; "" when it means none. Leading emoji, a leading
+// "đã"/"tôi"/"bác ơi" and trailing politeness particles ("rồi", "ạ",
+// "nhé", "với") are tolerated: "Tôi đã xong rồi ạ" means done, "bác ơi
+// tôi không biết làm" a plea for help. A message of one emoji means what
+// intentEmoji says.
 func Intent(text string) string {
+	if w, ok := intentEmoji[strings.TrimSpace(text)]; ok {
+		return w
+	}
 	f := FoldLabel(text)
-	for i := 0; i < 4; i++ {
+	for i := 0; i < 6; i++ {
 		if w, ok := intentWords[f]; ok {
 			return w
 		}
 		g := f
-		for _, p := range []string{"toi ", "em ", "minh ", "chau ", "bac ", "da "} {
+		for _, p := range []string{"bac oi ", "chau oi ", "em oi ", "co oi ", "oi ", "lam on ", "xin ",
+			"toi ", "em ", "minh ", "chau ", "bac ", "con ", "da ", "van "} {
 			g = strings.TrimPrefix(g, p)
 		}
-		for _, p := range []string{" a", " nhe", " nha", " roi", " r", " ha"} {
+		for _, p := range []string{" a", " nhe", " nha", " roi", " r", " ha", " voi", " di", " oi", " please", " pls"} {
 			g = strings.TrimSuffix(g, p)
 		}
 		if g == f {

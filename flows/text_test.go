@@ -33,7 +33,7 @@ func TestIntent(t *testing.T) {
 		{"Tôi đã xong rồi ạ", "done"}, {"✅ Xong rồi", "done"},
 		{"chưa", "stuck"}, {"chua duoc", "stuck"}, {"lỗi", "stuck"}, {"không được", "stuck"},
 		{"bỏ qua", "skip"},
-		{"Menu", "/menu"}, {"quay lại", "/back"}, {"hủy", "/cancel"}, {"giúp", "/help"},
+		{"Menu", "/menu"}, {"quay lại", "/back"}, {"hủy", "/cancel"}, {"trợ giúp", "/help"}, {"giúp", "/help"},
 		{"con mèo", ""}, {"xong việc nhà chưa", ""},
 	} {
 		if got := flows.Intent(tc.in); got != tc.want {
@@ -249,4 +249,37 @@ func FuzzFold(f *testing.F) {
 		_ = flows.Intent(s)
 		_ = flows.Sensitive(s)
 	})
+}
+
+// TestTypedPhrases is the table of what residents type instead of
+// tapping (issue 19): with and without diacritics, teen code, emoji, and
+// what each means at any step ("" is nothing: at a question it is the
+// answer, elsewhere "tap a button").
+func TestTypedPhrases(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		// done
+		{"xong rồi", "done"}, {"xong roi", "done"}, {"ok", "done"}, {"OK ạ", "done"}, {"dc roi", "done"},
+		{"đc rồi", "done"}, {"dc", "done"}, {"được r", "done"}, {"làm được rồi", "done"}, {"✅", "done"},
+		{"👍", "done"}, {"Tôi làm xong rồi nhé", "done"},
+		// stuck
+		{"chưa được", "stuck"}, {"chua duoc", "stuck"}, {"ko đc", "stuck"}, {"k dc", "stuck"},
+		{"không đc", "stuck"}, {"chưa làm được", "stuck"}, {"chua lam dc", "stuck"}, {"bị vướng", "stuck"},
+		{"bi vuong", "stuck"}, {"vẫn lỗi", "stuck"}, {"làm không được ạ", "stuck"}, {"❌", "stuck"}, {"❓", "stuck"},
+		// a plea for a person: help at once
+		{"giúp tôi", "human"}, {"giup toi voi", "human"}, {"bác ơi tôi không biết làm", "human"},
+		{"không biết", "human"}, {"ko biết", "human"}, {"k biet", "human"}, {"tôi không hiểu", "human"},
+		{"khó quá", "human"}, {"cần người giúp", "human"}, {"🙋", "human"}, {"🆘", "human"}, {"help me", "human"},
+		{"giúp em với ạ", "human"},
+		// greetings
+		{"xin chào", "hello"}, {"Xin chao", "hello"}, {"chào bác", "hello"}, {"alo", "hello"}, {"hello", "hello"},
+		// words for commands
+		{"menu", "/menu"}, {"quay lại", "/back"}, {"quay lai", "/back"}, {"hủy", "/cancel"}, {"bỏ qua", "skip"},
+		{"hướng dẫn", "/help"},
+		// nothing
+		{"con mèo", ""}, {"xong việc nhà chưa", ""}, {"Vietcombank", ""}, {"0912345678", ""}, {"🐱", ""},
+	} {
+		if got := flows.Intent(tc.in); got != tc.want {
+			t.Errorf("Intent(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
 }

@@ -167,8 +167,9 @@ func fromMessage(ev *Event, m *tgbotapi.Message, botUsername string) {
 	case m.Caption != "":
 		ev.Input.Kind, ev.Input.Text = flows.InputText, m.Caption
 	default:
-		// A sticker, a voice note, a location…: the engine asks for a button.
-		ev.Input.Kind = flows.InputText
+		// A sticker, a voice note, a location…: nothing to read; the engine
+		// says so and shows the way to a person.
+		ev.Input.Kind = flows.InputOther
 	}
 }
 

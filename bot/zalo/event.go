@@ -164,7 +164,7 @@ func Decode(raw []byte, oaID string) (Event, error) {
 		fromText(&ev.Input, w.Message.Text)
 	case name == eventImage:
 		ev.Action = Process
-		ev.Input.Kind = flows.InputText // no usable picture: the engine asks for a button
+		ev.Input.Kind = flows.InputOther // no usable picture: nothing to read
 		for _, a := range w.Message.Attachments {
 			if a.Payload.URL != "" && (a.Type == "image" || a.Type == "") {
 				ev.Input.Kind, ev.Input.Photo = flows.InputPhoto, a.Payload.URL
@@ -173,11 +173,10 @@ func Decode(raw []byte, oaID string) (Event, error) {
 		}
 	case strings.HasPrefix(name, "user_send_"):
 		// A sticker, a GIF, a file, a voice note, a video, a link, a
-		// location, or a kind not known yet: the engine asks for a button
-		// ("tap one of the buttons below"), and offers a person after a
-		// few.
+		// location, or a kind not known yet: nothing to read; the engine
+		// says so and shows the way to a person.
 		ev.Action = Process
-		ev.Input.Kind = flows.InputText
+		ev.Input.Kind = flows.InputOther
 	case name == eventFollow:
 		if w.Source == "testing_webhook" {
 			// The event Zalo posts when the webhook is saved: it only

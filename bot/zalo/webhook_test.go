@@ -300,8 +300,8 @@ func TestZaloWebhookMapsEachEvent(t *testing.T) {
 	att := func(kind string, payload map[string]any) map[string]any {
 		return map[string]any{"msg_id": "m-" + kind, "attachments": []any{map[string]any{"type": kind, "payload": payload}}}
 	}
-	empty := func(id string) []hookCall {
-		return []hookCall{{resident, flows.Input{Kind: flows.InputText, UpdateID: "zl:" + id}}}
+	empty := func(id string) []hookCall { // nothing the bot can read
+		return []hookCall{{resident, flows.Input{Kind: flows.InputOther, UpdateID: "zl:" + id}}}
 	}
 	composite := func(name string) string { return "zl:" + name + ":" + user + ":" + hookTS }
 	for _, tc := range []struct {
