@@ -690,7 +690,7 @@ func (k *desk) pending(ctx context.Context, page int) error {
 // the last answer, stalled, help asked.
 func (k *desk) pendingLine(ctx context.Context, r pendingRow) (string, error) {
 	name := k.text("staff.someone", nil)
-	step, total := 0, len(r.flow.Steps)
+	step, total, stepName := 0, len(r.flow.Steps), ""
 	var help, out bool
 	if id, ok, err := k.d.FollowUp.Resident(ctx, r.entry.Pseudonym); err != nil {
 		return "", err
@@ -711,6 +711,7 @@ func (k *desk) pendingLine(ctx context.Context, r pendingRow) (string, error) {
 			if run.Flow == r.flow.ID {
 				if i := slices.IndexFunc(r.flow.Steps, func(x flows.Step) bool { return x.ID == run.Step }); i >= 0 {
 					step = i + 1
+					stepName = k.d.stepName(flows.LangOrDefault(k.s.Lang), r.flow, run.Step)
 				}
 				help = !s.HelpAt.IsZero() && !s.HelpAt.Before(run.Started)
 			}
@@ -718,7 +719,7 @@ func (k *desk) pendingLine(ctx context.Context, r pendingRow) (string, error) {
 	}
 	days := int(k.now.Sub(r.entry.Last).Hours() / 24)
 	line := k.text("staff.pending_line", map[string]any{"Name": name, "Hamlet": r.hamlet.Name, "Flow": k.text(r.flow.Title, nil),
-		"Step": step, "Steps": total, "Days": days})
+		"Step": step, "Steps": total, "StepName": stepName, "Days": days})
 	if k.d.WaitExpiry > 0 && k.now.Sub(r.entry.Last) > k.d.WaitExpiry {
 		line += " " + k.text("staff.mark_stalled", nil)
 	}
@@ -745,7 +746,7 @@ func staffMessages() map[string][]string {
 		"staff.btn.role_team": nil, "staff.btn.role_coordinator": nil, "staff.btn.invite": nil,
 		"staff.btn.remove": {"Name"}, "staff.btn.remove_yes": nil,
 		"staff.pending":        {"Total", "Page", "Pages", "List"},
-		"staff.pending_line":   {"Name", "Hamlet", "Flow", "Step", "Steps", "Days"},
+		"staff.pending_line":   {"Name", "Hamlet", "Flow", "Step", "Steps", "StepName", "Days"},
 		"staff.pending_none":   nil,
 		"staff.pending_hidden": {"Flow", "Total"},
 		"staff.pending_note":   {"Note"},

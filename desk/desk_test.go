@@ -254,7 +254,7 @@ func TestPendingShowsOnlyMyHamletsOldestFirst(t *testing.T) {
 	if !strings.Contains(text, "Flow=other.title,Total=1") {
 		t.Errorf("the private flow is not counted: %s", text)
 	}
-	if !strings.Contains(text, "Name=Minh,Step=4,Steps=7") || strings.Count(text, "staff.mark_help") != 1 || strings.Count(text, "staff.mark_stalled") != 2 {
+	if !strings.Contains(text, "Name=Minh,Step=4,StepName=demo,Steps=7") || strings.Count(text, "staff.mark_help") != 1 || strings.Count(text, "staff.mark_stalled") != 2 {
 		t.Errorf("step, help or stalled marks wrong: %s", text)
 	}
 	// The coordinator sees everyone, the private flow by name too.
@@ -295,7 +295,7 @@ func TestHelpRequestsReachTheTeam(t *testing.T) {
 	var data string
 	for _, who := range []string{"tg:5", "tg:6"} {
 		rs := w.outboxOf(who)
-		if len(rs) != 1 || !strings.HasPrefix(rs[0].Text, "staff.help_new{Flow=demo.title,Hamlet=Xóm 1,Name=Lan,Step=3}") || len(rs[0].Buttons) != 1 {
+		if len(rs) != 1 || !strings.HasPrefix(rs[0].Text, "staff.help_new{Flow=demo.title,Hamlet=Xóm 1,Name=Lan,Step=3,StepName=demo}") || len(rs[0].Buttons) != 1 {
 			t.Fatalf("%s was told %+v", who, rs)
 		}
 		data = rs[0].Buttons[0].Data
@@ -311,7 +311,7 @@ func TestHelpRequestsReachTheTeam(t *testing.T) {
 		t.Fatalf("claim: %v", got)
 	}
 	check(t, "the resident is told who comes", []string{"common.help_coming{Name=Hoa}", "common.share_phone_hint"}, flowstest.OutboxTexts(t, w.st, "tg:20"))
-	check(t, "too late", []string{"staff.help_taken{Claimer=Nguyễn Thị Hoa,Flow=demo.title,Hamlet=Xóm 1,Name=Lan,Step=3}"}, w.send("tg:6", flows.Input{Kind: flows.InputChoice, Data: data}))
+	check(t, "too late", []string{"staff.help_taken{Claimer=Nguyễn Thị Hoa,Flow=demo.title,Hamlet=Xóm 1,Name=Lan,Step=3,StepName=demo}"}, w.send("tg:6", flows.Input{Kind: flows.InputChoice, Data: data}))
 
 	// The helpdesk shows it as Hoa's; she closes it.
 	helpdesk := w.cmd("tg:5", "helpdesk", "")
@@ -590,8 +590,8 @@ func TestHelperAndResidentTalk(t *testing.T) {
 	}
 	flowstest.OutboxTexts(t, w.st, "tg:20")
 	// Hoa writes to Lan through the bot.
-	check(t, "compose", []string{"staff.compose{Flow=staff.no_flow,Hamlet=Xóm 1,Name=Lan,Step=0}"}, w.tap("tg:5", "staff.btn.message"))
-	check(t, "sent", []string{"staff.message_sent{Flow=staff.no_flow,Hamlet=Xóm 1,Name=Lan,Step=0}"}, w.send("tg:5", flows.Input{Kind: flows.InputText, Text: "Chiều nay 3 giờ cháu qua nhà bác nhé"}))
+	check(t, "compose", []string{"staff.compose{Flow=staff.no_flow,Hamlet=Xóm 1,Name=Lan,Step=0,StepName=}"}, w.tap("tg:5", "staff.btn.message"))
+	check(t, "sent", []string{"staff.message_sent{Flow=staff.no_flow,Hamlet=Xóm 1,Name=Lan,Step=0,StepName=}"}, w.send("tg:5", flows.Input{Kind: flows.InputText, Text: "Chiều nay 3 giờ cháu qua nhà bác nhé"}))
 	check(t, "Lan reads it", []string{"common.message_from_team{Name=Hoa,Text=Chiều nay 3 giờ cháu qua nhà bác nhé}"}, flowstest.OutboxTexts(t, w.st, "tg:20"))
 	// The next text is not sent again: the compose state ended.
 	if got := w.send("tg:5", flows.Input{Kind: flows.InputText, Text: "xong"}); len(flowstest.OutboxTexts(t, w.st, "tg:20")) != 0 {
@@ -729,7 +729,7 @@ func TestAFirstCommandIsAnswered(t *testing.T) {
 	if len(got) != 2 || got[0] != "common.welcome{Period=common.retention_months{Count=12}}" || !strings.HasPrefix(got[1], "staff.") {
 		t.Errorf("coordinator's first /pending = %q, want the welcome and the answer", got)
 	}
-	check(t, "the next message", []string{"common.choose_commune"}, w.send("tg:1", flows.Input{Kind: flows.InputText, Text: "chào"}))
+	check(t, "the next message, a greeting", []string{"common.hello", "common.choose_commune"}, w.send("tg:1", flows.Input{Kind: flows.InputText, Text: "chào"}))
 	check(t, "a commune tapped", []string{"common.choose_hamlet{Commune=Xã A}"}, w.tap("tg:1", "🏡 Xã A"))
 }
 

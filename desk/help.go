@@ -113,7 +113,7 @@ func (d *Desk) helpData(lang string, h flows.HelpRequest) map[string]any {
 	if name == "" {
 		name, _ = d.Loc.Localize(lang, "staff.someone", nil)
 	}
-	data := map[string]any{"Name": name, "Hamlet": h.Hamlet, "Flow": "", "Step": 0}
+	data := map[string]any{"Name": name, "Hamlet": h.Hamlet, "Flow": "", "Step": 0, "StepName": ""}
 	if a, ok := d.Areas.Area(h.Hamlet); ok {
 		data["Hamlet"] = a.Name
 	}
@@ -121,6 +121,7 @@ func (d *Desk) helpData(lang string, h flows.HelpRequest) map[string]any {
 		if f, ok := d.Library.Flow(h.Flow); ok {
 			data["Flow"], _ = d.Loc.Localize(lang, f.Title, nil)
 			data["Step"] = slices.IndexFunc(f.Steps, func(x flows.Step) bool { return x.ID == h.Step }) + 1
+			data["StepName"] = d.stepName(lang, f, h.Step)
 		}
 	}
 	if data["Flow"] == "" {
@@ -545,7 +546,7 @@ func (k *desk) contact(ctx context.Context, phone string) error {
 
 // helpMessages are the words of this file and their fields.
 func helpMessages() map[string][]string {
-	f := []string{"Name", "Hamlet", "Flow", "Step"}
+	f := []string{"Name", "Hamlet", "Flow", "Step", "StepName"}
 	return map[string][]string{
 		"staff.help_new": f, "staff.help_escalated": f, "staff.help_claimed_you": f, "staff.help_yours": f,
 		"staff.help_taken":  append(append([]string{}, f...), "Claimer"),
@@ -575,4 +576,37 @@ func helpMessages() map[string][]string {
 		"staff.remind_done":         {"Now", "Later", "Skipped"},
 		"staff.remind_unknown_flow": {"Flow"},
 	}
+}
+
+// stepName names a step for the team's lists by the first words residents
+// read there (its text in lang, to the end of its first sentence, at most
+// about 45 characters): "bước 11" alone tells a helper nothing.
+func (d *Desk) stepName(lang string, f *flows.Flow, stepID string) string {
+	i := slices.IndexFunc(f.Steps, func(x flows.Step) bool { return x.ID == stepID })
+	if i < 0 || f.Steps[i].Say == "" {
+		return ""
+	}
+	text, err := d.Loc.Localize(lang, f.Steps[i].Say, map[string]any{"Hamlet": "", "Commune": ""})
+	if err != nil {
+		return ""
+	}
+	return shortName(text)
+}
+
+// shortName is the first sentence of text, cut at a word to about 45
+// characters, with "…" when cut.
+func shortName(text string) string {
+	if i := strings.IndexAny(text, ".?!:\n"); i > 0 {
+		text = text[:i]
+	}
+	text = strings.TrimSpace(text)
+	r := []rune(text)
+	if len(r) <= 48 {
+		return text
+	}
+	cut := 45
+	for cut > 20 && r[cut] != ' ' {
+		cut--
+	}
+	return strings.TrimSpace(string(r[:cut])) + "…"
 }

@@ -426,7 +426,7 @@ func TestRoleMatrixThroughTelegram(t *testing.T) {
 	v.home(t, mai, hamletA)
 	v.ewalletTo(t, mai, 2)
 	v.tapWant(t, mai, "🙋", "Đã ghi lại yêu cầu của bác.")
-	v.await(t, hoa, "🙋 Mai ở "+nameA+" cần người giúp: "+ewallet+", bước 2.", 1)
+	v.await(t, hoa, "🙋 Mai ở "+nameA+" cần người giúp: "+ewallet+", bước 2 «Với điện thoại thường, bác dùng Mobile Money…».", 1)
 	v.home(t, dao, hamletB)
 	v.ewalletTo(t, dao, 2)
 	v.sayWant(t, hong, "/start", "Bác ở xã nào?")
@@ -444,9 +444,9 @@ func TestRoleMatrixThroughTelegram(t *testing.T) {
 			return got
 		}
 	}
-	pendingA := "• Mai (" + nameA + ") — " + ewallet + ", bước 2/27 — 0 ngày 🙋 đã nhờ giúp"
-	pendingB := "• Đào (" + nameB + ") — " + ewallet + ", bước 2/27 — 0 ngày"
-	helpA := "• Mai (" + nameA + ") — " + ewallet + ", bước 2 — đang chờ [🙋 Nhận: Mai]"
+	pendingA := "• Mai (" + nameA + ") — " + ewallet + ", bước 2/27 «Với điện thoại thường, bác dùng Mobile Money…» — 0 ngày 🙋 đã nhờ giúp"
+	pendingB := "• Đào (" + nameB + ") — " + ewallet + ", bước 2/27 «Với điện thoại thường, bác dùng Mobile Money…» — 0 ngày"
+	helpA := "• Mai (" + nameA + ") — " + ewallet + ", bước 2 «Với điện thoại thường, bác dùng Mobile Money…» — đang chờ [🙋 Nhận: Mai]"
 	logged := func(hamlet string) string {
 		return contains(`Đã ghi nhận: hộ "nhà bác Tư đầu dốc" (` + hamlet + `) làm xong ` + ewallet + ` nhờ tổ giúp. Cảm ơn bác!`)
 	}
@@ -495,12 +495,12 @@ func TestRoleMatrixThroughTelegram(t *testing.T) {
 			"Yêu cầu giúp đỡ trong các xóm của bác:\n" + helpA}, nil},
 		{"🙋 claim button (h:<id>)", func(t *testing.T, p person) string { return v.press(t, p, v.lastID(p), claim) }, [5]string{
 			txtNotYours,
-			contains("Bác đã nhận giúp Mai ở " + nameA + ": " + ewallet + ", bước 2. Người dân đã được báo. Giúp xong thì bấm nút dưới đây. ["),
+			contains("Bác đã nhận giúp Mai ở " + nameA + ": " + ewallet + ", bước 2 «Với điện thoại thường, bác dùng Mobile Money…». Người dân đã được báo. Giúp xong thì bấm nút dưới đây. ["),
 			txtNotYours, txtNotYours,
 			"Hoa đã nhận giúp Mai rồi ạ."},
 			func(t *testing.T) {
 				v.await(t, mai, "Hoa trong tổ công nghệ số sẽ giúp bác. Bác chờ một chút nhé.", 1)
-				if got := v.say(t, minh, "/helpdesk"); !strings.Contains(got, "bước 2 — Hoa đã nhận [✅ Xong: Mai]") {
+				if got := v.say(t, minh, "/helpdesk"); !strings.Contains(got, "bước 2 «Với điện thoại thường, bác dùng Mobile Money…» — Hoa đã nhận [✅ Xong: Mai]") {
 					t.Errorf("helpdesk after the claim: %q", got)
 				}
 			}},
@@ -706,12 +706,20 @@ func (l *ledger) line(now time.Time, hamlets ...string) string {
 
 var hamletName = map[string]string{hamletA: nameA, hamletB: nameB}
 
+// ewStepNames are the names /pending and the help notices give ewallet's
+// steps: the first words residents read there.
+var ewStepNames = map[int]string{
+	2: "Với điện thoại thường, bác dùng Mobile Money…",
+	3: "Viettel Money dùng được khi SIM đứng tên…",
+	4: "Để dùng Viettel Money, bác bấm *998# rồi bấm…",
+}
+
 // pending is /pending's answer for the open runs of hamlets.
 func (l *ledger) pending(hamlets ...string) string {
 	rs := l.open(hamlets...)
 	lines := []string{fmt.Sprintf("Bà con đang làm dở (%d người, trang 1/1), lâu nhất trước:", len(rs))}
 	for _, r := range rs {
-		s := fmt.Sprintf("• %s (%s) — %s, bước %d/%d — 0 ngày", r.who.Name, hamletName[r.hamlet], ewallet, r.step, ewSteps)
+		s := fmt.Sprintf("• %s (%s) — %s, bước %d/%d «%s» — 0 ngày", r.who.Name, hamletName[r.hamlet], ewallet, r.step, ewSteps, ewStepNames[r.step])
 		if r.help {
 			s += " 🙋 đã nhờ giúp"
 		}
@@ -779,8 +787,8 @@ func TestFollowupEndToEnd(t *testing.T) {
 
 	// Đức's ❓ reached A's two team members, not B's, not the coordinator;
 	// Đào's 🙋 reached Tuấn only.
-	helpDuc := "🙋 Đức ở " + nameA + " cần người giúp: " + ewallet + ", bước 4. Ai giúp được thì bấm nút dưới đây."
-	helpDao := "🙋 Đào ở " + nameB + " cần người giúp: " + ewallet + ", bước 2. Ai giúp được thì bấm nút dưới đây."
+	helpDuc := "🙋 Đức ở " + nameA + " cần người giúp: " + ewallet + ", bước 4 «Để dùng Viettel Money, bác bấm *998# rồi bấm…». Ai giúp được thì bấm nút dưới đây."
+	helpDao := "🙋 Đào ở " + nameB + " cần người giúp: " + ewallet + ", bước 2 «Với điện thoại thường, bác dùng Mobile Money…». Ai giúp được thì bấm nút dưới đây."
 	v.await(t, hoa, helpDuc, 1)
 	v.await(t, lua, helpDuc, 1)
 	v.await(t, tuan, helpDao, 1)
@@ -811,7 +819,7 @@ func TestFollowupEndToEnd(t *testing.T) {
 	answers := map[person]string{hoa: render(v.fake.Messages(hoa.Chat)[nh:]), lua: render(v.fake.Messages(lua.Chat)[nl:])}
 	var winner, loser person
 	for p, a := range answers {
-		if strings.HasPrefix(a, "Bác đã nhận giúp Đức ở "+nameA+": "+ewallet+", bước 4.") {
+		if strings.HasPrefix(a, "Bác đã nhận giúp Đức ở "+nameA+": "+ewallet+", bước 4 «Để dùng Viettel Money, bác bấm *998# rồi bấm…».") {
 			winner = p
 		} else {
 			loser = p
@@ -830,8 +838,8 @@ func TestFollowupEndToEnd(t *testing.T) {
 	v.await(t, dao, "Tuấn trong tổ công nghệ số sẽ giúp bác.", 1)
 	v.await(t, duc, "trong tổ công nghệ số sẽ giúp bác", 1)
 	v.sayWant(t, son, "/helpdesk", "Yêu cầu giúp đỡ trong các xóm của bác:\n"+
-		"• Đức ("+nameA+") — "+ewallet+", bước 4 — "+winner.Name+" đã nhận\n"+
-		"• Đào ("+nameB+") — "+ewallet+", bước 2 — Tuấn đã nhận")
+		"• Đức ("+nameA+") — "+ewallet+", bước 4 «Để dùng Viettel Money, bác bấm *998# rồi bấm…» — "+winner.Name+" đã nhận\n"+
+		"• Đào ("+nameB+") — "+ewallet+", bước 2 «Với điện thoại thường, bác dùng Mobile Money…» — Tuấn đã nhận")
 
 	// Who is behind, per member.
 	for _, c := range []struct {
