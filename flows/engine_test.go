@@ -323,7 +323,7 @@ func TestMenuPausesAndResumes(t *testing.T) {
 	c.tap("demo.btn.android")
 	c.text("menu")
 	check(t, "paused", 1, len(c.s.Paused))
-	check(t, "menu", []string{"common.btn.resume{Flow=demo.title}", "demo.title", "other.title", "loop.title", "common.btn.human"}, labels(c.lastButtons()))
+	check(t, "menu", []string{"common.btn.resume{Flow=demo.title}", "other.title", "loop.title", "common.btn.human"}, labels(c.lastButtons()))
 	// Switching to another flow keeps the first paused.
 	c.tap("other.title")
 	check(t, "active", "other", c.s.Active.Flow)

@@ -26,13 +26,17 @@ func (t *turn) menu(intro string) error {
 // Engine.Compact).
 func (t *turn) menuChoices() []Choice {
 	var cs []Choice
+	paused := map[string]bool{}
 	for _, r := range t.s.Paused {
 		if f, ok := t.e.Library.Flow(r.Flow); ok {
 			cs = append(cs, Choice{Label: t.text("common.btn.resume", map[string]any{"Flow": t.flowTitle(f)}), Action: actFlow + f.ID})
+			paused[f.ID] = true
 		}
 	}
 	for _, f := range t.e.Library.Flows() {
-		cs = append(cs, Choice{Label: t.flowTitle(f), Action: actFlow + f.ID})
+		if !paused[f.ID] { // one entry a guide: "▶️ Continue" stands for it
+			cs = append(cs, Choice{Label: t.flowTitle(f), Action: actFlow + f.ID})
+		}
 	}
 	return append(cs, Choice{Label: t.text1("common.btn.human"), Action: actHuman})
 }
