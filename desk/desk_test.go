@@ -770,3 +770,23 @@ func TestAHelpedZaloResidentGetsNoPhoneButtonHint(t *testing.T) {
 	w.send("tg:5", flows.Input{Kind: flows.InputChoice, Data: rs[0].Buttons[0].Data})
 	check(t, "the Zalo resident is told who comes", []string{"common.help_coming{Name=Hoa}"}, flowstest.OutboxTexts(t, w.st, "zl:20"))
 }
+
+// An urgent help request (a resident who may just have been scammed,
+// flows.Step.Urgent) reaches the hamlet's team as urgent.
+func TestUrgentHelpReachesTheTeamAsUrgent(t *testing.T) {
+	w := newStaffWorld(t)
+	w.cmd("tg:5", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-1")))
+	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
+	sess, err := w.st.Session(t.Context(), "tg:20")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = w.desk.NotifyHelp(t.Context(), "tg:20", sess, flows.Effect{Kind: flows.EffectHelp, Hamlet: "a-1", Flow: "demo",
+		Step: "install", At: w.now, Urgent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs := w.outboxOf("tg:5"); len(rs) != 1 || !strings.HasPrefix(rs[0].Text, "staff.help_urgent{") || len(rs[0].Buttons) != 1 {
+		t.Fatalf("the team member was told %+v, want staff.help_urgent with the claim button", rs)
+	}
+}

@@ -28,7 +28,7 @@ func (d *Desk) NotifyHelp(ctx context.Context, resident string, s flows.Session,
 		return nil
 	}
 	h := flows.HelpRequest{ID: helpID(resident, e), Hamlet: e.Hamlet, Flow: e.Flow, Step: e.Step,
-		Resident: resident, Name: s.Name, At: e.At, Status: flows.HelpOpen}
+		Resident: resident, Name: s.Name, At: e.At, Status: flows.HelpOpen, Urgent: e.Urgent}
 	created, err := d.Help.CreateHelp(ctx, h)
 	if err != nil || !created {
 		return err
@@ -49,7 +49,11 @@ func (d *Desk) offerHelp(ctx context.Context, h flows.HelpRequest, now time.Time
 			return err
 		}
 	}
-	return d.tellHelpers(ctx, h, to, "staff.help_new")
+	msg := "staff.help_new"
+	if h.Urgent {
+		msg = "staff.help_urgent" // someone may just have been scammed
+	}
+	return d.tellHelpers(ctx, h, to, msg)
 }
 
 // helpers are the team members of a hamlet who may see the flow's
@@ -548,7 +552,7 @@ func (k *desk) contact(ctx context.Context, phone string) error {
 func helpMessages() map[string][]string {
 	f := []string{"Name", "Hamlet", "Flow", "Step", "StepName"}
 	return map[string][]string{
-		"staff.help_new": f, "staff.help_escalated": f, "staff.help_claimed_you": f, "staff.help_yours": f,
+		"staff.help_new": f, "staff.help_urgent": f, "staff.help_escalated": f, "staff.help_claimed_you": f, "staff.help_yours": f,
 		"staff.help_taken":  append(append([]string{}, f...), "Claimer"),
 		"staff.help_closed": f, "staff.helpdesk": {"List"}, "staff.helpdesk_none": nil,
 		"staff.helpdesk_line":       append(append([]string{}, f...), "Status"),

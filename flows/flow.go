@@ -92,6 +92,11 @@ type Step struct {
 	// (a password, a PIN, a code): a password-like word typed here is taken
 	// for one (PasswordLike), warned about and kept nowhere.
 	Secret bool `yaml:"secret"`
+	// Urgent marks a step for a resident who may just have been scammed
+	// (gave an OTP away, paid into a pasted-over code): reaching it files
+	// an urgent help request with the hamlet's team (no "không sao" on the
+	// way), and a checkpoint here offers only "done" and back.
+	Urgent bool `yaml:"urgent"`
 
 	Line int `yaml:"-"` // source line, filled by the loader
 }

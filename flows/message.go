@@ -80,6 +80,8 @@ type Effect struct {
 	Via string `json:"via,omitempty"`
 	// Reason says why a flow was left: "cancel", "move", "expired".
 	Reason string `json:"reason,omitempty"`
+	// Urgent marks an EffectHelp filed by an urgent step (Step.Urgent).
+	Urgent bool `json:"urgent,omitempty"`
 }
 
 // Result is what the engine returns for one input.

@@ -26,6 +26,7 @@ func SystemMessages() map[string][]string {
 		"common.tap_button":        nil,
 		"common.stale_button":      nil,
 		"common.hello":             nil,
+		"common.btn.urgent_done":   nil,
 		"common.hello_again":       {"Flow"},
 		"common.other_unexpected":  nil,
 		"common.offer_human":       nil,

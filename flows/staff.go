@@ -129,6 +129,8 @@ type HelpRequest struct {
 	ClaimerName string    `json:"claimer_name,omitempty"`
 	ClaimedAt   time.Time `json:"claimed_at,omitempty"`
 	Escalated   bool      `json:"escalated,omitempty"`
+	// Urgent: filed by an urgent step (Step.Urgent); the team is told so.
+	Urgent bool `json:"urgent,omitempty"`
 	// Contact is a phone number the resident shared for this request; only
 	// the claimer sees it, and /forget deletes it with the request.
 	Contact string `json:"contact,omitempty"`

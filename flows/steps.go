@@ -98,6 +98,14 @@ func (t *turn) stepChoices(step *Step) []Choice {
 			cs = append(cs, Choice{Label: t.text1(b.Label), Action: actButton + b.ID})
 		}
 	case StepCheckpoint:
+		if step.Urgent {
+			// No "stuck" (the team is already told, urgently), no skip, no
+			// second help button: what to do now, done, or back.
+			return []Choice{
+				{Label: t.text1("common.btn.urgent_done"), Action: actDone},
+				{Label: t.text1("common.btn.back"), Action: actBack},
+			}
+		}
 		cs = []Choice{
 			{Label: t.text1("common.btn.done"), Action: actDone},
 			{Label: t.text1("common.btn.stuck"), Action: actStuck},
@@ -130,6 +138,14 @@ func (t *turn) advance(next string) error {
 	a.Failures = 0
 	prev := a.Last
 	a.Last = t.now
+	if f, ok := t.e.Library.Flow(a.Flow); ok {
+		if s, ok := f.Step(next); ok && s.Urgent {
+			// Someone may just have been scammed: the team is told at once,
+			// urgently; the step says what to do now, in order.
+			t.s.HelpAt = t.now
+			t.effect(Effect{Kind: EffectHelp, Flow: a.Flow, Step: next, Hamlet: t.s.Hamlet, Urgent: true})
+		}
+	}
 	if err := t.enterFlow(); err != nil {
 		return err
 	}
@@ -211,6 +227,14 @@ func (t *turn) checkpoint(a string) error {
 			return t.advance(step.Skip)
 		}
 		return t.advance(step.Next)
+	}
+	if step.Stuck != "" {
+		if f, ok := t.e.Library.Flow(t.s.Active.Flow); ok {
+			if s, ok := f.Step(step.Stuck); ok && s.Urgent {
+				// No "không sao ạ": the urgent step files its own request.
+				return t.advance(step.Stuck)
+			}
+		}
 	}
 	t.s.HelpAt = t.now
 	t.effect(Effect{Kind: EffectHelp, Flow: t.s.Active.Flow, Step: step.ID, Hamlet: t.s.Hamlet})
