@@ -495,7 +495,7 @@ func TestRoleMatrixThroughTelegram(t *testing.T) {
 			"Yêu cầu giúp đỡ trong các xóm của bác:\n" + helpA}, nil},
 		{"🙋 claim button (h:<id>)", func(t *testing.T, p person) string { return v.press(t, p, v.lastID(p), claim) }, [5]string{
 			txtNotYours,
-			contains("Bác đã nhận giúp Mai ở " + nameA + ": " + ewallet + ", bước 2 «Với điện thoại thường, bác dùng Mobile Money…». Người dân đã được báo. Giúp xong thì bấm nút dưới đây. ["),
+			contains("Bác đã nhận giúp Mai ở " + nameA + ": " + ewallet + ", bước 2 «Với điện thoại thường, bác dùng Mobile Money…». Người dân đã được báo. Khi cầm máy giúp, bác để người dân tự gõ mã OTP và mật khẩu. Giúp xong thì bấm nút dưới đây. ["),
 			txtNotYours, txtNotYours,
 			"Hoa đã nhận giúp Mai rồi ạ."},
 			func(t *testing.T) {
