@@ -34,6 +34,8 @@ Usage:
   hangxom zalo connect                                       link the Zalo Official Account: prints the permission
                                                              address, reads back the code, stores the OA's tokens in Redis
   hangxom content check                                      validate the flows and the words
+  hangxom content measure [--transcripts DIR]                issue 19's figures: per guide and language, steps, longest
+                                                             turn, buttons per screen (from the golden transcripts), hedges
   hangxom version                                            print the version
 
 Every command that uses the store takes the settings below, as an
@@ -107,8 +109,11 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	case "zalo":
 		return runZalo(ctx, e, args[1:])
 	case "content":
+		if len(args) >= 2 && args[1] == "measure" {
+			return runContentMeasure(ctx, e, args[2:])
+		}
 		if len(args) < 2 || args[1] != "check" {
-			return usagef("content: the only subcommand is \"check\"")
+			return usagef("content: the subcommands are \"check\" and \"measure\"")
 		}
 		return runContentCheck(ctx, e, args[2:])
 	case "version", "--version", "-version":
