@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 
 	"github.com/hangxomso/hangxom/content"
+	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/locales"
 )
 
@@ -27,6 +29,7 @@ type measureRow struct {
 	Flow, Lang   string
 	Steps        int // steps in the flow's definition
 	Transcripts  int
+	Reached      int // steps the engine walk reached
 	Screens      int // distinct screens with buttons inside the guide
 	LongestTurn  int // runes of the bot's text in answer to one input
 	MaxButtons   int
@@ -170,8 +173,9 @@ func countHedges(data []byte) (int, error) {
 }
 
 // runContentMeasure prints issue 19's figures: per flow and language, the
-// guide's screens as the golden transcripts meet them, and the hedges in
-// the guides' and common locale files.
+// guide's screens as a walk through the engine meets them (walkFlow), the
+// same figures on the golden transcripts as a cross-check, and the hedges
+// in the guides' and common locale files.
 func runContentMeasure(_ context.Context, e *environ, args []string) error {
 	flags := newFlagSet("content measure")
 	dir := flags.String("transcripts", "cmd/hangxom/testdata/transcripts", "the golden transcripts (console output) to walk")
@@ -196,6 +200,32 @@ func measure(w io.Writer, cfs, lfs fs.FS, dir string) error {
 		return err
 	}
 	sort.Slice(fl, func(i, j int) bool { return fl[i].Order < fl[j].Order })
+	lib, areas, _, err := content.Load(cfs, lfs)
+	if err != nil {
+		return fmt.Errorf("invalid content (run \"hangxom content check\"): %w", err)
+	}
+	bundle, err := locales.NewBundle(lfs)
+	if err != nil {
+		return err
+	}
+	eng := &flows.Engine{Library: lib, Areas: flows.NewAreaIndex(areas), Loc: locales.NewLocalizer(bundle),
+		WaitExpiry: 72 * time.Hour, SessionExpiry: 720 * time.Hour, Location: time.UTC}
+	fmt.Fprintln(w, "Walked through the engine (every button of every screen inside the guide, each screen once):")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| flow | lang | steps | steps reached | screens | longest turn | max buttons | screens > 3 buttons | avg buttons | first screen: messages before the question |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	for _, f := range fl {
+		for _, lang := range []string{"vi", "en"} {
+			r, err := walkFlow(eng, f.ID, lang)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %d | %d | %d | %.1f | %d |\n", r.Flow, r.Lang, len(f.Steps), r.Reached, r.Screens, r.LongestTurn, r.MaxButtons, r.Over3, r.AvgButtons, r.FirstScreenM)
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Cross-check, on the golden transcripts (only the screens they reach):")
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| flow | lang | steps | transcripts | screens | longest turn | max buttons | screens > 3 buttons | avg buttons | first screen: messages before the question |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, f := range fl {

@@ -60,8 +60,8 @@ func TestMeasureShipped(t *testing.T) {
 			t.Errorf("implausible row: %s", line)
 		}
 	}
-	if rows != 10 {
-		t.Errorf("%d rows, want 10 (5 guides × 2 languages):\n%s", rows, out.String())
+	if rows != 20 {
+		t.Errorf("%d rows, want 20 (5 guides × 2 languages, walked and from the transcripts):\n%s", rows, out.String())
 	}
 	if !strings.Contains(out.String(), "| total | ") {
 		t.Errorf("no hedge total:\n%s", out.String())

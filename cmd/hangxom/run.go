@@ -35,7 +35,8 @@ Usage:
                                                              address, reads back the code, stores the OA's tokens in Redis
   hangxom content check                                      validate the flows and the words
   hangxom content measure [--transcripts DIR]                issue 19's figures: per guide and language, steps, longest
-                                                             turn, buttons per screen (from the golden transcripts), hedges
+                                                             turn, buttons per screen (walking every button through the
+                                                             engine in memory, and on the golden transcripts), hedges
   hangxom version                                            print the version
 
 Every command that uses the store takes the settings below, as an
