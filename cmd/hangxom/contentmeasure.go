@@ -224,35 +224,42 @@ func measure(w io.Writer, cfs, lfs fs.FS, dir string) error {
 		}
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Cross-check, on the golden transcripts (only the screens they reach):")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| flow | lang | steps | transcripts | screens | longest turn | max buttons | screens > 3 buttons | avg buttons | first screen: messages before the question |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
-	for _, f := range fl {
-		for _, lang := range []string{"vi", "en"} {
-			var words map[string]any
-			data, err := fs.ReadFile(lfs, f.ID+"."+lang+".toml")
-			if err != nil {
-				return err
-			}
-			if err := toml.Unmarshal(data, &words); err != nil {
-				return fmt.Errorf("%s.%s.toml: %w", f.ID, lang, err)
-			}
-			title, _ := words[f.Title].(string)
-			files, _ := filepath.Glob(filepath.Join(dir, f.ID+"_"+lang+"_*.txt"))
-			var trs []string
-			for _, p := range files {
-				b, err := os.ReadFile(p)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		fmt.Fprintf(w, "No cross-check on the golden transcripts: %s is not a directory (run from the repository's root, or pass --transcripts).\n\n", dir)
+		dir = ""
+	} else {
+		fmt.Fprintln(w, "Cross-check, on the golden transcripts (only the screens they reach):")
+		fmt.Fprintln(w)
+	}
+	if dir != "" {
+		fmt.Fprintln(w, "| flow | lang | steps | transcripts | screens | longest turn | max buttons | screens > 3 buttons | avg buttons | first screen: messages before the question |")
+		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+		for _, f := range fl {
+			for _, lang := range []string{"vi", "en"} {
+				var words map[string]any
+				data, err := fs.ReadFile(lfs, f.ID+"."+lang+".toml")
 				if err != nil {
 					return err
 				}
-				trs = append(trs, string(b))
+				if err := toml.Unmarshal(data, &words); err != nil {
+					return fmt.Errorf("%s.%s.toml: %w", f.ID, lang, err)
+				}
+				title, _ := words[f.Title].(string)
+				files, _ := filepath.Glob(filepath.Join(dir, f.ID+"_"+lang+"_*.txt"))
+				var trs []string
+				for _, p := range files {
+					b, err := os.ReadFile(p)
+					if err != nil {
+						return err
+					}
+					trs = append(trs, string(b))
+				}
+				r := measureFlow(f.ID, lang, title, len(f.Steps), trs)
+				fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %d | %d | %d | %.1f | %d |\n", r.Flow, r.Lang, r.Steps, r.Transcripts, r.Screens, r.LongestTurn, r.MaxButtons, r.Over3, r.AvgButtons, r.FirstScreenM)
 			}
-			r := measureFlow(f.ID, lang, title, len(f.Steps), trs)
-			fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %d | %d | %d | %.1f | %d |\n", r.Flow, r.Lang, r.Steps, r.Transcripts, r.Screens, r.LongestTurn, r.MaxButtons, r.Over3, r.AvgButtons, r.FirstScreenM)
 		}
+		fmt.Fprintln(w)
 	}
-	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| locale file | hedges |")
 	fmt.Fprintln(w, "|---|---|")
 	names := []string{"common"}
