@@ -449,6 +449,7 @@ func (c *checker) checkFlow(file string, f *flows.Flow, root *yaml.Node) {
 			c.add(file, s.Line, p, "say is missing")
 		} else {
 			c.ref(s.Say, msgRef{file: file, line: at("say"), path: p, field: "say", data: c.contentFields})
+			c.checkFinish(file, at("say"), p, s)
 		}
 		allowed, known := stepFields[s.Type]
 		switch {
@@ -663,6 +664,28 @@ func (c *checker) checkInfoLoops(file string, f *flows.Flow, index map[string]in
 }
 
 // ref records that a flow names message id.
+// Finish is how a guide's last message begins, and no other step's: residents
+// (and tools) can tell a guide finished.
+const Finish = "🎉"
+
+// checkFinish: an end step's message begins with Finish in every language,
+// and no other step's does.
+func (c *checker) checkFinish(file string, line int, p string, s *flows.Step) {
+	for _, lang := range locales.Languages() {
+		m, ok := c.cat[lang][s.Say]
+		if !ok || len(m.Texts) == 0 {
+			continue // a missing message is reported elsewhere
+		}
+		starts := strings.HasPrefix(strings.TrimSpace(m.Texts[0]), Finish)
+		switch {
+		case s.Type == flows.StepEnd && !starts:
+			c.add(file, line, p, "the guide's last message (%s, %s) must begin with %q", s.Say, lang, Finish)
+		case s.Type != flows.StepEnd && starts:
+			c.add(file, line, p, "only a guide's last message begins with %q; %s (%s) does", Finish, s.Say, lang)
+		}
+	}
+}
+
 func (c *checker) ref(id string, r msgRef) { c.refs[id] = append(c.refs[id], r) }
 
 func stepPath(i int, s *flows.Step) string {

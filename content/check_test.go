@@ -277,6 +277,10 @@ func TestCheckBroken(t *testing.T) {
 			"locales/demo.vi.toml:8: demo.ask_invalid: template does not render: template: demo.ask_invalid:1:50: executing \"demo.ask_invalid\" at <.Hamlet.Name>: can't evaluate field Name in type interface {}",
 			"locales/demo.vi.toml:9: demo.qr: template does not parse: template: demo.qr:1: function \"nofunc\" not defined",
 		}},
+		{"finish", []string{
+			`content/flows/demo.yaml:17: steps[1] (why): only a guide's last message begins with "🎉"; demo.why (en) does`,
+			`content/flows/demo.yaml:45: steps[5] (done): the guide's last message (demo.done, vi) must begin with "🎉"`,
+		}},
 		{"too_long", []string{
 			"locales/demo.vi.toml:5: demo.why: renders to 312 characters, more than 300",
 			"locales/demo.vi.toml:6: demo.sim: renders to 310 characters, more than 300",

@@ -64,7 +64,7 @@ const (
 	// earlier screen.
 	oldButtonText = "Nút đó ở tin nhắn cũ"
 	// guideDoneText starts ewallet.done: the guide's end.
-	guideDoneText = "Chúc mừng bác đã có tài khoản thanh toán điện tử"
+	guideDoneText = "🎉 Chúc mừng bác đã có tài khoản thanh toán điện tử"
 	// lostWriteLog is what a bot logs (WARN) when a resident taps a screen
 	// newer than their stored session: Redis lost writes.
 	lostWriteLog = "redis lost writes"
