@@ -361,12 +361,27 @@ func TestCancel(t *testing.T) {
 	}
 }
 
-func TestStaleButton(t *testing.T) {
+// convAtAScreen is a resident at the demo guide's first question, and the
+// data of its first button.
+func convAtAScreen(t *testing.T) (*conv, string) {
+	t.Helper()
 	c := newConv(t)
 	onboard(c)
 	c.tap("demo.title")
-	old := c.lastButtons()[0].Data
+	return c, c.lastButtons()[0].Data
+}
+
+// convPastAScreen is convAtAScreen one screen later: old is then a button
+// of an earlier screen.
+func convPastAScreen(t *testing.T) (c *conv, old string) {
+	t.Helper()
+	c, old = convAtAScreen(t)
 	c.tap("demo.btn.android")
+	return c, old
+}
+
+func TestStaleButton(t *testing.T) {
+	c, old := convPastAScreen(t)
 	res := c.send(flows.Input{Kind: flows.InputChoice, Data: old})
 	check(t, "replies", []string{"common.stale_button", "demo.install"}, texts(res))
 	check(t, "step unchanged", "install", c.s.Active.Step)
@@ -408,11 +423,7 @@ func TestDoubleTapIsIgnored(t *testing.T) {
 // as the second arrives, and a resident tapping a second after each screen
 // at Telegram's pace would tap old buttons for ever).
 func TestOldTapKeepsTheCurrentButtons(t *testing.T) {
-	c := newConv(t)
-	onboard(c)
-	c.tap("demo.title")
-	old := c.lastButtons()[0].Data
-	c.tap("demo.btn.android")
+	c, old := convPastAScreen(t)
 	current := c.lastButtons()
 	res := c.send(flows.Input{Kind: flows.InputChoice, Data: old})
 	check(t, "replies", []string{"common.stale_button", "demo.install"}, texts(res))
@@ -427,10 +438,7 @@ func TestOldTapKeepsTheCurrentButtons(t *testing.T) {
 // numbered past every one they were shown: a button of an old message is
 // an old button, neither a new screen's nor a lost write.
 func TestOldButtonsAfterForgetting(t *testing.T) {
-	c := newConv(t)
-	onboard(c)
-	c.tap("demo.title")
-	old := c.lastButtons()[0].Data
+	c, old := convAtAScreen(t)
 	c.s = flows.Session{} // forgotten
 	c.now = c.now.Add(time.Hour)
 	onboard(c)
@@ -451,11 +459,7 @@ func TestOldButtonsAfterForgetting(t *testing.T) {
 // so once; a tap that is not stale starts the count again. A tap on a
 // keyboard the session never drew tells of a lost write.
 func TestOldTapsInARowAndLostWrites(t *testing.T) {
-	c := newConv(t)
-	onboard(c)
-	c.tap("demo.title")
-	old := c.lastButtons()[0].Data
-	c.tap("demo.btn.android")
+	c, old := convPastAScreen(t)
 	for i := 1; i <= flows.OldTapsWarn+1; i++ {
 		res := c.send(flows.Input{Kind: flows.InputChoice, Data: old})
 		if !res.Stale || res.LostWrite || res.OldTaps != (i == flows.OldTapsWarn) {
