@@ -102,12 +102,11 @@ func StartSentinel(ctx context.Context, dir string) (*Sentinel, error) {
 	// has, a failover would find no one to promote.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		rs, err := s.client.Do(ctx, "SENTINEL", "REPLICAS", SentinelMaster).Slice()
-		if err == nil && len(rs) > 0 {
+		if ok, err := s.replicaGood(ctx); err == nil && ok {
 			break
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return nil, fmt.Errorf("the sentinel did not find the replica within 20 s (%v; log: %s)", err, filepath.Join(sdir, "redis.log"))
+			return nil, fmt.Errorf("the sentinel did not find the replica within 20 s (log: %s)", filepath.Join(sdir, "redis.log"))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -121,6 +120,32 @@ func StartSentinel(ctx context.Context, dir string) (*Sentinel, error) {
 	}
 	ok = true
 	return s, nil
+}
+
+// replicaGood says whether the sentinel knows a replica it is connected to,
+// whose link to the master is up: one SENTINEL FAILOVER can promote.
+func (s *Sentinel) replicaGood(ctx context.Context) (bool, error) {
+	rs, err := s.client.Do(ctx, "SENTINEL", "REPLICAS", SentinelMaster).Slice()
+	if err != nil {
+		return false, err
+	}
+	for _, r := range rs {
+		fields := map[string]string{}
+		switch r := r.(type) {
+		case map[any]any: // RESP3
+			for k, v := range r {
+				fields[fmt.Sprint(k)] = fmt.Sprint(v)
+			}
+		case []any: // RESP2: name, value, name, value…
+			for i := 0; i+1 < len(r); i += 2 {
+				fields[fmt.Sprint(r[i])] = fmt.Sprint(r[i+1])
+			}
+		}
+		if fields["flags"] == "slave" && fields["master-link-status"] == "ok" {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Addrs are the sentinel's addresses, for REDIS_SENTINEL_ADDRS.
@@ -159,10 +184,21 @@ func (s *Sentinel) Failover(ctx context.Context) (from, to *RedisServer, err err
 	if from, err = s.Master(ctx); err != nil {
 		return nil, nil, err
 	}
-	if err := s.client.Do(ctx, "SENTINEL", "FAILOVER", SentinelMaster).Err(); err != nil {
-		return nil, nil, fmt.Errorf("SENTINEL FAILOVER: %w", err)
+	// The sentinel promotes only a replica it has talked to lately (it
+	// connects to a replica some time after finding it in the master's
+	// INFO): until then it answers NOGOODSLAVE, and asking again is right.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := s.client.Do(ctx, "SENTINEL", "FAILOVER", SentinelMaster).Err()
+		if err == nil {
+			break
+		}
+		if !strings.HasPrefix(err.Error(), "NOGOODSLAVE") || time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, nil, fmt.Errorf("SENTINEL FAILOVER: %w", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline = time.Now().Add(30 * time.Second)
 	for {
 		to, err = s.Master(ctx)
 		if err == nil && to != from {
