@@ -32,6 +32,10 @@ type Problem struct {
 	Line int
 	Path string
 	Msg  string
+	// Style marks a rule of the words' house style (issue 19: four
+	// buttons at most, no hedges, no 🙋 in a guide): content check fails
+	// on it, but the bot still loads the content and runs.
+	Style bool
 }
 
 // String formats p as "file:line: path: msg", leaving out what is unknown.
@@ -100,6 +104,13 @@ func check(contentFS, localesFS fs.FS, contentFields []string, system map[string
 	c.flowIDs = c.checkFlows(contentFS)
 	c.checkMessages()
 	areas := c.checkAreas(contentFS)
+	for _, u := range c.flowAreas {
+		if a, ok := areas[u.id]; !ok {
+			c.add(u.file, u.line, "", "areas: %q is not an area of areas.yaml", u.id)
+		} else if a.Level == flows.LevelHamlet {
+			c.add(u.file, u.line, "", "areas: %q is a hamlet; name a commune or a province", u.id)
+		}
+	}
 	c.checkTargets(contentFS, c.flowIDs, areas)
 	slices.SortStableFunc(c.probs, func(a, b Problem) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line),
@@ -116,6 +127,14 @@ type checker struct {
 	cat     map[string]map[string]locales.Message // by language, then id
 	refs    map[string][]msgRef                   // message ids named by flows
 	flowIDs map[string]bool                       // flows defined
+	// flowAreas are the areas flows are limited to, checked once the
+	// areas are read.
+	flowAreas []areaUse
+}
+
+type areaUse struct {
+	file, id string
+	line     int
 }
 
 // msgRef is a place in a flow file that names a message.
@@ -133,6 +152,12 @@ func (r msgRef) use() string {
 		return "label"
 	}
 	return r.field
+}
+
+// style adds a problem of the words' house style (Problem.Style).
+func (c *checker) style(file string, line int, path, format string, args ...any) {
+	c.add(file, line, path, format, args...)
+	c.probs[len(c.probs)-1].Style = true
 }
 
 func (c *checker) add(file string, line int, path, format string, args ...any) {
@@ -297,6 +322,12 @@ func (c *checker) checkMessage(lang, id string, m locales.Message) {
 			c.add(file, m.Line, where, "%v", err)
 			continue
 		}
+		if (isContent || strings.HasPrefix(id, "common.")) && Hedges(text) > 0 {
+			c.style(file, m.Line, where, "says something is not known (%q…): say what is known and whom to ask", strings.Join(hedgeWords[:2], ", "))
+		}
+		if isContent && strings.Contains(text, "🙋") {
+			c.style(file, m.Line, where, "names 🙋, which a guide's screens do not show: a person is asked for through ❓")
+		}
 		if isContent {
 			reported := map[string]bool{}
 			for _, r := range c.refs[id] {
@@ -344,16 +375,30 @@ func fieldList(fields []string) string {
 // type, say and image.
 var stepFields = map[flows.StepType][]string{
 	flows.StepInfo:       {"next"},
-	flows.StepChoice:     {"buttons"},
-	flows.StepCheckpoint: {"next", "skip", "stuck"},
-	flows.StepQuestion:   {"validate", "invalid", "save", "next"},
-	flows.StepExternal:   {"checker", "outcomes", "buttons"},
+	flows.StepChoice:     {"buttons", "more"},
+	flows.StepCheckpoint: {"next", "skip", "stuck", "more"},
+	flows.StepQuestion:   {"validate", "invalid", "save", "next", "more"},
+	flows.StepExternal:   {"checker", "outcomes", "buttons", "more"},
 	flows.StepEnd:        {},
 }
 
 // stepKeys are the fields of a step in YAML.
 var stepKeys = []string{"id", "type", "say", "next", "skip", "stuck", "buttons", "validate", "invalid",
-	"save", "checker", "outcomes", "image"}
+	"save", "checker", "outcomes", "image", "more"}
+
+// hedgeWords tell a resident that something is not known: a guide says
+// what is known and, for the rest, whom to ask (issue 19). Matched
+// case-insensitively.
+var hedgeWords = []string{"chưa rõ", "hiện chưa", "chưa có thông tin", "not clear", "unclear", "not yet known"}
+
+// Hedges counts the hedge words in text.
+func Hedges(text string) int {
+	low, n := strings.ToLower(text), 0
+	for _, h := range hedgeWords {
+		n += strings.Count(low, h)
+	}
+	return n
+}
 
 var stepTypes = []flows.StepType{flows.StepInfo, flows.StepChoice, flows.StepCheckpoint,
 	flows.StepQuestion, flows.StepExternal, flows.StepEnd}
@@ -421,6 +466,17 @@ func (c *checker) checkFlow(file string, f *flows.Flow, root *yaml.Node) {
 		return
 	}
 
+	for _, id := range f.Areas {
+		c.flowAreas = append(c.flowAreas, areaUse{file: file, id: id, line: line("areas")})
+	}
+	retired := map[string]bool{}
+	for _, id := range f.Retired {
+		if !flows.ValidID(id) {
+			c.add(file, line("retired"), "", "retired: %q is not a valid step id", id)
+		}
+		retired[id] = true
+	}
+
 	stepsNode := mapValue(root, "steps")
 	index := map[string]int{}
 	broken := map[int]bool{} // steps with a problem that makes them a dead end already reported
@@ -434,6 +490,9 @@ func (c *checker) checkFlow(file string, f *flows.Flow, root *yaml.Node) {
 			c.add(file, s.Line, p, "id is missing")
 		case !flows.ValidID(s.ID):
 			c.add(file, at("id"), p, "id %q is not a valid id (lower-case letters, digits, _ and -, at most 32)", s.ID)
+		}
+		if retired[s.ID] {
+			c.add(file, at("id"), p, "id %q is retired (the flow's retired list): give the step a new id, so counts kept under the old one keep their meaning", s.ID)
 		}
 		if s.ID != "" {
 			if j, dup := index[s.ID]; dup {
@@ -474,6 +533,12 @@ func (c *checker) checkFlow(file string, f *flows.Flow, root *yaml.Node) {
 					}
 				}
 			}
+		}
+		if s.More != "" && slices.Contains(allowed, "more") {
+			c.ref(s.More, msgRef{file: file, line: at("more"), path: p, field: "more", data: c.contentFields})
+		}
+		if n := flows.StepButtons(s); n > flows.MaxButtons {
+			c.style(file, s.Line, p, "its screen shows %d buttons (back, ❓, ⏭ and ℹ️ included), more than %d", n, flows.MaxButtons)
 		}
 		if c.checkStepType(file, p, s, node, at) {
 			broken[i] = true

@@ -84,7 +84,7 @@ func Load(contentFS, localesFS fs.FS) (*flows.Library, []flows.Area, []Target, e
 }
 
 func load(contentFS, localesFS fs.FS, contentFields []string, system map[string][]string) (*flows.Library, []flows.Area, []Target, error) {
-	if ps := check(contentFS, localesFS, contentFields, system); len(ps) > 0 {
+	if ps := slices.DeleteFunc(check(contentFS, localesFS, contentFields, system), func(p Problem) bool { return p.Style }); len(ps) > 0 {
 		return nil, nil, nil, Problems(ps)
 	}
 	fl, err := LoadFlows(contentFS, FlowsDir)

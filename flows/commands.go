@@ -218,7 +218,7 @@ func (t *turn) act(a string) error {
 	case strings.HasPrefix(a, actStaff):
 		t.res.Staff = &StaffRequest{Action: a}
 		return nil
-	case a == actDone || a == actStuck || a == actSkip:
+	case a == actDone || a == actStuck || a == actSkip || a == actMore || a == actRetry || a == actOther:
 		return t.checkpoint(a)
 	case a == actNotFound:
 		return t.notListed()

@@ -81,6 +81,9 @@ const (
 	actDone     = "ck:done"
 	actStuck    = "ck:stuck"
 	actSkip     = "ck:skip"
+	actMore     = "ck:more"  // ℹ️: the step's background
+	actRetry    = "ck:retry" // after ❓: the step again
+	actOther    = "ck:other" // after ❓: the step's other way (Step.Stuck)
 	actBack     = "back"
 	actHuman    = "human"
 	actMenu     = "menu"
@@ -361,10 +364,8 @@ func (t *turn) byKind(in Input) error {
 		return t.redraw()
 	case InputOther:
 		// A voice note or a sticker: said plainly that it cannot be read,
-		// with the way to a person (the screen drawn again has 🙋 in a
-		// guide and on the menu), never only "tap a button".
-		t.say("common.other_unexpected", nil)
-		return t.redraw()
+		// with the way to a person, never only "tap a button".
+		return t.offerHuman("common.other_unexpected")
 	case InputText:
 		return t.typed(in)
 	}
@@ -502,6 +503,9 @@ func (t *turn) word(w string, in Input) error {
 	}
 	switch step.Type {
 	case StepCheckpoint:
+		if w == "skip" && step.Skip == "" {
+			return t.tapButton()
+		}
 		return t.act(map[string]string{"done": actDone, "stuck": actStuck, "skip": actSkip}[w])
 	case StepQuestion:
 		return t.answer(step, in.Text)
@@ -559,8 +563,7 @@ func (t *turn) tapButton() error {
 		t.s.Active.Failures++
 		if t.s.Active.Failures >= MaxFailures {
 			t.s.Active.Failures = 0
-			t.say("common.offer_human", nil)
-			return t.redraw()
+			return t.offerHuman("common.offer_human")
 		}
 	}
 	// With no buttons on the last message (a team command's answer was a

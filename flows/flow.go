@@ -28,9 +28,10 @@ const (
 	//	    - {id: iphone, label: common.btn.iphone, next: iphone_install}
 	StepChoice StepType = "choice"
 
-	// StepCheckpoint shows Say and asks "did it work?": ✅ done goes to Next,
-	// ⏭ skip goes to Skip (Next if empty), ❓ stuck records a help request and
-	// goes to Stuck (stays on the step if empty).
+	// StepCheckpoint shows Say and asks "did it work?": ✅ done goes to Next;
+	// ⏭ skip, shown only when Skip is set (an optional step), goes to Skip;
+	// ❓ stuck offers to try again, the other way (Stuck, when set) or a
+	// person, except that an urgent Stuck is gone to at once.
 	StepCheckpoint StepType = "checkpoint"
 
 	// StepQuestion asks for free text, validates it with Validate, stores it
@@ -65,6 +66,13 @@ type Flow struct {
 	Order int    `yaml:"order"` // position in the menu
 	Start string `yaml:"start"` // id of the first step
 	Steps []Step `yaml:"steps"`
+	// Retired are the ids of steps taken out of the flow: an id is never
+	// used again for another step, so counts kept under it (how many
+	// residents reached a step) keep their meaning.
+	Retired []string `yaml:"retired"`
+	// Areas, when set, limits the flow to residents of these areas (or of
+	// areas under them): a province's own app, say. Empty: everyone.
+	Areas []string `yaml:"areas"`
 
 	// File and Line locate the flow for error messages; filled by the loader.
 	File string `yaml:"-"`
@@ -79,8 +87,9 @@ type Step struct {
 	Type     StepType          `yaml:"type"`
 	Say      string            `yaml:"say"`     // message id shown on arrival
 	Next     string            `yaml:"next"`    // info, checkpoint (done), question, end (unused)
-	Skip     string            `yaml:"skip"`    // checkpoint: ⏭ target, defaults to Next
-	Stuck    string            `yaml:"stuck"`   // checkpoint: ❓ target, empty = stay and offer help
+	Skip     string            `yaml:"skip"`    // checkpoint: ⏭ target; no ⏭ without one (only optional steps)
+	Stuck    string            `yaml:"stuck"`   // checkpoint: the other way ❓ offers (an urgent step: ❓ goes there at once)
+	More     string            `yaml:"more"`    // message id behind "ℹ️ Tìm hiểu thêm": background, legal facts
 	Buttons  []Button          `yaml:"buttons"` // choice
 	Validate string            `yaml:"validate"`
 	Invalid  string            `yaml:"invalid"` // question: message id on bad input

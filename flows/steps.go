@@ -88,37 +88,95 @@ func (t *turn) enterFlow() error {
 	}
 }
 
-// stepChoices are the buttons of a waiting step: its own, then back and a
-// human. Like menuChoices they depend only on the language and the content.
+// stepChoices are the buttons of a waiting step. Issue 19: at most four on
+// a screen, three on a typical step (✅ done, ❓ stuck, ↩ back); ⏭ only where
+// the content gives the step a skip target, ℹ️ only where it has more to
+// tell. ❓ leads to a short screen offering to try again or ask a person
+// (stuckChoices). Like menuChoices they depend only on the language and the
+// content.
 func (t *turn) stepChoices(step *Step) []Choice {
 	var cs []Choice
+	more := func() {
+		if step.More != "" {
+			cs = append(cs, Choice{Label: t.text1("common.btn.more"), Action: actMore})
+		}
+	}
 	switch step.Type {
 	case StepChoice, StepExternal:
 		for _, b := range step.Buttons {
 			cs = append(cs, Choice{Label: t.text1(b.Label), Action: actButton + b.ID})
 		}
+		more()
+		if len(cs) < MaxButtons-1 {
+			cs = append(cs, Choice{Label: t.text1("common.btn.stuck"), Action: actStuck})
+		}
 	case StepCheckpoint:
 		if step.Urgent {
-			// No "stuck" (the team is already told, urgently), no skip, no
-			// second help button: what to do now, done, or back.
-			return []Choice{
-				{Label: t.text1("common.btn.urgent_done"), Action: actDone},
-				{Label: t.text1("common.btn.back"), Action: actBack},
-			}
+			// No "stuck" (the team is already told, urgently), no skip:
+			// what to do now, done, or back.
+			cs = []Choice{{Label: t.text1("common.btn.urgent_done"), Action: actDone}}
+			more()
+			break
 		}
 		cs = []Choice{
 			{Label: t.text1("common.btn.done"), Action: actDone},
 			{Label: t.text1("common.btn.stuck"), Action: actStuck},
-			{Label: t.text1("common.btn.skip"), Action: actSkip},
 		}
+		if step.Skip != "" {
+			cs = append(cs, Choice{Label: t.text1("common.btn.skip"), Action: actSkip})
+		}
+		more()
+	case StepQuestion:
+		more()
+		cs = append(cs, Choice{Label: t.text1("common.btn.stuck"), Action: actStuck})
 	}
-	return t.withGlobal(cs)
+	return append(cs, Choice{Label: t.text1("common.btn.back"), Action: actBack})
 }
 
-func (t *turn) withGlobal(cs []Choice) []Choice {
-	return append(cs,
-		Choice{Label: t.text1("common.btn.back"), Action: actBack},
-		Choice{Label: t.text1("common.btn.human"), Action: actHuman})
+// MaxButtons is the most buttons a screen inside a guide may have (issue
+// 19: an elderly resident on a small phone); content check holds the
+// guides to it.
+const MaxButtons = 4
+
+// StepButtons is how many buttons the step's screen shows.
+func StepButtons(step *Step) int {
+	n := 1 // back
+	if step.More != "" {
+		n++
+	}
+	switch step.Type {
+	case StepChoice, StepExternal:
+		n += len(step.Buttons)
+		if n < MaxButtons {
+			n++ // stuck
+		}
+	case StepCheckpoint:
+		if !step.Urgent {
+			n += 2 // done, stuck
+			if step.Skip != "" {
+				n++
+			}
+		} else {
+			n++
+		}
+	case StepQuestion:
+		n++
+	default:
+		return 0
+	}
+	return n
+}
+
+// withoutMore is cs less the ℹ️ button: the screen that shows the step's
+// background keeps the step's other buttons.
+func withoutMore(cs []Choice) []Choice {
+	out := cs[:0:0]
+	for _, c := range cs {
+		if c.Action != actMore {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func (t *turn) contentData() map[string]any {
@@ -216,7 +274,27 @@ func (t *turn) leave() error {
 
 func (t *turn) checkpoint(a string) error {
 	step := t.waitingStep()
-	if step == nil || step.Type != StepCheckpoint {
+	if step == nil {
+		return t.redraw()
+	}
+	switch a {
+	case actStuck:
+		return t.stuck(step)
+	case actMore:
+		if step.More == "" {
+			return t.redraw()
+		}
+		t.keyboard(step.More, t.contentData(), withoutMore(t.stepChoices(step)))
+		return nil
+	case actRetry:
+		return t.redraw()
+	case actOther:
+		if step.Stuck == "" {
+			return t.redraw()
+		}
+		return t.advance(step.Stuck)
+	}
+	if step.Type != StepCheckpoint {
 		return t.redraw()
 	}
 	switch a {
@@ -226,22 +304,45 @@ func (t *turn) checkpoint(a string) error {
 		if step.Skip != "" {
 			return t.advance(step.Skip)
 		}
-		return t.advance(step.Next)
 	}
+	return t.redraw()
+}
+
+// stuck answers ❓: a resident who may have been scammed goes straight to
+// what to do now (the urgent step files its own request); anyone else is
+// offered to try again, the step's other way if it has one (the bank
+// counter…), or a person, who is told only when asked for.
+func (t *turn) stuck(step *Step) error {
 	if step.Stuck != "" {
 		if f, ok := t.e.Library.Flow(t.s.Active.Flow); ok {
 			if s, ok := f.Step(step.Stuck); ok && s.Urgent {
-				// No "không sao ạ": the urgent step files its own request.
 				return t.advance(step.Stuck)
 			}
 		}
 	}
-	t.s.HelpAt = t.now
-	t.effect(Effect{Kind: EffectHelp, Flow: t.s.Active.Flow, Step: step.ID, Hamlet: t.s.Hamlet})
-	t.say("common.stuck_recorded", nil)
-	if step.Stuck != "" {
-		return t.advance(step.Stuck)
+	return t.stuckScreen("common.stuck_ask", step)
+}
+
+// stuckScreen says msg with the ways out of a step: again, the step's
+// other way, a person.
+func (t *turn) stuckScreen(msg string, step *Step) error {
+	cs := []Choice{{Label: t.text1("common.btn.retry"), Action: actRetry}}
+	if step.Stuck != "" && step.Type == StepCheckpoint {
+		cs = append(cs, Choice{Label: t.text1("common.btn.other_way"), Action: actOther})
 	}
+	cs = append(cs, Choice{Label: t.text1("common.btn.human"), Action: actHuman})
+	t.keyboard(msg, nil, cs)
+	return nil
+}
+
+// offerHuman says msg with the way to a person: inside a guide the ❓
+// screen's ways out (its steps show no 🙋), elsewhere the screen again
+// (the menu has 🙋).
+func (t *turn) offerHuman(msg string) error {
+	if step := t.waitingStep(); step != nil {
+		return t.stuckScreen(msg, step)
+	}
+	t.say(msg, nil)
 	return t.redraw()
 }
 
@@ -273,8 +374,7 @@ func (t *turn) answer(step *Step, text string) error {
 		a.Failures++
 		if a.Failures >= MaxFailures {
 			a.Failures = 0
-			t.say("common.offer_human", nil)
-			return t.redraw()
+			return t.offerHuman("common.offer_human")
 		}
 		msg := step.Invalid
 		if msg == "" {

@@ -19,10 +19,6 @@ import (
 	"github.com/hangxomso/hangxom/locales"
 )
 
-// hedges are the words that tell a resident something is not known (issue
-// 19, "Measured, in the closing note"); matched case-insensitively.
-var hedges = []string{"chưa rõ", "hiện chưa", "chưa có thông tin", "not clear", "unclear", "not yet known"}
-
 // measureRow is one flow in one language, measured on the golden
 // transcripts that walk it.
 type measureRow struct {
@@ -158,10 +154,7 @@ func countHedges(data []byte) (int, error) {
 	walk = func(v any) {
 		switch v := v.(type) {
 		case string:
-			low := strings.ToLower(v)
-			for _, h := range hedges {
-				n += strings.Count(low, h)
-			}
+			n += content.Hedges(v)
 		case map[string]any:
 			for _, x := range v {
 				walk(x)
