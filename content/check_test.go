@@ -86,11 +86,11 @@ func TestProblemString(t *testing.T) {
 		p    Problem
 		want string
 	}{
-		{"all", Problem{"content/flows/ewallet.yaml", 42, "steps[3] (otp)", `next "pin" does not exist`},
+		{"all", Problem{File: "content/flows/ewallet.yaml", Line: 42, Path: "steps[3] (otp)", Msg: `next "pin" does not exist`},
 			`content/flows/ewallet.yaml:42: steps[3] (otp): next "pin" does not exist`},
-		{"no line", Problem{"locales", 0, "common.menu", "system message is missing in en"},
+		{"no line", Problem{File: "locales", Line: 0, Path: "common.menu", Msg: "system message is missing in en"},
 			"locales: common.menu: system message is missing in en"},
-		{"no path", Problem{"content/areas.yaml", 3, "", "file is empty"}, "content/areas.yaml:3: file is empty"},
+		{"no path", Problem{File: "content/areas.yaml", Line: 3, Path: "", Msg: "file is empty"}, "content/areas.yaml:3: file is empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,6 +182,7 @@ func TestCheckBroken(t *testing.T) {
 			"locales/mixed.en.toml: reserved keys [other] mixed with unreserved keys [colour]",
 		}},
 		{"missing_fields", []string{
+			"content/flows/demo.yaml:6: steps[0] (intro): its screen shows 7 buttons (back, ❓, ⏭ and ℹ️ included), more than 4",
 			"content/flows/demo.yaml:17: steps[1] (info): next is missing: the step is a dead end",
 			"content/flows/demo.yaml:21: steps[2] (cp): next is missing: the step is a dead end",
 			"content/flows/demo.yaml:25: steps[3] (q): next is missing: the step is a dead end",
@@ -226,6 +227,7 @@ func TestCheckBroken(t *testing.T) {
 			"content/flows/demo.yaml:23: steps[4] (done): step is unreachable from start \"intro\"",
 		}},
 		{"step_types", []string{
+			"content/flows/demo.yaml:6: steps[0] (intro): its screen shows 7 buttons (back, ❓, ⏭ and ℹ️ included), more than 4",
 			"content/flows/demo.yaml:11: steps[0] (intro): buttons[1]: id \"phone\" is also used by buttons[0]",
 			"content/flows/demo.yaml:12: steps[0] (intro): buttons[2]: id \"Bad\" is not a valid id (lower-case letters, digits, _ and -, at most 32)",
 			"content/flows/demo.yaml:13: steps[0] (intro): buttons[3]: id is missing",
@@ -281,6 +283,16 @@ func TestCheckBroken(t *testing.T) {
 			`content/flows/demo.yaml:17: steps[1] (why): only a guide's last message begins with "🎉"; demo.why (en) does`,
 			`content/flows/demo.yaml:45: steps[5] (done): the guide's last message (demo.done, vi) must begin with "🎉"`,
 		}},
+		{"style", []string{
+			`content/flows/demo.yaml:6: retired: "Bad" is not a valid step id`,
+			`content/flows/demo.yaml:7: areas: "h1" is a hamlet; name a commune or a province`,
+			`content/flows/demo.yaml:7: areas: "nowhere" is not an area of areas.yaml`,
+			"content/flows/demo.yaml:10: steps[0] (intro): its screen shows 5 buttons (back, ❓, ⏭ and ℹ️ included), more than 4",
+			`content/flows/demo.yaml:25: steps[2] (old_sim): id "old_sim" is retired (the flow's retired list): give the step a new id, so counts kept under the old one keep their meaning`,
+			"content/flows/demo.yaml:25: steps[2] (old_sim): its screen shows 5 buttons (back, ❓, ⏭ and ℹ️ included), more than 4",
+			`locales/demo.vi.toml:6: demo.sim: says something is not known ("chưa rõ, hiện chưa"…): say what is known and whom to ask`,
+			"locales/demo.vi.toml:8: demo.ask: names 🙋, which a guide's screens do not show: a person is asked for through ❓",
+		}},
 		{"too_long", []string{
 			"locales/demo.vi.toml:5: demo.why: renders to 312 characters, more than 300",
 			"locales/demo.vi.toml:6: demo.sim: renders to 310 characters, more than 300",
@@ -303,5 +315,25 @@ func TestCheckBroken(t *testing.T) {
 				t.Errorf("Check(testdata/broken/%s) (-want +got):\n%s", tt.name, diff)
 			}
 		})
+	}
+}
+
+// TestStyleProblemsDoNotStopTheBot: a rule of the words' house style
+// (a hedge here) fails content check but not the load: the bot runs.
+func TestStyleProblemsDoNotStopTheBot(t *testing.T) {
+	c, _ := fixture(t, "")
+	lm := c.(fstest.MapFS)
+	f := lm["locales/demo.vi.toml"]
+	lm["locales/demo.vi.toml"] = &fstest.MapFile{Data: []byte(strings.Replace(string(f.Data), "Xong thì bấm ✅", "Nhà mạng nào thì chưa rõ. Xong thì bấm ✅", 1))}
+	l, err := fs.Sub(lm, "locales")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := check(c, l, fixtureFields, fixtureSystem())
+	if len(ps) != 1 || !ps[0].Style {
+		t.Fatalf("want one style problem, got %v", ps)
+	}
+	if _, _, _, err := load(c, l, fixtureFields, fixtureSystem()); err != nil {
+		t.Errorf("a style problem stopped the load: %v", err)
 	}
 }

@@ -197,10 +197,11 @@ func TestWholeFlow(t *testing.T) {
 	onboard(c)
 	res := c.tap("demo.title")
 	check(t, "start", []string{"started:demo@a-1"}, kinds(res))
-	check(t, "choice buttons + global", []string{"demo.btn.android", "demo.btn.iphone", "demo.btn.notme", "common.btn.back", "common.btn.human"}, labels(c.lastButtons()))
+	// Three choices and ↩ make four: no room for ❓ (flows.MaxButtons).
+	check(t, "choice buttons + back", []string{"demo.btn.android", "demo.btn.iphone", "demo.btn.notme", "common.btn.back"}, labels(c.lastButtons()))
 	res = c.text("2") // a number picks the n-th button
 	check(t, "info then checkpoint", []string{"demo.why", "demo.install"}, texts(res))
-	check(t, "checkpoint buttons", []string{"common.btn.done", "common.btn.stuck", "common.btn.skip", "common.btn.back", "common.btn.human"}, labels(c.lastButtons()))
+	check(t, "checkpoint buttons", []string{"common.btn.done", "common.btn.stuck", "common.btn.skip", "common.btn.back"}, labels(c.lastButtons()))
 	res = c.text("  Đã XONG rồi!! ")
 	check(t, "question", []string{"demo.ask"}, texts(res))
 	res = c.text("0912 345 678")
@@ -231,7 +232,8 @@ func TestFreeTextAsVillagersTypeIt(t *testing.T) {
 		{"Đa\u0303 xong", "ask"}, // NFD
 		{"ok", "ask"}, {"được rồi", "ask"}, {"xong\u200b", "ask"}, {"  xong   roi  ", "ask"},
 		{"✅ Xong rồi", "ask"}, // the label typed (fake labels are ids, so this is the word)
-		{"chưa", "install_help"}, {"chua duoc", "install_help"}, {"lỗi", "install_help"}, {"không được", "install_help"},
+		// "Stuck" words open ❓'s screen; the resident stays at the step.
+		{"chưa", "install"}, {"chua duoc", "install"}, {"lỗi", "install"}, {"không được", "install"},
 		{"bỏ qua", "scan"}, {"3", "scan"}, {"1", "ask"},
 	} {
 		t.Run(tc.typed, func(t *testing.T) {
@@ -262,8 +264,10 @@ func TestAnythingElseAsksForAButton(t *testing.T) {
 	res = c.text("9") // out of range
 	check(t, "replies", []string{"common.tap_button", "demo.phone"}, texts(res))
 	res = c.text("hmm")
-	// The third failure offers a human instead of the same words again.
-	check(t, "replies", []string{"common.offer_human", "demo.phone"}, texts(res))
+	// The third failure offers a person instead of the same words again:
+	// ❓'s screen, whose 🙋 is one tap away.
+	check(t, "replies", []string{"common.offer_human"}, texts(res))
+	check(t, "offer", []string{"common.btn.retry", "common.btn.human"}, labels(c.lastButtons()))
 	check(t, "still there", "phone", c.s.Active.Step)
 }
 
@@ -278,25 +282,72 @@ func TestActivityRefreshedHourly(t *testing.T) {
 	res = c.tap("demo.btn.android")
 	check(t, "within the hour", []string(nil), kinds(res))
 	c.now = c.now.Add(61 * time.Minute)
-	res = c.tap("common.btn.stuck")
-	check(t, "an hour later", []string{"help:demo@a-1", "activity:demo@a-1"}, kinds(res))
+	c.tap("common.btn.stuck")
+	res = c.tap("common.btn.other_way")
+	check(t, "an hour later", []string{"activity:demo@a-1"}, kinds(res))
 }
 
-func TestStuckRecordsHelp(t *testing.T) {
+// TestStuckOffersWaysOut: ❓ tells no one yet; it offers the step again,
+// the step's other way, or a person, and only the person files a request.
+func TestStuckOffersWaysOut(t *testing.T) {
 	c := newConv(t)
 	onboard(c)
 	c.tap("demo.title")
 	c.tap("demo.btn.android")
 	res := c.tap("common.btn.stuck")
-	// Steps within the hour do not refresh the activity (activityEvery).
-	check(t, "effects", []string{"help:demo@a-1"}, kinds(res))
-	check(t, "replies", []string{"common.stuck_recorded", "demo.install_help"}, texts(res))
+	check(t, "effects", []string(nil), kinds(res))
+	check(t, "replies", []string{"common.stuck_ask"}, texts(res))
+	check(t, "ways out", []string{"common.btn.retry", "common.btn.other_way", "common.btn.human"}, labels(c.lastButtons()))
+	check(t, "still there", "install", c.s.Active.Step)
+
+	res = c.tap("common.btn.retry")
+	check(t, "again", []string{"demo.install"}, texts(res))
+	check(t, "still there", "install", c.s.Active.Step)
+
+	c.tap("common.btn.stuck")
+	res = c.tap("common.btn.human")
+	check(t, "human", []string{"help:demo@a-1"}, kinds(res))
 	if e := res.Effects[0]; e.Step != "install" {
 		t.Errorf("help step = %q, want install", e.Step)
 	}
-	res = c.tap("common.btn.human")
-	check(t, "human", []string{"help:demo@a-1"}, kinds(res))
-	check(t, "human replies", []string{"common.human_recorded", "demo.install_help"}, texts(res))
+	check(t, "human replies", []string{"common.human_recorded", "demo.install"}, texts(res))
+
+	c.tap("common.btn.stuck")
+	res = c.tap("common.btn.other_way")
+	check(t, "other way", []string{"demo.install_help"}, texts(res))
+	check(t, "no request", []string(nil), kinds(res))
+	// install_help has no other way: ❓ there offers again or a person.
+	c.tap("common.btn.stuck")
+	check(t, "no other way", []string{"common.btn.retry", "common.btn.human"}, labels(c.lastButtons()))
+}
+
+// TestMoreShowsTheBackground: ℹ️ shows the step's background with the
+// step's other buttons, which still work.
+func TestMoreShowsTheBackground(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	c.tap("demo.btn.android")
+	c.tap("common.btn.stuck")
+	c.tap("common.btn.other_way")
+	check(t, "buttons", []string{"common.btn.done", "common.btn.stuck", "common.btn.more", "common.btn.back"}, labels(c.lastButtons()))
+	res := c.tap("common.btn.more")
+	check(t, "more", []string{"demo.install_more"}, texts(res))
+	check(t, "its buttons", []string{"common.btn.done", "common.btn.stuck", "common.btn.back"}, labels(c.lastButtons()))
+	res = c.tap("common.btn.done")
+	check(t, "done from it", []string{"demo.ask"}, texts(res))
+}
+
+// TestNoSkipWithoutSkipTarget: ⏭ is shown, and "bỏ qua" understood, only
+// on a step the content makes optional.
+func TestNoSkipWithoutSkipTarget(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("other.title")
+	check(t, "buttons", []string{"common.btn.done", "common.btn.stuck", "common.btn.back"}, labels(c.lastButtons()))
+	res := c.text("bỏ qua")
+	check(t, "not skipped", "one", c.s.Active.Step)
+	check(t, "asked for a button", "common.tap_button", texts(res)[0])
 }
 
 func TestQuestionValidation(t *testing.T) {
@@ -309,7 +360,7 @@ func TestQuestionValidation(t *testing.T) {
 	check(t, "bad 1", []string{"common.invalid.phone{Commune=Xã A,Hamlet=Xóm 1}", "demo.ask"}, texts(res))
 	c.text("12")
 	res = c.text("xyz")
-	check(t, "bad 3 offers a human", []string{"common.offer_human", "demo.ask"}, texts(res))
+	check(t, "bad 3 offers a human", []string{"common.offer_human"}, texts(res))
 	res = c.text("không biết")
 	check(t, "a plea asks a person at once", []string{"common.human_recorded", "demo.ask"}, texts(res))
 	c.text("+84 912 345 678")
@@ -604,7 +655,7 @@ func TestExternalStepButtons(t *testing.T) {
 	c.tap("demo.title")
 	c.tap("demo.btn.android")
 	res := c.tap("common.btn.skip")
-	check(t, "external keyboard", []string{"demo.btn.skip_check", "common.btn.back", "common.btn.human"}, labels(c.lastButtons()))
+	check(t, "external keyboard", []string{"demo.btn.skip_check", "common.btn.stuck", "common.btn.back"}, labels(c.lastButtons()))
 	check(t, "at scan", []string{"demo.scan"}, texts(res))
 	// Tapping a button is not an input for the checker.
 	res = c.tap("demo.btn.skip_check")
@@ -801,7 +852,7 @@ func TestMenuCommandWorksFromEveryStage(t *testing.T) {
 
 // A returning resident who greets the bot is told where they stopped and
 // shown that screen; a voice note or a sticker is answered plainly, with
-// the screen (and its 🙋) again, not "tap a button".
+// the way to a person (❓'s screen), not "tap a button".
 func TestGreetingAndUnreadableMessages(t *testing.T) {
 	c := newConv(t)
 	onboard(c)
@@ -813,8 +864,41 @@ func TestGreetingAndUnreadableMessages(t *testing.T) {
 	res = c.text("Xin chao bác")
 	check(t, "a greeting in a guide", []string{"common.hello_again{Flow=demo.title}", step}, texts(res))
 	res = c.send(flows.Input{Kind: flows.InputOther})
-	check(t, "a voice note", []string{"common.other_unexpected", step}, texts(res))
+	check(t, "a voice note", []string{"common.other_unexpected"}, texts(res))
 	if !slices.ContainsFunc(c.lastButtons(), func(b flows.Choice) bool { return b.Label == "common.btn.human" }) {
 		t.Errorf("no way to a person after a voice note: %v", labels(c.lastButtons()))
 	}
+}
+
+// TestFlowLimitedToAreas: a flow with areas is listed, and started, only
+// for residents living under one of them.
+func TestFlowLimitedToAreas(t *testing.T) {
+	fl := flowstest.DemoFlows()
+	fl[1].Areas = []string{"xa-b"} // "other": Xã B only
+	lib, err := flows.NewLibrary(fl...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newConv(t)
+	c.e.Library = lib
+	onboard(c) // Xóm 1, Xã A
+	if slices.Contains(labels(c.lastButtons()), "other.title") {
+		t.Errorf("Xã A's menu lists Xã B's guide: %v", labels(c.lastButtons()))
+	}
+	res := c.send(flows.Input{Kind: flows.InputChoice, Data: flows.ResumePrefix + "other"})
+	check(t, "refused", "common.flow_not_here{Flow=other.title}", texts(res)[0])
+	if c.s.Active != nil {
+		t.Errorf("started: %+v", c.s.Active)
+	}
+
+	b := newConv(t)
+	b.e.Library = lib
+	b.text("chào")
+	b.tap("🏡 Xã B")
+	b.tap("🏠 Bản Một")
+	if !slices.Contains(labels(b.lastButtons()), "other.title") {
+		t.Fatalf("Xã B's menu lacks its guide: %v", labels(b.lastButtons()))
+	}
+	b.tap("other.title")
+	check(t, "started", "one", b.s.Active.Step)
 }

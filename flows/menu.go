@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -34,11 +35,34 @@ func (t *turn) menuChoices() []Choice {
 		}
 	}
 	for _, f := range t.e.Library.Flows() {
-		if !paused[f.ID] { // one entry a guide: "▶️ Continue" stands for it
+		if !paused[f.ID] && t.flowHere(f) { // one entry a guide: "▶️ Continue" stands for it
 			cs = append(cs, Choice{Label: t.flowTitle(f), Action: actFlow + f.ID})
 		}
 	}
 	return append(cs, Choice{Label: t.text1("common.btn.human"), Action: actHuman})
+}
+
+// flowHere says whether f applies where the resident lives: a flow with
+// Areas is for residents of those areas or of areas under them.
+func (t *turn) flowHere(f *Flow) bool {
+	if len(f.Areas) == 0 {
+		return true
+	}
+	id := t.s.Hamlet
+	for range 8 { // hamlet → commune → province, and a little to spare
+		if id == "" {
+			return false
+		}
+		if slices.Contains(f.Areas, id) {
+			return true
+		}
+		a, ok := t.e.Areas.Area(id)
+		if !ok {
+			return false
+		}
+		id = a.ParentID
+	}
+	return false
 }
 
 // pause moves the active flow to the front of the paused list.

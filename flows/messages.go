@@ -42,6 +42,7 @@ func SystemMessages() map[string][]string {
 		"common.flow_expired":      nil,
 		"common.content_changed":   nil,
 		"common.flow_gone":         nil,
+		"common.flow_not_here":     {"Flow"},
 		"common.cancelled":         {"Flow"},
 		"common.nothing_to_cancel": nil,
 		"common.lang_choose":       nil,

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,11 @@ func (t *turn) startFlow(id string) error {
 	}
 	if t.s.Active != nil {
 		t.pause()
+	}
+	if !t.flowHere(f) && !slices.ContainsFunc(t.s.Paused, func(r Run) bool { return r.Flow == id }) {
+		// A link or an old reminder to a guide for another province.
+		t.say("common.flow_not_here", map[string]any{"Flow": t.flowTitle(f)})
+		return t.menu("")
 	}
 	if r, ok := t.dropPaused(id); ok {
 		r.Last = t.now

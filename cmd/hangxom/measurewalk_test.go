@@ -53,17 +53,19 @@ func TestMeasureWalkFixture(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The longest turn is ❓ on step two: the shipped "stuck, the team is
-		// told" message, then step two again (57 runes), one message a line.
-		stuck, err := eng.Loc.Localize(lang, "common.stuck_recorded", nil)
+		// The longest turn is ❓'s screen (its one message) or step two
+		// (57 runes).
+		stuck, err := eng.Loc.Localize(lang, "common.stuck_ask", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := measureRow{Flow: "demo", Lang: lang,
-			Reached:     3, // intro, one, two: hello is an info message, end leaves the guide
-			Screens:     3, // intro ("Ready?": ✅ Yes, 🚫 No, ↩, 🙋), one and two (✅ ❓ ⏭ ↩ 🙋)
-			LongestTurn: utf8.RuneCountInString(stuck) + 1 + 57,
-			MaxButtons:  5, Over3: 3, AvgButtons: 14.0 / 3,
+			Reached: 3, // intro, one, two: hello is an info message, end leaves the guide
+			// intro (✅ Yes, 🚫 No, ❓, ↩), one and two (✅ ❓ ↩), and ❓'s
+			// screen at each (🔁, 🙋)
+			Screens:     6,
+			LongestTurn: max(utf8.RuneCountInString(stuck), 57),
+			MaxButtons:  4, Over3: 1, AvgButtons: (4 + 3 + 3 + 2 + 2 + 2) / 6.0,
 			FirstScreenM: 1, // "Hello, ééé." before "Ready?"
 		}
 		if got != want {

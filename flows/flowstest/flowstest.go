@@ -62,7 +62,7 @@ func DemoFlows() []*flows.Flow {
 			}},
 			{ID: "why", Type: flows.StepInfo, Say: "demo.why", Next: "install"},
 			{ID: "install", Type: flows.StepCheckpoint, Say: "demo.install", Next: "ask", Skip: "scan", Stuck: "install_help"},
-			{ID: "install_help", Type: flows.StepCheckpoint, Say: "demo.install_help", Next: "ask"},
+			{ID: "install_help", Type: flows.StepCheckpoint, Say: "demo.install_help", Next: "ask", More: "demo.install_more"},
 			{ID: "ask", Type: flows.StepQuestion, Say: "demo.ask", Validate: "phone", Save: "phone", Next: "scan"},
 			{ID: "scan", Type: flows.StepExternal, Say: "demo.scan", Checker: "qr", Outcomes: map[string]string{"ok": "end", "bad": "install", "default": "scan"},
 				Buttons: []flows.Button{{ID: "skip", Label: "demo.btn.skip_check", Next: "end"}}},
