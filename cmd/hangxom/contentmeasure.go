@@ -22,16 +22,20 @@ import (
 // measureRow is one flow in one language, measured on the golden
 // transcripts that walk it.
 type measureRow struct {
-	Flow, Lang   string
-	Steps        int // steps in the flow's definition
-	Transcripts  int
-	Reached      int // steps the engine walk reached
-	Screens      int // distinct screens with buttons inside the guide
-	LongestTurn  int // runes of the bot's text in answer to one input
-	MaxButtons   int
-	Over3        int     // screens with more than three buttons
-	AvgButtons   float64 // buttons per screen, over Screens
-	FirstScreenM int     // messages the first screen sends before its question
+	Flow, Lang  string
+	Steps       int // steps in the flow's definition
+	Transcripts int
+	Reached     int // steps the engine walk reached
+	Screens     int // distinct screens with buttons inside the guide
+	LongestTurn int // runes of the bot's text in answer to one input
+	MaxButtons  int
+	Over3       int     // screens with more than three buttons
+	AvgButtons  float64 // buttons per screen, over Screens
+	// StepScreens and AvgStep leave out the screens a step's ❓ and ℹ️
+	// open (engine walk only): the average of the steps' own screens.
+	StepScreens  int
+	AvgStep      float64
+	FirstScreenM int // messages the first screen sends before its question
 }
 
 // turn is the bot's answer to one input in a console transcript.
@@ -205,15 +209,15 @@ func measure(w io.Writer, cfs, lfs fs.FS, dir string) error {
 		WaitExpiry: 72 * time.Hour, SessionExpiry: 720 * time.Hour, Location: time.UTC}
 	fmt.Fprintln(w, "Walked through the engine (every button of every screen inside the guide, each screen once):")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| flow | lang | steps | steps reached | screens | longest turn | max buttons | screens > 3 buttons | avg buttons | first screen: messages before the question |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| flow | lang | steps | steps reached | screens | longest turn | max buttons | screens > 3 buttons | avg buttons | step screens | avg buttons, step screens | first screen: messages before the question |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, f := range fl {
 		for _, lang := range []string{"vi", "en"} {
 			r, err := walkFlow(eng, f.ID, lang)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %d | %d | %d | %.1f | %d |\n", r.Flow, r.Lang, len(f.Steps), r.Reached, r.Screens, r.LongestTurn, r.MaxButtons, r.Over3, r.AvgButtons, r.FirstScreenM)
+			fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %d | %d | %d | %.1f | %d | %.1f | %d |\n", r.Flow, r.Lang, len(f.Steps), r.Reached, r.Screens, r.LongestTurn, r.MaxButtons, r.Over3, r.AvgButtons, r.StepScreens, r.AvgStep, r.FirstScreenM)
 		}
 	}
 	fmt.Fprintln(w)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -84,10 +85,14 @@ func walkFlow(e *flows.Engine, flow, lang string) (measureRow, error) {
 	r.LongestTurn = turnLen(res)
 	seen := map[string]bool{key(res.Session): true}
 	steps := map[string]bool{}
-	queue := []flows.Session{res.Session}
-	total := 0
+	type screen struct {
+		s    flows.Session
+		side bool // opened by ❓ or ℹ️, not the step's own screen
+	}
+	queue := []screen{{s: res.Session}}
+	total, stepTotal := 0, 0
 	for len(queue) > 0 {
-		s := queue[0]
+		s, side := queue[0].s, queue[0].side
 		queue = queue[1:]
 		steps[s.Active.Step] = true
 		if n := len(s.Keyboard); n > 0 {
@@ -96,6 +101,10 @@ func walkFlow(e *flows.Engine, flow, lang string) (measureRow, error) {
 			r.MaxButtons = max(r.MaxButtons, n)
 			if n > 3 {
 				r.Over3++
+			}
+			if !side {
+				r.StepScreens++
+				stepTotal += n
 			}
 		}
 		for _, c := range s.Keyboard {
@@ -112,13 +121,19 @@ func walkFlow(e *flows.Engine, flow, lang string) (measureRow, error) {
 			r.LongestTurn = max(r.LongestTurn, turnLen(res))
 			if k := key(res.Session); !seen[k] {
 				seen[k] = true
-				queue = append(queue, res.Session)
+				// ❓'s screen offers "try again"; ℹ️'s shows the step's
+				// background.
+				side := c.Action == "ck:more" || slices.ContainsFunc(res.Session.Keyboard, func(c flows.Choice) bool { return c.Action == "ck:retry" })
+				queue = append(queue, screen{s: res.Session, side: side})
 			}
 		}
 	}
 	r.Reached = len(steps)
 	if r.Screens > 0 {
 		r.AvgButtons = float64(total) / float64(r.Screens)
+	}
+	if r.StepScreens > 0 {
+		r.AvgStep = float64(stepTotal) / float64(r.StepScreens)
 	}
 	return r, nil
 }

@@ -66,6 +66,7 @@ func TestMeasureWalkFixture(t *testing.T) {
 			Screens:     6,
 			LongestTurn: max(utf8.RuneCountInString(stuck), 57),
 			MaxButtons:  4, Over3: 1, AvgButtons: (4 + 3 + 3 + 2 + 2 + 2) / 6.0,
+			StepScreens: 3, AvgStep: (4 + 3 + 3) / 3.0,
 			FirstScreenM: 1, // "Hello, ééé." before "Ready?"
 		}
 		if got != want {
