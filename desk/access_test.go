@@ -44,7 +44,7 @@ func TestHelpInAPrivateFlowIsNotNamedToTheTeam(t *testing.T) {
 	joinHoa(t, w)
 	flowstest.OutboxTexts(t, w.st, "tg:1")
 	w.begin("tg:22", "Thu", "a-1", "other")
-	w.tap("tg:22", "common.btn.stuck")
+	w.askPerson("tg:22")
 	if got := joined(flowstest.OutboxTexts(t, w.st, "tg:5")); strings.Contains(got, "Name=Thu") {
 		t.Errorf("team member notified by name of a private flow's help request:\n%s", got)
 	}
@@ -80,7 +80,7 @@ func TestRemovedMemberLosesTheirClaims(t *testing.T) {
 	w := newStaffWorld(t)
 	joinHoa(t, w)
 	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
-	w.tap("tg:20", "common.btn.human")
+	w.askPerson("tg:20")
 	flowstest.OutboxTexts(t, w.st, "tg:20")
 	data := w.outboxOf("tg:5")[0].Buttons[0].Data
 	flowstest.OutboxTexts(t, w.st, "tg:5")
@@ -275,7 +275,7 @@ func TestForgetFinishedByTheRedelivery(t *testing.T) {
 	w := newStaffWorld(t)
 	joinHoa(t, w)
 	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
-	w.tap("tg:20", "common.btn.human") // a help request, with the resident's name
+	w.askPerson("tg:20") // a help request, with the resident's name
 	w.cmd("tg:20", "forget", "")
 	ff := &failForget{Redis: w.st, fail: true}
 	w.svc.Store = ff
@@ -347,7 +347,7 @@ func TestSharedPhoneNumberLeavesNoTrace(t *testing.T) {
 	w.svc.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	joinHoa(t, w)
 	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
-	w.tap("tg:20", "common.btn.human")
+	w.askPerson("tg:20")
 	data := w.outboxOf("tg:5")[0].Buttons[0].Data
 	w.send("tg:5", flows.Input{Kind: flows.InputChoice, Data: data}) // claim, then the number reaches Hoa
 	w.send("tg:20", flows.Input{Kind: flows.InputContact, Text: "+84912345678"})

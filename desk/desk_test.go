@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -99,6 +100,24 @@ func (w *staffWorld) keyboard(who string) []flows.Choice {
 func (w *staffWorld) tap(who, label string) []string {
 	w.t.Helper()
 	return w.tapFirst(who, "button "+strconv.Quote(label), func(l string) bool { return strings.HasPrefix(l, label) })
+}
+
+// askPerson asks the hamlet's team for a person the way a resident does:
+// 🙋 where the screen has it (the menu), else ❓ and then 🙋 (a guide's
+// step), else typed words (a choice with no room for ❓).
+func (w *staffWorld) askPerson(who string) []string {
+	w.t.Helper()
+	has := func(label string) bool {
+		return slices.ContainsFunc(w.keyboard(who), func(c flows.Choice) bool { return c.Label == label })
+	}
+	switch {
+	case has("common.btn.human"):
+		return w.tap(who, "common.btn.human")
+	case has("common.btn.stuck"):
+		w.tap(who, "common.btn.stuck")
+		return w.tap(who, "common.btn.human")
+	}
+	return w.send(who, flows.Input{Kind: flows.InputText, Text: "giúp tôi"})
 }
 
 // tapFirst taps the first button on who's keyboard whose label matches.
@@ -234,7 +253,7 @@ func TestPendingShowsOnlyMyHamletsOldestFirst(t *testing.T) {
 	start("tg:22", "Thu", "a-1", "other")
 	start("tg:23", "Nam", "a-2", "demo")
 	w.send("tg:21", flows.Input{Kind: flows.InputText, Text: "1"}) // android: Minh moves on
-	w.tap("tg:21", "common.btn.stuck")                             // and is stuck
+	w.askPerson("tg:21")                                           // and is stuck
 	w.now = w.now.Add(4 * 24 * time.Hour)                          // everyone is stalled now
 	flowstest.OutboxTexts(t, w.st, "tg:5")                         // the help notification
 
@@ -254,7 +273,7 @@ func TestPendingShowsOnlyMyHamletsOldestFirst(t *testing.T) {
 	if !strings.Contains(text, "Flow=other.title,Total=1") {
 		t.Errorf("the private flow is not counted: %s", text)
 	}
-	if !strings.Contains(text, "Name=Minh,Step=4,StepName=demo,Steps=7") || strings.Count(text, "staff.mark_help") != 1 || strings.Count(text, "staff.mark_stalled") != 2 {
+	if !strings.Contains(text, "Name=Minh,Step=3,StepName=demo,Steps=7") || strings.Count(text, "staff.mark_help") != 1 || strings.Count(text, "staff.mark_stalled") != 2 {
 		t.Errorf("step, help or stalled marks wrong: %s", text)
 	}
 	// The coordinator sees everyone, the private flow by name too.
@@ -291,7 +310,7 @@ func TestHelpRequestsReachTheTeam(t *testing.T) {
 	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
 	w.tap("tg:20", "demo.title")
 	w.tap("tg:20", "demo.btn.android")
-	w.tap("tg:20", "common.btn.stuck")
+	w.askPerson("tg:20")
 	var data string
 	for _, who := range []string{"tg:5", "tg:6"} {
 		rs := w.outboxOf(who)
@@ -323,7 +342,7 @@ func TestHelpRequestsReachTheTeam(t *testing.T) {
 
 	// A hamlet without a team: the coordinators are told at once.
 	w.send("tg:30", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-2", Name: "Nam"})
-	w.tap("tg:30", "common.btn.human")
+	w.askPerson("tg:30")
 	if rs := w.outboxOf("tg:1"); len(rs) != 1 || !strings.HasPrefix(rs[0].Text, "staff.help_new{Flow=") {
 		t.Fatalf("the coordinator was not told: %+v", rs)
 	}
@@ -331,7 +350,7 @@ func TestHelpRequestsReachTheTeam(t *testing.T) {
 
 	// Unclaimed for a day: escalated to the coordinators, once.
 	w.send("tg:21", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Minh"})
-	w.tap("tg:21", "common.btn.human")
+	w.askPerson("tg:21")
 	flowstest.OutboxTexts(t, w.st, "tg:5")
 	flowstest.OutboxTexts(t, w.st, "tg:6")
 	n, err := w.desk.Escalate(t.Context(), w.now.Add(25*time.Hour))
@@ -409,7 +428,7 @@ func TestForgetDeletesWhatIsKept(t *testing.T) {
 	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
 	w.cmd("tg:20", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-2")))
 	w.cmd("tg:20", "menu", "")
-	w.tap("tg:20", "common.btn.human") // a help request with her name in it
+	w.askPerson("tg:20") // a help request with her name in it
 	pseud := w.st.Pseudonym("tg:20")
 	if _, ok, _ := w.st.Resident(t.Context(), pseud); !ok {
 		t.Fatal("no pseudonym mapping to begin with")
@@ -578,7 +597,7 @@ func TestHelperAndResidentTalk(t *testing.T) {
 	}
 	w.cmd("tg:5", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-1")))
 	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
-	w.tap("tg:20", "common.btn.human")
+	w.askPerson("tg:20")
 	flowstest.OutboxTexts(t, w.st, "tg:20")
 	// Lan shares her phone number: kept with the request, for the claimer only.
 	check(t, "saved", []string{"common.contact_saved"}, w.send("tg:20", flows.Input{Kind: flows.InputContact, Text: "0912345678"}))
@@ -617,7 +636,7 @@ func TestResidentWritesWhereTheyLive(t *testing.T) {
 	}
 	w.cmd("tg:5", "join", codeIn(t, w.cmd("tg:1", "invite", "team a-1")))
 	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
-	w.tap("tg:20", "common.btn.human")
+	w.askPerson("tg:20")
 	flowstest.OutboxTexts(t, w.st, "tg:20")
 	data := w.outboxOf("tg:5")[0].Buttons[0].Data
 	flowstest.OutboxTexts(t, w.st, "tg:5")
@@ -761,7 +780,7 @@ func TestAHelpedZaloResidentGetsNoPhoneButtonHint(t *testing.T) {
 	w.send("zl:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
 	w.tap("zl:20", "demo.title")
 	w.tap("zl:20", "demo.btn.android")
-	w.tap("zl:20", "common.btn.stuck")
+	w.askPerson("zl:20")
 	rs := w.outboxOf("tg:5")
 	if len(rs) != 1 || len(rs[0].Buttons) != 1 {
 		t.Fatalf("the team member was told %+v", rs)

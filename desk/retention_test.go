@@ -20,7 +20,7 @@ func TestSilentResidentsAreForgottenAfterRetention(t *testing.T) {
 	ctx := t.Context()
 	joinHoa(t, w)
 	w.begin("tg:20", "Lan", "a-1", "demo")
-	w.tap("tg:20", "common.btn.human")
+	w.askPerson("tg:20")
 	w.begin("tg:21", "Mai", "a-1", "other")
 	w.tap("tg:21", "common.btn.done")
 	for _, who := range []string{"tg:1", "tg:5", "tg:20", "tg:21"} {
@@ -88,7 +88,7 @@ func TestRightAfterRetirementOnlyTheHamletTalliesKeepThePseudonym(t *testing.T) 
 	ctx := t.Context()
 	joinHoa(t, w)
 	w.begin("tg:20", "Lan", "a-1", "demo")
-	w.tap("tg:20", "common.btn.human")
+	w.askPerson("tg:20")
 	w.send("tg:20", flows.Input{Kind: flows.InputContact, Text: "0912345678"})
 	rs := w.outboxOf("tg:5")
 	if len(rs) == 0 || len(rs[len(rs)-1].Buttons) == 0 {

@@ -91,7 +91,7 @@ func TestARetriedTurnPassesItsMessageOnOnce(t *testing.T) {
 				w := newStaffWorld(t)
 				joinHoa(t, w)
 				w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
-				w.tap("tg:20", "common.btn.human")
+				w.askPerson("tg:20")
 				claim := w.outboxOf("tg:5")[0].Buttons[0].Data
 				w.send("tg:5", flows.Input{Kind: flows.InputChoice, Data: claim})
 				note := w.outboxOf("tg:20")[0].Buttons[0].Data // "where I live", offered with "help is coming"

@@ -243,7 +243,7 @@ func TestStatsDrillDownMatchesWhatHappened(t *testing.T) {
 	start("tg:21", "Minh", "a-1", "demo")
 	w.tap("tg:21", "demo.btn.android") // on to the install checkpoint
 	g.open[flows.HamletFlow{Hamlet: "a-1", Flow: "demo"}]["tg:21"] = w.now
-	w.tap("tg:21", "common.btn.stuck")
+	w.askPerson("tg:21")
 	g.at("a-1", "demo").Help++
 	start("tg:22", "Thu", "a-1", "other")
 	finish("tg:22", "a-1", "other")

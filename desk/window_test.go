@@ -146,7 +146,7 @@ func TestHelpGoesFirstToTheMembersItReaches(t *testing.T) {
 
 	w.at(8 * day)
 	w.send("tg:20", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_a-1", Name: "Lan"})
-	w.tap("tg:20", "common.btn.human")
+	w.askPerson("tg:20")
 	for who, want := range map[string]int{"zl:6": 1, "tg:7": 1, "zl:5": 0, "tg:1": 0} {
 		if got := len(w.outboxOf(who)); got != want {
 			t.Errorf("a-1's request: %s was told %d times, want %d", who, got, want)
@@ -154,7 +154,7 @@ func TestHelpGoesFirstToTheMembersItReaches(t *testing.T) {
 	}
 	// b-1's team cannot be reached: its coordinators are told at once.
 	w.send("tg:30", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_b-1", Name: "Nam"})
-	w.tap("tg:30", "common.btn.human")
+	w.askPerson("tg:30")
 	if len(w.outboxOf("zl:8")) != 0 {
 		t.Error("Em, out of reach, was told")
 	}

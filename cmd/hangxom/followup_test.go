@@ -425,7 +425,9 @@ func TestRoleMatrixThroughTelegram(t *testing.T) {
 	v.home(t, cuc, hamletA)
 	v.home(t, mai, hamletA)
 	v.ewalletTo(t, mai, 2)
-	v.tapWant(t, mai, "🙋", "Đã ghi lại yêu cầu của bác.")
+	// The network's choice has three buttons and ↩: no room for ❓; the
+	// resident types her plea.
+	v.sayWant(t, mai, "giúp tôi với", "Đã ghi lại yêu cầu của bác.")
 	v.await(t, hoa, "🙋 Mai ở "+nameA+" cần người giúp: "+ewallet+", bước 2 «Với điện thoại thường, bác dùng Mobile Money…».", 1)
 	v.home(t, dao, hamletB)
 	v.ewalletTo(t, dao, 2)
@@ -769,8 +771,9 @@ func TestFollowupEndToEnd(t *testing.T) {
 	v.home(t, duc, hamletA)
 	v.ewalletTo(t, duc, 3)
 	v.tapWant(t, duc, "✅", "bấm *998#")
-	v.tapWant(t, duc, "❓", "Không sao ạ. Đã báo tổ công nghệ số của xóm để giúp bác.") // back to step 3
-	l.act(duc, hamletA, 3, v.clock.Now()).help = true
+	v.tapWant(t, duc, "❓", "Không sao ạ, ai mới làm cũng có lúc vướng.")
+	v.tapWant(t, duc, "🙋", "Đã ghi lại yêu cầu của bác.") // still at step 4
+	l.act(duc, hamletA, 4, v.clock.Now()).help = true
 
 	v.home(t, thao, hamletA)
 	v.ewalletTo(t, thao, 3)
@@ -782,10 +785,10 @@ func TestFollowupEndToEnd(t *testing.T) {
 
 	v.home(t, dao, hamletB)
 	v.ewalletTo(t, dao, 2)
-	v.tapWant(t, dao, "🙋", "Đã ghi lại yêu cầu của bác.")
+	v.sayWant(t, dao, "giúp tôi", "Đã ghi lại yêu cầu của bác.")
 	l.act(dao, hamletB, 2, v.clock.Now()).help = true
 
-	// Đức's ❓ reached A's two team members, not B's, not the coordinator;
+	// Đức's ❓ then 🙋 reached A's two team members, not B's, not the coordinator;
 	// Đào's 🙋 reached Tuấn only.
 	helpDuc := "🙋 Đức ở " + nameA + " cần người giúp: " + ewallet + ", bước 4 «Để dùng Viettel Money, bác bấm *998# rồi bấm…». Ai giúp được thì bấm nút dưới đây."
 	helpDao := "🙋 Đào ở " + nameB + " cần người giúp: " + ewallet + ", bước 2 «Với điện thoại thường, bác dùng Mobile Money…». Ai giúp được thì bấm nút dưới đây."
