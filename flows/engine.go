@@ -360,8 +360,9 @@ func (t *turn) byKind(in Input) error {
 		t.say("common.contact_ignored", nil)
 		return t.redraw()
 	case InputPhoto:
-		t.say("common.photo_unexpected", nil)
-		return t.redraw()
+		// A photo where none is asked for: said so, with the way to a
+		// person (a resident may be showing what their screen says).
+		return t.offerHuman("common.photo_unexpected")
 	case InputOther:
 		// A voice note or a sticker: said plainly that it cannot be read,
 		// with the way to a person, never only "tap a button".

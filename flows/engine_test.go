@@ -647,6 +647,12 @@ func TestPhotoAndContact(t *testing.T) {
 	check(t, "contact", "common.contact_ignored", texts(res)[0])
 	res = c.send(flows.Input{Kind: flows.InputPhoto, Photo: "file-1"})
 	check(t, "photo", "common.photo_unexpected", texts(res)[0])
+	// In a guide, at a step that asks for none: the way to a person.
+	c.tap("demo.title")
+	c.tap("demo.btn.android")
+	res = c.send(flows.Input{Kind: flows.InputPhoto, Photo: "file-2"})
+	check(t, "photo in a guide", []string{"common.photo_unexpected"}, texts(res))
+	check(t, "ways out", []string{"common.btn.retry", "common.btn.other_way", "common.btn.human"}, labels(c.lastButtons()))
 }
 
 func TestExternalStepButtons(t *testing.T) {
