@@ -78,6 +78,10 @@ func (p Problem) String() string {
 //     ones), counted messages with the plural forms their language needs,
 //     no counted flow message, no empty text, flow messages at most
 //     MaxMessageRunes long when rendered with sample data;
+//   - the words' house style (Problem.Style; issue 19): at most
+//     flows.MaxButtons buttons on a step's screen, turns of at most
+//     MaxTurnRunes, no hedges, no 🙋 in a guide's words, retired step ids
+//     never used again, areas that exist;
 //   - areas: ids, levels, names, parents (hamlet → commune → province),
 //     successors, dates, counts, one unassigned hamlet per current commune;
 //   - targets: flow and area exist, 0 < pct <= 100, a known basis, a
@@ -632,6 +636,68 @@ func (c *checker) checkFlow(file string, f *flows.Flow, root *yaml.Node) {
 	}
 
 	c.checkInfoLoops(file, f, index)
+	c.checkTurns(file, f, index)
+}
+
+// MaxTurnRunes is about the most a resident should read between two taps
+// (issue 19): the messages of the info steps a tap walks through and of
+// the step that then waits, joined by line breaks.
+const MaxTurnRunes = 350
+
+// checkTurns reports a turn longer than MaxTurnRunes in any language: from
+// the flow's start, or from a step a waiting step leads to, through info
+// steps to the next step that waits (or ends the guide).
+func (c *checker) checkTurns(file string, f *flows.Flow, index map[string]int) {
+	entries := map[string]bool{f.Start: true}
+	for i := range f.Steps {
+		s := &f.Steps[i]
+		if s.Type == flows.StepInfo {
+			continue
+		}
+		for _, t := range []string{s.Next, s.Skip, s.Stuck} {
+			entries[t] = true
+		}
+		for _, b := range s.Buttons {
+			entries[b.Next] = true
+		}
+		for _, t := range s.Outcomes {
+			entries[t] = true
+		}
+	}
+	for i := range f.Steps {
+		if !entries[f.Steps[i].ID] {
+			continue
+		}
+		var chain []int
+		for j, ok := i, true; ok && len(chain) <= len(f.Steps); j, ok = index[f.Steps[j].Next] {
+			chain = append(chain, j)
+			if f.Steps[j].Type != flows.StepInfo {
+				break
+			}
+		}
+		for _, lang := range locales.Languages() {
+			n, ids := 0, make([]string, 0, len(chain))
+			for k, j := range chain {
+				m, ok := c.cat[lang][f.Steps[j].Say]
+				if !ok || len(m.Texts) == 0 {
+					continue // reported elsewhere
+				}
+				r, err := renderedRunes(f.Steps[j].Say, m.Texts[0], c.contentFields)
+				if err != nil {
+					continue // reported elsewhere
+				}
+				if k > 0 {
+					n++ // the line break between messages
+				}
+				n += r
+				ids = append(ids, f.Steps[j].ID)
+			}
+			if n > MaxTurnRunes {
+				c.style(file, f.Steps[i].Line, stepPath(i, &f.Steps[i]), "a turn of %d characters in %s (%s), more than %d: one action a message, background behind ℹ️ (more:)",
+					n, lang, strings.Join(ids, " → "), MaxTurnRunes)
+			}
+		}
+	}
 }
 
 // checkStepType checks the fields a step's type needs. It reports whether
