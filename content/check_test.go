@@ -295,6 +295,7 @@ func TestCheckBroken(t *testing.T) {
 			"locales/demo.vi.toml:8: demo.ask: names 🙋, which a guide's screens do not show: a person is asked for through ❓",
 		}},
 		{"too_long", []string{
+			"content/flows/demo.yaml:15: steps[1] (why): a turn of 623 characters in vi (why → sim), more than 350: one action a message, background behind ℹ️ (more:)",
 			"locales/demo.vi.toml:5: demo.why: renders to 312 characters, more than 300",
 			"locales/demo.vi.toml:6: demo.sim: renders to 310 characters, more than 300",
 		}},
