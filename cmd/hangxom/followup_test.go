@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hangxomso/hangxom/bot/telegram/telegramtest"
+	"github.com/hangxomso/hangxom/content"
 	"github.com/hangxomso/hangxom/desk"
 	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/store"
@@ -398,6 +399,17 @@ func remindDone(now, later, skipped int) string {
 	return fmt.Sprintf("Đã gửi tin nhắc cho %d người. %d người sẽ nhận lúc 7 giờ sáng (không nhắn từ 21 giờ đến 7 giờ). %d người không nhắc được (đã xin dừng, đã chặn tin, hoặc vừa được nhắc trong 3 ngày).", now, later, skipped)
 }
 
+// shippedGuides is how many guides the content ships: an export has a row for
+// every hamlet × guide.
+func shippedGuides(t *testing.T) int {
+	t.Helper()
+	fl, err := content.LoadFlows(content.FS, content.FlowsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(fl)
+}
+
 func exportDone(scope string, rows int) string {
 	return fmt.Sprintf("Bảng số liệu từ 2022-01 đến 2026-11: %d dòng. Tệp hangxom-%s-2022-01_2026-11.csv sẽ được gửi ngay sau tin này. 📎hangxom-%s-2022-01_2026-11.csv", rows, scope, scope)
 }
@@ -414,6 +426,7 @@ func contains(s string) string { return "\x00" + s }
 // resident moved); each row's "after" checks that only the right callers
 // changed anything.
 func TestRoleMatrixThroughTelegram(t *testing.T) {
+	guides := shippedGuides(t)
 	v := newVillage(t, time.Date(2026, 11, 20, 10, 0, 0, 0, mustLoc())) // a Friday morning: no quiet hours
 	v.start(t)
 	ctx := t.Context()
@@ -533,10 +546,10 @@ func TestRoleMatrixThroughTelegram(t *testing.T) {
 			return got
 		}, [5]string{
 			txtNotMember,
-			exportDone(hamletA, 5) + "\nhamlets: " + hamletA,
-			exportDone(hamletB, 5) + "\nhamlets: " + hamletB,
-			exportDone("than-sa", 5) + "\nhamlets: than-sa-chua-xep",
-			exportDone("vo-nhai", 15) + "\nhamlets: vo-nhai-chua-xep," + hamletA + "," + hamletB}, nil},
+			exportDone(hamletA, guides) + "\nhamlets: " + hamletA,
+			exportDone(hamletB, guides) + "\nhamlets: " + hamletB,
+			exportDone("than-sa", guides) + "\nhamlets: than-sa-chua-xep",
+			exportDone("vo-nhai", 3*guides) + "\nhamlets: vo-nhai-chua-xep," + hamletA + "," + hamletB}, nil},
 		{"/move", say("/move", nil), [5]string{
 			txtNotMember,
 			"Những người đang ở mục «chưa xếp xóm». Bác chọn người cần xếp: [👤 Hồng (Xã Võ Nhai)]",
@@ -737,6 +750,7 @@ func (l *ledger) pending(hamlets ...string) string {
 // once from two replicas, the team logs what it helped finish, and /stats
 // and /export count exactly what happened.
 func TestFollowupEndToEnd(t *testing.T) {
+	guides := shippedGuides(t)
 	ict := mustLoc()
 	evening := time.Date(2026, 11, 20, 19, 0, 0, 0, ict)
 	v := newVillage(t, evening)
@@ -988,12 +1002,12 @@ func TestFollowupEndToEnd(t *testing.T) {
 
 	// /export: the province's CSV has every hamlet × flow, and the numbers.
 	got = v.say(t, son, "/export")
-	if want := exportDone("thai-nguyen", 9*5); got != want {
+	if want := exportDone("thai-nguyen", 9*guides); got != want {
 		t.Errorf("Sơn's /export: %q, want %q", got, want)
 	}
 	rows := v.exportCSV(t, son)
-	if len(rows) != 45 {
-		t.Errorf("%d rows in the CSV, want 45", len(rows))
+	if len(rows) != 9*guides {
+		t.Errorf("%d rows in the CSV, want %d (9 hamlets × %d guides)", len(rows), 9*guides, guides)
 	}
 	for key, row := range rows {
 		want := "▶0 ✅0 (0+0) ⏸0 🙋0"
@@ -1009,7 +1023,7 @@ func TestFollowupEndToEnd(t *testing.T) {
 		t.Errorf("CSV A/ewallet share %s target %s population %s", r["share_pct"], r["target_pct"], r["population"])
 	}
 	got = v.say(t, hoa, "/export")
-	if rows := v.exportCSV(t, hoa); got != exportDone(hamletA, 5) || hamletsIn(rows) != hamletA {
+	if rows := v.exportCSV(t, hoa); got != exportDone(hamletA, guides) || hamletsIn(rows) != hamletA {
 		t.Errorf("Hoa's /export: %q with hamlets %s", got, hamletsIn(rows))
 	}
 }
