@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hangxomso/hangxom/flows"
@@ -34,5 +37,53 @@ func TestStatsShowTeamLogsOnceAsExportWouldWriteThem(t *testing.T) {
 	}
 	if want := string(flows.ExportCSV(s.Rows)); out != want {
 		t.Errorf("`hangxom stats --format csv` differs from ExportCSV of its rows:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// TestStatsCountShopQR: the shopkeeper's QR guide (issue 19 §5) is counted
+// like the other guides: a resident who walks it to its end is one
+// completion on their hamlet's shop-qr row of `hangxom stats`, in the table
+// and in the JSON, and every hamlet has a shop-qr row.
+func TestStatsCountShopQR(t *testing.T) {
+	p := newProgram(t)
+	script, err := os.ReadFile("testdata/transcripts/shop-qr_vi_main.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := p.run(inputsOf(string(script)), "chat", "--user", "lan")
+	if err != nil {
+		t.Fatalf("chat: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(out, "🎉") {
+		t.Fatalf("the resident did not reach the guide's end:\n%s", out)
+	}
+	s := p.stats()
+	r := row(t, s, tdp1, "shop-qr")
+	if r.Started != 1 || r.Completed != 1 || r.CompletedSelf != 1 || r.CompletedTeam != 0 {
+		t.Errorf("shop-qr row = %+v, want one resident started and completed", r)
+	}
+	if r.TargetPct != nil {
+		t.Errorf("shop-qr has a target (%v), but no sourced figure exists for one", *r.TargetPct)
+	}
+	if other := row(t, s, "sang-moc-chua-xep", "shop-qr"); other.Started != 0 || other.Completed != 0 {
+		t.Errorf("zero row = %+v", other)
+	}
+	table, stderr, err := p.run("", "stats")
+	if err != nil {
+		t.Fatalf("stats: %v\n%s", err, stderr)
+	}
+	found := false
+	for _, line := range strings.Split(table, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.Contains(line, "Tổ dân phố 1") && slices.Contains(f, "shop-qr") {
+			found = true
+			i := slices.Index(f, "shop-qr")
+			if len(f) < i+3 || f[i+1] != "1" || f[i+2] != "1" {
+				t.Errorf("table row for shop-qr: %q, want started 1, completed 1", line)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("`hangxom stats` lists no shop-qr row for Tổ dân phố 1:\n%s", table)
 	}
 }
