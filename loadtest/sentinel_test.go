@@ -31,6 +31,12 @@ func TestSentinelFailoverKillRestart(t *testing.T) {
 	if err := c.Set(ctx, "before", "1", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
+	// Replication is asynchronous: a failover may lose a write the
+	// replica has not yet had (it did, on a busy machine). This one must be
+	// on the replica before the failover, so that only the cut loses keys.
+	if n, err := c.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+		t.Fatalf("WAIT: %d replicas (%v), want 1", n, err)
+	}
 	from, to, err := s.Failover(ctx)
 	if err != nil {
 		t.Fatal(err)
