@@ -459,8 +459,8 @@ func TestRoleMatrixThroughTelegram(t *testing.T) {
 			return got
 		}
 	}
-	pendingA := "• Mai (" + nameA + ") — " + ewallet + ", bước 2/27 «Với điện thoại thường, bác dùng Mobile Money…» — 0 ngày 🙋 đã nhờ giúp"
-	pendingB := "• Đào (" + nameB + ") — " + ewallet + ", bước 2/27 «Với điện thoại thường, bác dùng Mobile Money…» — 0 ngày"
+	pendingA := "• Mai (" + nameA + ") — " + ewallet + ", bước 2/30 «Với điện thoại thường, bác dùng Mobile Money…» — 0 ngày 🙋 đã nhờ giúp"
+	pendingB := "• Đào (" + nameB + ") — " + ewallet + ", bước 2/30 «Với điện thoại thường, bác dùng Mobile Money…» — 0 ngày"
 	helpA := "• Mai (" + nameA + ") — " + ewallet + ", bước 2 «Với điện thoại thường, bác dùng Mobile Money…» — đang chờ [🙋 Nhận: Mai]"
 	logged := func(hamlet string) string {
 		return contains(`Đã ghi nhận: hộ "nhà bác Tư đầu dốc" (` + hamlet + `) làm xong ` + ewallet + ` nhờ tổ giúp. Cảm ơn bác!`)
