@@ -318,7 +318,7 @@ var (
 		{tap: "📶 Viettel", want: "nearest Viettel store"},
 		{tap: "✅", want: "dial *998#"},
 		{tap: "✅", want: "Remember: a bank"},
-		{tap: "✅", want: "read the whole message"},
+		{tap: "✅", want: "read all of it"},
 		{tap: "✅", want: "Have you managed to open your payment account?"},
 		{tap: "✅", want: "Would you like to learn something else?"},
 	}
