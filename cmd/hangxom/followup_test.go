@@ -40,7 +40,7 @@ const (
 	nameB     = "Xóm Đồng Chè"
 	followKey = "test-data-key-0123456789" // serve's DATA_KEY in startServeAt
 	ewallet   = "💳 Mở tài khoản thanh toán"
-	ewSteps   = 27 // the steps of content/flows/ewallet.yaml
+	ewSteps   = 30 // the steps of content/flows/ewallet.yaml
 )
 
 // The words the tests expect, as in locales/staff.vi.toml and common.vi.toml.
@@ -321,10 +321,10 @@ func (v *village) home(t *testing.T, p person, hamlet string) {
 // (mm_viettel_store), the way a basic-phone owner does.
 func (v *village) ewalletTo(t *testing.T, p person, step int) {
 	t.Helper()
-	v.tapWant(t, p, "💳", "Điện thoại của bác có phải điện thoại thông minh")
+	v.tapWant(t, p, "💳", "Điện thoại của bác có màn hình cảm ứng")
 	v.tapWant(t, p, "☎️", "nhà mạng nào")
 	if step == 3 {
-		v.tapWant(t, p, "📶 Viettel", "Viettel Money dùng được khi SIM")
+		v.tapWant(t, p, "📶 Viettel", "ra cửa hàng Viettel gần nhà")
 	}
 }
 
@@ -333,7 +333,7 @@ func (v *village) ewalletFinish(t *testing.T, p person) {
 	t.Helper()
 	v.ewalletTo(t, p, 3)
 	v.tapWant(t, p, "✅", "bấm *998#")
-	v.tapWant(t, p, "✅", "Điều quan trọng nhất")
+	v.tapWant(t, p, "✅", "Bác nhớ kỹ")
 	v.tapWant(t, p, "✅", "đọc kỹ cả tin")
 	v.tapWant(t, p, "✅", "Bác đã mở được tài khoản")
 	v.tapWant(t, p, "✅", "Bác muốn học thêm việc gì nữa không?")
@@ -459,8 +459,8 @@ func TestRoleMatrixThroughTelegram(t *testing.T) {
 			return got
 		}
 	}
-	pendingA := "• Mai (" + nameA + ") — " + ewallet + ", bước 2/27 «Với điện thoại thường, bác dùng Mobile Money…» — 0 ngày 🙋 đã nhờ giúp"
-	pendingB := "• Đào (" + nameB + ") — " + ewallet + ", bước 2/27 «Với điện thoại thường, bác dùng Mobile Money…» — 0 ngày"
+	pendingA := "• Mai (" + nameA + ") — " + ewallet + ", bước 2/30 «Với điện thoại thường, bác dùng Mobile Money…» — 0 ngày 🙋 đã nhờ giúp"
+	pendingB := "• Đào (" + nameB + ") — " + ewallet + ", bước 2/30 «Với điện thoại thường, bác dùng Mobile Money…» — 0 ngày"
 	helpA := "• Mai (" + nameA + ") — " + ewallet + ", bước 2 «Với điện thoại thường, bác dùng Mobile Money…» — đang chờ [🙋 Nhận: Mai]"
 	logged := func(hamlet string) string {
 		return contains(`Đã ghi nhận: hộ "nhà bác Tư đầu dốc" (` + hamlet + `) làm xong ` + ewallet + ` nhờ tổ giúp. Cảm ơn bác!`)
@@ -725,7 +725,7 @@ var hamletName = map[string]string{hamletA: nameA, hamletB: nameB}
 // steps: the first words residents read there.
 var ewStepNames = map[int]string{
 	2: "Với điện thoại thường, bác dùng Mobile Money…",
-	3: "Viettel Money dùng được khi SIM đứng tên…",
+	3: "Bác mang thẻ căn cước (hoặc CCCD còn hạn) ra…",
 	4: "Để dùng Viettel Money, bác bấm *998# rồi bấm…",
 }
 
@@ -951,7 +951,7 @@ func TestFollowupEndToEnd(t *testing.T) {
 	}
 
 	// Thảo goes on from her reminder's button, where she was.
-	v.tapWant(t, thao, "▶️ Tiếp: "+ewallet, "Viettel Money dùng được khi SIM")
+	v.tapWant(t, thao, "▶️ Tiếp: "+ewallet, "ra cửa hàng Viettel gần nhà")
 	l.act(thao, hamletA, 3, v.clock.Now())
 
 	// The team logs what it helped finish face to face: Thảo from the

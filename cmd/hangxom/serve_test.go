@@ -278,11 +278,11 @@ func (tt *tgTest) store() *store.Redis {
 func (tt *tgTest) walkEwallet() {
 	tt.t.Helper()
 	tt.say("/start h_vo-nhai-tdp-1-dinh-ca", "Bác muốn được hướng dẫn việc gì?")
-	tt.tap("💳", "Điện thoại của bác có phải điện thoại thông minh")
+	tt.tap("💳", "Điện thoại của bác có màn hình cảm ứng")
 	tt.tap("☎️", "nhà mạng nào")
-	tt.tap("📶 Viettel", "Viettel Money dùng được khi SIM")
+	tt.tap("📶 Viettel", "ra cửa hàng Viettel gần nhà")
 	tt.tap("✅", "bấm *998#")
-	tt.tap("✅", "Điều quan trọng nhất")
+	tt.tap("✅", "Bác nhớ kỹ")
 	tt.tap("✅", "đọc kỹ cả tin")
 	tt.tap("✅", "Bác đã mở được tài khoản")
 	tt.tap("✅", "Bác muốn học thêm việc gì nữa không?")
@@ -421,11 +421,11 @@ func TestServeSurvivesA429StormAndLostAnswers(t *testing.T) {
 	// A call that takes effect but whose answer is lost is not repeated.
 	fake.Fail("sendMessage", 1, telegramtest.Fault{LoseAnswer: true})
 	before := len(fake.Messages(tt.chat))
-	tt.tap("💳", "Điện thoại của bác có phải điện thoại thông minh")
+	tt.tap("💳", "Điện thoại của bác có màn hình cảm ứng")
 	tt.say("giúp", "Cách dùng")
 	count := 0
 	for _, m := range fake.Messages(tt.chat)[before:] {
-		if strings.Contains(m.Text, "Điện thoại của bác có phải điện thoại thông minh") {
+		if strings.Contains(m.Text, "Điện thoại của bác có màn hình cảm ứng") {
 			count++
 		}
 	}
