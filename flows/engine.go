@@ -252,7 +252,14 @@ func (t *turn) pastedCode(in Input) (bool, error) {
 		return true, nil
 	}
 	if t.s.Stage == StageCheckQR {
-		// The checker's answer is already said: offer another check.
+		// The checker's answer is already said. A code that pays someone
+		// still hides the payee's name, which only the bank app shows:
+		// compare it. Then another check.
+		switch in.Data {
+		case "not_payment", "unreadable", "unavailable", "error":
+		default:
+			t.say("qr.compare_name", nil)
+		}
 		return true, t.checkQRScreen("common.checkqr_again")
 	}
 	return true, t.checked(in)

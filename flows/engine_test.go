@@ -747,7 +747,10 @@ func TestCheckQRCommand(t *testing.T) {
 		t.Fatal("a photo was not sent to the checker")
 	}
 	res = c.send(flows.Input{Kind: flows.InputCheck, Data: "valid"})
-	check(t, "again", []string{"common.checkqr_again"}, texts(res))
+	check(t, "compare, again", []string{"qr.compare_name", "common.checkqr_again"}, texts(res))
+	c.send(flows.Input{Kind: flows.InputPhoto, Photo: "file-2"})
+	res = c.send(flows.Input{Kind: flows.InputCheck, Data: "not_payment"})
+	check(t, "no payee, nothing to compare", []string{"common.checkqr_again"}, texts(res))
 	res = c.text("menu")
 	check(t, "back to the menu", "common.menu", texts(res)[len(texts(res))-1])
 }

@@ -121,10 +121,9 @@ func (q *Checker) Check(ctx context.Context, resident, lang string, in flows.Inp
 			outcome = "mismatch"
 		}
 	}
-	if outcome != "not_payment" {
-		// Text that is no code pays nobody: there is no name to compare.
-		lines = append(lines, t("qr.compare_name", nil))
-	}
+	// "Compare the payee's name" is said by whoever asked: /checkqr after
+	// this report, the qr-pay guide in its own next step (said twice, the
+	// turn grew past what a resident reads at once).
 	return flows.CheckResult{Outcome: outcome, Text: strings.Join(lines, "\n")}, nil
 }
 

@@ -107,10 +107,12 @@ func TestQRCheckerPastedText(t *testing.T) {
 		{"a sentence", "Chuyển khoản cho cô giáo giúp tôi", "not_payment", []string{"không phải mã QR thanh toán"}, []string{"hỏng", "so tên người nhận"}},
 		{"a Wi-Fi code", "WIFI:S:NhaVanHoa;T:WPA;P:xomdinhca;;", "not_payment", []string{"không phải mã QR thanh toán"}, []string{"hỏng"}},
 		{"an account number", "STK 0123456789 Vietcombank", "not_payment", []string{"không phải mã QR thanh toán"}, []string{"hỏng", "0123456789"}},
-		{"a bad crc", acb[:len(acb)-1] + "0", "invalid", []string{"Mã bị hỏng", "ĐỪNG trả", "so tên người nhận"}, []string{"không phải mã QR", "257678859"}},
+		{"a bad crc", acb[:len(acb)-1] + "0", "invalid", []string{"Mã bị hỏng", "ĐỪNG trả"}, []string{"không phải mã QR", "257678859"}},
 		{"cut short", acb[:60], "invalid", []string{"Mã bị hỏng"}, []string{"không phải mã QR"}},
 		{"a link with a year", "https://hocphi-dinhca.example/nhan-qua/2026/48392", "url", []string{"đường link"}, []string{"hỏng", "không phải mã QR thanh toán"}},
-		{"sound", acb, "valid", []string{"ACB", "257678859", "✅"}, []string{"hỏng", "không phải mã QR"}},
+		// "Compare the payee's name" is the caller's to say (/checkqr, or
+		// the guide's next step), not the report's.
+		{"sound", acb, "valid", []string{"ACB", "257678859", "✅"}, []string{"hỏng", "không phải mã QR", "so tên người nhận"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q := New(locales.NewLocalizer(bundle), nil, nil, nil, nil)
