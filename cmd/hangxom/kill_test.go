@@ -74,7 +74,7 @@ func TestKill9MidFlowResumes(t *testing.T) {
 		}
 	}
 	// Wait until the last answer was processed: the phone_own checkpoint shows.
-	waitFor(t, lines, "SIM chính chủ")
+	waitFor(t, lines, "SIM đứng tên chính bác")
 	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no clean shutdown
 		t.Fatal(err)
 	}
