@@ -109,10 +109,13 @@ func check(contentFS, localesFS fs.FS, contentFields []string, system map[string
 	c.checkMessages()
 	areas := c.checkAreas(contentFS)
 	for _, u := range c.flowAreas {
-		if a, ok := areas[u.id]; !ok {
+		switch a, ok := areas[u.id]; {
+		case !ok:
 			c.add(u.file, u.line, "", "areas: %q is not an area of areas.yaml", u.id)
-		} else if a.Level == flows.LevelHamlet {
+		case a.Level == flows.LevelHamlet:
 			c.add(u.file, u.line, "", "areas: %q is a hamlet; name a commune or a province", u.id)
+		case a.ValidTo != "":
+			c.add(u.file, u.line, "", "areas: %q is a former area (valid_to %s); name the one it became", u.id, a.ValidTo)
 		}
 	}
 	c.checkTargets(contentFS, c.flowIDs, areas)
@@ -379,16 +382,16 @@ func fieldList(fields []string) string {
 // type, say and image.
 var stepFields = map[flows.StepType][]string{
 	flows.StepInfo:       {"next"},
-	flows.StepChoice:     {"buttons", "more"},
-	flows.StepCheckpoint: {"next", "skip", "stuck", "more"},
-	flows.StepQuestion:   {"validate", "invalid", "save", "next", "more"},
-	flows.StepExternal:   {"checker", "outcomes", "buttons", "more"},
+	flows.StepChoice:     {"buttons", "more", "secret"},
+	flows.StepCheckpoint: {"next", "skip", "stuck", "more", "secret", "urgent"},
+	flows.StepQuestion:   {"validate", "invalid", "save", "next", "more", "secret"},
+	flows.StepExternal:   {"checker", "outcomes", "buttons", "more", "secret"},
 	flows.StepEnd:        {},
 }
 
 // stepKeys are the fields of a step in YAML.
 var stepKeys = []string{"id", "type", "say", "next", "skip", "stuck", "buttons", "validate", "invalid",
-	"save", "checker", "outcomes", "image", "more"}
+	"save", "checker", "outcomes", "image", "more", "secret", "urgent"}
 
 // hedgeWords tell a resident that something is not known: a guide says
 // what is known and, for the rest, whom to ask (issue 19). Matched
@@ -637,6 +640,29 @@ func (c *checker) checkFlow(file string, f *flows.Flow, root *yaml.Node) {
 
 	c.checkInfoLoops(file, f, index)
 	c.checkTurns(file, f, index)
+	c.checkUrgent(file, f)
+}
+
+// checkUrgent reports an urgent step that the engine would enter without
+// filing its request: the request is filed when a waiting step leads to
+// it (flows.turn.advance), not when the guide starts there or an info
+// step walks into it, and its words say the team was told.
+func (c *checker) checkUrgent(file string, f *flows.Flow) {
+	urgent := map[string]bool{}
+	for _, s := range f.Steps {
+		if s.Urgent {
+			urgent[s.ID] = true
+		}
+	}
+	if urgent[f.Start] {
+		c.add(file, f.Line, "", "start %q is urgent: an urgent step files its request when a step leads to it, so it cannot be the first", f.Start)
+	}
+	for i := range f.Steps {
+		s := &f.Steps[i]
+		if s.Type == flows.StepInfo && urgent[s.Next] {
+			c.add(file, s.Line, stepPath(i, s), "an info step leads to the urgent step %q: its request would not be filed; lead there from a step that waits", s.Next)
+		}
+	}
 }
 
 // MaxTurnRunes is about the most a resident should read between two taps

@@ -294,6 +294,13 @@ func TestCheckBroken(t *testing.T) {
 			`locales/demo.vi.toml:6: demo.sim: says something is not known ("chưa rõ, hiện chưa"…): say what is known and whom to ask`,
 			"locales/demo.vi.toml:8: demo.ask: names 🙋, which a guide's screens do not show: a person is asked for through ❓",
 		}},
+		{"urgent", []string{
+			`content/flows/demo.yaml:2: start "intro" is urgent: an urgent step files its request when a step leads to it, so it cannot be the first`,
+			`content/flows/demo.yaml:6: areas: "c0-cu" is a former area (valid_to 2025-06-30); name the one it became`,
+			`content/flows/demo.yaml:12: steps[0] (intro): field "urgent" does not belong to a step of type choice`,
+			`content/flows/demo.yaml:17: steps[1] (why): an info step leads to the urgent step "sim": its request would not be filed; lead there from a step that waits`,
+			`content/flows/demo.yaml:20: steps[1] (why): field "secret" does not belong to a step of type info`,
+		}},
 		{"too_long", []string{
 			"content/flows/demo.yaml:15: steps[1] (why): a turn of 623 characters in vi (why → sim), more than 350: one action a message, background behind ℹ️ (more:)",
 			"locales/demo.vi.toml:5: demo.why: renders to 312 characters, more than 300",

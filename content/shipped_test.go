@@ -42,7 +42,7 @@ func TestLoginStepsAreSecret(t *testing.T) {
 	for flow, steps := range map[string][]string{
 		"party-handbook": {"login"},
 		"vneid":          {"otp", "password", "passcode", "security_q", "portal_login"},
-		"ewallet":        {"otp", "mm_viettel_pin"},
+		"ewallet":        {"otp"},
 	} {
 		f, ok := lib.Flow(flow)
 		if !ok {

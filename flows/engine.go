@@ -255,9 +255,10 @@ func (t *turn) pastedCode(in Input) (bool, error) {
 		// The checker's answer is already said. A code that pays someone
 		// still hides the payee's name, which only the bank app shows:
 		// compare it. Then another check.
+		// Not after "do not pay" (a broken code, a link, a payee that
+		// does not match): only where paying is still on.
 		switch in.Data {
-		case "not_payment", "unreadable", "unavailable", "error":
-		default:
+		case "valid", "merchant", "other":
 			t.say("qr.compare_name", nil)
 		}
 		return true, t.checkQRScreen("common.checkqr_again")
@@ -516,10 +517,17 @@ func (t *turn) word(w string, in Input) error {
 		}
 		return t.act(map[string]string{"done": actDone, "stuck": actStuck, "skip": actSkip}[w])
 	case StepQuestion:
+		if w == "stuck" && !t.answers(step, in.Text) {
+			return t.stuck(step)
+		}
 		return t.answer(step, in.Text)
 	}
-	// At a choice, "không" or "lỗi" may answer the question asked rather
-	// than ask for help: the 🙋 button is there for that.
+	// At a choice, a word that begins a button's label was picked already
+	// ("không" for "🚫 Không…"); "bị vướng", "không được" or ❓ typed is
+	// the ❓ button, even where the screen has no room for it.
+	if w == "stuck" {
+		return t.stuck(step)
+	}
 	return t.tapButton()
 }
 

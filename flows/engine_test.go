@@ -751,6 +751,9 @@ func TestCheckQRCommand(t *testing.T) {
 	c.send(flows.Input{Kind: flows.InputPhoto, Photo: "file-2"})
 	res = c.send(flows.Input{Kind: flows.InputCheck, Data: "not_payment"})
 	check(t, "no payee, nothing to compare", []string{"common.checkqr_again"}, texts(res))
+	c.send(flows.Input{Kind: flows.InputPhoto, Photo: "file-3"})
+	res = c.send(flows.Input{Kind: flows.InputCheck, Data: "invalid"})
+	check(t, "'do not pay': nothing to compare", []string{"common.checkqr_again"}, texts(res))
 	res = c.text("menu")
 	check(t, "back to the menu", "common.menu", texts(res)[len(texts(res))-1])
 }
@@ -910,4 +913,66 @@ func TestFlowLimitedToAreas(t *testing.T) {
 	}
 	b.tap("other.title")
 	check(t, "started", "one", b.s.Active.Step)
+}
+
+// TestUrgentStepNeverSaysNoProblem: at a step for a resident who may just
+// have been scammed, nothing answers "không sao ạ… thử lại": not typed
+// words, not a photo, not a plea, which files an urgent request again.
+func TestUrgentStepNeverSaysNoProblem(t *testing.T) {
+	fl := flowstest.DemoFlows()
+	fl[1].Steps = []flows.Step{
+		{ID: "one", Type: flows.StepCheckpoint, Say: "other.one", Next: "fin", Stuck: "alarm"},
+		{ID: "alarm", Type: flows.StepCheckpoint, Say: "other.alarm", Next: "fin", Urgent: true},
+		{ID: "fin", Type: flows.StepEnd, Say: "other.fin"},
+	}
+	lib, err := flows.NewLibrary(fl...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newConv(t)
+	c.e.Library = lib
+	onboard(c)
+	c.tap("other.title")
+	// A photo at the warning: the ways out, but no "other way" that would
+	// raise the alarm without the resident asking for it.
+	c.send(flows.Input{Kind: flows.InputPhoto, Photo: "f"})
+	check(t, "ways out at the warning", []string{"common.btn.retry", "common.btn.human"}, labels(c.lastButtons()))
+	c.tap("common.btn.retry")
+	res := c.tap("common.btn.stuck")
+	check(t, "❓ at the warning", []string{"other.alarm"}, texts(res))
+	if len(res.Effects) != 1 || !res.Effects[0].Urgent {
+		t.Fatalf("no urgent request: %+v", res.Effects)
+	}
+	for _, in := range []flows.Input{
+		{Kind: flows.InputText, Text: "chưa được"},
+		{Kind: flows.InputText, Text: "❓"},
+		{Kind: flows.InputPhoto, Photo: "f"},
+		{Kind: flows.InputOther},
+	} {
+		res := c.send(in)
+		for _, r := range texts(res) {
+			if r == "common.stuck_ask" || r == "common.offer_human" {
+				t.Errorf("%+v at the urgent step: %v", in, texts(res))
+			}
+		}
+		if got := texts(res); got[len(got)-1] != "other.alarm" {
+			t.Errorf("%+v: the urgent step is not shown again: %v", in, got)
+		}
+		check(t, "still there", "alarm", c.s.Active.Step)
+	}
+	res = c.text("giúp tôi")
+	if len(res.Effects) != 1 || res.Effects[0].Kind != flows.EffectHelp || !res.Effects[0].Urgent {
+		t.Errorf("a plea at the urgent step: %+v, want an urgent request", res.Effects)
+	}
+}
+
+// TestStuckWordsAtAChoice: "bị vướng" typed at a choice is ❓, even where
+// the screen has no room for the button.
+func TestStuckWordsAtAChoice(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title") // three choices and ↩: no ❓ button
+	res := c.text("bị vướng")
+	check(t, "❓'s screen", []string{"common.stuck_ask"}, texts(res))
+	check(t, "ways out", []string{"common.btn.retry", "common.btn.human"}, labels(c.lastButtons()))
 }

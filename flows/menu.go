@@ -141,6 +141,8 @@ func (t *turn) human() error {
 	e := Effect{Kind: EffectHelp, Hamlet: t.s.Hamlet}
 	if a := t.s.Active; a != nil {
 		e.Flow, e.Step = a.Flow, a.Step
+		// Asked again from a scam step: urgent again.
+		e.Urgent = t.urgentStep(a.Step)
 	}
 	t.effect(e)
 	t.say("common.human_recorded", nil)

@@ -24,13 +24,14 @@ func (t *turn) startFlow(id string) error {
 	if t.s.Active != nil && t.s.Active.Flow == id {
 		return t.enterFlow()
 	}
+	if !t.flowHere(f) && !slices.ContainsFunc(t.s.Paused, func(r Run) bool { return r.Flow == id }) {
+		// A link or an old reminder to a guide for another province: the
+		// guide under way stays where it is.
+		t.say("common.flow_not_here", map[string]any{"Flow": t.flowTitle(f)})
+		return t.redraw()
+	}
 	if t.s.Active != nil {
 		t.pause()
-	}
-	if !t.flowHere(f) && !slices.ContainsFunc(t.s.Paused, func(r Run) bool { return r.Flow == id }) {
-		// A link or an old reminder to a guide for another province.
-		t.say("common.flow_not_here", map[string]any{"Flow": t.flowTitle(f)})
-		return t.menu("")
 	}
 	if r, ok := t.dropPaused(id); ok {
 		r.Last = t.now
@@ -319,21 +320,37 @@ func (t *turn) checkpoint(a string) error {
 // offered to try again, the step's other way if it has one (the bank
 // counter…), or a person, who is told only when asked for.
 func (t *turn) stuck(step *Step) error {
-	if step.Stuck != "" {
-		if f, ok := t.e.Library.Flow(t.s.Active.Flow); ok {
-			if s, ok := f.Step(step.Stuck); ok && s.Urgent {
-				return t.advance(step.Stuck)
-			}
-		}
+	if step.Urgent {
+		// What to do now is on the screen and the team is told, urgently:
+		// never "không sao ạ… thử lại" here.
+		return t.redraw()
+	}
+	if t.urgentStep(step.Stuck) {
+		return t.advance(step.Stuck)
 	}
 	return t.stuckScreen("common.stuck_ask", step)
+}
+
+// urgentStep says whether id names an urgent step of the active flow.
+func (t *turn) urgentStep(id string) bool {
+	if id == "" || t.s.Active == nil {
+		return false
+	}
+	f, ok := t.e.Library.Flow(t.s.Active.Flow)
+	if !ok {
+		return false
+	}
+	s, ok := f.Step(id)
+	return ok && s.Urgent
 }
 
 // stuckScreen says msg with the ways out of a step: again, the step's
 // other way, a person.
 func (t *turn) stuckScreen(msg string, step *Step) error {
 	cs := []Choice{{Label: t.text1("common.btn.retry"), Action: actRetry}}
-	if step.Stuck != "" && step.Type == StepCheckpoint {
+	if step.Stuck != "" && step.Type == StepCheckpoint && !t.urgentStep(step.Stuck) {
+		// An urgent target is what ❓ itself leads to ("I gave my code
+		// away"), never a vague "other way" that raises the alarm.
 		cs = append(cs, Choice{Label: t.text1("common.btn.other_way"), Action: actOther})
 	}
 	cs = append(cs, Choice{Label: t.text1("common.btn.human"), Action: actHuman})
@@ -345,7 +362,7 @@ func (t *turn) stuckScreen(msg string, step *Step) error {
 // screen's ways out (its steps show no 🙋), elsewhere the screen again
 // (the menu has 🙋).
 func (t *turn) offerHuman(msg string) error {
-	if step := t.waitingStep(); step != nil {
+	if step := t.waitingStep(); step != nil && !step.Urgent {
 		return t.stuckScreen(msg, step)
 	}
 	t.say(msg, nil)
@@ -370,6 +387,12 @@ func (t *turn) back() error {
 		}
 	}
 	return t.menu("")
+}
+
+// answers says whether text is a valid answer to the question step.
+func (t *turn) answers(step *Step, text string) bool {
+	_, ok := validate(step.Validate, text)
+	return ok
 }
 
 // answer validates free text for a question step.
