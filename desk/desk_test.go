@@ -809,3 +809,35 @@ func TestUrgentHelpReachesTheTeamAsUrgent(t *testing.T) {
 		t.Fatalf("the team member was told %+v, want staff.help_urgent with the claim button", rs)
 	}
 }
+
+// TestUrgentHelpEscalatesWithinHalfAnHour: a resident who may just have
+// been scammed is not left a day: unclaimed for UrgentEscalation, the
+// request goes to the coordinators; an ordinary one still waits a day.
+func TestUrgentHelpEscalatesWithinHalfAnHour(t *testing.T) {
+	w := newStaffWorld(t)
+	joinHoa(t, w)
+	for _, r := range []struct {
+		who    string
+		urgent bool
+	}{{"tg:20", true}, {"tg:21", false}} {
+		s := flows.Session{Name: r.who, Hamlet: "a-1"}
+		e := flows.Effect{Kind: flows.EffectHelp, Flow: "demo", Step: "install", Hamlet: "a-1", At: w.now, Urgent: r.urgent}
+		if err := w.desk.NotifyHelp(t.Context(), r.who, s, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flowstest.OutboxTexts(t, w.st, "tg:1")
+	if n, err := w.desk.Escalate(t.Context(), w.now.Add(desk.UrgentEscalation-time.Minute)); err != nil || n != 0 {
+		t.Fatalf("escalated %d (%v) before the half hour", n, err)
+	}
+	n, err := w.desk.Escalate(t.Context(), w.now.Add(desk.UrgentEscalation+time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("escalated %d (%v) after the half hour; want the urgent one", n, err)
+	}
+	if rs := w.outboxOf("tg:1"); len(rs) != 1 || !strings.Contains(rs[0].Text, "Name=tg:20") {
+		t.Errorf("coordinator: %+v", rs)
+	}
+	if n, _ := w.desk.Escalate(t.Context(), w.now.Add(desk.Escalation+time.Minute)); n != 1 {
+		t.Errorf("the ordinary request: escalated %d after a day, want 1", n)
+	}
+}

@@ -134,18 +134,30 @@ func (d *Desk) helpData(lang string, h flows.HelpRequest) map[string]any {
 	return data
 }
 
-// Escalate sends help requests unclaimed for a day to the coordinators
-// covering their hamlet whom a message reaches, once.
+// Escalation is how long a help request may stay unclaimed before the
+// coordinators covering its hamlet are told; UrgentEscalation the same for
+// a resident who may just have been scammed (Step.Urgent).
+const (
+	Escalation       = 24 * time.Hour
+	UrgentEscalation = 30 * time.Minute
+)
+
+// Escalate sends help requests unclaimed for Escalation (UrgentEscalation
+// when urgent) to the coordinators covering their hamlet whom a message
+// reaches, once.
 func (d *Desk) Escalate(ctx context.Context, now time.Time) (int, error) {
 	if d.Help == nil {
 		return 0, nil
 	}
-	hs, err := d.Help.UnclaimedBefore(ctx, now.Add(-24*time.Hour))
+	hs, err := d.Help.UnclaimedBefore(ctx, now.Add(-UrgentEscalation))
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, h := range hs {
+		if !h.Urgent && h.At.After(now.Add(-Escalation)) {
+			continue
+		}
 		_, wrote, err := d.Help.UpdateHelp(ctx, h.ID, func(x *flows.HelpRequest) bool {
 			if x.Escalated || x.Status != flows.HelpOpen {
 				return false
