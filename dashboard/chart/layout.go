@@ -90,30 +90,47 @@ func (c *canvas) text(t text) {
 type measurer struct {
 	regular, bold *sfnt.Font
 	buf           sfnt.Buffer
+	glyphs        map[glyphKey]glyph
 }
 
+type glyphKey struct {
+	r    rune
+	bold bool
+}
+
+type glyph struct {
+	index   sfnt.GlyphIndex
+	advance fixed.Int26_6
+}
+
+// width is s's advance at size. Glyphs are looked up once per chart: wrap
+// measures each line as it grows, and the lookups were a third of a
+// funnel's SVG time.
 func (m *measurer) width(s string, size float64, bold bool) float64 {
 	f := m.regular
 	if bold {
 		f = m.bold
 	}
+	if m.glyphs == nil {
+		m.glyphs = map[glyphKey]glyph{}
+	}
 	upm := fixed.Int26_6(f.UnitsPerEm())
 	var sum fixed.Int26_6
 	var prev sfnt.GlyphIndex
 	for i, r := range s {
-		g, err := f.GlyphIndex(&m.buf, r)
-		if err != nil {
-			continue
+		g, ok := m.glyphs[glyphKey{r, bold}]
+		if !ok {
+			g.index, _ = f.GlyphIndex(&m.buf, r)
+			g.advance, _ = f.GlyphAdvance(&m.buf, g.index, upm, font.HintingNone)
+			m.glyphs[glyphKey{r, bold}] = g
 		}
 		if i > 0 {
-			if k, err := f.Kern(&m.buf, prev, g, upm, font.HintingNone); err == nil {
+			if k, err := f.Kern(&m.buf, prev, g.index, upm, font.HintingNone); err == nil {
 				sum += k
 			}
 		}
-		if a, err := f.GlyphAdvance(&m.buf, g, upm, font.HintingNone); err == nil {
-			sum += a
-		}
-		prev = g
+		sum += g.advance
+		prev = g.index
 	}
 	return float64(sum) / float64(upm) * size
 }
