@@ -23,7 +23,7 @@ const (
 	capSize   = 11.0
 	labelSize = 12.0
 	numSize   = 12.0
-	smallSize = 10.5
+	smallSize = 11.0
 
 	lineFactor = 1.3  // line pitch in font sizes
 	ascent     = 0.95 // baseline below a line's top, in font sizes
@@ -318,6 +318,8 @@ func (b Bars) layout(m *measurer) (*canvas, error) {
 		c.rect(rect{x: pad, y: y, w: barLength(x.Value, scale, trackW), h: barH, fill: f, stroke: 1, dashed: x.Value.Masked})
 		if x.Target > 0 {
 			tx := pad + math.Min(x.Target/scale, 1)*trackW
+			// A white edge keeps the tick visible on a hatched bar.
+			c.rect(rect{x: tx - 2.5, y: y - 3, w: 5, h: barH + 6, fill: fillWhite})
 			c.rect(rect{x: tx - 1, y: y - 3, w: 2, h: barH + 6, fill: fillBlack})
 		}
 		c.text(text{x: width - pad, y: y + barH/2 + 0.36*numSize, size: numSize, s: texts[i], anchor: anchorEnd, bold: x.Highlight})
