@@ -32,17 +32,47 @@ func drawn(t *testing.T, r *Renderer, c Chart) (image.Image, []run) {
 	return img, runs
 }
 
-// inked tells whether box holds at least one dark pixel: the run was drawn
-// where the log says, inside the picture.
+// inked tells whether box holds dark pixels and light ones: letters drawn
+// where the log says, on paper rather than in a black block.
 func inked(img image.Image, box image.Rectangle) bool {
+	var dark, light bool
 	for y := box.Min.Y; y < box.Max.Y; y++ {
 		for x := box.Min.X; x < box.Max.X; x++ {
-			if g, _, _, _ := img.At(x, y).RGBA(); g < 0x8000 {
-				return true
-			}
+			g, _, _, _ := img.At(x, y).RGBA()
+			dark = dark || g < 0x6000
+			light = light || g > 0xc000
 		}
 	}
-	return false
+	return dark && light
+}
+
+// TestPNGIsInkOnWhitePaper: the margin is white and most of the picture
+// too (a version whose background overflowed to black passed every other
+// test).
+func TestPNGIsInkOnWhitePaper(t *testing.T) {
+	r := newRenderer(t)
+	for name, c := range charts() {
+		t.Run(name, func(t *testing.T) {
+			img, _ := drawn(t, r, c)
+			b := img.Bounds()
+			white := 0
+			for y := b.Min.Y; y < b.Max.Y; y++ {
+				for x := b.Min.X; x < b.Max.X; x++ {
+					if g, _, _, _ := img.At(x, y).RGBA(); g == 0xffff {
+						white++
+					}
+				}
+			}
+			if share := float64(white) / float64(b.Dx()*b.Dy()); share < 0.6 {
+				t.Errorf("%.0f%% of the picture is white, want most of it", 100*share)
+			}
+			for _, p := range []image.Point{{0, 0}, {b.Max.X - 1, 0}, {0, b.Max.Y - 1}, {b.Max.X - 1, b.Max.Y - 1}} {
+				if g, _, _, _ := img.At(p.X, p.Y).RGBA(); g != 0xffff {
+					t.Errorf("corner %v is %#x, want white", p, g)
+				}
+			}
+		})
+	}
 }
 
 func TestPNGDrawsEveryNumber(t *testing.T) {
