@@ -153,10 +153,14 @@ type FunnelRow struct {
 	// id is written when Label is empty, e.g. for a retired step).
 	Step, Label            string
 	Reached, Stalled, Help Count
-	// Top marks one of the steps where most residents stop: ▲ before the
+	// Top marks one of the MaxTop steps where most residents stop: ▲ before the
 	// label, bold, and the heavier pattern (not told by colour alone).
 	Top bool
 }
+
+// MaxTop is how many rows of a Funnel may be Top: "the three steps where
+// most residents stop" (issue 20).
+const MaxTop = 3
 
 // FunnelWords are the column headings and the legend of a Funnel.
 type FunnelWords struct {
@@ -215,8 +219,15 @@ func (f Funnel) check() error {
 	if w.Reached == "" || w.Stalled == "" || w.Help == "" {
 		return fmt.Errorf("chart: funnel %q: %w (reached, stalled, help)", f.Title, errWords)
 	}
+	tops := 0
 	for i, r := range f.Rows {
 		what := fmt.Sprintf("chart: funnel %q: row %d %q", f.Title, i+1, r.Step)
+		if r.Top {
+			tops++
+		}
+		if tops > MaxTop {
+			return fmt.Errorf("%s: more than %d top steps: a highlight on every row shows none", what, MaxTop)
+		}
 		if r.Top && w.Top == "" {
 			return fmt.Errorf("%s: top step but %w (top)", what, errWords)
 		}

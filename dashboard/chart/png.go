@@ -16,7 +16,7 @@ import (
 )
 
 // Width is the PNG's width in pixels: sharp on a phone that zooms in,
-// small enough for Telegram's photo limits (a 20-step funnel is ~2,900 px
+// small enough for Telegram's photo limits (a 20-step funnel is ~3,300 px
 // tall, under its 20:1 ratio).
 const Width = 1200
 

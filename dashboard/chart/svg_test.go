@@ -373,6 +373,8 @@ func TestChartsRefuseWhatTheyCannotDraw(t *testing.T) {
 	nan.Bars[1].Value = N(-1)
 	trend := sampleTrend()
 	trend.Words = TrendWords{}
+	fourTops := sampleFunnel(5)
+	fourTops.Rows[4].Top = true
 	for name, tc := range map[string]struct {
 		c    Chart
 		want string
@@ -382,6 +384,7 @@ func TestChartsRefuseWhatTheyCannotDraw(t *testing.T) {
 		"negative count":            {nan, `bar 2 "Dịch vụ công trực tuyến (nộp hồ sơ)": -1 is not a count`},
 		"trend without its words":   {trend, "words missing"},
 		"no chart":                  {nil, "no chart"},
+		"four top steps":            {fourTops, `row 5 "otp": more than 3 top steps`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := r.SVG(tc.c)
