@@ -243,7 +243,8 @@ const linkPreviewOff = `{"is_disabled":true}`
 // link_preview_options, and its Chattable has unexported methods (research
 // §1.3), so neither a field nor a wrapper can add the new one: the
 // parameters are built here from the fields this package sets (chat_id,
-// text, parse_mode, reply_markup) and sent with MakeRequest. Telegram's own
+// text, parse_mode, entities, reply_markup), as the library writes them, and
+// sent with MakeRequest (a test compares the two). Telegram's own
 // server (tdlib/telegram-bot-api, Client::get_link_preview_options) reads
 // link_preview_options and falls back to the old name when it is absent.
 func noPreviewParams(m tgbotapi.MessageConfig) (tgbotapi.Params, error) {
@@ -253,6 +254,9 @@ func noPreviewParams(m tgbotapi.MessageConfig) (tgbotapi.Params, error) {
 	}
 	p.AddNonEmpty("text", m.Text)
 	p.AddNonEmpty("parse_mode", m.ParseMode)
+	if err := p.AddInterface("entities", m.Entities); err != nil {
+		return nil, err
+	}
 	if err := p.AddInterface("reply_markup", m.ReplyMarkup); err != nil {
 		return nil, err
 	}

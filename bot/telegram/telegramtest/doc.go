@@ -29,8 +29,8 @@
 // the resident's and the bot's messages, link_preview_options must be a
 // JSON object (Message records it and disable_web_page_preview, PreviewOff
 // reads them as Telegram does), and an uploaded photo must be a picture
-// within Telegram's size and dimensions (else 400, as sendDocument would
-// not be).
+// within Telegram's size and dimensions, else 400 (sendDocument takes any
+// file).
 //
 // All state is behind one mutex; waiting (long polls, WaitCalls,
 // WaitMessages, delays) uses channels that are closed on every state change,
