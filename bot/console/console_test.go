@@ -298,7 +298,7 @@ func TestTypingMakesTheResidentReachableAgain(t *testing.T) {
 func TestAChartIsWrittenAndNoPreviewPrintsTheSame(t *testing.T) {
 	dir := t.TempDir()
 	chart := []byte("\x89PNG\r\n\x1a\n")
-	print := func(m delivery.Message) string {
+	show := func(m delivery.Message) string {
 		var out bytes.Buffer
 		tr := &console.Transport{Out: &out, Dir: dir}
 		if res := tr.Send(t.Context(), "console:co", m); res.Outcome != delivery.Sent {
@@ -306,7 +306,7 @@ func TestAChartIsWrittenAndNoPreviewPrintsTheSame(t *testing.T) {
 		}
 		return out.String()
 	}
-	got := print(delivery.Message{ID: "c", Text: "Xã A", Document: &flows.Document{Name: "bieu-do.png", Data: chart, Photo: true}})
+	got := show(delivery.Message{ID: "c", Text: "Xã A", Document: &flows.Document{Name: "bieu-do.png", Data: chart, Photo: true}})
 	path := filepath.Join(dir, "bieu-do.png")
 	if b, err := os.ReadFile(path); err != nil || !bytes.Equal(b, chart) {
 		t.Fatalf("file: %q %v", b, err)
@@ -315,7 +315,7 @@ func TestAChartIsWrittenAndNoPreviewPrintsTheSame(t *testing.T) {
 		t.Errorf("printed %q", got)
 	}
 	link := "Mở https://hx.example/login/abc"
-	if a, b := print(delivery.Message{ID: "l", Text: link}), print(delivery.Message{ID: "l", Text: link, NoPreview: true}); a != b || !strings.Contains(a, link) {
+	if a, b := show(delivery.Message{ID: "l", Text: link}), show(delivery.Message{ID: "l", Text: link, NoPreview: true}); a != b || !strings.Contains(a, link) {
 		t.Errorf("printed %q and, with NoPreview, %q", a, b)
 	}
 }
