@@ -18,7 +18,8 @@ import (
 // label longer than MaxTitle) are numbered in the text, as the console
 // shows them, and their buttons carry the number and a short label, paged
 // MaxButtons to a message (Numbered). Each message is then one platform
-// call, so a retry repeats nothing that was shown.
+// call, so a retry repeats nothing that was shown. Bulk and NoPreview go
+// with every message: a link in any part must stay unpreviewed.
 func Plan(r flows.Reply, l Limits) []Message {
 	text, buttons := r.Text, r.Buttons
 	if needsNumbers(buttons, l) {
@@ -56,6 +57,7 @@ func Plan(r flows.Reply, l Limits) []Message {
 	for i := range ms {
 		ms[i].ID = PartID(r.ID, i, len(ms))
 		ms[i].Bulk = r.Bulk
+		ms[i].NoPreview = r.NoPreview
 	}
 	return ms
 }

@@ -36,6 +36,17 @@ func TestPlan(t *testing.T) {
 			[]delivery.Message{{ID: "r~a", Image: "u", Bulk: true}, {ID: "r", Text: "ảnh", Bulk: true}}},
 		{"long text in parts", flows.Reply{ID: "r", Text: long, Buttons: btn}, delivery.Limits{MaxText: 1000},
 			[]delivery.Message{{ID: "r~a", Text: strings.TrimSpace(strings.Repeat("chữ ", 250))}, {ID: "r", Text: strings.Repeat("chữ ", 50), Buttons: btn}}},
+		{"no preview on every part", flows.Reply{ID: "r", Text: long + "\n\nhttps://hx.example/login/t", NoPreview: true, Buttons: btn}, delivery.Limits{MaxText: 1000},
+			[]delivery.Message{
+				{ID: "r~a", Text: strings.TrimSpace(strings.Repeat("chữ ", 250)), NoPreview: true},
+				{ID: "r", Text: strings.Repeat("chữ ", 50) + "\n\nhttps://hx.example/login/t", Buttons: btn, NoPreview: true}}},
+		{"no preview with a document after its text", flows.Reply{ID: "r", Text: long, Document: doc, NoPreview: true}, tg,
+			[]delivery.Message{{ID: "r~a", Text: long, NoPreview: true}, {ID: "r", Document: doc, NoPreview: true}}},
+		{"no preview on a numbered screen's every page", flows.Reply{ID: "r", Text: "Chọn", NoPreview: true, Buttons: []flows.Choice{
+			{Data: "1", Label: "a"}, {Data: "2", Label: "b"}, {Data: "3", Label: "c"}}}, delivery.Limits{MaxText: 2000, MaxButtons: 2},
+			[]delivery.Message{
+				{ID: "r~a", Text: "Chọn\n\n1. a\n2. b\n3. c", NoPreview: true, Buttons: []flows.Choice{{Data: "1", Label: "1. a"}, {Data: "2", Label: "2. b"}}},
+				{ID: "r", Text: delivery.MoreChoices, NoPreview: true, Buttons: []flows.Choice{{Data: "3", Label: "3. c"}}}}},
 	} {
 		if d := cmp.Diff(tc.want, delivery.Plan(tc.r, tc.l)); d != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.name, d)

@@ -6,8 +6,11 @@ package delivery_test
 // the same of every channel; these are the cases particular to Telegram.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -519,5 +522,56 @@ func TestTelegramARefusedUploadIsDropped(t *testing.T) {
 	ms := fake.Messages(49)
 	if len(ms) != 2 || strings.TrimSpace(ms[0].Text) != strings.TrimSpace(long) || ms[1].Text != "xong" {
 		t.Errorf("messages %+v, want the text once and the next reply", ms)
+	}
+}
+
+// A long reply sent with NoPreview (a login link at its end) is cut into
+// parts, and every part goes with link previews off, under both of
+// Telegram's names; the reply after it, without NoPreview, has previews.
+// Through the store, so the flag survives the outbox's JSON.
+func TestTelegramSendsEveryPartOfANoPreviewReplyWithoutPreviews(t *testing.T) {
+	s, fake, st := newSender(t)
+	para := strings.Repeat("Một câu hướng dẫn. ", 150) // ~2,850 characters
+	link := "https://hx.example/login/Zm9vYmFy"
+	long := para + "\n\n" + para + "\n\n" + link
+	commit(t, st, "tg:48",
+		flows.Reply{ID: "l#0", Text: long, NoPreview: true},
+		flows.Reply{ID: "l#1", Text: "Xem thêm: https://hx.example/huong-dan"})
+	if err := s.Drain(t.Context(), "tg:48"); err != nil {
+		t.Fatal(err)
+	}
+	ms := fake.Messages(48)
+	if len(ms) != 3 || !strings.HasSuffix(ms[1].Text, link) {
+		t.Fatalf("%d messages, want the long reply in 2 parts, its link in the last, and one more", len(ms))
+	}
+	for i, m := range ms {
+		off := i < 2
+		if m.PreviewOff() != off || m.DisableWebPagePreview != off || (m.LinkPreviewOptions == `{"is_disabled":true}`) != off {
+			t.Errorf("part %d: preview off %v (disable_web_page_preview %v, link_preview_options %q), want %v",
+				i, m.PreviewOff(), m.DisableWebPagePreview, m.LinkPreviewOptions, off)
+		}
+	}
+}
+
+// A chart (a document marked Photo) is shown as a photo with its caption;
+// a poster (not marked) stays a file, for print.
+func TestTelegramSendsAChartAsAPhoto(t *testing.T) {
+	s, fake, st := newSender(t)
+	var chart bytes.Buffer
+	if err := png.Encode(&chart, image.NewGray(image.Rect(0, 0, 1200, 700))); err != nil {
+		t.Fatal(err)
+	}
+	commit(t, st, "tg:49",
+		flows.Reply{ID: "c#0", Text: "Xã A, tháng 11", Document: &flows.Document{Name: "bieu-do.png", Data: chart.Bytes(), Photo: true}},
+		flows.Reply{ID: "c#1", Text: "Áp phích", Document: &flows.Document{Name: "ap-phich.png", Data: chart.Bytes()}})
+	if err := s.Drain(t.Context(), "tg:49"); err != nil {
+		t.Fatal(err)
+	}
+	ms := fake.Messages(49)
+	if len(ms) != 2 || ms[0].Photo != "file:bieu-do.png" || ms[0].Caption != "Xã A, tháng 11" || ms[1].Document != "file:ap-phich.png" {
+		t.Fatalf("messages %+v", ms)
+	}
+	if b, ok := fake.File(ms[0].FileID); !ok || !bytes.Equal(b, chart.Bytes()) {
+		t.Error("the chart's bytes differ")
 	}
 }

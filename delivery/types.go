@@ -121,6 +121,9 @@ type Message struct {
 	Document *flows.Document
 	// Bulk marks a message the bot sends on its own (a reminder).
 	Bulk bool
+	// NoPreview: send with link previews turned off where the platform
+	// allows (flows.Reply.NoPreview); every part of a reply has it.
+	NoPreview bool
 }
 
 // Outcome is how a send ended, as the channel classifies its platform's

@@ -52,6 +52,12 @@ type Reply struct {
 	NotAfter int64 `json:"not_after,omitempty"`
 	// Document, when set, is a file to send (a coordinator's export).
 	Document *Document `json:"document,omitempty"`
+	// NoPreview asks the channel to send the text with link previews
+	// turned off where the platform allows (Telegram; Zalo and the console
+	// have no previews to turn off). Set it on a reply carrying a link
+	// that must not be fetched by the chat app (a one-time /dashboard
+	// login): every part of a long text is sent so (delivery.Plan).
+	NoPreview bool `json:"no_preview,omitempty"`
 }
 
 // EffectKind names a fact the hamlet counts care about.

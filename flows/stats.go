@@ -373,10 +373,17 @@ func MonthsBetween(from, to string) ([]string, error) {
 	return ms, nil
 }
 
-// Document is a file sent to a chat (the CSV of /export).
+// Document is a file sent to a chat (the CSV of /export, a poster).
 type Document struct {
 	Name string `json:"name"`
 	Data []byte `json:"data"`
+	// Photo marks a document meant to be looked at, not kept (a /stats
+	// chart): a channel that tells pictures from files shows it as a
+	// picture in the chat (Telegram's sendPhoto, recompressed by
+	// Telegram) when the platform takes it as one, else as a file. Leave
+	// it unset for what is printed (a poster keeps its full quality as a
+	// file).
+	Photo bool `json:"photo,omitempty"`
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -291,3 +291,31 @@ func TestTypingMakesTheResidentReachableAgain(t *testing.T) {
 		t.Error("still unreachable after typing")
 	}
 }
+
+// A chart (a document marked Photo) is written and its path printed, as
+// any document; a reply with NoPreview prints as one without: a terminal
+// shows neither pictures nor link previews.
+func TestAChartIsWrittenAndNoPreviewPrintsTheSame(t *testing.T) {
+	dir := t.TempDir()
+	chart := []byte("\x89PNG\r\n\x1a\n")
+	show := func(m delivery.Message) string {
+		var out bytes.Buffer
+		tr := &console.Transport{Out: &out, Dir: dir}
+		if res := tr.Send(t.Context(), "console:co", m); res.Outcome != delivery.Sent {
+			t.Fatalf("%+v", res)
+		}
+		return out.String()
+	}
+	got := show(delivery.Message{ID: "c", Text: "Xã A", Document: &flows.Document{Name: "bieu-do.png", Data: chart, Photo: true}})
+	path := filepath.Join(dir, "bieu-do.png")
+	if b, err := os.ReadFile(path); err != nil || !bytes.Equal(b, chart) {
+		t.Fatalf("file: %q %v", b, err)
+	}
+	if !strings.Contains(got, "📄 "+path) || !strings.Contains(got, "Xã A") {
+		t.Errorf("printed %q", got)
+	}
+	link := "Mở https://hx.example/login/abc"
+	if a, b := show(delivery.Message{ID: "l", Text: link}), show(delivery.Message{ID: "l", Text: link, NoPreview: true}); a != b || !strings.Contains(a, link) {
+		t.Errorf("printed %q and, with NoPreview, %q", a, b)
+	}
+}

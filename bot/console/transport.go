@@ -38,7 +38,10 @@ func (*Transport) Limits() delivery.Limits {
 	return delivery.Limits{MaxText: 1 << 30, OneMessage: 1 << 30}
 }
 
-// Send implements delivery.Transport. A closed output (the reader went
+// Send implements delivery.Transport. A document is written into Dir and
+// its path printed, a picture one (flows.Document.Photo, a chart) too: a
+// terminal shows no pictures, and the path opens it. m.NoPreview changes
+// nothing: a terminal previews no links. A closed output (the reader went
 // away) is Unreachable; an output that would block (EAGAIN, a non-blocking
 // terminal full) asks to wait, as a rate limit; a failure after part of the
 // message was written is Uncertain (not printed twice); any other is

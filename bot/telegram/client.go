@@ -193,12 +193,18 @@ func (c *Client) GetUpdates(ctx context.Context, offset int, timeout time.Durati
 
 // send makes one call that returns a Message, and gives its id.
 func (c *Client) send(ctx context.Context, method string, m tgbotapi.Chattable) (int, error) {
+	return c.sendWith(ctx, method, func(b *tgbotapi.BotAPI) (*tgbotapi.APIResponse, error) { return b.Request(m) })
+}
+
+// sendWith is send for a request made by do (MakeRequest, for parameters
+// the library cannot send).
+func (c *Client) sendWith(ctx context.Context, method string, do func(b *tgbotapi.BotAPI) (*tgbotapi.APIResponse, error)) (int, error) {
 	var id int
 	err := c.call(ctx, method, func(b *tgbotapi.BotAPI) error {
 		// BotAPI.Send is Request and a decoding of the whole Message;
 		// only its id is used, and decoding the rest cost 2% of the
 		// bot's CPU under load.
-		resp, err := b.Request(m)
+		resp, err := do(b)
 		if err != nil {
 			return err
 		}
@@ -214,24 +220,81 @@ func (c *Client) send(ctx context.Context, method string, m tgbotapi.Chattable) 
 	return id, err
 }
 
+// sendMessage sends m, with link previews turned off when noPreview is set.
+func (c *Client) sendMessage(ctx context.Context, m tgbotapi.MessageConfig, noPreview bool) (int, error) {
+	if !noPreview {
+		return c.send(ctx, "sendMessage", m)
+	}
+	p, err := noPreviewParams(m)
+	if err != nil {
+		return 0, fmt.Errorf("telegram: sendMessage: %w", err)
+	}
+	return c.sendWith(ctx, "sendMessage", func(b *tgbotapi.BotAPI) (*tgbotapi.APIResponse, error) {
+		return b.MakeRequest("sendMessage", p)
+	})
+}
+
+// linkPreviewOff is Bot API 7.0's link_preview_options turning previews off.
+const linkPreviewOff = `{"is_disabled":true}`
+
+// noPreviewParams are sendMessage's parameters for m, as the library would
+// send them, with link previews turned off under both names. The library
+// knows only disable_web_page_preview, which Bot API 7.0 replaced by
+// link_preview_options, and its Chattable has unexported methods (research
+// §1.3), so neither a field nor a wrapper can add the new one: the
+// parameters are built here from the fields this package sets (chat_id,
+// text, parse_mode, entities, reply_markup), as the library writes them, and
+// sent with MakeRequest (a test compares the two). Telegram's own
+// server (tdlib/telegram-bot-api, Client::get_link_preview_options) reads
+// link_preview_options and falls back to the old name when it is absent.
+func noPreviewParams(m tgbotapi.MessageConfig) (tgbotapi.Params, error) {
+	p := tgbotapi.Params{}
+	if err := p.AddFirstValid("chat_id", m.ChatID, m.ChannelUsername); err != nil {
+		return nil, err
+	}
+	p.AddNonEmpty("text", m.Text)
+	p.AddNonEmpty("parse_mode", m.ParseMode)
+	if err := p.AddInterface("entities", m.Entities); err != nil {
+		return nil, err
+	}
+	if err := p.AddInterface("reply_markup", m.ReplyMarkup); err != nil {
+		return nil, err
+	}
+	p.AddBool("disable_web_page_preview", true)
+	p["link_preview_options"] = linkPreviewOff
+	return p, nil
+}
+
 // SendText sends one message with an optional inline keyboard, one button per
 // row, and returns its message id.
 func (c *Client) SendText(ctx context.Context, chatID int64, text string, kb *tgbotapi.InlineKeyboardMarkup) (int, error) {
+	return c.sendMessage(ctx, textMessage(chatID, text, kb), false)
+}
+
+// SendTextNoPreview is SendText with link previews turned off (a one-time
+// login link that the chat app must not fetch): disable_web_page_preview
+// and link_preview_options, see noPreviewParams.
+func (c *Client) SendTextNoPreview(ctx context.Context, chatID int64, text string, kb *tgbotapi.InlineKeyboardMarkup) (int, error) {
+	return c.sendMessage(ctx, textMessage(chatID, text, kb), true)
+}
+
+func textMessage(chatID int64, text string, kb *tgbotapi.InlineKeyboardMarkup) tgbotapi.MessageConfig {
 	m := tgbotapi.NewMessage(chatID, text)
 	if kb != nil {
 		m.ReplyMarkup = *kb
 	}
-	return c.send(ctx, "sendMessage", m)
+	return m
 }
 
 // SendContactRequest sends text with a one-time keyboard whose single
-// button shares the resident's phone number (request_contact).
-func (c *Client) SendContactRequest(ctx context.Context, chatID int64, text, label string) (int, error) {
+// button shares the resident's phone number (request_contact), with link
+// previews turned off when noPreview is set.
+func (c *Client) SendContactRequest(ctx context.Context, chatID int64, text, label string, noPreview bool) (int, error) {
 	m := tgbotapi.NewMessage(chatID, text)
 	kb := tgbotapi.NewOneTimeReplyKeyboard(tgbotapi.NewKeyboardButtonRow(tgbotapi.NewKeyboardButtonContact(label)))
 	kb.ResizeKeyboard = true
 	m.ReplyMarkup = kb
-	return c.send(ctx, "sendMessage", m)
+	return c.sendMessage(ctx, m, noPreview)
 }
 
 // SendPhoto sends a picture (a URL or a file id) with a caption.
@@ -248,10 +311,26 @@ func (c *Client) SendPhoto(ctx context.Context, chatID int64, photo, caption str
 	return c.send(ctx, "sendPhoto", p)
 }
 
-// SendDocument uploads a file (an export) with a caption.
-func (c *Client) SendDocument(ctx context.Context, chatID int64, name string, data []byte, caption string) (int, error) {
+// SendPhotoBytes uploads a picture (a chart) with a caption and an
+// optional inline keyboard; Telegram shows it in the chat, recompressed.
+// The caller checks it is within Telegram's photo limits (PhotoFits).
+func (c *Client) SendPhotoBytes(ctx context.Context, chatID int64, name string, data []byte, caption string, kb *tgbotapi.InlineKeyboardMarkup) (int, error) {
+	p := tgbotapi.NewPhoto(chatID, tgbotapi.FileBytes{Name: name, Bytes: data})
+	p.Caption = caption
+	if kb != nil {
+		p.ReplyMarkup = *kb
+	}
+	return c.send(ctx, "sendPhoto", p)
+}
+
+// SendDocument uploads a file (an export, a poster) with a caption and an
+// optional inline keyboard.
+func (c *Client) SendDocument(ctx context.Context, chatID int64, name string, data []byte, caption string, kb *tgbotapi.InlineKeyboardMarkup) (int, error) {
 	d := tgbotapi.NewDocument(chatID, tgbotapi.FileBytes{Name: name, Bytes: data})
 	d.Caption = caption
+	if kb != nil {
+		d.ReplyMarkup = *kb
+	}
 	return c.send(ctx, "sendDocument", d)
 }
 

@@ -9,7 +9,9 @@
 // (the library has none: each call runs on a copy of the BotAPI whose HTTP
 // client is bound to that call's context); the bot token never appears in an
 // error or a log line; 429 answers are waited out; callbacks whose message is
-// missing are handled without the library's panicking helpers.
+// missing are handled without the library's panicking helpers; parameters
+// newer than the library (setWebhook's secret_token, sendMessage's
+// link_preview_options) go through MakeRequest.
 //
 // Delivery guarantees: an update is acknowledged (polling offset, webhook
 // 200) only after the service's atomic per-chat write stored it, and a

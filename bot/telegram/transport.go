@@ -45,8 +45,15 @@ func (*Transport) Limits() delivery.Limits {
 
 // Send implements delivery.Transport with one call, chosen by the
 // message's shape: a phone-number request (reply keyboard), a document with
-// its caption, a photo with its caption, or a text. (The core sends a text
-// too long for a caption as a message of its own: delivery.Plan.)
+// its caption (a picture one, flows.Document.Photo, as a photo when
+// Telegram takes it as one: PhotoFits), a photo with its caption, or a
+// text. (The core sends a text too long for a caption as a message of its
+// own: delivery.Plan.) A text with m.NoPreview set goes with link previews
+// turned off; captions have no previews.
+//
+// A picture Telegram refuses as a photo (a 4xx other than 403 and 429:
+// one it cannot process) is sent again as a file: the refusal showed
+// nothing, so the resident sees it once.
 func (t *Transport) Send(ctx context.Context, resident string, m delivery.Message) delivery.Result {
 	chatID, ok := ChatID(resident)
 	if !ok {
@@ -56,13 +63,20 @@ func (t *Transport) Send(ctx context.Context, resident string, m delivery.Messag
 	contact := contactButton(m.Buttons)
 	var msgID int
 	var err error
-	switch {
+	switch d := m.Document; {
 	case contact != "":
-		msgID, err = t.Client.SendContactRequest(ctx, chatID, m.Text, contact)
-	case m.Document != nil:
-		msgID, err = t.Client.SendDocument(ctx, chatID, m.Document.Name, m.Document.Data, m.Text)
+		msgID, err = t.Client.SendContactRequest(ctx, chatID, m.Text, contact, m.NoPreview)
+	case d != nil && d.Photo && PhotoFits(d.Data):
+		msgID, err = t.Client.SendPhotoBytes(ctx, chatID, d.Name, d.Data, m.Text, kb)
+		if err != nil && Classify(err).Outcome == delivery.Rejected {
+			msgID, err = t.Client.SendDocument(ctx, chatID, d.Name, d.Data, m.Text, kb)
+		}
+	case d != nil:
+		msgID, err = t.Client.SendDocument(ctx, chatID, d.Name, d.Data, m.Text, kb)
 	case m.Image != "":
 		msgID, err = t.Client.SendPhoto(ctx, chatID, m.Image, m.Text, kb)
+	case m.NoPreview:
+		msgID, err = t.Client.SendTextNoPreview(ctx, chatID, m.Text, kb)
 	default:
 		msgID, err = t.Client.SendText(ctx, chatID, m.Text, kb)
 	}

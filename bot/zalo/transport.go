@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"net/http"
 	"path"
 	"strings"
 	"time"
 
 	"github.com/hangxomso/hangxom/delivery"
+	"github.com/hangxomso/hangxom/flows"
 )
 
 // Zalo's limits (research note zalo-oa.md, "Sending"): 2,000 characters a
@@ -50,17 +52,24 @@ func (*Transport) Limits() delivery.Limits {
 		MaxButtons: maxButtons, MaxTitle: maxTitle}
 }
 
-// Send implements delivery.Transport.
+// Send implements delivery.Transport. A picture document (a poster, or
+// one marked flows.Document.Photo, a chart) is uploaded and sent as a
+// picture: the OA API shows pictures and sends no other file here, so
+// Photo changes nothing but lets a picture with an unusual name through.
+// m.NoPreview asks nothing of Zalo: the OA API has no switch for link
+// previews (research note zalo-oa.md, "Sending": a text is only
+// {"text"}), so a link is sent as it is.
 func (t *Transport) Send(ctx context.Context, resident string, m delivery.Message) delivery.Result {
 	userID, ok := UserID(resident)
 	if !ok {
 		return delivery.Result{Outcome: delivery.Rejected, Err: errors.New("zalo: not a Zalo resident")}
 	}
 	var message map[string]any
+	name, picture := pictureName(m.Document)
 	switch {
-	case m.Document != nil && isImageName(m.Document.Name):
-		// A poster: uploaded, then sent as a picture.
-		id, err := t.Client.UploadImage(ctx, path.Base(m.Document.Name), m.Document.Data)
+	case picture:
+		// Uploaded, then sent as a picture.
+		id, err := t.Client.UploadImage(ctx, name, m.Document.Data)
 		if err != nil {
 			return t.classifyUpload(err)
 		}
@@ -116,6 +125,31 @@ func buttons(m delivery.Message) []map[string]string {
 		bs = append(bs, map[string]string{"title": c.Label, "type": "oa.query.hide", "payload": PayloadPrefix + c.Data})
 	}
 	return bs
+}
+
+// pictureName says whether d is sent as a picture, and under which file
+// name: a document named .png, .jpg or .jpeg; or one marked Photo whose
+// bytes are a PNG or a JPEG (the two kinds the upload takes), named so.
+func pictureName(d *flows.Document) (string, bool) {
+	switch {
+	case d == nil:
+		return "", false
+	case isImageName(d.Name):
+		return path.Base(d.Name), true
+	case !d.Photo:
+		return "", false
+	}
+	base := strings.TrimSuffix(path.Base(d.Name), path.Ext(d.Name))
+	if base == "" || base == "." || base == "/" {
+		base = "image"
+	}
+	switch http.DetectContentType(d.Data) {
+	case "image/png":
+		return base + ".png", true
+	case "image/jpeg":
+		return base + ".jpg", true
+	}
+	return "", false
 }
 
 func isImageName(name string) bool {

@@ -196,3 +196,57 @@ func TestTransportWaitsForTheOAToBeLinked(t *testing.T) {
 		t.Errorf("%v after %v (%v), want unavailable for a minute", res.Outcome, res.Wait, res.Err)
 	}
 }
+
+// A document marked Photo (a chart) is a picture here, as every picture
+// document is: uploaded and sent after its text, even under a name that
+// does not say so; one whose bytes are no PNG or JPEG is refused as any
+// file is.
+func TestTransportSendsAPhotoDocumentAsAPicture(t *testing.T) {
+	tr, s, _ := newTransport(t)
+	s.Interact("u4", time.Now())
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 120, 70))); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"bieu-do.png", "bieu-do", "bieu-do.chart"} {
+		res := send(t, tr, "zl:u4", flows.Reply{ID: name, Text: "Xã A, tháng 11", Document: &flows.Document{Name: name, Data: b.Bytes(), Photo: true}})
+		if len(res) != 2 || res[0].Outcome != delivery.Sent || res[1].Outcome != delivery.Sent {
+			t.Fatalf("%s: results %+v", name, res)
+		}
+		ms := s.Messages("u4")
+		last := ms[len(ms)-1]
+		if got, ok := s.Image(last.Image); !ok || !bytes.Equal(got, b.Bytes()) || ms[len(ms)-2].Text != "Xã A, tháng 11" {
+			t.Errorf("%s: messages %+v, want the text then the chart", name, ms[len(ms)-2:])
+		}
+	}
+	res := send(t, tr, "zl:u4", flows.Reply{ID: "csv", Text: "Số liệu", Document: &flows.Document{Name: "so-lieu", Data: []byte("a,b\n"), Photo: true}})
+	if res[len(res)-1].Outcome != delivery.Rejected {
+		t.Errorf("a Photo that is no picture: %+v", res)
+	}
+}
+
+// Zalo has no switch for link previews: a reply with NoPreview is sent as
+// the same messages as one without, every part of a long one included.
+func TestTransportSendsANoPreviewReplyAsAnyOther(t *testing.T) {
+	tr, s, _ := newTransport(t)
+	s.Interact("u5", time.Now())
+	s.Interact("u6", time.Now())
+	para := strings.Repeat("Một câu hướng dẫn. ", 80) // ~1,520 characters
+	r := flows.Reply{ID: "l", Text: para + "\n\n" + para + "\n\nhttps://hx.example/login/abc"}
+	send(t, tr, "zl:u5", r)
+	r.NoPreview = true
+	for _, res := range send(t, tr, "zl:u6", r) {
+		if res.Outcome != delivery.Sent {
+			t.Fatalf("%+v", res)
+		}
+	}
+	a, b := s.Messages("u5"), s.Messages("u6")
+	if len(b) != 2 || len(a) != len(b) {
+		t.Fatalf("%d and %d messages, want the same 2 parts", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].Text != b[i].Text || a[i].Image != b[i].Image || len(a[i].Buttons) != len(b[i].Buttons) {
+			t.Errorf("message %d differs: %+v vs %+v", i, a[i], b[i])
+		}
+	}
+}

@@ -14,12 +14,20 @@
 //   - the golden transcripts, replayed through the channel, show the same
 //     screens (text and choices) as the console;
 //   - a tap on an earlier screen's button changes nothing and shows the
-//     current screen (for channels whose old buttons can still be tapped).
+//     current screen (for channels whose old buttons can still be tapped);
+//   - a reply sent without link previews arrives whole, every part of it
+//     without previews where the platform has the switch (Previews);
+//   - a document marked as a picture (a chart) arrives with its text, as a
+//     picture where the platform tells pictures from files (Pictures).
 package deliverytest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"strconv"
 	"strings"
 	"sync"
@@ -142,6 +150,18 @@ type OldTapper interface {
 // out, its text shown.
 type NoFiles interface{ NoFiles() }
 
+// Previews is a Rig whose platform can be asked not to show link previews
+// (Telegram). PreviewsOff reports, for each of the resident's text
+// messages in the order sent, whether the platform was asked to show it
+// without previews, as the fake reads the request.
+type Previews interface{ PreviewsOff(resident string) []bool }
+
+// Pictures is a Rig whose platform tells a picture shown in the chat from
+// a file to download (Telegram; Zalo, which shows only pictures).
+// Pictures reports, for each picture or file the resident was sent in
+// order (an image, a document), whether it is shown as a picture.
+type Pictures interface{ Pictures(resident string) []bool }
+
 // Options are what the suite needs from the content.
 type Options struct {
 	// Flow and FlowStart: the lines that put a resident inside Flow, so that
@@ -167,6 +187,8 @@ func Run(t *testing.T, h Harness, o Options) {
 	t.Run("crash after commit", func(t *testing.T) { crashAfterCommit(t, h) })
 	t.Run("unreachable", func(t *testing.T) { unreachable(t, h, o) })
 	t.Run("stale tap", func(t *testing.T) { staleTap(t, h) })
+	t.Run("no preview", func(t *testing.T) { noPreview(t, h) })
+	t.Run("picture document", func(t *testing.T) { pictureDocument(t, h) })
 	if o.Reference != nil {
 		t.Run("transcripts", func(t *testing.T) { transcripts(t, h, o) })
 	}
@@ -497,4 +519,73 @@ func replay(t *testing.T, h Harness, lines []string) []Screen {
 		r.Say(who, line)
 	}
 	return r.Screens(who)
+}
+
+// A reply sent with link previews off (a one-time login link, which a
+// preview robot would fetch) arrives whole, cut where the channel cuts long
+// texts, and every part of it goes without previews on a platform that
+// has the switch; the reply after it, not so marked, keeps them (so the
+// check would see a channel that turns previews off for everything, or
+// only on the last part).
+func noPreview(t *testing.T, h Harness) {
+	r := h.New(t)
+	who := r.Resident(12)
+	var paras []string
+	for i := range 16 { // 16 × ~330 characters: parts on every channel that cuts
+		paras = append(paras, strconv.Itoa(i+1)+". "+strings.TrimSpace(strings.Repeat("Bác mở đường dẫn dưới đây trên điện thoại. ", 7)))
+	}
+	link := "https://hx.example/login/Zm9vYmFyYmF6cXV4"
+	long := strings.Join(append(paras, link), "\n\n")
+	plain := "Hướng dẫn: https://hx.example/huong-dan"
+	r.Enqueue(who, flows.Reply{ID: "np#0", Text: long, NoPreview: true}, flows.Reply{ID: "np#1", Text: plain})
+	Drain(t, r.Core(), who)
+	got := texts(r.Screens(who))
+	if len(got) < 2 || got[len(got)-1] != plain {
+		t.Fatalf("screens %q, want the long reply's parts, then %q", got, plain)
+	}
+	parts := got[:len(got)-1]
+	if joined := strings.Join(parts, "\n\n"); joined != long {
+		t.Errorf("the no-preview reply's %d parts do not make it whole (cut at its paragraphs):\n%s", len(parts), cmp.Diff(long, joined))
+	}
+	p, ok := r.(Previews)
+	if !ok {
+		t.Logf("%s: the rig is no deliverytest.Previews (a platform without link previews to turn off); the text alone was checked", h.Name())
+		return
+	}
+	want := make([]bool, len(got))
+	for i := range parts {
+		want[i] = true
+	}
+	if d := cmp.Diff(want, p.PreviewsOff(who)); d != "" {
+		t.Errorf("previews off, per message (-want +got):\n%s", d)
+	}
+}
+
+// A document marked as a picture (a /stats chart) arrives with its text,
+// and is shown as a picture where the platform tells pictures from files.
+func pictureDocument(t *testing.T, h Harness) {
+	r := h.New(t)
+	who := r.Resident(13)
+	var chart bytes.Buffer
+	img := image.NewGray(image.Rect(0, 0, 600, 300))
+	for x := range 400 {
+		img.SetGray(x, 150, color.Gray{})
+	}
+	if err := png.Encode(&chart, img); err != nil {
+		t.Fatal(err)
+	}
+	text := "Xã A, tháng 11: 42 hộ có tài khoản"
+	r.Enqueue(who, flows.Reply{ID: "pic#0", Text: text, Document: &flows.Document{Name: "bieu-do.png", Data: chart.Bytes(), Photo: true}})
+	Drain(t, r.Core(), who)
+	if d := cmp.Diff([]string{text}, texts(r.Screens(who))); d != "" {
+		t.Errorf("screens (-want +got):\n%s", d)
+	}
+	p, ok := r.(Pictures)
+	if !ok {
+		t.Logf("%s: the rig is no deliverytest.Pictures (a platform that shows no pictures); the text alone was checked", h.Name())
+		return
+	}
+	if d := cmp.Diff([]bool{true}, p.Pictures(who)); d != "" {
+		t.Errorf("shown as a picture (-want +got):\n%s", d)
+	}
 }

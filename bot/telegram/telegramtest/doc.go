@@ -25,8 +25,12 @@
 // second poller ends the first with 409, getUpdates answers 409 while a
 // webhook is set, allowed_updates filters updates created after it was set,
 // callback_data is limited to 64 bytes, an edit that changes nothing is
-// "message is not modified", and message ids in a private chat are shared by
-// the resident's and the bot's messages.
+// "message is not modified", message ids in a private chat are shared by
+// the resident's and the bot's messages, link_preview_options must be a
+// JSON object (Message records it and disable_web_page_preview, PreviewOff
+// reads them as Telegram does), and an uploaded photo must be a picture
+// within Telegram's size and dimensions, else 400 (sendDocument takes any
+// file).
 //
 // All state is behind one mutex; waiting (long polls, WaitCalls,
 // WaitMessages, delays) uses channels that are closed on every state change,

@@ -32,6 +32,12 @@ type Message struct {
 	// ReplyMarkup is the reply_markup JSON as last sent (any kind of
 	// keyboard), "" when none.
 	ReplyMarkup string
+	// DisableWebPagePreview and LinkPreviewOptions are sendMessage's
+	// preview parameters as the bot sent them: the old boolean, and Bot
+	// API 7.0's object as its raw JSON ("" when absent). PreviewOff says
+	// what Telegram makes of them.
+	DisableWebPagePreview bool
+	LinkPreviewOptions    string
 	// Photo and Document are what the bot passed: a file id, a URL, or
 	// "file:<filename>" for an upload (as in Call.Params).
 	Photo    string
@@ -45,6 +51,44 @@ type Message struct {
 	Edits int
 	// Date is when it was sent.
 	Date time.Time
+}
+
+// PreviewOff reports whether Telegram shows the message without a link
+// preview: link_preview_options' is_disabled when the bot sent that
+// object, else the legacy disable_web_page_preview, as Telegram's server
+// reads them (tdlib/telegram-bot-api, Client::get_link_preview_options).
+func (m Message) PreviewOff() bool {
+	if m.LinkPreviewOptions != "" {
+		var o linkPreviewJSON
+		_ = json.Unmarshal([]byte(m.LinkPreviewOptions), &o) // checked when sent
+		return o.IsDisabled != nil && *o.IsDisabled
+	}
+	return m.DisableWebPagePreview
+}
+
+// linkPreviewJSON is the part of LinkPreviewOptions the fake reads.
+type linkPreviewJSON struct {
+	IsDisabled *bool   `json:"is_disabled"`
+	URL        *string `json:"url"`
+}
+
+// parseLinkPreview checks a link_preview_options field as Telegram does: a
+// JSON object whose fields have their types, else 400.
+func parseLinkPreview(raw string) *answer {
+	if raw == "" {
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &obj); err != nil || obj == nil {
+		a := badRequest("can't parse link preview options JSON object")
+		return &a
+	}
+	var o linkPreviewJSON
+	if err := json.Unmarshal([]byte(raw), &o); err != nil {
+		a := badRequest("can't parse link preview options JSON object")
+		return &a
+	}
+	return nil
 }
 
 // Button is one inline keyboard button.
@@ -416,13 +460,17 @@ func (s *Server) sendMessage(q *request) answer {
 	if bad != nil {
 		return *bad
 	}
+	if bad := parseLinkPreview(q.str("link_preview_options")); bad != nil {
+		return *bad
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	chatID, bad := s.targetLocked(q)
 	if bad != nil {
 		return *bad
 	}
-	m := s.addLocked(chatID, &Message{Text: text, ParseMode: q.str("parse_mode"), Buttons: rows, ReplyMarkup: q.str("reply_markup")})
+	m := s.addLocked(chatID, &Message{Text: text, ParseMode: q.str("parse_mode"), Buttons: rows, ReplyMarkup: q.str("reply_markup"),
+		DisableWebPagePreview: q.bool("disable_web_page_preview"), LinkPreviewOptions: q.str("link_preview_options")})
 	return ok(s.messageJSONLocked(m))
 }
 
@@ -679,6 +727,11 @@ func (s *Server) sendFile(q *request, field string) answer {
 	if sent == "" {
 		return badRequest("there is no " + field + " in the request")
 	}
+	if uploaded && field == "photo" {
+		if bad := checkPhoto(up.data); bad != nil {
+			return *bad
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	chatID, bad := s.targetLocked(q)
@@ -707,6 +760,39 @@ func (s *Server) sendFile(q *request, field string) answer {
 		m.Document = sent
 	}
 	return ok(s.messageJSONLocked(s.addLocked(chatID, m)))
+}
+
+// Telegram's limits on an uploaded photo (core.telegram.org/bots/api#sendphoto):
+// at most 10 MB, width and height at most 10000 in total, a ratio of at
+// most 20. The fake reads 10 MB as 10 MiB, Telegram's larger reading, so
+// that a bot keeping to the smaller one is never refused here.
+const (
+	maxPhotoBytes = 10 << 20
+	maxPhotoSides = 10000
+	maxPhotoRatio = 20
+)
+
+// checkPhoto refuses an uploaded photo as Telegram does: too big, not a
+// picture Telegram can read, or outside its dimensions. The descriptions
+// are those bots report (PHOTO_INVALID_DIMENSIONS, IMAGE_PROCESS_FAILED);
+// the one for size is the server's own "file is too big". The fake reads
+// PNG, JPEG and GIF; Telegram reads more (WebP…).
+func checkPhoto(data []byte) *answer {
+	if len(data) > maxPhotoBytes {
+		a := badRequest("file is too big")
+		return &a
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		a := badRequest("IMAGE_PROCESS_FAILED")
+		return &a
+	}
+	w, h := cfg.Width, cfg.Height
+	if w <= 0 || h <= 0 || w+h > maxPhotoSides || max(w, h) > maxPhotoRatio*min(w, h) {
+		a := badRequest("PHOTO_INVALID_DIMENSIONS")
+		return &a
+	}
+	return nil
 }
 
 func (s *Server) sendPhoto(q *request) answer    { return s.sendFile(q, "photo") }

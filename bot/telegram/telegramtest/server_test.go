@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"io"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -888,5 +889,96 @@ func TestJSONBodiesAreAccepted(t *testing.T) {
 	got := srv.WaitMessages(t, resident, 1)
 	if got[0].Text != "JSON" || len(got[0].Buttons) != 1 || got[0].Buttons[0][0].CallbackData != "a" {
 		t.Errorf("Messages = %+v", got)
+	}
+}
+
+// The fake reads link previews as Telegram's server does: Bot API 7.0's
+// link_preview_options first, the legacy disable_web_page_preview when it
+// is absent; an options field that is no JSON object is refused.
+func TestLinkPreviewSwitches(t *testing.T) {
+	t.Parallel()
+	srv := telegramtest.NewServer(t, "")
+	bot := newBot(t, srv)
+	for _, tc := range []struct {
+		name   string
+		params tgbotapi.Params
+		off    bool
+		bad    string // the refusal, or ""
+	}{
+		{"neither", tgbotapi.Params{}, false, ""},
+		{"legacy only", tgbotapi.Params{"disable_web_page_preview": "true"}, true, ""},
+		{"both", tgbotapi.Params{"disable_web_page_preview": "true", "link_preview_options": `{"is_disabled":true}`}, true, ""},
+		{"the object wins", tgbotapi.Params{"disable_web_page_preview": "true", "link_preview_options": `{"is_disabled":false}`}, false, ""},
+		{"an object without the flag", tgbotapi.Params{"link_preview_options": `{"url":"https://hx.example"}`}, false, ""},
+		{"not an object", tgbotapi.Params{"link_preview_options": "true"}, false, "Bad Request: can't parse link preview options JSON object"},
+		{"a flag of another type", tgbotapi.Params{"link_preview_options": `{"is_disabled":"yes"}`}, false, "Bad Request: can't parse link preview options JSON object"},
+	} {
+		p := tgbotapi.Params{"chat_id": strconv.FormatInt(resident, 10), "text": tc.name + ": https://hx.example"}
+		maps.Copy(p, tc.params)
+		before := len(srv.Messages(resident))
+		_, err := bot.MakeRequest("sendMessage", p)
+		if tc.bad != "" {
+			if e := apiError(t, err); e.Code != 400 || e.Message != tc.bad {
+				t.Errorf("%s: %+v, want 400 %q", tc.name, e, tc.bad)
+			}
+			if len(srv.Messages(resident)) != before {
+				t.Errorf("%s: a refused message was recorded", tc.name)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		ms := srv.Messages(resident)
+		m := ms[len(ms)-1]
+		if m.PreviewOff() != tc.off {
+			t.Errorf("%s: PreviewOff %v, want %v", tc.name, m.PreviewOff(), tc.off)
+		}
+		if m.LinkPreviewOptions != tc.params["link_preview_options"] || m.DisableWebPagePreview != (tc.params["disable_web_page_preview"] == "true") {
+			t.Errorf("%s: recorded %q / %v", tc.name, m.LinkPreviewOptions, m.DisableWebPagePreview)
+		}
+	}
+}
+
+// An uploaded photo must be a picture within Telegram's limits; the same
+// bytes as a document are taken.
+func TestPhotoUploadsKeepTelegramsLimits(t *testing.T) {
+	t.Parallel()
+	srv := telegramtest.NewServer(t, "")
+	bot := newBot(t, srv)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		bad  string
+	}{
+		{"a chart", pngBytes(t, 1200, 800), ""},
+		{"a ratio of 20", pngBytes(t, 2000, 100), ""},
+		{"a ratio over 20", pngBytes(t, 2100, 100), "Bad Request: PHOTO_INVALID_DIMENSIONS"},
+		{"sides over 10000", pngBytes(t, 9000, 1200), "Bad Request: PHOTO_INVALID_DIMENSIONS"},
+		{"not a picture", []byte("a,b\n1,2\n"), "Bad Request: IMAGE_PROCESS_FAILED"},
+		{"over 10 MiB", append(pngBytes(t, 10, 10), make([]byte, 10<<20)...), "Bad Request: file is too big"},
+	} {
+		_, err := bot.Send(tgbotapi.NewPhoto(resident, tgbotapi.FileBytes{Name: "x.png", Bytes: tc.data}))
+		switch {
+		case tc.bad == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.bad != "":
+			// Uploads lose the code in the library (research §0.6).
+			if e := apiError(t, err); e.Message != tc.bad {
+				t.Errorf("%s: %q, want %q", tc.name, e.Message, tc.bad)
+			}
+			if _, err := bot.Send(tgbotapi.NewDocument(resident, tgbotapi.FileBytes{Name: "x.png", Bytes: tc.data})); err != nil {
+				t.Errorf("%s as a document: %v", tc.name, err)
+			}
+		}
+	}
+	var photos int
+	for _, m := range srv.Messages(resident) {
+		if m.Photo != "" {
+			photos++
+		}
+	}
+	if photos != 2 {
+		t.Errorf("%d photos recorded, want the 2 within the limits", photos)
 	}
 }
