@@ -510,3 +510,32 @@ func (r *telegramRig) Remind(who, flow string) int {
 	deliverytest.Drain(r.t, r.core, who)
 	return n
 }
+
+var (
+	_ deliverytest.Previews = (*telegramRig)(nil)
+	_ deliverytest.Pictures = (*telegramRig)(nil)
+)
+
+// PreviewsOff implements deliverytest.Previews: a text message is without
+// previews when Telegram reads it so and the legacy switch was sent too.
+func (r *telegramRig) PreviewsOff(who string) []bool {
+	var off []bool
+	for _, m := range r.fake.Messages(chatOf(r.t, who)) {
+		if m.Photo == "" && m.Document == "" {
+			off = append(off, m.PreviewOff() && m.DisableWebPagePreview)
+		}
+	}
+	return off
+}
+
+// Pictures implements deliverytest.Pictures: a photo is a picture, a
+// document a file.
+func (r *telegramRig) Pictures(who string) []bool {
+	var ps []bool
+	for _, m := range r.fake.Messages(chatOf(r.t, who)) {
+		if m.Photo != "" || m.Document != "" {
+			ps = append(ps, m.Photo != "")
+		}
+	}
+	return ps
+}

@@ -278,3 +278,17 @@ func TestCoordinatorsAreToldTheOAIsDisconnected(t *testing.T) {
 		t.Errorf("woken %v", woken)
 	}
 }
+
+var _ deliverytest.Pictures = (*zaloRig)(nil)
+
+// Pictures implements deliverytest.Pictures: an image is a picture, a file
+// attachment a file.
+func (r *zaloRig) Pictures(who string) []bool {
+	var ps []bool
+	for _, m := range r.fake.Messages(r.user(who)) {
+		if m.Image != "" || m.File != "" {
+			ps = append(ps, m.Image != "")
+		}
+	}
+	return ps
+}
