@@ -41,8 +41,9 @@ func TestLoginStepsAreSecret(t *testing.T) {
 	}
 	for flow, steps := range map[string][]string{
 		"party-handbook": {"login"},
-		"vneid":          {"otp", "password", "passcode", "security_q", "portal_login"},
-		"ewallet":        {"otp"},
+		"vneid":          {"otp", "no_otp", "password", "passcode", "security_q", "portal_login"},
+		"ewallet":        {"otp", "otp_missing"},
+		"qr-pay":         {"open_app", "confirm_pay"},
 	} {
 		f, ok := lib.Flow(flow)
 		if !ok {
