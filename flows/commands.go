@@ -221,7 +221,16 @@ func (t *turn) act(a string) error {
 	case a == actDone || a == actStuck || a == actSkip || a == actMore || a == actRetry || a == actOther:
 		return t.checkpoint(a)
 	case a == actNotFound:
+		if c, ok := t.e.Areas.Area(t.s.Commune); ok {
+			return t.showHamletName(c)
+		}
 		return t.notListed()
+	case a == actSkipName:
+		return t.notListed()
+	case a == actCommunes:
+		return t.showCommunes()
+	case a == actPlace:
+		return t.changeHamlet()
 	case strings.HasPrefix(a, actLang):
 		t.s.Lang = strings.TrimPrefix(a, actLang)
 		if t.s.Stage == StageCommune || t.s.Hamlet == "" {

@@ -452,6 +452,9 @@ func (t *turn) typed(in Input) error {
 	if a, ok := t.matchArea(f); ok {
 		return t.act(a)
 	}
+	if t.s.Stage == StageHamlet || t.s.Stage == StageHamletName {
+		return t.typedHamlet(in.Text)
+	}
 	if step := t.waitingStep(); step != nil && step.Type == StepQuestion {
 		return t.answer(step, in.Text)
 	}

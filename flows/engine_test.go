@@ -125,7 +125,7 @@ func TestFirstContact(t *testing.T) {
 	check(t, "hamlets", []string{"🏠 Xóm 1", "🏠 Xóm 2", "🏠 Xóm 10", "common.btn.not_listed", "common.btn.back"}, labels(c.lastButtons()))
 	res = c.tap("🏠 Xóm 2")
 	check(t, "after hamlet", []string{"common.hamlet_set{Commune=Xã A,Hamlet=Xóm 2}", "common.menu"}, texts(res))
-	check(t, "menu", []string{"demo.title", "other.title", "loop.title", "common.btn.human"}, labels(c.lastButtons()))
+	check(t, "menu", []string{"demo.title", "other.title", "loop.title", "common.btn.human", "common.btn.change_hamlet"}, labels(c.lastButtons()))
 	check(t, "hamlet", "a-2", c.s.Hamlet)
 }
 
@@ -141,6 +141,9 @@ func TestNotListedFilesUnderUnassigned(t *testing.T) {
 	c.text("hello")
 	c.tap("🏡 Xã B")
 	res := c.tap("common.btn.not_listed")
+	// Asked to type the name first; "skip" files them as before.
+	check(t, "asked the name", []string{"common.type_hamlet{Commune=Xã B}"}, texts(res))
+	res = c.tap("common.btn.skip_name")
 	check(t, "hamlet", "b-none", c.s.Hamlet)
 	check(t, "first reply", "common.hamlet_unassigned{Commune=Xã B,Hamlet=Chưa xếp}", texts(res)[0])
 }
@@ -178,8 +181,8 @@ func TestDeepLink(t *testing.T) {
 		check(t, "not moved yet", "a-1", c.s.Hamlet)
 		res = c.tap("common.btn.move_yes")
 		check(t, "moved", "b-1", c.s.Hamlet)
-		// The open flow leaves the old hamlet's index and joins the new one.
-		check(t, "effects", []string{"left:demo@a-1(move)", "activity:demo@b-1", "unfiled:@a-1", "filed:@b-1"}, kinds(res))
+		// The open flow, and its start, leave the old hamlet for the new one.
+		check(t, "effects", []string{"left:demo@a-1(move)", "started:demo@b-1(move)", "unfiled:@a-1", "filed:@b-1"}, kinds(res))
 		check(t, "flow continues", flows.StageFlow, c.s.Stage)
 	})
 	t.Run("staying keeps the hamlet", func(t *testing.T) {
@@ -374,7 +377,7 @@ func TestMenuPausesAndResumes(t *testing.T) {
 	c.tap("demo.btn.android")
 	c.text("menu")
 	check(t, "paused", 1, len(c.s.Paused))
-	check(t, "menu", []string{"common.btn.resume{Flow=demo.title}", "other.title", "loop.title", "common.btn.human"}, labels(c.lastButtons()))
+	check(t, "menu", []string{"common.btn.resume{Flow=demo.title}", "other.title", "loop.title", "common.btn.human", "common.btn.change_hamlet"}, labels(c.lastButtons()))
 	// Switching to another flow keeps the first paused.
 	c.tap("other.title")
 	check(t, "active", "other", c.s.Active.Flow)

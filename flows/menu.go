@@ -22,7 +22,7 @@ func (t *turn) menu(intro string) error {
 }
 
 // menuChoices are the main menu's buttons: the paused flows to resume, every
-// flow, and a human. They depend only on the session's language and paused
+// flow, a human, and changing hamlet. They depend only on the session's language and paused
 // flows and on the content, so a stored session need not keep them (see
 // Engine.Compact).
 func (t *turn) menuChoices() []Choice {
@@ -39,7 +39,8 @@ func (t *turn) menuChoices() []Choice {
 			cs = append(cs, Choice{Label: t.flowTitle(f), Action: actFlow + f.ID})
 		}
 	}
-	return append(cs, Choice{Label: t.text1("common.btn.human"), Action: actHuman})
+	return append(cs, Choice{Label: t.text1("common.btn.human"), Action: actHuman},
+		Choice{Label: t.text1("common.btn.change_hamlet"), Action: actPlace})
 }
 
 // flowHere says whether f applies where the resident lives: a flow with
@@ -171,6 +172,11 @@ func (t *turn) redraw() error {
 			return t.showCommunes()
 		}
 		return t.showHamlets(c)
+	case StageHamletName:
+		if c, ok := t.e.Areas.Area(t.s.Commune); ok {
+			return t.showHamletName(c)
+		}
+		return t.showCommunes()
 	case StageMove:
 		if h, ok := t.e.Areas.Area(t.s.PendingHamlet); ok {
 			return t.askMove(h)

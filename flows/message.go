@@ -72,6 +72,9 @@ const (
 	EffectLeft      EffectKind = "left"      // an unfinished flow was dropped (cancel, move, expiry)
 	EffectFiled     EffectKind = "filed"     // the resident is filed under Hamlet
 	EffectUnfiled   EffectKind = "unfiled"   // the resident left Hamlet for another
+	// EffectAsked: the resident typed a hamlet name Commune does not list
+	// (Name); they are filed under its unassigned hamlet (Hamlet).
+	EffectAsked EffectKind = "hamlet_asked"
 )
 
 // Effect is one hamlet-level fact produced by an input. The store applies
@@ -84,8 +87,17 @@ type Effect struct {
 	At     time.Time  `json:"at"`
 	// Via is "self" or "team" for EffectCompleted.
 	Via string `json:"via,omitempty"`
-	// Reason says why a flow was left: "cancel", "move", "expired".
+	// Reason says why a flow was left: "cancel", "move", "expired". On
+	// EffectStarted, "move" says the flow came with the resident from
+	// another hamlet: its start is counted here from now on.
 	Reason string `json:"reason,omitempty"`
+	// Started is when the flow was started, on the EffectLeft and
+	// EffectStarted of a move: its "started" count moves, in that month.
+	Started time.Time `json:"started,omitzero"`
+	// Commune and Name are EffectAsked's: the commune and the hamlet name
+	// as the resident typed it.
+	Commune string `json:"commune,omitempty"`
+	Name    string `json:"name,omitempty"`
 	// Urgent marks an EffectHelp filed by an urgent step (Step.Urgent).
 	Urgent bool `json:"urgent,omitempty"`
 }

@@ -82,7 +82,7 @@ func SystemMessages() map[string][]string {
 	for _, c := range []string{"start", "menu", "back", "cancel", "help", "progress", "lang", "forget", "stop", "checkqr"} {
 		m["common.cmd."+c] = nil
 	}
-	for _, more := range []func() map[string][]string{qrMessages} {
+	for _, more := range []func() map[string][]string{qrMessages, hamletMessages} {
 		for id, fields := range more() {
 			m[id] = fields
 		}

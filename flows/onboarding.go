@@ -45,15 +45,24 @@ func (t *turn) showCommunes() error {
 	} else {
 		cs = append(cs, Choice{Label: t.text1("common.btn.vietnamese"), Action: actLang + "vi"})
 	}
+	if t.s.Hamlet != "" {
+		// Changing hamlet (from the menu): a way back to it.
+		cs = append(cs, Choice{Label: t.text1("common.btn.back"), Action: actMenu})
+	}
 	t.keyboard("common.choose_commune", nil, cs)
 	return nil
 }
 
 func (t *turn) showHamlets(c Area) error {
+	hs := t.hamlets(c.ID)
+	if len(hs) == 0 {
+		// Nothing to tap: the resident types the name (6 of 7 communes).
+		return t.showHamletName(c)
+	}
 	t.s.Stage = StageHamlet
 	t.s.Commune = c.ID
 	var cs []Choice
-	for _, h := range t.hamlets(c.ID) {
+	for _, h := range hs {
 		cs = append(cs, Choice{Label: "🏠 " + h.Name, Action: actHamlet + h.ID})
 	}
 	cs = append(cs, Choice{Label: t.text1("common.btn.not_listed"), Action: actNotFound})
@@ -62,7 +71,8 @@ func (t *turn) showHamlets(c Area) error {
 	return nil
 }
 
-// notListed files the resident under the commune's "not yet assigned" hamlet.
+// notListed files the resident under the commune's "not yet assigned"
+// hamlet (the name screen's "skip").
 func (t *turn) notListed() error {
 	for _, h := range t.e.Areas.Children(t.s.Commune) {
 		if h.Unassigned {
@@ -107,8 +117,10 @@ func (t *turn) setHamlet(h Area) error {
 	t.s.PendingHamlet = ""
 	if old != "" && old != h.ID {
 		for _, r := range t.openRuns() {
-			t.effect(Effect{Kind: EffectLeft, Flow: r.Flow, Step: r.Step, Hamlet: old, Reason: "move"})
-			t.effect(Effect{Kind: EffectActivity, Flow: r.Flow, Step: r.Step, Hamlet: h.ID})
+			// The flow's start moves with the resident: it is counted in
+			// the hamlet they finish it in (known-gaps, fixed by issue 19).
+			t.effect(Effect{Kind: EffectLeft, Flow: r.Flow, Step: r.Step, Hamlet: old, Reason: "move", Started: r.Started})
+			t.effect(Effect{Kind: EffectStarted, Flow: r.Flow, Step: r.Step, Hamlet: h.ID, Reason: "move", Started: r.Started})
 		}
 	}
 	if old != h.ID {
@@ -139,8 +151,13 @@ func (t *turn) matchArea(folded string) (string, bool) {
 	switch t.s.Stage {
 	case StageCommune:
 		candidates = t.communes()
-	case StageHamlet:
-		candidates = t.hamlets(t.s.Commune)
+	case StageHamlet, StageHamletName:
+		// Prefixes ("thôn", "xóm"…) tolerated; unknown names are
+		// requests (typedHamlet).
+		if h, ok := MatchHamlet(t.hamlets(t.s.Commune), folded); ok {
+			return actHamlet + h.ID, true
+		}
+		return "", false
 	default:
 		return "", false
 	}

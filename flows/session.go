@@ -84,17 +84,19 @@ const (
 	StageNew     Stage = ""        // never talked to the bot
 	StageCommune Stage = "commune" // choosing a commune (first screen)
 	StageHamlet  Stage = "hamlet"  // choosing a hamlet in Session.Commune
-	StageMove    Stage = "move"    // confirming a move to PendingHamlet
-	StageMenu    Stage = "menu"    // at the main menu
-	StageLang    Stage = "lang"    // choosing a language
-	StageFlow    Stage = "flow"    // inside Session.Active
-	StageForget  Stage = "forget"  // confirming /forget
-	StageStop    Stage = "stop"    // confirming /stop
-	StageStaff   Stage = "staff"   // on a team or coordinator screen
-	StageCompose Stage = "compose" // a team member writing to a resident
-	StageNote    Stage = "note"    // a resident writing where they live for a helper
-	StageCheckQR Stage = "checkqr" // /checkqr: the next photo or pasted code is checked
-	StagePayee   Stage = "payee"   // /payee add: the next photo or text is the payee's QR
+	// StageHamletName: typing the name of a hamlet not in Session.Commune's list.
+	StageHamletName Stage = "hamletname"
+	StageMove       Stage = "move"    // confirming a move to PendingHamlet
+	StageMenu       Stage = "menu"    // at the main menu
+	StageLang       Stage = "lang"    // choosing a language
+	StageFlow       Stage = "flow"    // inside Session.Active
+	StageForget     Stage = "forget"  // confirming /forget
+	StageStop       Stage = "stop"    // confirming /stop
+	StageStaff      Stage = "staff"   // on a team or coordinator screen
+	StageCompose    Stage = "compose" // a team member writing to a resident
+	StageNote       Stage = "note"    // a resident writing where they live for a helper
+	StageCheckQR    Stage = "checkqr" // /checkqr: the next photo or pasted code is checked
+	StagePayee      Stage = "payee"   // /payee add: the next photo or text is the payee's QR
 )
 
 // Run is the position of a resident in one flow.

@@ -135,7 +135,7 @@ func TestTypedHamletCode(t *testing.T) {
 		res := c.text("b2mn")
 		check(t, "ask", []string{"common.move_ask{Hamlet=Xóm 1,NewCommune=Xã B,NewHamlet=Bản Một}"}, texts(res))
 		res = c.tap("common.btn.move_yes")
-		check(t, "effects", []string{"left:demo@a-1(move)", "activity:demo@b-1", "unfiled:@a-1", "filed:@b-1"}, kinds(res))
+		check(t, "effects", []string{"left:demo@a-1(move)", "started:demo@b-1(move)", "unfiled:@a-1", "filed:@b-1"}, kinds(res))
 		check(t, "hamlet", "b-1", c.s.Hamlet)
 	})
 	t.Run("the resident's own hamlet's code shows the menu", func(t *testing.T) {
