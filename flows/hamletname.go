@@ -2,6 +2,7 @@ package flows
 
 import (
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -167,4 +168,16 @@ func hamletMessages() map[string][]string {
 		"common.btn.skip_name":     nil,
 		"common.btn.change_hamlet": nil,
 	}
+}
+
+// HamletRequest is a hamlet name that residents of a commune typed and
+// the commune does not list, for its coordinators (/hamletrequests).
+type HamletRequest struct {
+	Commune string
+	// Key is the name's HamletKey: requests are one per key.
+	Key  string
+	Name string // as the first resident typed it
+	// Count is how many residents ask for it now.
+	Count       int
+	First, Last time.Time
 }

@@ -94,6 +94,8 @@
 //	P:targets                             HASH    none         PutTargets (HSET "<flow>|<area>" → JSON target)
 //	P:{r:R}:helps                         SET     none         CreateHelp (the resident's help request ids, for Forget)
 //	P:{h:H}:residents                     SET     none         ApplyEffects (filed / unfiled: pseudonyms filed under H)
+//	P:{c:C}:hamlet_requests               HASH    90 d, renewed ApplyEffects (hamlet_asked), DropHamletRequest
+//	P:{c:C}:hamlet_askers                 HASH    90 d, renewed ApplyEffects (hamlet_asked: pseudonym → requested name)
 //	P:payees                              HASH    none         PutPayee, RemovePayee (id → JSON flows.Payee)
 //	P:payees:log                          STREAM  MAXLEN ~     PutPayee, RemovePayee (who changed what, when)
 //	P:members                             HASH    none         PutMember, RemoveMember (member id → JSON flows.Member)

@@ -210,6 +210,8 @@ func (r *Redis) applyOne(ctx context.Context, pseud, raw string) error {
 	switch e.Kind {
 	case flows.EffectStarted, flows.EffectActivity, flows.EffectCompleted, flows.EffectHelp, flows.EffectLeft,
 		flows.EffectFiled, flows.EffectUnfiled:
+	case flows.EffectAsked:
+		return r.applyAsk(ctx, pseud, e.ID, e.Effect)
 	default:
 		r.log.Warn("store: dropping effect of unknown kind", "kind", e.Kind, "id", e.ID)
 		return nil
@@ -220,7 +222,12 @@ func (r *Redis) applyOne(ctx context.Context, pseud, raw string) error {
 	}
 	at := e.At.In(r.opts.Location)
 	month := at.Format("2006-01")
-	if e.Kind != flows.EffectFiled && e.Kind != flows.EffectUnfiled {
+	moveStart := ""
+	if e.Reason == "move" && !e.Started.IsZero() && (e.Kind == flows.EffectLeft || e.Kind == flows.EffectStarted) {
+		// The flow's start moves: counted in the month it was started.
+		month, moveStart = e.Started.In(r.opts.Location).Format("2006-01"), "1"
+	}
+	if countsPair(e.Kind) {
 		if err := r.registerPair(ctx, e.Hamlet, e.Flow); err != nil {
 			return err
 		}
@@ -228,11 +235,17 @@ func (r *Redis) applyOne(ctx context.Context, pseud, raw string) error {
 	keys := r.keys.effectKeys(e.Hamlet, e.Flow, month, pseud, e.ID)
 	err := effectScript.Run(ctx, r.c, keys,
 		string(e.Kind), pseud, e.At.UnixMilli(), at.Format(time.RFC3339), e.Flow, e.Step,
-		via, e.Reason, int64(DedupeTTL/time.Second), streamMaxLen).Err()
+		via, e.Reason, int64(DedupeTTL/time.Second), streamMaxLen, moveStart).Err()
 	if err != nil {
 		return fmt.Errorf("effect %s: %w", e.ID, err)
 	}
 	return nil
+}
+
+// countsPair reports whether an effect of kind counts for a (hamlet, flow)
+// pair of Keys.Pairs.
+func countsPair(kind flows.EffectKind) bool {
+	return kind != flows.EffectFiled && kind != flows.EffectUnfiled && kind != flows.EffectAsked
 }
 
 // registerPair adds hamlet and flow to Keys.Pairs once per process.

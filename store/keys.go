@@ -50,6 +50,7 @@ const noFlow = "_"
 //   - {r:<resident>}  a resident's keys (resident ids look like "tg:123");
 //   - {h:<hamlet>}    a hamlet's keys;
 //   - {p:<pseudonym>} the reverse map of one pseudonym;
+//   - {c:<commune>}   a commune's hamlet requests;
 //   - no tag          the few global keys, each used alone.
 //
 // Each builder says the Redis type, the lifetime and who writes the key.
@@ -465,6 +466,30 @@ func (k Keys) AreaCodes() string { return k.prefix + ":areacodes" }
 // linked again (`hangxom zalo connect`). Tested by
 // TestZaloStoreThatForgotTheRefreshedPair.
 func (k Keys) ZaloTokens() string { return k.prefix + ":zalo:tokens" }
+
+// HamletRequests is HASH HamletKey of a typed name → JSON {name, commune,
+// n (residents asking), first, last (unix ms)}: the hamlet names residents
+// of a commune typed that it does not list (issue 19), at most
+// MaxHamletRequests, PX HamletRequestTTL renewed by every request. Written
+// by ApplyEffects (EffectAsked), DropHamletRequest (HDEL).
+// Lost second: a request in it is lost, or an added hamlet's request
+// comes back (dropped again when the desk shows the list).
+func (k Keys) HamletRequests(commune string) string { return k.commune(commune, "hamlet_requests") }
+
+// HamletAskers is HASH pseudonym → the HamletKey they asked for, PX
+// HamletRequestTTL renewed with HamletRequests: one pending request a
+// resident, a new name replacing theirs. Written by ApplyEffects.
+// Lost second: rolls back with HamletRequests.
+func (k Keys) HamletAskers(commune string) string { return k.commune(commune, "hamlet_askers") }
+
+func (k Keys) commune(commune, name string) string {
+	return k.prefix + ":{c:" + commune + "}:" + name
+}
+
+// askKeys are the KEYS of askScript.
+func (k Keys) askKeys(commune string) []string {
+	return []string{k.HamletRequests(commune), k.HamletAskers(commune)}
+}
 
 // The KEYS each multi-key script receives, built here so that a test can
 // prove they share a slot.

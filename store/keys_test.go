@@ -77,6 +77,9 @@ func TestScriptKeysShareSlot(t *testing.T) {
 				k.expireKeys(h, f, "2026-04"))
 		}
 	}
+	for _, c := range []string{"vo-nhai", "", "x{y}"} {
+		sets = append(sets, k.askKeys(c))
+	}
 	// Single-key scripts: compareDelete, renew, beginSend, abortSend, rate,
 	// zalo-replace, zalo-disconnect.
 	sets = append(sets, []string{k.Lease("telegram-poll")}, []string{k.Rate("tg:global")}, []string{k.Rate("{odd")},

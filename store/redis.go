@@ -429,7 +429,7 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 	}
 	var newPairs []string // the pairs this process has not added to Keys.Pairs yet
 	for _, e := range c.Effects {
-		if e.Kind == flows.EffectFiled || e.Kind == flows.EffectUnfiled {
+		if !countsPair(e.Kind) {
 			continue
 		}
 		if p := pairMember(e.Hamlet, e.Flow); !r.pairKnown(p) {

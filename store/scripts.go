@@ -429,6 +429,15 @@ return {0, gcraWait}
 //	ARGV[8] reason (left)
 //	ARGV[9] DedupeTTL in seconds
 //	ARGV[10] stream MAXLEN (approximate)
+//	ARGV[11] "1" when the effect carries the flow's start (Effect.Started,
+//	         on a move): KEYS[5] is then the month of that start
+//
+// A move (issue 19) takes the flow's start with the resident: its left
+// takes the resident out of the old hamlet's started set and that month's
+// count, unless they finished the flow there, and its started (reason
+// move) adds them to the new hamlet's as a start would. Only a pseudonym
+// SREM removed is taken off the count, and never below 0: a flow started
+// before this rule, or moved twice, leaves no negative count.
 //
 // It returns 1 when applied, 0 when it had been applied before.
 var effectScript = newScript("effect", `
@@ -467,6 +476,12 @@ elseif kind == 'left' then
   if redis.call('ZREM', KEYS[4], p) == 1 and ARGV[8] == 'expired' then
     redis.call('HINCRBY', KEYS[5], c .. 'abandoned', 1)
   end
+  if ARGV[8] == 'move' and ARGV[11] == '1' and redis.call('SISMEMBER', KEYS[3], p) == 0
+      and redis.call('SREM', KEYS[2], p) == 1 then
+    if (tonumber(redis.call('HGET', KEYS[5], c .. 'started')) or 0) > 0 then
+      redis.call('HINCRBY', KEYS[5], c .. 'started', -1)
+    end
+  end
 elseif kind == 'filed' then
   redis.call('SADD', KEYS[9], p)
 elseif kind == 'unfiled' then
@@ -500,4 +515,78 @@ if ARGV[3] ~= '' then
   stalled = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[3])
 end
 return {n, stalled}
+`)
+
+// askScript keeps a hamlet name a resident typed that their commune does
+// not list (flows.EffectAsked): one request per name (by its key,
+// flows.HamletKey) counting the residents asking, and one pending request
+// per resident (a new name takes them off the old one, which goes when no
+// one asks for it). At most ARGV[7] requests: when full, requests older
+// than ARGV[6] go first, and a new name is otherwise not kept. Applying
+// it again changes only the request's last time.
+//
+//	KEYS[1] Keys.HamletRequests(commune)
+//	KEYS[2] Keys.HamletAskers(commune)
+//	ARGV[1] pseudonym
+//	ARGV[2] the name's key
+//	ARGV[3] the name as typed
+//	ARGV[4] commune id
+//	ARGV[5] when asked, unix ms
+//	ARGV[6] requests last asked before this (unix ms) are stale
+//	ARGV[7] the most requests kept
+//	ARGV[8] HamletRequestTTL in ms
+//
+// It returns 1 when the request is kept, 0 when the list was full.
+var askScript = newScript("ask", `
+local p, key, now = ARGV[1], ARGV[2], tonumber(ARGV[5])
+local prev = redis.call('HGET', KEYS[2], p)
+local raw = redis.call('HGET', KEYS[1], key)
+local kept = 1
+if prev == key and raw then
+  local r = cjson.decode(raw)
+  if now > r.last then r.last = now end
+  redis.call('HSET', KEYS[1], key, cjson.encode(r))
+else
+  if prev and prev ~= key then
+    local old = redis.call('HGET', KEYS[1], prev)
+    if old then
+      local r = cjson.decode(old)
+      r.n = r.n - 1
+      if r.n <= 0 then
+        redis.call('HDEL', KEYS[1], prev)
+      else
+        redis.call('HSET', KEYS[1], prev, cjson.encode(r))
+      end
+    end
+  end
+  if raw then
+    local r = cjson.decode(raw)
+    r.n = r.n + 1
+    if now > r.last then r.last = now end
+    redis.call('HSET', KEYS[1], key, cjson.encode(r))
+  else
+    if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[7]) then
+      local all = redis.call('HGETALL', KEYS[1])
+      for i = 1, #all, 2 do
+        local ok, r = pcall(cjson.decode, all[i + 1])
+        if not ok or type(r) ~= 'table' or (tonumber(r.last) or 0) < tonumber(ARGV[6]) then
+          redis.call('HDEL', KEYS[1], all[i])
+        end
+      end
+    end
+    if redis.call('HLEN', KEYS[1]) < tonumber(ARGV[7]) then
+      redis.call('HSET', KEYS[1], key, cjson.encode({name = ARGV[3], commune = ARGV[4], n = 1, first = now, last = now}))
+    else
+      kept = 0
+    end
+  end
+  if kept == 1 then
+    redis.call('HSET', KEYS[2], p, key)
+  else
+    redis.call('HDEL', KEYS[2], p)
+  end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[8])
+redis.call('PEXPIRE', KEYS[2], ARGV[8])
+return kept
 `)

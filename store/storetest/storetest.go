@@ -94,6 +94,9 @@ func run(t *testing.T, waits int, newClient func(t *testing.T) redis.UniversalCl
 		{"RateLimit", testRateLimit},
 		{"ZaloTokens", testZaloTokens},
 		{"PairsAddedAgain", testPairsAddedAgain},
+		{"MoveCarriesStart", testMoveCarriesStart},
+		{"MoveNeverNegative", testMoveNeverNegative},
+		{"HamletRequests", testHamletRequests},
 	}
 	for _, tt := range tests {
 		if waits > 0 && (tt.name == "FinishRace" || tt.name == "CountsManyHamlets") {
