@@ -114,22 +114,36 @@ func (k *desk) addHamlet(ctx context.Context, name, communeID string) error {
 		k.say("staff.not_your_area", nil)
 		return nil
 	}
+	_, err = k.addHamletTo(ctx, m, name, c)
+	return err
+}
+
+// addHamletTo adds a hamlet named name to commune c, which m covers, and
+// says so. added is false when nothing was added (the name is not one,
+// or the commune has it).
+func (k *desk) addHamletTo(ctx context.Context, m flows.Member, name string, c flows.Area) (added bool, err error) {
+	name = strings.Join(strings.Fields(name), " ")
+	if name == "" || utf8.RuneCountInString(name) > 60 || flows.Sensitive(name) || !Covers(k.d.Areas, m, c.ID) {
+		k.say("staff.addhamlet_usage", nil)
+		return false, nil
+	}
 	for _, h := range k.d.Areas.Children(c.ID) {
 		if h.Level == flows.LevelHamlet && flows.Fold(h.Name) == flows.Fold(name) {
 			k.say("staff.addhamlet_exists", map[string]any{"Name": h.Name, "Commune": c.Name})
-			return nil
+			return false, nil
 		}
 	}
 	if k.d.AddArea == nil {
 		k.say("staff.unknown", nil)
-		return nil
+		return false, nil
 	}
+	day := k.now.Format("2006-01-02")
 	id := newAreaID(k.d.Areas, c.ID, name)
 	if err := k.d.AddArea(ctx, flows.Area{ID: id, Level: flows.LevelHamlet, Name: name, ParentID: c.ID, ValidFrom: day}); err != nil {
-		return err
+		return false, err
 	}
 	k.say("staff.addhamlet_done", map[string]any{"Name": name, "Commune": c.Name, "ID": id})
-	return nil
+	return true, nil
 }
 
 // newAreaID makes a stable ASCII id "<commune>-<slug>", unique, ≤ 40.

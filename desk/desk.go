@@ -85,6 +85,8 @@ type Desk struct {
 	// Poster renders a hamlet's poster; AddArea stores a new hamlet.
 	Poster  PosterFunc
 	AddArea AddAreaFunc
+	// Requests keeps the hamlet names residents typed (/hamletrequests).
+	Requests HamletRequestStore
 	// Stats serves /stats, /export and /log (stats.go).
 	Stats Stats
 }
@@ -186,6 +188,8 @@ func (d *Desk) Do(ctx context.Context, resident string, s *flows.Session, req fl
 		err = k.poster(ctx, "")
 	case req.Command == "addhamlet":
 		err = k.addHamlet(ctx, req.Args, "")
+	case req.Command == "hamletrequests":
+		err = k.hamletRequests(ctx, "")
 	case req.Command == "move":
 		err = k.move(ctx, nil)
 	case req.Command == "payee":
@@ -558,6 +562,14 @@ func (k *desk) action(ctx context.Context, parts []string) error {
 		if len(parts) > 2 {
 			return k.addHamlet(ctx, strings.Join(parts[2:], ":"), parts[1])
 		}
+	case "hreq":
+		if len(parts) > 1 {
+			return k.hamletRequests(ctx, parts[1])
+		}
+	case "addreq":
+		if len(parts) > 2 {
+			return k.addRequested(ctx, parts[1], strings.Join(parts[2:], ":"))
+		}
 	case "helpdesk":
 		return k.helpdesk(ctx)
 	case "note":
@@ -763,7 +775,7 @@ func staffMessages() map[string][]string {
 // for the engine's).
 func Messages() map[string][]string {
 	m := map[string][]string{}
-	for _, more := range []func() map[string][]string{staffMessages, payeeMessages, moveMessages, areaMessages, helpMessages, statsMessages, windowMessages} {
+	for _, more := range []func() map[string][]string{staffMessages, payeeMessages, moveMessages, areaMessages, helpMessages, statsMessages, windowMessages, requestMessages} {
 		for id, fields := range more() {
 			m[id] = fields
 		}

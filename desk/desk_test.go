@@ -549,6 +549,7 @@ func TestMoveFromNotYetAssigned(t *testing.T) {
 	w.send("tg:40", flows.Input{Kind: flows.InputText, Text: "chào", Name: "Thu"})
 	w.tap("tg:40", "🏡 Xã A")
 	w.tap("tg:40", "common.btn.not_listed")
+	w.tap("tg:40", "common.btn.skip_name")
 	w.tap("tg:40", "demo.title") // she starts a guide meanwhile
 	flowstest.OutboxTexts(t, w.st, "tg:40")
 	w.send("tg:41", flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_b-1", Name: "Nam"}) // another commune
@@ -580,6 +581,14 @@ func TestMoveFromNotYetAssigned(t *testing.T) {
 	if got := strings.Join(w.cmd("tg:5", "pending", ""), ""); !strings.Contains(got, "Name=Thu") {
 		t.Errorf("pending after the move: %s", got)
 	}
+	// And so did its start: counted in a-1, no longer in a-none.
+	from, to := store.HamletFlow{Hamlet: "a-none", Flow: "demo"}, store.HamletFlow{Hamlet: "a-1", Flow: "demo"}
+	counts, err := w.st.Counts(t.Context(), []store.HamletFlow{from, to}, []string{"2026-11"}, w.now.Add(-72*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, "started, by hamlet", map[string]int64{"a-none": 0, "a-1": 1},
+		map[string]int64{"a-none": counts[from].Started, "a-1": counts[to].Started})
 	// Nam (another commune) cannot be moved by tg:5, even by a forged action.
 	s5, _ := w.st.Session(t.Context(), "tg:5")
 	s5.Keyboard = []flows.Choice{{Data: "98.1", Label: "x", Action: "staff:mv:" + w.st.Pseudonym("tg:41") + ":a-1"}}
@@ -763,6 +772,7 @@ func TestMoveListsAScreensWorth(t *testing.T) {
 		w.send(who, flows.Input{Kind: flows.InputText, Text: "chào", Name: "Thu"})
 		w.tap(who, map[bool]string{true: "🏡 Xã A", false: "🏡 Xã B"}[i%6 != 5]) // 25 in A, 5 in B
 		w.tap(who, "common.btn.not_listed")
+		w.tap(who, "common.btn.skip_name")
 	}
 	check(t, "list", []string{"staff.move_who"}, w.cmd("tg:1", "move", ""))
 	if n := len(w.keyboard("tg:1")); n != 20 {
