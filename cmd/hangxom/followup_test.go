@@ -446,7 +446,8 @@ func TestRoleMatrixThroughTelegram(t *testing.T) {
 	v.ewalletTo(t, dao, 2)
 	v.sayWant(t, hong, "/start", "Bác ở xã nào?")
 	v.tapWant(t, hong, "🏡 Xã Võ Nhai", "Bác ở xóm (thôn, tổ dân phố) nào của Xã Võ Nhai?")
-	v.tapWant(t, hong, "❔", "mục «chưa xếp xóm»")
+	v.tapWant(t, hong, "❔", "Bác gõ tên thôn/xóm của bác")
+	v.tapWant(t, hong, "⏭", "mục «chưa xếp xóm»")
 	_, claim := v.helpButton(t, hoa)
 
 	callers := []person{cuc, hoa, tuan, binh, minh}
