@@ -138,7 +138,7 @@ func TestChangingHamletFromTheMenu(t *testing.T) {
 	started := c.s.Active.Started
 	c.text("menu")
 	res := c.tap("common.btn.change_hamlet")
-	check(t, "the commune's hamlets", flows.StageHamlet, c.s.Stage)
+	check(t, "the commune's hamlets", []string{"common.choose_hamlet{Commune=Xã A}"}, texts(res))
 	check(t, "buttons", []string{"🏠 Xóm 1", "🏠 Xóm 2", "🏠 Xóm 10", "common.btn.not_listed", "common.btn.back"}, labels(c.lastButtons()))
 	c.tap("common.btn.back")
 	check(t, "communes, with a way back", "common.btn.back", labels(c.lastButtons())[len(c.lastButtons())-1])
