@@ -103,6 +103,9 @@
 //	P:zalo:tokens                         HASH    none         ReplaceZaloTokens (Lua: compare-and-set on refresh),
 //	                                                           SetZaloDisconnected (Lua: compare-and-mark); access,
 //	                                                           refresh, expires, gen, disconnected, disconnected_at
+//	P:dash:login:<hash>                   HASH    10 min       CreateDashLogin, SeeDashLogin (Lua: add a nonce), SpendDashLogin (Lua: DEL)
+//	P:dash:s:<hash>                       STRING  12 h         CreateDashSession, DeleteDashSession, revokeDashboard (JSON session)
+//	P:dash:member:<member>                SET     12 h         CreateDashSession (session hashes of a member, for revokeDashboard)
 //
 // R is a resident id ("tg:123"), H a hamlet id, X a pseudonym, <name> and
 // <key> the caller's names for a lease and a rate limiter; an empty

@@ -76,6 +76,9 @@ func (r *Redis) Forget(ctx context.Context, resident string) error {
 	if err := r.c.HDel(ctx, r.keys.Members(), resident).Err(); err != nil {
 		return fmt.Errorf("store: forget %s: %w", resident, err)
 	}
+	if err := r.revokeDashboard(ctx, resident); err != nil {
+		return err
+	}
 	if err := r.c.Del(ctx, r.keys.Resident(r.Pseudonym(resident))).Err(); err != nil {
 		return fmt.Errorf("store: forget %s: %w", resident, err)
 	}

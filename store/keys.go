@@ -527,3 +527,37 @@ func (k Keys) effectKeys(hamlet, flow, month, pseudonym, effectID string) []stri
 func (k Keys) expireKeys(hamlet, flow, month string) []string {
 	return []string{k.Open(hamlet, flow), k.MonthCounts(hamlet, month)}
 }
+
+// ---- The dashboard (issue 20; store/dashboard.go) ----------------------
+//
+// The dashboard's secrets are kept only as hex SHA-256 hashes: a copy of
+// Redis (a dump, a replica, MONITOR) gives no link and no cookie that works.
+
+// DashLogin is a HASH {m: member id, lang, exp: unix ms by the app's clock,
+// n:<hash of a nonce>: 1 for each browser that fetched the link (at most
+// 8)}, PX 10 min (the exp field lets a test's clock make it stale; the TTL
+// is the backstop), global, used alone: one one-time dashboard link.
+// Written by CreateDashLogin, SeeDashLogin (loginSeeScript: a nonce) and
+// SpendDashLogin (loginSpendScript: DEL).
+// Lost second: a link made in it does not work (410: ask /dashboard again);
+// a link spent in it works once more, for the browser holding a nonce
+// cookie it set, within its 10 minutes.
+func (k Keys) DashLogin(tokenHash string) string { return k.prefix + ":dash:login:" + tokenHash }
+
+// DashSession is a STRING: JSON of a dashboard session (member, role and
+// areas at login, lang, csrf, exp), PX 12 h, not sliding, global, used
+// alone. Written by CreateDashSession, deleted by DeleteDashSession and
+// revokeDashboard (RemoveMember, Forget).
+// Lost second: a login in it is undone (the cookie no longer works: ask
+// /dashboard again); a logout or revocation in it is undone, but every
+// request re-checks the member, so a removed member stays refused.
+func (k Keys) DashSession(idHash string) string { return k.prefix + ":dash:s:" + idHash }
+
+// DashMemberSessions is a SET of the hashes of one member's dashboard
+// sessions, PEXPIRE 12 h on each add, global: the index revokeDashboard
+// reads. Written before the session it lists (CreateDashSession), so a
+// revocation never misses a session; a hash whose session expired is
+// harmless.
+// Lost second: an index entry lost with its session is harmless; one lost
+// alone leaves a session revocation misses, refused anyway by the re-check.
+func (k Keys) DashMemberSessions(member string) string { return k.prefix + ":dash:member:" + member }

@@ -49,7 +49,7 @@ func (r *Redis) RemoveMember(ctx context.Context, id string) error {
 	if err := r.c.HDel(ctx, r.keys.Members(), id).Err(); err != nil {
 		return fmt.Errorf("store: remove member %s: %w", id, err)
 	}
-	return nil
+	return r.revokeDashboard(ctx, id)
 }
 
 // Members returns every member, sorted by id.

@@ -1,0 +1,159 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The dashboard's one-time links and sessions (issue 20, package
+// dashboard). Every secret arrives here already hashed: the store never sees
+// a link's token, a nonce or a session id.
+
+// maxLoginNonces bounds the browsers (and preview robots) that may fetch one
+// link before it is spent: enough for a preview robot or two and the
+// person's browser, few enough that a link cannot grow a key without end.
+const maxLoginNonces = 8
+
+// loginSeeScript records a nonce for a live login link: the first step of
+// the exchange, which never spends the link.
+// KEYS[1] DashLogin. ARGV[1] now (unix ms), ARGV[2] "n:<nonce hash>",
+// ARGV[3] maxLoginNonces. Returns 1 when recorded, 0 when the link is
+// unknown, spent, stale or fetched too often.
+var loginSeeScript = newScript("dashLoginSee", `
+local exp = redis.call('HGET', KEYS[1], 'exp')
+if not exp or tonumber(exp) <= tonumber(ARGV[1]) then return 0 end
+if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then return 1 end
+if redis.call('HLEN', KEYS[1]) - 3 >= tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[2], '1')
+return 1
+`)
+
+// loginSpendScript spends a live login link for the browser holding one of
+// its nonces, atomically: two requests racing with the same cookie get one
+// session between them.
+// KEYS[1] DashLogin. ARGV[1] now (unix ms), ARGV[2] "n:<nonce hash>".
+// Returns {member, lang}, or false.
+var loginSpendScript = newScript("dashLoginSpend", `
+local v = redis.call('HMGET', KEYS[1], 'exp', 'm', 'lang', ARGV[2])
+if not v[1] or tonumber(v[1]) <= tonumber(ARGV[1]) or not v[4] then return false end
+redis.call('DEL', KEYS[1])
+return {v[2], v[3] or ''}
+`)
+
+// CreateDashLogin stores a one-time dashboard link for member, by the hash
+// of its token, valid until exp (by the app's clock; the key's TTL is the
+// same span from now on Redis's).
+func (r *Redis) CreateDashLogin(ctx context.Context, tokenHash, member, lang string, exp time.Time) error {
+	key := r.keys.DashLogin(tokenHash)
+	ttl := max(exp.Sub(r.opts.Clock.Now()), time.Second)
+	_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, "m", member, "lang", lang, "exp", strconv.FormatInt(exp.UnixMilli(), 10))
+		p.PExpire(ctx, key, ttl)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: create dashboard login: %w", err)
+	}
+	return nil
+}
+
+// SeeDashLogin records nonceHash for the link tokenHash if it is live, and
+// reports whether it did. The link is not spent.
+func (r *Redis) SeeDashLogin(ctx context.Context, tokenHash, nonceHash string, now time.Time) (bool, error) {
+	n, err := loginSeeScript.Run(ctx, r.c, []string{r.keys.DashLogin(tokenHash)},
+		now.UnixMilli(), "n:"+nonceHash, maxLoginNonces).Int()
+	if err != nil {
+		return false, fmt.Errorf("store: see dashboard login: %w", err)
+	}
+	return n == 1, nil
+}
+
+// SpendDashLogin spends the link tokenHash for the holder of nonceHash: the
+// member and language it was made for, ok false if it is unknown, spent,
+// stale or the nonce is not one it gave.
+func (r *Redis) SpendDashLogin(ctx context.Context, tokenHash, nonceHash string, now time.Time) (member, lang string, ok bool, err error) {
+	v, err := loginSpendScript.Run(ctx, r.c, []string{r.keys.DashLogin(tokenHash)}, now.UnixMilli(), "n:"+nonceHash).StringSlice()
+	if errors.Is(err, redis.Nil) {
+		return "", "", false, nil
+	}
+	if err != nil {
+		return "", "", false, fmt.Errorf("store: spend dashboard login: %w", err)
+	}
+	if len(v) != 2 || v[0] == "" {
+		return "", "", false, nil
+	}
+	return v[0], v[1], true, nil
+}
+
+// CreateDashSession stores a dashboard session of member by the hash of its
+// id, data until exp. The member's index is written first, so that a
+// revocation running meanwhile never misses the session.
+func (r *Redis) CreateDashSession(ctx context.Context, idHash, member string, data []byte, exp time.Time) error {
+	ttl := exp.Sub(r.opts.Clock.Now())
+	if ttl <= 0 {
+		return fmt.Errorf("store: create dashboard session: expires at %s, in the past", exp.Format(time.RFC3339))
+	}
+	idx := r.keys.DashMemberSessions(member)
+	// Two keys in different slots: one pipeline each, in order.
+	if _, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.SAdd(ctx, idx, idHash)
+		p.PExpire(ctx, idx, ttl)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("store: create dashboard session: %w", err)
+	}
+	if err := r.c.Set(ctx, r.keys.DashSession(idHash), data, ttl).Err(); err != nil {
+		return fmt.Errorf("store: create dashboard session: %w", err)
+	}
+	return nil
+}
+
+// DashSession returns the data of the session idHash, ok false if there is
+// none (never made, logged out, revoked or expired).
+func (r *Redis) DashSession(ctx context.Context, idHash string) ([]byte, bool, error) {
+	b, err := r.c.Get(ctx, r.keys.DashSession(idHash)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("store: dashboard session: %w", err)
+	}
+	return b, true, nil
+}
+
+// DeleteDashSession ends the session idHash of member (logout).
+func (r *Redis) DeleteDashSession(ctx context.Context, idHash, member string) error {
+	if err := r.c.Del(ctx, r.keys.DashSession(idHash)).Err(); err != nil {
+		return fmt.Errorf("store: delete dashboard session: %w", err)
+	}
+	if err := r.c.SRem(ctx, r.keys.DashMemberSessions(member), idHash).Err(); err != nil {
+		return fmt.Errorf("store: delete dashboard session: %w", err)
+	}
+	return nil
+}
+
+// revokeDashboard ends every dashboard session of member: called wherever a
+// member is removed (RemoveMember, Forget), so a removed member's open page
+// stops working at once. The dashboard's re-check of the member on every
+// request refuses them anyway; this also frees the keys.
+func (r *Redis) revokeDashboard(ctx context.Context, member string) error {
+	idx := r.keys.DashMemberSessions(member)
+	hashes, err := r.c.SMembers(ctx, idx).Result()
+	if err != nil {
+		return fmt.Errorf("store: revoke dashboard sessions of %s: %w", member, err)
+	}
+	for _, h := range hashes {
+		if err := r.c.Del(ctx, r.keys.DashSession(h)).Err(); err != nil {
+			return fmt.Errorf("store: revoke dashboard sessions of %s: %w", member, err)
+		}
+	}
+	if err := r.c.Del(ctx, idx).Err(); err != nil {
+		return fmt.Errorf("store: revoke dashboard sessions of %s: %w", member, err)
+	}
+	return nil
+}
