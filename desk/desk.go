@@ -89,6 +89,9 @@ type Desk struct {
 	Requests HamletRequestStore
 	// Stats serves /stats, /export and /log (stats.go).
 	Stats Stats
+	// Dashboard makes the links /dashboard answers with; nil: the
+	// dashboard is not set up (DASHBOARD_URL), and /dashboard says so.
+	Dashboard Logins
 }
 
 // actStaff starts the action of every button on the desk's screens.
@@ -194,6 +197,8 @@ func (d *Desk) Do(ctx context.Context, resident string, s *flows.Session, req fl
 		err = k.move(ctx, nil)
 	case req.Command == "payee":
 		err = k.payee(ctx, req.Args)
+	case req.Command == "dashboard":
+		err = k.dashboard(ctx)
 	case strings.HasPrefix(req.Action, actStaff):
 		k.args = req.Args
 		err = k.action(ctx, strings.Split(strings.TrimPrefix(req.Action, actStaff), ":"))
@@ -775,7 +780,7 @@ func staffMessages() map[string][]string {
 // for the engine's).
 func Messages() map[string][]string {
 	m := map[string][]string{}
-	for _, more := range []func() map[string][]string{staffMessages, payeeMessages, moveMessages, areaMessages, helpMessages, statsMessages, windowMessages, requestMessages} {
+	for _, more := range []func() map[string][]string{staffMessages, payeeMessages, moveMessages, areaMessages, helpMessages, statsMessages, windowMessages, requestMessages, dashboardMessages} {
 		for id, fields := range more() {
 			m[id] = fields
 		}

@@ -54,7 +54,7 @@ func (t *turn) command(cmd, args string) error {
 		return t.redraw()
 	case "checkqr":
 		return t.checkQRScreen("common.checkqr_ask")
-	case "join", "invite", "team", "pending", "stats", "export", "log", "helpdesk", "remind", "poster", "addhamlet", "hamletrequests", "move", "payee": // the Desk's
+	case "join", "invite", "team", "pending", "stats", "export", "log", "helpdesk", "remind", "poster", "addhamlet", "hamletrequests", "move", "payee", "dashboard": // the Desk's
 		t.res.Staff = &StaffRequest{Command: strings.ToLower(cmd), Args: strings.TrimSpace(args)}
 		return nil
 	case "stop":

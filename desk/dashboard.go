@@ -1,0 +1,115 @@
+package desk
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/hangxomso/hangxom/flows"
+)
+
+// The dashboard (issue 20): /dashboard hands a team member or coordinator a
+// one-time link to the web pages, and the pages ask the desk the questions
+// the chat commands ask, with the same rules, so the two cannot drift.
+
+// Logins makes one-time dashboard links (package dashboard implements it).
+type Logins interface {
+	NewLogin(ctx context.Context, m flows.Member, lang string) (link string, err error)
+}
+
+// dashboard answers /dashboard with a one-time link, written as a plain
+// URL on its own line and sent with link previews off.
+func (k *desk) dashboard(ctx context.Context) error {
+	m, ok, err := k.member(ctx)
+	if err != nil || !ok {
+		return err
+	}
+	if k.d.Dashboard == nil {
+		k.say("dashboard.unavailable", nil)
+		return nil
+	}
+	link, err := k.d.Dashboard.NewLogin(ctx, m, flows.LangOrDefault(k.s.Lang))
+	if err != nil {
+		return err
+	}
+	k.replies = append(k.replies, flows.Reply{Text: k.text("dashboard.link", map[string]any{"Link": link}), NoPreview: true})
+	return nil
+}
+
+// dashboardMessages are the words of this file and their fields.
+func dashboardMessages() map[string][]string {
+	return map[string][]string{"dashboard.unavailable": nil, "dashboard.link": {"Link"}}
+}
+
+// Member returns person id as a member, by the rules of every chat command
+// (configured coordinators first, then the store); ok is false for a
+// resident or a member removed from the team. The dashboard asks it on
+// every request.
+func (d *Desk) Member(ctx context.Context, id string) (flows.Member, bool, error) {
+	return d.memberOf(ctx, id, "")
+}
+
+// Rows returns the rows /stats counts for m over months: one per hamlet m
+// may see (a team member's hamlets, a coordinator's communes' hamlets) and
+// flow, computed as `hangxom stats` computes them. A hamlet merged away has
+// no row; its counts are in its successor's.
+func (d *Desk) Rows(ctx context.Context, m flows.Member, months []string, now time.Time) ([]flows.StatsRow, error) {
+	if d.Stats.Counts == nil {
+		return nil, nil
+	}
+	k := &desk{d: d, me: m.ID, s: &flows.Session{}, now: now}
+	var hamlets []flows.Area
+	if m.Role == flows.RoleCoordinator {
+		for _, c := range k.communesOf(m) {
+			hamlets = append(hamlets, k.hamletsUnder(c.ID)...)
+		}
+	} else {
+		hamlets = k.hamletsOf(m)
+	}
+	ids := k.flowIDs()
+	slices.Sort(ids)
+	return k.rows(ctx, hamlets, ids, months)
+}
+
+// MayName reports whether m may see the residents of hamlet in flow by
+// name, as /pending decides: anyone, unless the flow is private; then
+// coordinators and the hamlet's party-cell secretaries. The dashboard
+// writes the counts of those who may not as "<5" below 5.
+func (d *Desk) MayName(m flows.Member, hamlet, flow string) bool { return d.mayName(m, hamlet, flow) }
+
+// StatsSince is the first month /stats counts, YYYY-MM.
+func (d *Desk) StatsSince() string {
+	if d.Stats.Since != "" {
+		return d.Stats.Since
+	}
+	return flows.StatsEpoch
+}
+
+// MayArea reports whether m may see area id on the dashboard, as /stats
+// decides: a hamlet of a team member's own or one a coordinator covers, a
+// commune a coordinator covers.
+func (d *Desk) MayArea(m flows.Member, id string) bool {
+	k := &desk{d: d, s: &flows.Session{}}
+	if _, ok := k.mayHamlet(m, id); ok {
+		return true
+	}
+	_, ok := k.mayCommune(m, id)
+	return ok
+}
+
+// CommuneShare is the share of commune's households (or population) that
+// completed flow, and the target, as /stats writes them for a commune;
+// nil when unknown.
+func (d *Desk) CommuneShare(commune, flow string, completed int64) (share, target *float64) {
+	c, ok := d.Areas.Area(commune)
+	if !ok {
+		return nil, nil
+	}
+	k := &desk{d: d, s: &flows.Session{}}
+	basis := ""
+	if tg, ok := flows.TargetFor(d.Areas, d.Stats.Targets, flow, c.ID); ok {
+		target, basis = &tg.Pct, tg.Basis
+	}
+	_, share = flows.AreaShare(c, k.hamletsUnder(c.ID), completed, basis)
+	return share, target
+}
