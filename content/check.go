@@ -14,6 +14,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/hangxomso/hangxom/dashboard"
 	"github.com/hangxomso/hangxom/desk"
 	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/locales"
@@ -95,6 +96,9 @@ func Check(contentFS, localesFS fs.FS) []Problem {
 func systemMessages() map[string][]string {
 	m := flows.SystemMessages()
 	for id, fields := range desk.Messages() {
+		m[id] = fields
+	}
+	for id, fields := range dashboard.Messages() {
 		m[id] = fields
 	}
 	return m

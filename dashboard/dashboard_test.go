@@ -1,0 +1,507 @@
+package dashboard_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hangxomso/hangxom/dashboard"
+	"github.com/hangxomso/hangxom/dashboard/chart"
+	"github.com/hangxomso/hangxom/desk"
+	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/flows/flowstest"
+	"github.com/hangxomso/hangxom/store"
+)
+
+// world is a desk and a dashboard on one miniredis, with members: tg:2
+// coordinator of xa-a, tg:5 team member of a-1, tg:6 team member of a-2,
+// tg:7 team member and party-cell secretary of a-1; tg:9 is a resident.
+// "other" is the private flow.
+type world struct {
+	t    *testing.T
+	now  time.Time
+	st   *store.Redis
+	svc  *flows.Service
+	desk *desk.Desk
+	srv  *dashboard.Server
+	h    http.Handler
+	n    int
+}
+
+// testLoc renders a message as its id, and its data when it has some,
+// for every id (flowstest.Loc does so only for "common." and "staff.").
+type testLoc struct{}
+
+func (testLoc) Localize(lang, id string, data map[string]any) (string, error) {
+	if len(data) == 0 {
+		return id, nil
+	}
+	var kv []string
+	for k, v := range data {
+		kv = append(kv, fmt.Sprintf("%s=%v", k, v))
+	}
+	sort.Strings(kv)
+	return id + "{" + strings.Join(kv, ",") + "}", nil
+}
+
+const base = "http://127.0.0.1:8080/d/"
+
+func newWorld(t *testing.T, baseURL string) *world {
+	t.Helper()
+	m := miniredis.RunT(t)
+	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	t.Cleanup(func() { _ = c.Close() })
+	w := &world{t: t, now: flowstest.T0}
+	clock := flows.ClockFunc(func() time.Time { return w.now })
+	w.st = store.New(c, store.Options{Prefix: "dash:v1", DataKey: []byte("k"), Clock: clock})
+	e := flowstest.NewEngine(t)
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := &dashboard.Links{Store: w.st, BaseURL: u, Clock: clock}
+	w.desk = &desk.Desk{Store: w.st, Areas: e.Areas, Loc: testLoc{}, FollowUp: w.st, Library: e.Library,
+		WaitExpiry: 72 * time.Hour, PrivateFlows: []string{"other"},
+		Stats:     desk.Stats{Counts: w.st, Since: "2026-10"},
+		Dashboard: links}
+	w.svc = &flows.Service{Engine: e, Store: w.st, Clock: clock, Desk: w.desk}
+	charts, err := chart.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.srv = &dashboard.Server{Store: w.st, Desk: w.desk, Library: e.Library, Loc: testLoc{}, Charts: charts,
+		BaseURL: u, Clock: clock}
+	w.h = w.srv.Handler()
+	for id, x := range map[string]flows.Member{
+		"tg:2": {Role: flows.RoleCoordinator, Areas: []string{"xa-a"}},
+		"tg:5": {Role: flows.RoleTeam, Areas: []string{"a-1"}},
+		"tg:6": {Role: flows.RoleTeam, Areas: []string{"a-2"}},
+		"tg:7": {Role: flows.RoleTeam, Areas: []string{"a-1"}, Secretary: true, SecretaryAreas: []string{"a-1"}},
+	} {
+		x.ID = id
+		if err := w.st.PutMember(t.Context(), x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
+}
+
+func (w *world) send(who string, in flows.Input) []flows.Reply {
+	w.t.Helper()
+	w.n++
+	in.UpdateID = "u" + strconv.Itoa(w.n)
+	if _, err := w.svc.Handle(w.t.Context(), who, in); err != nil {
+		w.t.Fatal(err)
+	}
+	return flowstest.OutboxReplies(w.t, w.st, who)
+}
+
+// begin makes resident who join hamlet and start flow.
+func (w *world) begin(who, hamlet, flow string) {
+	w.t.Helper()
+	rs := w.send(who, flows.Input{Kind: flows.InputCommand, Command: "start", Text: "h_" + hamlet})
+	for _, r := range rs {
+		for _, b := range r.Buttons {
+			if b.Label == flow+".title" {
+				w.send(who, flows.Input{Kind: flows.InputChoice, Data: b.Data})
+				return
+			}
+		}
+	}
+	w.t.Fatalf("%s: no button for %s in %+v", who, flow, rs)
+}
+
+var linkPattern = regexp.MustCompile(`https?://\S+/login/[A-Za-z0-9_-]{43}`)
+
+// link asks /dashboard as who and returns the link, checking the reply is
+// sent with previews off.
+func (w *world) link(who string) string {
+	w.t.Helper()
+	rs := w.send(who, flows.Input{Kind: flows.InputCommand, Command: "dashboard"})
+	for _, r := range rs {
+		if l := linkPattern.FindString(r.Text); l != "" {
+			if !r.NoPreview {
+				w.t.Errorf("the link's reply %q is sent with previews on", r.Text)
+			}
+			return l
+		}
+	}
+	w.t.Fatalf("%s: no link in %+v", who, rs)
+	return ""
+}
+
+// get requests path (absolute URL or relative to base) with cookies.
+func (w *world) do(method, target string, body url.Values, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+	w.t.Helper()
+	if !strings.HasPrefix(target, "http") {
+		target = base + strings.TrimPrefix(target, "/d/")
+	}
+	var r *http.Request
+	if body != nil {
+		r = httptest.NewRequest(method, target, strings.NewReader(body.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		r = httptest.NewRequest(method, target, nil)
+	}
+	for _, c := range cookies {
+		r.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	w.h.ServeHTTP(rec, r)
+	return rec
+}
+
+func cookie(t *testing.T, rec *httptest.ResponseRecorder, name string) *http.Cookie {
+	t.Helper()
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == name && c.MaxAge >= 0 && c.Value != "" {
+			return c
+		}
+	}
+	return nil
+}
+
+// login goes through both steps as a browser and returns the session
+// cookie.
+func (w *world) login(link string) *http.Cookie {
+	w.t.Helper()
+	first := w.do("GET", link, nil)
+	if first.Code != http.StatusOK {
+		w.t.Fatalf("GET the link: %d %s", first.Code, first.Body)
+	}
+	nonce := cookie(w.t, first, "hx_login")
+	if nonce == nil {
+		w.t.Fatalf("GET the link set no nonce cookie: %v", first.Header())
+	}
+	if !strings.Contains(first.Body.String(), link[len("http://127.0.0.1:8080"):]+"/go") {
+		w.t.Fatalf("the first page does not continue to /go: %s", first.Body)
+	}
+	second := w.do("GET", link+"/go", nil, nonce)
+	if second.Code != http.StatusSeeOther {
+		w.t.Fatalf("GET /go with the cookie: %d %s", second.Code, second.Body)
+	}
+	s := cookie(w.t, second, "hx_s")
+	if s == nil {
+		w.t.Fatalf("no session cookie: %v", second.Header())
+	}
+	if !s.HttpOnly || s.SameSite != http.SameSiteLaxMode || s.Path != "/" {
+		w.t.Errorf("session cookie %+v: want HttpOnly, SameSite=Lax, Path=/", s)
+	}
+	return s
+}
+
+func TestTheLinkSurvivesPreviewFetchesAndWorksOnce(t *testing.T) {
+	w := newWorld(t, base)
+	link := w.link("tg:5")
+	// A preview robot: fetches the link twice, keeps no cookie, and even
+	// follows the refresh without one.
+	for range 2 {
+		if rec := w.do("GET", link, nil); rec.Code != http.StatusOK {
+			t.Fatalf("preview fetch: %d", rec.Code)
+		}
+	}
+	if rec := w.do("GET", link+"/go", nil); rec.Code != http.StatusGone {
+		t.Fatalf("/go without the cookie: %d, want 410", rec.Code)
+	}
+	s := w.login(link)
+	if rec := w.do("GET", "/d/", nil, s); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Xóm 1") {
+		t.Fatalf("overview: %d %s", rec.Code, rec.Body)
+	}
+	// The same link again, by a browser that goes through both steps.
+	first := w.do("GET", link, nil)
+	if first.Code != http.StatusGone {
+		t.Errorf("a spent link's first step: %d, want 410", first.Code)
+	}
+}
+
+func TestASpentLinkIsRefusedEvenWithItsNonce(t *testing.T) {
+	w := newWorld(t, base)
+	link := w.link("tg:5")
+	first := w.do("GET", link, nil)
+	nonce := cookie(t, first, "hx_login")
+	if rec := w.do("GET", link+"/go", nil, nonce); rec.Code != http.StatusSeeOther {
+		t.Fatalf("first /go: %d", rec.Code)
+	}
+	if rec := w.do("GET", link+"/go", nil, nonce); rec.Code != http.StatusGone {
+		t.Fatalf("second /go with the same nonce: %d, want 410", rec.Code)
+	}
+}
+
+func TestAStaleLinkIsRefused(t *testing.T) {
+	w := newWorld(t, base)
+	link := w.link("tg:5")
+	first := w.do("GET", link, nil)
+	nonce := cookie(t, first, "hx_login")
+	w.now = w.now.Add(dashboard.LinkTTL + time.Second)
+	if rec := w.do("GET", link+"/go", nil, nonce); rec.Code != http.StatusGone {
+		t.Fatalf("/go after 10 minutes: %d, want 410", rec.Code)
+	}
+	if rec := w.do("GET", w.link("tg:5"), nil); rec.Code != http.StatusOK {
+		t.Fatalf("a new link: %d", rec.Code)
+	}
+}
+
+func TestAForgedNonceOrSessionIsRefused(t *testing.T) {
+	w := newWorld(t, base)
+	link := w.link("tg:5")
+	w.do("GET", link, nil)
+	forged := &http.Cookie{Name: "hx_login", Value: strings.Repeat("A", 43)}
+	if rec := w.do("GET", link+"/go", nil, forged); rec.Code != http.StatusGone {
+		t.Fatalf("/go with a forged nonce: %d, want 410", rec.Code)
+	}
+	for _, v := range []string{strings.Repeat("A", 43), "x", ""} {
+		if rec := w.do("GET", "/d/", nil, &http.Cookie{Name: "hx_s", Value: v}); rec.Code != http.StatusUnauthorized {
+			t.Errorf("overview with session cookie %q: %d, want 401", v, rec.Code)
+		}
+	}
+	// The real link still works: forgeries spent nothing.
+	w.login(link)
+}
+
+func TestResidentsAndAnUnsetDashboardGetNoLink(t *testing.T) {
+	w := newWorld(t, base)
+	w.send("tg:9", flows.Input{Kind: flows.InputText, Text: "chào"})
+	w.send("tg:5", flows.Input{Kind: flows.InputText, Text: "chào"})
+	for _, r := range w.send("tg:9", flows.Input{Kind: flows.InputCommand, Command: "dashboard"}) {
+		if linkPattern.MatchString(r.Text) || !strings.Contains(r.Text, "staff.not_a_member") {
+			t.Errorf("a resident got %q", r.Text)
+		}
+	}
+	w.desk.Dashboard = nil
+	rs := w.send("tg:5", flows.Input{Kind: flows.InputCommand, Command: "dashboard"})
+	if len(rs) != 1 || rs[0].Text != "dashboard.unavailable" {
+		t.Errorf("without DASHBOARD_URL: %+v", rs)
+	}
+}
+
+func TestARemovedMemberIsRefusedAtOnce(t *testing.T) {
+	// Removed: RemoveMember revokes the sessions (401). Moved to another
+	// hamlet: the re-check of every request refuses the session's scope
+	// (403).
+	for how, want := range map[string]int{"remove": http.StatusUnauthorized, "moved": http.StatusForbidden} {
+		t.Run(how, func(t *testing.T) {
+			w := newWorld(t, base)
+			s := w.login(w.link("tg:5"))
+			if rec := w.do("GET", "/d/", nil, s); rec.Code != http.StatusOK {
+				t.Fatalf("before: %d", rec.Code)
+			}
+			switch how {
+			case "remove":
+				if err := w.st.RemoveMember(t.Context(), "tg:5"); err != nil {
+					t.Fatal(err)
+				}
+			default: // the session's scope was a-1
+				if err := w.st.PutMember(t.Context(), flows.Member{ID: "tg:5", Role: flows.RoleTeam, Areas: []string{"a-2"}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if rec := w.do("GET", "/d/", nil, s); rec.Code != want {
+				t.Fatalf("after: %d, want %d: %s", rec.Code, want, rec.Body)
+			}
+		})
+	}
+}
+
+func TestAnotherHamletsDataIsRefused(t *testing.T) {
+	w := newWorld(t, base)
+	w.begin("tg:20", "a-2", "demo")
+	s := w.login(w.link("tg:5"))
+	for _, area := range []string{"a-2", "xa-a", "b-1", "nowhere"} {
+		rec := w.do("GET", "/d/?area="+area, nil, s)
+		if rec.Code != http.StatusForbidden || strings.Contains(rec.Body.String(), "Xóm 2") {
+			t.Errorf("team member of a-1 asking %s: %d", area, rec.Code)
+		}
+	}
+	rec := w.do("GET", "/d/", nil, s)
+	if strings.Contains(rec.Body.String(), "Xóm 2") {
+		t.Errorf("team member of a-1 sees Xóm 2 in the overview")
+	}
+	c := w.login(w.link("tg:2"))
+	if rec := w.do("GET", "/d/?area=a-2", nil, c); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Xóm 2") {
+		t.Errorf("the commune's coordinator asking a-2: %d", rec.Code)
+	}
+	if rec := w.do("GET", "/d/?area=b-1", nil, c); rec.Code != http.StatusForbidden {
+		t.Errorf("the coordinator of xa-a asking b-1: %d, want 403", rec.Code)
+	}
+}
+
+func TestLogoutNeedsTheCSRFToken(t *testing.T) {
+	w := newWorld(t, base)
+	s := w.login(w.link("tg:5"))
+	page := w.do("GET", "/d/", nil, s).Body.String()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF field in the page")
+	}
+	for name, body := range map[string]url.Values{"none": {}, "wrong": {"csrf": {strings.Repeat("B", 43)}}} {
+		if rec := w.do("POST", "/d/logout", body, s); rec.Code != http.StatusForbidden {
+			t.Errorf("logout with %s CSRF: %d, want 403", name, rec.Code)
+		}
+	}
+	if rec := w.do("GET", "/d/", nil, s); rec.Code != http.StatusOK {
+		t.Fatalf("the session after refused logouts: %d", rec.Code)
+	}
+	if rec := w.do("POST", "/d/logout", url.Values{"csrf": {m[1]}}, s); rec.Code != http.StatusOK {
+		t.Fatalf("logout: %d", rec.Code)
+	}
+	if rec := w.do("GET", "/d/", nil, s); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("after logout: %d, want 401", rec.Code)
+	}
+	if rec := w.do("GET", "/d/logout", nil, s); rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("GET logout: %d, want 405", rec.Code)
+	}
+}
+
+func TestTheSessionEndsAfter12Hours(t *testing.T) {
+	w := newWorld(t, base)
+	s := w.login(w.link("tg:5"))
+	w.now = w.now.Add(dashboard.SessionTTL + time.Minute)
+	if rec := w.do("GET", "/d/", nil, s); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("after 12 h: %d, want 401", rec.Code)
+	}
+}
+
+func TestEveryResponseHasTheSecurityHeaders(t *testing.T) {
+	w := newWorld(t, base)
+	link := w.link("tg:5")
+	s := w.login(link)
+	want := map[string]string{
+		"Content-Security-Policy": "default-src 'none'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+		"X-Content-Type-Options":  "nosniff",
+		"Referrer-Policy":         "no-referrer",
+		"Cache-Control":           "no-store",
+	}
+	for name, rec := range map[string]*httptest.ResponseRecorder{
+		"overview": w.do("GET", "/d/", nil, s), "signed out": w.do("GET", "/d/", nil),
+		"spent link": w.do("GET", link, nil), "css": w.do("GET", "/d/static/dash.css", nil),
+		"logout refused": w.do("POST", "/d/logout", url.Values{}, s),
+	} {
+		for h, v := range want {
+			if got := rec.Header().Get(h); got != v {
+				t.Errorf("%s: %s = %q, want %q", name, h, got, v)
+			}
+		}
+	}
+	if rec := w.do("GET", "/d/", nil, s); strings.Contains(rec.Body.String(), "<script") || strings.Contains(rec.Body.String(), "style=") {
+		t.Errorf("the page has a script or an inline style, which the CSP blocks")
+	}
+}
+
+func TestHTTPSCookiesAreSecureWithTheHostPrefix(t *testing.T) {
+	w := newWorld(t, "https://bot.example.org/d/")
+	link := w.link("tg:5")
+	first := w.do("GET", link, nil)
+	nonce := cookie(t, first, "__Secure-hx_login")
+	if nonce == nil || !nonce.Secure || !nonce.HttpOnly {
+		t.Fatalf("nonce cookie %+v", nonce)
+	}
+	second := w.do("GET", link+"/go", nil, nonce)
+	s := cookie(t, second, "__Host-hx_s")
+	if s == nil || !s.Secure || !s.HttpOnly || s.Path != "/" || s.Domain != "" {
+		t.Fatalf("session cookie %+v", s)
+	}
+	r := httptest.NewRequest("POST", "https://bot.example.org/d/logout", strings.NewReader("csrf=x"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Origin", "https://evil.example")
+	r.AddCookie(s)
+	rec := httptest.NewRecorder()
+	w.h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("a POST from another origin: %d", rec.Code)
+	}
+}
+
+// cells returns the table cells of the row headed name in the section of
+// flow title, as the page writes them.
+func cells(t *testing.T, page, flowTitle, name string) []string {
+	t.Helper()
+	i := strings.Index(page, "<h2>"+flowTitle+"</h2>")
+	if i < 0 {
+		t.Fatalf("no section %s", flowTitle)
+	}
+	sec := page[i:]
+	if j := strings.Index(sec, "</section>"); j >= 0 {
+		sec = sec[:j]
+	}
+	re := regexp.MustCompile(`(?s)<th scope="row">(?:<a [^>]*>)?` + regexp.QuoteMeta(name) + `(?:</a>)?</th>\s*(.*?)</tr>`)
+	m := re.FindStringSubmatch(sec)
+	if m == nil {
+		t.Fatalf("no row %s in %s", name, flowTitle)
+	}
+	var out []string
+	for _, c := range regexp.MustCompile(`<td>(.*?)</td>`).FindAllStringSubmatch(m[1], -1) {
+		out = append(out, c[1])
+	}
+	return out
+}
+
+func TestSmallCountsOfAPrivateFlowAreMaskedForThoseWhoMayNotName(t *testing.T) {
+	w := newWorld(t, base)
+	for i := range 3 {
+		w.begin("tg:"+strconv.Itoa(30+i), "a-1", "other")
+	}
+	for i := range 2 {
+		w.begin("tg:"+strconv.Itoa(40+i), "a-1", "demo")
+	}
+	for _, tt := range []struct {
+		who, other, demo string
+	}{
+		{"tg:5", "&lt;5", "2"}, // a team member: the private flow masked, the other not
+		{"tg:7", "3", "2"},     // the hamlet's party-cell secretary may name
+	} {
+		page := w.do("GET", "/d/", nil, w.login(w.link(tt.who))).Body.String()
+		if got := cells(t, page, "other.title", "Xóm 1")[0]; got != tt.other {
+			t.Errorf("%s sees other started = %s, want %s", tt.who, got, tt.other)
+		}
+		if got := cells(t, page, "demo.title", "Xóm 1")[0]; got != tt.demo {
+			t.Errorf("%s sees demo started = %s, want %s", tt.who, got, tt.demo)
+		}
+		if tt.other == "&lt;5" && strings.Contains(page, ">3<") {
+			t.Errorf("%s: the masked 3 is written somewhere in the page", tt.who)
+		}
+	}
+	// The coordinator sees the commune's sums, unmasked.
+	page := w.do("GET", "/d/", nil, w.login(w.link("tg:2"))).Body.String()
+	if got := cells(t, page, "other.title", "Xã A")[0]; got != "3" {
+		t.Errorf("coordinator sees other started = %s, want 3", got)
+	}
+}
+
+func TestTheMonthFilterNarrowsTheCounts(t *testing.T) {
+	w := newWorld(t, base)
+	w.now = time.Date(2026, 10, 15, 9, 0, 0, 0, time.UTC)
+	w.begin("tg:30", "a-1", "demo")
+	w.now = flowstest.T0
+	w.begin("tg:31", "a-1", "demo")
+	s := w.login(w.link("tg:5"))
+	for q, want := range map[string]string{"": "2", "?from=2026-10&to=2026-10": "1", "?from=2026-11&to=2026-11": "1",
+		"?from=2020-01&to=bad": "2"} {
+		page := w.do("GET", "/d/"+q, nil, s).Body.String()
+		if got := cells(t, page, "demo.title", "Xóm 1")[0]; got != want {
+			t.Errorf("%q: started = %s, want %s", q, got, want)
+		}
+	}
+}
+
+func TestACoordinatorTakenOutOfTheConfigurationIsRefusedAtOnce(t *testing.T) {
+	w := newWorld(t, base)
+	w.desk.Coordinators = []string{"tg:1"}
+	s := w.login(w.link("tg:1"))
+	if rec := w.do("GET", "/d/", nil, s); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Xã B") {
+		t.Fatalf("the province's coordinator: %d", rec.Code)
+	}
+	w.desk.Coordinators = nil
+	if rec := w.do("GET", "/d/", nil, s); rec.Code != http.StatusForbidden {
+		t.Fatalf("after COORDINATOR_IDS lost tg:1: %d, want 403", rec.Code)
+	}
+}

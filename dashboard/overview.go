@@ -1,0 +1,299 @@
+package dashboard
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hangxomso/hangxom/dashboard/chart"
+	"github.com/hangxomso/hangxom/flows"
+)
+
+// The overview: a coordinator's communes (or, with ?area=, one commune's
+// hamlets), a team member's hamlets; per flow, completed against the target
+// as bars, and the same numbers in a table; a month range as a GET form.
+
+// overviewPage is what overview.html shows.
+type overviewPage struct {
+	Lang, Title, CSS, Base string
+	Scope                  string // "Xã A" or the member's areas
+	From, To               string
+	Months                 []string // the months the form offers
+	Area                   string   // ?area=, kept by the form
+	Flows                  []flowView
+	CSRF                   string
+	Other                  langLink // the switch to the other language
+	Up                     string   // back to the whole overview, when ?area= is set
+	Generated              string
+}
+
+type langLink struct{ Label, Href string }
+
+// flowView is one flow: its chart and its table.
+type flowView struct {
+	Title string
+	Chart template.HTML
+	Rows  []rowView
+}
+
+// rowView is one area's numbers, as text ("<5" when masked).
+type rowView struct {
+	Area, Href                                    string
+	Started, Completed, Self, Team, Stalled, Help string
+	Share, Target                                 string
+}
+
+// total is one area's sums for one flow.
+type total struct {
+	id, name, href string
+	commune        bool
+	t              flows.StatsTotal
+	masked         bool
+	share, target  *float64
+}
+
+// maskBelow: counts of a private flow from 1 to maskBelow-1 are written
+// "<5" to those who may not see its residents' names (issue 20 §3.5).
+const maskBelow = 5
+
+func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
+	v, ok := s.who(w, r)
+	if !ok {
+		return
+	}
+	lang := langOf(r, v.s.Lang)
+	q := r.URL.Query()
+	area := q.Get("area")
+	if area != "" && !s.Desk.MayArea(v.m, area) {
+		s.say(w, http.StatusForbidden, lang, "dashboard.not_your_area")
+		return
+	}
+	now := s.now()
+	all, from, to := s.monthRange(now, q.Get("from"), q.Get("to"))
+	months, err := flows.MonthsBetween(from, to)
+	if err != nil {
+		s.fail(w, lang, "overview", err)
+		return
+	}
+	rows, err := s.Desk.Rows(r.Context(), v.m, months, now)
+	if err != nil {
+		s.fail(w, lang, "overview", err)
+		return
+	}
+	p := overviewPage{Lang: lang, Title: s.text(lang, "dashboard.title", nil), CSS: s.base() + "static/dash.css",
+		Base: s.base(), From: from, To: to, Months: all, Area: area, CSRF: v.s.CSRF,
+		Generated: now.In(s.location()).Format("2006-01-02 15:04")}
+	other := "en"
+	if lang == "en" {
+		other = "vi"
+	}
+	p.Other = langLink{Label: s.text(lang, "dashboard.lang_"+other, nil), Href: s.href(other, from, to, area)}
+	// A coordinator sees communes, and a commune's hamlets with ?area=;
+	// a team member, hamlets.
+	byCommune := v.m.Role == flows.RoleCoordinator && area == ""
+	if area != "" {
+		p.Up = s.href(lang, from, to, "")
+	}
+	order, sums := s.sum(v, rows, byCommune, area, lang, from, to)
+	p.Scope = areaNames(sums, order)
+	for i, f := range s.sortedFlows() {
+		fv, err := s.flowView(lang, i, f, order, sums, from, to)
+		if err != nil {
+			s.fail(w, lang, "overview", err)
+			return
+		}
+		p.Flows = append(p.Flows, fv)
+	}
+	s.page(w, http.StatusOK, lang, "overview.html", p)
+}
+
+func areaNames(sums map[string][]*total, order []string) string {
+	var names []string
+	for _, id := range order {
+		names = append(names, sums[id][0].name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// sortedFlows are the library's flows by id, the order of `hangxom stats`.
+func (s *Server) sortedFlows() []*flows.Flow {
+	out := slices.Clone(s.Library.Flows())
+	slices.SortFunc(out, func(a, b *flows.Flow) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// sum adds the rows up by area (commune or hamlet), per flow: sums[area]
+// has one total per flow in sortedFlows' order; order lists the areas as
+// the rows do.
+func (s *Server) sum(v viewer, rows []flows.StatsRow, byCommune bool, area, lang, from, to string) ([]string, map[string][]*total) {
+	fs := s.sortedFlows()
+	index := map[string]int{}
+	for i, f := range fs {
+		index[f.ID] = i
+	}
+	var order []string
+	sums := map[string][]*total{}
+	for _, r := range rows {
+		if area != "" && r.HamletID != area && r.CommuneID != area {
+			continue
+		}
+		i, ok := index[r.Flow]
+		if !ok {
+			continue
+		}
+		id, name, href := r.HamletID, r.Hamlet, ""
+		if byCommune {
+			id, name, href = r.CommuneID, r.Commune, s.href(lang, from, to, r.CommuneID)
+		}
+		if sums[id] == nil {
+			order = append(order, id)
+			sums[id] = make([]*total, len(fs))
+			for j := range fs {
+				sums[id][j] = &total{id: id, name: name, href: href, commune: byCommune}
+			}
+		}
+		t := sums[id][i]
+		t.t.Add(r)
+		if !s.Desk.MayName(v.m, r.HamletID, r.Flow) {
+			t.masked = true
+		}
+		if !byCommune {
+			t.share, t.target = r.SharePct, r.TargetPct
+		}
+	}
+	if byCommune {
+		for _, id := range order {
+			for i, f := range fs {
+				t := sums[id][i]
+				t.share, t.target = s.Desk.CommuneShare(id, f.ID, t.t.Completed)
+			}
+		}
+	}
+	return order, sums
+}
+
+// href is the overview's URL with these parameters.
+func (s *Server) href(lang, from, to, area string) string {
+	q := url.Values{}
+	q.Set("lang", lang)
+	q.Set("from", from)
+	q.Set("to", to)
+	if area != "" {
+		q.Set("area", area)
+	}
+	return s.base() + "?" + q.Encode()
+}
+
+// count writes n, as "<5" when masked and 1–4.
+func count(n int64, masked bool) string {
+	if masked && n > 0 && n < maskBelow {
+		return chart.MaskText
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+func hidden(n int64, masked bool) bool { return masked && n > 0 && n < maskBelow }
+
+// pct writes a percentage the way the reader writes numbers.
+func pct(lang string, p *float64) string {
+	if p == nil {
+		return "—"
+	}
+	t := strconv.FormatFloat(*p, 'f', -1, 64)
+	if lang == "vi" {
+		t = strings.Replace(t, ".", ",", 1)
+	}
+	return t + "%"
+}
+
+// flowView draws one flow's chart and table. Bars show the share of
+// households (or population) against the target when every area's share
+// is known, otherwise the completed counts.
+func (s *Server) flowView(lang string, i int, f *flows.Flow, order []string, sums map[string][]*total, from, to string) (flowView, error) {
+	fv := flowView{Title: s.text(lang, f.Title, nil)}
+	shares := len(order) > 0
+	for _, id := range order {
+		t := sums[id][i]
+		if t.share == nil {
+			shares = false
+		}
+	}
+	b := chart.Bars{Heading: chart.Heading{ID: "f-" + f.ID, Title: fv.Title,
+		Caption: s.text(lang, "dashboard.caption", map[string]any{"From": from, "To": to}),
+		Desc:    s.text(lang, "dashboard.chart_desc", map[string]any{"Flow": fv.Title})},
+		Words: chart.BarsWords{Value: s.text(lang, "dashboard.completed", nil), Target: s.text(lang, "dashboard.target", nil)}}
+	if shares {
+		b.Max = 100
+	}
+	for _, id := range order {
+		t := sums[id][i]
+		masked := hidden(t.t.Completed, t.masked)
+		row := rowView{Area: t.name, Href: t.href,
+			Started: count(t.t.Started, t.masked), Completed: count(t.t.Completed, t.masked),
+			Self: count(t.t.CompletedSelf, t.masked), Team: count(t.t.CompletedTeam, t.masked),
+			Stalled: count(t.t.Stalled, t.masked), Help: count(t.t.HelpRequests, t.masked),
+			Share: pct(lang, t.share), Target: pct(lang, t.target)}
+		if masked {
+			row.Share = "—"
+		}
+		fv.Rows = append(fv.Rows, row)
+		bar := chart.Bar{Label: t.name}
+		switch {
+		case masked:
+			bar.Value = chart.Mask("")
+		case shares:
+			bar.Value = chart.Count{N: *t.share, Display: pct(lang, t.share) + " (" + row.Completed + ")"}
+			if t.target != nil {
+				bar.Target = *t.target
+			}
+		default:
+			bar.Value = chart.N(t.t.Completed)
+		}
+		b.Bars = append(b.Bars, bar)
+	}
+	if len(b.Bars) == 0 {
+		return fv, nil
+	}
+	svg, err := s.Charts.SVG(b)
+	if err != nil {
+		return fv, err
+	}
+	fv.Chart = svg
+	return fv, nil
+}
+
+func (s *Server) location() *time.Location {
+	if s.Location != nil {
+		return s.Location
+	}
+	return time.UTC
+}
+
+// monthRange is the months the form offers (the stats' first month to this
+// month) and the range asked for, /stats's when none or a bad one is.
+func (s *Server) monthRange(now time.Time, from, to string) (all []string, f, t string) {
+	first, last := s.Desk.StatsSince(), now.In(s.location()).Format("2006-01")
+	if last < first {
+		last = first
+	}
+	all, _ = flows.MonthsBetween(first, last)
+	ok := func(m string) bool {
+		_, err := time.Parse("2006-01", m)
+		return err == nil && len(m) == 7 && m >= first && m <= last
+	}
+	f, t = first, last
+	if ok(from) {
+		f = from
+	}
+	if ok(to) {
+		t = to
+	}
+	if t < f {
+		f, t = first, last
+	}
+	return all, f, t
+}
