@@ -42,7 +42,8 @@ var settings = []setting{
 	{env: "TELEGRAM_BOT_USERNAME", flag: "telegram-bot-username", help: "the bot's username for t.me links when no token is configured (else from getMe)"},
 	{env: "WEBHOOK_URL", flag: "webhook-url", help: "set: webhook mode at this public https URL; unset: long polling (serve)"},
 	{env: "WEBHOOK_SECRET", flag: "webhook-secret", help: "secret Telegram sends with every webhook call, 1–256 of A-Z a-z 0-9 _ - (required in webhook mode)", secret: true},
-	{env: "HTTP_LISTEN", flag: "http-listen", def: ":8080", help: "address of the HTTP server: the webhook and /healthz (serve)"},
+	{env: "HTTP_LISTEN", flag: "http-listen", def: ":8080", help: "address of the HTTP server: the webhook, /healthz and the dashboard (serve)"},
+	{env: "DASHBOARD_URL", flag: "dashboard-url", help: "public base URL of the team's web dashboard, such as https://bot.example.org/bang/ (behind the webhook's TLS proxy; http only on a loopback host); set, serve mounts it on HTTP_LISTEN and /dashboard sends one-time links to it"},
 	{env: "METRICS_LISTEN", flag: "metrics-listen", def: "127.0.0.1:9090", help: "address serving /metrics in the Prometheus format (serve); loopback by default, a port already taken is logged and skipped"},
 	{env: "PPROF_LISTEN", flag: "pprof-listen", help: "if set, a loopback address (127.0.0.1:6060) serving Go's profiler at /debug/pprof/ (serve); never a public one"},
 	{env: "COORDINATOR_IDS", flag: "coordinator-ids", help: "province-wide coordinators, comma-separated: tg:123 or a bare Telegram id"},
@@ -103,13 +104,16 @@ type config struct {
 	WebhookURL       string
 	WebhookSecret    string
 	HTTPListen       string
-	PprofListen      string
-	MetricsListen    string
-	Coordinators     []string
-	PrivateFlows     []string
-	BulkRate         float64
-	ChatRate         float64
-	ChatBurst        int
+	// DashboardURL is DASHBOARD_URL, parsed, its path ending in "/"; nil
+	// when unset.
+	DashboardURL  *url.URL
+	PprofListen   string
+	MetricsListen string
+	Coordinators  []string
+	PrivateFlows  []string
+	BulkRate      float64
+	ChatRate      float64
+	ChatBurst     int
 
 	// Zalo OA channel; configured when ZaloAppID is set (see Zalo).
 	ZaloAppID       string
@@ -220,6 +224,13 @@ func parseConfig(raw map[string]string) (config, error) {
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return c, usagef("WEBHOOK_URL: %q is not an absolute URL", c.WebhookURL)
 		}
+	}
+	if raw["DASHBOARD_URL"] != "" {
+		u, err := dashboardURL(raw["DASHBOARD_URL"])
+		if err != nil {
+			return c, err
+		}
+		c.DashboardURL = u
 	}
 	if c.WebhookSecret != "" && !secretPattern.MatchString(c.WebhookSecret) {
 		return c, usagef("WEBHOOK_SECRET: use 1–256 characters of A-Z a-z 0-9 _ -")
@@ -456,4 +467,28 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
 	}
 	return nil
+}
+
+// dashboardURL parses DASHBOARD_URL: an absolute https URL (http only on a
+// loopback host, for trials), no query, user or fragment; its path gets a
+// final "/".
+func dashboardURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, usagef("DASHBOARD_URL: %q is not an absolute http(s) URL", raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, usagef("DASHBOARD_URL: %q: give a base URL without user, query or fragment", raw)
+	}
+	if u.Scheme == "http" {
+		host := u.Hostname()
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return nil, usagef("DASHBOARD_URL: %q: use https (http only on a loopback host, for trials): the links and cookies are secrets", raw)
+		}
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	u.RawPath = ""
+	return u, nil
 }

@@ -159,6 +159,17 @@ func runServe(ctx context.Context, e *environ, args []string) error {
 		zl.webhook.Service, zl.webhook.Sender = a.service, sender
 		mux.Handle("POST "+webhookPath(cfg.ZaloWebhookURL), zl.webhook)
 	}
+	dash, err := a.dashboardServer()
+	if err != nil {
+		return err
+	}
+	if dash != nil {
+		// Under DASHBOARD_URL's path; /healthz and the webhooks' exact
+		// patterns are more specific, so they keep their paths even
+		// under it.
+		mux.Handle(dash.Prefix(), dash.Handler())
+		logger.Info("dashboard served", "path", dash.Prefix())
+	}
 	ln, err := net.Listen("tcp", cfg.HTTPListen)
 	if err != nil {
 		return &usageError{msg: fmt.Sprintf("HTTP_LISTEN: %v", err)}

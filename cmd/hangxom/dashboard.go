@@ -1,0 +1,40 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/hangxomso/hangxom/dashboard"
+	"github.com/hangxomso/hangxom/dashboard/chart"
+	"github.com/hangxomso/hangxom/desk"
+	"github.com/hangxomso/hangxom/store"
+)
+
+var (
+	_ dashboard.Store = (*store.Redis)(nil)
+	_ dashboard.Desk  = (*desk.Desk)(nil)
+	_ desk.Logins     = (*dashboard.Links)(nil)
+)
+
+// dashboardLinks makes /dashboard's links when DASHBOARD_URL is set; nil
+// (the interface, not a nil pointer in it) otherwise, and /dashboard says
+// the dashboard is not set up.
+func (a *app) dashboardLinks() desk.Logins {
+	if a.cfg.DashboardURL == nil {
+		return nil
+	}
+	return &dashboard.Links{Store: a.store, BaseURL: a.cfg.DashboardURL, Clock: a.clock}
+}
+
+// dashboardServer is the dashboard's pages for HTTP_LISTEN, after
+// assemble; nil when DASHBOARD_URL is unset.
+func (a *app) dashboardServer() (*dashboard.Server, error) {
+	if a.cfg.DashboardURL == nil {
+		return nil, nil
+	}
+	charts, err := chart.New()
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: %w", err)
+	}
+	return &dashboard.Server{Store: a.store, Desk: a.desk, Library: a.library, Loc: a.loc, Charts: charts,
+		BaseURL: a.cfg.DashboardURL, Clock: a.clock, Location: a.cfg.TZ, Logger: a.logger}, nil
+}
