@@ -505,3 +505,16 @@ func TestACoordinatorTakenOutOfTheConfigurationIsRefusedAtOnce(t *testing.T) {
 		t.Fatalf("after COORDINATOR_IDS lost tg:1: %d, want 403", rec.Code)
 	}
 }
+
+func TestVietnameseByDefaultEnglishByTheSwitch(t *testing.T) {
+	w := newWorld(t, base)
+	s := w.login(w.link("tg:5"))
+	vi := w.do("GET", "/d/", nil, s).Body.String()
+	if !strings.Contains(vi, `<html lang="vi">`) || !strings.Contains(vi, `href="/d/?from=2026-10&amp;lang=en&amp;to=2026-11"`) {
+		t.Fatalf("the default page is not Vietnamese with a switch to English:\n%s", vi)
+	}
+	en := w.do("GET", "/d/?from=2026-10&lang=en&to=2026-11", nil, s).Body.String()
+	if !strings.Contains(en, `<html lang="en">`) || !strings.Contains(en, "lang=vi") {
+		t.Errorf("?lang=en is not English with a switch back")
+	}
+}

@@ -225,9 +225,14 @@ func (s *Server) flowView(lang string, i int, f *flows.Flow, order []string, sum
 	b := chart.Bars{Heading: chart.Heading{ID: "f-" + f.ID, Title: fv.Title,
 		Caption: s.text(lang, "dashboard.caption", map[string]any{"From": from, "To": to}),
 		Desc:    s.text(lang, "dashboard.chart_desc", map[string]any{"Flow": fv.Title})},
-		Words: chart.BarsWords{Value: s.text(lang, "dashboard.completed", nil), Target: s.text(lang, "dashboard.target", nil)}}
+		Words: chart.BarsWords{Value: s.text(lang, "dashboard.completed", nil)}}
 	if shares {
 		b.Max = 100
+		for _, id := range order {
+			if sums[id][i].target != nil {
+				b.Words.Target = s.text(lang, "dashboard.target", nil) // the tick's legend, only when one is drawn
+			}
+		}
 	}
 	for _, id := range order {
 		t := sums[id][i]

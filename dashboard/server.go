@@ -216,6 +216,9 @@ type message struct {
 }
 
 func (s *Server) say(w http.ResponseWriter, status int, lang, id string) {
+	if lang == "" {
+		lang = "vi"
+	}
 	s.page(w, status, lang, "message.html", message{Lang: lang, Title: s.text(lang, "dashboard.title", nil),
 		Text: s.text(lang, id, nil), CSS: s.base() + "static/dash.css"})
 }
