@@ -159,3 +159,18 @@ func TestDashboardURL(t *testing.T) {
 		}
 	}
 }
+
+// The console gives a coordinator the link as well (the pages need serve).
+func TestChatGivesADashboardLink(t *testing.T) {
+	p := newProgram(t)
+	var out, errb strings.Builder
+	err := runWith(t.Context(), []string{"chat", "--user", "alice"},
+		env("COORDINATOR_IDS", "console:alice", "DASHBOARD_URL", "http://127.0.0.1/bang/"),
+		strings.NewReader("/start\n/dashboard\n"), &out, &errb, appOptions{clock: p.clock, client: p.client, prefix: "test"})
+	if err != nil {
+		t.Fatalf("chat: %v\n%s", err, errb.String())
+	}
+	if !dashboardLink.MatchString(out.String()) {
+		t.Errorf("no link in the console's answer:\n%s", out.String())
+	}
+}
