@@ -50,7 +50,6 @@ type rowView struct {
 // total is one area's sums for one flow.
 type total struct {
 	id, name, href string
-	commune        bool
 	t              flows.StatsTotal
 	masked         bool
 	share, target  *float64
@@ -153,7 +152,7 @@ func (s *Server) sum(v viewer, rows []flows.StatsRow, byCommune bool, area, lang
 			order = append(order, id)
 			sums[id] = make([]*total, len(fs))
 			for j := range fs {
-				sums[id][j] = &total{id: id, name: name, href: href, commune: byCommune}
+				sums[id][j] = &total{id: id, name: name, href: href}
 			}
 		}
 		t := sums[id][i]
