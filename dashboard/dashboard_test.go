@@ -378,7 +378,7 @@ func TestEveryResponseHasTheSecurityHeaders(t *testing.T) {
 	want := map[string]string{
 		"Content-Security-Policy": "default-src 'none'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
 		"X-Content-Type-Options":  "nosniff",
-		"Referrer-Policy":         "no-referrer",
+		"Referrer-Policy":         "same-origin",
 		"Cache-Control":           "no-store",
 	}
 	for name, rec := range map[string]*httptest.ResponseRecorder{

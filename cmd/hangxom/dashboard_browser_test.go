@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// chromium is the browser the dashboard's browser test drives: $CHROME_PATH,
+// else Debian's chromium on the PATH. Missing, the test is skipped on a
+// newcomer's machine and fails in CI (.ci/run installs it).
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("CHROME_PATH"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium must be installed when CI=true (see .ci/run)")
+	}
+	t.Skip("no chromium: apt-get install chromium, or set CHROME_PATH")
+	return ""
+}
+
+// screenshotDir is where the browser test saves its screenshots:
+// $SCREENSHOTS_DIR (CI lists it in its log), else the test's temporary
+// directory.
+func screenshotDir(t *testing.T) string {
+	if d := os.Getenv("SCREENSHOTS_DIR"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+// TestDashboardInABrowser: a coordinator opens the link the bot sent in a
+// real browser (headless chromium), lands on the overview whose numbers are
+// what the test drove, at a phone's width and a PC's, logs out; the spent
+// link, a forged session cookie and the pages after logging out are
+// refused.
+func TestDashboardInABrowser(t *testing.T) {
+	bin := chromium(t)
+	// The public address is the one served (no proxy in between), as the
+	// browser's Origin on a POST must match it.
+	listen := freePort(t)
+	base := "http://" + listen + "/bang/"
+	tt := startServe(t, false, nil, nil, "", "COORDINATOR_IDS", "tg:555001", "HTTP_LISTEN", listen, "DASHBOARD_URL", base)
+	if tt.addr != listen {
+		t.Fatalf("serve listens on %s, not %s", tt.addr, listen)
+	}
+	tt.walkEwallet() // one resident of TDP 1 finishes the e-wallet guide
+	msg := tt.say("/dashboard", "/bang/login/")
+	link := regexp.MustCompile(regexp.QuoteMeta(base) + `login/[A-Za-z0-9_-]{43}`).FindString(msg.Text)
+	if link == "" || !msg.PreviewOff() {
+		t.Fatalf("no plain link sent with previews off in %+v", msg)
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true))
+	actx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
+	defer cancelAlloc()
+	browser, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+	// The first run starts the browser, whose life is that context's: no
+	// deadline on it. Each step below has its own.
+	if err := chromedp.Do(browser, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(browser, 60*time.Second)
+		defer cancel()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	html := func() string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(browser, 30*time.Second)
+		defer cancel()
+		h, err := chromedp.Run(ctx, chromedp.OuterHTML("html"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	shots := screenshotDir(t)
+	shoot := func(name string, w, h int64) {
+		t.Helper()
+		step("viewport "+name, chromedp.EmulateViewport(w, h))
+		ctx, cancel := context.WithTimeout(browser, 30*time.Second)
+		defer cancel()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		if err != nil || len(png) < 1000 {
+			t.Fatalf("screenshot %s: %d bytes, %v", name, len(png), err)
+		}
+		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The link: a page that goes on by itself (meta refresh), then the
+	// overview, signed in.
+	step("open the link", chromedp.Navigate(link), chromedp.WaitVisible("form.range"))
+	page := html()
+	got := tableRow(t, page, "💳 Mở tài khoản thanh toán", "Xã Võ Nhai")
+	if got[1] != "1" {
+		t.Errorf("the overview's e-wallet completions in Xã Võ Nhai: %v, want 1 (what the test drove)", got)
+	}
+	if !strings.Contains(page, "<svg") || !strings.Contains(page, `role="img"`) {
+		t.Error("the overview has no chart")
+	}
+	shoot("overview-1280x800", 1280, 800)
+	shoot("overview-360x740", 360, 740)
+
+	// A hamlet: the same figures as the chat's /stats for it.
+	step("open the hamlet", chromedp.Navigate(base+"?area="+tdp1), chromedp.WaitVisible("form.range"))
+	if got := tableRow(t, html(), "💳 Mở tài khoản thanh toán", "Tổ dân phố 1 (Đình Cả)"); got[0] != "1" || got[1] != "1" {
+		t.Errorf("the hamlet's e-wallet row: %v, want started 1, completed 1", got)
+	}
+	shoot("hamlet-360x740", 360, 740)
+
+	// The spent link, opened again in the same browser: refused.
+	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(link+"/go"))
+	cancel()
+	if err != nil || resp.Status != http.StatusGone {
+		t.Errorf("the spent link: %v, %v; want 410", statusOf(resp), err)
+	}
+
+	// Logging out (a POST with the page's CSRF token): the overview is
+	// refused afterwards.
+	step("log out", chromedp.Navigate(base), chromedp.WaitVisible("form.range"),
+		chromedp.Click(`form[action*="logout"] button`))
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		ctx, cancel := context.WithTimeout(browser, 10*time.Second)
+		at, err := chromedp.Run(ctx, chromedp.Location())
+		cancel()
+		if err == nil && strings.Contains(at, "/logout") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("logging out went nowhere: at %q, %v", at, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if page := html(); !strings.Contains(page, "Bác đã đăng xuất") {
+		t.Errorf("the page after logging out does not say so:\n%s", page)
+	}
+	ctx, cancel = context.WithTimeout(browser, 60*time.Second)
+	resp, err = chromedp.Run(ctx, chromedp.NavigateResponse(base))
+	cancel()
+	if err != nil || resp.Status != http.StatusUnauthorized {
+		t.Errorf("the overview after logging out: %v, %v; want 401", statusOf(resp), err)
+	}
+
+	// A forged session cookie: refused.
+	ctx, cancel = context.WithTimeout(browser, 60*time.Second)
+	_, err = chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: "hx_s", Value: strings.Repeat("A", 43), URL: base})
+	if err == nil {
+		resp, err = chromedp.Run(ctx, chromedp.NavigateResponse(base))
+	}
+	cancel()
+	if err != nil || resp.Status != http.StatusUnauthorized {
+		t.Errorf("a forged cookie: %v, %v; want 401", statusOf(resp), err)
+	}
+	t.Logf("screenshots in %s", shots)
+}
+
+func statusOf(r *network.Response) string {
+	if r == nil {
+		return "no response"
+	}
+	return strconv.FormatInt(r.Status, 10)
+}
