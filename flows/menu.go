@@ -156,7 +156,7 @@ func (t *turn) resumeScreen() error {
 	case t.s.Hamlet == "":
 		return t.showCommunes()
 	case t.s.Active != nil:
-		return t.enterFlow()
+		return t.reshowFlow()
 	}
 	return t.menu("")
 }
@@ -189,7 +189,7 @@ func (t *turn) redraw() error {
 		return t.resumeScreen()
 	case StageFlow:
 		if t.s.Active != nil {
-			return t.enterFlow()
+			return t.reshowFlow()
 		}
 	}
 	return t.menu("")

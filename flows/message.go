@@ -102,11 +102,28 @@ type Effect struct {
 	Urgent bool `json:"urgent,omitempty"`
 }
 
+// Mark says that a resident was shown a step of a flow (an info, waiting or
+// end step; a redraw of the same screen is no mark): the funnel of a guide,
+// counted by the store once per resident, step and month in the hamlet.
+// Marks are kept apart from Effects: they are written with the turn's
+// commit and never make the turn wait for ApplyEffects.
+type Mark struct {
+	Flow   string    `json:"flow"`
+	Step   string    `json:"step"`
+	Hamlet string    `json:"hamlet"`
+	At     time.Time `json:"at"`
+	// End is set for the flow's end step: the resident is no longer at a
+	// step of it.
+	End bool `json:"end,omitempty"`
+}
+
 // Result is what the engine returns for one input.
 type Result struct {
 	Session Session
 	Replies []Reply
 	Effects []Effect
+	// Marks are the steps shown in this turn, in order, each once.
+	Marks []Mark
 	// Sensitive is set when the input looked like a secret (OTP, PIN, card or
 	// ID number): it must not be stored or logged, and a channel that can
 	// should delete the resident's message.

@@ -121,6 +121,13 @@ func (t *turn) setHamlet(h Area) error {
 			// the hamlet they finish it in (known-gaps, fixed by issue 19).
 			t.effect(Effect{Kind: EffectLeft, Flow: r.Flow, Step: r.Step, Hamlet: old, Reason: "move", Started: r.Started})
 			t.effect(Effect{Kind: EffectStarted, Flow: r.Flow, Step: r.Step, Hamlet: h.ID, Reason: "move", Started: r.Started})
+			// The new hamlet's funnel: the step they are at (and their
+			// stalled line, if they stop there).
+			if f, ok := t.e.Library.Flow(r.Flow); ok {
+				if st, ok := f.Step(r.Step); ok {
+					t.mark(f.ID, st)
+				}
+			}
 		}
 	}
 	if old != h.ID {
@@ -141,7 +148,7 @@ func (t *turn) setHamlet(h Area) error {
 		t.say("common.hamlet_set", data)
 	}
 	if t.s.Active != nil {
-		return t.enterFlow()
+		return t.reshowFlow()
 	}
 	return t.menu("")
 }

@@ -72,6 +72,9 @@ type Commit struct {
 	UpdateID    string
 	Outbox      []Reply
 	Effects     []Effect
+	// Marks are the turn's funnel marks: the store counts them in the same
+	// atomic write, once per resident, step and month.
+	Marks []Mark
 	// Release asks a Beginner store to release the resident's lock taken by
 	// Begin in the same write, when nothing after the write needs it; the
 	// unlock function Begin returned then costs nothing. Other stores

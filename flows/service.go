@@ -290,6 +290,7 @@ func turnCommit(resident string, in Input, sess Session, res *Result) Commit {
 		UpdateID:    in.UpdateID,
 		Outbox:      res.Replies,
 		Effects:     res.Effects,
+		Marks:       res.Marks,
 	}
 }
 
@@ -409,6 +410,7 @@ func (s *Service) check(ctx context.Context, resident string, res Result, now ti
 	}
 	next.Replies = append(res.Replies, next.Replies...)
 	next.Effects = append(res.Effects, next.Effects...)
+	next.Marks = append(res.Marks, next.Marks...)
 	next.Warnings = append(res.Warnings, next.Warnings...)
 	next.Sensitive = next.Sensitive || res.Sensitive
 	next.Stale = next.Stale || res.Stale

@@ -22,7 +22,7 @@ func (t *turn) startFlow(id string) error {
 		return t.menu("")
 	}
 	if t.s.Active != nil && t.s.Active.Flow == id {
-		return t.enterFlow()
+		return t.reshowFlow()
 	}
 	if !t.flowHere(f) && !slices.ContainsFunc(t.s.Paused, func(r Run) bool { return r.Flow == id }) {
 		// A link or an old reminder to a guide for another province: the
@@ -47,8 +47,17 @@ func (t *turn) startFlow(id string) error {
 }
 
 // enterFlow shows the active run's current step, walking info steps and
-// finishing at an end step, within the step budget.
-func (t *turn) enterFlow() error {
+// finishing at an end step, within the step budget, and marks each step it
+// shows as reached (the funnel: Mark).
+func (t *turn) enterFlow() error { return t.showFlow(true) }
+
+// reshowFlow shows the active run's current step again (a redraw, a return
+// from a side question): the step was reached when first shown, so it is
+// not marked again, but the info and end steps after it (content changed
+// under the resident) are.
+func (t *turn) reshowFlow() error { return t.showFlow(false) }
+
+func (t *turn) showFlow(mark bool) error {
 	a := t.s.Active
 	t.s.Stage = StageFlow
 	f, ok := t.e.Library.Flow(a.Flow)
@@ -75,8 +84,13 @@ func (t *turn) enterFlow() error {
 			if _, ok := f.Step(f.Start); !ok {
 				return fmt.Errorf("flows: flow %s: start step %q missing", f.ID, f.Start)
 			}
+			mark = true
 			continue
 		}
+		if mark {
+			t.mark(f.ID, step)
+		}
+		mark = true // every step after the first is newly shown
 		data := t.contentData()
 		switch step.Type {
 		case StepInfo:
@@ -487,6 +501,20 @@ func (t *turn) left(r Run, reason string) {
 		return
 	}
 	t.effect(Effect{Kind: EffectLeft, Flow: r.Flow, Step: r.Step, Hamlet: t.s.Hamlet, Reason: reason})
+}
+
+// mark records that the resident was shown step of flow: once per step in a
+// turn; nothing when they have no hamlet (as effect).
+func (t *turn) mark(flow string, step *Step) {
+	if t.s.Hamlet == "" {
+		return
+	}
+	for _, m := range t.res.Marks {
+		if m.Flow == flow && m.Step == step.ID {
+			return
+		}
+	}
+	t.res.Marks = append(t.res.Marks, Mark{Flow: flow, Step: step.ID, Hamlet: t.s.Hamlet, At: t.now, End: step.Type == StepEnd})
 }
 
 func (t *turn) effect(e Effect) {

@@ -73,6 +73,11 @@
 //	P:{h:H}:helps                         STREAM  ~100000 ids  ApplyEffects (pseud, flow, step, at)
 //	P:{h:H}:help_total                    STRING  none         ApplyEffects (INCR)
 //	P:{h:H}:dedupe:<pseud>:<effect id>    STRING  7 d          ApplyEffects (SET NX)
+//	P:{h:H}:funnel:<flow>:<YYYY-MM>       HASH    none         Commit (funnel script: step id → residents who reached it)
+//	P:{h:H}:seen:<flow>:<YYYY-MM>:<b>     HASH    month+2      Commit (funnel script: pseudonym → codes of the steps
+//	                                                           reached that month; b = pseudonym mod 8)
+//	P:{h:H}:at:<flow>                     HASH    none         Commit (funnel script: pseudonym → step last shown; HDEL
+//	                                                           at the end step)
 //	P:work                                ZSET    none         Commit (ZADD NX), ApplyEffects (ZREM)
 //	P:outboxes                            ZSET    none         Commit (ZADD NX), AckOutbox, SendClaim.Finish, DropReply,
 //	                                                           PendingOutboxes (ZREM when the outbox is empty)

@@ -561,3 +561,52 @@ func (k Keys) DashSession(idHash string) string { return k.prefix + ":dash:s:" +
 // Lost second: an index entry lost with its session is harmless; one lost
 // alone leaves a session revocation misses, refused anyway by the re-check.
 func (k Keys) DashMemberSessions(member string) string { return k.prefix + ":dash:member:" + member }
+
+// Funnel is HASH step id → residents who reached the step of a flow in a
+// hamlet in one month (YYYY-MM, BOT_TZ), each counted once (see
+// FunnelSeen), no TTL; HINCRBY by funnelScript, in the MULTI/EXEC of the
+// commit of the turn that showed the step (one node; on a Cluster right
+// after it). A step taken out of the guide keeps its field (Flow.Retired).
+// Lost second: on one node it rolls back with the commit that marked it,
+// and with FunnelSeen (one slot): the turn is lost and so is its mark.
+// On a Cluster the hamlet's node may keep a mark of a turn the resident's
+// forgot (the step was shown), or forget one it kept (a resident missing
+// from a step's count).
+func (k Keys) Funnel(hamlet, flow, month string) string {
+	return k.hamlet(hamlet, "funnel:"+flowName(flow)+":"+month)
+}
+
+// funnelBuckets is how many FunnelSeen keys share a hamlet's residents of
+// a flow and month: Redis keeps a hash of at most hash-max-listpack-entries
+// (128) small fields as one compact listpack, ~12 bytes a resident here; a
+// larger one becomes a table of ~70 bytes a field. Eight buckets keep
+// hamlets of up to ~1,000 residents in a guide a month compact.
+const funnelBuckets = 8
+
+// FunnelSeen is HASH pseudonym → the codes (funnelCode, 3 bytes each) of the
+// steps of a flow the resident reached in a month, in a hamlet, one of
+// funnelBuckets keys by pseudonym; EXPIREAT the first day of the month
+// after next, 00:00 BOT_TZ, or 32 days after the write if that is later
+// (a mark is never applied later than its turn);
+// written by funnelScript, which counts a step in Funnel only when its
+// code is new here.
+// Lost second: rolls back with Funnel (one slot).
+func (k Keys) FunnelSeen(hamlet, flow, month, bucket string) string {
+	return k.hamlet(hamlet, "seen:"+flowName(flow)+":"+month+":"+bucket)
+}
+
+// FunnelAt is HASH pseudonym → the step id a resident was last shown in a
+// flow, while the run is open, no TTL; HSET by funnelScript, HDEL by it
+// when the resident reached the end step. A run left without finishing
+// (cancel, expiry, a move) keeps its field: the funnel's stalled column
+// reads it only for residents still in Open.
+// Lost second: rolls back with Funnel (one slot).
+func (k Keys) FunnelAt(hamlet, flow string) string {
+	return k.hamlet(hamlet, "at:"+flowName(flow))
+}
+
+// funnelKeys are the KEYS of funnelScript, without the session it may be
+// guarded by (one node only).
+func (k Keys) funnelKeys(hamlet, flow, month, bucket string) []string {
+	return []string{k.Funnel(hamlet, flow, month), k.FunnelSeen(hamlet, flow, month, bucket), k.FunnelAt(hamlet, flow)}
+}

@@ -74,7 +74,10 @@ func TestScriptKeysShareSlot(t *testing.T) {
 		for _, f := range []string{"ewallet", ""} {
 			sets = append(sets,
 				k.effectKeys(h, f, "2026-04", "0123456789abcdef0123456789abcdef", "tg:1:0"),
-				k.expireKeys(h, f, "2026-04"))
+				k.expireKeys(h, f, "2026-04"),
+				// funnelScript on a cluster (on one node it is guarded by
+				// the resident's session, in another slot).
+				k.funnelKeys(h, f, "2026-04", "7"))
 		}
 	}
 	for _, c := range []string{"vo-nhai", "", "x{y}"} {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -466,6 +467,11 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 		}
 	}
 	keys := r.keys.commitKeys(c.Resident, c.UpdateID)
+	// The funnel's marks: on one node in the commit's MULTI/EXEC, after
+	// its script and guarded by the session it writes; on a Cluster after
+	// the commit answered (see funnelScript).
+	marks := r.funnelCalls(c.Resident, c.Marks, sessionHead(session))
+	guard := r.keys.Session(c.Resident)
 	var run *redis.Cmd
 	atomic := false
 	if _, cluster := r.c.(*redis.ClusterClient); !cluster && r.opts.WaitReplicas > 0 {
@@ -473,7 +479,7 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 		// EXEC in the same pipeline (WAIT inside MULTI would not block).
 		atomic = true
 		var at int64
-		if run, at, err = r.commitTxWait(ctx, script, indexCmds, outboxAt, keys, args); err != nil {
+		if run, at, err = r.commitTxWait(ctx, script, indexCmds, outboxAt, keys, args, marks, guard); err != nil {
 			return fail(err)
 		}
 		if outboxAt >= 0 {
@@ -490,7 +496,7 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 		// trip, and nothing can come between them (so the second ZADD below
 		// is not needed).
 		atomic = true
-		if run, err = r.commitTx(ctx, script, index, keys, args); err != nil {
+		if run, err = r.commitTx(ctx, script, index, keys, args, marks, guard); err != nil {
 			return fail(err)
 		}
 	} else {
@@ -535,6 +541,10 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 		}
 		return fail(flows.ErrStale)
 	}
+	if !atomic {
+		// A Cluster: the marks' keys are in the hamlet's slot.
+		r.applyMarks(ctx, c.Resident, marks)
+	}
 	if held != nil {
 		// The write released the lock (or it was no longer ours): the
 		// unlock function has nothing left to do.
@@ -570,19 +580,38 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 // and returns the script's answer. A server that lost its script cache
 // (NOSCRIPT: a restart) is given the script and asked again: the indexes
 // are idempotent and the script did not run.
-func (r *Redis) commitTx(ctx context.Context, script *redis.Script, index func(redis.Pipeliner), keys []string, args []any) (*redis.Cmd, error) {
+//
+// The funnel's marks follow the script in the same MULTI/EXEC, each
+// guarded by the resident's session (the key guard): a mark counts only if
+// the commit wrote. A mark that fails is logged, not the commit's error:
+// the commit is done.
+func (r *Redis) commitTx(ctx context.Context, script *redis.Script, index func(redis.Pipeliner), keys []string, args []any, marks []funnelCall, guard string) (*redis.Cmd, error) {
 	for try := 0; ; try++ {
 		var run *redis.Cmd
 		_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			index(p)
 			run = script.EvalSha(ctx, p, keys, args...)
+			for _, m := range marks {
+				funnelScript.EvalSha(ctx, p, append(slices.Clip(m.keys), guard), m.args...)
+			}
 			return nil
 		})
 		if err != nil && try == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			// A restarted server: load what was missing and ask again (a
+			// commit that ran answers 3, already written; a mark runs
+			// once more, counting nothing twice).
 			if err := script.Load(ctx, r.c).Err(); err != nil {
 				return nil, err
 			}
+			if err := funnelScript.Load(ctx, r.c).Err(); err != nil {
+				return nil, err
+			}
 			continue
+		}
+		if err != nil && run != nil && run.Err() == nil {
+			// The commit ran; a mark (or an index) failed.
+			r.log.Warn("store: commit: funnel marks or indexes failed", "err", err)
+			return run, nil
 		}
 		if err != nil {
 			return nil, err
@@ -603,13 +632,20 @@ func indexedOnce(cmd *redis.Cmd) bool {
 // round trip. The commands are sent raw and EXEC's answer read by hand,
 // because go-redis's transactions end at EXEC. It returns the script's
 // answer and the outbox index's ZADD answer (when outboxAt >= 0).
-func (r *Redis) commitTxWait(ctx context.Context, script *redis.Script, indexCmds [][]any, outboxAt int, keys []string, args []any) (*redis.Cmd, int64, error) {
-	eval := make([]any, 0, 3+len(keys)+len(args))
-	eval = append(eval, "EVALSHA", script.Hash(), len(keys))
-	for _, k := range keys {
-		eval = append(eval, k)
+func (r *Redis) commitTxWait(ctx context.Context, script *redis.Script, indexCmds [][]any, outboxAt int, keys []string, args []any, marks []funnelCall, guard string) (*redis.Cmd, int64, error) {
+	evalSha := func(sc *redis.Script, keys []string, args []any) []any {
+		cmd := make([]any, 0, 3+len(keys)+len(args))
+		cmd = append(cmd, "EVALSHA", sc.Hash(), len(keys))
+		for _, k := range keys {
+			cmd = append(cmd, k)
+		}
+		return append(cmd, args...)
 	}
-	eval = append(eval, args...)
+	eval := evalSha(script, keys, args)
+	var after [][]any // the funnel's marks, guarded (see commitTx)
+	for _, m := range marks {
+		after = append(after, evalSha(funnelScript, append(slices.Clip(m.keys), guard), m.args))
+	}
 	for try := 0; ; try++ {
 		var exec, wait *redis.Cmd
 		var queued []*redis.Cmd
@@ -619,6 +655,9 @@ func (r *Redis) commitTxWait(ctx context.Context, script *redis.Script, indexCmd
 				queued = append(queued, p.Do(ctx, a...))
 			}
 			queued = append(queued, p.Do(ctx, eval...))
+			for _, a := range after {
+				queued = append(queued, p.Do(ctx, a...))
+			}
 			exec = p.Do(ctx, "EXEC")
 			wait = p.Do(ctx, "WAIT", r.opts.WaitReplicas, r.opts.WaitTimeout.Milliseconds())
 			return nil
@@ -637,10 +676,29 @@ func (r *Redis) commitTxWait(ctx context.Context, script *redis.Script, indexCmd
 			}
 			return nil, 0, xerr
 		}
-		if len(answers) != len(indexCmds)+1 {
-			return nil, 0, fmt.Errorf("EXEC answered %d results for %d commands", len(answers), len(indexCmds)+1)
+		if len(answers) != len(indexCmds)+1+len(after) {
+			return nil, 0, fmt.Errorf("EXEC answered %d results for %d commands", len(answers), len(indexCmds)+1+len(after))
 		}
 		ran := answers[len(indexCmds)]
+		for _, a := range answers[len(indexCmds)+1:] {
+			if aerr, ok := a.(error); ok {
+				if try == 0 && redis.HasErrorPrefix(aerr, "NOSCRIPT") {
+					// Asked again below with the script loaded: the commit
+					// answers 3 (already written) if it ran.
+					if err := funnelScript.Load(ctx, r.c).Err(); err != nil {
+						return nil, 0, err
+					}
+					if _, ok := ran.(error); !ok {
+						ran = nil
+					}
+					break
+				}
+				r.log.Warn("store: commit: funnel marks failed", "err", aerr)
+			}
+		}
+		if ran == nil {
+			continue
+		}
 		if rerr, ok := ran.(error); ok {
 			if try == 0 && redis.HasErrorPrefix(rerr, "NOSCRIPT") {
 				// The indexes are idempotent and the script did not run.

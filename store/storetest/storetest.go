@@ -97,6 +97,11 @@ func run(t *testing.T, waits int, newClient func(t *testing.T) redis.UniversalCl
 		{"MoveCarriesStart", testMoveCarriesStart},
 		{"MoveNeverNegative", testMoveNeverNegative},
 		{"HamletRequests", testHamletRequests},
+		{"FunnelOncePerMonth", testFunnelOncePerMonth},
+		{"FunnelMonths", testFunnelMonths},
+		{"FunnelStalledAndHelp", testFunnelStalledAndHelp},
+		{"FunnelRetired", testFunnelRetired},
+		{"FunnelsManyHamlets", testFunnelsManyHamlets},
 	}
 	for _, tt := range tests {
 		if waits > 0 && (tt.name == "FinishRace" || tt.name == "CountsManyHamlets") {

@@ -1,0 +1,219 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/store"
+)
+
+// funnelFlow is the guide of the funnel tests: three steps and an end, in
+// file order, and a step taken out of it.
+var funnelFlow = &flows.Flow{ID: "ewallet", Start: "a", Retired: []string{"old"},
+	Steps: []flows.Step{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "end", Type: flows.StepEnd}}}
+
+// commitMarks commits a turn with marks (and effects, applied after it) for
+// a resident under its lock, as the service does, and returns the commit's
+// error.
+func commitMarks(t *testing.T, s *store.Redis, resident, updateID string, marks []flows.Mark, effects ...flows.Effect) error {
+	t.Helper()
+	ctx := t.Context()
+	unlock, err := s.Lock(ctx, resident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	sess, err := s.Session(ctx, resident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := sess
+	next.Seen = t0
+	next.Token = flows.NewToken()
+	err = s.Commit(ctx, flows.Commit{Resident: resident, Expect: sess.Version, ExpectToken: sess.Token, Session: next,
+		UpdateID: updateID, Effects: effects, Marks: marks})
+	if err != nil {
+		return err
+	}
+	if err := s.ApplyEffects(ctx, resident); err != nil {
+		t.Fatal(err)
+	}
+	return nil
+}
+
+// marks are the marks of steps of funnelFlow in hamlet at one time; "end"
+// is the end step.
+func marks(hamlet string, at time.Time, steps ...string) []flows.Mark {
+	var ms []flows.Mark
+	for _, st := range steps {
+		ms = append(ms, flows.Mark{Flow: funnelFlow.ID, Step: st, Hamlet: hamlet, At: at, End: st == "end"})
+	}
+	return ms
+}
+
+func funnel(t *testing.T, s *store.Redis, hamlet string, stalledBefore time.Time, months ...string) []flows.FunnelRow {
+	t.Helper()
+	rows, err := s.Funnel(t.Context(), hamlet, funnelFlow, months, stalledBefore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// rowsOf builds the rows of funnelFlow's live steps from reached, stalled
+// and help per step, then the rows given after them.
+func rowsOf(reached, stalled, help [4]int64, more ...flows.FunnelRow) []flows.FunnelRow {
+	var rows []flows.FunnelRow
+	for i, st := range []string{"a", "b", "c", "end"} {
+		rows = append(rows, flows.FunnelRow{Step: st, Reached: reached[i], Stalled: stalled[i], Help: help[i]})
+	}
+	return append(rows, more...)
+}
+
+// testFunnelOncePerMonth: a resident is counted once per step and month,
+// however often the step is shown, and the same commit sent again or a
+// refused one counts nothing.
+func testFunnelOncePerMonth(t *testing.T, s *store.Redis) {
+	h := "h-funnel"
+	a, b := residentID(), residentID()
+	if err := commitMarks(t, s, a, "tg:1", marks(h, t0, "a", "b")); err != nil {
+		t.Fatal(err)
+	}
+	// Back to a, on to b and c: only c is new.
+	if err := commitMarks(t, s, a, "tg:2", marks(h, t0.Add(time.Minute), "a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := commitMarks(t, s, a, "tg:3", marks(h, t0.Add(2*time.Minute), "b", "c")); err != nil {
+		t.Fatal(err)
+	}
+	// The update of tg:3 again (a platform's redelivery) on a replica's
+	// kept session, without the lock: refused, no count.
+	sess, err := s.Session(t.Context(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := sess
+	next.Token = flows.NewToken()
+	_, err = s.CommitUnlocked(t.Context(), flows.Commit{Resident: a, Expect: sess.Version, ExpectToken: sess.Token, Session: next,
+		UpdateID: "tg:3", Marks: marks(h, t0.Add(2*time.Minute), "end")})
+	if !errors.Is(err, flows.ErrDuplicate) {
+		t.Fatalf("commit of a processed update: %v, want ErrDuplicate", err)
+	}
+	// A stale commit (the session moved on): refused, no count.
+	err = s.Commit(t.Context(), flows.Commit{Resident: a, Expect: 0, Session: flows.Session{Token: flows.NewToken()},
+		UpdateID: "tg:4", Marks: marks(h, t0, "end")})
+	if !errors.Is(err, flows.ErrStale) {
+		t.Fatalf("stale commit: %v, want ErrStale", err)
+	}
+	if err := commitMarks(t, s, b, "tg:5", marks(h, t0, "a")); err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "April", rowsOf([4]int64{2, 1, 1, 0}, [4]int64{}, [4]int64{}), funnel(t, s, h, t0.Add(-time.Hour), "2026-04"))
+	// Another hamlet and another month are apart.
+	diff(t, "May", rowsOf([4]int64{}, [4]int64{}, [4]int64{}), funnel(t, s, h, t0.Add(-time.Hour), "2026-05"))
+	diff(t, "another hamlet", rowsOf([4]int64{}, [4]int64{}, [4]int64{}), funnel(t, s, "h-other", t0.Add(-time.Hour), "2026-04"))
+}
+
+// testFunnelMonths: months are the bot's (t0 is already April in ICT), and a
+// resident reaching a step in two months counts in each.
+func testFunnelMonths(t *testing.T, s *store.Redis) {
+	h := "h-funnel-months"
+	march := time.Date(2026, 3, 31, 10, 0, 0, 0, time.UTC) // 17:00 ICT
+	a := residentID()
+	if err := commitMarks(t, s, a, "tg:1", marks(h, march, "a", "b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := commitMarks(t, s, a, "tg:2", marks(h, t0, "a")); err != nil { // 03:00 ICT, April 1st
+		t.Fatal(err)
+	}
+	before := t0.Add(-48 * time.Hour)
+	diff(t, "March", rowsOf([4]int64{1, 1, 0, 0}, [4]int64{}, [4]int64{}), funnel(t, s, h, before, "2026-03"))
+	diff(t, "April", rowsOf([4]int64{1, 0, 0, 0}, [4]int64{}, [4]int64{}), funnel(t, s, h, before, "2026-04"))
+	diff(t, "both", rowsOf([4]int64{2, 1, 0, 0}, [4]int64{}, [4]int64{}), funnel(t, s, h, before, "2026-03", "2026-04"))
+	diff(t, "no month", rowsOf([4]int64{}, [4]int64{}, [4]int64{}), funnel(t, s, h, before))
+}
+
+// testFunnelStalledAndHelp: the stalled are counted at the step they were
+// last shown, as /stats counts them (the rows add up to Counts' Stalled);
+// those who finished are at no step; help requests count at their step.
+func testFunnelStalledAndHelp(t *testing.T, s *store.Redis) {
+	h := "h-funnel-stalled"
+	hf := store.HamletFlow{Hamlet: h, Flow: funnelFlow.ID}
+	ev := func(kind flows.EffectKind, step string, at time.Time) flows.Effect {
+		return flows.Effect{Kind: kind, Flow: funnelFlow.ID, Step: step, Hamlet: h, At: at}
+	}
+	a, b, c, d := residentID(), residentID(), residentID(), residentID()
+	// a stops at b and asks for help there, twice.
+	if err := commitMarks(t, s, a, "tg:1", marks(h, t0, "a", "b"), ev(flows.EffectStarted, "a", t0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := commitMarks(t, s, a, "tg:2", nil, ev(flows.EffectHelp, "b", t0), ev(flows.EffectHelp, "b", t0.Add(time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	// b finishes.
+	if err := commitMarks(t, s, b, "tg:3", marks(h, t0, "a", "b"), ev(flows.EffectStarted, "a", t0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := commitMarks(t, s, b, "tg:4", marks(h, t0, "c", "end"), ev(flows.EffectCompleted, "end", t0)); err != nil {
+		t.Fatal(err)
+	}
+	// c started before the funnel was recorded: stalled at no known step.
+	if err := commitMarks(t, s, c, "tg:5", nil, ev(flows.EffectStarted, "a", t0)); err != nil {
+		t.Fatal(err)
+	}
+	// d is at c and active later: not stalled at the cutoff.
+	if err := commitMarks(t, s, d, "tg:6", marks(h, t0, "a", "b", "c"), ev(flows.EffectStarted, "a", t0.Add(2*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	cutoff := t0.Add(time.Hour)
+	want := rowsOf([4]int64{3, 3, 2, 1}, [4]int64{0, 1, 0, 0}, [4]int64{0, 2, 0, 0}, flows.FunnelRow{Stalled: 1})
+	diff(t, "funnel", want, funnel(t, s, h, cutoff, "2026-04"))
+	var sum int64
+	for _, r := range want {
+		sum += r.Stalled
+	}
+	diff(t, "Counts' stalled", sum, counts(t, s, hf, cutoff, "2026-04").Stalled)
+	// Help requests of another month are not this month's.
+	diff(t, "May", rowsOf([4]int64{}, [4]int64{0, 1, 0, 0}, [4]int64{}, flows.FunnelRow{Stalled: 1}), funnel(t, s, h, cutoff, "2026-05"))
+}
+
+// testFunnelRetired: counts kept under a step id taken out of the guide
+// stay readable under it, after the live steps; an id the guide never
+// listed too.
+func testFunnelRetired(t *testing.T, s *store.Redis) {
+	h := "h-funnel-retired"
+	a := residentID()
+	if err := commitMarks(t, s, a, "tg:1", marks(h, t0, "a", "zz", "old")); err != nil {
+		t.Fatal(err)
+	}
+	want := rowsOf([4]int64{1, 0, 0, 0}, [4]int64{}, [4]int64{},
+		flows.FunnelRow{Step: "old", Retired: true, Reached: 1},
+		flows.FunnelRow{Step: "zz", Retired: true, Reached: 1})
+	diff(t, "funnel", want, funnel(t, s, h, t0.Add(-time.Hour), "2026-04"))
+}
+
+// testFunnelsManyHamlets: many hamlets' funnels in one read.
+func testFunnelsManyHamlets(t *testing.T, s *store.Redis) {
+	var hamlets []string
+	for i := range 20 {
+		h := "h-funnel-" + string(rune('a'+i))
+		hamlets = append(hamlets, h)
+		steps := []string{"a", "b", "c"}[:1+i%3]
+		if err := commitMarks(t, s, residentID(), "tg:1", marks(h, t0, steps...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Funnels(t.Context(), hamlets, funnelFlow, []string{"2026-04"}, t0.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range hamlets {
+		var r [4]int64
+		for j := 0; j <= i%3; j++ {
+			r[j] = 1
+		}
+		diff(t, h, rowsOf(r, [4]int64{}, [4]int64{}), got[h])
+	}
+}
