@@ -488,6 +488,25 @@ func (c *checker) checkFlow(file string, f *flows.Flow, root *yaml.Node) {
 		retired[id] = true
 	}
 
+	// The funnel tells a resident's steps of a month apart by their codes
+	// (flows.StepCode): two ids of one flow, live or retired, with one code
+	// would count as one step.
+	codes := map[string]string{}
+	codeOf := func(id string, at int, p string) {
+		code := flows.StepCode(f.ID, id)
+		if other, ok := codes[code]; ok && other != id {
+			c.add(file, at, p, "id %q has the funnel code of %q (flows.StepCode): the funnel would count them as one step; give the step another id", id, other)
+			return
+		}
+		codes[code] = id
+	}
+	for _, id := range f.Retired {
+		codeOf(id, line("retired"), "")
+	}
+	for i := range f.Steps {
+		codeOf(f.Steps[i].ID, f.Steps[i].Line, stepPath(i, &f.Steps[i]))
+	}
+
 	stepsNode := mapValue(root, "steps")
 	index := map[string]int{}
 	broken := map[int]bool{} // steps with a problem that makes them a dead end already reported

@@ -287,6 +287,7 @@ func TestCheckBroken(t *testing.T) {
 			`content/flows/demo.yaml:6: retired: "Bad" is not a valid step id`,
 			`content/flows/demo.yaml:7: areas: "h1" is a hamlet; name a commune or a province`,
 			`content/flows/demo.yaml:7: areas: "nowhere" is not an area of areas.yaml`,
+			`content/flows/demo.yaml:10: steps[0] (intro): id "intro" has the funnel code of "x8qxto" (flows.StepCode): the funnel would count them as one step; give the step another id`,
 			"content/flows/demo.yaml:10: steps[0] (intro): its screen shows 5 buttons (back, ❓, ⏭ and ℹ️ included), more than 4",
 			"content/flows/demo.yaml:19: steps[1] (why): a turn of 380 characters in en (why → old_sim), more than 350: one action a message, background behind ℹ️ (more:)",
 			`content/flows/demo.yaml:25: steps[2] (old_sim): id "old_sim" is retired (the flow's retired list): give the step a new id, so counts kept under the old one keep their meaning`,

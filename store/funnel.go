@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"slices"
 	"strconv"
@@ -38,7 +37,7 @@ var _ flows.FunnelReader = (*Redis)(nil)
 //	ARGV[3] the step the resident is at after the turn, '' after the end step
 //	ARGV[4] the start of the session this commit writes (its version and
 //	        token), the guard's expectation
-//	ARGV[5 ..] pairs: a step's code (funnelCode), its id
+//	ARGV[5 ..] pairs: a step's code (flows.StepCode), its id
 //
 // It returns the steps counted, or -1 when the guard found another session.
 var funnelScript = newScript("funnel", `
@@ -72,17 +71,6 @@ else
 end
 return n
 `)
-
-// funnelCode is a step's code in Keys.FunnelSeen: the first 3 bytes of
-// SHA-256("<flow>/<step>"). Two ids of one flow share a code with a chance
-// of about n²/2²⁵ (1 in 37,000 for a flow of 30 steps and retired ids);
-// TestFunnelCodesOfTheGuidesDiffer checks the guides. Three bytes, not a
-// readable id: a resident's list of the steps of a month stays under the
-// 64 bytes a compact hash value may have for 21 steps.
-func funnelCode(flow, step string) string {
-	sum := sha256.Sum256([]byte(flow + "/" + step))
-	return string(sum[:3])
-}
 
 // funnelSeenFor is the least a Keys.FunnelSeen key lives after a write.
 const funnelSeenFor = 32 * 24 * time.Hour
@@ -136,7 +124,7 @@ func (r *Redis) funnelCalls(resident string, marks []flows.Mark, head string) []
 		args := make([]any, 0, 4+2*len(ms))
 		args = append(args, pseud, expire, step, head)
 		for _, m := range ms {
-			args = append(args, funnelCode(m.Flow, m.Step), m.Step)
+			args = append(args, flows.StepCode(m.Flow, m.Step), m.Step)
 		}
 		calls = append(calls, funnelCall{keys: r.keys.funnelKeys(g.hamlet, g.flow, month, bucket), args: args})
 	}

@@ -583,7 +583,7 @@ func (k Keys) Funnel(hamlet, flow, month string) string {
 // hamlets of up to ~1,000 residents in a guide a month compact.
 const funnelBuckets = 8
 
-// FunnelSeen is HASH pseudonym → the codes (funnelCode, 3 bytes each) of the
+// FunnelSeen is HASH pseudonym → the codes (flows.StepCode, 3 bytes each) of the
 // steps of a flow the resident reached in a month, in a hamlet, one of
 // funnelBuckets keys by pseudonym; EXPIREAT the first day of the month
 // after next, 00:00 BOT_TZ, or 32 days after the write if that is later
