@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hangxomso/hangxom/content"
 	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/store"
 )
@@ -88,6 +91,15 @@ func (r *runner) memory(ctx context.Context, n int) error {
 		return fmt.Errorf("the hamlet counters show %d ewallet completions, want %d", done, n)
 	}
 	fmt.Fprintf(r.out, "hamlet counters: %d completions of ewallet (checked)\n", done)
+	per := map[string]int64{}
+	for _, x := range rs {
+		per[x.Hamlet]++
+	}
+	steps, err := funnelCheck(ctx, st, per, "ewallet")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(r.out, "funnel: each of the %d steps on the path reached by every resident of their hamlet, once, none stalled (checked)\n", steps)
 	b.stop()
 	with, err := r.settledMemory(ctx)
 	if err != nil {
@@ -105,10 +117,10 @@ func (r *runner) memory(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
-	per := float64(with.Data()-before.Data()) / float64(n)
+	perWith := float64(with.Data()-before.Data()) / float64(n)
 	perAfter := float64(without.Data()-before.Data()) / float64(n)
 	fmt.Fprintf(r.out, "Redis used_memory per resident with one finished flow, bot stopped, connection buffers left out: %.0f B with the 24-hour update-id keys (%d of them), %.0f B after they expire (deleted here)  goal ≤ 1 KB: %s\n",
-		per, nupd, perAfter, r.verdict(perAfter <= 1024, "memory per resident ≤ 1 KB"))
+		perWith, nupd, perAfter, r.verdict(perAfter <= 1024, "memory per resident ≤ 1 KB"))
 	fmt.Fprintf(r.out, "  (used_memory %d → %d → %d B; of it the connections' buffers %d → %d → %d B)\n",
 		before.Used, with.Used, without.Used, before.Clients, with.Clients, without.Clients)
 	return nil
@@ -191,4 +203,46 @@ func completions(ctx context.Context, st *store.Redis, hamlets []flows.Area, flo
 		n += c.CompletedSelf + c.CompletedTeam
 	}
 	return n, nil
+}
+
+// funnelCheck checks the funnel of flow in the hamlets of per (hamlet →
+// residents who each walked one path of it to its end, this month or the
+// last): every step with a count was reached by each of the hamlet's
+// residents once, the steps counted are the same in every hamlet, and
+// nobody is stalled. It returns how many steps the path has.
+func funnelCheck(ctx context.Context, st *store.Redis, per map[string]int64, flow string) (int, error) {
+	fs, err := content.LoadFlows(content.FS, "flows")
+	if err != nil {
+		return 0, err
+	}
+	i := slices.IndexFunc(fs, func(f *flows.Flow) bool { return f.ID == flow })
+	if i < 0 {
+		return 0, fmt.Errorf("funnel: no flow %s", flow)
+	}
+	hamlets := slices.Sorted(maps.Keys(per))
+	month := time.Now().In(time.UTC).Format("2006-01")
+	prev := time.Now().AddDate(0, -1, 0).Format("2006-01")
+	got, err := st.Funnels(ctx, hamlets, fs[i], []string{prev, month}, time.Now().Add(-72*time.Hour))
+	if err != nil {
+		return 0, err
+	}
+	var path []string
+	for j, h := range hamlets {
+		var steps []string
+		for _, row := range got[h] {
+			if row.Stalled != 0 || row.Reached != 0 && row.Reached != per[h] {
+				return 0, fmt.Errorf("funnel of %s in %s: step %q reached by %d, stalled %d; want %d and 0", flow, h, row.Step, row.Reached, row.Stalled, per[h])
+			}
+			if row.Reached != 0 {
+				steps = append(steps, row.Step)
+			}
+		}
+		if j == 0 {
+			path = steps
+		}
+		if len(steps) == 0 || !slices.Equal(steps, path) {
+			return 0, fmt.Errorf("funnel of %s in %s: steps %v, in %s %v", flow, h, steps, hamlets[0], path)
+		}
+	}
+	return len(path), nil
 }
