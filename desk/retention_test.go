@@ -126,6 +126,7 @@ func TestRightAfterRetirementOnlyTheHamletTalliesKeepThePseudonym(t *testing.T) 
 		{":{h:a-1}:completions", "the hamlet's stream of finished flows"},
 		{":{h:a-1}:helps", "the hamlet's stream of help requests"},
 		{":{h:a-1}:dedupe:" + pseud + ":", "an applied effect's marker, DedupeTTL"},
+		{":{h:a-1}:seen:", "the funnel's record of the steps she reached this month, gone after the next"},
 	}
 	tallies := 0
 	for _, key := range w.mini.Keys() {

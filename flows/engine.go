@@ -391,7 +391,7 @@ func (e *Engine) Retire(s Session, now time.Time) Result {
 		t.left(r, "retention")
 	}
 	t.effect(Effect{Kind: EffectUnfiled, Hamlet: t.s.Hamlet})
-	return Result{Session: Session{Forgetting: true}, Effects: t.res.Effects, Forget: true}
+	return Result{Session: Session{Forgetting: true}, Effects: t.res.Effects, Marks: t.res.Marks, Forget: true}
 }
 
 // expire drops flow positions older than SessionExpiry.

@@ -15,6 +15,9 @@ func marked(res flows.Result) []string {
 		if m.End {
 			s += "!"
 		}
+		if m.Left {
+			s += " left"
+		}
 		out = append(out, s)
 	}
 	return out
@@ -77,5 +80,17 @@ func TestMovingMarksTheStepInTheNewHamlet(t *testing.T) {
 	c.tap("demo.title")
 	c.cmd("start", "h_b-1")
 	res := c.tap("common.btn.move_yes")
-	check(t, "marks", []string{"demo/phone@b-1"}, marked(res))
+	check(t, "marks", []string{"demo/phone@a-1 left", "demo/phone@b-1"}, marked(res))
+}
+
+func TestLeavingARunMarksItLeft(t *testing.T) {
+	c := newConv(t)
+	onboard(c)
+	c.tap("demo.title")
+	c.tap("demo.btn.android")
+	res := c.text("hủy")
+	check(t, "cancel", []string{"demo/install@a-1 left"}, marked(res))
+	c.tap("demo.title")
+	res = c.e.Retire(c.s, c.now)
+	check(t, "retention", []string{"demo/phone@a-1 left"}, marked(res))
 }

@@ -115,6 +115,10 @@ type Mark struct {
 	// End is set for the flow's end step: the resident is no longer at a
 	// step of it.
 	End bool `json:"end,omitempty"`
+	// Left is set when the run was left unfinished (cancel, expiry, a move,
+	// /forget, retention) at Step: the resident is no longer at a step of
+	// it, and nothing is counted.
+	Left bool `json:"left,omitempty"`
 }
 
 // Result is what the engine returns for one input.

@@ -120,6 +120,7 @@ func (t *turn) setHamlet(h Area) error {
 			// The flow's start moves with the resident: it is counted in
 			// the hamlet they finish it in (known-gaps, fixed by issue 19).
 			t.effect(Effect{Kind: EffectLeft, Flow: r.Flow, Step: r.Step, Hamlet: old, Reason: "move", Started: r.Started})
+			t.markLeft(r, old)
 			t.effect(Effect{Kind: EffectStarted, Flow: r.Flow, Step: r.Step, Hamlet: h.ID, Reason: "move", Started: r.Started})
 			// The new hamlet's funnel: the step they are at (and their
 			// stalled line, if they stop there).

@@ -501,6 +501,7 @@ func (t *turn) left(r Run, reason string) {
 		return
 	}
 	t.effect(Effect{Kind: EffectLeft, Flow: r.Flow, Step: r.Step, Hamlet: t.s.Hamlet, Reason: reason})
+	t.markLeft(r, t.s.Hamlet)
 }
 
 // mark records that the resident was shown step of flow: once per step in a
@@ -510,11 +511,20 @@ func (t *turn) mark(flow string, step *Step) {
 		return
 	}
 	for _, m := range t.res.Marks {
-		if m.Flow == flow && m.Step == step.ID {
+		if m.Flow == flow && m.Step == step.ID && m.Hamlet == t.s.Hamlet && !m.Left {
 			return
 		}
 	}
 	t.res.Marks = append(t.res.Marks, Mark{Flow: flow, Step: step.ID, Hamlet: t.s.Hamlet, At: t.now, End: step.Type == StepEnd})
+}
+
+// markLeft records that the resident left their run of a flow in hamlet
+// unfinished: the funnel no longer has them at its step.
+func (t *turn) markLeft(r Run, hamlet string) {
+	if hamlet == "" {
+		return
+	}
+	t.res.Marks = append(t.res.Marks, Mark{Flow: r.Flow, Step: r.Step, Hamlet: hamlet, At: t.now, Left: true})
 }
 
 func (t *turn) effect(e Effect) {

@@ -34,7 +34,8 @@ var _ flows.FunnelReader = (*Redis)(nil)
 //	KEYS[4] Keys.Session(resident): the guard, one node only (another slot)
 //	ARGV[1] the pseudonym
 //	ARGV[2] KEYS[2]'s EXPIREAT, unix s
-//	ARGV[3] the step the resident is at after the turn, '' after the end step
+//	ARGV[3] the step the resident is at after the turn, '' after the end
+//	        step or a run left
 //	ARGV[4] the start of the session this commit writes (its version and
 //	        token), the guard's expectation
 //	ARGV[5 ..] pairs: a step's code (flows.StepCode), its id
@@ -118,13 +119,15 @@ func (r *Redis) funnelCalls(resident string, marks []flows.Mark, head string) []
 		expire := max(time.Date(at.Year(), at.Month()+2, 1, 0, 0, 0, 0, r.opts.Location).Unix(),
 			r.opts.Clock.Now().Add(funnelSeenFor).Unix())
 		step := last.Step
-		if last.End {
+		if last.End || last.Left {
 			step = ""
 		}
 		args := make([]any, 0, 4+2*len(ms))
 		args = append(args, pseud, expire, step, head)
 		for _, m := range ms {
-			args = append(args, flows.StepCode(m.Flow, m.Step), m.Step)
+			if !m.Left {
+				args = append(args, flows.StepCode(m.Flow, m.Step), m.Step)
+			}
 		}
 		calls = append(calls, funnelCall{keys: r.keys.funnelKeys(g.hamlet, g.flow, month, bucket), args: args})
 	}

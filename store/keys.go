@@ -597,9 +597,10 @@ func (k Keys) FunnelSeen(hamlet, flow, month, bucket string) string {
 
 // FunnelAt is HASH pseudonym → the step id a resident was last shown in a
 // flow, while the run is open, no TTL; HSET by funnelScript, HDEL by it
-// when the resident reached the end step. A run left without finishing
-// (cancel, expiry, a move) keeps its field: the funnel's stalled column
-// reads it only for residents still in Open.
+// when the resident reached the end step or left the run (cancel, a move,
+// /forget, retention, an expiry the engine sees at their next message). A
+// run the sweep expires keeps its field until then: the funnel's stalled
+// column reads it only for residents still in Open.
 // Lost second: rolls back with Funnel (one slot).
 func (k Keys) FunnelAt(hamlet, flow string) string {
 	return k.hamlet(hamlet, "at:"+flowName(flow))

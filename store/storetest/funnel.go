@@ -217,3 +217,35 @@ func testFunnelsManyHamlets(t *testing.T, s *store.Redis) {
 		diff(t, h, rowsOf(r, [4]int64{}, [4]int64{}), got[h])
 	}
 }
+
+// testFunnelLeft: a run left unfinished takes the resident off its step
+// (Keys.FunnelAt) and counts nothing; the end step does the same.
+func testFunnelLeft(t *testing.T, s *store.Redis) {
+	h := "h-funnel-left"
+	ctx := t.Context()
+	at := s.Keys().FunnelAt(h, funnelFlow.ID)
+	a, b := residentID(), residentID()
+	if err := commitMarks(t, s, a, "tg:1", marks(h, t0, "a", "b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := commitMarks(t, s, b, "tg:2", marks(h, t0, "a")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Client().HGetAll(ctx, at).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "at", map[string]string{s.Pseudonym(a): "b", s.Pseudonym(b): "a"}, got)
+	left := marks(h, t0, "b")
+	left[0].Left = true
+	if err := commitMarks(t, s, a, "tg:3", left); err != nil {
+		t.Fatal(err)
+	}
+	if err := commitMarks(t, s, b, "tg:4", marks(h, t0, "end")); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Client().Exists(ctx, at).Result(); err != nil || n != 0 {
+		t.Errorf("at: %d keys, %v; want none left", n, err)
+	}
+	diff(t, "funnel", rowsOf([4]int64{2, 1, 0, 1}, [4]int64{}, [4]int64{}), funnel(t, s, h, t0.Add(-time.Hour), "2026-04"))
+}

@@ -102,6 +102,7 @@ func run(t *testing.T, waits int, newClient func(t *testing.T) redis.UniversalCl
 		{"FunnelStalledAndHelp", testFunnelStalledAndHelp},
 		{"FunnelRetired", testFunnelRetired},
 		{"FunnelsManyHamlets", testFunnelsManyHamlets},
+		{"FunnelLeft", testFunnelLeft},
 	}
 	for _, tt := range tests {
 		if waits > 0 && (tt.name == "FinishRace" || tt.name == "CountsManyHamlets") {
