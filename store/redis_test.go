@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"strconv"
@@ -281,5 +282,53 @@ func TestHamletSetsAreArraysOfIntegers(t *testing.T) {
 	}
 	if enc != "intset" {
 		t.Errorf("a hamlet's set of %d pseudonyms is encoded %q, want intset", n, enc)
+	}
+}
+
+// TestFunnelSeenStaysCompact: 600 residents of a hamlet each reaching 15
+// steps of a guide in a month keep the funnel's records (Keys.FunnelSeen)
+// as compact listpacks, about 12 bytes a resident and field, not a table's
+// ~70 (a real server only: miniredis has no OBJECT ENCODING).
+func TestFunnelSeenStaysCompact(t *testing.T) {
+	url := requireEnv(t, "TEST_REDIS_URL")
+	c, err := store.Connect(store.ConnectConfig{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	prefix := "seen" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":v1"
+	st := store.New(c, store.Options{Prefix: prefix, DataKey: []byte("k")})
+	ctx := t.Context()
+	t.Cleanup(func() {
+		keys, _ := c.Keys(context.Background(), prefix+":*").Result()
+		for _, k := range keys {
+			c.Del(context.Background(), k)
+		}
+	})
+	now := time.Now()
+	var marks []flows.Mark
+	for i := range 15 {
+		marks = append(marks, flows.Mark{Flow: "ewallet", Step: "step" + strconv.Itoa(i), Hamlet: "h-1", At: now})
+	}
+	const n = 600
+	for i := range n {
+		res := "tg:" + strconv.Itoa(5000+i)
+		err := st.Commit(ctx, flows.Commit{Resident: res, Session: flows.Session{Hamlet: "h-1", Token: flows.NewToken()}, Marks: marks})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys, err := c.Keys(ctx, prefix+":{h:h-1}:seen:*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("seen keys: %v, %v", keys, err)
+	}
+	for _, k := range keys {
+		if enc, err := c.ObjectEncoding(ctx, k).Result(); err != nil || enc != "listpack" {
+			t.Errorf("%s is encoded %q (%v), want listpack", k, enc, err)
+		}
+	}
+	rows, err := st.Funnel(ctx, "h-1", &flows.Flow{ID: "ewallet", Steps: []flows.Step{{ID: "step0"}}}, []string{now.UTC().Format("2006-01")}, now)
+	if err != nil || len(rows) != 15 || rows[0].Reached != n || rows[14].Reached != n {
+		t.Errorf("funnel %+v, %v: want %d residents at each of 15 steps", rows, err, n)
 	}
 }
