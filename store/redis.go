@@ -588,11 +588,12 @@ func (r *Redis) commit(ctx context.Context, c flows.Commit, fast bool) (lockToke
 func (r *Redis) commitTx(ctx context.Context, script *redis.Script, index func(redis.Pipeliner), keys []string, args []any, marks []funnelCall, guard string) (*redis.Cmd, error) {
 	for try := 0; ; try++ {
 		var run *redis.Cmd
-		_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		var counted []*redis.Cmd // the marks' scripts
+		cmds, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			index(p)
 			run = script.EvalSha(ctx, p, keys, args...)
 			for _, m := range marks {
-				funnelScript.EvalSha(ctx, p, append(slices.Clip(m.keys), guard), m.args...)
+				counted = append(counted, funnelScript.EvalSha(ctx, p, append(slices.Clip(m.keys), guard), m.args...))
 			}
 			return nil
 		})
@@ -608,9 +609,12 @@ func (r *Redis) commitTx(ctx context.Context, script *redis.Script, index func(r
 			}
 			continue
 		}
-		if err != nil && run != nil && run.Err() == nil {
-			// The commit ran; a mark (or an index) failed.
-			r.log.Warn("store: commit: funnel marks or indexes failed", "err", err)
+		if err != nil && len(cmds) > 0 && !slices.ContainsFunc(cmds, func(c redis.Cmder) bool {
+			cmd, ok := c.(*redis.Cmd)
+			return c.Err() != nil && !(ok && slices.Contains(counted, cmd))
+		}) {
+			// The commit and its indexes ran; only a mark failed.
+			r.log.Warn("store: commit: funnel marks not counted", "err", err)
 			return run, nil
 		}
 		if err != nil {

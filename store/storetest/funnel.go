@@ -249,3 +249,22 @@ func testFunnelLeft(t *testing.T, s *store.Redis) {
 	}
 	diff(t, "funnel", rowsOf([4]int64{2, 1, 0, 1}, [4]int64{}, [4]int64{}), funnel(t, s, h, t0.Add(-time.Hour), "2026-04"))
 }
+
+// testFunnelFailureKeepsTheCommit: a mark that cannot be counted (here a
+// funnel key of the wrong type) is logged; the turn is committed all the
+// same.
+func testFunnelFailureKeepsTheCommit(t *testing.T, s *store.Redis) {
+	h := "h-funnel-broken"
+	ctx := t.Context()
+	if err := s.Client().Set(ctx, s.Keys().Funnel(h, funnelFlow.ID, "2026-04"), "not a hash", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	a := residentID()
+	if err := commitMarks(t, s, a, "tg:1", marks(h, t0, "a")); err != nil {
+		t.Fatalf("commit with a mark that fails: %v", err)
+	}
+	sess, err := s.Session(ctx, a)
+	if err != nil || sess.Version != 1 {
+		t.Fatalf("session after the commit: version %d, %v; want 1", sess.Version, err)
+	}
+}

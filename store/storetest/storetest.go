@@ -103,6 +103,7 @@ func run(t *testing.T, waits int, newClient func(t *testing.T) redis.UniversalCl
 		{"FunnelRetired", testFunnelRetired},
 		{"FunnelsManyHamlets", testFunnelsManyHamlets},
 		{"FunnelLeft", testFunnelLeft},
+		{"FunnelFailureKeepsTheCommit", testFunnelFailureKeepsTheCommit},
 	}
 	for _, tt := range tests {
 		if waits > 0 && (tt.name == "FinishRace" || tt.name == "CountsManyHamlets") {
