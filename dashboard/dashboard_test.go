@@ -376,7 +376,7 @@ func TestEveryResponseHasTheSecurityHeaders(t *testing.T) {
 	link := w.link("tg:5")
 	s := w.login(link)
 	want := map[string]string{
-		"Content-Security-Policy": "default-src 'none'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+		"Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
 		"X-Content-Type-Options":  "nosniff",
 		"Referrer-Policy":         "same-origin",
 		"Cache-Control":           "no-store",
@@ -410,14 +410,117 @@ func TestHTTPSCookiesAreSecureWithTheHostPrefix(t *testing.T) {
 	if s == nil || !s.Secure || !s.HttpOnly || s.Path != "/" || s.Domain != "" {
 		t.Fatalf("session cookie %+v", s)
 	}
-	r := httptest.NewRequest("POST", "https://bot.example.org/d/logout", strings.NewReader("csrf=x"))
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrfOf reads the CSRF token of the overview page seen with session s.
+func (w *world) csrfOf(target string, s *http.Cookie) string {
+	w.t.Helper()
+	m := csrfField.FindStringSubmatch(w.do("GET", target, nil, s).Body.String())
+	if m == nil {
+		w.t.Fatalf("no CSRF field in the page")
+	}
+	return m[1]
+}
+
+// post sends a logout form with body and headers, as a browser would.
+func (w *world) post(target, body string, headers map[string]string, s *http.Cookie) *httptest.ResponseRecorder {
+	w.t.Helper()
+	r := httptest.NewRequest("POST", target, strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.Header.Set("Origin", "https://evil.example")
+	for k, v := range headers {
+		r.Header.Set(k, v)
+	}
+	r.AddCookie(s)
+	rec := httptest.NewRecorder()
+	w.h.ServeHTTP(rec, r)
+	return rec
+}
+
+func TestACrossSitePostIsRefusedEvenWithTheRightCSRFToken(t *testing.T) {
+	w := newWorld(t, "https://bot.example.org/d/")
+	link := w.link("tg:5")
+	nonce := cookie(t, w.do("GET", link, nil), "__Secure-hx_login")
+	s := cookie(t, w.do("GET", link+"/go", nil, nonce), "__Host-hx_s")
+	csrf := w.csrfOf("https://bot.example.org/d/", s)
+	body := url.Values{"csrf": {csrf}}.Encode()
+	for name, h := range map[string]map[string]string{
+		"evil origin":   {"Origin": "https://evil.example"},
+		"cross-site":    {"Sec-Fetch-Site": "cross-site"},
+		"null origin":   {"Origin": "null"},
+		"other port":    {"Origin": "https://bot.example.org:8443"},
+		"plain http":    {"Origin": "http://bot.example.org"},
+		"same-site sub": {"Sec-Fetch-Site": "same-site", "Origin": "https://bot.example.org"},
+	} {
+		if rec := w.post("https://bot.example.org/d/logout", body, h, s); rec.Code != http.StatusForbidden {
+			t.Errorf("%s: a POST with the right CSRF token: %d, want 403", name, rec.Code)
+		}
+	}
+	if rec := w.do("GET", "https://bot.example.org/d/", nil, s); rec.Code != http.StatusOK {
+		t.Fatalf("the session after refused logouts: %d", rec.Code)
+	}
+	rec := w.post("https://bot.example.org/d/logout", body,
+		map[string]string{"Origin": "https://bot.example.org", "Sec-Fetch-Site": "same-origin"}, s)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("the same POST from the right origin: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestTheOriginIsComparedWithDefaultPortsNormalised(t *testing.T) {
+	for _, tt := range []struct{ base, origin string }{
+		{"https://bot.example.org:443/d/", "https://bot.example.org"},
+		{"https://bot.example.org/d/", "https://bot.example.org:443"},
+		{"http://127.0.0.1:80/d/", "http://127.0.0.1"},
+		{"https://Bot.Example.org/d/", "https://bot.example.org"},
+	} {
+		w := newWorld(t, tt.base)
+		link := w.link("tg:5")
+		first := w.do("GET", link, nil)
+		var nonce *http.Cookie
+		for _, c := range first.Result().Cookies() {
+			if strings.HasSuffix(c.Name, "hx_login") {
+				nonce = c
+			}
+		}
+		var s *http.Cookie
+		for _, c := range w.do("GET", link+"/go", nil, nonce).Result().Cookies() {
+			if strings.HasSuffix(c.Name, "hx_s") {
+				s = c
+			}
+		}
+		if s == nil {
+			t.Fatalf("%s: no session", tt.base)
+		}
+		csrf := w.csrfOf(tt.base, s)
+		rec := w.post(tt.base+"logout", url.Values{"csrf": {csrf}}.Encode(), map[string]string{"Origin": tt.origin}, s)
+		if rec.Code != http.StatusOK {
+			t.Errorf("DASHBOARD_URL %s, Origin %s: logout %d, want 200", tt.base, tt.origin, rec.Code)
+		}
+	}
+}
+
+func TestLogoutReadsOnlyASmallURLEncodedBody(t *testing.T) {
+	w := newWorld(t, base)
+	s := w.login(w.link("tg:5"))
+	csrf := w.csrfOf("/d/", s)
+	// A large body with the token at its end: refused, not read whole.
+	big := "pad=" + strings.Repeat("a", 8<<10) + "&csrf=" + csrf
+	if rec := w.post(base+"logout", big, nil, s); rec.Code != http.StatusForbidden {
+		t.Errorf("an 8 KiB logout body: %d, want 403", rec.Code)
+	}
+	// A multipart form carrying the right token: not parsed, refused.
+	mp := "--b\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n" + csrf + "\r\n--b--\r\n"
+	r := httptest.NewRequest("POST", base+"logout", strings.NewReader(mp))
+	r.Header.Set("Content-Type", "multipart/form-data; boundary=b")
 	r.AddCookie(s)
 	rec := httptest.NewRecorder()
 	w.h.ServeHTTP(rec, r)
 	if rec.Code != http.StatusForbidden {
-		t.Errorf("a POST from another origin: %d", rec.Code)
+		t.Errorf("a multipart logout: %d, want 403", rec.Code)
+	}
+	if rec := w.post(base+"logout", "csrf="+csrf, nil, s); rec.Code != http.StatusOK {
+		t.Fatalf("a plain logout: %d", rec.Code)
 	}
 }
 

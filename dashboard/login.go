@@ -239,11 +239,35 @@ func (s *Server) checkPost(r *http.Request, v viewer) bool {
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
 		return false
 	}
-	if o := r.Header.Get("Origin"); o != "" && !strings.EqualFold(o, s.BaseURL.Scheme+"://"+s.BaseURL.Host) {
+	if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, s.BaseURL) {
 		return false
 	}
-	got := r.PostFormValue("csrf")
+	if err := r.ParseForm(); err != nil {
+		return false
+	}
+	got := r.PostForm.Get("csrf")
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(v.s.CSRF)) == 1
+}
+
+// sameOrigin reports whether the Origin header o is base's origin: scheme
+// and host compared without case, a default port (https :443, http :80)
+// the same as none.
+func sameOrigin(o string, base *url.URL) bool {
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	norm := func(scheme, host string) string {
+		scheme = strings.ToLower(scheme)
+		host = strings.ToLower(host)
+		if scheme == "https" {
+			host = strings.TrimSuffix(host, ":443")
+		} else if scheme == "http" {
+			host = strings.TrimSuffix(host, ":80")
+		}
+		return scheme + "://" + host
+	}
+	return norm(u.Scheme, u.Host) == norm(base.Scheme, base.Host)
 }
 
 // logout ends the session.
@@ -253,6 +277,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := langOf(r, v.s.Lang)
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if !s.checkPost(r, v) {
 		s.say(w, http.StatusForbidden, lang, "dashboard.bad_form")
 		return
