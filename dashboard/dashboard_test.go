@@ -621,3 +621,42 @@ func TestVietnameseByDefaultEnglishByTheSwitch(t *testing.T) {
 		t.Errorf("?lang=en is not English with a switch back")
 	}
 }
+
+func TestANinthFetchEvictsTheOldestNonce(t *testing.T) {
+	w := newWorld(t, base)
+	link := w.link("tg:5")
+	var nonces []*http.Cookie
+	for i := range 9 {
+		rec := w.do("GET", link, nil)
+		n := cookie(t, rec, "hx_login")
+		if rec.Code != http.StatusOK || n == nil {
+			t.Fatalf("fetch %d: %d, cookie %v", i+1, rec.Code, n)
+		}
+		nonces = append(nonces, n)
+	}
+	if rec := w.do("GET", link+"/go", nil, nonces[0]); rec.Code != http.StatusGone {
+		t.Errorf("the first, evicted nonce: %d, want 410", rec.Code)
+	}
+	if rec := w.do("GET", link+"/go", nil, nonces[8]); rec.Code != http.StatusSeeOther || cookie(t, rec, "hx_s") == nil {
+		t.Fatalf("the ninth fetch's nonce: %d, want a session", rec.Code)
+	}
+}
+
+func TestAHeadRequestRecordsNoNonce(t *testing.T) {
+	w := newWorld(t, base)
+	link := w.link("tg:5")
+	first := cookie(t, w.do("GET", link, nil), "hx_login")
+	for range 7 {
+		w.do("GET", link, nil)
+	}
+	// Eight nonces kept: a HEAD that recorded one would evict the first.
+	for range 3 {
+		rec := w.do("HEAD", link, nil)
+		if rec.Code != http.StatusOK || rec.Body.Len() != 0 || rec.Header().Get("Set-Cookie") != "" {
+			t.Fatalf("HEAD: %d, body %q, Set-Cookie %q", rec.Code, rec.Body, rec.Header().Get("Set-Cookie"))
+		}
+	}
+	if rec := w.do("GET", link+"/go", nil, first); rec.Code != http.StatusSeeOther {
+		t.Fatalf("the first nonce after HEADs: %d, want 303", rec.Code)
+	}
+}

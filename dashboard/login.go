@@ -78,7 +78,14 @@ func validToken(t string) bool {
 // preview robot) gets a nonce cookie and a page that goes on to step 2.
 // Nothing is spent. An unknown, spent or stale link gets the one "ask
 // again" page, whatever the reason, so the answer tells nothing.
+//
+// A HEAD request (a robot checking the link) gets 200 and nothing else: no
+// nonce recorded, no cookie, no body.
 func (s *Server) loginSee(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	lang := langOf(r, "")
 	token := r.PathValue("token")
 	if !validToken(token) {

@@ -14,22 +14,35 @@ import (
 // dashboard). Every secret arrives here already hashed: the store never sees
 // a link's token, a nonce or a session id.
 
-// maxLoginNonces bounds the browsers (and preview robots) that may fetch one
-// link before it is spent: enough for a preview robot or two and the
-// person's browser, few enough that a link cannot grow a key without end.
+// maxLoginNonces bounds the browsers (and preview robots) whose nonces one
+// link keeps before it is spent: a ninth fetch evicts the oldest nonce, so
+// robots fetching a link over and over cannot lock its person out, and the
+// key cannot grow without end.
 const maxLoginNonces = 8
 
 // loginSeeScript records a nonce for a live login link: the first step of
-// the exchange, which never spends the link.
+// the exchange, which never spends the link. Each nonce's value is its
+// order (the link's seq field, incremented); when the link already holds
+// ARGV[3] nonces, the oldest is deleted first.
 // KEYS[1] DashLogin. ARGV[1] now (unix ms), ARGV[2] "n:<nonce hash>",
 // ARGV[3] maxLoginNonces. Returns 1 when recorded, 0 when the link is
-// unknown, spent, stale or fetched too often.
+// unknown, spent or stale.
 var loginSeeScript = newScript("dashLoginSee", `
 local exp = redis.call('HGET', KEYS[1], 'exp')
 if not exp or tonumber(exp) <= tonumber(ARGV[1]) then return 0 end
 if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then return 1 end
-if redis.call('HLEN', KEYS[1]) - 3 >= tonumber(ARGV[3]) then return 0 end
-redis.call('HSET', KEYS[1], ARGV[2], '1')
+local all = redis.call('HGETALL', KEYS[1])
+local n, oldest, oldestSeq = 0, nil, nil
+for i = 1, #all, 2 do
+  if string.sub(all[i], 1, 2) == 'n:' then
+    n = n + 1
+    local seq = tonumber(all[i + 1]) or 0
+    if not oldestSeq or seq < oldestSeq then oldest, oldestSeq = all[i], seq end
+  end
+end
+if n >= tonumber(ARGV[3]) and oldest then redis.call('HDEL', KEYS[1], oldest) end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('HSET', KEYS[1], ARGV[2], seq)
 return 1
 `)
 

@@ -534,8 +534,8 @@ func (k Keys) expireKeys(hamlet, flow, month string) []string {
 // Redis (a dump, a replica, MONITOR) gives no link and no cookie that works.
 
 // DashLogin is a HASH {m: member id, lang, exp: unix ms by the app's clock,
-// n:<hash of a nonce>: 1 for each browser that fetched the link (at most
-// 8)}, PX 10 min (the exp field lets a test's clock make it stale; the TTL
+// seq: the last nonce's order, n:<hash of a nonce>: its order for each
+// browser that fetched the link (the newest 8)}, PX 10 min (the exp field lets a test's clock make it stale; the TTL
 // is the backstop), global, used alone: one one-time dashboard link.
 // Written by CreateDashLogin, SeeDashLogin (loginSeeScript: a nonce) and
 // SpendDashLogin (loginSpendScript: DEL).
