@@ -103,24 +103,84 @@ func (r *Redis) SpendDashLogin(ctx context.Context, tokenHash, nonceHash string,
 	return v[0], v[1], true, nil
 }
 
+// maxDashSessions is how many live dashboard sessions one member keeps: a
+// sixth login ends the oldest.
+const maxDashSessions = 5
+
+// sessionAddScript lists a new session in its member's index, atomically:
+// drops the expired entries, adds the new one and, beyond ARGV[4] live
+// sessions, drops the oldest and returns their hashes for the caller to
+// delete. An index written as a SET (before it was a ZSET) is converted,
+// its entries scored as the new session (an upper bound of their expiry).
+// KEYS[1] DashMemberSessions. ARGV[1] now (unix ms), ARGV[2] the session's
+// hash, ARGV[3] its expiry (unix ms), ARGV[4] maxDashSessions, ARGV[5] the
+// index's TTL (ms).
+var sessionAddScript = newScript("dashSessionAdd", `
+if redis.call('TYPE', KEYS[1]).ok == 'set' then
+  local old = redis.call('SMEMBERS', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  for _, h in ipairs(old) do redis.call('ZADD', KEYS[1], ARGV[3], h) end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
+local evicted = {}
+if over > 0 then
+  evicted = redis.call('ZRANGE', KEYS[1], 0, over - 1)
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, over - 1)
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return evicted
+`)
+
+// sessionIndexTakeScript empties a member's index and returns its hashes
+// (a ZSET, or a SET written before it was one). KEYS[1] DashMemberSessions.
+var sessionIndexTakeScript = newScript("dashSessionIndexTake", `
+local hs
+if redis.call('TYPE', KEYS[1]).ok == 'set' then
+  hs = redis.call('SMEMBERS', KEYS[1])
+else
+  hs = redis.call('ZRANGE', KEYS[1], 0, -1)
+end
+redis.call('DEL', KEYS[1])
+return hs
+`)
+
+// sessionIndexRemoveScript removes one hash from a member's index (a ZSET,
+// or a SET written before it was one). KEYS[1] DashMemberSessions, ARGV[1]
+// the hash.
+var sessionIndexRemoveScript = newScript("dashSessionIndexRemove", `
+if redis.call('TYPE', KEYS[1]).ok == 'set' then
+  return redis.call('SREM', KEYS[1], ARGV[1])
+end
+return redis.call('ZREM', KEYS[1], ARGV[1])
+`)
+
 // CreateDashSession stores a dashboard session of member by the hash of its
 // id, data until exp. The member's index is written first, so that a
-// revocation running meanwhile never misses the session.
+// revocation running meanwhile never misses the session; it keeps the
+// member's newest maxDashSessions live sessions, and the ones it drops are
+// deleted with the new one's write.
 func (r *Redis) CreateDashSession(ctx context.Context, idHash, member string, data []byte, exp time.Time) error {
-	ttl := exp.Sub(r.opts.Clock.Now())
+	now := r.opts.Clock.Now()
+	ttl := exp.Sub(now)
 	if ttl <= 0 {
 		return fmt.Errorf("store: create dashboard session: expires at %s, in the past", exp.Format(time.RFC3339))
 	}
-	idx := r.keys.DashMemberSessions(member)
-	// Two keys in different slots: one pipeline each, in order.
-	if _, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.SAdd(ctx, idx, idHash)
-		p.PExpire(ctx, idx, ttl)
-		return nil
-	}); err != nil {
+	// The index and the sessions are in different slots: the script
+	// first, then one pipeline of single-key commands.
+	evicted, err := sessionAddScript.Run(ctx, r.c, []string{r.keys.DashMemberSessions(member)},
+		now.UnixMilli(), idHash, exp.UnixMilli(), maxDashSessions, ttl.Milliseconds()).StringSlice()
+	if err != nil {
 		return fmt.Errorf("store: create dashboard session: %w", err)
 	}
-	if err := r.c.Set(ctx, r.keys.DashSession(idHash), data, ttl).Err(); err != nil {
+	if _, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, h := range evicted {
+			p.Del(ctx, r.keys.DashSession(h))
+		}
+		p.Set(ctx, r.keys.DashSession(idHash), data, ttl)
+		return nil
+	}); err != nil {
 		return fmt.Errorf("store: create dashboard session: %w", err)
 	}
 	return nil
@@ -144,7 +204,7 @@ func (r *Redis) DeleteDashSession(ctx context.Context, idHash, member string) er
 	if err := r.c.Del(ctx, r.keys.DashSession(idHash)).Err(); err != nil {
 		return fmt.Errorf("store: delete dashboard session: %w", err)
 	}
-	if err := r.c.SRem(ctx, r.keys.DashMemberSessions(member), idHash).Err(); err != nil {
+	if err := sessionIndexRemoveScript.Run(ctx, r.c, []string{r.keys.DashMemberSessions(member)}, idHash).Err(); err != nil {
 		return fmt.Errorf("store: delete dashboard session: %w", err)
 	}
 	return nil
@@ -155,17 +215,20 @@ func (r *Redis) DeleteDashSession(ctx context.Context, idHash, member string) er
 // stops working at once. The dashboard's re-check of the member on every
 // request refuses them anyway; this also frees the keys.
 func (r *Redis) revokeDashboard(ctx context.Context, member string) error {
-	idx := r.keys.DashMemberSessions(member)
-	hashes, err := r.c.SMembers(ctx, idx).Result()
-	if err != nil {
+	hashes, err := sessionIndexTakeScript.Run(ctx, r.c, []string{r.keys.DashMemberSessions(member)}).StringSlice()
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("store: revoke dashboard sessions of %s: %w", member, err)
 	}
-	for _, h := range hashes {
-		if err := r.c.Del(ctx, r.keys.DashSession(h)).Err(); err != nil {
-			return fmt.Errorf("store: revoke dashboard sessions of %s: %w", member, err)
-		}
+	if len(hashes) == 0 {
+		return nil
 	}
-	if err := r.c.Del(ctx, idx).Err(); err != nil {
+	// One pipeline, one DEL a key: the sessions are in different slots.
+	if _, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, h := range hashes {
+			p.Del(ctx, r.keys.DashSession(h))
+		}
+		return nil
+	}); err != nil {
 		return fmt.Errorf("store: revoke dashboard sessions of %s: %w", member, err)
 	}
 	return nil

@@ -553,11 +553,13 @@ func (k Keys) DashLogin(tokenHash string) string { return k.prefix + ":dash:logi
 // request re-checks the member, so a removed member stays refused.
 func (k Keys) DashSession(idHash string) string { return k.prefix + ":dash:s:" + idHash }
 
-// DashMemberSessions is a SET of the hashes of one member's dashboard
-// sessions, PEXPIRE 12 h on each add, global: the index revokeDashboard
-// reads. Written before the session it lists (CreateDashSession), so a
-// revocation never misses a session; a hash whose session expired is
-// harmless.
+// DashMemberSessions is a ZSET of the hashes of one member's dashboard
+// sessions scored by their expiry (unix ms), at most 5 live ones,
+// PEXPIRE 12 h on each add, global: the index revokeDashboard reads (and
+// deletes). Written before the session it lists (CreateDashSession:
+// sessionAddScript drops the expired entries and the oldest beyond 5,
+// whose sessions are then deleted), so a revocation never misses a
+// session. One written as a SET (before) is converted on the next add.
 // Lost second: an index entry lost with its session is harmless; one lost
 // alone leaves a session revocation misses, refused anyway by the re-check.
 func (k Keys) DashMemberSessions(member string) string { return k.prefix + ":dash:member:" + member }
