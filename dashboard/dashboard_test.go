@@ -660,3 +660,39 @@ func TestAHeadRequestRecordsNoNonce(t *testing.T) {
 		t.Fatalf("the first nonce after HEADs: %d, want 303", rec.Code)
 	}
 }
+
+func TestForgetRevokesTheMembersSessions(t *testing.T) {
+	w := newWorld(t, base)
+	s := w.login(w.link("tg:5"))
+	if rec := w.do("GET", "/d/", nil, s); rec.Code != http.StatusOK {
+		t.Fatalf("before: %d", rec.Code)
+	}
+	if err := w.st.Forget(t.Context(), "tg:5"); err != nil {
+		t.Fatal(err)
+	}
+	// 401: the session is gone (the member re-check alone would say 403).
+	if rec := w.do("GET", "/d/", nil, s); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("after Forget: %d, want 401", rec.Code)
+	}
+}
+
+func TestAreasGainedAfterLoginAreNotShown(t *testing.T) {
+	w := newWorld(t, base)
+	w.begin("tg:20", "a-2", "demo")
+	w.begin("tg:21", "a-1", "demo")
+	s := w.login(w.link("tg:5"))
+	if err := w.st.PutMember(t.Context(), flows.Member{ID: "tg:5", Role: flows.RoleTeam, Areas: []string{"a-1", "a-2"}}); err != nil {
+		t.Fatal(err)
+	}
+	rec := w.do("GET", "/d/", nil, s)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Xóm 1") || strings.Contains(rec.Body.String(), "Xóm 2") {
+		t.Errorf("the overview after gaining a-2: %d, Xóm 2 shown: %v", rec.Code, strings.Contains(rec.Body.String(), "Xóm 2"))
+	}
+	if rec := w.do("GET", "/d/?area=a-2", nil, s); rec.Code != http.StatusForbidden {
+		t.Errorf("?area=a-2 after gaining it: %d, want 403", rec.Code)
+	}
+	// A new login sees it.
+	if page := w.do("GET", "/d/", nil, w.login(w.link("tg:5"))).Body.String(); !strings.Contains(page, "Xóm 2") {
+		t.Errorf("a new login does not see the gained a-2")
+	}
+}
