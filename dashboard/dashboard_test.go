@@ -696,3 +696,54 @@ func TestAreasGainedAfterLoginAreNotShown(t *testing.T) {
 		t.Errorf("a new login does not see the gained a-2")
 	}
 }
+
+func TestAMaskedFlowIsShownForTheWholeYearOnly(t *testing.T) {
+	w := newWorld(t, base)
+	w.now = time.Date(2026, 10, 15, 9, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		w.begin("tg:"+strconv.Itoa(30+i), "a-1", "other")
+	}
+	w.begin("tg:40", "a-1", "demo")
+	w.now = flowstest.T0
+	for i := range 2 {
+		w.begin("tg:"+strconv.Itoa(50+i), "a-1", "other")
+	}
+	w.begin("tg:41", "a-1", "demo")
+	for _, tt := range []struct{ who, q, other, demo string }{
+		{"tg:5", "", "7", "2"},
+		// October minus the year would give November's 2 away.
+		{"tg:5", "?from=2026-10&to=2026-10", "7", "1"},
+		{"tg:5", "?from=2026-11&to=2026-11", "7", "1"},
+		{"tg:7", "?from=2026-10&to=2026-10", "5", "1"}, // may name: the range applies
+	} {
+		page := w.do("GET", "/d/"+tt.q, nil, w.login(w.link(tt.who))).Body.String()
+		if got := cells(t, page, "other.title", "Xóm 1")[0]; got != tt.other {
+			t.Errorf("%s %q: other started = %s, want %s", tt.who, tt.q, got, tt.other)
+		}
+		if got := cells(t, page, "demo.title", "Xóm 1")[0]; got != tt.demo {
+			t.Errorf("%s %q: demo started = %s, want %s", tt.who, tt.q, got, tt.demo)
+		}
+		note := strings.Contains(page, "dashboard.year_only{Flow=other.title}")
+		if want := tt.who == "tg:5" && tt.q != ""; note != want {
+			t.Errorf("%s %q: the whole-year note shown: %v, want %v", tt.who, tt.q, note, want)
+		}
+	}
+}
+
+func TestTheRangeDefaultsToThisYearAndIsCappedAt24Months(t *testing.T) {
+	w := newWorld(t, base)
+	w.desk.Stats.Since = "2023-01"
+	s := w.login(w.link("tg:5"))
+	page := w.do("GET", "/d/", nil, s).Body.String()
+	if !strings.Contains(page, "dashboard.caption{From=2026-01,To=2026-11}") {
+		t.Errorf("the default range is not January to this month")
+	}
+	page = w.do("GET", "/d/?from=2023-01&to=2026-11", nil, s).Body.String()
+	if !strings.Contains(page, "dashboard.caption{From=2024-12,To=2026-11}") {
+		t.Errorf("a 47-month range is not cut to 24")
+	}
+	page = w.do("GET", "/d/?from=2023-01&to=2024-12", nil, s).Body.String()
+	if !strings.Contains(page, "dashboard.caption{From=2023-01,To=2024-12}") {
+		t.Errorf("a 24-month range was cut")
+	}
+}

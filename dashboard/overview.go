@@ -38,6 +38,9 @@ type flowView struct {
 	Title string
 	Chart template.HTML
 	Rows  []rowView
+	// Note says the numbers are the default range's, not the one asked
+	// for: the flow's counts are masked for this viewer.
+	Note string
 }
 
 // rowView is one area's numbers, as text ("<5" when masked).
@@ -83,6 +86,27 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, lang, "overview", err)
 		return
 	}
+	// A row whose counts are masked for this viewer is always the default
+	// range's: two ranges subtracted would undo the mask.
+	_, defFrom, defTo := s.monthRange(now, "", "")
+	if from != defFrom || to != defTo {
+		defMonths, err := flows.MonthsBetween(defFrom, defTo)
+		if err != nil {
+			s.fail(w, lang, "overview", err)
+			return
+		}
+		defRows, err := s.Desk.Rows(r.Context(), v.m, defMonths, now)
+		if err != nil {
+			s.fail(w, lang, "overview", err)
+			return
+		}
+		rows = slices.DeleteFunc(rows, func(x flows.StatsRow) bool { return !s.Desk.MayName(v.m, x.HamletID, x.Flow) })
+		for _, x := range defRows {
+			if !s.Desk.MayName(v.m, x.HamletID, x.Flow) {
+				rows = append(rows, x)
+			}
+		}
+	}
 	p := overviewPage{Lang: lang, Title: s.text(lang, "dashboard.title", nil), CSS: s.base() + "static/dash.css",
 		Base: s.base(), From: from, To: to, Months: all, Area: area, CSRF: v.s.CSRF,
 		Generated: now.In(s.location()).Format("2006-01-02 15:04")}
@@ -100,7 +124,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	order, sums := s.sum(v, rows, byCommune, area, lang, from, to)
 	p.Scope = areaNames(sums, order)
 	for i, f := range s.sortedFlows() {
-		fv, err := s.flowView(lang, i, f, order, sums, from, to)
+		fv, err := s.flowView(lang, i, f, order, sums, from, to, defFrom, defTo)
 		if err != nil {
 			s.fail(w, lang, "overview", err)
 			return
@@ -197,6 +221,15 @@ func count(n int64, masked bool) string {
 
 func hidden(n int64, masked bool) bool { return masked && n > 0 && n < maskBelow }
 
+// groupCount writes a count of a masked group (Completed, Self, Team):
+// "<5" when 1–4, otherwise "—", never the number.
+func groupCount(n int64) string {
+	if hidden(n, true) {
+		return chart.MaskText
+	}
+	return "—"
+}
+
 // pct writes a percentage the way the reader writes numbers.
 func pct(lang string, p *float64) string {
 	if p == nil {
@@ -212,14 +245,20 @@ func pct(lang string, p *float64) string {
 // flowView draws one flow's chart and table. Bars show the share of
 // households (or population) against the target when every area's share
 // is known, otherwise the completed counts.
-func (s *Server) flowView(lang string, i int, f *flows.Flow, order []string, sums map[string][]*total, from, to string) (flowView, error) {
+func (s *Server) flowView(lang string, i int, f *flows.Flow, order []string, sums map[string][]*total, from, to, defFrom, defTo string) (flowView, error) {
 	fv := flowView{Title: s.text(lang, f.Title, nil)}
 	shares := len(order) > 0
+	masked := false
 	for _, id := range order {
 		t := sums[id][i]
 		if t.share == nil {
 			shares = false
 		}
+		masked = masked || t.masked
+	}
+	if masked && (from != defFrom || to != defTo) {
+		from, to = defFrom, defTo
+		fv.Note = s.text(lang, "dashboard.year_only", map[string]any{"Flow": fv.Title})
 	}
 	b := chart.Bars{Heading: chart.Heading{ID: "f-" + f.ID, Title: fv.Title,
 		Caption: s.text(lang, "dashboard.caption", map[string]any{"From": from, "To": to}),
@@ -235,13 +274,17 @@ func (s *Server) flowView(lang string, i int, f *flows.Flow, order []string, sum
 	}
 	for _, id := range order {
 		t := sums[id][i]
-		masked := hidden(t.t.Completed, t.masked)
+		// Completed = Self + Team: one of them hidden hides all three,
+		// or the other two would give it away. (Started, Stalled and Help
+		// have no such relation: each is masked alone.)
+		masked := t.masked && (hidden(t.t.Completed, true) || hidden(t.t.CompletedSelf, true) || hidden(t.t.CompletedTeam, true))
 		row := rowView{Area: t.name, Href: t.href,
 			Started: count(t.t.Started, t.masked), Completed: count(t.t.Completed, t.masked),
 			Self: count(t.t.CompletedSelf, t.masked), Team: count(t.t.CompletedTeam, t.masked),
 			Stalled: count(t.t.Stalled, t.masked), Help: count(t.t.HelpRequests, t.masked),
 			Share: pct(lang, t.share), Target: pct(lang, t.target)}
 		if masked {
+			row.Completed, row.Self, row.Team = groupCount(t.t.Completed), groupCount(t.t.CompletedSelf), groupCount(t.t.CompletedTeam)
 			row.Share = "—"
 		}
 		fv.Rows = append(fv.Rows, row)
@@ -277,8 +320,14 @@ func (s *Server) location() *time.Location {
 	return time.UTC
 }
 
+// maxRangeMonths caps the months one page sums: a longer range asked for
+// is cut to its last maxRangeMonths.
+const maxRangeMonths = 24
+
 // monthRange is the months the form offers (the stats' first month to this
-// month) and the range asked for, /stats's when none or a bad one is.
+// month) and the range asked for: by default, or when a bad one is asked,
+// January of this year (or the stats' first month, if later) to this month;
+// at most maxRangeMonths, cut from the start.
 func (s *Server) monthRange(now time.Time, from, to string) (all []string, f, t string) {
 	first, last := s.Desk.StatsSince(), now.In(s.location()).Format("2006-01")
 	if last < first {
@@ -289,7 +338,8 @@ func (s *Server) monthRange(now time.Time, from, to string) (all []string, f, t 
 		_, err := time.Parse("2006-01", m)
 		return err == nil && len(m) == 7 && m >= first && m <= last
 	}
-	f, t = first, last
+	def := max(first, last[:4]+"-01")
+	f, t = def, last
 	if ok(from) {
 		f = from
 	}
@@ -297,7 +347,12 @@ func (s *Server) monthRange(now time.Time, from, to string) (all []string, f, t 
 		t = to
 	}
 	if t < f {
-		f, t = first, last
+		f, t = def, last
+	}
+	if end, err := time.Parse("2006-01", t); err == nil {
+		if start := end.AddDate(0, -(maxRangeMonths - 1), 0).Format("2006-01"); f < start {
+			f = start
+		}
 	}
 	return all, f, t
 }
