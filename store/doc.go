@@ -110,7 +110,7 @@
 //	                                                           refresh, expires, gen, disconnected, disconnected_at
 //	P:dash:login:<hash>                   HASH    10 min       CreateDashLogin, SeeDashLogin (Lua: add a nonce), SpendDashLogin (Lua: DEL)
 //	P:dash:s:<hash>                       STRING  12 h         CreateDashSession, DeleteDashSession, revokeDashboard (JSON session)
-//	P:dash:member:<member>                SET     12 h         CreateDashSession (session hashes of a member, for revokeDashboard)
+//	P:dash:member:<member>                ZSET    12 h         CreateDashSession (a member's session hashes by expiry, at most 5; revokeDashboard)
 //
 // R is a resident id ("tg:123"), H a hamlet id, X a pseudonym, <name> and
 // <key> the caller's names for a lease and a rate limiter; an empty
