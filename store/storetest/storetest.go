@@ -1196,9 +1196,16 @@ func testRetention(t *testing.T, s *store.Redis) {
 			t.Fatal(err)
 		}
 	}
-	var asked []string
+	var (
+		mu    sync.Mutex
+		asked []string
+	)
+	// On a cluster, Sweep walks the masters at once: Retire is called
+	// from several goroutines.
 	retire := func(ctx context.Context, resident string, before time.Time) (bool, error) {
+		mu.Lock()
 		asked = append(asked, resident)
+		mu.Unlock()
 		if resident == member {
 			return false, nil // kept (a team member, say)
 		}
