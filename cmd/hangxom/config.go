@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -338,7 +339,33 @@ func parseConfig(raw map[string]string) (config, error) {
 	default:
 		return c, usagef("LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel)
 	}
+	if err := checkDashboardPath(c); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// checkDashboardPath refuses a webhook or a redirect served under the
+// dashboard's path on HTTP_LISTEN: its requests (Telegram's updates, Zalo's
+// events) would meet the dashboard's routes, or serve would not start.
+func checkDashboardPath(c config) error {
+	if c.DashboardURL == nil {
+		return nil
+	}
+	for _, s := range []struct{ env, v string }{{"WEBHOOK_URL", c.WebhookURL}, {"ZALO_WEBHOOK_URL", c.ZaloWebhookURL},
+		{"ZALO_REDIRECT_URI", c.ZaloRedirectURI}} {
+		if s.v == "" {
+			continue
+		}
+		u, err := url.Parse(s.v)
+		if err != nil {
+			continue // reported where it is parsed
+		}
+		if p := path.Clean("/" + u.Path); strings.HasPrefix(p+"/", c.DashboardURL.Path) {
+			return usagef("DASHBOARD_URL: its path %s also holds %s (%s): give the dashboard a path of its own", c.DashboardURL.Path, s.env, p)
+		}
+	}
+	return nil
 }
 
 // parseZalo reads the ZALO_* settings. The app's id and secret go together;

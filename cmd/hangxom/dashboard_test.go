@@ -174,3 +174,32 @@ func TestChatGivesADashboardLink(t *testing.T) {
 		t.Errorf("no link in the console's answer:\n%s", out.String())
 	}
 }
+
+// A webhook or a redirect under the dashboard's path is refused at start:
+// its requests would meet the dashboard's routes.
+func TestDashboardPathOfItsOwn(t *testing.T) {
+	for _, tc := range []struct {
+		env, url, dashboard string
+		ok                  bool
+	}{
+		{"WEBHOOK_URL", "https://bot.example.org/tg/hook", "https://bot.example.org/bang", true},
+		{"WEBHOOK_URL", "https://bot.example.org/bang/hook", "https://bot.example.org/bang", false},
+		{"WEBHOOK_URL", "https://bot.example.org/bang", "https://bot.example.org/bang/", false},
+		{"WEBHOOK_URL", "https://bot.example.org/bangla", "https://bot.example.org/bang", true},
+		{"WEBHOOK_URL", "https://bot.example.org/tg/hook", "https://bot.example.org/", false},
+		{"ZALO_WEBHOOK_URL", "https://bot.example.org/bang/zalo", "https://bot.example.org/bang", false},
+	} {
+		raw := map[string]string{}
+		for _, s := range settings {
+			raw[s.env] = s.def
+		}
+		raw[tc.env], raw["DASHBOARD_URL"] = tc.url, tc.dashboard
+		if tc.env == "ZALO_WEBHOOK_URL" {
+			raw["ZALO_APP_ID"], raw["ZALO_APP_SECRET"] = "1", "s"
+		}
+		_, err := parseConfig(raw)
+		if tc.ok != (err == nil) || (err != nil && !strings.Contains(err.Error(), "DASHBOARD_URL")) {
+			t.Errorf("%s=%s with DASHBOARD_URL=%s: %v", tc.env, tc.url, tc.dashboard, err)
+		}
+	}
+}
