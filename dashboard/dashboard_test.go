@@ -1,12 +1,10 @@
 package dashboard_test
 
 import (
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,22 +36,6 @@ type world struct {
 	n    int
 }
 
-// testLoc renders a message as its id, and its data when it has some,
-// for every id (flowstest.Loc does so only for "common." and "staff.").
-type testLoc struct{}
-
-func (testLoc) Localize(lang, id string, data map[string]any) (string, error) {
-	if len(data) == 0 {
-		return id, nil
-	}
-	var kv []string
-	for k, v := range data {
-		kv = append(kv, fmt.Sprintf("%s=%v", k, v))
-	}
-	sort.Strings(kv)
-	return id + "{" + strings.Join(kv, ",") + "}", nil
-}
-
 const base = "http://127.0.0.1:8080/d/"
 
 func newWorld(t *testing.T, baseURL string) *world {
@@ -70,7 +52,7 @@ func newWorld(t *testing.T, baseURL string) *world {
 		t.Fatal(err)
 	}
 	links := &dashboard.Links{Store: w.st, BaseURL: u, Clock: clock}
-	w.desk = &desk.Desk{Store: w.st, Areas: e.Areas, Loc: testLoc{}, FollowUp: w.st, Library: e.Library,
+	w.desk = &desk.Desk{Store: w.st, Areas: e.Areas, Loc: flowstest.AllLoc{}, FollowUp: w.st, Library: e.Library,
 		WaitExpiry: 72 * time.Hour, PrivateFlows: []string{"other"},
 		Stats:     desk.Stats{Counts: w.st, Since: "2026-10"},
 		Dashboard: links}
@@ -79,7 +61,7 @@ func newWorld(t *testing.T, baseURL string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.srv = &dashboard.Server{Store: w.st, Desk: w.desk, Library: e.Library, Loc: testLoc{}, Charts: charts,
+	w.srv = &dashboard.Server{Store: w.st, Desk: w.desk, Library: e.Library, Loc: flowstest.AllLoc{}, Charts: charts,
 		BaseURL: u, Clock: clock}
 	w.h = w.srv.Handler()
 	for id, x := range map[string]flows.Member{

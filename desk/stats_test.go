@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -26,22 +25,6 @@ import (
 	"github.com/hangxomso/hangxom/store"
 )
 
-// statsLoc renders any message given data as id{Field=value,…}, the
-// "stats." ones included (flowstest.Loc does so only for "common." and "staff.").
-type statsLoc struct{}
-
-func (statsLoc) Localize(lang, id string, data map[string]any) (string, error) {
-	if len(data) == 0 {
-		return id, nil
-	}
-	var kv []string
-	for k, v := range data {
-		kv = append(kv, fmt.Sprintf("%s=%v", k, v))
-	}
-	sort.Strings(kv)
-	return id + "{" + strings.Join(kv, ",") + "}", nil
-}
-
 // statsTargets: demo is to reach half of the households of commune xa-a.
 var statsTargets = []flows.Target{{Flow: "demo", Area: "xa-a", Pct: 50, Basis: flows.BasisHouseholds}}
 
@@ -58,7 +41,7 @@ func newStatsWorld(t *testing.T) *staffWorld {
 	clock := flows.ClockFunc(func() time.Time { return w.now })
 	st := store.New(c, store.Options{Prefix: "stats:v1", DataKey: []byte("k"), Clock: clock})
 	e := flowstest.NewEngine(t)
-	d := &desk.Desk{Store: st, Areas: e.Areas, Loc: statsLoc{}, Coordinators: []string{"tg:1"},
+	d := &desk.Desk{Store: st, Areas: e.Areas, Loc: flowstest.AllLoc{}, Coordinators: []string{"tg:1"},
 		FollowUp: st, Library: e.Library, WaitExpiry: 72 * time.Hour, PrivateFlows: []string{"loop"},
 		Stats: desk.Stats{Counts: st, TeamLog: st, Targets: statsTargets, Since: "2026-10"}}
 	w.svc, w.st, w.desk = &flows.Service{Engine: e, Store: st, Clock: clock, Desk: d}, st, d

@@ -19,9 +19,22 @@ import (
 // which message was chosen without depending on the real words.
 type Loc struct{}
 
-// Localize renders id and its data.
+// Localize renders id and its data ("common." and "staff." messages; the
+// others as their id alone).
 func (Loc) Localize(lang, id string, data map[string]any) (string, error) {
-	if len(data) == 0 || !(strings.HasPrefix(id, "common.") || strings.HasPrefix(id, "staff.")) {
+	if !(strings.HasPrefix(id, "common.") || strings.HasPrefix(id, "staff.")) {
+		return id, nil
+	}
+	return AllLoc{}.Localize(lang, id, data)
+}
+
+// AllLoc is Loc for every message: any id given data renders as
+// id{Field=value,…} ("stats." and "dashboard." ones included).
+type AllLoc struct{}
+
+// Localize renders id and its data.
+func (AllLoc) Localize(lang, id string, data map[string]any) (string, error) {
+	if len(data) == 0 {
 		return id, nil
 	}
 	var kv []string
