@@ -68,6 +68,10 @@ type Desk interface {
 	MayArea(m flows.Member, id string) bool
 	CommuneShare(commune, flow string, completed int64) (share, target *float64)
 	StatsSince() string
+	Funnels(ctx context.Context, hamlets []string, f *flows.Flow, months []string, now time.Time) (map[string][]flows.FunnelRow, error)
+	Private(flow string) bool
+	Area(id string) (flows.Area, bool)
+	Hamlets(m flows.Member, id string) []flows.Area
 }
 
 // Server serves the dashboard under BaseURL's path.

@@ -113,3 +113,48 @@ func (d *Desk) CommuneShare(commune, flow string, completed int64) (share, targe
 	_, share = flows.AreaShare(c, k.hamletsUnder(c.ID), completed, basis)
 	return share, target
 }
+
+// Funnels returns the step funnels of f over months for hamlets, stalled
+// by the /stats rule (idle for longer than WaitExpiry at now). The caller
+// has checked that the viewer may see each hamlet (MayArea).
+func (d *Desk) Funnels(ctx context.Context, hamlets []string, f *flows.Flow, months []string, now time.Time) (map[string][]flows.FunnelRow, error) {
+	if d.Stats.Funnels == nil || len(hamlets) == 0 {
+		return map[string][]flows.FunnelRow{}, nil
+	}
+	return d.Stats.Funnels.Funnels(ctx, hamlets, f, months, now.Add(-d.WaitExpiry))
+}
+
+// Private reports whether flow is one of PRIVATE_FLOWS (default: the
+// party handbook): its counts below 5 are masked for those who may not
+// name its residents, and always for an API key.
+func (d *Desk) Private(flow string) bool {
+	private := d.PrivateFlows
+	if private == nil {
+		private = []string{"party-handbook"}
+	}
+	return slices.Contains(private, flow)
+}
+
+// Area returns the area id (a hamlet, commune or province).
+func (d *Desk) Area(id string) (flows.Area, bool) { return d.Areas.Area(id) }
+
+// Hamlets returns the hamlets of a commune, in display order, and for a
+// hamlet, itself; the ones m may see if m is a member (Role set).
+func (d *Desk) Hamlets(m flows.Member, id string) []flows.Area {
+	a, ok := d.Areas.Area(id)
+	if !ok {
+		return nil
+	}
+	k := &desk{d: d, s: &flows.Session{}}
+	var out []flows.Area
+	switch a.Level {
+	case flows.LevelHamlet:
+		out = []flows.Area{a}
+	case flows.LevelCommune:
+		out = k.hamletsUnder(a.ID)
+	}
+	if m.Role == "" {
+		return out
+	}
+	return slices.DeleteFunc(out, func(h flows.Area) bool { _, ok := k.mayHamlet(m, h.ID); return !ok })
+}

@@ -35,6 +35,9 @@ type Stats struct {
 	// default, YYYY-MM; default StatsEpoch. Months are counted in the
 	// Desk's Location (default UTC).
 	Since string
+	// Funnels reads the step funnels (issue 20) for the dashboard and its
+	// API; without it they show none.
+	Funnels flows.FunnelReader
 }
 
 // statsPage is how many communes or hamlets one /stats message lists, and
@@ -784,11 +787,7 @@ func (k *desk) mayName(m flows.Member, hamlet, flow string) bool {
 // anyone, unless the flow is private; then coordinators and the hamlet's
 // party-cell secretaries.
 func (d *Desk) mayName(m flows.Member, hamlet, flow string) bool {
-	private := d.PrivateFlows
-	if private == nil {
-		private = []string{"party-handbook"}
-	}
-	return !slices.Contains(private, flow) || m.Role == flows.RoleCoordinator || m.SecretaryOf(hamlet)
+	return !d.Private(flow) || m.Role == flows.RoleCoordinator || m.SecretaryOf(hamlet)
 }
 
 // displayName is a resident's name for the team's lists, from their
