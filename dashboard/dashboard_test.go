@@ -54,7 +54,7 @@ func newWorld(t *testing.T, baseURL string) *world {
 	links := &dashboard.Links{Store: w.st, BaseURL: u, Clock: clock}
 	w.desk = &desk.Desk{Store: w.st, Areas: e.Areas, Loc: flowstest.AllLoc{}, FollowUp: w.st, Library: e.Library,
 		WaitExpiry: 72 * time.Hour, PrivateFlows: []string{"other"},
-		Stats:     desk.Stats{Counts: w.st, Funnels: w.st, Since: "2026-10"},
+		Stats:     desk.Stats{Counts: w.st, Funnels: w.st, Views: w.st, Since: "2026-10"},
 		Dashboard: links}
 	w.svc = &flows.Service{Engine: e, Store: w.st, Clock: clock, Desk: w.desk}
 	charts, err := chart.New()

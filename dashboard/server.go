@@ -72,6 +72,7 @@ type Desk interface {
 	Private(flow string) bool
 	Area(id string) (flows.Area, bool)
 	Hamlets(m flows.Member, id string) []flows.Area
+	HamletView(ctx context.Context, hamlet string, months []string, now time.Time) (flows.HamletView, error)
 }
 
 // Server serves the dashboard under BaseURL's path.

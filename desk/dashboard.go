@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hangxomso/hangxom/flows"
@@ -157,4 +158,16 @@ func (d *Desk) Hamlets(m flows.Member, id string) []flows.Area {
 		return out
 	}
 	return slices.DeleteFunc(out, func(h flows.Area) bool { _, ok := k.mayHamlet(m, h.ID); return !ok })
+}
+
+// HamletView reads what hamlet's dashboard page shows for every guide
+// over months, stalled by the /stats rule. The caller has checked that
+// the viewer may see the hamlet.
+func (d *Desk) HamletView(ctx context.Context, hamlet string, months []string, now time.Time) (flows.HamletView, error) {
+	if d.Stats.Views == nil {
+		return flows.HamletView{}, nil
+	}
+	fs := slices.Clone(d.Library.Flows())
+	slices.SortFunc(fs, func(a, b *flows.Flow) int { return strings.Compare(a.ID, b.ID) })
+	return d.Stats.Views.HamletView(ctx, hamlet, fs, months, now.Add(-d.WaitExpiry))
 }

@@ -38,6 +38,9 @@ type Stats struct {
 	// Funnels reads the step funnels (issue 20) for the dashboard and its
 	// API; without it they show none.
 	Funnels flows.FunnelReader
+	// Views reads a hamlet's dashboard page at once (funnels, trend, open
+	// help requests).
+	Views flows.HamletViewReader
 }
 
 // statsPage is how many communes or hamlets one /stats message lists, and

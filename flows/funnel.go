@@ -43,3 +43,21 @@ type FunnelReader interface {
 	// of hamlets and months.
 	Funnels(ctx context.Context, hamlets []string, f *Flow, months []string, stalledBefore time.Time) (map[string][]FunnelRow, error)
 }
+
+// HamletView is what a hamlet's dashboard page shows, read at once: each
+// guide's funnel, each month's counts per guide (the trend; Stalled is not
+// kept per month and is 0 there), and the open help requests.
+type HamletView struct {
+	// Funnels are by flow id, each as FunnelReader.Funnels gives it.
+	Funnels map[string][]FunnelRow
+	// Months are by month (YYYY-MM), then flow id.
+	Months map[string]map[string]Counts
+	// Open are the hamlet's open and claimed help requests, oldest first.
+	Open []HelpRequest
+}
+
+// HamletViewReader reads a hamlet's page in a fixed number of round trips
+// (two: the counts, funnels and the open requests' ids, then the requests).
+type HamletViewReader interface {
+	HamletView(ctx context.Context, hamlet string, fs []*Flow, months []string, stalledBefore time.Time) (HamletView, error)
+}

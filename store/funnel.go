@@ -198,28 +198,14 @@ const funnelHelpsMax = 10000
 // "at") falls in the months. It reads with one pipeline: one round trip
 // on a single node, one per node (at once) on a cluster.
 func (r *Redis) Funnels(ctx context.Context, hamlets []string, f *flows.Flow, months []string, stalledBefore time.Time) (map[string][]flows.FunnelRow, error) {
-	type reads struct {
-		counts []*redis.MapStringStringCmd
-		open   *redis.StringSliceCmd
-		at     *redis.MapStringStringCmd
-		helps  *redis.XMessageSliceCmd
-	}
-	lo, hi, inMonths, err := r.monthSpan(months)
+	span, err := r.funnelSpan(months, stalledBefore)
 	if err != nil {
 		return nil, fmt.Errorf("store: funnel %s: %w", f.ID, err)
 	}
-	rd := make([]reads, len(hamlets))
-	upper := "(" + strconv.FormatInt(stalledBefore.UnixMilli(), 10)
+	rd := make([]*funnelReads, len(hamlets))
 	_, err = r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, h := range hamlets {
-			for _, m := range months {
-				rd[i].counts = append(rd[i].counts, p.HGetAll(ctx, r.keys.Funnel(h, f.ID, m)))
-			}
-			rd[i].open = p.ZRangeByScore(ctx, r.keys.Open(h, f.ID), &redis.ZRangeBy{Min: "-inf", Max: upper})
-			rd[i].at = p.HGetAll(ctx, r.keys.FunnelAt(h, f.ID))
-			if len(months) > 0 {
-				rd[i].helps = p.XRangeN(ctx, r.keys.Helps(h), lo, hi, funnelHelpsMax)
-			}
+			rd[i] = r.queueFunnel(ctx, p, h, f, months, span)
 		}
 		return nil
 	})
@@ -228,85 +214,138 @@ func (r *Redis) Funnels(ctx context.Context, hamlets []string, f *flows.Flow, mo
 	}
 	out := make(map[string][]flows.FunnelRow, len(hamlets))
 	for i, h := range hamlets {
-		rows := make([]flows.FunnelRow, 0, len(f.Steps))
-		index := map[string]int{}
-		row := func(step string) *flows.FunnelRow {
-			if j, ok := index[step]; ok {
-				return &rows[j]
-			}
-			index[step] = len(rows)
-			rows = append(rows, flows.FunnelRow{Step: step, Retired: step != "" && !f.HasStep(step)})
-			return &rows[len(rows)-1]
-		}
-		for _, s := range f.Steps {
-			row(s.ID)
-		}
-		var extra []string // retired and unknown ids met, for their order
-		note := func(step string) {
-			if _, ok := index[step]; !ok && !slices.Contains(extra, step) {
-				extra = append(extra, step)
-			}
-		}
-		reached := map[string]int64{}
-		for _, c := range rd[i].counts {
-			for step, v := range c.Val() {
-				n, err := strconv.ParseInt(v, 10, 64)
-				if err != nil {
-					return nil, fmt.Errorf("store: funnel %s %s: step %s: %w", h, f.ID, step, err)
-				}
-				reached[step] += n
-				note(step)
-			}
-		}
-		stalled := map[string]int64{}
-		at := rd[i].at.Val()
-		for _, p := range rd[i].open.Val() {
-			step := at[p] // "" when not known
-			stalled[step]++
-			if step != "" {
-				note(step)
-			}
-		}
-		help := map[string]int64{}
-		if rd[i].helps != nil {
-			for _, m := range rd[i].helps.Val() {
-				fl, _ := m.Values["flow"].(string)
-				step, _ := m.Values["step"].(string)
-				when, _ := m.Values["at"].(string)
-				if fl != f.ID || step == "" || len(when) < 7 || !inMonths[when[:7]] {
-					continue
-				}
-				help[step]++
-				note(step)
-			}
-		}
-		// Retired ids in the flow's own order, then the others by name.
-		slices.SortStableFunc(extra, func(a, b string) int {
-			ia, ib := slices.Index(f.Retired, a), slices.Index(f.Retired, b)
-			switch {
-			case ia >= 0 && ib >= 0:
-				return ia - ib
-			case ia >= 0:
-				return -1
-			case ib >= 0:
-				return 1
-			}
-			return strings.Compare(a, b)
-		})
-		for _, step := range extra {
-			row(step)
-		}
-		if stalled[""] > 0 {
-			row("")
-		}
-		for j := range rows {
-			rows[j].Reached = reached[rows[j].Step]
-			rows[j].Stalled = stalled[rows[j].Step]
-			rows[j].Help = help[rows[j].Step]
+		rows, err := rd[i].decode(span)
+		if err != nil {
+			return nil, err
 		}
 		out[h] = rows
 	}
 	return out, nil
+}
+
+// funnelSpan is what every funnel read of one request shares: the
+// stream range of the months, the months as a set, and the stalled cutoff.
+type funnelSpan struct {
+	lo, hi, upper string
+	months        map[string]bool
+	any           bool // months were asked for
+}
+
+func (r *Redis) funnelSpan(months []string, stalledBefore time.Time) (funnelSpan, error) {
+	lo, hi, set, err := r.monthSpan(months)
+	if err != nil {
+		return funnelSpan{}, err
+	}
+	return funnelSpan{lo: lo, hi: hi, months: set, any: len(months) > 0,
+		upper: "(" + strconv.FormatInt(stalledBefore.UnixMilli(), 10)}, nil
+}
+
+// funnelReads are the queued reads of one hamlet's funnel of one flow.
+type funnelReads struct {
+	hamlet string
+	f      *flows.Flow
+	counts []*redis.MapStringStringCmd
+	open   *redis.StringSliceCmd
+	at     *redis.MapStringStringCmd
+	helps  *redis.XMessageSliceCmd
+}
+
+// queueFunnel queues on p the reads of hamlet's funnel of f; decode reads
+// them once the pipeline has run. Every key is the hamlet's ({h:…}), so on
+// a cluster they go to one node.
+func (r *Redis) queueFunnel(ctx context.Context, p redis.Pipeliner, hamlet string, f *flows.Flow, months []string, span funnelSpan) *funnelReads {
+	rd := &funnelReads{hamlet: hamlet, f: f}
+	for _, m := range months {
+		rd.counts = append(rd.counts, p.HGetAll(ctx, r.keys.Funnel(hamlet, f.ID, m)))
+	}
+	rd.open = p.ZRangeByScore(ctx, r.keys.Open(hamlet, f.ID), &redis.ZRangeBy{Min: "-inf", Max: span.upper})
+	rd.at = p.HGetAll(ctx, r.keys.FunnelAt(hamlet, f.ID))
+	if span.any {
+		rd.helps = p.XRangeN(ctx, r.keys.Helps(hamlet), span.lo, span.hi, funnelHelpsMax)
+	}
+	return rd
+}
+
+// decode turns the reads into the funnel's rows (see Funnels).
+func (rd *funnelReads) decode(span funnelSpan) ([]flows.FunnelRow, error) {
+	f, h := rd.f, rd.hamlet
+	rows := make([]flows.FunnelRow, 0, len(f.Steps))
+	index := map[string]int{}
+	row := func(step string) *flows.FunnelRow {
+		if j, ok := index[step]; ok {
+			return &rows[j]
+		}
+		index[step] = len(rows)
+		rows = append(rows, flows.FunnelRow{Step: step, Retired: step != "" && !f.HasStep(step)})
+		return &rows[len(rows)-1]
+	}
+	for _, s := range f.Steps {
+		row(s.ID)
+	}
+	var extra []string // retired and unknown ids met, for their order
+	note := func(step string) {
+		if _, ok := index[step]; !ok && !slices.Contains(extra, step) {
+			extra = append(extra, step)
+		}
+	}
+	reached := map[string]int64{}
+	for _, c := range rd.counts {
+		for step, v := range c.Val() {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("store: funnel %s %s: step %s: %w", h, f.ID, step, err)
+			}
+			reached[step] += n
+			note(step)
+		}
+	}
+	stalled := map[string]int64{}
+	at := rd.at.Val()
+	for _, p := range rd.open.Val() {
+		step := at[p] // "" when not known
+		stalled[step]++
+		if step != "" {
+			note(step)
+		}
+	}
+	help := map[string]int64{}
+	if rd.helps != nil {
+		for _, m := range rd.helps.Val() {
+			fl, _ := m.Values["flow"].(string)
+			step, _ := m.Values["step"].(string)
+			when, _ := m.Values["at"].(string)
+			if fl != f.ID || step == "" || len(when) < 7 || !span.months[when[:7]] {
+				continue
+			}
+			help[step]++
+			note(step)
+		}
+	}
+	// Retired ids in the flow's own order, then the others by name.
+	slices.SortStableFunc(extra, func(a, b string) int {
+		ia, ib := slices.Index(f.Retired, a), slices.Index(f.Retired, b)
+		switch {
+		case ia >= 0 && ib >= 0:
+			return ia - ib
+		case ia >= 0:
+			return -1
+		case ib >= 0:
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	for _, step := range extra {
+		row(step)
+	}
+	if stalled[""] > 0 {
+		row("")
+	}
+	for j := range rows {
+		rows[j].Reached = reached[rows[j].Step]
+		rows[j].Stalled = stalled[rows[j].Step]
+		rows[j].Help = help[rows[j].Step]
+	}
+	return rows, nil
 }
 
 // monthSpan returns the stream ids to read for months (YYYY-MM in the bot's

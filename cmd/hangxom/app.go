@@ -215,7 +215,7 @@ func (a *app) assemble(ch channel) {
 		Help: a.store, Reminders: a.store, Location: cfg.TZ, BulkRate: cfg.BulkRate, PrivateFlows: cfg.PrivateFlows,
 		Windows: []desk.Window{zaloWindow()}, BilledMessages: cfg.ZaloBilled, KeptAlive: a.store,
 		Notify: ch.notify, NotifyBulk: ch.notifyBulk, AddArea: a.addArea, Poster: a.renderPoster, Move: a.move, Payees: a.store, Requests: a.store,
-		Stats:     desk.Stats{Counts: a.store, TeamLog: a.store, Targets: content.StatsTargets(a.targets), Funnels: a.store},
+		Stats:     desk.Stats{Counts: a.store, TeamLog: a.store, Targets: content.StatsTargets(a.targets), Funnels: a.store, Views: a.store},
 		Dashboard: a.dashboardLinks()}
 	a.qr = qrcheck.New(a.loc, a.store, a.store, a.live, ch.download)
 	a.service = &flows.Service{Engine: a.engine, Store: a.store, Clock: a.clock, Desk: a.desk, Logger: a.logger,

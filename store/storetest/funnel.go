@@ -268,3 +268,57 @@ func testFunnelFailureKeepsTheCommit(t *testing.T, s *store.Redis) {
 		t.Fatalf("session after the commit: version %d, %v; want 1", sess.Version, err)
 	}
 }
+
+// testHamletView: a hamlet's page reads the same funnels as Funnels, each
+// month's counts, and its open help requests oldest first, in two round
+// trips however many flows, months and requests.
+func testHamletView(t *testing.T, s *store.Redis) {
+	h := "h-view"
+	ev := func(kind flows.EffectKind, step string, at time.Time, via string) flows.Effect {
+		return flows.Effect{Kind: kind, Flow: funnelFlow.ID, Step: step, Hamlet: h, At: at, Via: via}
+	}
+	a, b := residentID(), residentID()
+	march := t0.AddDate(0, -1, 0)
+	if err := commitMarks(t, s, a, "tg:1", marks(h, march, "a", "b"), ev(flows.EffectStarted, "a", march, "")); err != nil {
+		t.Fatal(err)
+	}
+	if err := commitMarks(t, s, b, "tg:2", marks(h, t0, "a", "b", "c", "end"), ev(flows.EffectStarted, "a", t0, ""), ev(flows.EffectCompleted, "end", t0, "self")); err != nil {
+		t.Fatal(err)
+	}
+	for i, at := range []time.Time{t0.Add(time.Minute), t0} {
+		req := flows.HelpRequest{ID: "hv-" + string(rune('a'+i)), Hamlet: h, Flow: funnelFlow.ID, Step: "b", Resident: a, At: at, Status: flows.HelpOpen}
+		if _, err := s.CreateHelp(t.Context(), req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := &flows.Flow{ID: "qr-pay", Start: "x", Steps: []flows.Step{{ID: "x"}}}
+	fs := []*flows.Flow{funnelFlow, other}
+	months := []string{"2026-03", "2026-04"}
+	cutoff := t0.Add(time.Hour)
+	trips := &store.RoundTrips{}
+	s.Client().AddHook(trips)
+	v, err := s.HamletView(t.Context(), h, fs, months, cutoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := trips.Total(); n > 2 {
+		// A cluster pipeline of one node's keys is one round trip too.
+		t.Errorf("HamletView took %d round trips (%v), want 2", n, trips.ByOp())
+	}
+	for _, f := range fs {
+		want, err := s.Funnels(t.Context(), []string{h}, f, months, cutoff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff(t, "funnel "+f.ID, want[h], v.Funnels[f.ID])
+	}
+	diff(t, "months", map[string]map[string]flows.Counts{
+		"2026-03": {funnelFlow.ID: {Started: 1}},
+		"2026-04": {funnelFlow.ID: {Started: 1, CompletedSelf: 1}},
+	}, v.Months)
+	var ids []string
+	for _, o := range v.Open {
+		ids = append(ids, o.ID)
+	}
+	diff(t, "open", []string{"hv-b", "hv-a"}, ids)
+}

@@ -102,6 +102,7 @@ func run(t *testing.T, waits int, newClient func(t *testing.T) redis.UniversalCl
 		{"FunnelStalledAndHelp", testFunnelStalledAndHelp},
 		{"FunnelRetired", testFunnelRetired},
 		{"FunnelsManyHamlets", testFunnelsManyHamlets},
+		{"HamletView", testHamletView},
 		{"FunnelLeft", testFunnelLeft},
 		{"FunnelFailureKeepsTheCommit", testFunnelFailureKeepsTheCommit},
 	}
