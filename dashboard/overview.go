@@ -45,14 +45,16 @@ type flowView struct {
 
 // rowView is one area's numbers, as text ("<5" when masked).
 type rowView struct {
-	Area, Href                                    string
+	Area, Href, Steps                             string
 	Started, Completed, Self, Team, Stalled, Help string
 	Share, Target                                 string
+	completedHidden                               bool
 }
 
 // total is one area's sums for one flow.
 type total struct {
 	id, name, href string
+	steps          string // the link to the flow's step funnel
 	t              flows.StatsTotal
 	masked         bool
 	share, target  *float64
@@ -168,15 +170,23 @@ func (s *Server) sum(v viewer, rows []flows.StatsRow, byCommune bool, area, lang
 		if !ok {
 			continue
 		}
-		id, name, href := r.HamletID, r.Hamlet, ""
+		id, name := r.HamletID, r.Hamlet
+		q := url.Values{"lang": {lang}, "from": {from}, "to": {to}}.Encode()
+		href := s.base() + "h/" + url.PathEscape(id) + "?" + q
 		if byCommune {
 			id, name, href = r.CommuneID, r.Commune, s.href(lang, from, to, r.CommuneID)
 		}
 		if sums[id] == nil {
 			order = append(order, id)
 			sums[id] = make([]*total, len(fs))
-			for j := range fs {
-				sums[id][j] = &total{id: id, name: name, href: href}
+			for j, f := range fs {
+				// Each row links to the guide's steps: a commune's funnel
+				// of the guide, or the guide on the hamlet's page.
+				steps := s.base() + "h/" + url.PathEscape(id) + "?" + q + "#g-" + f.ID
+				if byCommune {
+					steps = s.base() + "c/" + url.PathEscape(id) + "/f/" + url.PathEscape(f.ID) + "?" + q
+				}
+				sums[id][j] = &total{id: id, name: name, href: href, steps: steps}
 			}
 		}
 		t := sums[id][i]
@@ -209,6 +219,24 @@ func (s *Server) href(lang, from, to, area string) string {
 		q.Set("area", area)
 	}
 	return s.base() + "?" + q.Encode()
+}
+
+// row writes one area's numbers for one flow.
+func (s *Server) row(lang string, t *total) rowView {
+	// Completed = Self + Team: one of them hidden hides all three, or the
+	// other two would give it away. (Started, Stalled and Help have no
+	// such relation: each is masked alone.)
+	masked := t.masked && (hidden(t.t.Completed, true) || hidden(t.t.CompletedSelf, true) || hidden(t.t.CompletedTeam, true))
+	row := rowView{Area: t.name, Href: t.href, Steps: t.steps,
+		Started: count(t.t.Started, t.masked), Completed: count(t.t.Completed, t.masked),
+		Self: count(t.t.CompletedSelf, t.masked), Team: count(t.t.CompletedTeam, t.masked),
+		Stalled: count(t.t.Stalled, t.masked), Help: count(t.t.HelpRequests, t.masked),
+		Share: pct(lang, t.share), Target: pct(lang, t.target), completedHidden: masked}
+	if masked {
+		row.Completed, row.Self, row.Team = groupCount(t.t.Completed), groupCount(t.t.CompletedSelf), groupCount(t.t.CompletedTeam)
+		row.Share = "—"
+	}
+	return row
 }
 
 // count writes n, as "<5" when masked and 1–4.
@@ -274,19 +302,8 @@ func (s *Server) flowView(lang string, i int, f *flows.Flow, order []string, sum
 	}
 	for _, id := range order {
 		t := sums[id][i]
-		// Completed = Self + Team: one of them hidden hides all three,
-		// or the other two would give it away. (Started, Stalled and Help
-		// have no such relation: each is masked alone.)
-		masked := t.masked && (hidden(t.t.Completed, true) || hidden(t.t.CompletedSelf, true) || hidden(t.t.CompletedTeam, true))
-		row := rowView{Area: t.name, Href: t.href,
-			Started: count(t.t.Started, t.masked), Completed: count(t.t.Completed, t.masked),
-			Self: count(t.t.CompletedSelf, t.masked), Team: count(t.t.CompletedTeam, t.masked),
-			Stalled: count(t.t.Stalled, t.masked), Help: count(t.t.HelpRequests, t.masked),
-			Share: pct(lang, t.share), Target: pct(lang, t.target)}
-		if masked {
-			row.Completed, row.Self, row.Team = groupCount(t.t.Completed), groupCount(t.t.CompletedSelf), groupCount(t.t.CompletedTeam)
-			row.Share = "—"
-		}
+		row := s.row(lang, t)
+		masked := row.completedHidden
 		fv.Rows = append(fv.Rows, row)
 		bar := chart.Bar{Label: t.name}
 		switch {

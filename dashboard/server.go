@@ -92,6 +92,11 @@ type Server struct {
 	// Random is the source of tokens, nonces and session ids; default
 	// crypto/rand.
 	Random io.Reader
+	// Poster renders a hamlet's poster for a channel ("tg", "zl"), the one
+	// /poster sends; PosterChannels are those set up here, one link each
+	// on the hamlet's page. None: no poster link.
+	Poster         func(ctx context.Context, channel string, hamlet flows.Area) (flows.Document, error)
+	PosterChannels []string
 }
 
 //go:embed templates/*.html static/*.css
@@ -108,6 +113,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+p+"login/{token}", s.loginSee)
 	mux.HandleFunc("GET "+p+"login/{token}/go", s.loginSpend)
 	mux.HandleFunc("GET "+p+"{$}", s.overview)
+	mux.HandleFunc("GET "+p+"h/{hamlet}", s.hamlet)
+	mux.HandleFunc("GET "+p+"h/{hamlet}/poster.png", s.poster)
+	mux.HandleFunc("GET "+p+"h/{hamlet}/chart/{flow}/{file}", s.chartDownload)
+	mux.HandleFunc("GET "+p+"c/{commune}/f/{flow}", s.commune)
+	mux.HandleFunc("GET "+p+"c/{commune}/f/{flow}/chart/{file}", s.chartDownload)
 	mux.HandleFunc("POST "+p+"logout", s.logout)
 	mux.HandleFunc("GET "+p+"static/dash.css", s.css)
 	return headers(mux)

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/hangxomso/hangxom/dashboard"
 	"github.com/hangxomso/hangxom/dashboard/chart"
 	"github.com/hangxomso/hangxom/desk"
+	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/store"
 )
 
@@ -35,6 +37,20 @@ func (a *app) dashboardServer() (*dashboard.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
-	return &dashboard.Server{Store: a.store, Desk: a.desk, Library: a.library, Loc: a.loc, Charts: charts,
-		BaseURL: a.cfg.DashboardURL, Clock: a.clock, Location: a.cfg.TZ, Logger: a.logger}, nil
+	srv := &dashboard.Server{Store: a.store, Desk: a.desk, Library: a.library, Loc: a.loc, Charts: charts,
+		BaseURL: a.cfg.DashboardURL, Clock: a.clock, Location: a.cfg.TZ, Logger: a.logger,
+		Poster: func(ctx context.Context, channel string, h flows.Area) (flows.Document, error) {
+			c, _ := a.desk.Area(h.ParentID)
+			doc, _, err := a.renderPoster(ctx, channel, h, c)
+			return doc, err
+		}}
+	// A poster link per channel whose link a poster can carry: Telegram's
+	// t.me link needs the bot's username, Zalo's the OA's id.
+	if a.channel.username != "" {
+		srv.PosterChannels = append(srv.PosterChannels, "tg")
+	}
+	if a.cfg.ZaloOAID != "" {
+		srv.PosterChannels = append(srv.PosterChannels, desk.ChannelZalo)
+	}
+	return srv, nil
 }
