@@ -1,0 +1,221 @@
+package dashboard_test
+
+import (
+	"bytes"
+	"image/png"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hangxomso/hangxom/flows"
+)
+
+// stepCells returns the reached, stalled and help cells of step's row in
+// the section of guide flow on a funnel page.
+func stepCells(t *testing.T, page, flow, step string) [3]string {
+	t.Helper()
+	i := strings.Index(page, `data-flow="`+flow+`"`)
+	if i < 0 {
+		t.Fatalf("no section of %s", flow)
+	}
+	sec := page[i:]
+	if j := strings.Index(sec, "</section>"); j >= 0 {
+		sec = sec[:j]
+	}
+	re := regexp.MustCompile(`(?s)<tr data-step="` + regexp.QuoteMeta(step) + `"[^>]*>.*?<td class="reached">(.*?)</td><td class="stalled">(.*?)</td><td class="help">(.*?)</td>`)
+	m := re.FindStringSubmatch(sec)
+	if m == nil {
+		t.Fatalf("no row of step %q in %s", step, flow)
+	}
+	return [3]string{m[1], m[2], m[3]}
+}
+
+// tap sends who's tap on the button labelled label in their last replies.
+func (w *world) tap(who string, rs []flows.Reply, label string) []flows.Reply {
+	w.t.Helper()
+	for i := len(rs) - 1; i >= 0; i-- {
+		for _, b := range rs[i].Buttons {
+			if b.Label == label {
+				return w.send(who, flows.Input{Kind: flows.InputChoice, Data: b.Data})
+			}
+		}
+	}
+	w.t.Fatalf("%s: no button %s in %+v", who, label, rs)
+	return nil
+}
+
+func TestAHamletsPageShowsEachGuidesStepFunnel(t *testing.T) {
+	w := newWorld(t, base)
+	for i := range 4 {
+		w.begin("tg:"+strconv.Itoa(30+i), "a-1", "demo")
+	}
+	// One goes on to the next screens; the other three stay at the first.
+	w.send("tg:33", flows.Input{Kind: flows.InputChoice, Data: "x"}) // a stale tap: nothing moves
+	w.begin("tg:40", "a-2", "demo")
+	s := w.login(w.link("tg:5"))
+	page := w.do("GET", "/d/h/a-1", nil, s).Body.String()
+	if got := stepCells(t, page, "demo", "phone"); got != [3]string{"4", "0", "0"} {
+		t.Errorf("phone: reached, stalled, help = %v, want 4 0 0 (the other hamlet's resident not counted)", got)
+	}
+	// Three days on, everyone who stopped is stalled at their step, and the
+	// stalled column adds up to the overview's figure.
+	w.now = w.now.Add(73 * time.Hour)
+	s = w.login(w.link("tg:5")) // the session lasts 12 hours
+	page = w.do("GET", "/d/h/a-1", nil, s).Body.String()
+	if got := stepCells(t, page, "demo", "phone"); got != [3]string{"4", "4", "0"} {
+		t.Errorf("phone after 3 days: %v, want 4 4 0", got)
+	}
+	over := w.do("GET", "/d/", nil, s).Body.String()
+	if got := cells(t, over, "demo.title", "Xóm 1")[4]; got != "4" {
+		t.Errorf("the overview's stalled = %s, want 4, as the funnel's column", got)
+	}
+	if !strings.Contains(over, `href="/d/h/a-1?`) {
+		t.Error("the overview does not link the hamlet's page")
+	}
+	// A guide nobody used says so, with no chart.
+	if !strings.Contains(page, "dashboard.guide_empty") {
+		t.Error("the unused guide does not say it is empty")
+	}
+}
+
+func TestAHamletsPageIsRefusedToOthers(t *testing.T) {
+	w := newWorld(t, base)
+	w.begin("tg:30", "a-1", "demo")
+	other := w.login(w.link("tg:6")) // team member of a-2
+	for _, path := range []string{"/d/h/a-1", "/d/h/a-1/chart/demo/funnel.svg", "/d/h/a-1/chart/demo/trend.png",
+		"/d/h/xa-a", "/d/h/nowhere", "/d/c/xa-a/f/demo", "/d/c/xa-a/f/demo/chart/funnel.png"} {
+		if rec := w.do("GET", path, nil, other); rec.Code != http.StatusForbidden {
+			t.Errorf("%s for a member of another hamlet: %d, want 403", path, rec.Code)
+		}
+	}
+	if rec := w.do("GET", "/d/h/a-1", nil); rec.Code != http.StatusUnauthorized {
+		t.Errorf("no session: %d, want 401", rec.Code)
+	}
+	if rec := w.do("GET", "/d/h/a-2", nil, other); rec.Code != http.StatusOK {
+		t.Errorf("their own hamlet: %d, want 200", rec.Code)
+	}
+}
+
+func TestAPrivateGuidesFunnelIsMaskedForThoseWhoMayNotName(t *testing.T) {
+	w := newWorld(t, base)
+	for i := range 3 {
+		w.begin("tg:"+strconv.Itoa(30+i), "a-1", "other")
+	}
+	w.now = w.now.Add(73 * time.Hour)
+	for who, want := range map[string][3]string{
+		"tg:5": {"&lt;5", "&lt;5", "0"}, // a team member
+		"tg:7": {"3", "3", "0"},         // the hamlet's party-cell secretary
+	} {
+		s := w.login(w.link(who))
+		page := w.do("GET", "/d/h/a-1", nil, s).Body.String()
+		if got := stepCells(t, page, "other", "one"); got != want {
+			t.Errorf("%s sees %v, want %v", who, got, want)
+		}
+		svg := w.do("GET", "/d/h/a-1/chart/other/funnel.svg", nil, s).Body.String()
+		trend := w.do("GET", "/d/h/a-1/chart/other/trend.svg", nil, s).Body.String()
+		if who == "tg:5" && (strings.Contains(svg, ">3<") || strings.Contains(trend, ">3<") || strings.Contains(page, ">3<")) {
+			t.Errorf("%s: the masked 3 is written in the page or a chart", who)
+		}
+		if who == "tg:7" && !strings.Contains(svg, ">3<") {
+			t.Errorf("%s: the chart does not write 3", who)
+		}
+	}
+}
+
+func TestACommunesFunnelSumsItsHamletsAndMarksTheWorstSteps(t *testing.T) {
+	w := newWorld(t, base)
+	for i := range 3 {
+		w.begin("tg:"+strconv.Itoa(30+i), "a-1", "demo")
+	}
+	for i := range 2 {
+		w.begin("tg:"+strconv.Itoa(40+i), "a-2", "demo")
+	}
+	w.now = w.now.Add(73 * time.Hour)
+	s := w.login(w.link("tg:2"))
+	rec := w.do("GET", "/d/c/xa-a/f/demo", nil, s)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("the commune's funnel: %d", rec.Code)
+	}
+	page := rec.Body.String()
+	if got := stepCells(t, page, "demo", "phone"); got != [3]string{"5", "5", "0"} {
+		t.Errorf("phone across the commune: %v, want 5 5 0", got)
+	}
+	if !regexp.MustCompile(`<tr data-step="phone" class="top">`).MatchString(page) {
+		t.Error("the step where everyone stopped is not marked")
+	}
+	if n := strings.Count(page, `class="top"`); n != 1 {
+		t.Errorf("%d steps marked, want 1 (only one step has anyone stopped)", n)
+	}
+	if !strings.Contains(page, `href="/d/h/a-1?`) || !strings.Contains(page, `href="/d/h/a-2?`) {
+		t.Error("the per-hamlet table does not link the hamlets")
+	}
+	if rec := w.do("GET", "/d/c/xa-a/f/nosuch", nil, s); rec.Code != http.StatusNotFound {
+		t.Errorf("an unknown guide: %d, want 404", rec.Code)
+	}
+	over := w.do("GET", "/d/", nil, s).Body.String()
+	if !strings.Contains(over, `href="/d/c/xa-a/f/demo?`) {
+		t.Error("the overview does not link the commune's funnel of the guide")
+	}
+}
+
+func TestChartsDownloadAsSVGAndPNG(t *testing.T) {
+	w := newWorld(t, base)
+	for i := range 3 {
+		w.begin("tg:"+strconv.Itoa(30+i), "a-1", "demo")
+	}
+	s := w.login(w.link("tg:5"))
+	svg := w.do("GET", "/d/h/a-1/chart/demo/funnel.svg", nil, s)
+	if ct := svg.Header().Get("Content-Type"); svg.Code != 200 || ct != "image/svg+xml" {
+		t.Fatalf("funnel.svg: %d %s", svg.Code, ct)
+	}
+	if b := svg.Body.String(); !strings.HasPrefix(b, "<?xml") || !strings.Contains(b, ">3<") {
+		t.Errorf("funnel.svg is not a standalone SVG with the number 3: %.200s", b)
+	}
+	if cd := svg.Header().Get("Content-Disposition"); !strings.Contains(cd, `filename="hangxom-a-1-demo-funnel-`) {
+		t.Errorf("funnel.svg is named %q", cd)
+	}
+	for _, name := range []string{"funnel.png", "trend.png"} {
+		rec := w.do("GET", "/d/h/a-1/chart/demo/"+name, nil, s)
+		if rec.Code != 200 || rec.Header().Get("Content-Type") != "image/png" {
+			t.Fatalf("%s: %d %s", name, rec.Code, rec.Header().Get("Content-Type"))
+		}
+		img, err := png.Decode(bytes.NewReader(rec.Body.Bytes()))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if img.Bounds().Dx() < 600 {
+			t.Errorf("%s is %d px wide", name, img.Bounds().Dx())
+		}
+	}
+	for _, name := range []string{"funnel.gif", "pie.svg", "funnel"} {
+		if rec := w.do("GET", "/d/h/a-1/chart/demo/"+name, nil, s); rec.Code != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", name, rec.Code)
+		}
+	}
+}
+
+func TestAHamletsPageListsItsOpenHelpRequestsWithTheirAge(t *testing.T) {
+	w := newWorld(t, base)
+	for i, at := range []time.Time{w.now.Add(-3 * time.Hour), w.now.Add(-50 * time.Hour)} {
+		h := flows.HelpRequest{ID: "r" + strconv.Itoa(i), Hamlet: "a-1", Flow: "demo", Step: "install", Resident: "tg:30",
+			Name: "Bà Tư", At: at, Status: flows.HelpOpen, Urgent: i == 1}
+		if _, err := w.st.CreateHelp(t.Context(), h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := w.do("GET", "/d/h/a-1", nil, w.login(w.link("tg:5"))).Body.String()
+	for _, want := range []string{"dashboard.age_hours{N=3}", "dashboard.age_days{N=2}", "🚨 dashboard.help_open", "demo.install"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the open requests do not show %q", want)
+		}
+	}
+	if strings.Contains(page, "Bà Tư") {
+		t.Error("the page names the resident who asked")
+	}
+	if strings.Index(page, "age_days") > strings.Index(page, "age_hours") {
+		t.Error("the older request is not listed first")
+	}
+}
