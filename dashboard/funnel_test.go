@@ -33,20 +33,6 @@ func stepCells(t *testing.T, page, flow, step string) [3]string {
 	return [3]string{m[1], m[2], m[3]}
 }
 
-// tap sends who's tap on the button labelled label in their last replies.
-func (w *world) tap(who string, rs []flows.Reply, label string) []flows.Reply {
-	w.t.Helper()
-	for i := len(rs) - 1; i >= 0; i-- {
-		for _, b := range rs[i].Buttons {
-			if b.Label == label {
-				return w.send(who, flows.Input{Kind: flows.InputChoice, Data: b.Data})
-			}
-		}
-	}
-	w.t.Fatalf("%s: no button %s in %+v", who, label, rs)
-	return nil
-}
-
 func TestAHamletsPageShowsEachGuidesStepFunnel(t *testing.T) {
 	w := newWorld(t, base)
 	for i := range 4 {
