@@ -26,7 +26,7 @@ import (
 // tg:7 team member and party-cell secretary of a-1; tg:9 is a resident.
 // "other" is the private flow.
 type world struct {
-	t    *testing.T
+	t    testing.TB
 	now  time.Time
 	st   *store.Redis
 	svc  *flows.Service
@@ -143,7 +143,7 @@ func (w *world) do(method, target string, body url.Values, cookies ...*http.Cook
 	return rec
 }
 
-func cookie(t *testing.T, rec *httptest.ResponseRecorder, name string) *http.Cookie {
+func cookie(t testing.TB, rec *httptest.ResponseRecorder, name string) *http.Cookie {
 	t.Helper()
 	for _, c := range rec.Result().Cookies() {
 		if c.Name == name && c.MaxAge >= 0 && c.Value != "" {

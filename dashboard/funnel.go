@@ -175,7 +175,15 @@ func (s *Server) stepLabel(lang string, f *flows.Flow, id string) string {
 	}
 	t, _, _ = strings.Cut(strings.TrimSpace(t), "\n")
 	t = strings.NewReplacer("*", "", "_", "", "`", "").Replace(t)
-	t = strings.TrimSpace(t)
+	// Emoji go (the charts drop them too: see chart.clean), so the table
+	// and the chart write the same label.
+	t = strings.Map(func(r rune) rune {
+		if r >= 0x1F000 || (r >= 0xFE00 && r <= 0xFE0F) || r == 0x200D || r == 0x20E3 || (r >= 0x2600 && r <= 0x27BF) {
+			return -1
+		}
+		return r
+	}, t)
+	t = strings.Join(strings.Fields(t), " ")
 	const maxLabel = 60
 	if utf8.RuneCountInString(t) > maxLabel {
 		r := []rune(t)[:maxLabel]

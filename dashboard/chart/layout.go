@@ -136,12 +136,29 @@ func (m *measurer) width(s string, size float64, bold bool) float64 {
 }
 
 // clean NFC-normalises s (the PNG's font draws no combining marks in
-// place) and folds runs of white space and control characters to one space.
+// place), drops emoji, and folds runs of white space and control
+// characters to one space. Guides' titles start with an emoji ("💳 Mở tài
+// khoản…"): it says nothing a chart needs, DejaVu has no glyph for it, and
+// a chart in grayscale has no use for colour pictures.
 func clean(s string) string {
 	s = norm.NFC.String(s)
+	s = strings.Map(func(r rune) rune {
+		if isEmoji(r) {
+			return -1
+		}
+		return r
+	}, s)
 	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
 		return unicode.IsSpace(r) || unicode.IsControl(r)
 	}), " ")
+}
+
+// isEmoji reports the emoji planes' pictures, the variation selectors and
+// the joiner that compose them, and the dingbats and symbols block's
+// pictographs (U+2600–U+27BF: ☎ ✅ ❓). Letters, digits, punctuation and the
+// geometric shapes the charts draw (▲) are kept.
+func isEmoji(r rune) bool {
+	return r >= 0x1F000 || (r >= 0xFE00 && r <= 0xFE0F) || r == 0x200D || r == 0x20E3 || (r >= 0x2600 && r <= 0x27BF)
 }
 
 // wrap breaks s into at most maxLines lines no wider than w, at spaces

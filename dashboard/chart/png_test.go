@@ -113,14 +113,30 @@ func TestPNGDrawsVietnameseNames(t *testing.T) {
 			t.Errorf("%q was not drawn as one run", s)
 		}
 	}
-	// What DejaVu cannot draw is refused in the PNG, left to the browser
-	// in the SVG.
-	f.Rows[1].Label = "Ví điện tử 💳"
-	if _, err := r.PNG(f); err == nil || !strings.Contains(err.Error(), "U+1F4B3") {
-		t.Errorf("PNG of a label with an emoji: error %v, want one naming U+1F4B3", err)
+	// An emoji (guides' titles start with one) is dropped from both.
+	f.Rows[1].Label = "💳 Ví điện tử ✅"
+	_, runs = drawn(t, r, f)
+	found := false
+	for _, x := range runs {
+		found = found || strings.HasSuffix(x.text, "Ví điện tử")
+		if strings.ContainsAny(x.text, "💳✅") {
+			t.Errorf("an emoji was drawn: %q", x.text)
+		}
+	}
+	if !found {
+		t.Error("the label without its emoji was not drawn")
+	}
+	if svg, err := r.SVG(f); err != nil || strings.Contains(string(svg), "💳") {
+		t.Errorf("SVG of a label with an emoji: %v, emoji kept: %v", err, strings.Contains(string(svg), "💳"))
+	}
+	// Other text DejaVu cannot draw is refused in the PNG, left to the
+	// browser in the SVG.
+	f.Rows[1].Label = "Ví điện tử 中"
+	if _, err := r.PNG(f); err == nil || !strings.Contains(err.Error(), "U+4E2D") {
+		t.Errorf("PNG of a label with a CJK letter: error %v, want one naming U+4E2D", err)
 	}
 	if _, err := r.SVG(f); err != nil {
-		t.Errorf("SVG of a label with an emoji: %v", err)
+		t.Errorf("SVG of a label with a CJK letter: %v", err)
 	}
 }
 

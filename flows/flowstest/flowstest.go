@@ -142,7 +142,7 @@ func OutboxTexts(t *testing.T, st Outboxes, resident string) []string {
 }
 
 // OutboxReplies takes the replies waiting in resident's outbox, as if sent.
-func OutboxReplies(t *testing.T, st Outboxes, resident string) []flows.Reply {
+func OutboxReplies(t testing.TB, st Outboxes, resident string) []flows.Reply {
 	t.Helper()
 	rs, err := st.Outbox(t.Context(), resident)
 	if err != nil {
