@@ -492,12 +492,11 @@ func (s *Server) commune(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Guides = []guideView{g}
 	// The guide's numbers per hamlet, as on the overview: the same rows.
-	rows, err := s.Desk.Rows(r.Context(), v.m, months, now)
+	rows, err := s.Desk.AreaRows(r.Context(), v.m, c.ID, []string{f.ID}, months, now)
 	if err != nil {
 		s.fail(w, lang, "commune", err)
 		return
 	}
-	rows = slices.DeleteFunc(rows, func(x flows.StatsRow) bool { return x.CommuneID != c.ID || x.Flow != f.ID })
 	for _, x := range rows {
 		t := &total{id: x.HamletID, name: x.Hamlet, masked: !s.Desk.MayName(v.m, x.HamletID, f.ID), share: x.SharePct, target: x.TargetPct}
 		t.t.Add(x)

@@ -83,7 +83,14 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, lang, "overview", err)
 		return
 	}
-	rows, err := s.Desk.Rows(r.Context(), v.m, months, now)
+	// With ?area=, only that area's hamlets are read.
+	read := func(months []string) ([]flows.StatsRow, error) {
+		if area != "" {
+			return s.Desk.AreaRows(r.Context(), v.m, area, nil, months, now)
+		}
+		return s.Desk.Rows(r.Context(), v.m, months, now)
+	}
+	rows, err := read(months)
 	if err != nil {
 		s.fail(w, lang, "overview", err)
 		return
@@ -97,7 +104,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, lang, "overview", err)
 			return
 		}
-		defRows, err := s.Desk.Rows(r.Context(), v.m, defMonths, now)
+		defRows, err := read(defMonths)
 		if err != nil {
 			s.fail(w, lang, "overview", err)
 			return

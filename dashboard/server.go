@@ -64,6 +64,7 @@ type Store interface {
 type Desk interface {
 	Member(ctx context.Context, id string) (flows.Member, bool, error)
 	Rows(ctx context.Context, m flows.Member, months []string, now time.Time) ([]flows.StatsRow, error)
+	AreaRows(ctx context.Context, m flows.Member, area string, flowIDs []string, months []string, now time.Time) ([]flows.StatsRow, error)
 	MayName(m flows.Member, hamlet, flow string) bool
 	MayArea(m flows.Member, id string) bool
 	CommuneShare(commune, flow string, completed int64) (share, target *float64)

@@ -171,3 +171,23 @@ func (d *Desk) HamletView(ctx context.Context, hamlet string, months []string, n
 	slices.SortFunc(fs, func(a, b *flows.Flow) int { return strings.Compare(a.ID, b.ID) })
 	return d.Stats.Views.HamletView(ctx, hamlet, fs, months, now.Add(-d.WaitExpiry))
 }
+
+// AreaRows is Rows for the hamlets of one area only (a commune or a
+// hamlet) that m may see, with only flowIDs when given (nil: every flow):
+// a commune's page reads its fifty hamlets, not the province's thousand.
+func (d *Desk) AreaRows(ctx context.Context, m flows.Member, area string, flowIDs []string, months []string, now time.Time) ([]flows.StatsRow, error) {
+	if d.Stats.Counts == nil {
+		return nil, nil
+	}
+	hamlets := d.Hamlets(m, area)
+	if len(hamlets) == 0 {
+		return nil, nil
+	}
+	k := &desk{d: d, me: m.ID, s: &flows.Session{}, now: now}
+	if flowIDs == nil {
+		flowIDs = k.flowIDs()
+	}
+	flowIDs = slices.Clone(flowIDs)
+	slices.Sort(flowIDs)
+	return k.rows(ctx, hamlets, flowIDs, months)
+}

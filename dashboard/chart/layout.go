@@ -91,6 +91,12 @@ type measurer struct {
 	regular, bold *sfnt.Font
 	buf           sfnt.Buffer
 	glyphs        map[glyphKey]glyph
+	kerns         map[kernKey]fixed.Int26_6
+}
+
+type kernKey struct {
+	a, b sfnt.GlyphIndex
+	bold bool
 }
 
 type glyphKey struct {
@@ -113,6 +119,7 @@ func (m *measurer) width(s string, size float64, bold bool) float64 {
 	}
 	if m.glyphs == nil {
 		m.glyphs = map[glyphKey]glyph{}
+		m.kerns = map[kernKey]fixed.Int26_6{}
 	}
 	upm := fixed.Int26_6(f.UnitsPerEm())
 	var sum fixed.Int26_6
@@ -125,9 +132,15 @@ func (m *measurer) width(s string, size float64, bold bool) float64 {
 			m.glyphs[glyphKey{r, bold}] = g
 		}
 		if i > 0 {
-			if k, err := f.Kern(&m.buf, prev, g.index, upm, font.HintingNone); err == nil {
-				sum += k
+			// Kerning pairs are looked up once per chart too: they were
+			// most of a page's time with fifty hamlets' names.
+			kk := kernKey{prev, g.index, bold}
+			k, ok := m.kerns[kk]
+			if !ok {
+				k, _ = f.Kern(&m.buf, prev, g.index, upm, font.HintingNone)
+				m.kerns[kk] = k
 			}
+			sum += k
 		}
 		sum += g.advance
 		prev = g.index
