@@ -314,6 +314,11 @@ func (s *Server) hamlet(w http.ResponseWriter, r *http.Request) {
 		p.Guides = append(p.Guides, g)
 	}
 	for _, o := range data.Open {
+		if !s.Desk.MayName(v.m, h.ID, o.Flow) {
+			// A request in a private guide is one person: only those who
+			// may name its residents see it (as /pending lists them).
+			continue
+		}
 		ov := openView{Age: s.age(lang, now.Sub(o.At)), Status: s.text(lang, "dashboard.help_"+o.Status, nil)}
 		if f, ok := s.Library.Flow(o.Flow); ok {
 			ov.Guide = s.text(lang, f.Title, nil)

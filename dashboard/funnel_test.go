@@ -205,3 +205,17 @@ func TestAHamletsPageListsItsOpenHelpRequestsWithTheirAge(t *testing.T) {
 		t.Error("the older request is not listed first")
 	}
 }
+
+func TestAPrivateGuidesOpenRequestsAreListedOnlyToThoseWhoMayName(t *testing.T) {
+	w := newWorld(t, base)
+	h := flows.HelpRequest{ID: "p1", Hamlet: "a-1", Flow: "other", Step: "one", Resident: "tg:30", At: w.now.Add(-time.Hour), Status: flows.HelpOpen}
+	if _, err := w.st.CreateHelp(t.Context(), h); err != nil {
+		t.Fatal(err)
+	}
+	for who, want := range map[string]bool{"tg:5": false, "tg:7": true} {
+		page := w.do("GET", "/d/h/a-1", nil, w.login(w.link(who))).Body.String()
+		if got := strings.Contains(page, "other.one"); got != want {
+			t.Errorf("%s sees the private guide's request: %v, want %v", who, got, want)
+		}
+	}
+}
