@@ -2,7 +2,9 @@ package desk
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,9 +39,35 @@ func (k *desk) dashboard(ctx context.Context) error {
 	return nil
 }
 
+// SessionOpened tells member m in the chat that a dashboard session was
+// opened for them at (the dashboard's OnSession): the hour and minute in
+// BOT_TZ, and to tell a coordinator if it was not them. A link forwarded or
+// opened by someone else is then seen at once. Like a help alert it goes
+// through m's outbox, which the sender drains; the reply's id is the
+// moment's, so a retry of the same notice is sent once.
+func (d *Desk) SessionOpened(ctx context.Context, m flows.Member, lang string, at time.Time) error {
+	if d.Help == nil {
+		return errors.New("desk: no outbox to tell of a dashboard session")
+	}
+	loc := d.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	text, _ := d.Loc.Localize(flows.LangOrDefault(lang), "dashboard.session_opened",
+		map[string]any{"Time": at.In(loc).Format("15:04")})
+	r := flows.Reply{ID: "dashboard-session:" + strconv.FormatInt(at.UnixNano(), 10), Text: text}
+	if err := d.Help.Enqueue(ctx, m.ID, r); err != nil {
+		return err
+	}
+	if d.Notify != nil {
+		d.Notify(m.ID)
+	}
+	return nil
+}
+
 // dashboardMessages are the words of this file and their fields.
 func dashboardMessages() map[string][]string {
-	return map[string][]string{"dashboard.unavailable": nil, "dashboard.link": {"Link"}}
+	return map[string][]string{"dashboard.unavailable": nil, "dashboard.link": {"Link"}, "dashboard.session_opened": {"Time"}}
 }
 
 // Member returns person id as a member, by the rules of every chat command

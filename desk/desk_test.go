@@ -851,3 +851,27 @@ func TestUrgentHelpEscalatesWithinHalfAnHour(t *testing.T) {
 		t.Errorf("the ordinary request: escalated %d after a day, want 1", n)
 	}
 }
+
+// A dashboard session opened is told to the member through their outbox,
+// the time in BOT_TZ, and the sender is woken for them; without an outbox
+// it is an error for the dashboard to log.
+func TestSessionOpenedGoesToTheMembersOutbox(t *testing.T) {
+	w := newStaffWorld(t)
+	w.desk.Loc = flowstest.AllLoc{}
+	var woken []string
+	w.desk.Notify = func(id string) { woken = append(woken, id) }
+	at := time.Date(2026, 11, 20, 9, 5, 0, 0, time.UTC)
+	if err := w.desk.SessionOpened(t.Context(), flows.Member{ID: "tg:5", Role: flows.RoleTeam}, "en", at); err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, r := range flowstest.OutboxReplies(t, w.st, "tg:5") {
+		texts = append(texts, r.Text)
+	}
+	check(t, "tg:5's outbox", []string{"dashboard.session_opened{Time=16:05}"}, texts)
+	check(t, "woken", []string{"tg:5"}, woken)
+	w.desk.Help = nil
+	if err := w.desk.SessionOpened(t.Context(), flows.Member{ID: "tg:5"}, "vi", at); err == nil {
+		t.Error("no outbox: no error")
+	}
+}
