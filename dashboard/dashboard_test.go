@@ -1,6 +1,9 @@
 package dashboard_test
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -53,7 +56,7 @@ func newWorld(t *testing.T, baseURL string) *world {
 	}
 	links := &dashboard.Links{Store: w.st, BaseURL: u, Clock: clock}
 	w.desk = &desk.Desk{Store: w.st, Areas: e.Areas, Loc: flowstest.AllLoc{}, FollowUp: w.st, Library: e.Library,
-		WaitExpiry: 72 * time.Hour, PrivateFlows: []string{"other"},
+		WaitExpiry: 72 * time.Hour, PrivateFlows: []string{"other"}, Help: w.st, Location: time.FixedZone("ICT", 7*3600),
 		Stats:     desk.Stats{Counts: w.st, Funnels: w.st, Views: w.st, Since: "2026-10"},
 		Dashboard: links}
 	w.svc = &flows.Service{Engine: e, Store: w.st, Clock: clock, Desk: w.desk}
@@ -62,7 +65,7 @@ func newWorld(t *testing.T, baseURL string) *world {
 		t.Fatal(err)
 	}
 	w.srv = &dashboard.Server{Store: w.st, Desk: w.desk, Library: e.Library, Loc: flowstest.AllLoc{}, Charts: charts,
-		BaseURL: u, Clock: clock}
+		BaseURL: u, Clock: clock, OnSession: w.desk.SessionOpened}
 	w.h = w.srv.Handler()
 	for id, x := range map[string]flows.Member{
 		"tg:2": {Role: flows.RoleCoordinator, Areas: []string{"xa-a"}},
@@ -153,24 +156,62 @@ func cookie(t testing.TB, rec *httptest.ResponseRecorder, name string) *http.Coo
 	return nil
 }
 
+var loginForm = regexp.MustCompile(`<form class="login" method="post" action="([^"]+)">\s*<input type="hidden" name="form" value="([^"]+)">\s*<button type="submit">`)
+
+// see is step 1 as a browser sees it: GET target (the link, or its /go),
+// which must answer the page with the button; it returns the nonce cookie
+// (named name) and the form's hidden field, checking the form posts to the
+// link's /go and that nothing on the page goes on by itself.
+func (w *world) see(target, link, name string) (*http.Cookie, string) {
+	w.t.Helper()
+	rec := w.do("GET", target, nil)
+	if rec.Code != http.StatusOK {
+		w.t.Fatalf("GET %s: %d %s", target, rec.Code, rec.Body)
+	}
+	nonce := cookie(w.t, rec, name)
+	if nonce == nil {
+		w.t.Fatalf("GET %s set no nonce cookie: %v", target, rec.Header())
+	}
+	body := rec.Body.String()
+	m := loginForm.FindStringSubmatch(body)
+	u, _ := url.Parse(link)
+	if m == nil || m[1] != u.Path+"/go" {
+		w.t.Fatalf("the first page has no button posting to %s/go: %s", u.Path, body)
+	}
+	if strings.Contains(body, "http-equiv") || strings.Contains(body, "<script") {
+		w.t.Fatalf("the first page goes on by itself: %s", body)
+	}
+	// The style sheet's request must not carry the page's address, the
+	// live token, as its Referer: a proxy's access log records it.
+	if !strings.Contains(body, `<link rel="stylesheet" href="/d/static/dash.css" referrerpolicy="no-referrer">`) {
+		w.t.Fatalf("the first page's style sheet would be fetched with the link as Referer: %s", body)
+	}
+	if cookie(w.t, rec, "hx_s") != nil || cookie(w.t, rec, "__Host-hx_s") != nil {
+		w.t.Fatalf("GET %s set a session cookie", target)
+	}
+	return nonce, m[2]
+}
+
+// spend is step 2 as a browser sends it: the button's POST to link's /go
+// from the link's own origin, with the nonce cookie and the form's field.
+func (w *world) spend(link string, nonce *http.Cookie, form string) *httptest.ResponseRecorder {
+	w.t.Helper()
+	u, _ := url.Parse(link)
+	return w.post(link+"/go", url.Values{"form": {form}}.Encode(),
+		map[string]string{"Origin": u.Scheme + "://" + u.Host, "Sec-Fetch-Site": "same-origin"}, nonce)
+}
+
 // login goes through both steps as a browser and returns the session
 // cookie.
 func (w *world) login(link string) *http.Cookie {
 	w.t.Helper()
-	first := w.do("GET", link, nil)
-	if first.Code != http.StatusOK {
-		w.t.Fatalf("GET the link: %d %s", first.Code, first.Body)
-	}
-	nonce := cookie(w.t, first, "hx_login")
-	if nonce == nil {
-		w.t.Fatalf("GET the link set no nonce cookie: %v", first.Header())
-	}
-	if !strings.Contains(first.Body.String(), link[len("http://127.0.0.1:8080"):]+"/go") {
-		w.t.Fatalf("the first page does not continue to /go: %s", first.Body)
-	}
-	second := w.do("GET", link+"/go", nil, nonce)
+	nonce, form := w.see(link, link, "hx_login")
+	second := w.spend(link, nonce, form)
 	if second.Code != http.StatusSeeOther {
-		w.t.Fatalf("GET /go with the cookie: %d %s", second.Code, second.Body)
+		w.t.Fatalf("POST /go with the cookie: %d %s", second.Code, second.Body)
+	}
+	if got := second.Header().Get("Referrer-Policy"); got != "no-referrer" {
+		w.t.Errorf("the redirect to the overview: Referrer-Policy %q, want no-referrer (its request would carry the link)", got)
 	}
 	s := cookie(w.t, second, "hx_s")
 	if s == nil {
@@ -182,39 +223,179 @@ func (w *world) login(link string) *http.Cookie {
 	return s
 }
 
-func TestTheLinkSurvivesPreviewFetchesAndWorksOnce(t *testing.T) {
+// hrefs are the addresses a robot that follows everything would follow
+// next: links, forms' actions, a meta refresh's url.
+var hrefs = regexp.MustCompile(`(?:href|action|url)=["']?([^"'>\s]+)`)
+
+func TestTheLinkSurvivesRobotsThatKeepCookiesAndFollowEverythingAndWorksOnce(t *testing.T) {
 	w := newWorld(t, base)
 	link := w.link("tg:5")
-	// A preview robot: fetches the link twice, keeps no cookie, and even
-	// follows the refresh without one.
+	// A preview robot: fetches the link twice and keeps no cookie.
 	for range 2 {
 		if rec := w.do("GET", link, nil); rec.Code != http.StatusOK {
 			t.Fatalf("preview fetch: %d", rec.Code)
 		}
 	}
-	if rec := w.do("GET", link+"/go", nil); rec.Code != http.StatusGone {
-		t.Fatalf("/go without the cookie: %d, want 410", rec.Code)
+	// A mail or URL scanner: keeps the cookies and GETs every address the
+	// page names (the old meta refresh's among them), twice over. It
+	// gets pages, never a session.
+	var jar []*http.Cookie
+	next := []string{link, link + "/go"}
+	for round := 0; round < 2 && len(next) > 0; round++ {
+		var more []string
+		for _, target := range next {
+			rec := w.do("GET", target, nil, jar...)
+			if cookie(t, rec, "hx_s") != nil || rec.Code == http.StatusSeeOther {
+				t.Fatalf("the scanner's GET %s opened a session: %d", target, rec.Code)
+			}
+			if c := cookie(t, rec, "hx_login"); c != nil {
+				jar = []*http.Cookie{c}
+			}
+			for _, m := range hrefs.FindAllStringSubmatch(rec.Body.String(), -1) {
+				if strings.HasPrefix(m[1], "/") { // not the icon's data: URL
+					more = append(more, "http://127.0.0.1:8080"+m[1])
+				}
+			}
+		}
+		next = more
+	}
+	if len(jar) == 0 {
+		t.Fatal("the scanner got no nonce cookie: the test tests nothing")
+	}
+	if rs := flowstest.OutboxReplies(t, w.st, "tg:5"); len(rs) != 0 {
+		t.Errorf("the scanner's visit told the member of a session: %+v", rs)
 	}
 	s := w.login(link)
 	if rec := w.do("GET", "/d/", nil, s); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Xóm 1") {
 		t.Fatalf("overview: %d %s", rec.Code, rec.Body)
 	}
-	// The same link again, by a browser that goes through both steps.
-	first := w.do("GET", link, nil)
-	if first.Code != http.StatusGone {
-		t.Errorf("a spent link's first step: %d, want 410", first.Code)
+	// The same link again: both addresses refused.
+	for _, target := range []string{link, link + "/go"} {
+		if rec := w.do("GET", target, nil); rec.Code != http.StatusGone {
+			t.Errorf("a spent link's GET %s: %d, want 410", target, rec.Code)
+		}
+	}
+}
+
+// A GET of step 2's address (a bookmark) shows the button again and spends
+// nothing: the button then works.
+func TestAGetOfStepTwoSpendsNothing(t *testing.T) {
+	w := newWorld(t, base)
+	link := w.link("tg:5")
+	first, _ := w.see(link, link, "hx_login")
+	for range 3 {
+		rec := w.do("GET", link+"/go", nil, first)
+		if rec.Code != http.StatusOK || cookie(t, rec, "hx_s") != nil || !loginForm.MatchString(rec.Body.String()) {
+			t.Fatalf("GET /go with the nonce: %d, session cookie %v", rec.Code, cookie(t, rec, "hx_s"))
+		}
+	}
+	if rec := w.do("HEAD", link+"/go", nil, first); rec.Code != http.StatusOK || rec.Body.Len() != 0 ||
+		rec.Header().Get("Set-Cookie") != "" {
+		t.Fatalf("HEAD /go: %d, body %q, Set-Cookie %q", rec.Code, rec.Body, rec.Header().Get("Set-Cookie"))
+	}
+	nonce, form := w.see(link+"/go", link, "hx_login")
+	if rec := w.spend(link, nonce, form); rec.Code != http.StatusSeeOther {
+		t.Fatalf("the button after GETs of /go: %d, want 303", rec.Code)
+	}
+}
+
+func TestStepTwoIsRefusedFromAnotherSiteOrWithoutTheForm(t *testing.T) {
+	w := newWorld(t, "https://bot.example.org/d/")
+	link := w.link("tg:5")
+	nonce, form := w.see(link, link, "__Secure-hx_login")
+	good := url.Values{"form": {form}}.Encode()
+	for name, tc := range map[string]struct {
+		body string
+		h    map[string]string
+	}{
+		"evil origin":   {good, map[string]string{"Origin": "https://evil.example"}},
+		"cross-site":    {good, map[string]string{"Sec-Fetch-Site": "cross-site"}},
+		"same-site sub": {good, map[string]string{"Sec-Fetch-Site": "same-site", "Origin": "https://bot.example.org"}},
+		"null origin":   {good, map[string]string{"Origin": "null"}},
+		"plain http":    {good, map[string]string{"Origin": "http://bot.example.org"}},
+		"no field":      {"", map[string]string{"Origin": "https://bot.example.org"}},
+		"wrong field":   {url.Values{"form": {strings.Repeat("0", 64)}}.Encode(), nil},
+		"the nonce":     {url.Values{"form": {nonce.Value}}.Encode(), nil},
+		"a big body":    {"pad=" + strings.Repeat("a", 8<<10) + "&" + good, nil},
+	} {
+		if rec := w.post(link+"/go", tc.body, tc.h, nonce); rec.Code != http.StatusForbidden || cookie(t, rec, "__Host-hx_s") != nil {
+			t.Errorf("%s: POST /go: %d, want 403", name, rec.Code)
+		}
+	}
+	// Without the cookie, with the right field: spent or not, no session.
+	r := httptest.NewRequest("POST", link+"/go", strings.NewReader(good))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	w.h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusGone {
+		t.Errorf("POST /go without the cookie: %d, want 410", rec.Code)
+	}
+	if rs := flowstest.OutboxReplies(t, w.st, "tg:5"); len(rs) != 0 {
+		t.Errorf("refused POSTs told the member of a session: %+v", rs)
+	}
+	// The refusals spent nothing: the browser's own POST works.
+	if rec := w.spend(link, nonce, form); rec.Code != http.StatusSeeOther || cookie(t, rec, "__Host-hx_s") == nil {
+		t.Fatalf("the browser's POST after the refusals: %d", rec.Code)
+	}
+}
+
+// A login tells the member in the chat, once, with the time in BOT_TZ; the
+// refused steps before it tell nothing.
+func TestALoginTellsTheMemberInTheChatOnce(t *testing.T) {
+	w := newWorld(t, base)
+	link := w.link("tg:5")
+	w.login(link)
+	rs := flowstest.OutboxReplies(t, w.st, "tg:5")
+	if len(rs) != 1 || rs[0].Text != "dashboard.session_opened{Time=16:00}" {
+		t.Fatalf("the member's outbox after a login: %+v, want the one notice at 16:00", rs)
+	}
+	if rs := flowstest.OutboxReplies(t, w.st, "tg:6"); len(rs) != 0 {
+		t.Errorf("another member was told: %+v", rs)
+	}
+	// A second login, a minute later: a second notice.
+	w.now = w.now.Add(time.Minute)
+	w.login(w.link("tg:5"))
+	var told []string
+	for _, r := range flowstest.OutboxReplies(t, w.st, "tg:5") {
+		if strings.HasPrefix(r.Text, "dashboard.session_opened") {
+			told = append(told, r.Text)
+		}
+	}
+	if len(told) != 1 || told[0] != "dashboard.session_opened{Time=16:01}" {
+		t.Errorf("the second login's notices: %q", told)
+	}
+}
+
+// A notice that cannot be sent is logged, without the token or the
+// cookies, and the login goes on.
+func TestALoginWhoseNoticeFailsStillOpens(t *testing.T) {
+	w := newWorld(t, base)
+	var log strings.Builder
+	w.srv.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	w.srv.OnSession = func(context.Context, flows.Member, string, time.Time) error { return errors.New("outbox down") }
+	w.h = w.srv.Handler()
+	link := w.link("tg:5")
+	nonce, form := w.see(link, link, "hx_login")
+	rec := w.spend(link, nonce, form)
+	s := cookie(t, rec, "hx_s")
+	if rec.Code != http.StatusSeeOther || s == nil {
+		t.Fatalf("the login when the notice fails: %d", rec.Code)
+	}
+	if got := log.String(); !strings.Contains(got, "level=WARN") || !strings.Contains(got, "outbox down") ||
+		strings.Contains(got, link[len(link)-43:]) || strings.Contains(got, nonce.Value) || strings.Contains(got, s.Value) ||
+		strings.Contains(got, form) {
+		t.Errorf("the log: %s", got)
 	}
 }
 
 func TestASpentLinkIsRefusedEvenWithItsNonce(t *testing.T) {
 	w := newWorld(t, base)
 	link := w.link("tg:5")
-	first := w.do("GET", link, nil)
-	nonce := cookie(t, first, "hx_login")
-	if rec := w.do("GET", link+"/go", nil, nonce); rec.Code != http.StatusSeeOther {
+	nonce, form := w.see(link, link, "hx_login")
+	if rec := w.spend(link, nonce, form); rec.Code != http.StatusSeeOther {
 		t.Fatalf("first /go: %d", rec.Code)
 	}
-	if rec := w.do("GET", link+"/go", nil, nonce); rec.Code != http.StatusGone {
+	if rec := w.spend(link, nonce, form); rec.Code != http.StatusGone {
 		t.Fatalf("second /go with the same nonce: %d, want 410", rec.Code)
 	}
 }
@@ -222,10 +403,9 @@ func TestASpentLinkIsRefusedEvenWithItsNonce(t *testing.T) {
 func TestAStaleLinkIsRefused(t *testing.T) {
 	w := newWorld(t, base)
 	link := w.link("tg:5")
-	first := w.do("GET", link, nil)
-	nonce := cookie(t, first, "hx_login")
+	nonce, form := w.see(link, link, "hx_login")
 	w.now = w.now.Add(dashboard.LinkTTL + time.Second)
-	if rec := w.do("GET", link+"/go", nil, nonce); rec.Code != http.StatusGone {
+	if rec := w.spend(link, nonce, form); rec.Code != http.StatusGone {
 		t.Fatalf("/go after 10 minutes: %d, want 410", rec.Code)
 	}
 	if rec := w.do("GET", w.link("tg:5"), nil); rec.Code != http.StatusOK {
@@ -236,10 +416,15 @@ func TestAStaleLinkIsRefused(t *testing.T) {
 func TestAForgedNonceOrSessionIsRefused(t *testing.T) {
 	w := newWorld(t, base)
 	link := w.link("tg:5")
-	w.do("GET", link, nil)
+	_, form := w.see(link, link, "hx_login")
 	forged := &http.Cookie{Name: "hx_login", Value: strings.Repeat("A", 43)}
-	if rec := w.do("GET", link+"/go", nil, forged); rec.Code != http.StatusGone {
-		t.Fatalf("/go with a forged nonce: %d, want 410", rec.Code)
+	if rec := w.spend(link, forged, form); rec.Code != http.StatusForbidden {
+		t.Fatalf("/go with a forged nonce and the page's field: %d, want 403", rec.Code)
+	}
+	// The field derived from the forged nonce passes the form's check; the
+	// store, which never recorded that nonce, refuses it.
+	if rec := w.spend(link, forged, dashboard.LoginForm(forged.Value)); rec.Code != http.StatusGone {
+		t.Fatalf("/go with a forged nonce and its field: %d, want 410", rec.Code)
 	}
 	for _, v := range []string{strings.Repeat("A", 43), "x", ""} {
 		if rec := w.do("GET", "/d/", nil, &http.Cookie{Name: "hx_s", Value: v}); rec.Code != http.StatusUnauthorized {
@@ -382,12 +567,11 @@ func TestEveryResponseHasTheSecurityHeaders(t *testing.T) {
 func TestHTTPSCookiesAreSecureWithTheHostPrefix(t *testing.T) {
 	w := newWorld(t, "https://bot.example.org/d/")
 	link := w.link("tg:5")
-	first := w.do("GET", link, nil)
-	nonce := cookie(t, first, "__Secure-hx_login")
-	if nonce == nil || !nonce.Secure || !nonce.HttpOnly {
+	nonce, form := w.see(link, link, "__Secure-hx_login")
+	if !nonce.Secure || !nonce.HttpOnly || nonce.SameSite != http.SameSiteLaxMode || nonce.Path != "/d/login/"+link[len(link)-43:]+"/go" {
 		t.Fatalf("nonce cookie %+v", nonce)
 	}
-	second := w.do("GET", link+"/go", nil, nonce)
+	second := w.spend(link, nonce, form)
 	s := cookie(t, second, "__Host-hx_s")
 	if s == nil || !s.Secure || !s.HttpOnly || s.Path != "/" || s.Domain != "" {
 		t.Fatalf("session cookie %+v", s)
@@ -406,7 +590,8 @@ func (w *world) csrfOf(target string, s *http.Cookie) string {
 	return m[1]
 }
 
-// post sends a logout form with body and headers, as a browser would.
+// post sends a form (the login's step 2, a logout) with body and headers,
+// as a browser would.
 func (w *world) post(target, body string, headers map[string]string, s *http.Cookie) *httptest.ResponseRecorder {
 	w.t.Helper()
 	r := httptest.NewRequest("POST", target, strings.NewReader(body))
@@ -423,8 +608,8 @@ func (w *world) post(target, body string, headers map[string]string, s *http.Coo
 func TestACrossSitePostIsRefusedEvenWithTheRightCSRFToken(t *testing.T) {
 	w := newWorld(t, "https://bot.example.org/d/")
 	link := w.link("tg:5")
-	nonce := cookie(t, w.do("GET", link, nil), "__Secure-hx_login")
-	s := cookie(t, w.do("GET", link+"/go", nil, nonce), "__Host-hx_s")
+	nonce, form := w.see(link, link, "__Secure-hx_login")
+	s := cookie(t, w.spend(link, nonce, form), "__Host-hx_s")
 	csrf := w.csrfOf("https://bot.example.org/d/", s)
 	body := url.Values{"csrf": {csrf}}.Encode()
 	for name, h := range map[string]map[string]string{
@@ -465,8 +650,14 @@ func TestTheOriginIsComparedWithDefaultPortsNormalised(t *testing.T) {
 				nonce = c
 			}
 		}
+		m := loginForm.FindStringSubmatch(first.Body.String())
+		if nonce == nil || m == nil {
+			t.Fatalf("%s: no nonce or no form", tt.base)
+		}
+		// The login's POST from the browser's spelling of the origin.
 		var s *http.Cookie
-		for _, c := range w.do("GET", link+"/go", nil, nonce).Result().Cookies() {
+		login := w.post(link+"/go", url.Values{"form": {m[2]}}.Encode(), map[string]string{"Origin": tt.origin}, nonce)
+		for _, c := range login.Result().Cookies() {
 			if strings.HasSuffix(c.Name, "hx_s") {
 				s = c
 			}
@@ -608,18 +799,15 @@ func TestANinthFetchEvictsTheOldestNonce(t *testing.T) {
 	w := newWorld(t, base)
 	link := w.link("tg:5")
 	var nonces []*http.Cookie
-	for i := range 9 {
-		rec := w.do("GET", link, nil)
-		n := cookie(t, rec, "hx_login")
-		if rec.Code != http.StatusOK || n == nil {
-			t.Fatalf("fetch %d: %d, cookie %v", i+1, rec.Code, n)
-		}
-		nonces = append(nonces, n)
+	var forms []string
+	for range 9 {
+		n, f := w.see(link, link, "hx_login")
+		nonces, forms = append(nonces, n), append(forms, f)
 	}
-	if rec := w.do("GET", link+"/go", nil, nonces[0]); rec.Code != http.StatusGone {
+	if rec := w.spend(link, nonces[0], forms[0]); rec.Code != http.StatusGone {
 		t.Errorf("the first, evicted nonce: %d, want 410", rec.Code)
 	}
-	if rec := w.do("GET", link+"/go", nil, nonces[8]); rec.Code != http.StatusSeeOther || cookie(t, rec, "hx_s") == nil {
+	if rec := w.spend(link, nonces[8], forms[8]); rec.Code != http.StatusSeeOther || cookie(t, rec, "hx_s") == nil {
 		t.Fatalf("the ninth fetch's nonce: %d, want a session", rec.Code)
 	}
 }
@@ -627,18 +815,18 @@ func TestANinthFetchEvictsTheOldestNonce(t *testing.T) {
 func TestAHeadRequestRecordsNoNonce(t *testing.T) {
 	w := newWorld(t, base)
 	link := w.link("tg:5")
-	first := cookie(t, w.do("GET", link, nil), "hx_login")
+	first, form := w.see(link, link, "hx_login")
 	for range 7 {
 		w.do("GET", link, nil)
 	}
 	// Eight nonces kept: a HEAD that recorded one would evict the first.
-	for range 3 {
-		rec := w.do("HEAD", link, nil)
+	for _, target := range []string{link, link, link + "/go"} {
+		rec := w.do("HEAD", target, nil)
 		if rec.Code != http.StatusOK || rec.Body.Len() != 0 || rec.Header().Get("Set-Cookie") != "" {
-			t.Fatalf("HEAD: %d, body %q, Set-Cookie %q", rec.Code, rec.Body, rec.Header().Get("Set-Cookie"))
+			t.Fatalf("HEAD %s: %d, body %q, Set-Cookie %q", target, rec.Code, rec.Body, rec.Header().Get("Set-Cookie"))
 		}
 	}
-	if rec := w.do("GET", link+"/go", nil, first); rec.Code != http.StatusSeeOther {
+	if rec := w.spend(link, first, form); rec.Code != http.StatusSeeOther {
 		t.Fatalf("the first nonce after HEADs: %d, want 303", rec.Code)
 	}
 }

@@ -38,10 +38,17 @@ func (l *Links) NewLogin(ctx context.Context, m flows.Member, lang string) (stri
 	return l.BaseURL.String() + "login/" + token, nil
 }
 
-// loginPage continues from step 1 to step 2.
+// loginPage is step 1's page: a button whose form (POST) is step 2. Form
+// is the field that ties the POST to the nonce this page was served with.
 type loginPage struct {
-	Lang, Title, CSS, Next string
+	Lang, Title, CSS, Next, Form string
 }
+
+// loginForm is the hidden field of step 1's page for nonce: derived from it
+// (so nothing more is stored), and not the nonce's own hash, which is what
+// the store keeps. A page from another site cannot read it; it only proves
+// the POST came from the page served with the cookie.
+func loginForm(nonce string) string { return hash("dashboard login form|" + nonce) }
 
 // nonceCookie is the cookie of step 1, sent back only to its link's step 2.
 func (s *Server) nonceCookie() string {
@@ -75,9 +82,15 @@ func validToken(t string) bool {
 }
 
 // loginSee is step 1: whoever fetches the link (the person's browser, a
-// preview robot) gets a nonce cookie and a page that goes on to step 2.
-// Nothing is spent. An unknown, spent or stale link gets the one "ask
-// again" page, whatever the reason, so the answer tells nothing.
+// preview robot, a mail scanner) gets a nonce cookie and a page with one
+// button, whose form POSTs step 2. Nothing is spent: robots that keep
+// cookies and follow links and refreshes do not submit forms. An unknown,
+// spent or stale link gets the one "ask again" page, whatever the reason,
+// so the answer tells nothing.
+//
+// It also answers a GET of step 2's address (a bookmark, an old page's
+// refresh, a robot guessing): that person wants the button again, not a
+// refusal, and a GET must not spend.
 //
 // A HEAD request (a robot checking the link) gets 200 and nothing else: no
 // nonce recorded, no cookie, no body.
@@ -110,17 +123,26 @@ func (s *Server) loginSee(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: s.nonceCookie(), Value: nonce, Path: next, MaxAge: int(LinkTTL / time.Second),
 		HttpOnly: true, Secure: s.secure(), SameSite: http.SameSiteLaxMode})
 	s.page(w, http.StatusOK, lang, "login.html", loginPage{Lang: lang, Title: s.text(lang, "dashboard.title", nil),
-		CSS: s.base() + "static/dash.css", Next: next})
+		CSS: s.base() + "static/dash.css", Next: next, Form: loginForm(nonce)})
 }
 
-// loginSpend is step 2: the browser that kept step 1's cookie spends the
-// link and gets a fresh session.
+// loginSpend is step 2, the POST of step 1's button: the browser that kept
+// step 1's cookie, sending the form of the page served with it from this
+// site, spends the link and gets a fresh session. The member is then told
+// in the chat (OnSession).
 func (s *Server) loginSpend(w http.ResponseWriter, r *http.Request) {
 	lang := langOf(r, "")
 	token := r.PathValue("token")
 	c, err := r.Cookie(s.nonceCookie())
 	if !validToken(token) || err != nil || c.Value == "" {
 		s.say(w, http.StatusGone, lang, "dashboard.link_gone")
+		return
+	}
+	// Refused before the store is asked, so a forged POST spends nothing.
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if !fromThisSite(r, s.BaseURL) || r.ParseForm() != nil ||
+		subtle.ConstantTimeCompare([]byte(r.PostForm.Get("form")), []byte(loginForm(c.Value))) != 1 {
+		s.say(w, http.StatusForbidden, lang, "dashboard.bad_form")
 		return
 	}
 	id, lang, ok, err := s.Store.SpendDashLogin(r.Context(), hash(token), hash(c.Value), s.now())
@@ -166,7 +188,27 @@ func (s *Server) loginSpend(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie(), Value: sid, Path: "/", MaxAge: int(SessionTTL / time.Second),
 		HttpOnly: true, Secure: s.secure(), SameSite: http.SameSiteLaxMode})
+	s.tell(r.Context(), m, lang)
+	// The browser follows the redirect with the link's page as its
+	// Referer unless the redirect says otherwise: the overview's request,
+	// which the proxy logs, need not carry even a spent link.
+	w.Header().Set("Referrer-Policy", "no-referrer")
 	http.Redirect(w, r, s.base(), http.StatusSeeOther)
+}
+
+// tell gives OnSession the session just opened for m. A failure is logged
+// and the login goes on: the session exists, and the person is waiting for
+// their page. The request's cancellation is not passed on, so a browser
+// that goes away at that moment does not cut the notice short.
+func (s *Server) tell(ctx context.Context, m flows.Member, lang string) {
+	if s.OnSession == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.OnSession(ctx, m, lang, s.now()); err != nil {
+		s.logger().Warn("dashboard: tell the member a session opened", "member", m.ID, "err", err)
+	}
 }
 
 // session is what the store keeps of a session, by the hash of its id.
@@ -243,10 +285,7 @@ func (s *Server) clearSession(w http.ResponseWriter) {
 // checkPost refuses a POST without the session's CSRF token, or sent from
 // another site.
 func (s *Server) checkPost(r *http.Request, v viewer) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
-		return false
-	}
-	if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, s.BaseURL) {
+	if !fromThisSite(r, s.BaseURL) {
 		return false
 	}
 	if err := r.ParseForm(); err != nil {
@@ -254,6 +293,20 @@ func (s *Server) checkPost(r *http.Request, v viewer) bool {
 	}
 	got := r.PostForm.Get("csrf")
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(v.s.CSRF)) == 1
+}
+
+// fromThisSite refuses a request that says it comes from another site: by
+// Sec-Fetch-Site, or by an Origin that is not base's. A browser too old to
+// send either is let through; the form's secret and the SameSite=Lax cookie
+// (not sent with another site's POST) still hold it.
+func fromThisSite(r *http.Request, base *url.URL) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		return false
+	}
+	if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, base) {
+		return false
+	}
+	return true
 }
 
 // sameOrigin reports whether the Origin header o is base's origin: scheme

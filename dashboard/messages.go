@@ -8,7 +8,7 @@ func Messages() map[string][]string {
 		"dashboard.caption": {"From", "To"}, "dashboard.generated": {"At"}, "dashboard.chart_desc": {"Flow"},
 		"dashboard.year_only": {"Flow"},
 	}
-	for _, id := range []string{"title", "open", "link_gone", "signed_out", "not_a_member", "not_your_area",
+	for _, id := range []string{"title", "open", "login_intro", "link_gone", "signed_out", "not_a_member", "not_your_area",
 		"bad_form", "logged_out", "error", "lang_vi", "lang_en", "all_areas", "logout", "from", "to", "show",
 		"no_areas", "area", "started", "completed", "self", "team", "stalled", "help", "share", "target", "note"} {
 		m["dashboard."+id] = nil

@@ -7,19 +7,31 @@
 // Security, in one place:
 //   - The link's token (256 random bits) and the session id are kept in
 //     Redis only as SHA-256 hashes; neither is ever logged.
-//   - A link is spent in two steps, so a chat app's preview fetch cannot
-//     use it up: GET login/<token> records a nonce and sets it as a cookie,
-//     answering a page that continues to login/<token>/go; only that second
-//     request, carrying the cookie, spends the link (atomically, in Lua) and
-//     makes the session. A fetcher that keeps no cookies spends nothing.
+//   - A link is spent in two steps, so that no robot uses it up (a chat
+//     app's preview, a mail or URL scanner): GET login/<token> records a
+//     nonce, sets it as a cookie and answers a page with one button, whose
+//     form POSTs to login/<token>/go with a field derived from the nonce.
+//     Only that POST, carrying the cookie and the field and not sent from
+//     another site (Origin, Sec-Fetch-Site), spends the link (atomically,
+//     in Lua) and makes the session. There is no refresh and no script to
+//     follow: robots fetch, they do not submit forms, whether they keep
+//     cookies or not. A GET or HEAD of either address spends nothing.
+//   - When a session opens, the member is told in the chat (OnSession),
+//     with the time: a login that was not theirs does not go unseen.
 //   - The session cookie is HttpOnly, SameSite=Lax, Secure with the
 //     __Host- prefix when DASHBOARD_URL is https; 12 hours, not sliding.
 //   - Every request asks the desk for the member again (Desk.Member): a
 //     member removed from the team is refused at once, and the session's
 //     role and areas at login bound what it shows.
-//   - Every POST carries the session's CSRF token.
+//   - Every POST carries the session's CSRF token (the login's: the field
+//     derived from the nonce) and is refused from another site.
 //   - Every response has a strict Content-Security-Policy (no script at
-//     all), nosniff, no referrer and no caching.
+//     all), nosniff, a Referer only within this site, and no caching.
+//   - No request but the button's POST (to the login's path, which the
+//     proxy's log should skip: docs/operations.md) carries the link as its
+//     Referer: the style sheet is fetched without one, the page declares
+//     an empty icon (no /favicon.ico request), and the redirect to the
+//     overview says no-referrer.
 package dashboard
 
 import (
@@ -98,6 +110,12 @@ type Server struct {
 	// on the hamlet's page. None: no poster link.
 	Poster         func(ctx context.Context, channel string, hamlet flows.Area) (flows.Document, error)
 	PosterChannels []string
+	// OnSession, when set, is told of every session opened, at, in the
+	// member's language, so that the member hears of it in the chat: a
+	// login that was not theirs (a link forwarded, a scanner that pressed
+	// the button) does not go unseen. Its error is logged; the login
+	// stands.
+	OnSession func(ctx context.Context, m flows.Member, lang string, at time.Time) error
 }
 
 //go:embed templates/*.html static/*.css
@@ -112,7 +130,10 @@ func (s *Server) Handler() http.Handler {
 	p := s.base()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+p+"login/{token}", s.loginSee)
-	mux.HandleFunc("GET "+p+"login/{token}/go", s.loginSpend)
+	// Step 2 is a POST only: a GET of its address shows step 1's button
+	// again and spends nothing.
+	mux.HandleFunc("GET "+p+"login/{token}/go", s.loginSee)
+	mux.HandleFunc("POST "+p+"login/{token}/go", s.loginSpend)
 	mux.HandleFunc("GET "+p+"{$}", s.overview)
 	mux.HandleFunc("GET "+p+"h/{hamlet}", s.hamlet)
 	mux.HandleFunc("GET "+p+"h/{hamlet}/poster.png", s.poster)

@@ -28,7 +28,9 @@ func (a *app) dashboardLinks() desk.Logins {
 }
 
 // dashboardServer is the dashboard's pages for HTTP_LISTEN, after
-// assemble; nil when DASHBOARD_URL is unset.
+// assemble; nil when DASHBOARD_URL is unset. A session opened is told to
+// the member in the chat through the desk, as a help alert is: their
+// outbox, drained by the delivery core.
 func (a *app) dashboardServer() (*dashboard.Server, error) {
 	if a.cfg.DashboardURL == nil {
 		return nil, nil
@@ -38,7 +40,7 @@ func (a *app) dashboardServer() (*dashboard.Server, error) {
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
 	srv := &dashboard.Server{Store: a.store, Desk: a.desk, Library: a.library, Loc: a.loc, Charts: charts,
-		BaseURL: a.cfg.DashboardURL, Clock: a.clock, Location: a.cfg.TZ, Logger: a.logger,
+		BaseURL: a.cfg.DashboardURL, Clock: a.clock, Location: a.cfg.TZ, Logger: a.logger, OnSession: a.desk.SessionOpened,
 		Poster: func(ctx context.Context, channel string, h flows.Area) (flows.Document, error) {
 			c, _ := a.desk.Area(h.ParentID)
 			doc, _, err := a.renderPoster(ctx, channel, h, c)

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,10 +51,11 @@ func screenshotDir(t *testing.T) string {
 }
 
 // TestDashboardInABrowser: a coordinator opens the link the bot sent in a
-// real browser (headless chromium), lands on the overview whose numbers are
-// what the test drove, at a phone's width and a PC's, logs out; the spent
-// link, a forged session cookie and the pages after logging out are
-// refused.
+// real browser (headless chromium) at a phone's width, taps the page's one
+// button, lands on the overview whose numbers are what the test drove, at a
+// phone's width and a PC's, is told of the session in the chat, logs out;
+// the spent link, a forged session cookie and the pages after logging out
+// are refused.
 func TestDashboardInABrowser(t *testing.T) {
 	bin := chromium(t)
 	// The public address is the one served (no proxy in between), as the
@@ -116,9 +118,62 @@ func TestDashboardInABrowser(t *testing.T) {
 		}
 	}
 
-	// The link: a page that goes on by itself (meta refresh), then the
-	// overview, signed in.
-	step("open the link", chromedp.Navigate(link), chromedp.WaitVisible("form.range"))
+	// Every request's Referer, to check that no request carries the live
+	// link (a proxy's access log records Referers).
+	var refMu sync.Mutex
+	referers := map[string]string{}
+	if err := chromedp.Listen(browser, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			ref, _ := e.Request.Headers["Referer"].(string)
+			refMu.Lock()
+			referers[e.Request.Method+" "+e.Request.URL] = ref
+			refMu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The link: a page with one button, which stays put until tapped (no
+	// refresh, no script), big enough for a thumb on a 360 px phone.
+	step("open the link", chromedp.EmulateViewport(360, 740), chromedp.Navigate(link), chromedp.WaitVisible("form.login button"))
+	if page := html(); !strings.Contains(page, "Mở bảng số liệu") || strings.Contains(page, "http-equiv") {
+		t.Errorf("the link's page:\n%s", page)
+	}
+	ctx, cancel := context.WithTimeout(browser, 30*time.Second)
+	box, err := chromedp.Run(ctx, chromedp.Dimensions("form.login button"))
+	cancel()
+	if err != nil || box.Height < 44 || box.Width < 200 || box.Width > 360 {
+		t.Errorf("the button at 360 px: %+v, %v; want at least 44 px high, within the screen", box, err)
+	}
+	shoot("login-360x740", 360, 740)
+	n := len(tt.fake.Messages(tt.chat))
+	time.Sleep(300 * time.Millisecond) // a person reads the sentence first
+	ctx, cancel = context.WithTimeout(browser, 30*time.Second)
+	at, err := chromedp.Run(ctx, chromedp.Location())
+	cancel()
+	if err != nil || at != link {
+		t.Fatalf("the link's page went on by itself, to %q (%v)", at, err)
+	}
+	step("tap the button", chromedp.Click("form.login button[type=submit]"), chromedp.WaitVisible("form.range"))
+	// Only the button's POST, to the login's own path (which the proxy
+	// keeps out of its log), carries the link as its Referer: not the
+	// style sheet, the icon or the overview after the redirect.
+	refMu.Lock()
+	posted := false
+	for req, ref := range referers {
+		if strings.HasPrefix(req, "POST ") && strings.HasSuffix(req, "/go") {
+			posted = ref == link
+			continue
+		}
+		if strings.Contains(ref, "/login/") {
+			t.Errorf("a request carries the link as its Referer: %s", regexp.MustCompile(`[A-Za-z0-9_-]{43}`).ReplaceAllString(req, "<token>"))
+		}
+	}
+	refMu.Unlock()
+	if !posted {
+		t.Error("the button's POST was not seen with the link as its Referer: the check above sees nothing")
+	}
+	step("viewport 1280x800", chromedp.EmulateViewport(1280, 800))
 	page := html()
 	got := tableRow(t, page, "💳 Mở tài khoản thanh toán", "Xã Võ Nhai")
 	if got[1] != "1" {
@@ -137,12 +192,27 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 	shoot("hamlet-360x740", 360, 740)
 
-	// The spent link, opened again in the same browser: refused.
-	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
-	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(link+"/go"))
-	cancel()
-	if err != nil || resp.Status != http.StatusGone {
-		t.Errorf("the spent link: %v, %v; want 410", statusOf(resp), err)
+	// The chat says a session was opened, once.
+	tt.expect(n, "vừa được mở trên web lúc")
+	told := 0
+	for _, m := range tt.fake.Messages(tt.chat)[n:] {
+		if strings.Contains(m.Text, "vừa được mở trên web lúc") {
+			told++
+		}
+	}
+	if told != 1 {
+		t.Errorf("the chat has %d notices of the session, want 1", told)
+	}
+
+	// The spent link, opened again in the same browser (either address):
+	// refused.
+	for name, u := range map[string]string{"step 1": link, "step 2": link + "/go"} {
+		ctx, cancel = context.WithTimeout(browser, 60*time.Second)
+		resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(u))
+		cancel()
+		if err != nil || resp.Status != http.StatusGone {
+			t.Errorf("the spent link's %s: %v, %v; want 410", name, statusOf(resp), err)
+		}
 	}
 
 	// Logging out (a POST with the page's CSRF token): the overview is
@@ -165,7 +235,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Errorf("the page after logging out does not say so:\n%s", page)
 	}
 	ctx, cancel = context.WithTimeout(browser, 60*time.Second)
-	resp, err = chromedp.Run(ctx, chromedp.NavigateResponse(base))
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(base))
 	cancel()
 	if err != nil || resp.Status != http.StatusUnauthorized {
 		t.Errorf("the overview after logging out: %v, %v; want 401", statusOf(resp), err)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -51,9 +52,14 @@ func tableRow(t *testing.T, page, title, name string) []string {
 	return out
 }
 
+// loginButton is step 1's form: its action and hidden field.
+var loginButton = regexp.MustCompile(`<form class="login" method="post" action="([^"]+)">\s*<input type="hidden" name="form" value="([^"]+)">`)
+
 // On Telegram, /dashboard gives a coordinator a link sent with previews
-// off; a preview robot's fetches spend nothing; the browser logs in once;
-// the page's numbers are `hangxom stats`'s for the same store.
+// off; robots' fetches spend nothing, whether they keep cookies or not; the
+// browser logs in once, by the button, and the coordinator is told so in
+// the chat, once; the page's numbers are `hangxom stats`'s for the same
+// store.
 func TestServeDashboardLinkLogsInOnceAndShowsTheStatsFigures(t *testing.T) {
 	tt := startServe(t, true, nil, nil, "", "COORDINATOR_IDS", "tg:555001", "DASHBOARD_URL", "http://127.0.0.1/bang")
 	tt.walkEwallet()
@@ -73,21 +79,46 @@ func TestServeDashboardLinkLogsInOnceAndShowsTheStatsFigures(t *testing.T) {
 			t.Fatalf("a preview fetch: %d", code)
 		}
 	}
-	if code, _ := fetch(t, robot, link+"/go"); code != http.StatusGone {
-		t.Fatalf("/go without the cookie: %d, want 410", code)
+	// A scanner that keeps cookies and follows redirects, fetching both
+	// addresses: pages, no session.
+	scanJar, _ := cookiejar.New(nil)
+	scanner := &http.Client{Timeout: 10 * time.Second, Jar: scanJar}
+	for _, u := range []string{link, link + "/go", link + "/go"} {
+		if code, body := fetch(t, scanner, u); code != http.StatusOK || strings.Contains(body, "http-equiv") || strings.Contains(body, "<h2>") {
+			t.Fatalf("a scanner's fetch of %s: %d %s", u, code, body)
+		}
+	}
+	if cs := scanJar.Cookies(mustParse(t, "http://"+tt.addr+"/bang/")); len(cs) != 0 {
+		t.Fatalf("the scanner has a session: %v", cs)
 	}
 
+	n := len(tt.fake.Messages(tt.chat))
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Timeout: 10 * time.Second, Jar: jar}
-	if code, body := fetch(t, browser, link); code != http.StatusOK || !strings.Contains(body, `http-equiv="refresh"`) {
+	code, body := fetch(t, browser, link)
+	m := loginButton.FindStringSubmatch(body)
+	if code != http.StatusOK || m == nil {
 		t.Fatalf("the link in a browser: %d %s", code, body)
 	}
-	code, page := fetch(t, browser, link+"/go") // the refresh; then the 303 to the overview
+	// The button: a POST from the page's origin (DASHBOARD_URL's, as the
+	// proxy would show it), then the 303 to the overview.
+	code, page := postForm(t, browser, "http://"+tt.addr+m[1], "http://127.0.0.1", url.Values{"form": {m[2]}})
 	if code != http.StatusOK || !strings.Contains(page, "<h2>") {
 		t.Fatalf("login: %d %s", code, page)
 	}
 	if code, _ := fetch(t, &http.Client{Timeout: 10 * time.Second, Jar: jar}, link); code != http.StatusGone {
 		t.Errorf("the link once more: %d, want 410", code)
+	}
+	// The coordinator is told in the chat, once.
+	tt.expect(n, "vừa được mở trên web lúc")
+	told := 0
+	for _, msg := range tt.fake.Messages(tt.chat)[n:] {
+		if strings.Contains(msg.Text, "vừa được mở trên web lúc") {
+			told++
+		}
+	}
+	if told != 1 {
+		t.Errorf("the chat has %d notices of the session, want 1", told)
 	}
 
 	// The same figures as `hangxom stats`, hamlet by hamlet.
@@ -127,6 +158,34 @@ func TestServeDashboardLinkLogsInOnceAndShowsTheStatsFigures(t *testing.T) {
 	if strings.Contains(tt.log.String(), strings.TrimPrefix(link, "http://"+tt.addr+"/bang/login/")) {
 		t.Error("the token is in serve's log")
 	}
+}
+
+// postForm POSTs form to target as a browser's form from origin, and
+// returns the status and the body after any redirect.
+func postForm(t *testing.T, client *http.Client, target, origin string, form url.Values) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", target, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", origin)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func mustParse(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // Without DASHBOARD_URL, /dashboard says the dashboard is not set up and
