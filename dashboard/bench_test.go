@@ -218,4 +218,3 @@ func TestPagesRoundTripsFor1000Hamlets(t *testing.T) {
 		}
 	}
 }
-
