@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/hangxomso/hangxom/flows"
 )
 
 // chromium is the browser the dashboard's browser test drives: $CHROME_PATH,
@@ -67,6 +70,13 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Fatalf("serve listens on %s, not %s", tt.addr, listen)
 	}
 	tt.walkEwallet() // one resident of TDP 1 finishes the e-wallet guide
+	// Another starts it and asks for a person at its first screen.
+	coordinator := tt.chat
+	tt.chat = coordinator + 1
+	tt.say("/start h_"+tdp1, "Bác muốn được hướng dẫn việc gì?")
+	tt.tap("💳", "Điện thoại của bác có màn hình cảm ứng")
+	tt.say("giúp tôi với", "Đã ghi lại yêu cầu của bác.")
+	tt.chat = coordinator
 	msg := tt.say("/dashboard", "/bang/login/")
 	link := regexp.MustCompile(regexp.QuoteMeta(base) + `login/[A-Za-z0-9_-]{43}`).FindString(msg.Text)
 	if link == "" || !msg.PreviewOff() {
@@ -187,10 +197,27 @@ func TestDashboardInABrowser(t *testing.T) {
 
 	// A hamlet: the same figures as the chat's /stats for it.
 	step("open the hamlet", chromedp.Navigate(base+"?area="+tdp1), chromedp.WaitVisible("form.range"))
-	if got := tableRow(t, html(), "💳 Mở tài khoản thanh toán", "Tổ dân phố 1 (Đình Cả)"); got[0] != "1" || got[1] != "1" {
-		t.Errorf("the hamlet's e-wallet row: %v, want started 1, completed 1", got)
+	if got := tableRow(t, html(), "💳 Mở tài khoản thanh toán", "Tổ dân phố 1 (Đình Cả)"); got[0] != "2" || got[1] != "1" || got[5] != "1" {
+		t.Errorf("the hamlet's e-wallet row: %v, want started 2, completed 1, help 1 (what the test drove)", got)
 	}
 	shoot("hamlet-360x740", 360, 740)
+
+	// The hamlet's page: the e-wallet guide's funnel is what the test
+	// drove — both residents reached its first screen, one went on to
+	// the end, the other asked for help at the first; nobody has been
+	// idle long enough to count as stalled.
+	step("open the hamlet's funnel", chromedp.Navigate(base+"h/"+tdp1), chromedp.WaitVisible(`section[data-flow="ewallet"]`))
+	page = html()
+	for step, want := range map[string][3]string{"intro": {"2", "0", "1"}, "mm_intro": {"1", "0", "0"}, "mm_viettel_pin": {"1", "0", "0"}, "mm_vnpt": {"0", "0", "0"}} {
+		if got := funnelRow(t, page, "ewallet", step); got != want {
+			t.Errorf("the e-wallet funnel's %s: reached, stalled, help = %v, want %v", step, got, want)
+		}
+	}
+	if !strings.Contains(page, "Chưa ai nhận") {
+		t.Error("the hamlet's page does not list the open help request")
+	}
+	shoot("hamlet-funnel-1280x800", 1280, 800)
+	shoot("hamlet-funnel-360x740", 360, 740)
 
 	// The chat says a session was opened, once.
 	tt.expect(n, "vừa được mở trên web lúc")
@@ -251,7 +278,46 @@ func TestDashboardInABrowser(t *testing.T) {
 	if err != nil || resp.Status != http.StatusUnauthorized {
 		t.Errorf("a forged cookie: %v, %v; want 401", statusOf(resp), err)
 	}
+
+	// A team member of another hamlet, signed in with their own link,
+	// sees their hamlet and is refused TDP 1's page and its charts.
+	if err := tt.store().PutMember(t.Context(), flows.Member{ID: fmt.Sprintf("tg:%d", coordinator+2), Role: flows.RoleTeam, Areas: []string{"vo-nhai-chua-xep"}}); err != nil {
+		t.Fatal(err)
+	}
+	tt.chat = coordinator + 2
+	msg = tt.say("/dashboard", "/bang/login/")
+	tt.chat = coordinator
+	other := regexp.MustCompile(regexp.QuoteMeta(base) + `login/[A-Za-z0-9_-]{43}`).FindString(msg.Text)
+	step("another hamlet's member logs in", chromedp.Navigate(other), chromedp.WaitVisible("form.login button"),
+		chromedp.Click("form.login button[type=submit]"), chromedp.WaitVisible("form.range"))
+	for _, path := range []string{"h/" + tdp1, "h/" + tdp1 + "/chart/ewallet/funnel.png", "c/vo-nhai/f/ewallet"} {
+		ctx, cancel = context.WithTimeout(browser, 60*time.Second)
+		resp, err = chromedp.Run(ctx, chromedp.NavigateResponse(base+path))
+		cancel()
+		if err != nil || resp.Status != http.StatusForbidden {
+			t.Errorf("%s for a member of another hamlet: %v, %v; want 403", path, statusOf(resp), err)
+		}
+	}
 	t.Logf("screenshots in %s", shots)
+}
+
+// funnelRow returns the reached, stalled and help cells of step's row in
+// guide flow's section of a funnel page.
+func funnelRow(t *testing.T, page, flow, step string) [3]string {
+	t.Helper()
+	i := strings.Index(page, `data-flow="`+flow+`"`)
+	if i < 0 {
+		t.Fatalf("no section of %s", flow)
+	}
+	sec := page[i:]
+	if j := strings.Index(sec, "</section>"); j >= 0 {
+		sec = sec[:j]
+	}
+	m := regexp.MustCompile(`(?s)<tr data-step="` + regexp.QuoteMeta(step) + `"[^>]*>.*?<td class="reached">(.*?)</td><td class="stalled">(.*?)</td><td class="help">(.*?)</td>`).FindStringSubmatch(sec)
+	if m == nil {
+		t.Fatalf("no row of step %q in %s", step, flow)
+	}
+	return [3]string{m[1], m[2], m[3]}
 }
 
 func statusOf(r *network.Response) string {
