@@ -56,6 +56,19 @@ type Invite struct {
 	CreatedBy string    `json:"created_by,omitempty"`
 }
 
+// APIKey is what the store keeps of a key of the open feed (/api/v1, issue
+// 20): never the key itself, only its hash, by which it is found. ID is
+// the first 12 hex digits of that hash: what the command line lists and
+// revokes by, and what logs name. A key reads the counts of Area (a
+// hamlet, a commune or the province) and is no person: it may never see a
+// resident's name.
+type APIKey struct {
+	ID      string    `json:"id"`
+	Area    string    `json:"area"`
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+}
+
 // ErrInviteInvalid means an invite code is unknown, expired or used up.
 var ErrInviteInvalid = errors.New("invite code unknown, expired or used up")
 

@@ -111,6 +111,7 @@
 //	P:dash:login:<hash>                   HASH    10 min       CreateDashLogin, SeeDashLogin (Lua: add a nonce), SpendDashLogin (Lua: DEL)
 //	P:dash:s:<hash>                       STRING  12 h         CreateDashSession, DeleteDashSession, revokeDashboard (JSON session)
 //	P:dash:member:<member>                ZSET    12 h         CreateDashSession (a member's session hashes by expiry, at most 5; revokeDashboard)
+//	P:apikeys                             HASH    none         CreateAPIKey, APIKey, APIKeys, RevokeAPIKey (Lua: HDEL by id): key hash → JSON {id, area, name, created}
 //
 // R is a resident id ("tg:123"), H a hamlet id, X a pseudonym, <name> and
 // <key> the caller's names for a lease and a rate limiter; an empty

@@ -564,6 +564,18 @@ func (k Keys) DashSession(idHash string) string { return k.prefix + ":dash:s:" +
 // alone leaves a session revocation misses, refused anyway by the re-check.
 func (k Keys) DashMemberSessions(member string) string { return k.prefix + ":dash:member:" + member }
 
+// APIKeys is a HASH hex SHA-256 of an open-feed key (hxk_…) → JSON of a
+// flows.APIKey {id: the hash's first 12 hex digits, area, name, created},
+// no TTL, global, used alone: the keys the province's own systems read
+// /api/v1 with (issue 20, store/apikeys.go). Written by CreateAPIKey
+// (HSETNX), fields deleted by RevokeAPIKey (revokeAPIKeyScript: by id);
+// read by APIKey (HGET, pipelined with the key's rate limit) and APIKeys.
+// Only the hash is here: a copy of Redis gives no key that works.
+// Lost second: a key made in it is gone (the feed answers 401: make
+// another); a key revoked in it works again and must be revoked again.
+// docs/operations.md says to check "hangxom apikey list" after a failover.
+func (k Keys) APIKeys() string { return k.prefix + ":apikeys" }
+
 // Funnel is HASH step id → residents who reached the step of a flow in a
 // hamlet in one month (YYYY-MM, BOT_TZ), each counted once (see
 // FunnelSeen), no TTL; HINCRBY by funnelScript, in the MULTI/EXEC of the

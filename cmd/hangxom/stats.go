@@ -125,16 +125,12 @@ func (a *app) statsRows(ctx context.Context, months []string, now time.Time) ([]
 	return flows.StatsRows(sc, flows.RollUp(counts, a.areas, today)), nil
 }
 
+// writeStatsJSON writes the document the open feed's /api/v1/stats shares
+// (flows.StatsJSON).
 func writeStatsJSON(w io.Writer, rows []statsRow, now time.Time) error {
-	if rows == nil {
-		rows = []statsRow{}
-	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(struct {
-		GeneratedAt string     `json:"generated_at"`
-		Rows        []statsRow `json:"rows"`
-	}{now.Format(time.RFC3339), rows})
+	return enc.Encode(flows.NewStatsJSON(rows, now))
 }
 
 // writeStatsCSV writes the rows as the Desk's /export does: UTF-8 with a
