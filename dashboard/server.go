@@ -32,6 +32,10 @@
 //     Referer: the style sheet is fetched without one, the page declares
 //     an empty icon (no /favicon.ico request), and the redirect to the
 //     overview says no-referrer.
+//   - The open feed under api/v1 (api.go) takes a key in the Authorization
+//     header and nothing else: no cookie opens it. Keys too are kept only
+//     as hashes and never logged (logs name a key's id), and a key never
+//     sees a private flow's small counts.
 package dashboard
 
 import (
@@ -60,8 +64,8 @@ const (
 	SessionTTL = 12 * time.Hour
 )
 
-// Store keeps the links and sessions by the hashes of their secrets;
-// *store.Redis implements it.
+// Store keeps the links, sessions and API keys by the hashes of their
+// secrets; *store.Redis implements it.
 type Store interface {
 	CreateDashLogin(ctx context.Context, tokenHash, member, lang string, exp time.Time) error
 	SeeDashLogin(ctx context.Context, tokenHash, nonceHash string, now time.Time) (bool, error)
@@ -69,6 +73,9 @@ type Store interface {
 	CreateDashSession(ctx context.Context, idHash, member string, data []byte, exp time.Time) error
 	DashSession(ctx context.Context, idHash string) ([]byte, bool, error)
 	DeleteDashSession(ctx context.Context, idHash, member string) error
+	// APIKey finds an open-feed key by its hash and takes one request
+	// from its rate limit, in one round trip (store/apikeys.go).
+	APIKey(ctx context.Context, keyHash string, ratePerSec float64, burst int) (k flows.APIKey, found, allowed bool, retryAfter time.Duration, err error)
 }
 
 // Desk answers who may see what, by the chat commands' rules; *desk.Desk
@@ -142,6 +149,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+p+"c/{commune}/f/{flow}/chart/{file}", s.chartDownload)
 	mux.HandleFunc("POST "+p+"logout", s.logout)
 	mux.HandleFunc("GET "+p+"static/dash.css", s.css)
+	mux.HandleFunc("GET "+p+"api/v1/stats", s.apiStats)
+	mux.HandleFunc("GET "+p+"api/v1/funnel", s.apiFunnel)
 	return headers(mux)
 }
 
