@@ -32,6 +32,8 @@ func TestRedisOnlyCommandsRefuseTheEmbeddedStore(t *testing.T) {
 	}{
 		{"stats", []string{"stats"}},
 		{"invite", []string{"invite", "--area", tdp1, "--role", "team"}},
+		{"apikey create", []string{"apikey", "create", "--area", tdp1}},
+		{"apikey list", []string{"apikey", "list"}},
 		{"areas import", []string{"areas", "import", areasCSV}},
 		{"areas list", []string{"areas", "list"}},
 		{"targets import", []string{"targets", "import", targetsCSV}},

@@ -24,6 +24,10 @@ Usage:
                                                              completion counts per hamlet and flow
   hangxom invite --area ID --role team|coordinator [--secretary] [--uses N] [--ttl 7d] [--format json]
                                                              an invite code and t.me link for a team member or coordinator
+  hangxom apikey create --area ID [--name TEXT]              a read-only key of the open feed (api/v1 under DASHBOARD_URL)
+                                                             for one area; the key alone on the last line, shown once
+  hangxom apikey list [--format table|json]                  the feed's keys: id, area, name, created (never the key)
+  hangxom apikey revoke ID                                   the feed refuses the key from now on
   hangxom areas import FILE.csv                              add or update hamlets from a spreadsheet (all or nothing)
   hangxom areas list [--format table|json]                   every area with its households, population and dates
   hangxom targets import FILE.csv                            adoption targets per flow and area
@@ -42,8 +46,9 @@ Usage:
 Every command that uses the store takes the settings below, as an
 environment variable or a flag (the flag wins). With no Redis setting, chat
 and poster use the embedded in-memory store (lost at exit); serve, stats,
-invite, areas and targets refuse to run on it unless STORE=memory is set;
-zalo connect always refuses it (serve could not read the tokens it stores).
+invite, apikey, areas and targets refuse to run on it unless STORE=memory
+is set; zalo connect always refuses it (serve could not read the tokens it
+stores).
 `
 
 // exitError carries an exit status other than 1.
@@ -103,6 +108,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return runPoster(ctx, e, args[1:])
 	case "invite":
 		return runInvite(ctx, e, args[1:])
+	case "apikey":
+		return runAPIKey(ctx, e, args[1:])
 	case "loadtest":
 		return runLoadtest(ctx, e, args[1:])
 	case "stats":
