@@ -285,6 +285,28 @@ func maskStatsRow(x flows.StatsRow) flows.StatsJSONRow {
 	return j
 }
 
+// funnelColumn is one column of a funnel, a count per row, nil where it is
+// hidden: for a private guide, each count from 1 to maskBelow-1. When
+// group is set and any cell is hidden, every other non-zero cell is hidden
+// too: the stalled and help columns add up to the hamlet's stats row, so
+// one hidden cell could be had from the others (the hamlet page's rule,
+// columnCounts). Reached has no such sum.
+func funnelColumn(rows []flows.FunnelRow, private, group bool, col func(flows.FunnelRow) int64) []*int64 {
+	out := make([]*int64, len(rows))
+	any := false
+	for _, x := range rows {
+		any = any || hidden(col(x), private)
+	}
+	for i, x := range rows {
+		n := col(x)
+		if hidden(n, private) || group && any && n > 0 {
+			continue
+		}
+		out[i] = &n
+	}
+	return out
+}
+
 // apiStep is one line of a funnel: a step, how many residents reached it,
 // how many stalled there, how many asked for help at it.
 type apiStep struct {
@@ -361,36 +383,45 @@ func (s *Server) apiFunnel(w http.ResponseWriter, r *http.Request) {
 	}
 	out := apiFunnel{Hamlet: apiArea{ID: h.ID, Name: h.Name}, Flow: f.ID, From: from, To: to,
 		GeneratedAt: now.Format(time.RFC3339), Steps: []apiStep{}, RetiredSteps: []apiStep{}}
-	count := func(n int64) *int64 {
-		if private && hidden(n, true) {
-			out.Masked = true
-			return nil
-		}
-		return &n
-	}
-	step := func(x flows.FunnelRow) apiStep {
-		st := apiStep{Step: x.Step, Reached: count(x.Reached), Stalled: count(x.Stalled), HelpRequests: count(x.Help)}
-		st.Masked = st.Reached == nil || st.Stalled == nil || st.HelpRequests == nil
-		return st
-	}
+	// The rows in the answer's order: the guide's steps (zeros included),
+	// the retired ids, and last the stalled whose step is not known.
 	byStep := map[string]flows.FunnelRow{}
+	var retired []flows.FunnelRow
 	var unknown int64
 	for _, x := range all[h.ID] {
 		switch {
 		case x.Step == "":
 			unknown += x.Stalled
 		case x.Retired:
-			out.RetiredSteps = append(out.RetiredSteps, step(x))
+			retired = append(retired, x)
 		default:
 			byStep[x.Step] = x
 		}
 	}
+	var rows []flows.FunnelRow
 	for _, st := range f.Steps {
 		x := byStep[st.ID]
 		x.Step = st.ID
-		out.Steps = append(out.Steps, step(x))
+		rows = append(rows, x)
 	}
-	out.StalledStepUnknown = count(unknown)
+	rows = append(rows, retired...)
+	rows = append(rows, flows.FunnelRow{Stalled: unknown})
+	reached, stalled, help := funnelColumn(rows, private, false, func(x flows.FunnelRow) int64 { return x.Reached }),
+		funnelColumn(rows, private, true, func(x flows.FunnelRow) int64 { return x.Stalled }),
+		funnelColumn(rows, private, true, func(x flows.FunnelRow) int64 { return x.Help })
+	for i, x := range rows {
+		st := apiStep{Step: x.Step, Reached: reached[i], Stalled: stalled[i], HelpRequests: help[i]}
+		st.Masked = st.Reached == nil || st.Stalled == nil || st.HelpRequests == nil
+		out.Masked = out.Masked || st.Masked
+		switch {
+		case i == len(rows)-1:
+			out.StalledStepUnknown = st.Stalled
+		case x.Retired:
+			out.RetiredSteps = append(out.RetiredSteps, st)
+		default:
+			out.Steps = append(out.Steps, st)
+		}
+	}
 	s.logger().Debug("api: funnel", "key", sc.key.ID, "hamlet", h.ID, "flow", f.ID, "from", from, "to", to)
 	s.apiJSON(w, http.StatusOK, out)
 }

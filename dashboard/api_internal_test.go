@@ -2,6 +2,8 @@ package dashboard
 
 import (
 	"encoding/json"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/hangxomso/hangxom/flows"
@@ -55,6 +57,36 @@ func TestAPIKeyMemberByLevel(t *testing.T) {
 	for _, lv := range []string{flows.LevelCommune, flows.LevelProvince} {
 		if m := keyMember(k, flows.Area{ID: "x", Level: lv}); m.Role != flows.RoleCoordinator || m.Areas[0] != "x" || m.Secretary {
 			t.Errorf("%s: %+v", lv, m)
+		}
+	}
+}
+
+// A funnel's stalled and help columns add up to the stats row: one hidden
+// cell hides every other non-zero one of its column; reached is cell by cell.
+func TestAPIFunnelColumnsHideTheirSumsParts(t *testing.T) {
+	rows := []flows.FunnelRow{{Step: "a", Reached: 9, Stalled: 6}, {Step: "b", Reached: 3, Stalled: 2}, {Step: "c", Reached: 6}}
+	text := func(ps []*int64) string {
+		var out []string
+		for _, p := range ps {
+			if p == nil {
+				out = append(out, "null")
+			} else {
+				out = append(out, strconv.FormatInt(*p, 10))
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	for _, tt := range []struct {
+		private, group bool
+		col            func(flows.FunnelRow) int64
+		want           string
+	}{
+		{true, true, func(x flows.FunnelRow) int64 { return x.Stalled }, "null null 0"},
+		{true, false, func(x flows.FunnelRow) int64 { return x.Reached }, "9 null 6"},
+		{false, true, func(x flows.FunnelRow) int64 { return x.Stalled }, "6 2 0"},
+	} {
+		if got := text(funnelColumn(rows, tt.private, tt.group, tt.col)); got != tt.want {
+			t.Errorf("private %v group %v: %s, want %s", tt.private, tt.group, got, tt.want)
 		}
 	}
 }
