@@ -150,36 +150,45 @@ func (s *Server) apiFail(w http.ResponseWriter, what string, err error) {
 }
 
 // apiMonths is the range of months asked for by from and to (YYYY-MM,
-// either may be left out): by default, as on the overview, January of
-// this year (or the stats' first month, if later) to this month. A month
-// that is not YYYY-MM, or to before from, is an error (400); a range
-// reaching before the stats' first month or after this month is cut to
-// them, and one longer than maxRangeMonths to its last maxRangeMonths. The
-// answer says the range it counted.
+// either may be left out). As on the overview, to defaults to this month
+// and from to January of to's year (or the stats' first month, if later):
+// by default, January of this year to this month. A month that is not
+// YYYY-MM, or to before from, is an error (400); a range reaching before
+// the stats' first month or after this month is cut to them, and one
+// longer than maxRangeMonths to its last maxRangeMonths. The answer says
+// the range it counted.
 func (s *Server) apiMonths(now time.Time, from, to string) (f, t string, months []string, err error) {
 	first, last := s.Desk.StatsSince(), now.In(s.location()).Format("2006-01")
 	if last < first {
 		last = first
 	}
-	f, t = max(first, last[:4]+"-01"), last
-	for _, p := range []struct {
-		name, v string
-		to      *string
-	}{{"from", from, &f}, {"to", to, &t}} {
-		if p.v == "" {
-			continue
+	month := func(name, v string) error {
+		if _, err := time.Parse("2006-01", v); err != nil || len(v) != 7 {
+			return fmt.Errorf("%s: %q is not a month like 2026-01", name, v)
 		}
-		if _, err := time.Parse("2006-01", p.v); err != nil || len(p.v) != 7 {
-			return "", "", nil, fmt.Errorf("%s: %q is not a month like 2026-01", p.name, p.v)
+		return nil
+	}
+	t = last
+	if to != "" {
+		if err := month("to", to); err != nil {
+			return "", "", nil, err
 		}
-		*p.to = p.v
+		t = to
+	}
+	f = max(first, t[:4]+"-01")
+	if from != "" {
+		if err := month("from", from); err != nil {
+			return "", "", nil, err
+		}
+		f = from
 	}
 	if t < f {
 		return "", "", nil, fmt.Errorf("to %s is before from %s", t, f)
 	}
+	asked := f + " to " + t
 	f, t = max(f, first), min(t, last)
 	if t < f {
-		return "", "", nil, fmt.Errorf("no month from %s to %s is counted: the counts run from %s to %s", from, to, first, last)
+		return "", "", nil, fmt.Errorf("no month of %s is counted: the counts run from %s to %s", asked, first, last)
 	}
 	if end, err := time.Parse("2006-01", t); err == nil {
 		f = max(f, end.AddDate(0, -(maxRangeMonths-1), 0).Format("2006-01"))

@@ -377,3 +377,35 @@ func TestAPIAnswersHaveTheSecurityHeaders(t *testing.T) {
 		}
 	}
 }
+
+// The range: the overview's default and limits; the answer says what it
+// counted; a range with no month counted is refused.
+func TestAPIMonthRange(t *testing.T) {
+	w := newWorld(t, base)
+	w.desk.Stats.Since = "2023-01"
+	key, _ := w.apiKey("a-1")
+	for q, want := range map[string]string{
+		"":                          "2026-01 2026-11",
+		"?to=2025-06":               "2025-01 2025-06",
+		"?from=2026-03":             "2026-03 2026-11",
+		"?from=2020-01&to=2023-05":  "2023-01 2023-05",
+		"?from=2023-01&to=2026-11":  "2024-12 2026-11", // 47 months cut to the last 24
+		"?from=2023-01&to=2024-12":  "2023-01 2024-12",
+		"?from=2026-10&to=2030-01":  "2026-10 2026-11",
+		"?from=2030-01":             "400",
+		"?to=2022-12":               "400",
+		"?from=2026-1&to=2026-11":   "400",
+		"?from=2026-11&to=2026-10":  "400",
+		"?from=2026-10&to=2026-10x": "400",
+	} {
+		rec := w.api(key, "api/v1/stats"+q)
+		got := strconv.Itoa(rec.Code)
+		if rec.Code == http.StatusOK {
+			st := decode[statsDoc](t, rec)
+			got = st.From + " " + st.To
+		}
+		if got != want {
+			t.Errorf("%q: %s, want %s (%s)", q, got, want, rec.Body)
+		}
+	}
+}
