@@ -63,8 +63,9 @@ type apiScope struct {
 // keyMember is the member whose view a key of area a has, by the chat
 // commands' rules: a hamlet's key sees that hamlet as a team member of it
 // does; a commune's or the province's sees its hamlets as a coordinator
-// of it does. The desk's answer for a coordinator may name residents of
-// private flows; the feed never asks it that (see apiCount).
+// of it does. The desk would let a coordinator name the residents of a
+// private flow; the feed never asks it (MayName), and masks every private
+// flow's small counts (maskStatsRow, funnelColumn).
 func keyMember(k flows.APIKey, a flows.Area) flows.Member {
 	m := flows.Member{ID: "apikey:" + k.ID, Role: flows.RoleCoordinator, Areas: []string{a.ID}}
 	if a.Level == flows.LevelHamlet {
@@ -101,7 +102,8 @@ func (s *Server) apiAuth(w http.ResponseWriter, r *http.Request) (apiScope, bool
 		return apiScope{}, false
 	}
 	if !allowed {
-		s.logger().Info("api: over the rate", "key", k.ID)
+		// Debug: a client ignoring Retry-After would otherwise fill the log.
+		s.logger().Debug("api: over the rate", "key", k.ID)
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 		s.apiError(w, http.StatusTooManyRequests, fmt.Sprintf("more than %g requests a second (bursts of %d): wait and retry", apiRate, apiBurst))
 		return apiScope{}, false
