@@ -60,10 +60,6 @@ type total struct {
 	share, target  *float64
 }
 
-// maskBelow: counts of a private flow from 1 to maskBelow-1 are written
-// "<5" to those who may not see its residents' names (issue 20 §3.5).
-const maskBelow = 5
-
 func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	v, ok := s.who(w, r)
 	if !ok {
@@ -228,42 +224,26 @@ func (s *Server) href(lang, from, to, area string) string {
 	return s.base() + "?" + q.Encode()
 }
 
-// row writes one area's numbers for one flow.
+// row writes one area's numbers for one flow, masked by flows.MaskTotal,
+// the one rule of the dashboard, /stats and /export: Started, Stalled and
+// Help each alone; Completed, Self and Team together (one of them hidden
+// hides all three, or the other two would give it away), and the share
+// with them.
 func (s *Server) row(lang string, t *total) rowView {
-	// Completed = Self + Team: one of them hidden hides all three, or the
-	// other two would give it away. (Started, Stalled and Help have no
-	// such relation: each is masked alone.)
-	masked := t.masked && (hidden(t.t.Completed, true) || hidden(t.t.CompletedSelf, true) || hidden(t.t.CompletedTeam, true))
+	shown := flows.MaskTotal(t.t, t.masked)
 	row := rowView{Area: t.name, Href: t.href, Steps: t.steps,
-		Started: count(t.t.Started, t.masked), Completed: count(t.t.Completed, t.masked),
-		Self: count(t.t.CompletedSelf, t.masked), Team: count(t.t.CompletedTeam, t.masked),
-		Stalled: count(t.t.Stalled, t.masked), Help: count(t.t.HelpRequests, t.masked),
-		Share: pct(lang, t.share), Target: pct(lang, t.target), completedHidden: masked}
-	if masked {
-		row.Completed, row.Self, row.Team = groupCount(t.t.Completed), groupCount(t.t.CompletedSelf), groupCount(t.t.CompletedTeam)
+		Started: shown.Started, Completed: shown.Completed, Self: shown.Self, Team: shown.Team,
+		Stalled: shown.Stalled, Help: shown.Help,
+		Share: pct(lang, t.share), Target: pct(lang, t.target), completedHidden: shown.GroupHidden}
+	if shown.GroupHidden {
 		row.Share = "—"
 	}
 	return row
 }
 
-// count writes n, as "<5" when masked and 1–4.
-func count(n int64, masked bool) string {
-	if masked && n > 0 && n < maskBelow {
-		return chart.MaskText
-	}
-	return strconv.FormatInt(n, 10)
-}
-
-func hidden(n int64, masked bool) bool { return masked && n > 0 && n < maskBelow }
-
-// groupCount writes a count of a masked group (Completed, Self, Team):
-// "<5" when 1–4, otherwise "—", never the number.
-func groupCount(n int64) string {
-	if hidden(n, true) {
-		return chart.MaskText
-	}
-	return "—"
-}
+// hidden reports whether masking hides n: 1 to flows.MaskBelow-1 of a
+// masked flow.
+func hidden(n int64, masked bool) bool { return masked && n > 0 && n < flows.MaskBelow }
 
 // pct writes a percentage the way the reader writes numbers.
 func pct(lang string, p *float64) string {
@@ -315,7 +295,9 @@ func (s *Server) flowView(lang string, i int, f *flows.Flow, order []string, sum
 		bar := chart.Bar{Label: t.name}
 		switch {
 		case masked:
-			bar.Value = chart.Mask("")
+			// Written as the table writes it: "<5", or "—" for a count
+			// hidden with a small one of its group.
+			bar.Value = chart.Mask(row.Completed)
 		case shares:
 			bar.Value = chart.Count{N: *t.share, Display: pct(lang, t.share) + " (" + row.Completed + ")"}
 			if t.target != nil {

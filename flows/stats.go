@@ -1,7 +1,6 @@
 package flows
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -151,17 +150,7 @@ func (r StatsRow) Cells() []string {
 // byte-order mark so that spreadsheet programs show the Vietnamese names
 // correctly, every cell through CSVCell: hamlet and commune names are typed
 // by coordinators (/addhamlet, areas import) and must not become formulas.
-func ExportCSV(rows []StatsRow) []byte {
-	var b bytes.Buffer
-	b.WriteString("\ufeff")
-	w := NewCSVWriter(&b)
-	_ = w.Write(StatsColumns()) // a bytes.Buffer does not fail
-	for _, r := range rows {
-		_ = w.Write(r.Cells())
-	}
-	_ = w.Flush()
-	return b.Bytes()
-}
+func ExportCSV(rows []StatsRow) []byte { return ExportMaskedCSV(rows, nil) }
 
 // StatsScope is what a stats report covers.
 type StatsScope struct {
