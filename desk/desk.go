@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"sort"
 	"strconv"
@@ -92,6 +93,9 @@ type Desk struct {
 	// Dashboard makes the links /dashboard answers with; nil: the
 	// dashboard is not set up (DASHBOARD_URL), and /dashboard says so.
 	Dashboard Logins
+	// Logger is told of what fails without failing the command (a /stats
+	// picture not drawn); default slog.Default().
+	Logger *slog.Logger
 }
 
 // actStaff starts the action of every button on the desk's screens.

@@ -32,6 +32,8 @@ type staffWorld struct {
 	// shown is the label each button was last shown with, by resident
 	// and callback data, as their chat app shows it.
 	shown map[string]map[string]string
+	// last are the replies of the last input sent, documents and all.
+	last []flows.Reply
 }
 
 var ict = time.FixedZone("ICT", 7*3600)
@@ -61,7 +63,8 @@ func (w *staffWorld) send(who string, in flows.Input) []string {
 		w.t.Fatal(err)
 	}
 	var texts []string
-	for _, r := range flowstest.OutboxReplies(w.t, w.st, who) {
+	w.last = flowstest.OutboxReplies(w.t, w.st, who)
+	for _, r := range w.last {
 		texts = append(texts, r.Text)
 		for _, b := range r.Buttons {
 			if w.shown[who] == nil {

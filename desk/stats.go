@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -41,6 +42,11 @@ type Stats struct {
 	// Views reads a hamlet's dashboard page at once (funnels, trend, open
 	// help requests).
 	Views flows.HamletViewReader
+	// Chart draws the picture /stats sends before its text (issue 20), as
+	// a PNG; cmd/hangxom wires the dashboard's renderer, which the desk
+	// does not import. Without it /stats sends its text alone, and so it
+	// does when drawing fails.
+	Chart func(flows.BarChart) ([]byte, error)
 }
 
 // statsPage is how many communes or hamlets one /stats message lists, and
@@ -290,9 +296,9 @@ func (k *desk) statsHome(ctx context.Context, m flows.Member) error {
 			k.say("stats.no_hamlets", nil)
 			return nil
 		case 1:
-			return k.statsCommune(ctx, m, cs[0].ID, 0)
+			return k.statsCommune(ctx, m, cs[0].ID, 0, true)
 		}
-		return k.statsCommunes(ctx, m, 0)
+		return k.statsCommunes(ctx, m, 0, true)
 	}
 	hs := k.hamletsOf(m)
 	switch len(hs) {
@@ -300,9 +306,9 @@ func (k *desk) statsHome(ctx context.Context, m flows.Member) error {
 		k.say("stats.no_hamlets", nil)
 		return nil
 	case 1:
-		return k.statsHamlet(ctx, m, hs[0].ID)
+		return k.statsHamlet(ctx, m, hs[0].ID, true)
 	}
-	return k.statsHamlets(ctx, m, 0)
+	return k.statsHamlets(ctx, m, 0, true)
 }
 
 func (k *desk) statsAction(ctx context.Context, parts []string) error {
@@ -325,15 +331,18 @@ func (k *desk) statsAction(ctx context.Context, parts []string) error {
 		k.say("stats.unavailable", nil)
 		return nil
 	}
+	// A page or back button shows no picture: the page's was sent with
+	// the screen's first page, the one gone back to on the way down. Only
+	// the buttons that go down to a commune or a hamlet end in ":p".
 	switch arg(parts, 1) {
 	case "cs":
-		return k.statsCommunes(ctx, m, atoi(arg(parts, 2)))
+		return k.statsCommunes(ctx, m, atoi(arg(parts, 2)), false)
 	case "c":
-		return k.statsCommune(ctx, m, arg(parts, 2), atoi(arg(parts, 3)))
+		return k.statsCommune(ctx, m, arg(parts, 2), atoi(arg(parts, 3)), arg(parts, 4) == picture)
 	case "hs":
-		return k.statsHamlets(ctx, m, atoi(arg(parts, 2)))
+		return k.statsHamlets(ctx, m, atoi(arg(parts, 2)), false)
 	case "h":
-		return k.statsHamlet(ctx, m, arg(parts, 2))
+		return k.statsHamlet(ctx, m, arg(parts, 2), arg(parts, 3) == picture)
 	case "f":
 		return k.statsFlow(ctx, m, arg(parts, 2), arg(parts, 3))
 	}
@@ -347,9 +356,9 @@ func (k *desk) period(data map[string]any, months []string) map[string]any {
 	return data
 }
 
-func totalData(t flows.StatsTotal) map[string]any {
-	return map[string]any{"Started": t.Started, "Completed": t.Completed, "Self": t.CompletedSelf,
-		"Team": t.CompletedTeam, "Stalled": t.Stalled, "Help": t.HelpRequests}
+func totalData(t flows.ShownTotal) map[string]any {
+	return map[string]any{"Started": t.Started, "Completed": t.Completed, "Self": t.Self,
+		"Team": t.Team, "Stalled": t.Stalled, "Help": t.Help}
 }
 
 // pct renders a percentage the way the reader writes numbers.
@@ -361,24 +370,49 @@ func (k *desk) pct(p float64) string {
 	return s
 }
 
+// flowFigure is one flow's numbers in an area (a hamlet or a commune), as
+// the viewer is shown them.
+type flowFigure struct {
+	f     *flows.Flow
+	t     flows.StatsTotal
+	shown flows.ShownTotal // t, masked for the viewer
+	basis string
+	// share is not shown when shown.GroupHidden: it is the hidden
+	// completions over a public number.
+	share, target *float64
+}
+
+// figure is f's numbers t in an area, masked when the viewer may not
+// name f's residents in one of the area's hamlets.
+func figure(f *flows.Flow, t flows.StatsTotal, masked bool, basis string, share, target *float64) flowFigure {
+	return flowFigure{f: f, t: t, shown: flows.MaskTotal(t, masked), basis: basis, share: share, target: target}
+}
+
 // flowLine is one flow's numbers, with the share reached through the bot
 // and the target when known.
-func (k *desk) flowLine(f *flows.Flow, t flows.StatsTotal, basis string, share, target *float64) string {
-	data := totalData(t)
-	data["Flow"] = k.text(f.Title, nil)
+func (k *desk) flowLine(x flowFigure) string {
+	data := totalData(x.shown)
+	data["Flow"] = k.text(x.f.Title, nil)
 	data["Share"], data["Basis"], data["Target"] = "", "", ""
-	if share != nil {
-		data["Share"] = k.pct(*share)
-		data["Basis"] = k.text("stats.basis_"+basis, nil)
+	if x.share != nil && !x.shown.GroupHidden {
+		data["Share"] = k.pct(*x.share)
+		data["Basis"] = k.text("stats.basis_"+x.basis, nil)
 	}
-	if target != nil {
-		data["Target"] = k.pct(*target)
+	if x.target != nil {
+		data["Target"] = k.pct(*x.target)
 	}
 	return k.text("stats.line_flow", data)
 }
 
-// statsCommunes lists a coordinator's communes, a page at a time.
-func (k *desk) statsCommunes(ctx context.Context, m flows.Member, page int) error {
+// masked reports whether r's counts are masked for m: a private flow's,
+// in a hamlet where m may not name its residents.
+func (k *desk) masked(m flows.Member, r flows.StatsRow) bool {
+	return !k.mayName(m, r.HamletID, r.Flow)
+}
+
+// statsCommunes lists a coordinator's communes, a page at a time, with a
+// picture of the page's communes when pic is set.
+func (k *desk) statsCommunes(ctx context.Context, m flows.Member, page int, pic bool) error {
 	if m.Role != flows.RoleCoordinator {
 		k.say("staff.not_your_area", nil)
 		return nil
@@ -397,17 +431,20 @@ func (k *desk) statsCommunes(ctx context.Context, m flows.Member, page int) erro
 	if err != nil {
 		return err
 	}
-	lines, buttons := k.areaList(cs[lo:hi], totalsBy(rows, func(r flows.StatsRow) string { return r.CommuneID }),
-		func(a flows.Area) string { return actStaff + "st:c:" + a.ID + ":0" })
+	totals, note := k.areaTotals(m, rows, func(r flows.StatsRow) string { return r.CommuneID })
+	lines, buttons := k.areaList(cs[lo:hi], totals, func(a flows.Area) string { return actStaff + "st:c:" + a.ID + ":0:" + picture })
 	buttons = k.pager(buttons, page, pages, func(p int) string { return fmt.Sprintf("%sst:cs:%d", actStaff, p) })
 	buttons = append(buttons, flows.Choice{Label: k.text("stats.btn.export", nil), Action: actStaff + "exp"})
-	k.ask("stats.communes", k.period(map[string]any{"List": strings.Join(lines, "\n"), "Page": page + 1, "Pages": pages}, months), buttons)
+	if pic {
+		k.picture("hangxom-stats-communes.png", k.areaChart("stats.chart_communes", cs[lo:hi], totals, months))
+	}
+	k.ask("stats.communes", k.period(map[string]any{"List": strings.Join(lines, "\n"), "Page": page + 1, "Pages": pages, "Note": note}, months), buttons)
 	return nil
 }
 
 // statsCommune shows a commune's numbers per flow, and its hamlets as
-// buttons, a page at a time.
-func (k *desk) statsCommune(ctx context.Context, m flows.Member, id string, page int) error {
+// buttons, a page at a time; with a picture of its flows when pic is set.
+func (k *desk) statsCommune(ctx context.Context, m flows.Member, id string, page int, pic bool) error {
 	c, ok := k.mayCommune(m, id)
 	if !ok {
 		k.say("staff.not_your_area", nil)
@@ -422,44 +459,38 @@ func (k *desk) statsCommune(ctx context.Context, m flows.Member, id string, page
 	if err != nil {
 		return err
 	}
-	byFlow := map[string]*flows.StatsTotal{}
-	byHamlet := map[string]*flows.StatsTotal{}
+	byFlow := totalsBy(rows, func(r flows.StatsRow) string { return r.Flow })
+	// The hamlets' buttons say how many finished, all guides together, as
+	// the lists do.
+	byHamlet, _ := k.areaTotals(m, rows, func(r flows.StatsRow) string { return r.HamletID })
+	// Only coordinators come here, and they may name every flow's
+	// residents; the rule is kept all the same, as everywhere counts are
+	// shown.
+	maskedFlow := map[string]bool{}
 	for _, r := range rows {
-		for _, x := range []struct {
-			m   map[string]*flows.StatsTotal
-			key string
-		}{{byFlow, r.Flow}, {byHamlet, r.HamletID}} {
-			if x.m[x.key] == nil {
-				x.m[x.key] = &flows.StatsTotal{}
-			}
-			x.m[x.key].Add(r)
-		}
+		maskedFlow[r.Flow] = maskedFlow[r.Flow] || k.masked(m, r)
 	}
 	var lines []string
+	var figs []flowFigure
 	known := false
 	for _, f := range k.d.Library.Flows() {
-		t := flows.StatsTotal{}
-		if p := byFlow[f.ID]; p != nil {
-			t = *p
-		}
+		t := byFlow[f.ID]
 		var target *float64
 		basis := ""
 		if tg, ok := flows.TargetFor(k.d.Areas, k.d.Stats.Targets, f.ID, c.ID); ok {
 			target, basis = &tg.Pct, tg.Basis
 		}
 		basis, share := flows.AreaShare(c, hamlets, t.Completed, basis)
-		known = known || share != nil
-		lines = append(lines, k.flowLine(f, t, basis, share, target))
+		x := figure(f, t, maskedFlow[f.ID], basis, share, target)
+		known = known || (share != nil && !x.shown.GroupHidden)
+		lines = append(lines, k.flowLine(x))
+		figs = append(figs, x)
 	}
 	lo, hi, page, pages := paging(len(hamlets), page, statsPage)
 	var buttons []flows.Choice
 	for _, h := range hamlets[lo:hi] {
-		var done int64
-		if p := byHamlet[h.ID]; p != nil {
-			done = p.Completed
-		}
-		buttons = append(buttons, flows.Choice{Label: k.text("stats.btn.area", map[string]any{"Name": h.Name, "Completed": done}),
-			Action: actStaff + "st:h:" + h.ID})
+		buttons = append(buttons, flows.Choice{Label: k.text("stats.btn.area", map[string]any{"Name": h.Name, "Completed": byHamlet[h.ID].Completed}),
+			Action: actStaff + "st:h:" + h.ID + ":" + picture})
 	}
 	buttons = k.pager(buttons, page, pages, func(p int) string { return fmt.Sprintf("%sst:c:%s:%d", actStaff, c.ID, p) })
 	if len(k.communesOf(m)) > 1 {
@@ -469,12 +500,16 @@ func (k *desk) statsCommune(ctx context.Context, m flows.Member, id string, page
 	if known {
 		data["Note"] = k.text("stats.share_note", nil)
 	}
+	if pic {
+		k.picture("hangxom-stats-"+c.ID+".png", k.flowChart(c.Name, figs, months))
+	}
 	k.ask("stats.commune", k.period(data, months), buttons)
 	return nil
 }
 
-// statsHamlets lists a team member's hamlets, a page at a time.
-func (k *desk) statsHamlets(ctx context.Context, m flows.Member, page int) error {
+// statsHamlets lists a team member's hamlets, a page at a time, with a
+// picture of the page's hamlets when pic is set.
+func (k *desk) statsHamlets(ctx context.Context, m flows.Member, page int, pic bool) error {
 	hs := k.hamletsOf(m)
 	if m.Role != flows.RoleTeam || len(hs) == 0 {
 		k.say("staff.not_your_area", nil)
@@ -489,15 +524,19 @@ func (k *desk) statsHamlets(ctx context.Context, m flows.Member, page int) error
 	if err != nil {
 		return err
 	}
-	lines, buttons := k.areaList(hs[lo:hi], totalsBy(rows, func(r flows.StatsRow) string { return r.HamletID }),
-		func(a flows.Area) string { return actStaff + "st:h:" + a.ID })
+	totals, note := k.areaTotals(m, rows, func(r flows.StatsRow) string { return r.HamletID })
+	lines, buttons := k.areaList(hs[lo:hi], totals, func(a flows.Area) string { return actStaff + "st:h:" + a.ID + ":" + picture })
 	buttons = k.pager(buttons, page, pages, func(p int) string { return fmt.Sprintf("%sst:hs:%d", actStaff, p) })
-	k.ask("stats.hamlets", k.period(map[string]any{"List": strings.Join(lines, "\n"), "Page": page + 1, "Pages": pages}, months), buttons)
+	if pic {
+		k.picture("hangxom-stats-hamlets.png", k.areaChart("stats.chart_hamlets", hs[lo:hi], totals, months))
+	}
+	k.ask("stats.hamlets", k.period(map[string]any{"List": strings.Join(lines, "\n"), "Page": page + 1, "Pages": pages, "Note": note}, months), buttons)
 	return nil
 }
 
-// statsHamlet shows a hamlet's numbers per flow, with buttons to each flow.
-func (k *desk) statsHamlet(ctx context.Context, m flows.Member, id string) error {
+// statsHamlet shows a hamlet's numbers per flow, with buttons to each flow;
+// with a picture of its flows when pic is set.
+func (k *desk) statsHamlet(ctx context.Context, m flows.Member, id string, pic bool) error {
 	h, ok := k.mayHamlet(m, id)
 	if !ok {
 		k.say("staff.not_your_area", nil)
@@ -512,6 +551,7 @@ func (k *desk) statsHamlet(ctx context.Context, m flows.Member, id string) error
 		return err
 	}
 	var lines []string
+	var figs []flowFigure
 	var buttons []flows.Choice
 	known := false
 	for _, r := range rows {
@@ -521,8 +561,10 @@ func (k *desk) statsHamlet(ctx context.Context, m flows.Member, id string) error
 		}
 		var t flows.StatsTotal
 		t.Add(r)
-		known = known || r.SharePct != nil
-		lines = append(lines, k.flowLine(f, t, r.Basis, r.SharePct, r.TargetPct))
+		x := figure(f, t, k.masked(m, r), r.Basis, r.SharePct, r.TargetPct)
+		known = known || (r.SharePct != nil && !x.shown.GroupHidden)
+		lines = append(lines, k.flowLine(x))
+		figs = append(figs, x)
 		buttons = append(buttons, flows.Choice{Label: k.text("stats.btn.flow", map[string]any{"Flow": k.text(f.Title, nil)}),
 			Action: actStaff + "st:f:" + h.ID + ":" + f.ID})
 	}
@@ -535,6 +577,9 @@ func (k *desk) statsHamlet(ctx context.Context, m flows.Member, id string) error
 	data := map[string]any{"Hamlet": h.Name, "Commune": k.areaName(h.ParentID), "List": strings.Join(lines, "\n"), "Note": ""}
 	if known {
 		data["Note"] = k.text("stats.share_note", nil)
+	}
+	if pic {
+		k.picture("hangxom-stats-"+h.ID+".png", k.flowChart(h.Name, figs, months))
 	}
 	k.ask("stats.hamlet", k.period(data, months), buttons)
 	return nil
@@ -555,9 +600,8 @@ func (k *desk) statsFlow(ctx context.Context, m flows.Member, hamlet, flow strin
 		return err
 	}
 	r := rows[0]
-	var t flows.StatsTotal
-	t.Add(r)
-	data := totalData(t)
+	shown := flows.MaskRow(r, k.masked(m, r))
+	data := totalData(shown)
 	unknown := k.text("stats.unknown", nil)
 	data["Flow"], data["Hamlet"] = k.text(f.Title, nil), h.Name
 	data["Households"], data["Population"] = unknown, unknown
@@ -568,7 +612,7 @@ func (k *desk) statsFlow(ctx context.Context, m flows.Member, hamlet, flow strin
 		data["Population"] = strconv.Itoa(*r.Population)
 	}
 	data["Share"], data["Basis"], data["Target"], data["Note"] = "", "", "", ""
-	if r.SharePct != nil {
+	if r.SharePct != nil && !shown.GroupHidden {
 		data["Share"], data["Basis"] = k.pct(*r.SharePct), k.text("stats.basis_"+r.Basis, nil)
 		data["Note"] = k.text("stats.share_note", nil)
 	}
@@ -583,6 +627,14 @@ func (k *desk) statsFlow(ctx context.Context, m flows.Member, hamlet, flow strin
 
 // ---- /export -------------------------------------------------------------
 
+// ErrExportMonths is Desk.Export's error for months that are not a range
+// of YYYY-MM (from after to, more than 50 years).
+var ErrExportMonths = errors.New("desk: export: months must be YYYY-MM, from not after to")
+
+// ErrNoHamlets is Desk.Export's error for a member whose area has no
+// hamlets: /export sends no file then, and says so.
+var ErrNoHamlets = errors.New("desk: export: the area has no hamlets")
+
 // export makes the CSV of the member's area (a team member: their
 // hamlets) for months from..to: /export, /export 2025-01, /export 2025-01
 // 2025-06.
@@ -591,7 +643,7 @@ func (k *desk) export(ctx context.Context, args string) error {
 	if err != nil || !ok {
 		return err
 	}
-	from, to := k.since(), k.thisMonth()
+	var from, to string
 	switch fs := strings.Fields(args); len(fs) {
 	case 0:
 	case 1:
@@ -602,35 +654,72 @@ func (k *desk) export(ctx context.Context, args string) error {
 		k.say("stats.export_usage", nil)
 		return nil
 	}
-	months, err := flows.MonthsBetween(from, to)
-	if err != nil || len(months) > 12*50 {
+	doc, rows, from, to, err := k.exportDoc(ctx, m, from, to)
+	switch {
+	case errors.Is(err, ErrExportMonths):
 		k.say("stats.export_usage", nil)
 		return nil
+	case errors.Is(err, ErrNoHamlets):
+		k.say("stats.no_hamlets", nil)
+		return nil
+	case err != nil:
+		return err
+	}
+	if strings.HasPrefix(k.me, "zl:") {
+		// The OA API is not known to take a CSV file (research note, zalo-oa.md):
+		// say where the same table is had instead of sending nothing.
+		k.say("stats.export_zalo", map[string]any{"Rows": rows, "From": from, "To": to})
+		return nil
+	}
+	k.document(k.text("stats.export_ready", map[string]any{"Name": doc.Name, "Rows": rows, "From": from, "To": to}), doc)
+	return nil
+}
+
+// exportDoc makes the CSV m gets for months from..to ("" from: Since; ""
+// to: this month), with the number of its rows and the months used. The
+// counts of a private flow are masked for a member who may not name its
+// residents, as /stats and the dashboard mask them (flows.MaskedCells).
+func (k *desk) exportDoc(ctx context.Context, m flows.Member, from, to string) (doc flows.Document, n int, _, _ string, err error) {
+	if from == "" {
+		from = k.since()
+	}
+	if to == "" {
+		to = k.thisMonth()
+	}
+	months, err := flows.MonthsBetween(from, to)
+	if err != nil || len(months) > 12*50 {
+		return flows.Document{}, 0, from, to, ErrExportMonths
 	}
 	hamlets := k.hamletsOf(m)
 	if len(hamlets) == 0 {
-		k.say("stats.no_hamlets", nil)
-		return nil
+		return flows.Document{}, 0, from, to, ErrNoHamlets
 	}
 	ids := k.flowIDs()
 	slices.Sort(ids) // as `hangxom stats` orders them: the same file
 	rows, err := k.rows(ctx, hamlets, ids, months)
 	if err != nil {
-		return err
+		return flows.Document{}, 0, from, to, err
 	}
 	scope := "stats"
 	if len(m.Areas) == 1 {
 		scope = m.Areas[0]
 	}
-	if strings.HasPrefix(k.me, "zl:") {
-		// The OA API is not known to take a CSV file (research note, zalo-oa.md):
-		// say where the same table is had instead of sending nothing.
-		k.say("stats.export_zalo", map[string]any{"Rows": len(rows), "From": from, "To": to})
-		return nil
+	data := flows.ExportMaskedCSV(rows, func(r flows.StatsRow) bool { return k.masked(m, r) })
+	return flows.Document{Name: "hangxom-" + scope + "-" + from + "_" + to + ".csv", Data: data}, len(rows), from, to, nil
+}
+
+// Export returns the CSV that /export from to sends m at now: the same
+// name and the same bytes, private flows masked alike (for the
+// dashboard's download). from "" is the first month counted (Stats.Since),
+// to "" this month; months that are no range are ErrExportMonths, an area
+// without hamlets ErrNoHamlets.
+func (d *Desk) Export(ctx context.Context, m flows.Member, from, to string, now time.Time) (flows.Document, error) {
+	if d.Stats.Counts == nil {
+		return flows.Document{}, errors.New("desk: export: the counts are not available")
 	}
-	doc := flows.Document{Name: "hangxom-" + scope + "-" + from + "_" + to + ".csv", Data: flows.ExportCSV(rows)}
-	k.document(k.text("stats.export_ready", map[string]any{"Name": doc.Name, "Rows": len(rows), "From": from, "To": to}), doc)
-	return nil
+	k := &desk{d: d, me: m.ID, s: &flows.Session{}, now: now}
+	doc, _, _, _, err := k.exportDoc(ctx, m, from, to)
+	return doc, err
 }
 
 // document sends text with the document: the console writes it to the
@@ -922,9 +1011,9 @@ func statsMessages() map[string][]string {
 		"stats.basis_" + flows.BasisPopulation: nil,
 		"stats.line_area":                      area,
 		"stats.line_flow":                      with(area[1:], "Flow", "Share", "Basis", "Target"),
-		"stats.communes":                       with(period, "List", "Page", "Pages"),
+		"stats.communes":                       with(period, "List", "Page", "Pages", "Note"),
 		"stats.commune":                        with(period, "Commune", "List", "Note", "Page", "Pages"),
-		"stats.hamlets":                        with(period, "List", "Page", "Pages"),
+		"stats.hamlets":                        with(period, "List", "Page", "Pages", "Note"),
 		"stats.hamlet":                         with(period, "Hamlet", "Commune", "List", "Note"),
 		"stats.flow":                           with(period, with(area[1:], "Flow", "Hamlet", "Households", "Population", "Share", "Basis", "Target", "Note")...),
 		"stats.btn.area":                       {"Name", "Completed"},
@@ -947,10 +1036,17 @@ func statsMessages() map[string][]string {
 		"stats.logged_household":               {"Label", "Flow", "Hamlet"},
 		"stats.log_already_household":          {"Label", "Flow", "Hamlet"},
 		"stats.btn.log_more":                   nil,
+		"stats.left_out":                       {"Flows"},
+		"stats.chart_communes":                 nil,
+		"stats.chart_hamlets":                  nil,
+		"stats.chart_flows":                    {"Area"},
+		"stats.chart_caption":                  {"From", "To"},
+		"stats.chart_value":                    nil,
+		"stats.chart_target":                   nil,
 	}
 }
 
-// totalsBy sums rows per key (a commune or a hamlet).
+// totalsBy sums rows per key (a commune, a hamlet, a flow).
 func totalsBy(rows []flows.StatsRow, key func(flows.StatsRow) string) map[string]flows.StatsTotal {
 	out := map[string]flows.StatsTotal{}
 	for _, r := range rows {
@@ -961,13 +1057,42 @@ func totalsBy(rows []flows.StatsRow, key func(flows.StatsRow) string) map[string
 	return out
 }
 
+// areaTotals sums rows per area (key) for m, all guides together, leaving
+// out the rows masked for m, and says which flows it left out (note, ""
+// when none). Masking each area's sum would not do: the hamlet's screen
+// shows the other flows' numbers, and the sum less them is the private
+// flow's. A masked flow is left out whatever its counts, so that what the
+// totals hold does not depend on them.
+func (k *desk) areaTotals(m flows.Member, rows []flows.StatsRow, key func(flows.StatsRow) string) (map[string]flows.StatsTotal, string) {
+	var kept []flows.StatsRow
+	var out []string
+	for _, r := range rows {
+		if !k.masked(m, r) {
+			kept = append(kept, r)
+			continue
+		}
+		if f, ok := k.d.Library.Flow(r.Flow); ok && !slices.Contains(out, f.Title) {
+			out = append(out, f.Title)
+		}
+	}
+	note := ""
+	if len(out) > 0 {
+		var titles []string
+		for _, t := range out {
+			titles = append(titles, k.text(t, nil))
+		}
+		note = k.text("stats.left_out", map[string]any{"Flows": strings.Join(titles, ", ")})
+	}
+	return totalsBy(kept, key), note
+}
+
 // areaList renders a line and a drill-down button per area.
 func (k *desk) areaList(areas []flows.Area, totals map[string]flows.StatsTotal, action func(flows.Area) string) ([]string, []flows.Choice) {
 	var lines []string
 	var buttons []flows.Choice
 	for _, a := range areas {
 		t := totals[a.ID]
-		data := totalData(t)
+		data := totalData(flows.MaskTotal(t, false)) // areaTotals left out what is masked
 		data["Name"] = a.Name
 		lines = append(lines, k.text("stats.line_area", data))
 		buttons = append(buttons, flows.Choice{Label: k.text("stats.btn.area", map[string]any{"Name": a.Name, "Completed": t.Completed}),

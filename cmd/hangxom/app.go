@@ -7,11 +7,14 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hangxomso/hangxom/content"
+	"github.com/hangxomso/hangxom/dashboard"
+	"github.com/hangxomso/hangxom/dashboard/chart"
 	"github.com/hangxomso/hangxom/desk"
 	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/locales"
@@ -48,6 +51,10 @@ type app struct {
 	// metrics is what serve shows at /metrics, the round trips included.
 	metrics *metrics.Metrics
 	turns   *metrics.Turns // flows.Service.Watch
+	// charts is the chart renderer of /stats' pictures and the dashboard,
+	// made at its first use: it parses the fonts, which a one-shot command
+	// need not pay for.
+	charts func() (*chart.Renderer, error)
 }
 
 // appOptions lets tests replace the clock, the key prefix and the Redis
@@ -104,7 +111,7 @@ func openApp(ctx context.Context, cfg config, opts appOptions, stderr io.Writer)
 // openStore loads and checks the content, connects the store (or starts the
 // embedded one), writes the area seed in, and reads the areas and targets.
 func openStore(ctx context.Context, cfg config, opts appOptions, stderr io.Writer) (*app, error) {
-	a := &app{cfg: cfg, logger: newLogger(cfg, stderr), clock: opts.clock}
+	a := &app{cfg: cfg, logger: newLogger(cfg, stderr), clock: opts.clock, charts: sync.OnceValues(chart.New)}
 	if a.clock == nil {
 		a.clock = flows.ClockFunc(time.Now)
 	}
@@ -215,14 +222,24 @@ func (a *app) assemble(ch channel) {
 		Help: a.store, Reminders: a.store, Location: cfg.TZ, BulkRate: cfg.BulkRate, PrivateFlows: cfg.PrivateFlows,
 		Windows: []desk.Window{zaloWindow()}, BilledMessages: cfg.ZaloBilled, KeptAlive: a.store,
 		Notify: ch.notify, NotifyBulk: ch.notifyBulk, AddArea: a.addArea, Poster: a.renderPoster, Move: a.move, Payees: a.store, Requests: a.store,
-		Stats:     desk.Stats{Counts: a.store, TeamLog: a.store, Targets: content.StatsTargets(a.targets), Funnels: a.store, Views: a.store},
-		Dashboard: a.dashboardLinks()}
+		Stats: desk.Stats{Counts: a.store, TeamLog: a.store, Targets: content.StatsTargets(a.targets), Funnels: a.store, Views: a.store,
+			Chart: a.statsChart},
+		Dashboard: a.dashboardLinks(), Logger: a.logger}
 	a.qr = qrcheck.New(a.loc, a.store, a.store, a.live, ch.download)
 	a.service = &flows.Service{Engine: a.engine, Store: a.store, Clock: a.clock, Desk: a.desk, Logger: a.logger,
 		Checkers: map[string]flows.Checker{flows.QRChecker: a.qr, flows.PayeeChecker: qrcheck.PayeeChecker{QR: a.qr}},
 		// A resident's next turn on this process skips reading the
 		// session: one round trip fewer (see flows.Service.Cache).
 		Cache: &flows.SessionCache{}, Watch: a.turns}
+}
+
+// statsChart draws a /stats picture with the dashboard's renderer.
+func (a *app) statsChart(c flows.BarChart) ([]byte, error) {
+	r, err := a.charts()
+	if err != nil {
+		return nil, err
+	}
+	return dashboard.ChatChart(r)(c)
 }
 
 // addArea stores an area a coordinator adds (/addhamlet) and answers with

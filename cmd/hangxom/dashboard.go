@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/hangxomso/hangxom/dashboard"
-	"github.com/hangxomso/hangxom/dashboard/chart"
 	"github.com/hangxomso/hangxom/desk"
 	"github.com/hangxomso/hangxom/flows"
 	"github.com/hangxomso/hangxom/store"
@@ -35,7 +34,7 @@ func (a *app) dashboardServer() (*dashboard.Server, error) {
 	if a.cfg.DashboardURL == nil {
 		return nil, nil
 	}
-	charts, err := chart.New()
+	charts, err := a.charts()
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
