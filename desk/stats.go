@@ -654,7 +654,7 @@ func (k *desk) export(ctx context.Context, args string) error {
 		k.say("stats.export_usage", nil)
 		return nil
 	}
-	doc, rows, from, to, err := k.exportDoc(ctx, m, from, to)
+	f, err := k.exportDoc(ctx, m, from, to)
 	switch {
 	case errors.Is(err, ErrExportMonths):
 		k.say("stats.export_usage", nil)
@@ -668,44 +668,93 @@ func (k *desk) export(ctx context.Context, args string) error {
 	if strings.HasPrefix(k.me, "zl:") {
 		// The OA API is not known to take a CSV file (research note, zalo-oa.md):
 		// say where the same table is had instead of sending nothing.
-		k.say("stats.export_zalo", map[string]any{"Rows": rows, "From": from, "To": to})
+		k.say("stats.export_zalo", map[string]any{"Rows": f.rows, "From": f.from, "To": f.to})
 		return nil
 	}
-	k.document(k.text("stats.export_ready", map[string]any{"Name": doc.Name, "Rows": rows, "From": from, "To": to}), doc)
+	data := map[string]any{"Name": f.doc.Name, "Rows": f.rows, "From": f.from, "To": f.to, "Whole": ""}
+	if len(f.whole) > 0 {
+		all, err := k.allMonths()
+		if err != nil {
+			return err
+		}
+		var titles []string
+		for _, t := range f.whole {
+			titles = append(titles, k.text(t, nil))
+		}
+		data["Whole"] = k.text("stats.export_whole", map[string]any{"Flows": strings.Join(titles, ", "), "From": all[0], "To": all[len(all)-1]})
+	}
+	k.document(k.text("stats.export_ready", data), f.doc)
 	return nil
 }
 
+// exportFile is what /export sends: the CSV, its rows, its months, and
+// the flows whose rows count the whole of /stats' months instead (whole,
+// their titles' ids).
+type exportFile struct {
+	doc      flows.Document
+	rows     int
+	from, to string
+	whole    []string
+}
+
 // exportDoc makes the CSV m gets for months from..to ("" from: Since; ""
-// to: this month), with the number of its rows and the months used. The
-// counts of a private flow are masked for a member who may not name its
-// residents, as /stats and the dashboard mask them (flows.MaskedCells).
-func (k *desk) exportDoc(ctx context.Context, m flows.Member, from, to string) (doc flows.Document, n int, _, _ string, err error) {
+// to: this month). The counts of a private flow are masked for a member
+// who may not name its residents, as /stats and the dashboard mask them
+// (flows.MaskedCells), and always count /stats' months, whatever months
+// are asked: two exports of different months subtracted would otherwise
+// give the small numbers the mask hides (the dashboard does the same).
+func (k *desk) exportDoc(ctx context.Context, m flows.Member, from, to string) (exportFile, error) {
 	if from == "" {
 		from = k.since()
 	}
 	if to == "" {
 		to = k.thisMonth()
 	}
+	f := exportFile{from: from, to: to}
 	months, err := flows.MonthsBetween(from, to)
 	if err != nil || len(months) > 12*50 {
-		return flows.Document{}, 0, from, to, ErrExportMonths
+		return f, ErrExportMonths
 	}
 	hamlets := k.hamletsOf(m)
 	if len(hamlets) == 0 {
-		return flows.Document{}, 0, from, to, ErrNoHamlets
+		return f, ErrNoHamlets
 	}
 	ids := k.flowIDs()
 	slices.Sort(ids) // as `hangxom stats` orders them: the same file
 	rows, err := k.rows(ctx, hamlets, ids, months)
 	if err != nil {
-		return flows.Document{}, 0, from, to, err
+		return f, err
+	}
+	masked := func(r flows.StatsRow) bool { return k.masked(m, r) }
+	all, err := k.allMonths()
+	if err != nil {
+		return f, err
+	}
+	if slices.ContainsFunc(rows, masked) && !slices.Equal(all, months) {
+		whole, err := k.rows(ctx, hamlets, ids, all)
+		if err != nil {
+			return f, err
+		}
+		byPair := map[flows.HamletFlow]flows.StatsRow{}
+		for _, r := range whole {
+			byPair[flows.HamletFlow{Hamlet: r.HamletID, Flow: r.Flow}] = r
+		}
+		for i, r := range rows {
+			if w, ok := byPair[flows.HamletFlow{Hamlet: r.HamletID, Flow: r.Flow}]; ok && masked(r) {
+				rows[i] = w
+				if fl, ok := k.d.Library.Flow(r.Flow); ok && !slices.Contains(f.whole, fl.Title) {
+					f.whole = append(f.whole, fl.Title)
+				}
+			}
+		}
 	}
 	scope := "stats"
 	if len(m.Areas) == 1 {
 		scope = m.Areas[0]
 	}
-	data := flows.ExportMaskedCSV(rows, func(r flows.StatsRow) bool { return k.masked(m, r) })
-	return flows.Document{Name: "hangxom-" + scope + "-" + from + "_" + to + ".csv", Data: data}, len(rows), from, to, nil
+	f.rows = len(rows)
+	f.doc = flows.Document{Name: "hangxom-" + scope + "-" + from + "_" + to + ".csv", Data: flows.ExportMaskedCSV(rows, masked)}
+	return f, nil
 }
 
 // Export returns the CSV that /export from to sends m at now: the same
@@ -718,8 +767,8 @@ func (d *Desk) Export(ctx context.Context, m flows.Member, from, to string, now 
 		return flows.Document{}, errors.New("desk: export: the counts are not available")
 	}
 	k := &desk{d: d, me: m.ID, s: &flows.Session{}, now: now}
-	doc, _, _, _, err := k.exportDoc(ctx, m, from, to)
-	return doc, err
+	f, err := k.exportDoc(ctx, m, from, to)
+	return f.doc, err
 }
 
 // document sends text with the document: the console writes it to the
@@ -1019,7 +1068,8 @@ func statsMessages() map[string][]string {
 		"stats.btn.area":                       {"Name", "Completed"},
 		"stats.btn.flow":                       {"Flow"},
 		"stats.btn.export":                     nil,
-		"stats.export_ready":                   {"Name", "Rows", "From", "To"},
+		"stats.export_ready":                   {"Name", "Rows", "From", "To", "Whole"},
+		"stats.export_whole":                   {"Flows", "From", "To"},
 		"stats.export_usage":                   nil,
 		"stats.log_bad_label":                  nil,
 		"stats.log_commune":                    nil,

@@ -706,7 +706,7 @@ func TestExportUsage(t *testing.T) {
 			t.Errorf("/export %s: %q", args, got)
 		}
 	}
-	if got := w.cmd("tg:2", "export", ""); !has(got, "From=2026-10,") || !has(got, "To=2026-11}") {
+	if got := w.cmd("tg:2", "export", ""); !has(got, "From=2026-10,") || !has(got, "To=2026-11,") {
 		t.Errorf("/export: %q", got)
 	}
 }

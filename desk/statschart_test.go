@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hangxomso/hangxom/dashboard"
 	"github.com/hangxomso/hangxom/dashboard/chart"
@@ -28,6 +29,26 @@ type charted struct {
 	charts []flows.BarChart
 }
 
+// commitDone makes n residents of a-1 start and finish flow at at.
+func (w *charted) commitDone(flow string, n int, at time.Time) {
+	w.t.Helper()
+	for range n {
+		w.n++
+		who := fmt.Sprintf("tg:%d", 1000+w.n)
+		s := flows.Session{Lang: "vi", Hamlet: "a-1", Commune: "xa-a"}
+		c := flows.Commit{Resident: who, Session: s, Effects: []flows.Effect{
+			{Kind: flows.EffectFiled, Hamlet: "a-1", At: at},
+			{Kind: flows.EffectStarted, Flow: flow, Hamlet: "a-1", At: at},
+			{Kind: flows.EffectCompleted, Flow: flow, Hamlet: "a-1", At: at, Via: "self"}}}
+		if err := w.st.Commit(w.t.Context(), c); err != nil {
+			w.t.Fatal(err)
+		}
+		if err := w.st.ApplyEffects(w.t.Context(), who); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+}
+
 func newChartedWorld(t *testing.T) *charted {
 	t.Helper()
 	w := &charted{staffWorld: newStatsWorld(t)}
@@ -43,24 +64,8 @@ func newChartedWorld(t *testing.T) *charted {
 		w.mu.Unlock()
 		return draw(c)
 	}
-	n := 0
-	for flow, count := range map[string]int{"other": 3, "demo": 6} {
-		for range count {
-			n++
-			who := fmt.Sprintf("tg:%d", 100+n)
-			s := flows.Session{Lang: "vi", Hamlet: "a-1", Commune: "xa-a"}
-			c := flows.Commit{Resident: who, Session: s, Effects: []flows.Effect{
-				{Kind: flows.EffectFiled, Hamlet: "a-1", At: w.now},
-				{Kind: flows.EffectStarted, Flow: flow, Hamlet: "a-1", At: w.now},
-				{Kind: flows.EffectCompleted, Flow: flow, Hamlet: "a-1", At: w.now, Via: "self"}}}
-			if err := w.st.Commit(t.Context(), c); err != nil {
-				t.Fatal(err)
-			}
-			if err := w.st.ApplyEffects(t.Context(), who); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	w.commitDone("other", 3, w.now)
+	w.commitDone("demo", 6, w.now)
 	return w
 }
 
@@ -302,5 +307,33 @@ func TestStatsTextGoesWhenThePictureFails(t *testing.T) {
 	w.noPicture("a picture that failed")
 	if l := log.String(); !strings.Contains(l, "level=WARN") || !strings.Contains(l, "no font") || strings.Contains(l, "tg:5") {
 		t.Errorf("log: %q, want a warning with the error and without who asked", l)
+	}
+}
+
+// A masked flow's rows in /export count /stats' months whatever months are
+// asked: November's 5 less the whole 7 would give October's 2 away.
+func TestExportOfAMaskedFlowCountsTheWholeRange(t *testing.T) {
+	w := &charted{staffWorld: newStatsWorld(t)}
+	w.desk.PrivateFlows = []string{"other"}
+	w.commitDone("other", 2, w.now.AddDate(0, -1, 0))
+	w.commitDone("other", 5, w.now)
+	w.commitDone("demo", 2, w.now.AddDate(0, -1, 0))
+	w.commitDone("demo", 5, w.now)
+
+	got := w.cmd("tg:5", "export", "2026-11 2026-11")
+	_, rows := w.exportRows()
+	if r := rows["a-1/other"]; r[0] != "7" {
+		t.Errorf("team member's November export, a-1/other: %q, want the whole range's 7", r)
+	}
+	if r := rows["a-1/demo"]; r[0] != "5" {
+		t.Errorf("team member's November export, a-1/demo: %q, want November's 5", r)
+	}
+	if !has(got, "Whole=stats.export_whole{Flows=other.title,From=2026-10,To=2026-11}") {
+		t.Errorf("the message does not say so: %q", got)
+	}
+	// The coordinator's file is the months asked.
+	got = w.cmd("tg:2", "export", "2026-11 2026-11")
+	if _, rows := w.exportRows(); rows["a-1/other"][0] != "5" || !has(got, "Whole=}") {
+		t.Errorf("coordinator's November export, a-1/other: %q; %q", rows["a-1/other"], got)
 	}
 }
