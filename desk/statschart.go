@@ -2,8 +2,6 @@ package desk
 
 import (
 	"log/slog"
-	"strings"
-	"unicode"
 
 	"github.com/hangxomso/hangxom/flows"
 )
@@ -53,13 +51,6 @@ func (d *Desk) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// plain is a label as the picture can draw it: the flow titles start with
-// an emoji ("📕 Dùng Sổ tay đảng viên"), which the picture's font does not
-// have and would refuse.
-func plain(s string) string {
-	return strings.TrimLeftFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-}
-
 // chartHead is a chart's title and caption, and its legend's words.
 func (k *desk) chartHead(title string, months []string) flows.BarChart {
 	return flows.BarChart{Title: title,
@@ -78,7 +69,9 @@ func (k *desk) flowChart(area string, figs []flowFigure, months []string) flows.
 		c.Max = 100
 	}
 	for _, x := range figs {
-		bar := flows.ChartBar{Label: plain(k.text(x.f.Title, nil))}
+		// The title's emoji ("📕 Dùng Sổ tay đảng viên") is the renderer's
+		// to drop: its font has none.
+		bar := flows.ChartBar{Label: k.text(x.f.Title, nil)}
 		switch {
 		case x.shown.GroupHidden:
 			// "<5", or "—" for a count hidden with a small one of its
