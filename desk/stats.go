@@ -331,9 +331,9 @@ func (k *desk) statsAction(ctx context.Context, parts []string) error {
 		k.say("stats.unavailable", nil)
 		return nil
 	}
-	// A page or back button shows no picture: the page's was sent with
-	// the screen's first page, the one gone back to on the way down. Only
-	// the buttons that go down to a commune or a hamlet end in ":p".
+	// Only the buttons that go down to a commune or a hamlet end in ":p"
+	// and send its picture: page and back buttons send none, the picture
+	// having come with /stats or on the way down (statschart.go).
 	switch arg(parts, 1) {
 	case "cs":
 		return k.statsCommunes(ctx, m, atoi(arg(parts, 2)), false)
