@@ -275,7 +275,7 @@ func (s *Server) apiStats(w http.ResponseWriter, r *http.Request) {
 }
 
 // maskStatsRow is a private flow's row for a reader who may not name its
-// residents: a count from 1 to maskBelow-1 is null. Completed is the sum
+// residents: a count from 1 to flows.MaskBelow-1 is null. Completed is the sum
 // of Self and Team, so one of the three hidden hides all three (the other
 // two would give it away), and the share, computed from Completed, with
 // them. Started, Stalled and Help have no such relation: each is hidden
@@ -297,7 +297,7 @@ func maskStatsRow(x flows.StatsRow) flows.StatsJSONRow {
 }
 
 // funnelColumn is one column of a funnel, a count per row, nil where it is
-// hidden: for a private guide, each count from 1 to maskBelow-1. When
+// hidden: for a private guide, each count from 1 to flows.MaskBelow-1. When
 // group is set and any cell is hidden, every other non-zero cell is hidden
 // too: the stalled and help columns add up to the hamlet's stats row, so
 // one hidden cell could be had from the others (the hamlet page's rule,
