@@ -75,6 +75,8 @@ func TestScriptKeysShareSlot(t *testing.T) {
 			sets = append(sets,
 				k.effectKeys(h, f, "2026-04", "0123456789abcdef0123456789abcdef", "tg:1:0"),
 				k.expireKeys(h, f, "2026-04"),
+				k.migrateCounterKeys(k.hamlet(h, "count:"+f+":2026-04"), h, "2026-04"),
+				k.yearCountsKeys(h, "2026"),
 				// funnelScript on a cluster (on one node it is guarded by
 				// the resident's session, in another slot).
 				k.funnelKeys(h, f, "2026-04", "7"))
