@@ -69,6 +69,8 @@
 //	P:{h:H}:open:<flow>                   ZSET    none         ApplyEffects (pseudonym → last activity ms), Sweep
 //	P:{h:H}:counts:<YYYY-MM>              HASH    none         ApplyEffects, Sweep ("<flow>:started",
 //	                                                           completed_self, completed_team, help, abandoned)
+//	P:{h:H}:counts:<YYYY>                 HASH    none         ApplyEffects, Sweep (the sum of the year's months, same
+//	                                                           fields and scripts; Sweep's backfill sets it to the sum)
 //	P:{h:H}:completions                   STREAM  ~100000 ids  ApplyEffects (pseud, flow, via, at)
 //	P:{h:H}:helps                         STREAM  ~100000 ids  ApplyEffects (pseud, flow, step, at)
 //	P:{h:H}:help_total                    STRING  none         ApplyEffects (INCR)
@@ -87,6 +89,8 @@
 //	P:pairs                               SET     none         ApplyEffects (JSON [hamlet, flow])
 //	P:sweep:lock                          STRING  5 min        Sweep
 //	P:stalled                             STRING  10 min       Sweep (stalled residents per hamlet and flow)
+//	P:yearcounts                          STRING  none         Sweep ("v1" once every year key was rebuilt from its
+//	                                                           months; Counts reads year keys only while it is set)
 //	P:areas                               HASH    none         SeedAreas (HSETNX), PutArea (HSET)
 //	P:areacodes                           HASH    none         Areas (script: "id:<hamlet>" → code, "code:<code>" → hamlet)
 //	P:help:<id>                           STRING  90 d         CreateHelp (SET NX), UpdateHelp (WATCH/MULTI)

@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // DefaultPrefix starts every key. The version lets a new key schema live next
 // to the old one while data is migrated.
@@ -234,12 +237,46 @@ func (k Keys) MonthCounts(hamlet, month string) string {
 	return k.hamlet(hamlet, "counts:"+month)
 }
 
+// YearCounts is HASH of a hamlet's counts in one year (YYYY in the bot's
+// time zone), the same fields as MonthCounts, holding the sum of that
+// year's twelve MonthCounts; no TTL, like them (nothing deletes counts:
+// retention forgets residents, not the anonymous counts). Written with the
+// same increment in the same script as the month (effectScript,
+// expireScript, migrateCounterScript), and SET to the sum of the months by
+// yearCountsScript (the sweep's backfill, once per process). Counts reads
+// it instead of seven or more months of a year, only while YearCountsReady
+// is present. On a Cluster it shares the hamlet's slot with the months.
+// Lost second: rolls back with the months it sums (one slot, one script),
+// so the sum stays exact.
+func (k Keys) YearCounts(hamlet, year string) string {
+	return k.hamlet(hamlet, "counts:"+year)
+}
+
+// YearCountsReady is STRING "v1", no TTL, global, used alone: the mark
+// that every hamlet's YearCounts was rebuilt from its months, so that
+// counts written before the year keys existed are in them; SET by Sweep
+// after the backfill of every hamlet and year (yearCountsScript), read by
+// Counts in the pipeline of the counts. Absent, Counts reads months only
+// (one more round trip when it asked for a year).
+// Lost second: a lost mark makes reports read months (exact, one more
+// round trip) until a process's first Sweep sets it again. On a Cluster
+// the mark's node may keep it while a hamlet's node lost the backfill of
+// its last second: that hamlet's year keys then miss counts written before
+// the upgrade until the next process start runs the backfill again (it
+// runs once per process, mark or not).
+func (k Keys) YearCountsReady() string { return k.prefix + ":yearcounts" }
+
+// yearOf is the year (YYYY) of a month (YYYY-MM).
+func yearOf(month string) string { return month[:min(4, len(month))] }
+
 // countField is the MonthCounts field of one count of a flow.
 func countField(flow, count string) string { return flowName(flow) + ":" + count }
 
-// legacyCounters matches the counters of the layout before MonthCounts:
-// HASH P:{h:H}:count:<flow>:<YYYY-MM>. Sweep moves them into MonthCounts.
-func (k Keys) legacyCounters() string { return k.prefix + ":{h:*}:count:*" }
+// countersPattern matches, for one SCAN, the counters of the layout before
+// MonthCounts, HASH P:{h:H}:count:<flow>:<YYYY-MM>, which Sweep moves into
+// MonthCounts, and the MonthCounts and YearCounts keys, whose years Sweep
+// rebuilds (yearCountsScript).
+func (k Keys) countersPattern() string { return k.prefix + ":{h:*}:count*" }
 
 // Stalled is STRING, 10 min TTL: the sweep's count of stalled residents per
 // hamlet and flow (a header line with the cutoff, then one line per pair
@@ -520,12 +557,29 @@ func (k Keys) effectKeys(hamlet, flow, month, pseudonym, effectID string) []stri
 		k.Helps(hamlet),
 		k.HelpTotal(hamlet),
 		k.HamletResidents(hamlet),
+		k.YearCounts(hamlet, yearOf(month)),
 	}
 }
 
 // expireKeys are the KEYS of expireScript.
 func (k Keys) expireKeys(hamlet, flow, month string) []string {
-	return []string{k.Open(hamlet, flow), k.MonthCounts(hamlet, month)}
+	return []string{k.Open(hamlet, flow), k.MonthCounts(hamlet, month), k.YearCounts(hamlet, yearOf(month))}
+}
+
+// migrateCounterKeys are the KEYS of migrateCounterScript: old is a
+// counter of the layout before MonthCounts, found by SCAN.
+func (k Keys) migrateCounterKeys(old, hamlet, month string) []string {
+	return []string{old, k.MonthCounts(hamlet, month), k.YearCounts(hamlet, yearOf(month))}
+}
+
+// yearCountsKeys are the KEYS of yearCountsScript: the year's key, then
+// its twelve months.
+func (k Keys) yearCountsKeys(hamlet, year string) []string {
+	keys := []string{k.YearCounts(hamlet, year)}
+	for m := 1; m <= 12; m++ {
+		keys = append(keys, k.MonthCounts(hamlet, fmt.Sprintf("%s-%02d", year, m)))
+	}
+	return keys
 }
 
 // ---- The dashboard (issue 20; store/dashboard.go) ----------------------

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"os"
 	"reflect"
 	"regexp"
@@ -75,6 +76,8 @@ func TestScriptKeysShareSlot(t *testing.T) {
 			sets = append(sets,
 				k.effectKeys(h, f, "2026-04", "0123456789abcdef0123456789abcdef", "tg:1:0"),
 				k.expireKeys(h, f, "2026-04"),
+				k.migrateCounterKeys(k.hamlet(h, "count:"+f+":2026-04"), h, "2026-04"),
+				k.yearCountsKeys(h, "2026"),
 				// funnelScript on a cluster (on one node it is guarded by
 				// the resident's session, in another slot).
 				k.funnelKeys(h, f, "2026-04", "7"))
@@ -180,6 +183,46 @@ func TestDocKeyTableMatchesKeys(t *testing.T) {
 	for _, key := range documented {
 		if !slices.Contains(built, key) {
 			t.Errorf("doc.go's key table has %s, which no method of Keys builds", key)
+		}
+	}
+}
+
+// TestCountsPlan: a year of which seven or more months are asked is read
+// from its year key less the months not asked; other months as they are.
+func TestCountsPlan(t *testing.T) {
+	m := func(name string, sign int64) countsRead { return countsRead{name: name, sign: sign} }
+	y := func(name string) countsRead { return countsRead{year: true, name: name, sign: 1} }
+	months := func(year string, from, to int) []string {
+		var out []string
+		for i := from; i <= to; i++ {
+			out = append(out, fmt.Sprintf("%s-%02d", year, i))
+		}
+		return out
+	}
+	tests := []struct {
+		name   string
+		months []string
+		want   []countsRead
+	}{
+		{"a whole year", months("2026", 1, 12), []countsRead{y("2026")}},
+		{"nine months", months("2026", 1, 9), []countsRead{y("2026"), m("2026-10", -1), m("2026-11", -1), m("2026-12", -1)}},
+		{"seven months", months("2026", 6, 12), []countsRead{y("2026"), m("2026-01", -1), m("2026-02", -1), m("2026-03", -1), m("2026-04", -1), m("2026-05", -1)}},
+		{"six months", months("2026", 1, 6), []countsRead{m("2026-01", 1), m("2026-02", 1), m("2026-03", 1), m("2026-04", 1), m("2026-05", 1), m("2026-06", 1)}},
+		{"a year and two months", append(months("2025", 11, 12), months("2026", 1, 12)...), []countsRead{m("2025-11", 1), m("2025-12", 1), y("2026")}},
+		{"a month twice", append(months("2026", 1, 12), "2026-03"), nil},
+		{"not a month", append(months("2026", 1, 12), "2026-13", "x"), []countsRead{y("2026"), m("2026-13", 1), m("x", 1)}},
+		{"none", nil, nil},
+	}
+	for _, tt := range tests {
+		got, usesYears := countsPlan(tt.months)
+		if tt.name == "a month twice" {
+			tt.want = monthsPlan(tt.months) // a month asked twice counts twice, as before
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+		if want := slices.ContainsFunc(tt.want, func(r countsRead) bool { return r.year }); usesYears != want {
+			t.Errorf("%s: usesYears %v, want %v", tt.name, usesYears, want)
 		}
 	}
 }

@@ -79,7 +79,8 @@ type Redis struct {
 	// pairs: JSON [hamlet, flow] this process added to Keys.Pairs, and
 	// when (see pairKnown).
 	pairs sync.Map
-	// migrated is set once Sweep found no counters of the old layout left.
+	// migrated is set once Sweep found no counters of the old layout left
+	// and rebuilt every hamlet's YearCounts from its months.
 	migrated atomic.Bool
 	held     sync.Map // resident → *heldLock, for locks taken by Begin or a fast commit
 	// pushed: resident → the effects (JSON) a fast commit just wrote, when

@@ -419,6 +419,9 @@ return {0, gcraWait}
 //	KEYS[7] Keys.Helps(hamlet)
 //	KEYS[8] Keys.HelpTotal(hamlet)
 //	KEYS[9] Keys.HamletResidents(hamlet)
+//	KEYS[10] Keys.YearCounts(hamlet, year of KEYS[5]'s month): every
+//	         HINCRBY of KEYS[5] is made to it too, so that it stays the sum
+//	         of its months
 //	ARGV[1] kind: started, activity, completed, help, left, filed, unfiled
 //	ARGV[2] pseudonym
 //	ARGV[3] at, unix ms
@@ -451,6 +454,7 @@ end
 if kind == 'started' then
   if redis.call('SADD', KEYS[2], p) == 1 then
     redis.call('HINCRBY', KEYS[5], c .. 'started', 1)
+    redis.call('HINCRBY', KEYS[10], c .. 'started', 1)
   end
   -- Someone who finished (alone or with the team) is not followed up again.
   if redis.call('SISMEMBER', KEYS[3], p) == 0 then
@@ -464,22 +468,28 @@ elseif kind == 'completed' then
   redis.call('ZREM', KEYS[4], p)
   if redis.call('SADD', KEYS[3], p) == 1 then
     redis.call('HINCRBY', KEYS[5], c .. 'completed_' .. ARGV[7], 1)
+    redis.call('HINCRBY', KEYS[10], c .. 'completed_' .. ARGV[7], 1)
     redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[10], '*',
       'pseud', p, 'flow', ARGV[5], 'via', ARGV[7], 'at', ARGV[4])
   end
 elseif kind == 'help' then
   redis.call('HINCRBY', KEYS[5], c .. 'help', 1)
+  redis.call('HINCRBY', KEYS[10], c .. 'help', 1)
   redis.call('INCR', KEYS[8])
   redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[10], '*',
     'pseud', p, 'flow', ARGV[5], 'step', ARGV[6], 'at', ARGV[4])
 elseif kind == 'left' then
   if redis.call('ZREM', KEYS[4], p) == 1 and ARGV[8] == 'expired' then
     redis.call('HINCRBY', KEYS[5], c .. 'abandoned', 1)
+    redis.call('HINCRBY', KEYS[10], c .. 'abandoned', 1)
   end
   if ARGV[8] == 'move' and ARGV[11] == '1' and redis.call('SISMEMBER', KEYS[3], p) == 0
       and redis.call('SREM', KEYS[2], p) == 1 then
+    -- The month decides, the year follows: the year's count is at least
+    -- the month's, so it never goes below 0 either.
     if (tonumber(redis.call('HGET', KEYS[5], c .. 'started')) or 0) > 0 then
       redis.call('HINCRBY', KEYS[5], c .. 'started', -1)
+      redis.call('HINCRBY', KEYS[10], c .. 'started', -1)
     end
   end
 elseif kind == 'filed' then
@@ -497,6 +507,7 @@ return 1
 //
 //	KEYS[1] Keys.Open(hamlet, flow)
 //	KEYS[2] Keys.MonthCounts(hamlet, month of now)
+//	KEYS[3] Keys.YearCounts(hamlet, year of that month): the same increment
 //	ARGV[1] expiry cutoff, unix ms (exclusive); "" expires nobody
 //	ARGV[2] the flow's field prefix in KEYS[2]: countField(flow, "")
 //	ARGV[3] stalled cutoff, unix ms (exclusive); "" counts nobody
@@ -508,6 +519,7 @@ if ARGV[1] ~= '' then
   n = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
   if n > 0 then
     redis.call('HINCRBY', KEYS[2], ARGV[2] .. 'abandoned', n)
+    redis.call('HINCRBY', KEYS[3], ARGV[2] .. 'abandoned', n)
   end
 end
 local stalled = 0

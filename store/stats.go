@@ -28,9 +28,16 @@ type Counts = flows.Counts
 
 // Counts returns the counts of each pair, summed over months (YYYY-MM in the
 // bot's time zone), with Stalled counted now. It reads with one pipeline
-// (one round trip on a single node; one per node on a cluster): one HMGET
-// per hamlet and month, and the sweep's stalled counts while they are fresh
-// (within StalledSlack of stalledBefore), otherwise one ZCOUNT per pair.
+// (one round trip on a single node; one per node on a cluster): for each
+// hamlet its months' counts (a year of which seven or more months are
+// asked is read from its YearCounts: see countsPlan), and the sweep's
+// stalled counts while they are fresh (within StalledSlack of
+// stalledBefore), otherwise one ZCOUNT per pair. Until the sweep has
+// rebuilt the year keys (Keys.YearCountsReady, read in the same pipeline),
+// a report that reads a year reads its months in one more round trip.
+//
+// A province's overview of the whole year (1,000 hamlets) reads 1,000
+// year keys rather than 12,000 months (issue 20: docs/performance.md).
 //
 // A province's report (1,000 hamlets × 5 flows) is what this is sized for:
 // one key per hamlet and month, and stalled counted by the sweep that runs
@@ -67,22 +74,56 @@ func (r *Redis) Counts(ctx context.Context, pairs []HamletFlow, months []string,
 		}
 		return nil
 	}
-	reads := make([]*redis.MapStringStringCmd, 0, len(hs)*len(months))
-	var snapshot *redis.StringCmd
-	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		snapshot = p.Get(ctx, r.keys.Stalled())
+	plan, usesYears := countsPlan(months)
+	queue := func(p redis.Pipeliner, plan []countsRead) []*redis.MapStringStringCmd {
+		reads := make([]*redis.MapStringStringCmd, 0, len(hs)*len(plan))
 		for _, h := range hs {
-			for _, m := range months {
-				reads = append(reads, p.HGetAll(ctx, r.keys.MonthCounts(h.id, m)))
+			for _, rd := range plan {
+				key := r.keys.MonthCounts(h.id, rd.name)
+				if rd.year {
+					key = r.keys.YearCounts(h.id, rd.name)
+				}
+				reads = append(reads, p.HGetAll(ctx, key))
 			}
 		}
+		return reads
+	}
+	var reads []*redis.MapStringStringCmd
+	var snapshot, ready *redis.StringCmd
+	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		snapshot = p.Get(ctx, r.keys.Stalled())
+		if usesYears {
+			ready = p.Get(ctx, r.keys.YearCountsReady())
+		}
+		reads = queue(p, plan)
 		return nil
 	})
 	if err != nil && !isNil(err) {
 		return nil, fmt.Errorf("store: counts: %w", err)
 	}
+	if usesYears && ready.Val() == "" {
+		// The year keys may lack what was counted before them (the sweep
+		// has not rebuilt them yet): the months, in one more round trip.
+		if err := ready.Err(); err != nil && !isNil(err) {
+			return nil, fmt.Errorf("store: counts: %w", err)
+		}
+		plan = monthsPlan(months)
+		_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			reads = queue(p, plan)
+			return nil
+		})
+		if err != nil && !isNil(err) {
+			return nil, fmt.Errorf("store: counts: %w", err)
+		}
+	}
 	for i, rd := range reads {
-		h := hs[i/len(months)]
+		if err := rd.Err(); err != nil {
+			// Pipelined reports the first error only, the stalled
+			// snapshot's redis.Nil perhaps: a failed read must not count
+			// as an empty one.
+			return nil, fmt.Errorf("store: counts: %w", err)
+		}
+		h, sign := hs[i/len(plan)], plan[i%len(plan)].sign
 		for field, v := range rd.Val() {
 			f, name, _ := cutLast(field, ":")
 			n := find(h, f)
@@ -108,7 +149,7 @@ func (r *Redis) Counts(ctx context.Context, pairs []HamletFlow, months []string,
 			if err != nil {
 				return nil, fmt.Errorf("store: counts %s: %s: %w", h.id, field, err)
 			}
-			*dst += x
+			*dst += sign * x
 		}
 	}
 	if !r.stalledFromSweep(snapshot.Val(), stalledBefore, func(hamlet, flow string, stalled int64) {
@@ -145,6 +186,79 @@ func (r *Redis) Counts(ctx context.Context, pairs []HamletFlow, months []string,
 		}
 	}
 	return out, nil
+}
+
+// countsRead is one counts key Counts reads for each hamlet: a month or a
+// year, added (sign 1) or taken off (-1).
+type countsRead struct {
+	year bool   // Keys.YearCounts, else Keys.MonthCounts
+	name string // YYYY or YYYY-MM
+	sign int64
+}
+
+// countsPlan is what Counts reads for each hamlet to sum months: a year of
+// which seven or more months are asked is read as its YearCounts less the
+// months not asked (1 + 12 − k reads instead of k), other months as they
+// are. Taking off the months not asked, rather than trusting that months
+// after this one are empty, keeps the sum exact whatever the dates of the
+// effects (an effect carries its own time, and replicas' clocks differ);
+// those months cost a read of a key that is usually absent. usesYears
+// reports whether the plan reads a year.
+func countsPlan(months []string) (plan []countsRead, usesYears bool) {
+	asked := map[string][]string{} // year → its months, in order
+	var years []string
+	for _, m := range months {
+		if !isMonth(m) {
+			continue
+		}
+		y := yearOf(m)
+		if asked[y] == nil {
+			years = append(years, y)
+		}
+		asked[y] = append(asked[y], m)
+	}
+	whole := map[string]bool{}
+	for _, y := range years {
+		ms := asked[y]
+		if len(ms) >= 7 && len(ms) == len(uniq(ms)) {
+			whole[y] = true
+		}
+	}
+	done := map[string]bool{}
+	for _, m := range months {
+		if !isMonth(m) || !whole[yearOf(m)] {
+			plan = append(plan, countsRead{name: m, sign: 1})
+			continue
+		}
+		y := yearOf(m)
+		if done[y] {
+			continue
+		}
+		done[y] = true
+		usesYears = true
+		plan = append(plan, countsRead{year: true, name: y, sign: 1})
+		for i := 1; i <= 12; i++ {
+			if other := fmt.Sprintf("%s-%02d", y, i); !slices.Contains(asked[y], other) {
+				plan = append(plan, countsRead{name: other, sign: -1})
+			}
+		}
+	}
+	return plan, usesYears
+}
+
+// monthsPlan reads every month asked, as Counts did before YearCounts.
+func monthsPlan(months []string) []countsRead {
+	plan := make([]countsRead, len(months))
+	for i, m := range months {
+		plan[i] = countsRead{name: m, sign: 1}
+	}
+	return plan
+}
+
+func uniq(ss []string) []string {
+	out := slices.Clone(ss)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // StalledSlack is how far the cutoff of the sweep's stalled counts may be

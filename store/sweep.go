@@ -365,29 +365,45 @@ func (r *Redis) expire(ctx context.Context, now time.Time, opts SweepOptions, re
 }
 
 // migrateCounters moves counters of the layout before MonthCounts (one HASH
-// per hamlet, flow and month) into MonthCounts, once per process: each old
-// key is added to its hamlet's month and deleted in one script, so a crash
-// or a second sweeper moves nothing twice.
+// per hamlet, flow and month) into MonthCounts, then rebuilds the YearCounts
+// of every hamlet and year that has a month, and marks them ready
+// (Keys.YearCountsReady): once per process, in one SCAN of the keyspace.
+// Each old key is added to its hamlet's month and year and deleted in one
+// script, so a crash or a second sweeper moves nothing twice. Each year is
+// set to the sum of its months in one script (yearCountsScript), exact
+// whenever it runs, so running it again in every process costs a moment
+// and heals a year a lost write left short (see Keys.YearCountsReady).
 func (r *Redis) migrateCounters(ctx context.Context) error {
 	if r.migrated.Load() {
 		return nil
 	}
+	var mu sync.Mutex
+	years := map[[2]string]bool{} // hamlet, year
 	scan := func(ctx context.Context, c *redis.Client) error {
-		iter := c.Scan(ctx, 0, r.keys.legacyCounters(), 1000).Iterator()
+		iter := c.Scan(ctx, 0, r.keys.countersPattern(), 1000).Iterator()
 		for iter.Next(ctx) {
-			old := iter.Val()
-			i := strings.LastIndex(old, "}:count:")
+			key := iter.Val()
+			if i := strings.LastIndex(key, "}:counts:"); i >= 0 {
+				if month := key[i+len("}:counts:"):]; isMonth(month) {
+					hamlet := key[len(r.keys.prefix)+len(":{h:") : i]
+					mu.Lock()
+					years[[2]string{hamlet, yearOf(month)}] = true
+					mu.Unlock()
+				}
+				continue
+			}
+			i := strings.LastIndex(key, "}:count:")
 			if i < 0 {
 				continue
 			}
-			flow, month, ok := cutLast(old[i+len("}:count:"):], ":")
+			flow, month, ok := cutLast(key[i+len("}:count:"):], ":")
 			if !ok {
 				continue
 			}
-			hamlet := old[len(r.keys.prefix)+len(":{h:") : i]
-			if err := migrateCounterScript.Run(ctx, c, []string{old, r.keys.MonthCounts(hamlet, month)},
+			hamlet := key[len(r.keys.prefix)+len(":{h:") : i]
+			if err := migrateCounterScript.Run(ctx, c, r.keys.migrateCounterKeys(key, hamlet, month),
 				flow+":").Err(); err != nil {
-				return fmt.Errorf("%s: %w", old, err)
+				return fmt.Errorf("%s: %w", key, err)
 			}
 			r.log.Info("store: moved counters to the new layout", "hamlet", hamlet, "flow", flow, "month", month)
 		}
@@ -400,8 +416,75 @@ func (r *Redis) migrateCounters(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := r.rebuildYears(ctx, years); err != nil {
+		return fmt.Errorf("year counts: %w", err)
+	}
+	// Only now that every year is rebuilt may Counts read them.
+	if err := r.c.Set(ctx, r.keys.YearCountsReady(), "v1", 0).Err(); err != nil {
+		return fmt.Errorf("year counts: %w", err)
+	}
 	r.migrated.Store(true)
 	return nil
+}
+
+// rebuildYears runs yearCountsScript for each hamlet and year, a pipeline
+// per sweepBatch of them.
+func (r *Redis) rebuildYears(ctx context.Context, years map[[2]string]bool) error {
+	list := make([][2]string, 0, len(years))
+	for hy := range years {
+		list = append(list, hy)
+	}
+	for start := 0; start < len(list); start += sweepBatch {
+		batch := list[start:min(start+sweepBatch, len(list))]
+		for try := 0; ; try++ {
+			_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for _, hy := range batch {
+					yearCountsScript.EvalSha(ctx, p, r.keys.yearCountsKeys(hy[0], hy[1]))
+				}
+				return nil
+			})
+			if err != nil && try == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
+				// A server that lost its scripts: rebuilding a year again
+				// gives the same sum, so the whole batch is run again.
+				if err := yearCountsScript.Load(ctx, r.c).Err(); err != nil {
+					return err
+				}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			break
+		}
+	}
+	if len(list) > 0 {
+		r.log.Info("store: rebuilt the year counts from the months", "years", len(list))
+	}
+	return nil
+}
+
+// yearCountsScript sets a hamlet's year KEYS[1] to the sum of its twelve
+// months KEYS[2..13] (Keys.yearCountsKeys). Being one script on the
+// hamlet's slot, it is exact whatever runs beside it: an increment that
+// comes before it is in a month, so in the sum; one after it is made to
+// the month and the year alike (effectScript, expireScript,
+// migrateCounterScript). It returns the fields of the year.
+var yearCountsScript = newScript("yearcounts", `
+redis.call('DEL', KEYS[1])
+for i = 2, #KEYS do
+  local kv = redis.call('HGETALL', KEYS[i])
+  for j = 1, #kv, 2 do
+    redis.call('HINCRBY', KEYS[1], kv[j], kv[j + 1])
+  end
+end
+return redis.call('HLEN', KEYS[1])
+`)
+
+// isMonth reports whether s is a month as the counts keys spell it,
+// YYYY-MM with MM from 01 to 12.
+func isMonth(s string) bool {
+	t, err := time.Parse("2006-01", s)
+	return err == nil && t.Format("2006-01") == s
 }
 
 // cutLast cuts s around the last sep.
@@ -412,12 +495,14 @@ func cutLast(s, sep string) (before, after string, found bool) {
 	return s, "", false
 }
 
-// migrateCounterScript adds the old counter KEYS[1] to KEYS[2], each field
+// migrateCounterScript adds the old counter KEYS[1] to its month KEYS[2]
+// and that month's year KEYS[3] (Keys.migrateCounterKeys), each field
 // prefixed with ARGV[1], and deletes KEYS[1].
 var migrateCounterScript = newScript("migratecounter", `
 local kv = redis.call('HGETALL', KEYS[1])
 for i = 1, #kv, 2 do
   redis.call('HINCRBY', KEYS[2], ARGV[1] .. kv[i], kv[i + 1])
+  redis.call('HINCRBY', KEYS[3], ARGV[1] .. kv[i], kv[i + 1])
 end
 redis.call('DEL', KEYS[1])
 return #kv / 2
