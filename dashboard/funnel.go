@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hangxomso/hangxom/dashboard/chart"
+	"github.com/hangxomso/hangxom/desk"
 	"github.com/hangxomso/hangxom/flows"
 )
 
@@ -39,7 +41,7 @@ type funnelPage struct {
 	Posters  []langLink
 	Hamlets  []rowView // the commune page: the flow's numbers per hamlet
 	TopNote  string
-	Download string // the CSV of the page's area and range
+	Download string // the CSV of /export for the page's months
 }
 
 // guideView is one guide: its funnel and trend, as charts and tables.
@@ -304,7 +306,7 @@ func (s *Server) hamlet(w http.ResponseWriter, r *http.Request) {
 	p.Heading = h.Name
 	p.Scope = c.Name
 	p.HasOpen = true
-	p.Download = s.base() + "export.csv?" + url.Values{"from": {pr.from}, "to": {pr.to}, "area": {h.ID}}.Encode()
+	p.Download = s.exportHref(pr.from, pr.to)
 	for _, f := range s.sortedFlows() {
 		g, err := s.hamletGuide(lang, v, h, f, pr, data, defData)
 		if err != nil {
@@ -476,7 +478,7 @@ func (s *Server) commune(w http.ResponseWriter, r *http.Request) {
 	p.Heading = title
 	p.Scope = c.Name
 	p.TopNote = s.text(lang, "dashboard.top_note", nil)
-	p.Download = s.base() + "export.csv?" + url.Values{"from": {pr.from}, "to": {pr.to}, "area": {c.ID}}.Encode()
+	p.Download = s.exportHref(pr.from, pr.to)
 	if !hasCounts(sum) {
 		g.Empty = true
 	} else {
@@ -681,6 +683,39 @@ func (s *Server) poster(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+safeFile(doc.Name)+`"`)
+	_, _ = w.Write(doc.Data)
+}
+
+// exportHref is the CSV download of months from..to.
+func (s *Server) exportHref(from, to string) string {
+	return s.base() + "export.csv?" + url.Values{"from": {from}, "to": {to}}.Encode()
+}
+
+// export serves export.csv?from=&to=: the file /export <from> <to> sends
+// the member in the chat, byte for byte (the member's whole area; a private
+// guide masked alike, its rows over /stats' whole period for those who may
+// not name its residents). Months the chat would refuse are a 400.
+func (s *Server) export(w http.ResponseWriter, r *http.Request) {
+	v, ok := s.who(w, r)
+	if !ok {
+		return
+	}
+	lang := langOf(r, v.s.Lang)
+	q := r.URL.Query()
+	doc, err := s.Desk.Export(r.Context(), v.m, q.Get("from"), q.Get("to"), s.now())
+	switch {
+	case errors.Is(err, desk.ErrExportMonths):
+		s.say(w, http.StatusBadRequest, lang, "dashboard.bad_months")
+		return
+	case errors.Is(err, desk.ErrNoHamlets):
+		s.say(w, http.StatusNotFound, lang, "dashboard.no_areas")
+		return
+	case err != nil:
+		s.fail(w, lang, "export", err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+safeFile(doc.Name)+`"`)
 	_, _ = w.Write(doc.Data)
 }

@@ -219,3 +219,45 @@ func TestAPrivateGuidesOpenRequestsAreListedOnlyToThoseWhoMayName(t *testing.T) 
 		}
 	}
 }
+
+// The CSV download is the file /export sends in the chat, byte for byte,
+// for a coordinator and for a team member (whose private guide is masked
+// alike), and bad months are refused.
+func TestTheCSVDownloadIsTheChatsExport(t *testing.T) {
+	w := newWorld(t, base)
+	for i := range 3 {
+		w.begin("tg:"+strconv.Itoa(30+i), "a-1", "other")
+	}
+	w.begin("tg:40", "a-1", "demo")
+	for _, who := range []string{"tg:2", "tg:5"} {
+		s := w.login(w.link(who))
+		rs := w.send(who, flows.Input{Kind: flows.InputCommand, Command: "export", Text: "2026-10 2026-11"})
+		var doc *flows.Document
+		for _, r := range rs {
+			if r.Document != nil {
+				doc = r.Document
+			}
+		}
+		if doc == nil {
+			t.Fatalf("%s: /export sent no file: %+v", who, rs)
+		}
+		rec := w.do("GET", "/d/export.csv?from=2026-10&to=2026-11", nil, s)
+		if rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), doc.Data) {
+			t.Errorf("%s: the download (%d, %d bytes) is not /export's file (%d bytes):\n%s\n---\n%s", who, rec.Code, rec.Body.Len(), len(doc.Data), rec.Body, doc.Data)
+		}
+		if cd := rec.Header().Get("Content-Disposition"); !strings.Contains(cd, `filename="`+doc.Name+`"`) {
+			t.Errorf("%s: the download is named %q, /export's %q", who, cd, doc.Name)
+		}
+		if who == "tg:5" && !strings.Contains(rec.Body.String(), "<5") {
+			t.Errorf("the team member's download does not mask the private guide:\n%s", rec.Body)
+		}
+		for _, bad := range []string{"from=2026-11&to=2026-10", "from=nope"} {
+			if rec := w.do("GET", "/d/export.csv?"+bad, nil, s); rec.Code != http.StatusBadRequest {
+				t.Errorf("%s: export.csv?%s: %d, want 400", who, bad, rec.Code)
+			}
+		}
+	}
+	if rec := w.do("GET", "/d/export.csv", nil); rec.Code != http.StatusUnauthorized {
+		t.Errorf("no session: %d, want 401", rec.Code)
+	}
+}

@@ -29,6 +29,7 @@ type overviewPage struct {
 	Other                  langLink // the switch to the other language
 	Up                     string   // back to the whole overview, when ?area= is set
 	Generated              string
+	Download               string // the CSV of /export for the months
 }
 
 type langLink struct{ Label, Href string }
@@ -114,7 +115,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	}
 	p := overviewPage{Lang: lang, Title: s.text(lang, "dashboard.title", nil), CSS: s.base() + "static/dash.css",
 		Base: s.base(), From: from, To: to, Months: all, Area: area, CSRF: v.s.CSRF,
-		Generated: now.In(s.location()).Format("2006-01-02 15:04")}
+		Generated: now.In(s.location()).Format("2006-01-02 15:04"), Download: s.exportHref(from, to)}
 	other := "en"
 	if lang == "en" {
 		other = "vi"

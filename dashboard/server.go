@@ -93,6 +93,7 @@ type Desk interface {
 	Area(id string) (flows.Area, bool)
 	Hamlets(m flows.Member, id string) []flows.Area
 	HamletView(ctx context.Context, hamlet string, months []string, now time.Time) (flows.HamletView, error)
+	Export(ctx context.Context, m flows.Member, from, to string, now time.Time) (flows.Document, error)
 }
 
 // Server serves the dashboard under BaseURL's path.
@@ -142,6 +143,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+p+"login/{token}/go", s.loginSee)
 	mux.HandleFunc("POST "+p+"login/{token}/go", s.loginSpend)
 	mux.HandleFunc("GET "+p+"{$}", s.overview)
+	mux.HandleFunc("GET "+p+"export.csv", s.export)
 	mux.HandleFunc("GET "+p+"h/{hamlet}", s.hamlet)
 	mux.HandleFunc("GET "+p+"h/{hamlet}/poster.png", s.poster)
 	mux.HandleFunc("GET "+p+"h/{hamlet}/chart/{flow}/{file}", s.chartDownload)
