@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -218,6 +220,47 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 	shoot("hamlet-funnel-1280x800", 1280, 800)
 	shoot("hamlet-funnel-360x740", 360, 740)
+
+	// The CSV, downloaded from the page, is the file /export sends in the
+	// chat for the same months.
+	months := regexp.MustCompile(`href="[^"]*export\.csv\?from=(\d{4}-\d{2})&amp;to=(\d{4}-\d{2})"`).FindStringSubmatch(page)
+	if months == nil {
+		t.Fatal("the hamlet's page has no CSV download")
+	}
+	before := len(tt.fake.Messages(tt.chat))
+	tt.fake.PushText(tt.chat, "/export "+months[1]+" "+months[2])
+	var exported []byte
+	tt.waitFor(func() bool {
+		for _, m := range tt.fake.Messages(tt.chat)[before:] {
+			if m.Document != "" {
+				exported, _ = tt.fake.File(m.FileID)
+				return exported != nil
+			}
+		}
+		return false
+	}, "the /export file")
+	downloads := t.TempDir()
+	ctx, cancel = context.WithTimeout(browser, 60*time.Second)
+	_, err = chromedp.Call(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads})
+	cancel()
+	if err != nil {
+		t.Fatalf("allow downloads: %v", err)
+	}
+	step("download the CSV", chromedp.Click(`a[href*="export.csv"]`))
+	var downloaded []byte
+	for deadline := time.Now().Add(30 * time.Second); downloaded == nil; time.Sleep(100 * time.Millisecond) {
+		files, _ := filepath.Glob(filepath.Join(downloads, "*.csv"))
+		if len(files) == 1 {
+			downloaded, _ = os.ReadFile(files[0])
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no CSV downloaded into %s", downloads)
+		}
+	}
+	if !bytes.Equal(downloaded, exported) {
+		t.Errorf("the downloaded CSV is not /export's file:\n%s\n---\n%s", downloaded, exported)
+	}
 
 	// The chat says a session was opened, once.
 	tt.expect(n, "vừa được mở trên web lúc")
