@@ -236,7 +236,7 @@ func (s *Server) apiStats(w http.ResponseWriter, r *http.Request) {
 	// A private flow's rows are always the default range's, as on the
 	// overview: the same key asking two ranges and subtracting would
 	// otherwise learn the small counts the mask hides.
-	_, defFrom, defTo := s.monthRange(now, "", "")
+	defFrom, defTo := s.maskedRange(now)
 	var def map[[2]string]flows.StatsRow
 	if (from != defFrom || to != defTo) && slices.ContainsFunc(rows, func(x flows.StatsRow) bool { return s.Desk.Private(x.Flow) }) {
 		defMonths, err := flows.MonthsBetween(defFrom, defTo)

@@ -893,7 +893,7 @@ func TestAMaskedFlowIsShownForTheWholeYearOnly(t *testing.T) {
 		if got := cells(t, page, "demo.title", "Xóm 1")[0]; got != tt.demo {
 			t.Errorf("%s %q: demo started = %s, want %s", tt.who, tt.q, got, tt.demo)
 		}
-		note := strings.Contains(page, "dashboard.year_only{Flow=other.title}")
+		note := strings.Contains(page, "dashboard.since_only{Flow=other.title,From=2026-10}")
 		if want := tt.who == "tg:5" && tt.q != ""; note != want {
 			t.Errorf("%s %q: the whole-year note shown: %v, want %v", tt.who, tt.q, note, want)
 		}

@@ -243,7 +243,7 @@ func (s *Server) age(lang string, d time.Duration) string {
 }
 
 // pageRange is the month range of a page: the one asked for, and the
-// default one, which a private guide's masked numbers always show.
+// one a private guide's masked numbers always show (maskedRange).
 type pageRange struct {
 	all                   []string
 	from, to              string
@@ -256,7 +256,7 @@ func (s *Server) pageRange(r *http.Request, now time.Time) (pageRange, error) {
 	q := r.URL.Query()
 	var p pageRange
 	p.all, p.from, p.to = s.monthRange(now, q.Get("from"), q.Get("to"))
-	_, p.defFrom, p.defTo = s.monthRange(now, "", "")
+	p.defFrom, p.defTo = s.maskedRange(now)
 	var err error
 	if p.months, err = flows.MonthsBetween(p.from, p.to); err != nil {
 		return p, err
@@ -366,7 +366,7 @@ func (s *Server) hamletGuide(lang string, v viewer, h flows.Area, f *flows.Flow,
 	from, to, months := pr.from, pr.to, pr.months
 	if masked && !pr.isDefault {
 		data, from, to, months = def, pr.defFrom, pr.defTo, pr.defaultMonths
-		g.Note = s.text(lang, "dashboard.year_only", map[string]any{"Flow": title})
+		g.Note = s.text(lang, "dashboard.since_only", map[string]any{"Flow": title, "From": from})
 	}
 	rows := data.Funnels[f.ID]
 	if !hasCounts(rows) {
@@ -462,7 +462,7 @@ func (s *Server) commune(w http.ResponseWriter, r *http.Request) {
 	g := guideView{ID: f.ID, Title: title}
 	if masked && !pr.isDefault {
 		from, to, months = pr.defFrom, pr.defTo, pr.defaultMonths
-		g.Note = s.text(lang, "dashboard.year_only", map[string]any{"Flow": title})
+		g.Note = s.text(lang, "dashboard.since_only", map[string]any{"Flow": title, "From": from})
 	}
 	ids := make([]string, len(hamlets))
 	for i, h := range hamlets {

@@ -261,3 +261,39 @@ func TestTheCSVDownloadIsTheChatsExport(t *testing.T) {
 		t.Errorf("no session: %d, want 401", rec.Code)
 	}
 }
+
+// A private guide's masked counts cover /stats' whole period on every page
+// and in the feed, as in the chat: this year's alone, subtracted from the
+// chat's, would give last year's small count away.
+func TestMaskedCountsCoverTheChatsWholePeriod(t *testing.T) {
+	w := newWorld(t, base)
+	w.desk.Stats.Since = "2025-01"
+	t0 := w.now
+	w.now = time.Date(2025, 8, 10, 9, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		w.begin("tg:"+strconv.Itoa(30+i), "a-1", "other")
+	}
+	w.now = t0
+	for i := range 5 {
+		w.begin("tg:"+strconv.Itoa(40+i), "a-1", "other")
+	}
+	page := w.do("GET", "/d/", nil, w.login(w.link("tg:5"))).Body.String()
+	if got := cells(t, page, "other.title", "Xóm 1")[0]; got != "8" {
+		t.Errorf("a team member's overview: other started = %s, want 8 (2025-01 to now, as /stats)", got)
+	}
+	if !strings.Contains(page, "dashboard.since_only{Flow=other.title,From=2025-01}") {
+		t.Error("the overview does not say the private guide covers the whole period")
+	}
+	if got := cells(t, page, "demo.title", "Xóm 1")[0]; got != "0" {
+		t.Errorf("demo started = %s, want 0", got)
+	}
+	hamlet := w.do("GET", "/d/h/a-1", nil, w.login(w.link("tg:5"))).Body.String()
+	if got := stepCells(t, hamlet, "other", "one"); got[0] != "8" {
+		t.Errorf("a team member's funnel: other reached = %s, want 8", got[0])
+	}
+	// The secretary may name: this year's range applies.
+	page = w.do("GET", "/d/", nil, w.login(w.link("tg:7"))).Body.String()
+	if got := cells(t, page, "other.title", "Xóm 1")[0]; got != "5" {
+		t.Errorf("the secretary's overview: other started = %s, want 5 (this year)", got)
+	}
+}

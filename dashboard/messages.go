@@ -6,7 +6,7 @@ package dashboard
 func Messages() map[string][]string {
 	m := map[string][]string{
 		"dashboard.caption": {"From", "To"}, "dashboard.generated": {"At"}, "dashboard.chart_desc": {"Flow"},
-		"dashboard.year_only": {"Flow"},
+		"dashboard.since_only": {"Flow", "From"},
 	}
 	for _, id := range []string{"title", "open", "login_intro", "link_gone", "signed_out", "not_a_member", "not_your_area",
 		"bad_form", "logged_out", "error", "lang_vi", "lang_en", "all_areas", "logout", "from", "to", "show",

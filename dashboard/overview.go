@@ -94,7 +94,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	}
 	// A row whose counts are masked for this viewer is always the default
 	// range's: two ranges subtracted would undo the mask.
-	_, defFrom, defTo := s.monthRange(now, "", "")
+	defFrom, defTo := s.maskedRange(now)
 	if from != defFrom || to != defTo {
 		defMonths, err := flows.MonthsBetween(defFrom, defTo)
 		if err != nil {
@@ -274,7 +274,7 @@ func (s *Server) flowView(lang string, i int, f *flows.Flow, order []string, sum
 	}
 	if masked && (from != defFrom || to != defTo) {
 		from, to = defFrom, defTo
-		fv.Note = s.text(lang, "dashboard.year_only", map[string]any{"Flow": fv.Title})
+		fv.Note = s.text(lang, "dashboard.since_only", map[string]any{"Flow": fv.Title, "From": from})
 	}
 	b := chart.Bars{Heading: chart.Heading{ID: "f-" + f.ID, Title: fv.Title,
 		Caption: s.text(lang, "dashboard.caption", map[string]any{"From": from, "To": to}),
@@ -325,6 +325,19 @@ func (s *Server) location() *time.Location {
 		return s.Location
 	}
 	return time.UTC
+}
+
+// maskedRange is the only range over which a viewer who may not name a
+// private flow's residents sees its counts: the whole of /stats' period
+// (its first month to this month), the period /stats and /export in the
+// chat use for them too. One period everywhere: two different ones
+// subtracted would give a small count away.
+func (s *Server) maskedRange(now time.Time) (from, to string) {
+	from, to = s.Desk.StatsSince(), now.In(s.location()).Format("2006-01")
+	if to < from {
+		to = from
+	}
+	return from, to
 }
 
 // maxRangeMonths caps the months one page sums: a longer range asked for
