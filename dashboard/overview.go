@@ -166,6 +166,7 @@ func (s *Server) sum(v viewer, rows []flows.StatsRow, byCommune bool, area, lang
 	}
 	var order []string
 	sums := map[string][]*total{}
+	q := url.Values{"lang": {lang}, "from": {from}, "to": {to}}.Encode()
 	for _, r := range rows {
 		if area != "" && r.HamletID != area && r.CommuneID != area {
 			continue
@@ -175,12 +176,16 @@ func (s *Server) sum(v viewer, rows []flows.StatsRow, byCommune bool, area, lang
 			continue
 		}
 		id, name := r.HamletID, r.Hamlet
-		q := url.Values{"lang": {lang}, "from": {from}, "to": {to}}.Encode()
-		href := s.base() + "h/" + url.PathEscape(id) + "?" + q
 		if byCommune {
-			id, name, href = r.CommuneID, r.Commune, s.href(lang, from, to, r.CommuneID)
+			id, name = r.CommuneID, r.Commune
 		}
 		if sums[id] == nil {
+			// Links are made once per area, not per row: a province's
+			// thousands of rows made them a sixth of the page's time.
+			href := s.base() + "h/" + url.PathEscape(id) + "?" + q
+			if byCommune {
+				href = s.href(lang, from, to, id)
+			}
 			order = append(order, id)
 			sums[id] = make([]*total, len(fs))
 			for j, f := range fs {
