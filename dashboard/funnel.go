@@ -180,7 +180,7 @@ func (s *Server) stepLabel(lang string, f *flows.Flow, id string) string {
 	// Emoji go (the charts drop them too: see chart.clean), so the table
 	// and the chart write the same label.
 	t = strings.Map(func(r rune) rune {
-		if r >= 0x1F000 || (r >= 0xFE00 && r <= 0xFE0F) || r == 0x200D || r == 0x20E3 || (r >= 0x2600 && r <= 0x27BF) {
+		if chart.IsEmoji(r) {
 			return -1
 		}
 		return r

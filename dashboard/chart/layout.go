@@ -156,7 +156,7 @@ func (m *measurer) width(s string, size float64, bold bool) float64 {
 func clean(s string) string {
 	s = norm.NFC.String(s)
 	s = strings.Map(func(r rune) rune {
-		if isEmoji(r) {
+		if IsEmoji(r) {
 			return -1
 		}
 		return r
@@ -166,11 +166,12 @@ func clean(s string) string {
 	}), " ")
 }
 
-// isEmoji reports the emoji planes' pictures, the variation selectors and
+// IsEmoji reports whether r is what charts leave out of their text (see
+// clean): the emoji planes' pictures, the variation selectors and
 // the joiner that compose them, and the dingbats and symbols block's
 // pictographs (U+2600–U+27BF: ☎ ✅ ❓). Letters, digits, punctuation and the
 // geometric shapes the charts draw (▲) are kept.
-func isEmoji(r rune) bool {
+func IsEmoji(r rune) bool {
 	return r >= 0x1F000 || (r >= 0xFE00 && r <= 0xFE0F) || r == 0x200D || r == 0x20E3 || (r >= 0x2600 && r <= 0x27BF)
 }
 
