@@ -360,31 +360,21 @@ func (s *Server) hamletData(r *http.Request, v viewer, hamlet string, pr pageRan
 
 // hamletGuide draws one guide of a hamlet's page.
 func (s *Server) hamletGuide(lang string, v viewer, h flows.Area, f *flows.Flow, pr pageRange, data, def flows.HamletView) (guideView, error) {
-	title := s.text(lang, f.Title, nil)
-	g := guideView{ID: f.ID, Title: title}
-	masked := !s.Desk.MayName(v.m, h.ID, f.ID)
-	from, to, months := pr.from, pr.to, pr.months
-	if masked && !pr.isDefault {
-		data, from, to, months = def, pr.defFrom, pr.defTo, pr.defaultMonths
-		g.Note = s.text(lang, "dashboard.since_only", map[string]any{"Flow": title, "From": from})
-	}
-	rows := data.Funnels[f.ID]
-	if !hasCounts(rows) {
+	m := s.hamletModels(lang, v, h, f, pr, data, def)
+	g := guideView{ID: f.ID, Title: m.funnel.Title, Note: m.note}
+	if !hasCounts(m.rows) {
 		g.Empty = true
 		return g, nil
 	}
-	caption := h.Name + " · " + s.text(lang, "dashboard.caption", map[string]any{"From": from, "To": to})
-	fc, steps := s.funnelChart(lang, f, rows, masked, title, caption)
-	svg, err := s.Charts.SVG(fc)
+	svg, err := s.Charts.SVG(m.funnel)
 	if err != nil {
 		return g, err
 	}
-	g.Funnel, g.Steps = svg, steps
-	tc, ms := s.trendChart(lang, f, months, data.Months, masked, title, caption)
-	if svg, err = s.Charts.SVG(tc); err != nil {
+	g.Funnel, g.Steps = svg, m.steps
+	if svg, err = s.Charts.SVG(m.trend); err != nil {
 		return g, err
 	}
-	g.Trend, g.Months, g.TrendShown = svg, ms, true
+	g.Trend, g.Months, g.TrendShown = svg, m.months, true
 	base := s.base() + "h/" + url.PathEscape(h.ID) + "/chart/" + url.PathEscape(f.ID)
 	q := pr.query(lang)
 	g.Downloads = []langLink{
@@ -393,6 +383,63 @@ func (s *Server) hamletGuide(lang string, v viewer, h flows.Area, f *flows.Flow,
 		{Label: s.text(lang, "dashboard.download_trend_png", nil), Href: base + "/trend.png?" + q},
 	}
 	return g, nil
+}
+
+// guideModels are a guide's charts on a page, and what the page writes
+// beside them; the page and the chart downloads build them alike.
+type guideModels struct {
+	rows     []flows.FunnelRow
+	funnel   chart.Funnel
+	steps    []stepView
+	trend    chart.Trend
+	months   []monthView
+	from, to string
+	read     []string // the months read: from..to
+	note     string   // the masked range's note, when it replaced the one asked
+}
+
+// hamletModels builds a hamlet's charts of f: masked, and over the masked
+// range (from def), for a viewer who may not name its residents.
+func (s *Server) hamletModels(lang string, v viewer, h flows.Area, f *flows.Flow, pr pageRange, data, def flows.HamletView) guideModels {
+	title := s.text(lang, f.Title, nil)
+	masked := !s.Desk.MayName(v.m, h.ID, f.ID)
+	m := guideModels{from: pr.from, to: pr.to, read: pr.months}
+	if masked && !pr.isDefault {
+		data, m.from, m.to, m.read = def, pr.defFrom, pr.defTo, pr.defaultMonths
+		m.note = s.text(lang, "dashboard.since_only", map[string]any{"Flow": title, "From": m.from})
+	}
+	m.rows = data.Funnels[f.ID]
+	caption := h.Name + " · " + s.text(lang, "dashboard.caption", map[string]any{"From": m.from, "To": m.to})
+	m.funnel, m.steps = s.funnelChart(lang, f, m.rows, masked, title, caption)
+	m.trend, m.months = s.trendChart(lang, f, m.read, data.Months, masked, title, caption)
+	return m
+}
+
+// communeModels reads and builds a commune's funnel of f over the hamlets v
+// may see there: masked, over the masked range, when v may not name the
+// residents of any of them.
+func (s *Server) communeModels(r *http.Request, lang string, v viewer, c flows.Area, f *flows.Flow, pr pageRange, now time.Time) (guideModels, error) {
+	hamlets := s.Desk.Hamlets(v.m, c.ID)
+	ids := make([]string, len(hamlets))
+	masked := false
+	for i, h := range hamlets {
+		ids[i] = h.ID
+		masked = masked || !s.Desk.MayName(v.m, h.ID, f.ID)
+	}
+	title := s.text(lang, f.Title, nil)
+	m := guideModels{from: pr.from, to: pr.to, read: pr.months}
+	if masked && !pr.isDefault {
+		m.from, m.to, m.read = pr.defFrom, pr.defTo, pr.defaultMonths
+		m.note = s.text(lang, "dashboard.since_only", map[string]any{"Flow": title, "From": m.from})
+	}
+	funnels, err := s.Desk.Funnels(r.Context(), ids, f, m.read, now)
+	if err != nil {
+		return m, err
+	}
+	m.rows = sumFunnels(f, ids, funnels)
+	caption := c.Name + " · " + s.text(lang, "dashboard.caption", map[string]any{"From": m.from, "To": m.to})
+	m.funnel, m.steps = s.funnelChart(lang, f, m.rows, masked, title, caption)
+	return m, nil
 }
 
 func hasCounts(rows []flows.FunnelRow) bool {
@@ -452,44 +499,26 @@ func (s *Server) commune(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, lang, "commune", err)
 		return
 	}
-	hamlets := s.Desk.Hamlets(v.m, c.ID)
-	masked := false
-	for _, h := range hamlets {
-		masked = masked || !s.Desk.MayName(v.m, h.ID, f.ID)
-	}
-	from, to, months := pr.from, pr.to, pr.months
-	title := s.text(lang, f.Title, nil)
-	g := guideView{ID: f.ID, Title: title}
-	if masked && !pr.isDefault {
-		from, to, months = pr.defFrom, pr.defTo, pr.defaultMonths
-		g.Note = s.text(lang, "dashboard.since_only", map[string]any{"Flow": title, "From": from})
-	}
-	ids := make([]string, len(hamlets))
-	for i, h := range hamlets {
-		ids[i] = h.ID
-	}
-	funnels, err := s.Desk.Funnels(r.Context(), ids, f, months, now)
+	m, err := s.communeModels(r, lang, v, c, f, pr, now)
 	if err != nil {
 		s.fail(w, lang, "commune", err)
 		return
 	}
-	sum := sumFunnels(f, ids, funnels)
+	g := guideView{ID: f.ID, Title: m.funnel.Title, Note: m.note}
 	p := s.funnelPageFor(v, lang, pr, now, "c/"+url.PathEscape(c.ID)+"/f/"+url.PathEscape(f.ID))
-	p.Heading = title
+	p.Heading = g.Title
 	p.Scope = c.Name
 	p.TopNote = s.text(lang, "dashboard.top_note", nil)
 	p.Download = s.exportHref(pr.from, pr.to)
-	if !hasCounts(sum) {
+	if !hasCounts(m.rows) {
 		g.Empty = true
 	} else {
-		caption := c.Name + " · " + s.text(lang, "dashboard.caption", map[string]any{"From": from, "To": to})
-		fc, steps := s.funnelChart(lang, f, sum, masked, title, caption)
-		svg, err := s.Charts.SVG(fc)
+		svg, err := s.Charts.SVG(m.funnel)
 		if err != nil {
 			s.fail(w, lang, "commune", err)
 			return
 		}
-		g.Funnel, g.Steps = svg, steps
+		g.Funnel, g.Steps = svg, m.steps
 		base := s.base() + "c/" + url.PathEscape(c.ID) + "/f/" + url.PathEscape(f.ID) + "/chart/funnel"
 		q := pr.query(lang)
 		g.Downloads = []langLink{
@@ -499,7 +528,7 @@ func (s *Server) commune(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Guides = []guideView{g}
 	// The guide's numbers per hamlet, as on the overview: the same rows.
-	rows, err := s.Desk.AreaRows(r.Context(), v.m, c.ID, []string{f.ID}, months, now)
+	rows, err := s.Desk.AreaRows(r.Context(), v.m, c.ID, []string{f.ID}, m.read, now)
 	if err != nil {
 		s.fail(w, lang, "commune", err)
 		return
@@ -588,44 +617,29 @@ func (s *Server) chartDownload(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, lang, "chart", err)
 			return
 		}
-		masked := !s.Desk.MayName(v.m, h.ID, f.ID)
-		from, to, months := pr.from, pr.to, pr.months
-		if masked && !pr.isDefault {
-			data, from, to, months = def, pr.defFrom, pr.defTo, pr.defaultMonths
+		m := s.hamletModels(lang, v, h, f, pr, data, def)
+		c = m.funnel
+		if kind == "trend" {
+			c = m.trend
 		}
-		title := s.text(lang, f.Title, nil)
-		caption := h.Name + " · " + s.text(lang, "dashboard.caption", map[string]any{"From": from, "To": to})
-		if kind == "funnel" {
-			c, _ = s.funnelChart(lang, f, data.Funnels[f.ID], masked, title, caption)
-		} else {
-			c, _ = s.trendChart(lang, f, months, data.Months, masked, title, caption)
-		}
-		file = fmt.Sprintf("hangxom-%s-%s-%s-%s_%s.%s", h.ID, f.ID, kind, from, to, ext)
+		file = fmt.Sprintf("hangxom-%s-%s-%s-%s_%s.%s", h.ID, f.ID, kind, m.from, m.to, ext)
 	} else {
 		cm, ok := s.Desk.Area(r.PathValue("commune"))
-		if !ok || cm.Level != flows.LevelCommune || !s.Desk.MayArea(v.m, cm.ID) || kind != "funnel" {
+		if !ok || cm.Level != flows.LevelCommune || !s.Desk.MayArea(v.m, cm.ID) {
 			s.say(w, http.StatusForbidden, lang, "dashboard.not_your_area")
 			return
 		}
-		hamlets := s.Desk.Hamlets(v.m, cm.ID)
-		ids := make([]string, len(hamlets))
-		masked := false
-		for i, h := range hamlets {
-			ids[i] = h.ID
-			masked = masked || !s.Desk.MayName(v.m, h.ID, f.ID)
+		if kind != "funnel" { // a commune's page has no trend
+			s.say(w, http.StatusNotFound, lang, "dashboard.no_such_chart")
+			return
 		}
-		from, to, months := pr.from, pr.to, pr.months
-		if masked && !pr.isDefault {
-			from, to, months = pr.defFrom, pr.defTo, pr.defaultMonths
-		}
-		funnels, err := s.Desk.Funnels(r.Context(), ids, f, months, now)
+		m, err := s.communeModels(r, lang, v, cm, f, pr, now)
 		if err != nil {
 			s.fail(w, lang, "chart", err)
 			return
 		}
-		caption := cm.Name + " · " + s.text(lang, "dashboard.caption", map[string]any{"From": from, "To": to})
-		c, _ = s.funnelChart(lang, f, sumFunnels(f, ids, funnels), masked, s.text(lang, f.Title, nil), caption)
-		file = fmt.Sprintf("hangxom-%s-%s-funnel-%s_%s.%s", cm.ID, f.ID, from, to, ext)
+		c = m.funnel
+		file = fmt.Sprintf("hangxom-%s-%s-funnel-%s_%s.%s", cm.ID, f.ID, m.from, m.to, ext)
 	}
 	var body []byte
 	if ext == "svg" {
