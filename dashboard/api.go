@@ -380,8 +380,9 @@ func (s *Server) apiFunnel(w http.ResponseWriter, r *http.Request) {
 	}
 	private := s.Desk.Private(f.ID)
 	if private {
-		// Always the default range, as the stats' rows of a private flow.
-		_, from, to = s.monthRange(now, "", "")
+		// Always the masked range, as the stats' rows of a private flow
+		// and every page: two ranges subtracted would undo the mask.
+		from, to = s.maskedRange(now)
 		if months, err = flows.MonthsBetween(from, to); err != nil {
 			s.apiFail(w, "funnel", err)
 			return
@@ -417,9 +418,25 @@ func (s *Server) apiFunnel(w http.ResponseWriter, r *http.Request) {
 	}
 	rows = append(rows, retired...)
 	rows = append(rows, flows.FunnelRow{Stalled: unknown})
-	reached, stalled, help := funnelColumn(rows, private, false, func(x flows.FunnelRow) int64 { return x.Reached }),
-		funnelColumn(rows, private, true, func(x flows.FunnelRow) int64 { return x.Stalled }),
+	stalled, help := funnelColumn(rows, private, true, func(x flows.FunnelRow) int64 { return x.Stalled }),
 		funnelColumn(rows, private, true, func(x flows.FunnelRow) int64 { return x.Help })
+	// Reached bounds what stalled between two steps (reached 10 then 9:
+	// a "<5" stalled at the first is 1), so it is hidden whole when a
+	// stalled or help cell is (the pages' rule, funnelChart).
+	reachedGroup := false
+	for i := range rows {
+		if rows[i].Stalled > 0 && stalled[i] == nil || rows[i].Help > 0 && help[i] == nil {
+			reachedGroup = true
+		}
+	}
+	reached := funnelColumn(rows, private, reachedGroup, func(x flows.FunnelRow) int64 { return x.Reached })
+	if reachedGroup {
+		for i := range reached {
+			if rows[i].Reached > 0 {
+				reached[i] = nil
+			}
+		}
+	}
 	for i, x := range rows {
 		st := apiStep{Step: x.Step, Reached: reached[i], Stalled: stalled[i], HelpRequests: help[i]}
 		st.Masked = st.Reached == nil || st.Stalled == nil || st.HelpRequests == nil

@@ -86,7 +86,22 @@ func (s *Server) funnelChart(lang string, f *flows.Flow, rows []flows.FunnelRow,
 	// overview: one column's masked cell could be had from the others, so
 	// a column with any hidden cell is hidden whole. Reached has no such
 	// sum.
-	rc, sc, hc := columnCounts(reached, masked, false), columnCounts(stalled, masked, true), columnCounts(help, masked, true)
+	sc, hc := columnCounts(stalled, masked, true), columnCounts(help, masked, true)
+	// Reached has no sum, but it bounds what stalled between two steps
+	// (reached 10 then 9: a "<5" stalled at the first is 1): with any
+	// stalled or help cell hidden, every non-zero reached cell is too.
+	hideReached := false
+	for i := range rows {
+		hideReached = hideReached || sc[i].Masked || hc[i].Masked
+	}
+	rc := columnCounts(reached, masked, hideReached)
+	if hideReached {
+		for i, n := range reached {
+			if n > 0 && !rc[i].Masked {
+				rc[i] = chart.Mask("—")
+			}
+		}
+	}
 	top := map[int]bool{}
 	if !masked {
 		top = topStops(rows)

@@ -288,12 +288,43 @@ func TestMaskedCountsCoverTheChatsWholePeriod(t *testing.T) {
 		t.Errorf("demo started = %s, want 0", got)
 	}
 	hamlet := w.do("GET", "/d/h/a-1", nil, w.login(w.link("tg:5"))).Body.String()
-	if got := stepCells(t, hamlet, "other", "one"); got[0] != "8" {
-		t.Errorf("a team member's funnel: other reached = %s, want 8", got[0])
+	if !strings.Contains(hamlet, "dashboard.since_only{Flow=other.title,From=2025-01}") {
+		t.Error("the hamlet's page does not say the private guide covers the whole period")
+	}
+	// Reached bounds the stalled below it: with the 3 stalled of 2025
+	// hidden, reached is hidden too.
+	if got := stepCells(t, hamlet, "other", "one"); got != [3]string{"—", "&lt;5", "0"} {
+		t.Errorf("a team member's funnel: other one = %v, want — &lt;5 0", got)
 	}
 	// The secretary may name: this year's range applies.
 	page = w.do("GET", "/d/", nil, w.login(w.link("tg:7"))).Body.String()
 	if got := cells(t, page, "other.title", "Xóm 1")[0]; got != "5" {
 		t.Errorf("the secretary's overview: other started = %s, want 5 (this year)", got)
+	}
+}
+
+// Reached is shown in a masked funnel when no stalled or help cell is
+// hidden, and hidden with them when one is (it bounds them).
+func TestReachedIsHiddenWithAHiddenStalledCell(t *testing.T) {
+	w := newWorld(t, base)
+	for i := range 5 {
+		w.begin("tg:"+strconv.Itoa(30+i), "a-1", "other")
+	}
+	page := w.do("GET", "/d/h/a-1", nil, w.login(w.link("tg:5"))).Body.String()
+	if got := stepCells(t, page, "other", "one"); got != [3]string{"5", "0", "0"} {
+		t.Errorf("nobody stalled: %v, want 5 0 0", got)
+	}
+	w.now = w.now.Add(73 * time.Hour)
+	w.begin("tg:40", "a-1", "other") // reached, not stalled: 6 reached, 5 stalled
+	for i := range 4 {
+		w.begin("tg:"+strconv.Itoa(41+i), "a-2", "other")
+	}
+	page = w.do("GET", "/d/h/a-1", nil, w.login(w.link("tg:5"))).Body.String()
+	if got := stepCells(t, page, "other", "one"); got != [3]string{"6", "5", "0"} {
+		t.Errorf("5 stalled, shown: %v, want 6 5 0", got)
+	}
+	page = w.do("GET", "/d/h/a-2", nil, w.login(w.link("tg:6"))).Body.String()
+	if got := stepCells(t, page, "other", "one"); got != [3]string{"&lt;5", "0", "0"} {
+		t.Errorf("a-2: %v, want &lt;5 0 0", got)
 	}
 }
