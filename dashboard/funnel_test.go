@@ -5,12 +5,14 @@ import (
 	"image/png"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hangxomso/hangxom/flows"
+	"github.com/hangxomso/hangxom/flows/flowstest"
 )
 
 // stepCells returns the reached, stalled and help cells of step's row in
@@ -326,5 +328,38 @@ func TestReachedIsHiddenWithAHiddenStalledCell(t *testing.T) {
 	page = w.do("GET", "/d/h/a-2", nil, w.login(w.link("tg:6"))).Body.String()
 	if got := stepCells(t, page, "other", "one"); got != [3]string{"&lt;5", "0", "0"} {
 		t.Errorf("a-2: %v, want &lt;5 0 0", got)
+	}
+}
+
+// A hamlet merged into another counts in it on the hamlet's page as in
+// the overview's row (RollUp): the trend adds up to the row, and the
+// funnel has its residents.
+func TestAMergedHamletCountsInItsSuccessorsPage(t *testing.T) {
+	w := newWorld(t, base)
+	areas := append(slices.Clone(flowstest.Areas), flows.Area{ID: "a-old", Level: flows.LevelHamlet, Name: "Xóm Cũ",
+		ParentID: "xa-a", ValidTo: "2026-01-31", Successor: "a-1"})
+	w.desk.Areas = flows.NewAreaIndex(areas)
+	for i := range 3 {
+		w.begin("tg:"+strconv.Itoa(30+i), "a-1", "demo")
+	}
+	k := w.st.Keys()
+	month := w.now.Format("2006-01")
+	if err := w.st.Client().HSet(t.Context(), k.MonthCounts("a-old", month), "demo:started", 2).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.st.Client().HSet(t.Context(), k.Funnel("a-old", "demo", month), "phone", 2).Err(); err != nil {
+		t.Fatal(err)
+	}
+	s := w.login(w.link("tg:5"))
+	over := w.do("GET", "/d/", nil, s).Body.String()
+	if got := cells(t, over, "demo.title", "Xóm 1")[0]; got != "5" {
+		t.Fatalf("the overview's started = %s, want 5 (3 + the merged hamlet's 2)", got)
+	}
+	page := w.do("GET", "/d/h/a-1", nil, s).Body.String()
+	if got := stepCells(t, page, "demo", "phone"); got[0] != "5" {
+		t.Errorf("the funnel's phone reached = %s, want 5", got[0])
+	}
+	if !strings.Contains(page, "<td>5</td>") {
+		t.Error("the trend's month does not read 5 started")
 	}
 }

@@ -150,7 +150,76 @@ func (d *Desk) Funnels(ctx context.Context, hamlets []string, f *flows.Flow, mon
 	if d.Stats.Funnels == nil || len(hamlets) == 0 {
 		return map[string][]flows.FunnelRow{}, nil
 	}
-	return d.Stats.Funnels.Funnels(ctx, hamlets, f, months, now.Add(-d.WaitExpiry))
+	// A hamlet merged away counts in its successor, as in the rows
+	// (RollUp): the same hamlets are read, their funnels added in.
+	into := d.mergedInto(hamlets, now)
+	read := slices.Clone(hamlets)
+	for from := range into {
+		read = append(read, from)
+	}
+	got, err := d.Stats.Funnels.Funnels(ctx, read, f, months, now.Add(-d.WaitExpiry))
+	if err != nil {
+		return nil, err
+	}
+	for from, to := range into {
+		got[to] = addFunnel(got[to], got[from])
+		delete(got, from)
+	}
+	return got, nil
+}
+
+// mergedInto maps each hamlet merged away into one of hamlets (through a
+// chain of merges) to it, as the rows roll them up.
+func (d *Desk) mergedInto(hamlets []string, now time.Time) map[string]string {
+	loc := d.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	today := now.In(loc).Format(time.DateOnly)
+	k := &desk{d: d, s: &flows.Session{}, now: now}
+	var asked []flows.Area
+	for _, id := range hamlets {
+		if a, ok := d.Areas.Area(id); ok {
+			asked = append(asked, a)
+		}
+	}
+	out := map[string]string{}
+	for _, h := range k.withMergedInto(asked, today)[len(asked):] {
+		to := h
+		for range 10 {
+			next, ok := d.Areas.Area(to.Successor)
+			if !ok {
+				break
+			}
+			to = next
+			if !flows.MergedAway(to, today) {
+				break
+			}
+		}
+		out[h.ID] = to.ID
+	}
+	return out
+}
+
+// addFunnel adds b's rows to a's, step by step; steps only b has come
+// after a's, before the row of unknown steps.
+func addFunnel(a, b []flows.FunnelRow) []flows.FunnelRow {
+	out := slices.Clone(a)
+	for _, r := range b {
+		i := slices.IndexFunc(out, func(x flows.FunnelRow) bool { return x.Step == r.Step })
+		if i < 0 {
+			at := len(out)
+			if r.Step != "" && at > 0 && out[at-1].Step == "" {
+				at--
+			}
+			out = slices.Insert(out, at, flows.FunnelRow{Step: r.Step, Retired: r.Retired})
+			i = at
+		}
+		out[i].Reached += r.Reached
+		out[i].Stalled += r.Stalled
+		out[i].Help += r.Help
+	}
+	return out
 }
 
 // Private reports whether flow is one of PRIVATE_FLOWS (default: the
@@ -197,7 +266,36 @@ func (d *Desk) HamletView(ctx context.Context, hamlet string, months []string, n
 	}
 	fs := slices.Clone(d.Library.Flows())
 	slices.SortFunc(fs, func(a, b *flows.Flow) int { return strings.Compare(a.ID, b.ID) })
-	return d.Stats.Views.HamletView(ctx, hamlet, fs, months, now.Add(-d.WaitExpiry))
+	v, err := d.Stats.Views.HamletView(ctx, hamlet, fs, months, now.Add(-d.WaitExpiry))
+	if err != nil {
+		return v, err
+	}
+	// Hamlets merged into this one count in it, as in the rows (RollUp);
+	// their open requests stay theirs. Merges are rare: a read each.
+	for from := range d.mergedInto([]string{hamlet}, now) {
+		m, err := d.Stats.Views.HamletView(ctx, from, fs, months, now.Add(-d.WaitExpiry))
+		if err != nil {
+			return v, err
+		}
+		for f, rows := range m.Funnels {
+			v.Funnels[f] = addFunnel(v.Funnels[f], rows)
+		}
+		for month, byFlow := range m.Months {
+			if v.Months[month] == nil {
+				v.Months[month] = map[string]flows.Counts{}
+			}
+			for f, c := range byFlow {
+				t := v.Months[month][f]
+				t.Started += c.Started
+				t.CompletedSelf += c.CompletedSelf
+				t.CompletedTeam += c.CompletedTeam
+				t.Help += c.Help
+				t.Abandoned += c.Abandoned
+				v.Months[month][f] = t
+			}
+		}
+	}
+	return v, nil
 }
 
 // AreaRows is Rows for the hamlets of one area only (a commune or a
