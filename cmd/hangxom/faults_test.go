@@ -257,11 +257,31 @@ func TestKill9AReplicaUnderLoad(t *testing.T) {
 	<-done
 	settleAll(t, client, prefix+":v1")
 
+	// A reply may be missed only if the killed replica had marked its
+	// attempt and died before it was known to have left: the replica that
+	// drains that resident next says so, and does not repeat it. Every
+	// resident who missed a reply must be one of those.
+	uncertain := map[string]bool{}
+	logA, _ := os.ReadFile(logs)
+	for _, line := range strings.Split(string(logA)+"\n"+b.log.String(), "\n") {
+		if !strings.Contains(line, "reply not repeated after an uncertain attempt") {
+			continue
+		}
+		if _, rest, ok := strings.Cut(line, "resident="); ok {
+			res, _, _ := strings.Cut(rest, " ")
+			uncertain[res] = true
+		}
+	}
 	twice := 0
 	for i := range residentsAtOnce {
 		chat := int64(i) + 1
 		got := conversation(fake, chat)
-		if _, again := w.retapped.Load(chat); !again && !slices.Equal(got, want[i]) {
+		// A turn of two replies whose first was in flight goes on with the
+		// second: the resident misses one and need not tap again. That is
+		// allowed only for a resident with an uncertain attempt logged,
+		// and only as a gap (the rest in order, nothing else).
+		missedInFlight := uncertain["tg:"+strconv.FormatInt(chat, 10)] && len(got) < len(want[i]) && subsequence(got, want[i])
+		if _, again := w.retapped.Load(chat); !again && !slices.Equal(got, want[i]) && !missedInFlight {
 			t.Errorf("resident %d:\n got %q\nwant %q", chat, got, want[i])
 		}
 		seen := map[string]int{}
@@ -281,21 +301,6 @@ func TestKill9AReplicaUnderLoad(t *testing.T) {
 	}
 	if twice > 0 {
 		t.Errorf("%d replies sent twice", twice)
-	}
-	// A reply may be missed only if the killed replica had marked its
-	// attempt and died before it was known to have left: the replica that
-	// drains that resident next says so, and does not repeat it. Every
-	// resident who missed a reply must be one of those.
-	uncertain := map[string]bool{}
-	logA, _ := os.ReadFile(logs)
-	for _, line := range strings.Split(string(logA)+"\n"+b.log.String(), "\n") {
-		if !strings.Contains(line, "reply not repeated after an uncertain attempt") {
-			continue
-		}
-		if _, rest, ok := strings.Cut(line, "resident="); ok {
-			res, _, _ := strings.Cut(rest, " ")
-			uncertain[res] = true
-		}
 	}
 	w.retapped.Range(func(k, _ any) bool {
 		if chat := k.(int64); !uncertain["tg:"+strconv.FormatInt(chat, 10)] {
@@ -324,4 +329,15 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// subsequence reports whether a is b with some of its elements left out.
+func subsequence(a, b []string) bool {
+	j := 0
+	for _, x := range b {
+		if j < len(a) && a[j] == x {
+			j++
+		}
+	}
+	return j == len(a)
 }
